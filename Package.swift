@@ -1,0 +1,101 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Dependencies point one way:
+//   zabbix-tee (executable) → Tee → Relay, ZabbixProtocol, Riemann
+// Relay knows nothing of Zabbix or Riemann; ZabbixProtocol knows nothing of sockets.
+let package = Package(
+    name: "zabbix-tee",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "zabbix-tee", targets: ["zabbix-tee"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries (Debian: zlib1g-dev, libprotobuf-c-dev).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+        // protoc-c output for riemann.proto, committed; see Sources/CRiemannProto/regenerate.sh.
+        .target(name: "CRiemannProto", dependencies: ["CProtobufC"], exclude: ["riemann.proto", "regenerate.sh"]),
+
+        .target(
+            name: "ZabbixProtocol",
+            dependencies: [
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .target(
+            name: "Riemann",
+            dependencies: [
+                "CRiemannProto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "Relay",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "Tee",
+            dependencies: [
+                "Relay", "ZabbixProtocol", "Riemann",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
+        .executableTarget(
+            name: "zabbix-tee",
+            dependencies: [
+                "Tee",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+
+        // Helpers shared by the test targets: loopback peers, real Zabbix programs, byte checks.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"),
+        .testTarget(
+            name: "ZabbixProtocolTests",
+            dependencies: ["ZabbixProtocol", "TestSupport"]),
+        .testTarget(
+            name: "RiemannTests",
+            dependencies: ["Riemann", "CRiemannProto", "TestSupport"]),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: [
+                "Relay", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "TeeTests",
+            dependencies: ["Tee", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Tee", "Relay", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
+    ],
+    swiftLanguageModes: [.v6]
+)
