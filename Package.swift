@@ -68,6 +68,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "Riemann",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
