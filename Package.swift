@@ -59,7 +59,10 @@ let package = Package(
         .executableTarget(
             name: "zabbix-tee",
             dependencies: [
-                "Tee",
+                "Tee", "Relay",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

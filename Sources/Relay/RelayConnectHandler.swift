@@ -1,0 +1,112 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// First handler of an accepted client channel: connects to a target on the client's behalf,
+/// trying the pool's candidates in order, then replaces itself with the glue.
+///
+/// The client channel does not read while this runs (autoRead is off), so whatever the client
+/// sends early stays in the kernel until the glue is in place.
+final class RelayConnectHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let listener: RelayListener.Shared
+    private let connectionID: UInt64
+    private var logger: Logger
+    private var state: State = .idle
+
+    private enum State {
+        case idle
+        case connecting(remaining: ArraySlice<Int>)
+        case relaying
+        case clientGone
+    }
+
+    init(listener: RelayListener.Shared, connectionID: UInt64) {
+        self.listener = listener
+        self.connectionID = connectionID
+        self.logger = listener.logger
+        self.logger[metadataKey: "connection"] = "\(connectionID)"
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let peer = context.channel.remoteAddress {
+            self.logger[metadataKey: "peer"] = "\(peer)"
+        }
+        let candidates = self.listener.targetPool.candidates()
+        self.state = .connecting(remaining: candidates[...])
+        self.connectNext(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .connecting = self.state {
+            self.logger.debug("client closed while the tee was connecting to a target")
+        }
+        self.state = .clientGone
+        context.fireChannelInactive()
+    }
+
+    private func connectNext(context: ChannelHandlerContext) {
+        guard case .connecting(var remaining) = self.state else { return }
+        guard let index = remaining.popFirst() else {
+            self.listener.statistics.connectionWithoutTarget()
+            self.logger.warning("no target accepted the connection; closing the client connection")
+            context.close(promise: nil)
+            return
+        }
+        self.state = .connecting(remaining: remaining)
+        let pool = self.listener.targetPool
+        let target = pool.targets[index]
+        let future = self.listener.connect(to: target, on: context.eventLoop)
+        future.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let server):
+                pool.recordSuccess(index)
+                self.targetConnected(server, target: target, context: context)
+            case .failure(let error):
+                pool.recordFailure(index)
+                self.logger.warning(
+                    "target connect failed; trying the next target",
+                    metadata: ["target": "\(target)", "error": "\(error)"])
+                self.connectNext(context: context)
+            }
+        }
+    }
+
+    private func targetConnected(_ server: any Channel, target: Endpoint, context: ChannelHandlerContext) {
+        guard case .connecting = self.state else {
+            // The client left while we were connecting.
+            server.close(promise: nil)
+            return
+        }
+        self.state = .relaying
+        self.logger[metadataKey: "target"] = "\(target)"
+        let client = context.channel
+        let info = RelayConnectionInfo(
+            id: self.connectionID, listener: self.listener.configuration.name,
+            client: client.remoteAddress, local: client.localAddress, target: target)
+        let connection = RelayConnection(
+            info: info, statistics: self.listener.statistics, logger: self.logger,
+            drainTimeout: self.listener.configuration.drainTimeout,
+            tap: self.listener.tapFactory?.makeTap(for: info),
+            onClosed: {})
+        let glue = RelayGlueHandler.matchedPair(connection: connection)
+        do {
+            try server.pipeline.syncOperations.addHandler(glue.server)
+            try context.pipeline.syncOperations.addHandler(
+                IdleStateHandler(allTimeout: self.listener.configuration.idleTimeout), position: .last)
+            try context.pipeline.syncOperations.addHandler(glue.client, position: .last)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        } catch {
+            self.logger.error("could not set up the relay pipeline", metadata: ["error": "\(error)"])
+            server.close(promise: nil)
+            context.close(promise: nil)
+            return
+        }
+        self.logger.debug("connection relayed")
+    }
+}
+
+@available(*, unavailable)
+extension RelayConnectHandler: Sendable {}

@@ -1,0 +1,78 @@
+import Synchronization
+
+/// Counters for one listener, safe to read from any thread (for metrics and tests).
+public final class RelayStatistics: Sendable {
+    private let accepted = Atomic<Int>(0)
+    private let active = Atomic<Int>(0)
+    private let rejected = Atomic<Int>(0)
+    private let noTarget = Atomic<Int>(0)
+    private let clientToServer = Atomic<Int>(0)
+    private let serverToClient = Atomic<Int>(0)
+    private let inFlight = Atomic<Int>(0)
+    private let peakInFlight = Atomic<Int>(0)
+    private let tapFailures = Atomic<Int>(0)
+    private let idleTimeouts = Atomic<Int>(0)
+
+    public init() {}
+
+    /// Client connections accepted by the listener (including ones later rejected or failed).
+    public var connectionsAccepted: Int { self.accepted.load(ordering: .relaxed) }
+    /// Client connections currently open.
+    public var connectionsActive: Int { self.active.load(ordering: .relaxed) }
+    /// Client connections closed at once because the listener was at its connection limit.
+    public var connectionsRejected: Int { self.rejected.load(ordering: .relaxed) }
+    /// Client connections closed because no target could be connected.
+    public var connectionsWithoutTarget: Int { self.noTarget.load(ordering: .relaxed) }
+    /// Connections closed because neither side sent or received anything for the idle timeout.
+    public var connectionsIdleTimedOut: Int { self.idleTimeouts.load(ordering: .relaxed) }
+    /// Taps detached because they threw.
+    public var tapFailuresCount: Int { self.tapFailures.load(ordering: .relaxed) }
+
+    /// Bytes delivered (written to the other side) in `direction`.
+    public func bytesRelayed(_ direction: RelayDirection) -> Int {
+        switch direction {
+        case .clientToServer: return self.clientToServer.load(ordering: .relaxed)
+        case .serverToClient: return self.serverToClient.load(ordering: .relaxed)
+        }
+    }
+
+    /// Bytes read from one side whose write to the other side has not completed yet,
+    /// summed over all connections of the listener. This is the relay's own buffering.
+    public var bytesInFlight: Int { self.inFlight.load(ordering: .relaxed) }
+    /// The highest ``bytesInFlight`` seen since start (or the last ``resetPeakBytesInFlight()``).
+    public var peakBytesInFlight: Int { self.peakInFlight.load(ordering: .relaxed) }
+
+    public func resetPeakBytesInFlight() {
+        self.peakInFlight.store(self.inFlight.load(ordering: .relaxed), ordering: .relaxed)
+    }
+
+    func connectionAccepted() {
+        self.accepted.add(1, ordering: .relaxed)
+        self.active.add(1, ordering: .relaxed)
+    }
+    func connectionClosed() { self.active.subtract(1, ordering: .relaxed) }
+    func connectionRejected() { self.rejected.add(1, ordering: .relaxed) }
+    func connectionWithoutTarget() { self.noTarget.add(1, ordering: .relaxed) }
+    func idleTimeout() { self.idleTimeouts.add(1, ordering: .relaxed) }
+    func tapFailed() { self.tapFailures.add(1, ordering: .relaxed) }
+
+    func readForRelay(_ count: Int) {
+        let now = self.inFlight.add(count, ordering: .relaxed).newValue
+        var peak = self.peakInFlight.load(ordering: .relaxed)
+        while now > peak {
+            let (exchanged, original) = self.peakInFlight.compareExchange(
+                expected: peak, desired: now, ordering: .relaxed)
+            if exchanged { break }
+            peak = original
+        }
+    }
+
+    func writeFinished(_ count: Int, direction: RelayDirection, delivered: Bool) {
+        self.inFlight.subtract(count, ordering: .relaxed)
+        guard delivered else { return }
+        switch direction {
+        case .clientToServer: self.clientToServer.add(count, ordering: .relaxed)
+        case .serverToClient: self.serverToClient.add(count, ordering: .relaxed)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import NIOCore
+
+/// Creates one ``RelayConnectionTap`` per relayed connection.
+///
+/// The relay calls the factory on the connection's event loop once the target is connected.
+/// Returning `nil` means "this connection is not observed".
+public protocol RelayTapFactory: Sendable {
+    func makeTap(for connection: RelayConnectionInfo) -> (any RelayConnectionTap)?
+}
+
+/// Observes the bytes of one relayed connection, without any say over them.
+///
+/// The relay hands every buffer it forwards to ``observe(_:direction:)`` *after* the buffer has
+/// been queued for the other side, as a copy-on-write view (no bytes are copied). A tap cannot
+/// change, delay or drop relayed bytes, and cannot influence reads, writes or closes:
+/// - its methods run on the connection's event loop and must return quickly (hand heavy work
+///   to another thread through a bounded queue, and drop when that queue is full);
+/// - if a method throws, the relay logs it once and detaches the tap from that connection;
+///   the relay itself carries on untouched.
+public protocol RelayConnectionTap: AnyObject {
+    /// A buffer that was forwarded in `direction`.
+    func observe(_ bytes: ByteBuffer, direction: RelayDirection) throws
+    /// `direction` reached end of stream: no more bytes will be observed in it.
+    func endOfStream(_ direction: RelayDirection) throws
+    /// The connection is closed (both channels). Called exactly once, also after a throw.
+    func connectionClosed()
+}
+
+extension RelayConnectionTap {
+    public func endOfStream(_ direction: RelayDirection) throws {}
+}

@@ -1,0 +1,102 @@
+import NIOCore
+import Synchronization
+
+/// The targets of one listener, the order in which to try them, and their passive health.
+///
+/// A target whose connect attempt failed is *cooling down* for ``coolDown``: new connections try
+/// the healthy targets first and a cooling target only after all healthy ones failed, so a
+/// listener never ends up with no target at all.
+public final class TargetPool: Sendable {
+    public let targets: [Endpoint]
+    public let strategy: BalanceStrategy
+    public let coolDown: TimeAmount
+    /// Connect outcomes per target, in the order of ``targets``.
+    public let statistics: [TargetStatistics]
+
+    private struct State {
+        var failedAt: [NIODeadline?]
+        var nextRoundRobin = 0
+        var random = SystemRandomNumberGenerator()
+    }
+    private let state: Mutex<State>
+
+    public init(targets: [Endpoint], strategy: BalanceStrategy, coolDown: TimeAmount) {
+        precondition(!targets.isEmpty, "a target pool needs at least one target")
+        self.targets = targets
+        self.strategy = strategy
+        self.coolDown = coolDown
+        self.statistics = targets.map { TargetStatistics(endpoint: $0) }
+        self.state = Mutex(State(failedAt: Array(repeating: nil, count: targets.count)))
+    }
+
+    /// Indices into ``targets`` in the order a new connection should try them:
+    /// healthy targets in strategy order, then cooling ones, least recently failed first.
+    public func candidates(now: NIODeadline = .now()) -> [Int] {
+        self.state.withLock { state in
+            var order = Array(self.targets.indices)
+            switch self.strategy {
+            case .failover:
+                break
+            case .roundRobin:
+                let start = state.nextRoundRobin % order.count
+                state.nextRoundRobin = (start + 1) % order.count
+                order = Array(order[start...] + order[..<start])
+            case .random:
+                order.shuffle(using: &state.random)
+            }
+            var healthy: [Int] = []
+            var cooling: [(index: Int, since: NIODeadline)] = []
+            for index in order {
+                if let failedAt = state.failedAt[index], failedAt + self.coolDown > now {
+                    cooling.append((index, failedAt))
+                } else {
+                    healthy.append(index)
+                }
+            }
+            if self.strategy == .roundRobin, let first = healthy.first, first != order.first {
+                // The target whose turn it was is cooling down: the next healthy one takes its turn.
+                state.nextRoundRobin = (first + 1) % order.count
+            }
+            return healthy + cooling.sorted { $0.since < $1.since }.map(\.index)
+        }
+    }
+
+    /// Records a failed connect attempt: the target cools down from `now`.
+    public func recordFailure(_ index: Int, now: NIODeadline = .now()) {
+        self.statistics[index].recordFailure()
+        self.state.withLock { $0.failedAt[index] = now }
+    }
+
+    /// Records a successful connect: the target is healthy again.
+    public func recordSuccess(_ index: Int) {
+        self.statistics[index].recordSuccess()
+        self.state.withLock { $0.failedAt[index] = nil }
+    }
+
+    /// Whether the target is currently considered healthy (not cooling down).
+    public func isHealthy(_ index: Int, now: NIODeadline = .now()) -> Bool {
+        self.state.withLock { state in
+            guard let failedAt = state.failedAt[index] else { return true }
+            return failedAt + self.coolDown <= now
+        }
+    }
+}
+
+/// Connect outcomes for one target; read by metrics.
+public final class TargetStatistics: Sendable {
+    public let endpoint: Endpoint
+    private let connects = Atomic<Int>(0)
+    private let failures = Atomic<Int>(0)
+
+    init(endpoint: Endpoint) {
+        self.endpoint = endpoint
+    }
+
+    /// Successful connects to this target.
+    public var successfulConnects: Int { self.connects.load(ordering: .relaxed) }
+    /// Failed connect attempts (refused, unreachable, timed out).
+    public var failedConnects: Int { self.failures.load(ordering: .relaxed) }
+
+    func recordSuccess() { self.connects.add(1, ordering: .relaxed) }
+    func recordFailure() { self.failures.add(1, ordering: .relaxed) }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Logging
+import NIOCore
+import Relay
+import Yams
+
+/// Reads and validates `config.yaml`.
+///
+/// Every problem becomes a ``ConfigError`` naming the file, line, key path and what is wrong:
+/// unknown keys, wrong types, bad addresses, empty target lists, duplicate listener names or
+/// listen addresses.
+public enum ConfigLoader {
+    /// Keys of the top-level mapping.
+    static let topLevelKeys = ["log_level", "shutdown_timeout", "listeners"]
+    /// Keys of one `listeners` item.
+    static let listenerKeys = [
+        "name", "listen", "targets", "balance", "connect_timeout", "idle_timeout", "target_cooldown",
+        "drain_timeout", "max_connections", "backlog",
+    ]
+
+    /// Loads `path` from disk.
+    public static func load(path: String) throws(ConfigError) -> TeeConfiguration {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, keyPath: "", message: "cannot read the file: \(Self.reason(error))")
+        }
+        return try self.parse(yaml: text, file: path)
+    }
+
+    /// Parses configuration text; `file` is only used in error messages.
+    public static func parse(yaml: String, file: String) throws(ConfigError) -> TeeConfiguration {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: yaml) else {
+                throw ConfigError(file: file, keyPath: "", message: "the file is empty; it needs at least a 'listeners' list")
+            }
+            root = node
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            throw Self.syntaxError(error, file: file)
+        } catch {
+            throw ConfigError(file: file, keyPath: "", message: "not valid YAML: \(error)")
+        }
+        let document = ConfigNode(node: root, path: "", file: file)
+        let keys = try document.mapping(allowed: Self.topLevelKeys)
+
+        var configuration = TeeConfiguration(listeners: [])
+        if let level = keys["log_level"] {
+            guard let parsed = Logger.Level(rawValue: try level.string().lowercased()) else {
+                throw level.error(
+                    "unknown log level \"\(try level.string())\" (expected \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            configuration.logLevel = parsed
+        }
+        if let timeout = keys["shutdown_timeout"] {
+            let amount = try timeout.duration()
+            configuration.shutdownTimeout = .nanoseconds(amount.nanoseconds)
+        }
+        guard let listeners = keys["listeners"] else {
+            throw document.error("missing key 'listeners' (at least one listener is needed)")
+        }
+        let items = try listeners.sequence()
+        guard !items.isEmpty else {
+            throw listeners.error("must list at least one listener")
+        }
+        var names: [String: String] = [:]
+        var addresses: [Endpoint: String] = [:]
+        for item in items {
+            let listener = try Self.listener(item)
+            if let other = names[listener.name] {
+                throw item.error("listener name \"\(listener.name)\" is already used by \(other)")
+            }
+            names[listener.name] = item.path
+            let listen = try item.mapping(allowed: Self.listenerKeys)["listen"]!.sequence()
+            for (address, node) in zip(listener.listen, listen) {
+                if let other = addresses[address] {
+                    throw node.error("listen address \(address) is already used by \(other)")
+                }
+                addresses[address] = node.path
+            }
+            configuration.listeners.append(listener)
+        }
+        return configuration
+    }
+
+    private static func listener(_ item: ConfigNode) throws(ConfigError) -> RelayListenerConfiguration {
+        let keys = try item.mapping(allowed: Self.listenerKeys)
+        guard let nameNode = keys["name"] else { throw item.error("missing key 'name'") }
+        let name = try nameNode.nonEmptyString()
+        guard let listenNode = keys["listen"] else {
+            throw item.error("missing key 'listen' (addresses to accept connections on, e.g. [\"0.0.0.0:10051\"])")
+        }
+        let listenNodes = try listenNode.sequence()
+        guard !listenNodes.isEmpty else { throw listenNode.error("must list at least one address") }
+        var listen: [Endpoint] = []
+        for node in listenNodes {
+            let endpoint = try node.endpoint()
+            if listen.contains(endpoint) { throw node.error("listen address \(endpoint) is listed twice") }
+            listen.append(endpoint)
+        }
+        guard let targetsNode = keys["targets"] else {
+            throw item.error("missing key 'targets' (the Zabbix server or proxy to relay to, e.g. [\"zabbix:10051\"])")
+        }
+        let targetNodes = try targetsNode.sequence()
+        guard !targetNodes.isEmpty else { throw targetsNode.error("must list at least one target") }
+        var targets: [Endpoint] = []
+        for node in targetNodes {
+            let endpoint = try node.endpoint()
+            if endpoint.port == 0 { throw node.error("target port must not be 0") }
+            targets.append(endpoint)
+        }
+
+        var listener = RelayListenerConfiguration(name: name, listen: listen, targets: targets)
+        if let node = keys["balance"] { listener.balance = try node.oneOf(BalanceStrategy.self) }
+        if let node = keys["connect_timeout"] { listener.connectTimeout = try node.duration(atLeast: .milliseconds(1)) }
+        if let node = keys["idle_timeout"] { listener.idleTimeout = try node.duration(atLeast: .seconds(1)) }
+        if let node = keys["target_cooldown"] { listener.targetCoolDown = try node.duration() }
+        if let node = keys["drain_timeout"] { listener.drainTimeout = try node.duration(atLeast: .milliseconds(1)) }
+        if let node = keys["max_connections"] { listener.maxConnections = try node.int(in: 1...1_000_000) }
+        if let node = keys["backlog"] { listener.backlog = Int32(try node.int(in: 1...65535)) }
+        return listener
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> ConfigError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
+            .composer(_, let problem, let mark, _):
+            return ConfigError(file: file, line: mark.line, column: mark.column, keyPath: "", message: "not valid YAML: \(problem)")
+        default:
+            return ConfigError(file: file, keyPath: "", message: "not valid YAML: \(error)")
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedDescription
+    }
+}

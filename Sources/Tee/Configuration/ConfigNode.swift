@@ -1,0 +1,147 @@
+import Foundation
+import NIOCore
+import Relay
+import Yams
+
+/// A YAML node together with where it sits in the document, with typed accessors that throw
+/// ``ConfigError``s naming the file, line, key path and the problem.
+struct ConfigNode {
+    let node: Node
+    let path: String
+    let file: String
+
+    func error(_ message: String) -> ConfigError {
+        ConfigError(file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message)
+    }
+
+    private func child(_ node: Node, key: String) -> ConfigNode {
+        ConfigNode(node: node, path: self.path.isEmpty ? key : "\(self.path).\(key)", file: self.file)
+    }
+
+    /// The entries of a mapping; a key outside `allowed` is an error that lists the allowed keys.
+    func mapping(allowed: [String]) throws(ConfigError) -> [String: ConfigNode] {
+        guard case .mapping(let mapping) = self.node else {
+            throw self.error("expected a mapping of keys (\(allowed.joined(separator: ", "))), found \(self.kind)")
+        }
+        var result: [String: ConfigNode] = [:]
+        for (keyNode, value) in mapping {
+            let keyName = keyNode.scalar?.string ?? "\(keyNode)"
+            let entry = self.child(value, key: keyName)
+            guard allowed.contains(keyName) else {
+                let keyError = ConfigNode(node: keyNode, path: entry.path, file: self.file)
+                throw keyError.error("unknown key (allowed here: \(allowed.joined(separator: ", ")))")
+            }
+            guard result[keyName] == nil else {
+                throw ConfigNode(node: keyNode, path: entry.path, file: self.file).error("key appears twice")
+            }
+            result[keyName] = entry
+        }
+        return result
+    }
+
+    func sequence() throws(ConfigError) -> [ConfigNode] {
+        guard case .sequence(let sequence) = self.node else {
+            throw self.error("expected a list, found \(self.kind)")
+        }
+        return sequence.enumerated().map { index, node in
+            ConfigNode(node: node, path: "\(self.path)[\(index)]", file: self.file)
+        }
+    }
+
+    func string() throws(ConfigError) -> String {
+        guard case .scalar(let scalar) = self.node else {
+            throw self.error("expected a single value, found \(self.kind)")
+        }
+        return scalar.string
+    }
+
+    func nonEmptyString() throws(ConfigError) -> String {
+        let value = try self.string()
+        guard !value.trimmingCharacters(in: .whitespaces).isEmpty else { throw self.error("must not be empty") }
+        return value
+    }
+
+    func int(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try self.string()
+        guard let value = Int(text.replacingOccurrences(of: "_", with: "")) else {
+            throw self.error("\"\(text)\" is not a whole number")
+        }
+        guard range.contains(value) else {
+            throw self.error("\(value) is out of range (\(range.lowerBound)...\(range.upperBound))")
+        }
+        return value
+    }
+
+    func bool() throws(ConfigError) -> Bool {
+        switch try self.string().lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        case let other: throw self.error("\"\(other)\" is not true or false")
+        }
+    }
+
+    /// A duration: `250ms`, `5s`, `10m`, `1h`, or a bare number of seconds.
+    func duration(atLeast minimum: TimeAmount = .zero) throws(ConfigError) -> TimeAmount {
+        let text = try self.string().trimmingCharacters(in: .whitespaces)
+        let units: [(suffix: String, nanoseconds: Double)] = [
+            ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+        ]
+        var amount: TimeAmount?
+        for unit in units where text.hasSuffix(unit.suffix) {
+            let number = text.dropLast(unit.suffix.count)
+            if let value = Double(number), value.isFinite, value >= 0 {
+                amount = .nanoseconds(Int64(value * unit.nanoseconds))
+            }
+            break
+        }
+        if amount == nil, let seconds = Double(text), seconds.isFinite, seconds >= 0 {
+            amount = .nanoseconds(Int64(seconds * 1e9))
+        }
+        guard let amount else {
+            throw self.error("\"\(text)\" is not a duration (examples: 250ms, 5s, 10m, 1h)")
+        }
+        guard amount >= minimum else {
+            throw self.error("\(text) is too short (at least \(DurationFormat.text(minimum)))")
+        }
+        return amount
+    }
+
+    func endpoint() throws(ConfigError) -> Endpoint {
+        let text = try self.string()
+        do {
+            return try Endpoint(parsing: text)
+        } catch {
+            throw self.error(error.description)
+        }
+    }
+
+    func oneOf<T: RawRepresentable>(_ type: T.Type) throws(ConfigError) -> T
+    where T: CaseIterable, T.RawValue == String {
+        let text = try self.string()
+        guard let value = T(rawValue: text) else {
+            let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw self.error("unknown value \"\(text)\" (expected \(allowed))")
+        }
+        return value
+    }
+
+    private var kind: String {
+        switch self.node {
+        case .scalar(let scalar): return scalar.string.isEmpty ? "nothing" : "the value \"\(scalar.string)\""
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+}
+
+/// Renders durations the way the configuration accepts them.
+enum DurationFormat {
+    static func text(_ amount: TimeAmount) -> String {
+        let ns = amount.nanoseconds
+        if ns % 3_600_000_000_000 == 0, ns != 0 { return "\(ns / 3_600_000_000_000)h" }
+        if ns % 60_000_000_000 == 0, ns != 0 { return "\(ns / 60_000_000_000)m" }
+        if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
+        return "\(ns / 1_000_000)ms"
+    }
+}

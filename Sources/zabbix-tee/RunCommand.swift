@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Relay
+import Tee
+
+/// `zabbix-tee run`: the daemon.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the tee with the given configuration.",
+        discussion: "SIGTERM or SIGINT stop accepting, let open connections finish (shutdown_timeout), then exit 0."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(help: "Log level (trace, debug, info, notice, warning, error, critical); overrides log_level.")
+    var logLevel: Logger.Level?
+
+    func run() async throws {
+        let configuration = try self.options.load()
+        let level = self.logLevel ?? configuration.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "zabbix-tee")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let daemon = TeeDaemon(configuration: configuration, group: group, logger: logger)
+        let services = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: daemon)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await services.run()
+        } catch let error as RelayListener.BindError {
+            logger.critical("cannot start: \(error)")
+            try? await group.shutdownGracefully()
+            throw ExitCode(71)
+        }
+        try await group.shutdownGracefully()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
