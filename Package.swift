@@ -71,7 +71,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Riemann",
+                "Riemann", "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -62,7 +62,12 @@ final class RelayGlueHandler: ChannelInboundHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
-        self.partner = nil
+        // Writes of bytes read here may still be completing on the partner's channel and must
+        // reach the partner, so the pair stays linked until both handlers are removed.
+        if let partner = self.partner, partner.context == nil {
+            partner.partner = nil
+            self.partner = nil
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {

@@ -29,10 +29,15 @@ public final class RelayListener: Sendable {
 
         /// Opens a server channel to `target` on `loop`, with the relay's channel options.
         func connect(to target: Endpoint, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
-            let bootstrap = ClientBootstrap(group: loop)
+            var bootstrap = ClientBootstrap(group: loop)
                 .channelOption(.autoRead, value: false)
                 .channelOption(.allowRemoteHalfClosure, value: true)
                 .connectTimeout(self.configuration.connectTimeout)
+            if let size = self.configuration.socketBufferSize {
+                bootstrap = bootstrap
+                    .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
+                    .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+            }
             if let address = target.literalAddress {
                 return bootstrap.connect(to: address)
             }
@@ -170,11 +175,18 @@ public final class RelayListener: Sendable {
 
     private func bind(_ address: Endpoint) async throws -> any Channel {
         let shared = self.shared
-        let bootstrap = ServerBootstrap(group: self.group)
+        var bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: self.configuration.backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+        if let size = self.configuration.socketBufferSize {
+            bootstrap = bootstrap
+                .serverChannelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+                .childChannelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
+                .childChannelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+        }
+        bootstrap = bootstrap
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let self else {

@@ -22,6 +22,9 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     public var maxConnections: Int
     /// Listen backlog of each listening socket.
     public var backlog: Int32
+    /// Kernel send and receive buffer size (SO_SNDBUF/SO_RCVBUF) of both sockets of a relayed
+    /// connection; `nil` keeps the kernel's autotuning. Bounds kernel memory per connection.
+    public var socketBufferSize: Int?
 
     public init(
         name: String,
@@ -33,7 +36,8 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         targetCoolDown: TimeAmount = .seconds(30),
         drainTimeout: TimeAmount = .seconds(30),
         maxConnections: Int = 10_000,
-        backlog: Int32 = 1024
+        backlog: Int32 = 1024,
+        socketBufferSize: Int? = nil
     ) {
         self.name = name
         self.listen = listen
@@ -45,5 +49,6 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         self.drainTimeout = drainTimeout
         self.maxConnections = maxConnections
         self.backlog = backlog
+        self.socketBufferSize = socketBufferSize
     }
 }

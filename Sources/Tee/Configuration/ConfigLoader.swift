@@ -15,7 +15,7 @@ public enum ConfigLoader {
     /// Keys of one `listeners` item.
     static let listenerKeys = [
         "name", "listen", "targets", "balance", "connect_timeout", "idle_timeout", "target_cooldown",
-        "drain_timeout", "max_connections", "backlog",
+        "drain_timeout", "max_connections", "backlog", "socket_buffer",
     ]
 
     /// Loads `path` from disk.
@@ -121,6 +121,7 @@ public enum ConfigLoader {
         if let node = keys["drain_timeout"] { listener.drainTimeout = try node.duration(atLeast: .milliseconds(1)) }
         if let node = keys["max_connections"] { listener.maxConnections = try node.int(in: 1...1_000_000) }
         if let node = keys["backlog"] { listener.backlog = Int32(try node.int(in: 1...65535)) }
+        if let node = keys["socket_buffer"] { listener.socketBufferSize = try node.byteSize(in: 4096...(64 << 20)) }
         return listener
     }
 

@@ -72,6 +72,34 @@ struct ConfigNode {
         return value
     }
 
+    /// A size in bytes: `65536`, `64KiB`, `4MiB`, `1GiB` (also `K`, `M`, `G`, `KB`, `MB`, `GB` as binary units).
+    func byteSize(in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        let text = try self.string().trimmingCharacters(in: .whitespaces)
+        let units: [(suffix: String, factor: Int)] = [
+            ("KiB", 1 << 10), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1 << 10), ("MB", 1 << 20), ("GB", 1 << 30),
+            ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
+        ]
+        var value: Int?
+        if let plain = Int(text.replacingOccurrences(of: "_", with: "")) {
+            value = plain
+        } else {
+            for unit in units where text.hasSuffix(unit.suffix) {
+                if let number = Int(text.dropLast(unit.suffix.count).trimmingCharacters(in: .whitespaces)) {
+                    let (product, overflow) = number.multipliedReportingOverflow(by: unit.factor)
+                    value = overflow ? nil : product
+                }
+                break
+            }
+        }
+        guard let value else {
+            throw self.error("\"\(text)\" is not a size (examples: 65536, 256KiB, 4MiB)")
+        }
+        guard range.contains(value) else {
+            throw self.error("\(text) is out of range (\(ByteSizeFormat.text(range.lowerBound))...\(ByteSizeFormat.text(range.upperBound)))")
+        }
+        return value
+    }
+
     func bool() throws(ConfigError) -> Bool {
         switch try self.string().lowercased() {
         case "true", "yes", "on": return true
@@ -132,6 +160,16 @@ struct ConfigNode {
         case .sequence: return "a list"
         case .alias: return "an alias"
         }
+    }
+}
+
+/// Renders byte sizes the way the configuration accepts them.
+enum ByteSizeFormat {
+    static func text(_ bytes: Int) -> String {
+        if bytes != 0, bytes % (1 << 30) == 0 { return "\(bytes >> 30)GiB" }
+        if bytes != 0, bytes % (1 << 20) == 0 { return "\(bytes >> 20)MiB" }
+        if bytes != 0, bytes % (1 << 10) == 0 { return "\(bytes >> 10)KiB" }
+        return "\(bytes)"
     }
 }
 

@@ -21,6 +21,9 @@ extension TeeConfiguration {
             lines.append("    drain_timeout: \(DurationFormat.text(listener.drainTimeout))")
             lines.append("    max_connections: \(listener.maxConnections)")
             lines.append("    backlog: \(listener.backlog)")
+            if let size = listener.socketBufferSize {
+                lines.append("    socket_buffer: \(ByteSizeFormat.text(size))")
+            }
         }
         return lines.joined(separator: "\n") + "\n"
     }

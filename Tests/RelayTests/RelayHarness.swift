@@ -1,0 +1,42 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Relay
+import TestSupport
+
+/// An in-process relay listener on 127.0.0.1 (free port) in front of the given targets.
+final class RelayHarness: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let listener: RelayListener
+
+    /// The port clients connect to.
+    var port: Int { self.listener.localAddresses.first?.port ?? 0 }
+    var statistics: RelayStatistics { self.listener.statistics }
+
+    init(
+        targets: [Int],
+        tapFactory: (any RelayTapFactory)? = nil,
+        configure: (inout RelayListenerConfiguration) -> Void = { _ in }
+    ) async throws {
+        var configuration = RelayListenerConfiguration(
+            name: "test",
+            listen: [Endpoint(host: "127.0.0.1", port: 0)],
+            targets: targets.map { Endpoint(host: "127.0.0.1", port: $0) },
+            connectTimeout: .seconds(2))
+        configure(&configuration)
+        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        var logger = Logger(label: "relay-test")
+        logger.logLevel = .critical
+        self.listener = RelayListener(configuration: configuration, group: self.group, tapFactory: tapFactory, logger: logger)
+        try await self.listener.start()
+    }
+
+    /// Waits for every relayed connection to close (no leaked channels), then stops.
+    func shutdown(expectAllClosed: Bool = true) async throws -> Bool {
+        await self.listener.stopAccepting()
+        let closed = await self.listener.waitForConnectionsToClose(timeout: .seconds(10))
+        await self.listener.closeAllConnections()
+        try await self.group.shutdownGracefully()
+        return closed
+    }
+}
