@@ -186,6 +186,12 @@ final class RelayGlueHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // With the output already shut, NIO turns the peer's FIN into a full close without an
+        // `.inputClosed` event; either way no more bytes come from this side.
+        if !self.inputClosed {
+            self.inputClosed = true
+            self.connection.endOfStream(self.direction)
+        }
         self.connection.channelClosed()
         self.partner?.partnerDidClose()
         context.fireChannelInactive()

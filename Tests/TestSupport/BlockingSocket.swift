@@ -43,6 +43,22 @@ public final class BlockingSocket: @unchecked Sendable {
         return socket
     }
 
+    /// Starts a connect without waiting for it to complete (the socket stays non-blocking).
+    public static func connectWithoutWaiting(host: String = "127.0.0.1", port: Int) throws -> BlockingSocket {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw Failure(operation: "socket", errno: errno) }
+        let socket = BlockingSocket(fd: fd)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 || errno == EINPROGRESS else { throw Failure(operation: "connect", errno: errno) }
+        return socket
+    }
+
     /// Writes all of `bytes`, blocking while the peer does not read.
     public func send(_ bytes: UnsafeRawBufferPointer) throws {
         var offset = 0

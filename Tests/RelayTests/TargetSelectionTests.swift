@@ -1,0 +1,165 @@
+import Foundation
+import NIOCore
+import Relay
+import Testing
+import TestSupport
+
+/// Acceptance: connect failures and timeouts move on to the next target; with none left the
+/// client is closed at once and counted; a failed target cools down.
+@Suite(.serialized) struct TargetSelectionTests {
+    /// A target that answers every connection with its name and closes.
+    final class NamedTarget: Sendable {
+        let listener: BlockingListener
+        let name: String
+        private let thread: TestThreads.Handle<Void>
+
+        init(_ name: String) throws {
+            let listener = try BlockingListener()
+            self.listener = listener
+            self.name = name
+            self.thread = TestThreads.start {
+                while let socket = try? listener.accept() {
+                    try? socket.send(name)
+                    socket.close()
+                }
+            }
+        }
+
+        var port: Int { self.listener.port }
+        func stop() { self.listener.close() }
+    }
+
+    /// Connects through the relay and returns what arrives before end of stream.
+    static func exchange(port: Int) async throws -> String {
+        try await TestThreads.start { () throws -> String in
+            let socket = try BlockingSocket.connect(port: port)
+            socket.setReceiveTimeout(seconds: 20)
+            return String(decoding: try socket.receiveAll(), as: UTF8.self)
+        }.value
+    }
+
+    @Test func refusedFirstTargetFallsThroughToTheSecond() async throws {
+        let refusing = try BlockingListener.refusingPort()
+        let second = try NamedTarget("second")
+        let relay = try await RelayHarness(targets: [refusing, second.port])
+        #expect(try await Self.exchange(port: relay.port) == "second")
+        #expect(relay.listener.targetPool.statistics[0].failedConnects == 1)
+        #expect(relay.listener.targetPool.statistics[1].successfulConnects == 1)
+        #expect(try await relay.shutdown())
+        second.stop()
+    }
+
+    @Test func coolingTargetIsSkippedUntilItsCoolDownEnds() async throws {
+        let refusing = try BlockingListener.refusingPort()
+        let second = try NamedTarget("second")
+        let relay = try await RelayHarness(targets: [refusing, second.port]) { $0.targetCoolDown = .milliseconds(800) }
+        let pool = relay.listener.targetPool
+        #expect(try await Self.exchange(port: relay.port) == "second")
+        #expect(pool.statistics[0].failedConnects == 1)
+        // Within the cool-down the failed target is not tried again.
+        for _ in 0..<3 { #expect(try await Self.exchange(port: relay.port) == "second") }
+        #expect(pool.statistics[0].failedConnects == 1)
+        // After it, the first target is tried again (and fails again).
+        try await Task.sleep(for: .milliseconds(900))
+        #expect(try await Self.exchange(port: relay.port) == "second")
+        #expect(pool.statistics[0].failedConnects == 2)
+        #expect(try await relay.shutdown())
+        second.stop()
+    }
+
+    @Test func allTargetsRefusingClosesTheClientAtOnceAndCountsIt() async throws {
+        let relay = try await RelayHarness(targets: [try BlockingListener.refusingPort(), try BlockingListener.refusingPort()])
+        let started = ContinuousClock.now
+        #expect(try await Self.exchange(port: relay.port) == "")
+        #expect(ContinuousClock.now - started < .seconds(2), "closed at once, well within the connect timeout")
+        #expect(relay.statistics.connectionsWithoutTarget == 1)
+        #expect(relay.listener.targetPool.statistics.map(\.failedConnects) == [1, 1])
+        #expect(try await relay.shutdown())
+    }
+
+    @Test func unansweredConnectTimesOutAndMovesOnToTheNextTarget() async throws {
+        let blackHole = try BlackHoleListener()
+        let second = try NamedTarget("second")
+        let relay = try await RelayHarness(targets: [blackHole.port, second.port]) { $0.connectTimeout = .milliseconds(300) }
+        let started = ContinuousClock.now
+        #expect(try await Self.exchange(port: relay.port) == "second")
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(5), "took \(elapsed)")
+        #expect(relay.listener.targetPool.statistics[0].failedConnects == 1)
+        #expect(try await relay.shutdown())
+        second.stop()
+        blackHole.close()
+    }
+
+    @Test func allTargetsTimingOutClosesTheClientWithinTheConnectTimeouts() async throws {
+        let blackHole = try BlackHoleListener()
+        let relay = try await RelayHarness(targets: [blackHole.port]) { $0.connectTimeout = .milliseconds(300) }
+        let started = ContinuousClock.now
+        #expect(try await Self.exchange(port: relay.port) == "")
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(relay.statistics.connectionsWithoutTarget == 1)
+        #expect(try await relay.shutdown())
+        blackHole.close()
+    }
+
+    @Test func roundRobinSpreadsConnectionsOverTheTargets() async throws {
+        let first = try NamedTarget("first")
+        let second = try NamedTarget("second")
+        let relay = try await RelayHarness(targets: [first.port, second.port]) { $0.balance = .roundRobin }
+        var answers: [String] = []
+        for _ in 0..<4 { answers.append(try await Self.exchange(port: relay.port)) }
+        #expect(answers == ["first", "second", "first", "second"])
+        #expect(try await relay.shutdown())
+        first.stop()
+        second.stop()
+    }
+
+    @Test func randomUsesBothTargets() async throws {
+        let first = try NamedTarget("first")
+        let second = try NamedTarget("second")
+        let relay = try await RelayHarness(targets: [first.port, second.port]) { $0.balance = .random }
+        var answers = Set<String>()
+        for _ in 0..<30 { answers.insert(try await Self.exchange(port: relay.port)) }
+        #expect(answers == ["first", "second"])
+        #expect(try await relay.shutdown())
+        first.stop()
+        second.stop()
+    }
+
+    @Test func connectionsBeyondTheLimitAreClosedAndCounted() async throws {
+        let target = try BlockingListener()
+        let held = TestThreads.start { try target.accept() }
+        let relay = try await RelayHarness(targets: [target.port]) { $0.maxConnections = 1 }
+        let port = relay.port
+        let first = try await TestThreads.start { try BlockingSocket.connect(port: port) }.value
+        let server = try await held.value
+        #expect(await eventually { relay.listener.openConnections == 1 })
+        #expect(try await Self.exchange(port: port) == "", "the second connection is closed at once")
+        #expect(relay.statistics.connectionsRejected == 1)
+        first.close()
+        server.close()
+        #expect(try await relay.shutdown())
+        target.close()
+    }
+}
+
+/// A listener whose accept queue is full, so further connects get no answer (SYNs dropped)
+/// and time out: how an unreachable or overloaded server looks, on loopback.
+final class BlackHoleListener: Sendable {
+    let listener: BlockingListener
+    let fillers: [BlockingSocket]
+    var port: Int { self.listener.port }
+
+    init() throws {
+        let listener = try BlockingListener(backlog: 0)
+        self.listener = listener
+        // With backlog 0 the kernel queues one connection; more (not waited for) make sure it is full.
+        self.fillers = try [BlockingSocket.connect(port: listener.port)]
+            + (0..<2).map { _ in try BlockingSocket.connectWithoutWaiting(port: listener.port) }
+    }
+
+    func close() {
+        for filler in self.fillers { filler.close() }
+        self.listener.close()
+    }
+}
