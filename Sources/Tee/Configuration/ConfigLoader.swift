@@ -20,11 +20,13 @@ public enum ConfigLoader {
 
     /// Loads `path` from disk.
     public static func load(path: String) throws(ConfigError) -> TeeConfiguration {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, keyPath: "", message: "cannot read the file: \(Self.reason(error))")
+        let bytes: [UInt8]
+        switch FileReading.readAll(path: path, limit: 16 << 20) {
+        case .success(let contents): bytes = contents
+        case .failure(let error): throw ConfigError(file: path, keyPath: "", message: "cannot read the file: \(error)")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw ConfigError(file: path, keyPath: "", message: "the file is not valid UTF-8 text")
         }
         return try self.parse(yaml: text, file: path)
     }
@@ -133,13 +135,5 @@ public enum ConfigLoader {
         default:
             return ConfigError(file: file, keyPath: "", message: "not valid YAML: \(error)")
         }
-    }
-
-    private static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        return nsError.localizedDescription
     }
 }
