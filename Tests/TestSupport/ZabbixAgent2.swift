@@ -30,24 +30,17 @@ public final class ZabbixAgent2: Sendable {
 
     /// The running daemon: port, log, pid, stop.
     public let daemon: ZabbixDaemon
-    /// A file the agent can follow with a `ZabbixTestItems.logKey(testLogFile)` item; starts empty.
-    public let testLogFile: String
 
     /// Passive-check port on 127.0.0.1.
     public var port: Int { daemon.port }
 
-    private init(daemon: ZabbixDaemon, testLogFile: String) {
-        self.daemon = daemon
-        self.testLogFile = testLogFile
-    }
+    private init(daemon: ZabbixDaemon) { self.daemon = daemon }
 
     /// Starts `zabbix_agent2 -c <conf>` and returns once it accepts connections.
     public static func start(_ options: Options = Options()) async throws -> ZabbixAgent2 {
         let directory = try ZabbixLabDirectory.create("agent2")
         let port = try options.port ?? LoopbackPort.free()
         let logFile = "\(directory)/zabbix_agent2.log"
-        let testLogFile = "\(directory)/test.log"
-        _ = FileManager.default.createFile(atPath: testLogFile, contents: nil)
         var configuration = [
             "ListenIP=127.0.0.1",
             "ListenPort=\(port)",
@@ -70,19 +63,11 @@ public final class ZabbixAgent2: Sendable {
                 program: "zabbix_agent2", executable: ZabbixPrograms.agent2,
                 arguments: { ["-c", $0] }, configuration: configuration,
                 port: port, directory: directory, logFile: logFile)
-            return ZabbixAgent2(daemon: daemon, testLogFile: testLogFile)
+            return ZabbixAgent2(daemon: daemon)
         } catch {
             ZabbixLabDirectory.remove(directory)
             throw error
         }
-    }
-
-    /// Appends `line` (plus a newline) to `testLogFile`.
-    public func appendToTestLog(_ line: String) throws {
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: testLogFile))
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data((line + "\n").utf8))
     }
 
     /// The agent's log so far.

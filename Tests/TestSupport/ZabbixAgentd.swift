@@ -3,8 +3,8 @@ import Foundation
 /// A real `zabbix_agentd` (Zabbix 6.0, C agent) on 127.0.0.1, in the foreground, in its own lab directory.
 ///
 /// Passive checks are always on (`Server=127.0.0.1`, so `zabbix_get` from loopback is allowed);
-/// active checks are on when `Options.activeServer` is set. It answers the `ZabbixTestItems` keys,
-/// and follows `testLogFile` for a `log[...]` item.
+/// active checks are on when `Options.activeServer` is set. It answers the `ZabbixTestItems` keys;
+/// for a `log[...]` item, give the server an item on a `ZabbixTestLogFile`.
 ///
 ///     let agent = try await ZabbixAgentd.start()
 ///     // ... zabbix_get -p agent.port ...
@@ -33,24 +33,17 @@ public final class ZabbixAgentd: Sendable {
 
     /// The running daemon: port, log, pid, stop.
     public let daemon: ZabbixDaemon
-    /// A file the agent can follow with a `ZabbixTestItems.logKey(testLogFile)` item; starts empty.
-    public let testLogFile: String
 
     /// Passive-check port on 127.0.0.1.
     public var port: Int { daemon.port }
 
-    private init(daemon: ZabbixDaemon, testLogFile: String) {
-        self.daemon = daemon
-        self.testLogFile = testLogFile
-    }
+    private init(daemon: ZabbixDaemon) { self.daemon = daemon }
 
     /// Starts `zabbix_agentd -f -c <conf>` and returns once it accepts connections.
     public static func start(_ options: Options = Options()) async throws -> ZabbixAgentd {
         let directory = try ZabbixLabDirectory.create("agentd")
         let port = try options.port ?? LoopbackPort.free()
         let logFile = "\(directory)/zabbix_agentd.log"
-        let testLogFile = "\(directory)/test.log"
-        _ = FileManager.default.createFile(atPath: testLogFile, contents: nil)
         var configuration = [
             "AllowRoot=1",
             "ListenIP=127.0.0.1",
@@ -73,19 +66,11 @@ public final class ZabbixAgentd: Sendable {
                 program: "zabbix_agentd", executable: ZabbixPrograms.agentd,
                 arguments: { ["-f", "-c", $0] }, configuration: configuration,
                 port: port, directory: directory, logFile: logFile)
-            return ZabbixAgentd(daemon: daemon, testLogFile: testLogFile)
+            return ZabbixAgentd(daemon: daemon)
         } catch {
             ZabbixLabDirectory.remove(directory)
             throw error
         }
-    }
-
-    /// Appends `line` (plus a newline) to `testLogFile`.
-    public func appendToTestLog(_ line: String) throws {
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: testLogFile))
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data((line + "\n").utf8))
     }
 
     /// The agent's log so far.
