@@ -58,6 +58,27 @@ struct ZabbixLabServerTests {
         }
     }
 
+    @Test func senderValueThroughAnActiveProxyLandsInServerHistory() async throws {
+        let lab = try await ZabbixServerLab.shared()
+        let proxyName = uniqueName("lab-proxy")
+        let proxyHostid = try await lab.database.addProxy(proxyName)
+        let host = try await lab.addHost(uniqueName("lab-proxied"), items: [.trapper("lab.trap.uint")],
+                                         proxyHostid: proxyHostid)
+        var options = ZabbixProxy.Options(hostname: proxyName, activeServer: lab.address)
+        options.configFrequency = 1
+        try await ZabbixProxy.withRunning(options) { proxy in
+            // The proxy knows the host once it has fetched its configuration from the server.
+            var sent: ZabbixSender.Result?
+            try await waitUntil("proxy to accept values for \(host.name)", timeout: .seconds(30), interval: .milliseconds(200)) {
+                sent = try await ZabbixSender.send(port: proxy.port, host: host.name, key: "lab.trap.uint", value: "777")
+                return sent?.processed == 1
+            }
+            #expect(sent?.exitCode == 0)
+            let stored = try await lab.waitForHistory(host, "lab.trap.uint")
+            #expect(stored.map(\.value) == ["777"])
+        }
+    }
+
     @Test func sharedLabIsOneServerPerTestProcess() async throws {
         let first = try await ZabbixServerLab.shared()
         let second = try await ZabbixServerLab.shared()
