@@ -58,6 +58,18 @@ struct ZabbixLabServerTests {
         }
     }
 
+    @Test func serverPollsPassiveAgentdAndStoresItsValues() async throws {
+        let lab = try await ZabbixServerLab.shared()
+        try await ZabbixAgentd.withRunning { agent in
+            let host = try await lab.addHost(uniqueName("lab-passive"), items: [
+                .passive(ZabbixTestItems.intKey, .unsigned),
+                .passive(ZabbixTestItems.textKey, .string),
+            ], agentPort: agent.port)
+            #expect(try await lab.waitForHistory(host, ZabbixTestItems.intKey).first?.value == ZabbixTestItems.intValue)
+            #expect(try await lab.waitForHistory(host, ZabbixTestItems.textKey).first?.value == ZabbixTestItems.textValue)
+        }
+    }
+
     @Test func senderValueThroughAnActiveProxyLandsInServerHistory() async throws {
         let lab = try await ZabbixServerLab.shared()
         let proxyName = uniqueName("lab-proxy")

@@ -40,22 +40,35 @@ public final class ZabbixServerDatabase: Sendable {
 
     /// Inserts a monitored host `name` with `items` plus the trapper item `lab.ready`, each with
     /// its `item_rtdata` row, in one transaction. `proxyHostid` makes it monitored by that proxy.
+    /// `agentPort` gives the host an agent interface at 127.0.0.1:`agentPort`, which passive
+    /// (`.agent`) items need: the server (or proxy) then polls the agent there.
     ///
     /// The server sees the host after its next configuration sync (`CacheUpdateFrequency`);
     /// `ZabbixServerLab.addHost` waits for that.
-    public func addHost(_ name: String, items: [ZabbixItemSpec], proxyHostid: Int? = nil) async throws -> ZabbixHostRecord {
+    public func addHost(_ name: String, items: [ZabbixItemSpec], proxyHostid: Int? = nil,
+                        agentPort: Int? = nil) async throws -> ZabbixHostRecord {
+        if agentPort == nil, items.contains(where: { $0.type == .agent }) {
+            throw ZabbixLabError.missing("agentPort for passive items on host \(name)")
+        }
         let all = items + [.trapper(ZabbixHostRecord.readinessKey)]
         let hostid = allocateId()
         var records: [String: (itemid: Int, valueType: ZabbixValueType)] = [:]
         var sql = "BEGIN;\n"
         sql += "INSERT INTO hosts (hostid, host, name, status, proxy_hostid) VALUES "
             + "(\(hostid), \(literal(name)), \(literal(name)), 0, \(proxyHostid.map(String.init) ?? "NULL"));\n"
+        var interfaceid = "NULL"
+        if let agentPort {
+            interfaceid = String(allocateId())
+            sql += "INSERT INTO interface (interfaceid, hostid, main, type, useip, ip, dns, port) VALUES "
+                + "(\(interfaceid), \(hostid), 1, 1, 1, '127.0.0.1', '', '\(agentPort)');\n"
+        }
         for item in all {
             let itemid = allocateId()
             records[item.key] = (itemid, item.valueType)
-            sql += "INSERT INTO items (itemid, type, hostid, name, key_, value_type, delay) VALUES "
+            let itemInterface = item.type == .agent ? interfaceid : "NULL"
+            sql += "INSERT INTO items (itemid, type, hostid, name, key_, value_type, delay, interfaceid) VALUES "
                 + "(\(itemid), \(item.type.rawValue), \(hostid), \(literal(item.key)), \(literal(item.key)), "
-                + "\(item.valueType.rawValue), \(literal(item.delay)));\n"
+                + "\(item.valueType.rawValue), \(literal(item.delay)), \(itemInterface));\n"
             sql += "INSERT INTO item_rtdata (itemid) VALUES (\(itemid));\n"
         }
         sql += "COMMIT;\n"

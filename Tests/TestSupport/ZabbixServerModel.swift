@@ -1,6 +1,6 @@
 /// Zabbix 6.0 item types the lab creates (`items.type`).
 public enum ZabbixItemType: Int, Sendable {
-    /// Passive agent check (needs an agent interface; not created by the lab yet).
+    /// Zabbix agent (passive): the server or proxy polls the agent (needs the host's `agentPort`).
     case agent = 0
     /// Zabbix trapper: values pushed by `zabbix_sender`.
     case trapper = 2
@@ -33,7 +33,7 @@ public struct ZabbixItemSpec: Sendable {
     public var key: String
     public var type: ZabbixItemType
     public var valueType: ZabbixValueType
-    /// Update interval for active items (`"1s"`); trapper items use `"0"`.
+    /// Update interval for agent items (`"1s"`); trapper items use `"0"`.
     public var delay: String
 
     public init(key: String, type: ZabbixItemType, valueType: ZabbixValueType, delay: String? = nil) {
@@ -48,7 +48,12 @@ public struct ZabbixItemSpec: Sendable {
         ZabbixItemSpec(key: key, type: .trapper, valueType: valueType)
     }
 
-    /// A "Zabbix agent (active)" item polled every `delay`.
+    /// A "Zabbix agent" (passive) item: the server polls the host's agent interface every `delay`.
+    public static func passive(_ key: String, _ valueType: ZabbixValueType, delay: String = "1s") -> ZabbixItemSpec {
+        ZabbixItemSpec(key: key, type: .agent, valueType: valueType, delay: delay)
+    }
+
+    /// A "Zabbix agent (active)" item the agent checks every `delay`.
     public static func active(_ key: String, _ valueType: ZabbixValueType, delay: String = "1s") -> ZabbixItemSpec {
         ZabbixItemSpec(key: key, type: .agentActive, valueType: valueType, delay: delay)
     }
