@@ -16,7 +16,8 @@ public final class ZabbixAgentd: Sendable {
         public var hostname = "lab-agentd"
         /// `ServerActive=` (`"127.0.0.1:PORT"`); nil disables active checks.
         public var activeServer: String? = nil
-        /// `RefreshActiveChecks=` in seconds (Zabbix 6.0 accepts 60...3600 for agentd).
+        /// `RefreshActiveChecks=` in seconds (agentd 6.0 refuses values below 60). The agent asks once at
+        /// start-up and then only every this many seconds, so create its host on the server first.
         public var refreshActiveChecks = 60
         /// `BufferSend=` in seconds: how long active values wait before they are sent.
         public var bufferSend = 1
