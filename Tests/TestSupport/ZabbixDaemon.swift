@@ -1,0 +1,102 @@
+import Foundation
+import Synchronization
+
+/// One running Zabbix daemon (agentd, agent2, proxy, server) in a lab directory.
+///
+/// Started in the foreground by `ChildProcess`, so it leads a process group of its own that all its
+/// forked workers join; `stop()` empties that group and checks that nothing is left.
+public final class ZabbixDaemon: Sendable {
+    /// Short program name used in messages, e.g. "zabbix_agentd".
+    public let program: String
+    /// The lab directory holding config, log, pid file and sockets; removed by `stop()`.
+    public let directory: String
+    public let configFile: String
+    public let logFile: String
+    /// The TCP port it listens on, on 127.0.0.1.
+    public let port: Int
+    /// Pid of the main process, which is also the process group of all its workers.
+    public let pid: Int32
+
+    private let child: ChildProcess
+    private let outputFile: String
+    private let stopped = Mutex(false)
+
+    private init(program: String, directory: String, configFile: String, logFile: String, port: Int,
+                 child: ChildProcess, outputFile: String) {
+        self.program = program
+        self.directory = directory
+        self.configFile = configFile
+        self.logFile = logFile
+        self.port = port
+        self.pid = child.pid
+        self.child = child
+        self.outputFile = outputFile
+    }
+
+    /// Writes `configuration` (one `Key=Value` per line) to `<directory>/<program>.conf`, starts
+    /// `executable` with `arguments(configFile)`, and waits until it accepts TCP connections on `port`.
+    public static func launch(
+        program: String,
+        executable: String,
+        arguments: (String) -> [String],
+        configuration: [String],
+        port: Int,
+        directory: String,
+        logFile: String,
+        startTimeout: Duration = .seconds(30)
+    ) async throws -> ZabbixDaemon {
+        guard ZabbixPrograms.isExecutable(executable) else { throw ZabbixLabError.missing(executable) }
+        let configFile = "\(directory)/\(program).conf"
+        let outputFile = "\(directory)/\(program).out"
+        try (configuration.joined(separator: "\n") + "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
+        let child = try ChildProcess(executable, arguments(configFile), stdoutPath: outputFile, stderrPath: outputFile)
+        let daemon = ZabbixDaemon(program: program, directory: directory, configFile: configFile,
+                                  logFile: logFile, port: port, child: child, outputFile: outputFile)
+        do {
+            try await waitUntil("\(program) to listen on 127.0.0.1:\(port)", timeout: startTimeout) {
+                if LoopbackPort.isAccepting(port) { return true }
+                if !daemon.isRunning {
+                    throw ZabbixLabError.exitedEarly(program: program, output: daemon.diagnostics())
+                }
+                return false
+            }
+        } catch {
+            try? await daemon.stop()
+            throw error
+        }
+        return daemon
+    }
+
+    /// True while the main process runs.
+    public var isRunning: Bool { child.isRunning }
+
+    /// Live processes of this daemon (main process and workers).
+    public var processes: [ProcessGroup.Member] { ProcessGroup.members(pid) }
+
+    /// The daemon's log file so far.
+    public func log() -> String {
+        (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Stdout/stderr and the tail of the log, for error messages.
+    public func diagnostics() -> String {
+        "--- \(outputFile)\n\(ZabbixLabDirectory.tail(outputFile))\n--- \(logFile)\n\(ZabbixLabDirectory.tail(logFile))"
+    }
+
+    /// SIGTERMs the daemon's process group, SIGKILLs it after `grace`, removes the lab directory,
+    /// and throws if any process survived. Calling it again does nothing.
+    public func stop(grace: Duration = .seconds(15)) async throws {
+        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        let left = await ProcessGroup.terminate(pid, grace: grace)
+        try await waitUntil("\(program) to be reaped", timeout: .seconds(5)) { !isRunning }
+        ZabbixLabDirectory.remove(directory)
+        if !left.isEmpty { throw ZabbixLabError.stillRunning(program: program, pids: left.map(\.pid)) }
+    }
+
+    /// Blocking twin of `stop()`, for `atexit` clean-up.
+    public func stopBlocking(grace: Duration = .seconds(15)) {
+        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        ProcessGroup.terminateBlocking(pid, grace: grace)
+        ZabbixLabDirectory.remove(directory)
+    }
+}

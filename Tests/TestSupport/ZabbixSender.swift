@@ -1,0 +1,73 @@
+import Foundation
+
+/// Runs the real `zabbix_sender` (Zabbix 6.0) against 127.0.0.1.
+///
+/// Exit codes seen with 6.0.14: 0 all values processed; 2 the peer answered but failed some
+/// values (e.g. unknown host); 1 sending failed (nothing listening, bad response).
+public enum ZabbixSender {
+    /// One value to send: `host key value` (and optional clock/ns with `-T`, not used here).
+    public struct Value: Sendable {
+        public var host: String
+        public var key: String
+        public var value: String
+        public init(host: String, key: String, value: String) {
+            self.host = host
+            self.key = key
+            self.value = value
+        }
+    }
+
+    /// What `zabbix_sender` did, with the peer's counters parsed from its output.
+    public struct Result: Sendable, CustomStringConvertible {
+        public let process: ProcessResult
+        /// Sum of `processed:` over all responses; nil if no response was printed.
+        public let processed: Int?
+        /// Sum of `failed:` over all responses; nil if no response was printed.
+        public let failed: Int?
+        /// Sum of `total:` over all responses; nil if no response was printed.
+        public let total: Int?
+        public var exitCode: Int32 { process.exitCode }
+        public var description: String { process.description }
+
+        init(_ process: ProcessResult) {
+            self.process = process
+            let text = process.standardOutput
+            processed = Self.sum("processed", in: text)
+            failed = Self.sum("failed", in: text)
+            total = Self.sum("; total", in: text)
+        }
+
+        private static func sum(_ label: String, in text: String) -> Int? {
+            var found: Int?
+            for line in text.split(separator: "\n") where line.hasPrefix("Response from") {
+                guard let range = line.range(of: "\(label): ") else { continue }
+                let digits = line[range.upperBound...].prefix(while: \.isNumber)
+                found = (found ?? 0) + (Int(digits) ?? 0)
+            }
+            return found
+        }
+    }
+
+    /// `zabbix_sender -z 127.0.0.1 -p port -s host -k key -o value` plus `extraArguments`.
+    public static func send(
+        port: Int, host: String, key: String, value: String,
+        extraArguments: [String] = [], timeout: Duration = .seconds(30)
+    ) async throws -> Result {
+        let arguments = ["-z", "127.0.0.1", "-p", String(port), "-s", host, "-k", key, "-o", value]
+        return Result(try await ProcessRunner.run(ZabbixPrograms.sender, arguments + extraArguments, timeout: timeout))
+    }
+
+    /// Sends several values in one run via `-i -` (one connection, up to 250 values per request).
+    public static func send(
+        port: Int, values: [Value], extraArguments: [String] = [], timeout: Duration = .seconds(30)
+    ) async throws -> Result {
+        let input = values.map { "\(quote($0.host)) \(quote($0.key)) \(quote($0.value))" }.joined(separator: "\n") + "\n"
+        let arguments = ["-z", "127.0.0.1", "-p", String(port), "-i", "-"] + extraArguments
+        return Result(try await ProcessRunner.run(ZabbixPrograms.sender, arguments, input: input, timeout: timeout))
+    }
+
+    /// Quotes a field for `zabbix_sender -i`: double quotes, with `"` and `\` escaped.
+    static func quote(_ field: String) -> String {
+        "\"" + field.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

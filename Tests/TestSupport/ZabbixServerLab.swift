@@ -1,0 +1,112 @@
+import Foundation
+import Synchronization
+
+/// A complete Zabbix 6.0 back end for tests: private PostgreSQL cluster, Zabbix database, and
+/// `zabbix_server` on 127.0.0.1. About 2 s to start.
+///
+/// Share one per test process with `ZabbixServerLab.shared()`: the first caller starts it, later
+/// callers get the same one, and it is stopped when the test process exits (an `atexit` handler).
+/// Tests sharing it stay independent by creating their own uniquely named hosts with `addHost`.
+/// A test that needs a server to itself (restarts, broken configs) uses `start()` and `stop()`.
+///
+///     let lab = try await ZabbixServerLab.shared()
+///     let host = try await lab.addHost("my-test-host", items: [.trapper("my.key")])
+///     let sent = try await ZabbixSender.send(port: lab.port, host: host.name, key: "my.key", value: "7")
+///     let stored = try await lab.waitForHistory(host, "my.key")
+///
+/// Tests that need the server should skip when `ZabbixPrograms.serverUnavailableReason` is
+/// non-nil, e.g. `@Test(.enabled(if: ZabbixPrograms.serverUnavailableReason == nil))`.
+public final class ZabbixServerLab: Sendable {
+    public let postgres: ZabbixPostgres
+    public let database: ZabbixServerDatabase
+    public let server: ZabbixServer
+    private let stopped = Mutex(false)
+
+    /// Trapper port of the server on 127.0.0.1.
+    public var port: Int { server.port }
+    /// `"127.0.0.1:port"`, for `ServerActive=` / a proxy's `Server=`.
+    public var address: String { "127.0.0.1:\(port)" }
+
+    private init(postgres: ZabbixPostgres, database: ZabbixServerDatabase, server: ZabbixServer) {
+        self.postgres = postgres
+        self.database = database
+        self.server = server
+    }
+
+    /// Starts a private lab: cluster, database, server. The caller must `stop()` it.
+    public static func start(serverConfiguration: [String] = []) async throws -> ZabbixServerLab {
+        if let reason = ZabbixPrograms.serverUnavailableReason { throw ZabbixLabError.missing(reason) }
+        let postgres = try await ZabbixPostgres.start()
+        do {
+            let database = try await ZabbixServerDatabase.create(in: postgres)
+            let server = try await ZabbixServer.start(database: database, extraConfiguration: serverConfiguration)
+            return ZabbixServerLab(postgres: postgres, database: database, server: server)
+        } catch {
+            try? await postgres.stop()
+            throw error
+        }
+    }
+
+    /// The lab shared by every test in this process, started on first use and stopped at exit.
+    public static func shared() async throws -> ZabbixServerLab {
+        let task = sharedLab.withLock { task in
+            if let task { return task }
+            let started = Task { () throws -> ZabbixServerLab in
+                let lab = try await start()
+                sharedForExit.withLock { $0 = lab }
+                atexit { sharedForExit.withLock { $0 }?.stopBlocking() }
+                return lab
+            }
+            task = started
+            return started
+        }
+        return try await task.value
+    }
+
+    /// Adds a host with `items` (see `ZabbixServerDatabase.addHost`) and waits until the server's
+    /// configuration cache knows it, by sending to its `lab.ready` trapper item until the server
+    /// accepts the value. Agents started afterwards get their active checks on the first request.
+    public func addHost(_ name: String, items: [ZabbixItemSpec], proxyHostid: Int? = nil, agentPort: Int? = nil,
+                        timeout: Duration = .seconds(30)) async throws -> ZabbixHostRecord {
+        let host = try await database.addHost(name, items: items, proxyHostid: proxyHostid, agentPort: agentPort)
+        if proxyHostid == nil {
+            try await waitUntil("server to know host \(name)", timeout: timeout, interval: .milliseconds(200)) {
+                let probe = try await ZabbixSender.send(port: port, host: name, key: ZabbixHostRecord.readinessKey, value: "1")
+                return probe.processed == 1
+            }
+        }
+        return host
+    }
+
+    /// Waits until at least `count` values of `key` on `host` are in history, and returns them all.
+    public func waitForHistory(_ host: ZabbixHostRecord, _ key: String, count: Int = 1,
+                               timeout: Duration = .seconds(30)) async throws -> [ZabbixHistoryValue] {
+        guard let item = host.items[key] else { throw ZabbixLabError.missing("item \(key) on host \(host.name)") }
+        var values: [ZabbixHistoryValue] = []
+        try await waitUntil("\(count) value(s) of \(key) on \(host.name) in \(item.valueType.historyTable)",
+                            timeout: timeout, interval: .milliseconds(200)) {
+            values = try await database.history(itemid: item.itemid, valueType: item.valueType)
+            return values.count >= count
+        }
+        return values
+    }
+
+    /// Stops the server, then the cluster; removes their directories. Calling it again does nothing.
+    public func stop() async throws {
+        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        var failure: Error?
+        do { try await server.stop() } catch { failure = error }
+        do { try await postgres.stop() } catch { failure = failure ?? error }
+        if let failure { throw failure }
+    }
+
+    /// Blocking twin of `stop()`, for `atexit` clean-up.
+    public func stopBlocking() {
+        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        server.daemon.stopBlocking(grace: .seconds(30))
+        postgres.stopBlocking()
+    }
+}
+
+private let sharedLab = Mutex<Task<ZabbixServerLab, Error>?>(nil)
+private let sharedForExit = Mutex<ZabbixServerLab?>(nil)
