@@ -15,7 +15,7 @@ public enum ZabbixLabDirectory {
         var template = Array("/tmp/zabbix-lab-\(name)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else { throw ZabbixLabError.missing("temporary directory (errno \(errno))") }
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         chmod(path, 0o755)
         try "\(getpid())\n".write(toFile: "\(path)/owner.pid", atomically: false, encoding: .utf8)
         return path

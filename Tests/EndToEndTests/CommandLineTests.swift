@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The `zabbix-tee` executable as an operator meets it: help, check-config, start-up errors.
+@Suite("zabbix-tee command line", .timeLimit(.minutes(1)))
+struct CommandLineTests {
+    func run(_ arguments: [String]) async throws -> ProcessResult {
+        try await ProcessRunner.run(TeeProcess.binary, arguments, timeout: .seconds(20))
+    }
+
+    func write(_ text: String) throws -> String {
+        let directory = try ZabbixLabDirectory.create("config")
+        let path = "\(directory)/config.yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func helpListsTheSubcommands() async throws {
+        let help = try await self.run(["--help"])
+        #expect(help.exitCode == 0)
+        #expect(help.standardOutput.contains("run"))
+        #expect(help.standardOutput.contains("check-config"))
+    }
+
+    @Test func checkConfigPrintsTheEffectiveConfigurationOfTheShippedExample() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let result = try await self.run(["check-config", "--config", root.appendingPathComponent("config.yaml").path])
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(result.standardOutput.contains("idle_timeout:"))
+        #expect(result.standardOutput.contains("balance:"))
+    }
+
+    /// (broken YAML, the key path the one-line error must name)
+    static let broken: [(String, String)] = [
+        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: []\n", "listeners[0].targets"),
+        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1\"]\n    targets: [\"h:1\"]\n", "listeners[0].listen[0]"),
+        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    colour: blue\n", "listeners[0].colour"),
+        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n  - name: b\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n", "listeners[1].listen[0]"),
+        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    balance: sticky\n", "listeners[0].balance"),
+        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    idle_timeout: forever\n", "listeners[0].idle_timeout"),
+    ]
+
+    @Test(arguments: Self.broken)
+    func brokenConfigurationFailsWithAOneLineErrorNamingTheKey(_ broken: (String, String)) async throws {
+        let (yaml, keyPath) = broken
+        let path = try self.write(yaml)
+        for command in ["check-config", "run"] {
+            let result = try await self.run([command, "--config", path])
+            #expect(result.exitCode == 78, "\(command): \(result)")
+            let lines = result.standardError.split(separator: "\n")
+            #expect(lines.count == 1, "\(command): \(result.standardError)")
+            #expect(result.standardError.contains("\(path):"), "names the file")
+            #expect(result.standardError.contains(": \(keyPath): "), "\(command): \(result.standardError)")
+        }
+    }
+
+    @Test func listenAddressInUseFailsAtStartWithTheAddress() async throws {
+        let taken = try BlockingListener()
+        let path = try self.write("listeners:\n" + TeeProcess.listener(name: "agents", port: taken.port, targets: [10051]))
+        let result = try await self.run(["run", "--config", path])
+        #expect(result.exitCode != 0)
+        #expect(result.standardError.contains("cannot listen on 127.0.0.1:\(taken.port)"), "\(result)")
+        taken.close()
+    }
+
+    @Test func sigtermStopsTheTeeWithExitStatusZero() async throws {
+        let port = try LoopbackPort.free()
+        let tee = try await TeeProcess.start(configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [10051]), ports: [port])
+        #expect(try await tee.stop(signal: SIGTERM) == 0)
+    }
+}

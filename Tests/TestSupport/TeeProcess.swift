@@ -1,0 +1,113 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `zabbix-tee` executable, run as a separate process the way an operator runs it.
+///
+/// The binary is the one `swift build` put next to the test bundle (override with the
+/// `ZABBIX_TEE_BINARY` environment variable).
+public final class TeeProcess: Sendable {
+    public let child: ChildProcess
+    public let directory: String
+    public let configFile: String
+    public let logFile: String
+    /// The ports of the listeners, in configuration order (one address each).
+    public let ports: [Int]
+
+    /// Path of the `zabbix-tee` executable built with the tests.
+    public static var binary: String {
+        if let override = ProcessInfo.processInfo.environment["ZABBIX_TEE_BINARY"] { return override }
+        let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("zabbix-tee").path
+    }
+
+    /// A listener block for ``start(configuration:)``: one listen port on 127.0.0.1 and its targets.
+    public static func listener(name: String, port: Int, targets: [Int], extra: [String] = []) -> String {
+        var lines = [
+            "  - name: \(name)",
+            "    listen: [\"127.0.0.1:\(port)\"]",
+            "    targets: [\(targets.map { "\"127.0.0.1:\($0)\"" }.joined(separator: ", "))]",
+        ]
+        lines += extra.map { "    \($0)" }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Writes `configuration` to a fresh directory, starts `zabbix-tee run` and waits until
+    /// every port in `ports` accepts connections.
+    public static func start(configuration: String, ports: [Int], arguments: [String] = []) async throws -> TeeProcess {
+        let directory = try ZabbixLabDirectory.create("tee")
+        let configFile = "\(directory)/config.yaml"
+        try configuration.write(toFile: configFile, atomically: true, encoding: .utf8)
+        let logFile = "\(directory)/tee.log"
+        let child = try ChildProcess(
+            Self.binary, ["run", "--config", configFile] + arguments, stdoutPath: logFile, stderrPath: logFile)
+        let tee = TeeProcess(child: child, directory: directory, configFile: configFile, logFile: logFile, ports: ports)
+        do {
+            try await waitUntil("zabbix-tee to listen on \(ports)", timeout: .seconds(20), interval: .milliseconds(20)) {
+                guard child.isRunning else { throw TeeProcessError.exited(child.exitCode ?? -1, tee.log()) }
+                return ports.allSatisfy { LoopbackPort.isAccepting($0) }
+            }
+        } catch {
+            _ = try? await tee.stop()
+            throw error
+        }
+        return tee
+    }
+
+    /// Starts a tee, runs `body`, and stops the tee even if `body` throws.
+    public static func withRunning<T: Sendable>(
+        configuration: String, ports: [Int], _ body: (TeeProcess) async throws -> T
+    ) async throws -> T {
+        let tee = try await Self.start(configuration: configuration, ports: ports)
+        do {
+            let result = try await body(tee)
+            _ = try await tee.stop()
+            return result
+        } catch {
+            _ = try? await tee.stop()
+            throw error
+        }
+    }
+
+    private init(child: ChildProcess, directory: String, configFile: String, logFile: String, ports: [Int]) {
+        self.child = child
+        self.directory = directory
+        self.configFile = configFile
+        self.logFile = logFile
+        self.ports = ports
+    }
+
+    /// Everything the tee logged so far.
+    public func log() -> String {
+        (try? String(contentsOfFile: self.logFile, encoding: .utf8)) ?? ""
+    }
+
+    /// Sends `signal` (SIGTERM by default) and waits for the exit; returns the exit code.
+    /// Kills the process if it has not exited within `timeout`.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async throws -> Int32 {
+        if self.child.isRunning { kill(self.child.pid, signal) }
+        do {
+            try await waitUntil("zabbix-tee to exit", timeout: timeout, interval: .milliseconds(10)) { !self.child.isRunning }
+        } catch {
+            kill(self.child.pid, SIGKILL)
+            try await waitUntil("killed zabbix-tee to exit", timeout: .seconds(5), interval: .milliseconds(10)) { !self.child.isRunning }
+            throw error
+        }
+        if ProcessInfo.processInfo.environment["ZABBIX_LAB_KEEP"] == nil {
+            try? FileManager.default.removeItem(atPath: self.directory)
+        }
+        return self.child.exitCode ?? -1
+    }
+}
+
+public enum TeeProcessError: Error, CustomStringConvertible {
+    case exited(Int32, String)
+    public var description: String {
+        switch self {
+        case .exited(let code, let log): return "zabbix-tee exited with \(code) during start-up:\n\(log)"
+        }
+    }
+}
