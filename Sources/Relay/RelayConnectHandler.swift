@@ -31,7 +31,7 @@ final class RelayConnectHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         if let peer = context.channel.remoteAddress {
-            self.logger[metadataKey: "peer"] = "\(peer)"
+            self.logger[metadataKey: "peer"] = "\(peer.displayText)"
         }
         let candidates = self.listener.targetPool.candidates()
         self.state = .connecting(remaining: candidates[...])

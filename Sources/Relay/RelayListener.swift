@@ -105,7 +105,7 @@ public final class RelayListener: Sendable {
         }
         self.state.withLock { $0.serverChannels = bound }
         for channel in bound {
-            self.shared.logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            self.shared.logger.info("listening", metadata: ["address": "\(channel.localAddress?.displayText ?? "?")"])
         }
     }
 

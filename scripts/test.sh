@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test of zabbix-tee on a fresh Debian 12 machine with Swift 6.3:
+# installs the Debian packages the tests drive (real Zabbix 6.0 programs, PostgreSQL,
+# riemann-c-client, protobuf-c, zlib), builds, and runs `swift test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -eq 0 ]; then
+    scripts/install-test-deps.sh
+else
+    sudo scripts/install-test-deps.sh
+fi
+
+# A test run killed earlier may have left lab daemons behind; stop them.
+scripts/zabbix-lab-cleanup.sh >/dev/null 2>&1 || true
+
+swift build --build-tests
+swift test "$@"
