@@ -70,6 +70,13 @@ public final class RiemannEventQueue: Sendable {
         public var depth: Int
         /// Whether the queue was empty before the push.
         public var wasEmpty: Bool
+
+        public init(accepted: Int, dropped: Int, depth: Int, wasEmpty: Bool) {
+            self.accepted = accepted
+            self.dropped = dropped
+            self.depth = depth
+            self.wasEmpty = wasEmpty
+        }
     }
 
     private struct State: Sendable {

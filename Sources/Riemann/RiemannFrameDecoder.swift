@@ -6,6 +6,11 @@ public struct RiemannFrameTooLargeError: Error, Sendable, Equatable {
     public var announcedLength: Int
     /// The decoder's limit.
     public var maximumFrameLength: Int
+
+    public init(announcedLength: Int, maximumFrameLength: Int) {
+        self.announcedLength = announcedLength
+        self.maximumFrameLength = maximumFrameLength
+    }
 }
 
 /// Splits a TCP byte stream into Riemann frames (4-byte big-endian length + protobuf body) and
