@@ -60,12 +60,9 @@ public final class RiemannClient: Sendable {
     /// decides what is dropped (counted in ``statistics``); after shutdown events are dropped
     /// as ``RiemannDropReason/shutdown``.
     public func enqueue<Events: Sequence<RiemannEvent>>(_ events: Events) {
-        if self.counters.isShutDown.load(ordering: .acquiring) {
-            self.queue.recordDropped(events.reduce(0) { count, _ in count + 1 }, reason: .shutdown)
-            return
-        }
+        // After shutdown the queue is closed: the push counts the events as dropped (.shutdown).
         let result = self.queue.push(events)
-        guard result.wasEmpty || result.depth >= self.configuration.maximumBatchEvents else { return }
+        guard result.accepted > 0, result.wasEmpty || result.depth >= self.configuration.maximumBatchEvents else { return }
         if self.counters.claimWakeup() {
             self.eventLoop.execute { [controller] in
                 controller.value.wake()

@@ -6,7 +6,6 @@ final class RiemannClientCounters: Sendable {
     /// True while the event loop is able to send and waits to be told about new events.
     /// A producer that flips it to false owns the duty to schedule one wake-up.
     let wakeupArmed = Atomic<Bool>(false)
-    let isShutDown = Atomic<Bool>(false)
     let messagesInFlight = Atomic<Int>(0)
     let eventsInFlight = Atomic<Int>(0)
     let connectedServerIndex = Atomic<Int>(-1)

@@ -115,7 +115,6 @@ final class RiemannConnectionController {
     private func finishShutdown(reason: String) {
         let previous = self.state
         self.state = .shutDown
-        self.counters.isShutDown.store(true, ordering: .releasing)
         self.counters.wakeupArmed.store(false, ordering: .releasing)
         self.batchTimer?.cancel()
         self.batchTimer = nil
@@ -126,7 +125,7 @@ final class RiemannConnectionController {
         self.inFlight.removeAll()
         self.publishInFlight()
         self.queue.recordDropped(unacknowledged, reason: .shutdown)
-        let unsent = self.queue.removeAll(reason: .shutdown)
+        let unsent = self.queue.close(reason: .shutdown)
         if unacknowledged + unsent > 0 {
             self.logger.warning(
                 "Riemann client shut down with undelivered events",

@@ -86,6 +86,8 @@ public final class RiemannEventQueue: Sendable {
         var acknowledged: UInt64 = 0
         var requeued: UInt64 = 0
         var dropped: [RiemannDropReason: UInt64] = [:]
+        /// Set by ``RiemannEventQueue/close(reason:)``: later pushes are dropped for this reason.
+        var closedReason: RiemannDropReason?
 
         mutating func countDrop(_ count: Int, _ reason: RiemannDropReason) {
             guard count > 0 else { return }
@@ -111,6 +113,12 @@ public final class RiemannEventQueue: Sendable {
     public func push<Events: Sequence<RiemannEvent>>(_ events: Events) -> PushResult {
         self.state.withLock { state in
             let wasEmpty = state.entries.isEmpty
+            if let reason = state.closedReason {
+                var count = 0
+                for _ in events { count += 1 }
+                state.countDrop(count, reason)
+                return PushResult(accepted: 0, dropped: count, depth: state.entries.count, wasEmpty: wasEmpty)
+            }
             var appended = 0
             var accepted = 0  // events of this push still queued
             var dropped = 0
@@ -164,6 +172,10 @@ public final class RiemannEventQueue: Sendable {
     public func putBack(_ entries: [Entry]) {
         guard !entries.isEmpty else { return }
         self.state.withLock { state in
+            if let reason = state.closedReason {
+                state.countDrop(entries.count, reason)
+                return
+            }
             var dropped = 0
             var toInsert = entries[...]
             let room = self.capacity - state.entries.count
@@ -200,6 +212,20 @@ public final class RiemannEventQueue: Sendable {
             let count = state.entries.count
             state.entries = RingBuffer()
             state.countDrop(count, reason)
+            return count
+        }
+    }
+
+    /// Removes every queued event, counting them as dropped for `reason`, and makes every later
+    /// ``push(_:)`` and ``putBack(_:)`` drop its events for the same reason. Returns how many were
+    /// removed. Idempotent (a second call keeps the first reason).
+    @discardableResult
+    public func close(reason: RiemannDropReason) -> Int {
+        self.state.withLock { state in
+            let count = state.entries.count
+            state.entries = RingBuffer()
+            state.countDrop(count, reason)
+            state.closedReason = state.closedReason ?? reason
             return count
         }
     }

@@ -95,6 +95,18 @@ import Testing
         #expect(queue.statistics.droppedTotal == 7)
     }
 
+    @Test func closedQueueDropsLaterPushesAndPutBacks() {
+        let queue = RiemannEventQueue(capacity: 10, overflowPolicy: .dropOldest)
+        queue.push(Self.events(0..<3))
+        let batch = queue.take(upTo: 1)
+        #expect(queue.close(reason: .shutdown) == 2)
+        let result = queue.push(Self.events(3..<7))
+        #expect(result.accepted == 0 && result.dropped == 4)
+        queue.putBack(batch)
+        #expect(queue.depth == 0)
+        #expect(queue.statistics.dropped[.shutdown] == 7)
+    }
+
     @Test func concurrentProducersNeverLoseCount() async {
         let queue = RiemannEventQueue(capacity: 1_000, overflowPolicy: .dropOldest)
         await withTaskGroup(of: Void.self) { group in
