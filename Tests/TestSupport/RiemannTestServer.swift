@@ -45,20 +45,25 @@ public final class RiemannTestServer: Sendable {
         var events: [RiemannEvent] = []
         var acceptedConnections = 0
         var isShutDown = false
+        var port = 0
     }
 
     /// The TCP port; fixed for the server's life, also across ``stopListening()``/``startListening()``.
-    public let port: Int
+    public var port: Int {
+        self.state.withLock { $0.port }
+    }
     /// The loopback address the server listens on.
     public let host: String
     private let group: any EventLoopGroup
     private let state: Mutex<State>
 
-    private init(group: any EventLoopGroup, host: String, port: Int) {
+    private init(group: any EventLoopGroup, host: String, port: Int, replyMode: ReplyMode) {
         self.group = group
         self.host = host
-        self.port = port
-        self.state = Mutex(State())
+        var state = State()
+        state.port = port
+        state.mode = replyMode
+        self.state = Mutex(state)
     }
 
     /// Starts a server on `host`, port `port` (0: the kernel picks a free port).
@@ -68,30 +73,19 @@ public final class RiemannTestServer: Sendable {
         replyMode: ReplyMode = .acknowledge,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RiemannTestServer {
-        let channel = try await Self.bind(host: host, port: port, group: group, server: nil)
-        let boundPort = channel.localAddress?.port ?? port
-        let server = RiemannTestServer(group: group, host: host, port: boundPort)
-        server.state.withLock {
-            $0.serverChannel = channel
-            $0.mode = replyMode
-        }
-        // The child initializer needs the server; rebind now that it exists (same port).
-        try await channel.close()
+        let server = RiemannTestServer(group: group, host: host, port: port, replyMode: replyMode)
         try await server.startListening()
         return server
     }
 
     private static func bind(
-        host: String, port: Int, group: any EventLoopGroup, server: RiemannTestServer?
+        host: String, port: Int, group: any EventLoopGroup, server: RiemannTestServer
     ) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
-                guard let server else {
-                    return channel.close()
-                }
-                return channel.eventLoop.makeCompletedFuture {
+                channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RiemannFrameDecoder()))
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
                 }
@@ -119,7 +113,12 @@ public final class RiemannTestServer: Sendable {
         }
         guard !alreadyListening else { return }
         let channel = try await Self.bind(host: self.host, port: self.port, group: self.group, server: self)
-        self.state.withLock { $0.serverChannel = channel }
+        self.state.withLock { state in
+            state.serverChannel = channel
+            if state.port == 0, let port = channel.localAddress?.port {
+                state.port = port  // the kernel's choice, reused by later startListening calls
+            }
+        }
     }
 
     /// Closes the listening socket: new connections are refused. Open connections stay.
