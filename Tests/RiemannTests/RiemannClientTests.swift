@@ -261,6 +261,24 @@ import TestSupport
         await server.shutdown()
     }
 
+    @Test(arguments: [
+        [0x00, 0x00, 0x00, 0x03, 0xFF, 0xFF, 0xFF],  // body protobuf-c rejects
+        [0x7F, 0xFF, 0xFF, 0xFF],  // announces a 2 GiB reply
+    ] as [[UInt8]])
+    func malformedReplyClosesTheConnectionAndRedelivers(reply: [UInt8]) async throws {
+        let server = try await RiemannTestServer.start(replyMode: .rawBytes(reply))
+        let client = RiemannClient(configuration: Self.configuration([server]), logger: Self.logger)
+        client.start()
+        client.enqueue(Self.events(0..<5))
+        try await Self.eventually("connection loss") { client.statistics.connectionsLost >= 1 }
+        server.setReplyMode(.acknowledge)
+        try await Self.eventually("acks") { client.statistics.queue.acknowledged == 5 }
+        #expect(Set(Self.services(server.receivedEvents)) == Set(Self.services(Self.events(0..<5))))
+        #expect(client.statistics.queue.requeued >= 5)
+        await client.shutdown(deadline: .now() + .seconds(2))
+        await server.shutdown()
+    }
+
     @Test func acknowledgementTimeoutClosesTheConnectionAndRedelivers() async throws {
         let server = try await RiemannTestServer.start(replyMode: .neverAcknowledge)
         var configuration = Self.configuration([server])

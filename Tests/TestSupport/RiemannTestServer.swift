@@ -28,6 +28,8 @@ public final class RiemannTestServer: Sendable {
         case neverAcknowledge
         /// Reset the connection (RST) instead of answering; the message is *not* recorded.
         case resetConnection
+        /// Answer with these raw bytes (e.g. a malformed or oversized frame).
+        case rawBytes([UInt8])
     }
 
     /// Thrown by ``waitForEvents(count:timeout:)``.
@@ -267,6 +269,8 @@ private final class ConnectionHandler: ChannelInboundHandler {
             self.reply(RiemannMessage(ok: false, error: error), context: context, at: nil)
         case .neverAcknowledge:
             break
+        case .rawBytes(let bytes):
+            context.writeAndFlush(Self.wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
         case .resetConnection:
             let channel = context.channel
             Task { await RiemannTestServer.reset(channel) }
