@@ -53,8 +53,9 @@ public struct RiemannClientConfiguration: Sendable {
 
     /// Largest reply frame accepted from the server. Default 1 MiB (acks are 6 bytes).
     public var maximumReplyFrameLength: Int = 1 << 20
-    /// Minimum interval between two warnings about `ok=false` replies (the rest are counted
-    /// and summarised in the next warning). Default 10 s.
+    /// Minimum interval between two warnings about `ok=false` replies, and separately between two
+    /// warnings about failed connects (the rest are logged at debug level and counted in the next
+    /// warning). Default 10 s.
     public var rejectionLogInterval: TimeAmount = .seconds(10)
 
     public init(servers: [RiemannServerAddress]) {

@@ -53,6 +53,7 @@ final class RiemannConnectionController {
     private var acknowledgementTimer: Scheduled<Void>?
     private var drain: Drain?
     private var rejectionLog = RateLimit()
+    private var connectFailureLog = RateLimit()
 
     init(
         eventLoop: any EventLoop, configuration: RiemannClientConfiguration, queue: RiemannEventQueue,
@@ -216,13 +217,19 @@ final class RiemannConnectionController {
         self.counters.connectAttemptsFailed.wrappingAdd(1, ordering: .relaxed)
         let next = (serverIndex + 1) % max(self.configuration.servers.count, 1)
         let delay = self.backoff.nextDelay()
-        self.logger.warning(
-            "Riemann connect failed",
-            metadata: [
-                "server": "\(self.configuration.servers[serverIndex])", "error": "\(error)",
-                "next-server": "\(self.configuration.servers[next])",
-                "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
-            ])
+        let metadata: Logger.Metadata = [
+            "server": "\(self.configuration.servers[serverIndex])", "error": "\(error)",
+            "next-server": "\(self.configuration.servers[next])",
+            "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
+        ]
+        // A server that stays down would log on every retry; warn once per interval, debug otherwise.
+        if let suppressed = self.connectFailureLog.permit(at: .now(), interval: self.configuration.rejectionLogInterval) {
+            var metadata = metadata
+            metadata["suppressed-since-last-warning"] = "\(suppressed)"
+            self.logger.warning("Riemann connect failed", metadata: metadata)
+        } else {
+            self.logger.debug("Riemann connect failed", metadata: metadata)
+        }
         self.scheduleReconnect(serverIndex: next, after: delay)
     }
 
