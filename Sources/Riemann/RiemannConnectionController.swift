@@ -299,9 +299,9 @@ final class RiemannConnectionController {
         }
         let message = self.inFlight.removeFirst()
         self.publishInFlight()
+        self.backoff.reset()  // any reply proves the connection works, ok=false included
         if reply.ok == true {
             self.queue.recordAcknowledged(message.entries.count)
-            self.backoff.reset()
         } else {
             self.counters.messagesRejected.wrappingAdd(1, ordering: .relaxed)
             self.queue.recordDropped(message.entries.count, reason: .rejectedByServer)
@@ -335,9 +335,9 @@ final class RiemannConnectionController {
         return self.inFlight.count < self.configuration.maximumMessagesInFlight
     }
 
-    /// Writes full batches while the in-flight window allows; a partial batch only when forced
-    /// (batch timer, connect, draining), otherwise it arms the batch timer. Then re-arms the
-    /// producers' wake-up if the window still has room.
+    /// Writes full batches while the in-flight window allows. When forced (batch timer fired, just
+    /// connected, draining) it also writes the last partial batch; otherwise a partial batch arms
+    /// the batch timer. Then re-arms the producers' wake-up if the window still has room.
     private func flush(forcePartialBatch: Bool) {
         var forcePartial = forcePartialBatch
         while true {
@@ -352,9 +352,9 @@ final class RiemannConnectionController {
                     break
                 }
                 self.writeBatch()
-                forcePartial = self.drain != nil
             }
             guard self.canSend else { return }  // an ack or a connect calls flush again
+            forcePartial = self.drain != nil
             self.counters.wakeupArmed.store(true, ordering: .releasing)
             // A producer may have pushed after we read the depth but before we armed the flag.
             let depth = self.queue.depth
