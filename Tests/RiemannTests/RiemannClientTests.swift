@@ -231,6 +231,37 @@ import TestSupport
         await server.shutdown()
     }
 
+    @Test func repliesAreMatchedToMessagesInWriteOrder() async throws {
+        let server = try await RiemannTestServer.start()
+        let slowAck = RiemannTestServer.ReplyMode.acknowledgeAfter(.milliseconds(100))
+        server.setReplyPlan([slowAck, slowAck, slowAck, .reject(error: "last one")])
+        let client = RiemannClient(configuration: Self.configuration([server], batch: 10), logger: Self.logger)
+        client.enqueue(Self.events(0..<35))  // queued before connecting: 4 messages go out at once
+        client.start()
+        _ = try await server.waitForEvents(count: 35)
+        #expect(server.receivedMessages.map(\.events.count) == [10, 10, 10, 5])
+        try await Self.eventually("replies") { client.statistics.messagesInFlight == 0 }
+        let stats = client.statistics
+        #expect(stats.queue.acknowledged == 30)
+        #expect(stats.queue.dropped[.rejectedByServer] == 5)  // the 4th message, not one of the first three
+        await client.shutdown(deadline: .now() + .seconds(2))
+        await server.shutdown()
+    }
+
+    @Test func inFlightWindowIsRespected() async throws {
+        let server = try await RiemannTestServer.start(replyMode: .neverAcknowledge)
+        let client = RiemannClient(configuration: Self.configuration([server], batch: 10), logger: Self.logger)
+        client.start()
+        client.enqueue(Self.events(0..<1_000))
+        _ = try await server.waitForEvents(count: 80)
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(server.receivedEvents.count == 80)  // 8 messages of 10, then nothing until an ack
+        #expect(client.statistics.messagesInFlight == 8)
+        #expect(client.statistics.queue.depth == 920)
+        await client.shutdown(deadline: .now() + .milliseconds(50))
+        await server.shutdown()
+    }
+
     @Test func resetConnectionIsReestablished() async throws {
         let server = try await RiemannTestServer.start()
         let client = RiemannClient(configuration: Self.configuration([server]), logger: Self.logger)

@@ -41,6 +41,7 @@ public final class RiemannTestServer: Sendable {
 
     private struct State: Sendable {
         var mode: ReplyMode = .acknowledge
+        var plan: [ReplyMode] = []
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
         var messages: [RiemannMessage] = []
@@ -101,6 +102,11 @@ public final class RiemannTestServer: Sendable {
     /// Changes how subsequent messages are answered.
     public func setReplyMode(_ mode: ReplyMode) {
         self.state.withLock { $0.mode = mode }
+    }
+
+    /// Answers the next messages with `modes`, one each, in order; then ``replyMode`` again.
+    public func setReplyPlan(_ modes: [ReplyMode]) {
+        self.state.withLock { $0.plan = modes }
     }
 
     /// The current reply mode.
@@ -224,11 +230,12 @@ public final class RiemannTestServer: Sendable {
     /// Records `message` unless the mode resets the connection; returns the mode to apply.
     fileprivate func received(_ message: RiemannMessage) -> ReplyMode {
         self.state.withLock { state in
-            if state.mode != .resetConnection {
+            let mode = state.plan.isEmpty ? state.mode : state.plan.removeFirst()
+            if mode != .resetConnection {
                 state.messages.append(message)
                 state.events.append(contentsOf: message.events)
             }
-            return state.mode
+            return mode
         }
     }
 }
