@@ -22,7 +22,7 @@ struct ProtobufArena: ~Copyable {
     ///   their terminating NULs. Strings beyond this get their own block (still freed).
     private init(stringBytes: Int) {
         if stringBytes > 0 {
-            let block = self.rawAllocate(byteCount: stringBytes, alignment: 1)
+            let block = self.rawAllocate(byteCount: stringBytes)
             self.stringBlock = block.bindMemory(to: CChar.self, capacity: stringBytes)
             self.stringBlockRemaining = stringBytes
         }
@@ -43,8 +43,8 @@ struct ProtobufArena: ~Copyable {
         return try body(&arena)
     }
 
-    private mutating func rawAllocate(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
-        // malloc's alignment covers every C type protobuf-c uses; never ask for 0 bytes.
+    /// malloc's alignment (max_align_t) covers every C type protobuf-c uses; never asks for 0 bytes.
+    private mutating func rawAllocate(byteCount: Int) -> UnsafeMutableRawPointer {
         guard let pointer = malloc(max(byteCount, 1)) else {
             fatalError("ProtobufArena: out of memory allocating \(byteCount) bytes")
         }
@@ -56,7 +56,7 @@ struct ProtobufArena: ~Copyable {
     /// The caller initializes the values (e.g. with the generated `*__init` functions).
     mutating func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let byteCount = MemoryLayout<T>.stride * count
-        let raw = self.rawAllocate(byteCount: byteCount, alignment: MemoryLayout<T>.alignment)
+        let raw = self.rawAllocate(byteCount: byteCount)
         memset(raw, 0, max(byteCount, 1))
         return raw.bindMemory(to: T.self, capacity: max(count, 1))
     }
@@ -72,7 +72,7 @@ struct ProtobufArena: ~Copyable {
                 self.stringBlock = block + needed
                 self.stringBlockRemaining -= needed
             } else {
-                destination = self.rawAllocate(byteCount: needed, alignment: 1)
+                destination = self.rawAllocate(byteCount: needed)
                     .bindMemory(to: CChar.self, capacity: needed)
             }
             if let base = utf8.baseAddress {

@@ -36,3 +36,15 @@ import Testing
         #expect(backoff.ceiling == .seconds(30))
     }
 }
+
+@Suite struct RateLimitTests {
+    @Test func letsOneThroughPerIntervalAndCountsTheRest() {
+        var limit = RateLimit()
+        let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        #expect(limit.permit(at: start, interval: .seconds(10)) == 0)
+        #expect(limit.permit(at: start + .seconds(1), interval: .seconds(10)) == nil)
+        #expect(limit.permit(at: start + .seconds(9), interval: .seconds(10)) == nil)
+        #expect(limit.permit(at: start + .seconds(10), interval: .seconds(10)) == 2)
+        #expect(limit.permit(at: start + .seconds(11), interval: .seconds(10)) == nil)
+    }
+}
