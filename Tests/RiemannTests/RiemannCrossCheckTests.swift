@@ -16,10 +16,13 @@ import Testing
 
     @Test func genericProtobufCUnpackerReadsEveryField() throws {
         let body = RiemannMessageCodec.encodeBody(RiemannMessage(events: Self.events))
+        // The address of the real descriptor global (an initialized message points at it; a Swift
+        // `withUnsafePointer(to:)` on the imported constant would only give a temporary copy).
+        var template = Riemann__Msg()
+        riemann__msg__init(&template)
+        let descriptor = try #require(template.base.descriptor)
         let decoded: [RiemannEvent]? = body.withUnsafeBufferPointer { bytes in
-            guard
-                let message = protobuf_c_message_unpack(
-                    withUnsafePointer(to: riemann__msg__descriptor) { $0 }, nil, bytes.count, bytes.baseAddress)
+            guard let message = protobuf_c_message_unpack(descriptor, nil, bytes.count, bytes.baseAddress)
             else { return nil }
             defer { protobuf_c_message_free_unpacked(message, nil) }
             #expect(protobuf_c_message_check(message) != 0)
