@@ -15,6 +15,9 @@ import NIOPosix
 /// - an ack timeout, or any connection loss, puts every unacknowledged event back at the front
 ///   of the queue and reconnects with backoff: delivery is at least once (duplicates possible);
 /// - connect failures move on to the next configured server.
+///
+/// Call ``shutdown(deadline:)`` before dropping the last reference: until then the event loop
+/// keeps the client's connection and timers alive.
 public final class RiemannClient: Sendable {
     /// The settings the client was created with.
     public let configuration: RiemannClientConfiguration

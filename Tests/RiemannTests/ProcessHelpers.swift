@@ -22,29 +22,36 @@ func runProcess(
     process.standardOutput = stdout
     process.standardError = stderr
 
-    return try await withCheckedThrowingContinuation { continuation in
-        process.terminationHandler = { process in
-            let out = stdout.fileHandleForReading.readDataToEndOfFile()
-            let err = stderr.fileHandleForReading.readDataToEndOfFile()
-            continuation.resume(
-                returning: ProcessOutput(
-                    exitCode: process.terminationStatus,
-                    standardOutput: String(decoding: out, as: UTF8.self),
-                    standardError: String(decoding: err, as: UTF8.self)))
+    try process.run()
+    let pid = process.processIdentifier
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+        if process.isRunning, process.processIdentifier == pid {
+            process.terminate()
         }
-        do {
-            try process.run()
-        } catch {
-            continuation.resume(throwing: error)
-            return
+    }
+    // Drain stdout and stderr concurrently so neither pipe can fill up and stall the program.
+    // Blocking reads run on Dispatch threads, not on the (small) Swift concurrency pool.
+    async let out = readToEnd(stdout.fileHandleForReading)
+    async let err = readToEnd(stderr.fileHandleForReading)
+    stdin.fileHandleForWriting.write(Data(input))
+    try? stdin.fileHandleForWriting.close()
+    let (outData, errData) = await (out, err)
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            process.waitUntilExit()
+            continuation.resume()
         }
-        stdin.fileHandleForWriting.write(Data(input))
-        try? stdin.fileHandleForWriting.close()
-        let pid = process.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-            if process.isRunning, process.processIdentifier == pid {
-                process.terminate()
-            }
+    }
+    return ProcessOutput(
+        exitCode: process.terminationStatus,
+        standardOutput: String(decoding: outData, as: UTF8.self),
+        standardError: String(decoding: errData, as: UTF8.self))
+}
+
+private func readToEnd(_ handle: FileHandle) async -> Data {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(returning: handle.readDataToEndOfFile())
         }
     }
 }
