@@ -114,6 +114,7 @@ final class RiemannConnectionController {
     }
 
     private func finishShutdown(reason: String) {
+        if case .shutDown = self.state { return }
         let previous = self.state
         self.state = .shutDown
         self.counters.wakeupArmed.store(false, ordering: .releasing)
