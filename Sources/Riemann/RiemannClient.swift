@@ -1,0 +1,107 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Sends Riemann events over TCP, batched, with acks, reconnects and failover.
+///
+/// Producers call ``enqueue(_:)-(RiemannEvent)`` from any thread: it pushes into a bounded
+/// ``RiemannEventQueue`` and returns at once — it never waits for the network, a lock held
+/// across I/O, or the event loop. Everything else runs on one event loop:
+///
+/// - batches of up to ``RiemannClientConfiguration/maximumBatchEvents`` events, or fewer after
+///   ``RiemannClientConfiguration/maximumBatchDelay``;
+/// - up to ``RiemannClientConfiguration/maximumMessagesInFlight`` messages awaiting acks, which
+///   Riemann sends in request order; `ok=false` drops the message's events (counted, logged);
+/// - an ack timeout, or any connection loss, puts every unacknowledged event back at the front
+///   of the queue and reconnects with backoff: delivery is at least once (duplicates possible);
+/// - connect failures move on to the next configured server.
+///
+/// Call ``shutdown(deadline:)`` before dropping the last reference: until then the event loop
+/// keeps the client's connection and timers alive.
+public final class RiemannClient: Sendable {
+    /// The settings the client was created with.
+    public let configuration: RiemannClientConfiguration
+    /// The event loop all network work runs on.
+    public let eventLoop: any EventLoop
+    private let queue: RiemannEventQueue
+    private let counters: RiemannClientCounters
+    private let controller: NIOLoopBoundBox<RiemannConnectionController>
+
+    /// Creates a client; call ``start()`` to connect. Events enqueued before that wait in the queue.
+    /// - Parameters:
+    ///   - configuration: servers, batching, queue and timeout settings.
+    ///   - eventLoopGroup: the client uses one event loop of it.
+    ///   - logger: receives connection and rejection messages.
+    public init(
+        configuration: RiemannClientConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "riemann-client")
+    ) {
+        precondition(!configuration.servers.isEmpty, "RiemannClientConfiguration.servers must not be empty")
+        precondition(configuration.maximumBatchEvents > 0, "maximumBatchEvents must be positive")
+        precondition(configuration.maximumMessagesInFlight > 0, "maximumMessagesInFlight must be positive")
+        self.configuration = configuration
+        self.eventLoop = eventLoopGroup.next()
+        self.queue = RiemannEventQueue(capacity: configuration.queueCapacity, overflowPolicy: configuration.overflowPolicy)
+        self.counters = RiemannClientCounters()
+        // The controller is only ever touched on its loop; NIOLoopBoundBox checks that.
+        self.controller = NIOLoopBoundBox.makeBoxSendingValue(
+            RiemannConnectionController(
+                eventLoop: self.eventLoop, configuration: configuration, queue: self.queue, counters: self.counters,
+                logger: logger),
+            eventLoop: self.eventLoop)
+    }
+
+    /// Starts connecting to the first server. Idempotent.
+    public func start() {
+        self.eventLoop.execute { [controller] in
+            controller.value.start()
+        }
+    }
+
+    /// Queues events for delivery. Never blocks: when the queue is full the overflow policy
+    /// decides what is dropped (counted in ``statistics``); after shutdown events are dropped
+    /// as ``RiemannDropReason/shutdown``.
+    public func enqueue<Events: Sequence<RiemannEvent>>(_ events: Events) {
+        // After shutdown the queue is closed: the push counts the events as dropped (.shutdown).
+        let result = self.queue.push(events)
+        guard result.accepted > 0, result.wasEmpty || result.depth >= self.configuration.maximumBatchEvents else { return }
+        if self.counters.claimWakeup() {
+            self.eventLoop.execute { [controller] in
+                controller.value.wake()
+            }
+        }
+    }
+
+    /// Queues one event. See ``enqueue(_:)-(Sequence)``.
+    public func enqueue(_ event: RiemannEvent) {
+        self.enqueue(CollectionOfOne(event))
+    }
+
+    /// Sends what is queued until everything is acknowledged or `deadline` passes, then closes
+    /// the connection. Events still unacknowledged then are dropped and counted as
+    /// ``RiemannDropReason/shutdown``. Safe to call more than once.
+    public func shutdown(deadline: NIODeadline) async {
+        let promise = self.eventLoop.makePromise(of: Void.self)
+        self.eventLoop.execute { [controller] in
+            controller.value.shutdown(deadline: deadline, promise: promise)
+        }
+        try? await promise.futureResult.get()
+    }
+
+    /// A snapshot of the queue and connection counters, readable from any thread.
+    public var statistics: RiemannClientStatistics {
+        let connectedIndex = self.counters.connectedServerIndex.load(ordering: .relaxed)
+        return RiemannClientStatistics(
+            queue: self.queue.statistics,
+            messagesInFlight: self.counters.messagesInFlight.load(ordering: .relaxed),
+            eventsInFlight: self.counters.eventsInFlight.load(ordering: .relaxed),
+            connectedServer: self.configuration.servers.indices.contains(connectedIndex)
+                ? self.configuration.servers[connectedIndex] : nil,
+            connectionsEstablished: self.counters.connectionsEstablished.load(ordering: .relaxed),
+            connectAttemptsFailed: self.counters.connectAttemptsFailed.load(ordering: .relaxed),
+            connectionsLost: self.counters.connectionsLost.load(ordering: .relaxed),
+            acknowledgementTimeouts: self.counters.acknowledgementTimeouts.load(ordering: .relaxed),
+            messagesRejected: self.counters.messagesRejected.load(ordering: .relaxed))
+    }
+}

@@ -1,0 +1,311 @@
+import CRiemannProto
+import NIOCore
+
+/// Why a Riemann message body could not be decoded.
+public enum RiemannCodecError: Error, Sendable, Equatable {
+    /// protobuf-c rejected the body (not a valid `Msg`).
+    case malformedMessage(bodyLength: Int)
+}
+
+/// Encodes ``RiemannMessage``s to Riemann's protobuf wire format and decodes them back,
+/// through the protoc-c generated code in `CRiemannProto`.
+///
+/// Encoding builds the C structs in a ``ProtobufArena`` (a constant number of allocations per
+/// message, independent of the number of events), packs straight into the destination
+/// `ByteBuffer`, and frees the arena. Decoding copies everything into Swift values and frees
+/// the unpacked C message before returning.
+public enum RiemannMessageCodec {
+    /// Length of the TCP frame header: a 4-byte big-endian body length.
+    public static let frameHeaderLength = 4
+
+    /// Appends `message` as one TCP frame (4-byte big-endian length, then the protobuf body).
+    public static func encodeFrame(_ message: RiemannMessage, into buffer: inout ByteBuffer) {
+        self.encodeFrame(
+            ok: message.ok, error: message.error, query: message.query, events: message.events, into: &buffer)
+    }
+
+    /// Appends a `Msg` holding `events` as one TCP frame, without building a ``RiemannMessage``.
+    public static func encodeFrame<Events: Collection<RiemannEvent>>(events: Events, into buffer: inout ByteBuffer) {
+        self.encodeFrame(ok: nil, error: nil, query: nil, events: events, into: &buffer)
+    }
+
+    /// A new buffer holding `message` as one TCP frame.
+    public static func frame(_ message: RiemannMessage, allocator: ByteBufferAllocator = ByteBufferAllocator())
+        -> ByteBuffer
+    {
+        var buffer = allocator.buffer(capacity: 0)
+        self.encodeFrame(message, into: &buffer)
+        return buffer
+    }
+
+    /// The protobuf body of `message`, without the length prefix (for UDP or debugging).
+    public static func encodeBody(_ message: RiemannMessage) -> [UInt8] {
+        self.withPackedMessage(ok: message.ok, error: message.error, query: message.query, events: message.events) {
+            msg in
+            let size = riemann__msg__get_packed_size(msg)
+            return [UInt8](unsafeUninitializedCapacity: size) { bytes, count in
+                count = bytes.baseAddress.map { riemann__msg__pack(msg, $0) } ?? 0
+            }
+        }
+    }
+
+    /// Decodes one protobuf body (no length prefix).
+    public static func decode(body: UnsafeRawBufferPointer) throws(RiemannCodecError) -> RiemannMessage {
+        // protobuf-c never reads through a NULL pointer when the length is 0, but give it a valid one anyway.
+        let unpacked: UnsafeMutablePointer<Riemann__Msg>?
+        if let base = body.baseAddress {
+            unpacked = riemann__msg__unpack(nil, body.count, base.assumingMemoryBound(to: UInt8.self))
+        } else {
+            var empty: UInt8 = 0
+            unpacked = riemann__msg__unpack(nil, 0, &empty)
+        }
+        guard let unpacked else {
+            throw .malformedMessage(bodyLength: body.count)
+        }
+        defer { riemann__msg__free_unpacked(unpacked, nil) }
+        return RiemannMessage(copyingFrom: unpacked.pointee)
+    }
+
+    /// Decodes one protobuf body (no length prefix) held in a `ByteBuffer`'s readable bytes.
+    public static func decode(body: ByteBuffer) throws(RiemannCodecError) -> RiemannMessage {
+        let result: Result<RiemannMessage, RiemannCodecError> = body.withUnsafeReadableBytes { bytes in
+            Result { () throws(RiemannCodecError) in try self.decode(body: bytes) }
+        }
+        return try result.get()
+    }
+
+    /// Decodes one protobuf body (no length prefix).
+    public static func decode(body: [UInt8]) throws(RiemannCodecError) -> RiemannMessage {
+        let result: Result<RiemannMessage, RiemannCodecError> = body.withUnsafeBytes { bytes in
+            Result { () throws(RiemannCodecError) in try self.decode(body: bytes) }
+        }
+        return try result.get()
+    }
+
+    // MARK: - Encoding internals
+
+    private static func encodeFrame<Events: Collection<RiemannEvent>>(
+        ok: Bool?, error: String?, query: String?, events: Events, into buffer: inout ByteBuffer
+    ) {
+        self.withPackedMessage(ok: ok, error: error, query: query, events: events) { msg in
+            let size = riemann__msg__get_packed_size(msg)
+            precondition(size <= Int(UInt32.max), "Riemann message of \(size) bytes does not fit a 4-byte length")
+            buffer.reserveCapacity(minimumWritableBytes: self.frameHeaderLength + size)
+            buffer.writeInteger(UInt32(truncatingIfNeeded: size), endianness: .big)
+            let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+                guard let base = bytes.baseAddress else { return 0 }
+                return riemann__msg__pack(msg, base.assumingMemoryBound(to: UInt8.self))
+            }
+            assert(written == size, "protobuf-c packed \(written) bytes, announced \(size)")
+        }
+    }
+
+    /// Builds a C `Msg` whose strings and arrays live in an arena, runs `body`, frees everything.
+    private static func withPackedMessage<Events: Collection<RiemannEvent>, Result>(
+        ok: Bool?, error: String?, query: String?, events: Events,
+        _ body: (UnsafePointer<Riemann__Msg>) -> Result
+    ) -> Result {
+        var stringBytes = Self.cStringSize(error) + Self.cStringSize(query)
+        var tagCount = 0
+        var attributeCount = 0
+        for event in events {
+            stringBytes += event.cStringBytes
+            tagCount += event.tags.count
+            attributeCount += event.attributes.count
+        }
+        let eventCount = events.count
+
+        return ProtobufArena.with(stringBytes: stringBytes) { arena in
+            let cEvents = arena.allocate(Riemann__Event.self, count: eventCount)
+            let cEventPointers = arena.allocate(UnsafeMutablePointer<Riemann__Event>?.self, count: eventCount)
+            let cAttributes = arena.allocate(Riemann__Attribute.self, count: attributeCount)
+            let cAttributePointers = arena.allocate(UnsafeMutablePointer<Riemann__Attribute>?.self, count: attributeCount)
+            let cTags = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: tagCount)
+
+            var nextTag = 0
+            var nextAttribute = 0
+            for (index, event) in events.enumerated() {
+                let cEvent = cEvents + index
+                riemann__event__init(cEvent)
+                cEvent.pointee.fill(from: event, arena: &arena)
+
+                if !event.tags.isEmpty {
+                    cEvent.pointee.n_tags = event.tags.count
+                    cEvent.pointee.tags = cTags + nextTag
+                    for tag in event.tags {
+                        cTags[nextTag] = arena.cString(tag)
+                        nextTag += 1
+                    }
+                }
+                if !event.attributes.isEmpty {
+                    cEvent.pointee.n_attributes = event.attributes.count
+                    cEvent.pointee.attributes = cAttributePointers + nextAttribute
+                    for attribute in event.attributes {
+                        let cAttribute = cAttributes + nextAttribute
+                        riemann__attribute__init(cAttribute)
+                        cAttribute.pointee.key = arena.cString(attribute.key)
+                        cAttribute.pointee.value = arena.optionalCString(attribute.value)
+                        cAttributePointers[nextAttribute] = cAttribute
+                        nextAttribute += 1
+                    }
+                }
+                cEventPointers[index] = cEvent
+            }
+
+            var msg = Riemann__Msg()
+            riemann__msg__init(&msg)
+            if let ok {
+                msg.has_ok = 1
+                msg.ok = ok ? 1 : 0
+            }
+            msg.error = arena.optionalCString(error)
+            var cQuery = Riemann__Query()
+            riemann__query__init(&cQuery)
+            cQuery.string = arena.optionalCString(query)
+            msg.n_events = eventCount
+            msg.events = eventCount > 0 ? cEventPointers : nil
+            return withUnsafeMutablePointer(to: &cQuery) { queryPointer in
+                if query != nil {
+                    msg.query = queryPointer
+                }
+                return withUnsafePointer(to: &msg) { body($0) }
+            }
+        }
+    }
+
+    fileprivate static func cStringSize(_ string: String?) -> Int {
+        string.map { $0.utf8.count + 1 } ?? 0
+    }
+}
+
+extension RiemannEvent {
+    /// Bytes this event's strings need as C strings (with NULs).
+    fileprivate var cStringBytes: Int {
+        var total = RiemannMessageCodec.cStringSize(self.state) + RiemannMessageCodec.cStringSize(self.service)
+            + RiemannMessageCodec.cStringSize(self.host) + RiemannMessageCodec.cStringSize(self.description)
+        for tag in self.tags {
+            total += tag.utf8.count + 1
+        }
+        for attribute in self.attributes {
+            total += attribute.key.utf8.count + 1 + RiemannMessageCodec.cStringSize(attribute.value)
+        }
+        return total
+    }
+}
+
+extension Riemann__Event {
+    /// Fills the scalar and string fields (not tags/attributes) from `event`.
+    fileprivate mutating func fill(from event: RiemannEvent, arena: inout ProtobufArena) {
+        if let time = event.time {
+            self.has_time = 1
+            self.time = time
+        }
+        if let timeMicros = event.timeMicros {
+            self.has_time_micros = 1
+            self.time_micros = timeMicros
+        }
+        self.state = arena.optionalCString(event.state)
+        self.service = arena.optionalCString(event.service)
+        self.host = arena.optionalCString(event.host)
+        self.description = arena.optionalCString(event.description)
+        if let ttl = event.ttl {
+            self.has_ttl = 1
+            self.ttl = ttl
+        }
+        switch event.metric {
+        case .sint64(let value):
+            self.has_metric_sint64 = 1
+            self.metric_sint64 = value
+        case .double(let value):
+            self.has_metric_d = 1
+            self.metric_d = value
+        case .float(let value):
+            self.has_metric_f = 1
+            self.metric_f = value
+        case nil:
+            break
+        }
+    }
+}
+
+// MARK: - Decoding internals
+
+extension RiemannMessage {
+    /// Copies an unpacked C `Msg` into Swift values; the C message is not retained.
+    fileprivate init(copyingFrom msg: Riemann__Msg) {
+        var events: [RiemannEvent] = []
+        events.reserveCapacity(msg.n_events)
+        if let cEvents = msg.events {
+            for index in 0..<msg.n_events {
+                if let cEvent = cEvents[index] {
+                    events.append(RiemannEvent(copyingFrom: cEvent.pointee))
+                }
+            }
+        }
+        self.init(
+            ok: msg.has_ok != 0 ? msg.ok != 0 : nil,
+            error: String(optionalCString: msg.error),
+            events: events,
+            query: msg.query.flatMap { String(optionalCString: $0.pointee.string) }
+        )
+    }
+}
+
+extension RiemannEvent {
+    fileprivate init(copyingFrom event: Riemann__Event) {
+        var tags: [String] = []
+        if let cTags = event.tags {
+            tags.reserveCapacity(event.n_tags)
+            for index in 0..<event.n_tags {
+                tags.append(String(optionalCString: cTags[index]) ?? "")
+            }
+        }
+        var attributes: [RiemannAttribute] = []
+        if let cAttributes = event.attributes {
+            attributes.reserveCapacity(event.n_attributes)
+            for index in 0..<event.n_attributes {
+                guard let cAttribute = cAttributes[index] else { continue }
+                attributes.append(
+                    RiemannAttribute(
+                        key: String(optionalCString: cAttribute.pointee.key) ?? "",
+                        value: String(optionalCString: cAttribute.pointee.value)))
+            }
+        }
+        // Same precedence as the Riemann server: sint64, then double, then float.
+        let metric: RiemannMetric?
+        if event.has_metric_sint64 != 0 {
+            metric = .sint64(event.metric_sint64)
+        } else if event.has_metric_d != 0 {
+            metric = .double(event.metric_d)
+        } else if event.has_metric_f != 0 {
+            metric = .float(event.metric_f)
+        } else {
+            metric = nil
+        }
+        self.init(
+            time: event.has_time != 0 ? event.time : nil,
+            timeMicros: event.has_time_micros != 0 ? event.time_micros : nil,
+            state: String(optionalCString: event.state),
+            service: String(optionalCString: event.service),
+            host: String(optionalCString: event.host),
+            description: String(optionalCString: event.description),
+            tags: tags,
+            ttl: event.has_ttl != 0 ? event.ttl : nil,
+            attributes: attributes,
+            metric: metric
+        )
+    }
+}
+
+extension String {
+    /// `nil` for a NULL C string; invalid UTF-8 is repaired with U+FFFD.
+    fileprivate init?(optionalCString pointer: UnsafePointer<CChar>?) {
+        guard let pointer else { return nil }
+        self.init(cString: pointer)
+    }
+
+    fileprivate init?(optionalCString pointer: UnsafeMutablePointer<CChar>?) {
+        guard let pointer else { return nil }
+        self.init(cString: pointer)
+    }
+}
