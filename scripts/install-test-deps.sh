@@ -23,7 +23,7 @@ fi
 
 # Build dependencies, the real Zabbix 6.0 programs, and their peers.
 PACKAGES="
-    libprotobuf-c-dev protobuf-c-compiler zlib1g-dev
+    libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev
     zabbix-agent zabbix-agent2 zabbix-proxy-sqlite3
     riemann-c-client socat sqlite3
     postgresql postgresql-client
