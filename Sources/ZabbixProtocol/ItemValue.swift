@@ -89,17 +89,11 @@ extension ZabbixMessage {
     public var itemValues: [ItemValue] {
         switch self {
         case .agentData(let data):
-            return data.rows.compactMap {
-                ItemValue(row: $0, requestType: .agentData, host: data.host, proxy: nil, session: data.session)
-            }
+            return Self.values(data.rows, .agentData, host: data.host, proxy: nil, session: data.session)
         case .senderData(let data):
-            return data.rows.compactMap {
-                ItemValue(row: $0, requestType: .senderData, host: nil, proxy: nil, session: nil)
-            }
+            return Self.values(data.rows, .senderData, host: nil, proxy: nil, session: nil)
         case .proxyData(let data):
-            return data.history.compactMap {
-                ItemValue(row: $0, requestType: .proxyData, host: nil, proxy: data.host, session: data.session)
-            }
+            return Self.values(data.history, .proxyData, host: nil, proxy: data.host, session: data.session)
         case .passiveCheckResponse(let response):
             var values: [ItemValue] = []
             for (key, result) in zip(response.keys, response.results) {
@@ -118,5 +112,19 @@ extension ZabbixMessage {
             .response, .other, .unrecognized:
             return []
         }
+    }
+
+    private static func values(
+        _ rows: [ZabbixValueRow], _ requestType: ItemValue.RequestType, host: String?, proxy: String?,
+        session: String?
+    ) -> [ItemValue] {
+        var values: [ItemValue] = []
+        values.reserveCapacity(rows.count)
+        for row in rows {
+            if let value = ItemValue(row: row, requestType: requestType, host: host, proxy: proxy, session: session) {
+                values.append(value)
+            }
+        }
+        return values
     }
 }

@@ -53,7 +53,7 @@ public enum JSONValue: Sendable, Hashable {
     public var uint64: UInt64? {
         switch self {
         case .number(let number): return number.uint64
-        case .string(let text): return JSONNumber.parseUInt64(text.utf8)
+        case .string(let text): return JSONNumber(validatedText: text).uint64
         default: return nil
         }
     }
@@ -73,11 +73,23 @@ public enum JSONValue: Sendable, Hashable {
 public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     /// The literal exactly as written, e.g. `18446744073709551615` or `-1.5e3`.
     public let text: String
+    /// The absolute value when the literal is an integer (no fraction or exponent) below 2^64.
+    @usableFromInline let magnitude: UInt64?
+    @usableFromInline let isNegative: Bool
 
-    /// Wraps a literal; callers (the parser) guarantee it is a JSON number or a plain integer.
-    @inlinable
+    /// Wraps a literal; callers guarantee it is a JSON number (or a plain integer).
     public init(validatedText text: String) {
+        var utf8 = Substring(text).utf8
+        let negative = utf8.first == UInt8(ascii: "-")
+        if negative { utf8 = utf8.dropFirst() }
+        self.init(text: text, magnitude: Self.parseUInt64(utf8), isNegative: negative)
+    }
+
+    @usableFromInline
+    init(text: String, magnitude: UInt64?, isNegative: Bool) {
         self.text = text
+        self.magnitude = magnitude
+        self.isNegative = isNegative
     }
 
     public var description: String { self.text }
@@ -85,19 +97,13 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     /// The value as `UInt64` when the literal is a non-negative integer that fits (no fraction or
     /// exponent).
     @inlinable
-    public var uint64: UInt64? { Self.parseUInt64(self.text.utf8) }
+    public var uint64: UInt64? { self.isNegative ? nil : self.magnitude }
 
     /// The value as `Int64` when the literal is an integer that fits (no fraction or exponent).
     @inlinable
     public var int64: Int64? {
-        var utf8 = Substring(self.text).utf8
-        var negative = false
-        if utf8.first == UInt8(ascii: "-") {
-            negative = true
-            utf8 = utf8.dropFirst()
-        }
-        guard let magnitude = Self.parseUInt64(utf8) else { return nil }
-        if negative {
+        guard let magnitude = self.magnitude else { return nil }
+        if self.isNegative {
             if magnitude == UInt64(Int64.max) + 1 { return .min }
             return magnitude <= UInt64(Int64.max) ? -Int64(magnitude) : nil
         }
@@ -108,6 +114,7 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     @inlinable
     public var double: Double? { Double(self.text) }
 
+    /// Digits only, no sign, at most 20 of them, value below 2^64.
     @inlinable
     static func parseUInt64<Bytes: Collection<UInt8>>(_ digits: Bytes) -> UInt64? {
         guard !digits.isEmpty, digits.count <= 20 else { return nil }

@@ -49,22 +49,42 @@ public struct ZabbixValueRow: Sendable, Hashable {
         // The first of duplicated members wins, as in Zabbix's own parser.
         for member in json.members {
             let value = member.value
-            switch member.key {
-            case "host" where self.host == nil: self.host = value.scalarText
-            case "key" where self.key == nil: self.key = value.scalarText
-            case "itemid" where self.itemid == nil: self.itemid = value.uint64
-            case "value" where self.value == nil: self.value = value.scalarText
-            case "state" where self.state == nil: self.state = value.int64
-            case "id" where self.id == nil: self.id = value.uint64
-            case "clock" where self.clock == nil: self.clock = value.int64
-            case "ns" where self.ns == nil: self.ns = value.int64
-            case "lastlogsize" where self.lastlogsize == nil: self.lastlogsize = value.uint64
-            case "mtime" where self.mtime == nil: self.mtime = value.int64
-            case "timestamp" where self.timestamp == nil: self.timestamp = value.int64
-            case "source" where self.source == nil: self.source = value.scalarText
-            case "severity" where self.severity == nil: self.severity = value.int64
-            case "eventid" where self.eventid == nil: self.eventid = value.int64
-            default: break
+            let key = member.key
+            // Dispatch on the length first: one string comparison per member instead of up to 14.
+            switch key.utf8.count {
+            case 2:
+                if key == "id", self.id == nil { self.id = value.uint64 }
+                if key == "ns", self.ns == nil { self.ns = value.int64 }
+            case 3:
+                if key == "key", self.key == nil { self.key = value.scalarText }
+            case 4:
+                if key == "host", self.host == nil { self.host = value.scalarText }
+            case 5:
+                if key == "value", self.value == nil {
+                    self.value = value.scalarText
+                } else if key == "clock", self.clock == nil {
+                    self.clock = value.int64
+                } else if key == "state", self.state == nil {
+                    self.state = value.int64
+                } else if key == "mtime", self.mtime == nil {
+                    self.mtime = value.int64
+                }
+            case 6:
+                if key == "itemid", self.itemid == nil {
+                    self.itemid = value.uint64
+                } else if key == "source", self.source == nil {
+                    self.source = value.scalarText
+                }
+            case 7:
+                if key == "eventid", self.eventid == nil { self.eventid = value.int64 }
+            case 8:
+                if key == "severity", self.severity == nil { self.severity = value.int64 }
+            case 9:
+                if key == "timestamp", self.timestamp == nil { self.timestamp = value.int64 }
+            case 11:
+                if key == "lastlogsize", self.lastlogsize == nil { self.lastlogsize = value.uint64 }
+            default:
+                break
             }
         }
     }
