@@ -64,11 +64,13 @@ import ZabbixProtocol
 
     @Test func sameEventsWhetherFedWholeByteByByteOrSplitAnywhere() {
         let stream = plainFrame("agent.ping")
+            + hex("5a425844 01 0a00000000000000") + Array("agent.ping".utf8)  // pre-4.0 header
+            + hex("5a425844 01 01000000 01000000 31")  // agent 2 passive reply
             + compressedFrame(#"{"request":"agent data","data":[{"id":1,"itemid":1003,"value":"1"}]}"#)
             + plainFrame([]) + plainFrame(Array("1".utf8), reserved: 1)
             + compressedFrame(Array(#"{"hosts":{}}"#.utf8), large: true)
         let expected = decodeAll([stream])
-        #expect(expected.count == 5)
+        #expect(expected.count == 7)
         for chunks in splits(of: stream) {
             #expect(decodeAll(chunks) == expected)
         }
@@ -94,6 +96,20 @@ import ZabbixProtocol
         let inputBase = input.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
         let payloadBase = frame.payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
         #expect(payloadBase == inputBase + 13)
+    }
+
+    @Test func frameSpanningBuffersIsAccumulatedAndCountedAsBuffered() {
+        let frame = plainFrame(Array(repeating: 0x42, count: 100))
+        var decoder = ZabbixFrameDecoder(maximumFrameSize: 100)
+        #expect(decoder.feed(ByteBuffer(bytes: Array(frame[..<60]))) == [])
+        #expect(decoder.bufferedByteCount == 47)
+        #expect(!decoder.isAtFrameBoundary)
+        let events = decoder.feed(ByteBuffer(bytes: Array(frame[60...])))
+        #expect(events == [.frame(ZabbixFrame(
+            header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 100, reserved: 0),
+            payload: ByteBuffer(bytes: Array(repeating: 0x42, count: 100))))])
+        #expect(decoder.bufferedByteCount == 0)
+        #expect(decoder.isAtFrameBoundary)
     }
 
     // MARK: Oversized frames
