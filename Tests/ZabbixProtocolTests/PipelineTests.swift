@@ -115,3 +115,29 @@ import ZabbixProtocol
         #expect(connection.problems.first?.contains("invalidJSON") == true)
     }
 }
+
+@Suite struct PipelineRobustnessTests {
+    @Test func randomisedFramesThroughTheWholePipelineNeverCrash() {
+        var rng = SeededGenerator(seed: 20_261_121)
+        let fragments = [
+            #"{"request":"agent data","host":"h","session":"s","data":["#, #"{"request":"proxy data","history data":["#,
+            #"{"request":"active checks","host":"h"}"#, #"{"response":"success","data":["#, #"{"itemid":1,"value":"v","id":2}"#,
+            #"{"key":"k","itemid":"3","delay":"1m"}"#, "]", "}", ",", #""\ud800""#, "\u{FF}", "ZBX_NOTSUPPORTED\u{0}x", "1e999",
+            "18446744073709551616", "[[[[[[[[", #"{"fields":["itemid","hostid","key_"],"data":[[1,2,"k"]]}"#,
+        ]
+        var total = 0
+        while total < 2 << 20 {
+            var connection = PipelineTests.Connection()
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let text = (0..<Int.random(in: 0...40, using: &rng)).map { _ in fragments.randomElement(using: &rng)! }.joined()
+                var frame = Bool.random(using: &rng) ? compressedFrame(text) : plainFrame(text)
+                if Int.random(in: 0..<8, using: &rng) == 0, !frame.isEmpty {
+                    frame[Int.random(in: 0..<frame.count, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+                }
+                total += frame.count
+                connection.feed(frame, from: Bool.random(using: &rng) ? .client : .server)
+            }
+            for message in connection.messages { _ = message.itemValues }
+        }
+    }
+}
