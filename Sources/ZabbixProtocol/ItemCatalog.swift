@@ -1,0 +1,169 @@
+/// What an itemid stands for.
+public struct ItemCatalogEntry: Sendable, Hashable {
+    /// Host name (`nil` when a proxy configuration named a hostid whose host row is unknown).
+    public var host: String?
+    /// Item key.
+    public var key: String
+    /// Zabbix value type (0 float, 1 character, 2 log, 3 unsigned, 4 text, 5 binary), when known
+    /// (proxy configuration only).
+    public var valueType: Int64?
+
+    public init(host: String?, key: String, valueType: Int64? = nil) {
+        self.host = host
+        self.key = key
+        self.valueType = valueType
+    }
+}
+
+/// itemid → (host, key, value type), learned from the wire, for values that carry only an itemid
+/// (agent 2 and agentd 7.0+ `agent data`, proxy `history data`).
+///
+/// An itemid is only unique within one Zabbix server, so entries live in namespaces:
+/// ``agentNamespace(listener:host:)`` for items learned from an agent's `active checks` reply,
+/// ``proxyNamespace(listener:proxy:)`` for items learned from a proxy's configuration.
+///
+/// * An `active checks` reply with `data` is the agent's complete list: it replaces its namespace.
+/// * A proxy configuration with full sync (always for ≤ 6.2) replaces its namespace; a 6.4+ delta
+///   upserts hosts and items and removes `del_hostids` with their items. Items are never removed
+///   one by one (6.4 deltas carry changed rows only), so a stale entry may linger until the next
+///   full sync; it is harmless because itemids are never reused within a server.
+/// * At most ``maximumEntries`` items and hosts are held; further inserts are refused and counted
+///   in ``refusedCount``.
+///
+/// A value type: copy it to hand a snapshot to another thread.
+public struct ItemCatalog: Sendable, Hashable {
+    struct StoredItem: Sendable, Hashable {
+        var key: String
+        var valueType: Int64?
+        /// Set for proxy configuration items; the host name is looked up at read time.
+        var hostid: UInt64?
+        /// Set for active-check items.
+        var host: String?
+    }
+
+    struct Namespace: Sendable, Hashable {
+        var items: [UInt64: StoredItem] = [:]
+        var hosts: [UInt64: String] = [:]
+        var count: Int { self.items.count + self.hosts.count }
+    }
+
+    /// Upper bound on items plus hosts held.
+    public let maximumEntries: Int
+    /// Items plus hosts held.
+    public internal(set) var count: Int = 0
+    /// Inserts refused because the catalog was full.
+    public internal(set) var refusedCount: Int = 0
+    var namespaces: [String: Namespace] = [:]
+
+    /// Creates an empty catalog holding at most `maximumEntries` items plus hosts.
+    public init(maximumEntries: Int = 1_000_000) {
+        self.maximumEntries = max(0, maximumEntries)
+    }
+
+    /// The namespace of items an agent learned through `active checks` on a listener.
+    public static func agentNamespace(listener: String, host: String) -> String {
+        "agent:" + listener + "/" + host
+    }
+
+    /// The namespace of a proxy's configuration items on a listener. Passive proxies name
+    /// themselves neither in config pushes nor in data replies: use `proxy: ""` for both.
+    public static func proxyNamespace(listener: String, proxy: String) -> String {
+        "proxy:" + listener + "/" + proxy
+    }
+
+    /// Names of the namespaces held.
+    public var namespaceNames: [String] { Array(self.namespaces.keys) }
+
+    /// The entry for `itemid` in `namespace`.
+    public func entry(namespace: String, itemid: UInt64) -> ItemCatalogEntry? {
+        guard let space = self.namespaces[namespace], let item = space.items[itemid] else { return nil }
+        return ItemCatalogEntry(
+            host: item.host ?? item.hostid.flatMap { space.hosts[$0] }, key: item.key, valueType: item.valueType)
+    }
+
+    /// The entry for an itemid-only value seen on `listener` (agent or proxy data), if known.
+    public func entry(for value: ItemValue, listener: String) -> ItemCatalogEntry? {
+        guard let itemid = value.itemid else { return nil }
+        switch value.requestType {
+        case .proxyData:
+            return self.entry(namespace: Self.proxyNamespace(listener: listener, proxy: value.proxy ?? ""), itemid: itemid)
+        case .agentData:
+            guard let host = value.host else { return nil }
+            return self.entry(namespace: Self.agentNamespace(listener: listener, host: host), itemid: itemid)
+        case .senderData, .passiveCheck:
+            return nil
+        }
+    }
+
+    /// `value` with missing host and key (and nothing else) filled in from the catalog.
+    public func resolved(_ value: ItemValue, listener: String) -> ItemValue {
+        guard value.key == nil || value.host == nil, let entry = self.entry(for: value, listener: listener) else {
+            return value
+        }
+        var result = value
+        if result.key == nil { result.key = entry.key }
+        if result.host == nil { result.host = entry.host }
+        return result
+    }
+
+    // MARK: - Learning
+
+    /// Learns an agent's items from an `active checks` reply seen on `listener`. A reply with
+    /// `data` replaces what was known for that agent; items without `itemid` (agents older than
+    /// 4.4, whose data carries keys anyway) are not stored. Replies without `data`, without a
+    /// paired request host, or not successful change nothing.
+    public mutating func learn(_ response: ActiveChecksResponse, listener: String) {
+        guard let host = response.request?.host, let items = response.items, response.response != "failed" else { return }
+        let name = Self.agentNamespace(listener: listener, host: host)
+        self.removeNamespace(name)
+        var space = Namespace()
+        for item in items {
+            guard let itemid = item.itemid, space.items[itemid] == nil else { continue }
+            guard self.count < self.maximumEntries else {
+                self.refusedCount += 1
+                continue
+            }
+            space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host)
+            self.count += 1
+        }
+        if space.count > 0 { self.namespaces[name] = space }
+    }
+
+    /// Learns a proxy's items from a configuration payload seen on `listener`, for the proxy named
+    /// `proxy` (`""` for passive proxies; see ``proxyNamespace(listener:proxy:)``).
+    public mutating func learn(_ config: ProxyConfig, listener: String, proxy: String) {
+        let name = Self.proxyNamespace(listener: listener, proxy: proxy)
+        if config.isFullSync { self.removeNamespace(name) }
+        var space = self.namespaces.removeValue(forKey: name) ?? Namespace()
+        self.count -= space.count
+
+        if !config.deletedHostIDs.isEmpty {
+            let deleted = Set(config.deletedHostIDs)
+            for hostid in deleted { space.hosts[hostid] = nil }
+            space.items = space.items.filter { !deleted.contains($0.value.hostid ?? 0) }
+        }
+        for host in config.hosts {
+            if space.hosts[host.hostid] == nil && self.count + space.count >= self.maximumEntries {
+                self.refusedCount += 1
+                continue
+            }
+            space.hosts[host.hostid] = host.host
+        }
+        for item in config.items {
+            if space.items[item.itemid] == nil && self.count + space.count >= self.maximumEntries {
+                self.refusedCount += 1
+                continue
+            }
+            space.items[item.itemid] = StoredItem(key: item.key, valueType: item.valueType, hostid: item.hostid, host: nil)
+        }
+        self.count += space.count
+        if space.count > 0 { self.namespaces[name] = space }
+    }
+
+    /// Forgets a namespace.
+    public mutating func removeNamespace(_ name: String) {
+        if let space = self.namespaces.removeValue(forKey: name) {
+            self.count -= space.count
+        }
+    }
+}

@@ -1,0 +1,139 @@
+/// `{"request":"agent data",...}`: values of active checks, in either shape:
+///
+/// * host/key shape (agentd ≤ 6.4): every row carries `host` and `key`;
+/// * itemid shape (agent 2, agentd 7.0+): a top-level ``host`` and an `itemid` per row.
+public struct AgentData: Sendable, Hashable {
+    /// Top-level host (itemid shape only).
+    public var host: String?
+    public var session: String?
+    public var version: String?
+    public var variant: Int64?
+    /// The agent's transmit time (agentd adds it; Zabbix only logs the skew).
+    public var clock: Int64?
+    public var ns: Int64?
+    public var rows: [ZabbixValueRow]
+
+    public init(
+        host: String? = nil, session: String? = nil, version: String? = nil, variant: Int64? = nil,
+        clock: Int64? = nil, ns: Int64? = nil, rows: [ZabbixValueRow] = []
+    ) {
+        self.host = host
+        self.session = session
+        self.version = version
+        self.variant = variant
+        self.clock = clock
+        self.ns = ns
+        self.rows = rows
+    }
+
+    init(json: JSONObject) {
+        self.init(
+            host: json.string("host"), session: json.string("session"), version: json.string("version"),
+            variant: json.int64("variant"), clock: json.int64("clock"), ns: json.int64("ns"),
+            rows: ZabbixValueRow.rows(json, "data"))
+    }
+}
+
+/// `{"request":"sender data",...}`: trapper values from zabbix_sender and libraries; host and key
+/// per row, optional clock/ns per row and at the top level.
+public struct SenderData: Sendable, Hashable {
+    public var clock: Int64?
+    public var ns: Int64?
+    public var rows: [ZabbixValueRow]
+
+    public init(clock: Int64? = nil, ns: Int64? = nil, rows: [ZabbixValueRow] = []) {
+        self.clock = clock
+        self.ns = ns
+        self.rows = rows
+    }
+
+    init(json: JSONObject) {
+        self.init(clock: json.int64("clock"), ns: json.int64("ns"), rows: ZabbixValueRow.rows(json, "data"))
+    }
+}
+
+/// `{"request":"active check heartbeat",...}` (6.2+); the server normally sends no reply.
+public struct ActiveCheckHeartbeat: Sendable, Hashable {
+    public var host: String?
+    public var heartbeatFrequency: Int64?
+
+    public init(host: String? = nil, heartbeatFrequency: Int64? = nil) {
+        self.host = host
+        self.heartbeatFrequency = heartbeatFrequency
+    }
+}
+
+/// The statistics and flags of a trapper reply such as
+/// `{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000050"}`.
+public struct ServerResponse: Sendable, Hashable {
+    /// `"success"` or `"failed"`; `nil` when absent.
+    public var response: String?
+    public var info: String?
+    /// Parsed from `info` when it has the `processed: P; failed: F; total: T` form.
+    public var processed: Int64?
+    public var failed: Int64?
+    public var total: Int64?
+    /// `seconds spent: S` from `info`, as text.
+    public var secondsSpent: String?
+    /// `"enabled"`/`"disabled"` (proxy data replies; 7.0 paused collection).
+    public var upload: String?
+    /// 7.0: a `redirect` object was present (agent/sender must reconnect elsewhere).
+    public var isRedirect: Bool
+
+    public init(
+        response: String? = nil, info: String? = nil, processed: Int64? = nil, failed: Int64? = nil,
+        total: Int64? = nil, secondsSpent: String? = nil, upload: String? = nil, isRedirect: Bool = false
+    ) {
+        self.response = response
+        self.info = info
+        self.processed = processed
+        self.failed = failed
+        self.total = total
+        self.secondsSpent = secondsSpent
+        self.upload = upload
+        self.isRedirect = isRedirect
+    }
+
+    /// Whether `response` is `"success"`.
+    public var isSuccess: Bool { self.response == "success" }
+
+    init(json: JSONObject) {
+        self.init(
+            response: json.string("response"), info: json.string("info"), upload: json.string("upload"),
+            isRedirect: json["redirect"]?.object != nil)
+        if let info = self.info {
+            let fields = Self.statistics(info)
+            self.processed = fields.processed
+            self.failed = fields.failed
+            self.total = fields.total
+            self.secondsSpent = fields.secondsSpent
+        }
+    }
+
+    /// Splits `processed: 1; failed: 0; total: 1; seconds spent: 0.000050` into its fields.
+    static func statistics(_ info: String) -> (processed: Int64?, failed: Int64?, total: Int64?, secondsSpent: String?) {
+        var result: (processed: Int64?, failed: Int64?, total: Int64?, secondsSpent: String?) = (nil, nil, nil, nil)
+        for part in info.split(separator: ";") {
+            guard let colon = part.firstIndex(of: ":") else { continue }
+            let name = part[..<colon].trimmingSpaces()
+            let value = part[part.index(after: colon)...].trimmingSpaces()
+            switch name {
+            case "processed": result.processed = Int64(value)
+            case "failed": result.failed = Int64(value)
+            case "total": result.total = Int64(value)
+            case "seconds spent": result.secondsSpent = String(value)
+            default: break
+            }
+        }
+        return result
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> Substring {
+        var result = self
+        while result.first == " " { result = result.dropFirst() }
+        while result.last == " " { result = result.dropLast() }
+        return result
+    }
+}

@@ -1,0 +1,228 @@
+import NIOCore
+
+/// An incremental `ZBXD` frame decoder for one direction of one connection.
+///
+/// Feed it the exact buffers the relay forwards, in order; it reports complete frames, skipped
+/// oversized frames, TLS and non-Zabbix streams as ``ZabbixFrameEvent``s. It never throws, never
+/// traps on input and never holds more than one header plus ``maximumFrameSize`` bytes: a frame
+/// is buffered only when it spans input buffers, and frames larger than the limit are skipped
+/// without being buffered.
+///
+/// Lengths are handled as `UInt64` and compared against the limit before any conversion to `Int`,
+/// so every value up to 2^64−1 is safe. The pre-4.0 header (`ZBXD\x01` plus one 8-byte length)
+/// is decoded by the same code path; see ``ZabbixFrameHeader``.
+///
+/// After ``ZabbixFrameEvent/tls`` or ``ZabbixFrameEvent/notZabbix(_:)`` the decoder stops for
+/// good and ignores further input.
+public struct ZabbixFrameDecoder: Sendable {
+    /// Default for ``maximumFrameSize``: 128 MiB, agent 2's own receive limit.
+    public static let defaultMaximumFrameSize = 128 << 20
+
+    /// Frames whose payload (wire size, and inflated size when compressed) is larger than this are
+    /// skipped rather than decoded.
+    public let maximumFrameSize: Int
+
+    private enum State: Sendable {
+        /// Nothing has arrived yet; the first byte decides between TLS and `ZBXD`.
+        case streamStart
+        /// Reading a header; its first bytes are in `headerBytes`.
+        case header
+        /// Accumulating the payload of a frame that spans input buffers.
+        case payload(ZabbixFrameHeader, ByteBuffer)
+        /// Passing over the payload of an oversized frame.
+        case skipping(ZabbixFrameHeader, remaining: UInt64)
+        /// TLS, not Zabbix, or finished.
+        case stopped
+    }
+
+    private var state: State
+    private var headerBytes: [UInt8]
+
+    /// Creates a decoder for one direction of one connection.
+    ///
+    /// - Parameter maximumFrameSize: the largest payload decoded; larger frames are skipped.
+    public init(maximumFrameSize: Int = ZabbixFrameDecoder.defaultMaximumFrameSize) {
+        self.maximumFrameSize = max(0, maximumFrameSize)
+        self.state = .streamStart
+        self.headerBytes = []
+        self.headerBytes.reserveCapacity(ZabbixFrameHeader.largeLength)
+    }
+
+    /// Whether the decoder has stopped (TLS, not Zabbix, or ``finish()`` called) and ignores input.
+    public var isStopped: Bool {
+        if case .stopped = self.state { return true }
+        return false
+    }
+
+    /// Bytes currently held by the decoder: a partial header plus a partial payload. Never more
+    /// than ``ZabbixFrameHeader/largeLength`` + ``maximumFrameSize``.
+    public var bufferedByteCount: Int {
+        switch self.state {
+        case .payload(_, let accumulated): return accumulated.readableBytes
+        case .header: return self.headerBytes.count
+        case .streamStart, .skipping, .stopped: return 0
+        }
+    }
+
+    /// Whether the decoder sits exactly between two frames (or before the first one).
+    public var isAtFrameBoundary: Bool {
+        switch self.state {
+        case .streamStart: return true
+        case .header: return self.headerBytes.isEmpty
+        case .payload, .skipping, .stopped: return false
+        }
+    }
+
+    /// Decodes `buffer`, calling `emit` for every event, in stream order.
+    public mutating func feed(_ buffer: ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void) {
+        var input = buffer
+        while input.readableBytes > 0 {
+            switch self.state {
+            case .stopped:
+                return
+
+            case .streamStart:
+                if input.getInteger(at: input.readerIndex, as: UInt8.self) == 0x16 {
+                    self.state = .stopped
+                    emit(.tls)
+                    return
+                }
+                self.state = .header
+
+            case .header:
+                self.readHeader(from: &input, emit)
+
+            case .payload(let header, var accumulated):
+                self.state = .stopped  // drop our reference so `accumulated` is not copied on write
+                let missing = Int(header.dataLength) - accumulated.readableBytes
+                let count = min(missing, input.readableBytes)
+                if var chunk = input.readSlice(length: count) {
+                    accumulated.writeBuffer(&chunk)
+                }
+                if count == missing {
+                    self.state = .header
+                    emit(.frame(ZabbixFrame(header: header, payload: accumulated)))
+                } else {
+                    self.state = .payload(header, accumulated)
+                }
+
+            case .skipping(let header, let remaining):
+                let available = UInt64(input.readableBytes)
+                if remaining <= available {
+                    input.moveReaderIndex(forwardBy: Int(remaining))
+                    self.state = .header
+                } else {
+                    input.moveReaderIndex(forwardBy: input.readableBytes)
+                    self.state = .skipping(header, remaining: remaining - available)
+                }
+            }
+        }
+    }
+
+    /// Decodes `buffer` and returns its events, in stream order.
+    public mutating func feed(_ buffer: ByteBuffer) -> [ZabbixFrameEvent] {
+        var events: [ZabbixFrameEvent] = []
+        self.feed(buffer) { events.append($0) }
+        return events
+    }
+
+    /// Tells the decoder the stream has ended. Returns
+    /// ``ZabbixNotZabbixReason/truncated(header:missingBytes:)`` when it ended inside a frame,
+    /// `nil` when it ended cleanly between frames. The decoder stops.
+    public mutating func finish() -> ZabbixFrameEvent? {
+        defer { self.state = .stopped }
+        switch self.state {
+        case .streamStart, .stopped:
+            return nil
+        case .header:
+            if self.headerBytes.isEmpty { return nil }
+            let needed = self.headerBytes.count < 5
+                ? ZabbixFrameHeader.normalLength
+                : ZabbixFrameHeader.headerLength(for: ZabbixFrameFlags(rawValue: self.headerBytes[4]))
+            return .notZabbix(.truncated(header: nil, missingBytes: UInt64(needed - self.headerBytes.count)))
+        case .payload(let header, let accumulated):
+            return .notZabbix(
+                .truncated(header: header, missingBytes: header.dataLength - UInt64(accumulated.readableBytes)))
+        case .skipping(let header, let remaining):
+            return .notZabbix(.truncated(header: header, missingBytes: remaining))
+        }
+    }
+
+    // MARK: - Header
+
+    private mutating func readHeader(from input: inout ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void) {
+        // Magic and flags, byte by byte so that non-Zabbix input is rejected as early as possible.
+        while self.headerBytes.count < 5 {
+            guard let byte = input.readInteger(as: UInt8.self) else { return }
+            let index = self.headerBytes.count
+            self.headerBytes.append(byte)
+            if index < 4 {
+                if byte != ZabbixFrameHeader.magic[index] {
+                    self.stop(.wrongMagic(prefix: self.headerBytes), emit)
+                    return
+                }
+            } else {
+                let flags = ZabbixFrameFlags(rawValue: byte)
+                if !flags.isDisjoint(with: .unknownBits) {
+                    self.stop(.unknownFlags(flags), emit)
+                    return
+                }
+                if !flags.contains(.zabbixProtocol) {
+                    self.stop(.missingProtocolFlag(flags), emit)
+                    return
+                }
+            }
+        }
+
+        let flags = ZabbixFrameFlags(rawValue: self.headerBytes[4])
+        let length = ZabbixFrameHeader.headerLength(for: flags)
+        let count = min(length - self.headerBytes.count, input.readableBytes)
+        if count > 0, let bytes = input.readBytes(length: count) {
+            self.headerBytes.append(contentsOf: bytes)
+        }
+        guard self.headerBytes.count == length else { return }
+
+        let width = flags.contains(.large) ? 8 : 4
+        let header = ZabbixFrameHeader(
+            flags: flags,
+            dataLength: Self.littleEndian(self.headerBytes, from: 5, width: width),
+            reserved: Self.littleEndian(self.headerBytes, from: 5 + width, width: width))
+        self.headerBytes.removeAll(keepingCapacity: true)
+        self.startPayload(of: header, from: &input, emit)
+    }
+
+    private mutating func startPayload(
+        of header: ZabbixFrameHeader, from input: inout ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void
+    ) {
+        let limit = UInt64(self.maximumFrameSize)
+        if header.dataLength > limit || (header.isCompressed && header.reserved > limit) {
+            self.state = header.dataLength == 0 ? .header : .skipping(header, remaining: header.dataLength)
+            emit(.skipped(header))
+            return
+        }
+        // Safe: dataLength <= maximumFrameSize, an Int.
+        let length = Int(header.dataLength)
+        if let payload = input.readSlice(length: length) {
+            self.state = .header
+            emit(.frame(ZabbixFrame(header: header, payload: payload)))
+            return
+        }
+        var accumulated = ByteBufferAllocator().buffer(capacity: length)
+        accumulated.writeBuffer(&input)
+        self.state = .payload(header, accumulated)
+    }
+
+    private mutating func stop(_ reason: ZabbixNotZabbixReason, _ emit: (ZabbixFrameEvent) -> Void) {
+        self.state = .stopped
+        self.headerBytes.removeAll()
+        emit(.notZabbix(reason))
+    }
+
+    private static func littleEndian(_ bytes: [UInt8], from start: Int, width: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for index in (start..<(start + width)).reversed() {
+            value = (value << 8) | UInt64(bytes[index])
+        }
+        return value
+    }
+}

@@ -1,0 +1,59 @@
+import Testing
+import ZabbixProtocol
+
+private func accept(_ filter: inout DuplicateFilter, _ session: String, _ id: UInt64) -> Bool {
+    filter.accept(session: session, id: id)
+}
+
+private func filtered(_ filter: inout DuplicateFilter, _ values: [ItemValue]) -> [ItemValue] {
+    filter.filter(values)
+}
+
+@Suite struct DuplicateFilterTests {
+    func value(_ session: String?, _ id: UInt64?) -> ItemValue {
+        ItemValue(requestType: .agentData, host: "h", key: "k", value: "1", id: id, session: session)
+    }
+
+    @Test func dropsRowsWhoseIdIsNotAboveTheLastSeenForTheSession() {
+        var filter = DuplicateFilter()
+        #expect(accept(&filter, "a", 1))
+        #expect(accept(&filter, "a", 2))
+        #expect(!accept(&filter, "a", 2))
+        #expect(!accept(&filter, "a", 1))
+        #expect(accept(&filter, "a", 10))
+        #expect(!accept(&filter, "a", 9))
+    }
+
+    @Test func sessionsAreIndependent() {
+        var filter = DuplicateFilter()
+        #expect(accept(&filter, "a", 5))
+        #expect(accept(&filter, "b", 1))
+        #expect(!accept(&filter, "a", 5))
+    }
+
+    @Test func resentBatchIsDroppedWholeAndRowsWithoutSessionOrIdPass() {
+        var filter = DuplicateFilter()
+        let batch = [value("s", 1), value("s", 2), value(nil, 7), value("s", nil)]
+        #expect(filtered(&filter, batch) == batch)
+        #expect(filtered(&filter, batch) == [value(nil, 7), value("s", nil)])
+        #expect(filtered(&filter, [value("s", 2), value("s", 3)]) == [value("s", 3)])
+    }
+
+    @Test func remembersAtMostMaximumSessions() {
+        var filter = DuplicateFilter(maximumSessions: 100)
+        for index in 0..<10_000 {
+            _ = filter.accept(session: "s\(index)", id: 1)
+            #expect(filter.sessionCount <= 100)
+        }
+    }
+
+    @Test func recentlySeenSessionsSurviveEviction() {
+        var filter = DuplicateFilter(maximumSessions: 10)
+        #expect(accept(&filter, "busy", 1))
+        for index in 0..<1000 {
+            _ = filter.accept(session: "once\(index)", id: 1)
+            #expect(accept(&filter, "busy", UInt64(index) + 2))
+        }
+        #expect(!accept(&filter, "busy", 1001))
+    }
+}
