@@ -5,15 +5,21 @@ import NIOPosix
 /// First handler of an accepted client channel: connects to a target on the client's behalf,
 /// trying the pool's candidates in order, then replaces itself with the glue.
 ///
-/// The client channel does not read while this runs (autoRead is off), so whatever the client
-/// sends early stays in the kernel until the glue is in place.
-final class RelayConnectHandler: ChannelInboundHandler {
+/// The client channel does not read while this runs (autoRead is off), so what the client sends
+/// early normally stays in the kernel until the glue is in place. The exception is end of stream:
+/// NIO reads a socket to its end as soon as the peer's FIN arrives, whatever autoRead says. Those
+/// bytes (bounded by the socket's receive buffer) and the FIN are kept here and handed to the glue,
+/// which relays them first.
+final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     private let listener: RelayListener.Shared
     private let connectionID: UInt64
     private var logger: Logger
     private var state: State = .idle
+    /// Bytes NIO read while connecting (only at end of stream), in order.
+    private var earlyBytes: [ByteBuffer] = []
+    private var earlyEndOfStream = false
 
     private enum State {
         case idle
@@ -37,6 +43,24 @@ final class RelayConnectHandler: ChannelInboundHandler {
         self.state = .connecting(remaining: candidates[...])
         self.connectNext(context: context)
         context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = self.unwrapInboundIn(data)
+        self.earlyBytes.append(buffer)
+        self.listener.statistics.readForRelay(buffer.readableBytes)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Held until the glue takes over.
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            self.earlyEndOfStream = true
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -91,7 +115,13 @@ final class RelayConnectHandler: ChannelInboundHandler {
             drainTimeout: self.listener.configuration.drainTimeout,
             tap: self.listener.tapFactory?.makeTap(for: info),
             onClosed: {})
-        let glue = RelayGlueHandler.matchedPair(connection: connection)
+        let early = self.earlyBytes
+        self.earlyBytes = []
+        for buffer in early {
+            self.listener.statistics.writeFinished(buffer.readableBytes, direction: .clientToServer, delivered: false)
+        }
+        let glue = RelayGlueHandler.matchedPair(
+            connection: connection, earlyClientBytes: early, clientEndOfStream: self.earlyEndOfStream)
         do {
             try server.pipeline.syncOperations.addHandler(glue.server)
             try context.pipeline.syncOperations.addHandler(

@@ -21,6 +21,7 @@ import NIOCore
 /// Both channels live on the same event loop, so the handlers call each other directly.
 final class RelayGlueHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     /// The direction of the bytes this handler *reads*.
@@ -38,16 +39,27 @@ final class RelayGlueHandler: ChannelInboundHandler {
     private var outputShutdownWaitsForWrites = false
     private var outputShutDown = false
     private var partnerClosed = false
+    /// Bytes (and end of stream) read before this handler was in place, relayed first.
+    private var earlyBytes: [ByteBuffer]
+    private var earlyEndOfStream: Bool
 
-    private init(direction: RelayDirection, connection: RelayConnection) {
+    private init(direction: RelayDirection, connection: RelayConnection, earlyBytes: [ByteBuffer], earlyEndOfStream: Bool) {
         self.direction = direction
         self.connection = connection
+        self.earlyBytes = earlyBytes
+        self.earlyEndOfStream = earlyEndOfStream
     }
 
-    /// A client-side and a server-side handler that know each other.
-    static func matchedPair(connection: RelayConnection) -> (client: RelayGlueHandler, server: RelayGlueHandler) {
-        let client = RelayGlueHandler(direction: .clientToServer, connection: connection)
-        let server = RelayGlueHandler(direction: .serverToClient, connection: connection)
+    /// A client-side and a server-side handler that know each other. The client side first relays
+    /// `earlyClientBytes` and, if `clientEndOfStream`, the client's end of stream.
+    /// Add the server-side handler to its pipeline first.
+    static func matchedPair(
+        connection: RelayConnection, earlyClientBytes: [ByteBuffer] = [], clientEndOfStream: Bool = false
+    ) -> (client: RelayGlueHandler, server: RelayGlueHandler) {
+        let client = RelayGlueHandler(
+            direction: .clientToServer, connection: connection, earlyBytes: earlyClientBytes,
+            earlyEndOfStream: clientEndOfStream)
+        let server = RelayGlueHandler(direction: .serverToClient, connection: connection, earlyBytes: [], earlyEndOfStream: false)
         client.partner = server
         server.partner = client
         return (client, server)
@@ -55,8 +67,26 @@ final class RelayGlueHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if !self.earlyBytes.isEmpty || self.earlyEndOfStream {
+            self.relayEarlyInput(context: context)
+        }
         if context.channel.isActive {
             self.readIfPossible()
+        }
+    }
+
+    private func relayEarlyInput(context: ChannelHandlerContext) {
+        let bytes = self.earlyBytes
+        self.earlyBytes = []
+        for buffer in bytes {
+            self.channelRead(context: context, data: self.wrapInboundOut(buffer))
+        }
+        if !bytes.isEmpty {
+            self.partner?.flush()
+        }
+        if self.earlyEndOfStream {
+            self.earlyEndOfStream = false
+            self.userInboundEventTriggered(context: context, event: ChannelEvent.inputClosed)
         }
     }
 

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Acceptance: random payloads from 1 byte to 64 MiB, both directions at once, over 200
 /// concurrent connections, arrive byte-identical.
-@Suite(.serialized) struct RelayByteIdentityTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayByteIdentityTests {
     /// What one connection sends each way: the client announces the server's stream in a
     /// 16-byte preamble so the target knows what to send back.
     struct Plan: Sendable {
@@ -40,9 +40,10 @@ import TestSupport
                 let preamble = try socket.receive(exactly: 16)
                 let length = preamble[0..<8].withUnsafeBytes { Int($0.loadUnaligned(as: UInt64.self).littleEndian) }
                 let seed = preamble[8..<16].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
+                socket.setReceiveTimeout(seconds: 60)
                 let sender = TestThreads.start {
+                    defer { socket.shutdownWrite() }
                     try pattern.send(seed: seed, length: length, on: socket)
-                    socket.shutdownWrite()
                 }
                 let checksum = try StreamChecksum.receive(from: socket)
                 try sender.waitBlocking()
@@ -61,9 +62,10 @@ import TestSupport
             withUnsafeBytes(of: UInt64(plan.serverLength).littleEndian) { preamble += $0 }
             withUnsafeBytes(of: plan.serverSeed.littleEndian) { preamble += $0 }
             try socket.send(preamble)
+            socket.setReceiveTimeout(seconds: 60)
             let sender = TestThreads.start {
+                defer { socket.shutdownWrite() }
                 try pattern.send(seed: plan.clientSeed, length: plan.clientLength, on: socket)
-                socket.shutdownWrite()
             }
             let received = try StreamChecksum.receive(from: socket)
             try sender.waitBlocking()

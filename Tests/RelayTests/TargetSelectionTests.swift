@@ -6,7 +6,7 @@ import TestSupport
 
 /// Acceptance: connect failures and timeouts move on to the next target; with none left the
 /// client is closed at once and counted; a failed target cools down.
-@Suite(.serialized) struct TargetSelectionTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct TargetSelectionTests {
     /// A target that answers every connection with its name and closes.
     final class NamedTarget: Sendable {
         let listener: BlockingListener
@@ -161,5 +161,39 @@ final class BlackHoleListener: Sendable {
     func close() {
         for filler in self.fillers { filler.close() }
         self.listener.close()
+    }
+}
+
+/// Bytes and end of stream that arrive while the tee is still connecting to a target.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct EarlyClientBytesTests {
+    /// NIO reads a socket to its end as soon as the peer's FIN arrives, even with autoRead off,
+    /// so a client that sends everything and half-closes while the tee is still connecting must
+    /// not lose those bytes (nor its FIN).
+    @Test func requestAndEndOfStreamSentDuringTheTargetConnectAreDelivered() async throws {
+        let blackHole = try BlackHoleListener()
+        let target = try BlockingListener()
+        let server = TestThreads.start { () throws -> StreamChecksum in
+            let socket = try target.accept()
+            socket.setReceiveTimeout(seconds: 20)
+            let request = try StreamChecksum.receive(from: socket)
+            try socket.send("reply")
+            socket.close()
+            return request
+        }
+        let relay = try await RelayHarness(targets: [blackHole.port, target.port]) { $0.connectTimeout = .milliseconds(500) }
+        let port = relay.port
+        let pattern = PayloadPattern.shared
+        let reply = try await TestThreads.start { () throws -> [UInt8] in
+            let socket = try BlockingSocket.connect(port: port)
+            socket.setReceiveTimeout(seconds: 20)
+            try pattern.send(seed: 77, length: 40_000, on: socket)
+            socket.shutdownWrite()
+            return try socket.receiveAll()
+        }.value
+        #expect(reply == Array("reply".utf8))
+        #expect(try await server.value == pattern.checksum(seed: 77, length: 40_000))
+        #expect(try await relay.shutdown())
+        blackHole.close()
+        target.close()
     }
 }
