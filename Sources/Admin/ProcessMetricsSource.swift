@@ -34,12 +34,14 @@ public struct ProcessMetricsSource: MetricsSource {
         if let open = ProcStat.openFileDescriptors() {
             snapshot.gauge("process_open_fds", help: "Number of open file descriptors.", value: open)
         }
+        #if canImport(Glibc)
         var limit = rlimit()
         if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
             snapshot.gauge(
                 "process_max_fds", help: "Maximum number of open file descriptors.",
                 value: limit.rlim_cur == rlim_t.max ? Double.infinity : Double(limit.rlim_cur))
         }
+        #endif
         #endif
     }
 }
