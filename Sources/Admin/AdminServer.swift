@@ -85,11 +85,14 @@ public final class AdminServer: Sendable {
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
                         let pipeline = channel.pipeline.syncOperations
+                        guard self.track(channel) else {
+                            channel.close(promise: nil)
+                            return
+                        }
                         try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                         try pipeline.addHandler(IdleStateHandler(readTimeout: configuration.idleTimeout), position: .first)
                         try pipeline.addHandler(
                             AdminHTTPHandler(routes: routes, maximumBodyBytes: configuration.maximumRequestBodyBytes))
-                        self.track(channel)
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -130,20 +133,19 @@ public final class AdminServer: Sendable {
         }
     }
 
-    /// Remembers a connection until it closes; closes it at once after shutdown.
-    private func track(_ channel: any Channel) {
+    /// Remembers a connection until it closes; false (close it) after shutdown or when
+    /// ``Configuration/maximumConnections`` are open.
+    private func track(_ channel: any Channel) -> Bool {
         let id = ObjectIdentifier(channel)
         let accepted = self.state.withLock { state in
-            guard !state.shutDown else { return false }
+            guard !state.shutDown, state.connections.count < self.configuration.maximumConnections else { return false }
             state.connections[id] = channel
             return true
         }
-        guard accepted else {
-            channel.close(promise: nil)
-            return
-        }
+        guard accepted else { return false }
         channel.closeFuture.whenComplete { [self] _ in
             _ = self.state.withLock { $0.connections.removeValue(forKey: id) }
         }
+        return true
     }
 }

@@ -18,6 +18,9 @@ extension AdminServer {
         public var maximumRequestBodyBytes: Int = 4096
         /// A connection that sends nothing for this long is closed. Default 60 s.
         public var idleTimeout: TimeAmount = .seconds(60)
+        /// Open admin connections beyond this many are closed as soon as they are accepted, so a
+        /// misbehaving client cannot pile up file descriptors. Default 32.
+        public var maximumConnections: Int = 32
 
         public init(host: String = "127.0.0.1", port: Int = AdminServer.Configuration.defaultPort) {
             self.host = host

@@ -6,6 +6,10 @@ import Synchronization
 import Testing
 import TestSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The HTTP side: routes, status codes, keep-alive, limits, shutdown.
 @Suite(.timeLimit(.minutes(1))) struct AdminServerTests {
     /// A flag the test flips and the server reads.
@@ -193,6 +197,32 @@ import TestSupport
         #expect(closed)
         #expect(throws: (any Error).self) { try BlockingSocket.connect(port: port) }
         await server.shutdown()  // twice is fine
+    }
+
+    @Test func connectionsBeyondTheLimitAreClosedAndOthersKeepWorking() async throws {
+        let (server, port) = try await Self.startServer { $0.maximumConnections = 2 }
+        let (kept, thirdClosed, fourth) = try await TestThreads.start { () throws -> ([Int], Bool, Int) in
+            let first = try HTTPTestClient(port: port)
+            let second = try HTTPTestClient(port: port)
+            let kept = [try first.request("GET", "/health").status, try second.request("GET", "/health").status]
+            let third = try HTTPTestClient(port: port)
+            let thirdClosed = third.isClosedByServer()
+            first.socket.close()
+            // The slot frees once the server sees the close; retry briefly.
+            var status = 0
+            for _ in 0..<100 where status == 0 {
+                if let response = try? HTTPTestClient(port: port).request("GET", "/ready") {
+                    status = response.status
+                } else {
+                    usleep(10_000)
+                }
+            }
+            return (kept, thirdClosed, status)
+        }.value
+        #expect(kept == [200, 200])
+        #expect(thirdClosed)
+        #expect(fourth == 200)
+        await server.shutdown()
     }
 
     @Test func bindFailureNamesTheAddress() async throws {
