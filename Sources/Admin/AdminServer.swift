@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Relay
 import Synchronization
 
 /// The operator's HTTP endpoint: `/metrics` (Prometheus text format 0.0.4), `/health`, `/ready`.
@@ -41,6 +42,7 @@ public final class AdminServer: Sendable {
     private struct State {
         var serverChannel: (any Channel)?
         var connections: [ObjectIdentifier: any Channel] = [:]
+        var started = false
         var shutDown = false
     }
 
@@ -73,8 +75,14 @@ public final class AdminServer: Sendable {
         self.logger = logger
     }
 
-    /// Binds the configured address and starts serving. Throws ``BindError``.
+    /// Binds the configured address and starts serving. Throws ``BindError``. Once started, further
+    /// calls do nothing; after ``shutdown()`` the server stays down.
     public func start() async throws {
+        let first = self.state.withLock { state in
+            defer { state.started = true }
+            return !state.started && !state.shutDown
+        }
+        guard first else { return }
         let routes = self.routes
         let configuration = self.configuration
         let channel: any Channel
@@ -98,6 +106,7 @@ public final class AdminServer: Sendable {
                 .bind(host: configuration.host, port: configuration.port)
                 .get()
         } catch {
+            self.state.withLock { $0.started = false }  // a later start() may try again
             throw BindError(host: configuration.host, port: configuration.port, underlying: error)
         }
         let alreadyShutDown = self.state.withLock { state in
@@ -111,7 +120,7 @@ public final class AdminServer: Sendable {
         }
         self.logger.info(
             "Admin endpoint listening",
-            metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            metadata: ["address": "\(channel.localAddress?.displayText ?? "?")"])
     }
 
     /// The bound address once ``start()`` returned (useful with port 0).

@@ -229,6 +229,11 @@ import Glibc
         let (first, port) = try await Self.startServer()
         let second = AdminServer(configuration: .init(host: "127.0.0.1", port: port), exporter: MetricsExporter())
         await #expect(throws: AdminServer.BindError.self) { try await second.start() }
+        try await first.start()  // already started: nothing happens
+        #expect(first.localAddress?.port == port)
         await first.shutdown()
+        try await second.start()  // the port is free again; a failed start can be retried
+        #expect(second.localAddress?.port == port)
+        await second.shutdown()
     }
 }

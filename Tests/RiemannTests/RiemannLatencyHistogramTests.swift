@@ -34,4 +34,21 @@ import TestSupport
         await client.shutdown(deadline: .now() + .seconds(2))
         await server.shutdown()
     }
+
+    @Test func slowAcknowledgementsLandInHigherBuckets() async throws {
+        let server = try await RiemannTestServer.start(replyMode: .acknowledgeAfter(.milliseconds(60)))
+        let client = RiemannClient(
+            configuration: RiemannClientTests.configuration([server], batch: 5), logger: RiemannClientTests.logger)
+        client.start()
+        client.enqueue(RiemannClientTests.events(0..<10))
+        try await RiemannClientTests.eventually("acks") { client.statistics.queue.acknowledged == 10 }
+        let latency = client.statistics.acknowledgementLatency
+        let bounds = latency.upperBounds
+        #expect(latency.count == 2)
+        // Nothing at or below 50 ms: each reply was held back 60 ms.
+        #expect(zip(bounds, latency.cumulativeCounts).allSatisfy { bound, count in bound > 0.05 || count == 0 })
+        #expect(latency.sum >= 0.12)
+        await client.shutdown(deadline: .now() + .seconds(2))
+        await server.shutdown()
+    }
 }
