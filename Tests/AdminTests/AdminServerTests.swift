@@ -82,6 +82,30 @@ import Glibc
         await server.shutdown()
     }
 
+    @Test func aSlowMetricsSourceDoesNotHoldUpTheEventLoop() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let exporter = MetricsExporter()
+        exporter.register { snapshot in
+            usleep(600_000)
+            snapshot.gauge("slow", help: "Slow.", value: 1)
+        }
+        let server = AdminServer(
+            configuration: .init(host: "127.0.0.1", port: 0), exporter: exporter, group: group, logger: Self.logger)
+        try await server.start()
+        let port = try #require(server.localAddress?.port)
+        let slow = TestThreads.start { try HTTPTestClient(port: port).request("GET", "/metrics") }
+        usleep(100_000)  // the scrape is under way
+        let clock = ContinuousClock()
+        let started = clock.now
+        let health = try await HTTPTestClient.get(port: port, "/health")
+        let elapsed = clock.now - started
+        #expect(health.status == 200)
+        #expect(elapsed < .milliseconds(400), "health answered after \(elapsed) while /metrics rendered")
+        #expect(try await slow.value.body.contains("slow 1"))
+        await server.shutdown()
+        try await group.shutdownGracefully()
+    }
+
     @Test func unknownPathsGet404AndOtherMethodsGet405() async throws {
         let (server, port) = try await Self.startServer()
         #expect(try await HTTPTestClient.get(port: port, "/").status == 404)
