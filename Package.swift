@@ -3,6 +3,7 @@ import PackageDescription
 
 // Dependencies point one way:
 //   zabbix-tee (executable) → Tee → Relay, ZabbixProtocol, Riemann
+//   Admin (HTTP /metrics, /health, /ready) → Relay, Riemann; Tee wires it in.
 // Relay knows nothing of Zabbix or Riemann; ZabbixProtocol knows nothing of sockets.
 let package = Package(
     name: "zabbix-tee",
@@ -44,6 +45,15 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "Admin",
+            dependencies: [
+                "Relay", "Riemann",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -89,6 +99,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "AdminTests",
+            dependencies: [
+                "Admin", "Relay", "Riemann", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(
             name: "TeeTests",

@@ -102,6 +102,7 @@ public final class RiemannClient: Sendable {
             connectAttemptsFailed: self.counters.connectAttemptsFailed.load(ordering: .relaxed),
             connectionsLost: self.counters.connectionsLost.load(ordering: .relaxed),
             acknowledgementTimeouts: self.counters.acknowledgementTimeouts.load(ordering: .relaxed),
-            messagesRejected: self.counters.messagesRejected.load(ordering: .relaxed))
+            messagesRejected: self.counters.messagesRejected.load(ordering: .relaxed),
+            acknowledgementLatency: self.counters.acknowledgementLatency.snapshot)
     }
 }

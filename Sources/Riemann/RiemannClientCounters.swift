@@ -14,6 +14,8 @@ final class RiemannClientCounters: Sendable {
     let connectionsLost = Atomic<UInt64>(0)
     let acknowledgementTimeouts = Atomic<UInt64>(0)
     let messagesRejected = Atomic<UInt64>(0)
+    /// Time from writing a message to reading its reply (ok or not).
+    let acknowledgementLatency = RiemannLatencyHistogram()
 
     /// Claims the wake-up duty; true if the caller must wake the event loop.
     func claimWakeup() -> Bool {
@@ -42,4 +44,6 @@ public struct RiemannClientStatistics: Sendable, Equatable {
     /// Messages the server answered with `ok=false` (their events are counted in
     /// `queue.dropped[.rejectedByServer]`).
     public var messagesRejected: UInt64
+    /// Time from writing a message to reading its reply (`ok=true` or not), one sample per message.
+    public var acknowledgementLatency: RiemannLatencyHistogram.Snapshot
 }

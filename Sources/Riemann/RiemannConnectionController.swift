@@ -299,6 +299,7 @@ final class RiemannConnectionController {
             return
         }
         let message = self.inFlight.removeFirst()
+        self.counters.acknowledgementLatency.record(.now() - message.writtenAt)
         self.publishInFlight()
         self.backoff.reset()  // any reply proves the connection works, ok=false included
         if reply.ok == true {

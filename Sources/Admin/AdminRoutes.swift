@@ -1,0 +1,67 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// The endpoints of the admin server and what they answer. Shared by every connection.
+struct AdminRoutes: Sendable {
+    /// One endpoint of the admin server.
+    enum Endpoint: Sendable {
+        case metrics
+        case health
+        case ready
+    }
+
+    /// A complete response. `body` is also measured for `HEAD`, which sends no body.
+    struct Response: Sendable {
+        var status: HTTPResponseStatus
+        var contentType = "text/plain; charset=utf-8"
+        var extraHeaders: [(String, String)] = []
+        var body: String
+    }
+
+    let exporter: MetricsExporter
+    let healthy: @Sendable () -> Bool
+    let ready: @Sendable () -> Bool
+    /// Where `/metrics` is rendered, so a slow source never holds up an event loop.
+    let threadPool: NIOThreadPool
+
+    /// The endpoint for a request target; the query string is ignored.
+    static func endpoint(for uri: String) -> Endpoint? {
+        let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        switch path {
+        case "/metrics": return .metrics
+        case "/health": return .health
+        case "/ready": return .ready
+        default: return nil
+        }
+    }
+
+    /// The response to `head`: 404 for unknown paths, 405 for methods other than GET and HEAD,
+    /// else the endpoint's answer. Only `/metrics` does real work, on the thread pool.
+    func respond(to head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
+        guard let endpoint = Self.endpoint(for: head.uri) else {
+            return eventLoop.makeSucceededFuture(Response(status: .notFound, body: "not found\n"))
+        }
+        guard head.method == .GET || head.method == .HEAD else {
+            return eventLoop.makeSucceededFuture(
+                Response(status: .methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")], body: "method not allowed\n"))
+        }
+        switch endpoint {
+        case .health:
+            return eventLoop.makeSucceededFuture(
+                self.healthy()
+                    ? Response(status: .ok, body: "ok\n") : Response(status: .serviceUnavailable, body: "unhealthy\n"))
+        case .ready:
+            return eventLoop.makeSucceededFuture(
+                self.ready()
+                    ? Response(status: .ok, body: "ok\n") : Response(status: .serviceUnavailable, body: "not ready\n"))
+        case .metrics:
+            let exporter = self.exporter
+            return self.threadPool.runIfActive(eventLoop: eventLoop) {
+                Response(status: .ok, contentType: PrometheusTextWriter.contentType, body: exporter.render())
+            }.flatMapErrorThrowing { _ in
+                Response(status: .serviceUnavailable, body: "shutting down\n")
+            }
+        }
+    }
+}
