@@ -11,6 +11,10 @@ else
     sudo scripts/install-test-deps.sh
 fi
 
+# The /metrics test checks our exposition with the Prometheus project's own parser.
+python3 -m pip install --quiet --disable-pip-version-check prometheus_client 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages prometheus_client
+
 # A test run killed earlier may have left lab daemons behind; stop them.
 scripts/zabbix-lab-cleanup.sh >/dev/null 2>&1 || true
 
