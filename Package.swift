@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "Tee",
             dependencies: [
-                "Relay", "ZabbixProtocol", "Riemann",
+                "Relay", "ZabbixProtocol", "Riemann", "Admin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "zabbix-tee",
             dependencies: [
-                "Tee", "Relay",
+                "Tee", "Relay", "Admin",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

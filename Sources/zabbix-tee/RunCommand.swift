@@ -1,3 +1,4 @@
+import Admin
 import ArgumentParser
 import Foundation
 import Logging
@@ -39,6 +40,10 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await services.run()
         } catch let error as RelayListener.BindError {
+            logger.critical("cannot start: \(error)")
+            try? await group.shutdownGracefully()
+            throw ExitCode(71)
+        } catch let error as AdminServer.BindError {
             logger.critical("cannot start: \(error)")
             try? await group.shutdownGracefully()
             throw ExitCode(71)

@@ -39,7 +39,10 @@ public final class TeeProcess: Sendable {
     public static func start(configuration: String, ports: [Int], arguments: [String] = []) async throws -> TeeProcess {
         let directory = try ZabbixLabDirectory.create("tee")
         let configFile = "\(directory)/config.yaml"
-        try configuration.write(toFile: configFile, atomically: true, encoding: .utf8)
+        // Tests run tees side by side: no admin endpoint unless the test configures one.
+        let text = configuration.contains("\nadmin:") || configuration.hasPrefix("admin:")
+            ? configuration : configuration + "\nadmin:\n  listen: \"off\"\n"
+        try text.write(toFile: configFile, atomically: true, encoding: .utf8)
         let logFile = "\(directory)/tee.log"
         let child = try ChildProcess(
             Self.binary, ["run", "--config", configFile] + arguments, stdoutPath: logFile, stderrPath: logFile)

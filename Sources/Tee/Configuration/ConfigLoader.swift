@@ -11,11 +11,13 @@ import Yams
 /// listen addresses.
 public enum ConfigLoader {
     /// Keys of the top-level mapping.
-    static let topLevelKeys = ["log_level", "shutdown_timeout", "listeners"]
+    static let topLevelKeys = [
+        "log_level", "shutdown_timeout", "listeners", "decode", "catalog", "riemann", "mapping", "admin",
+    ]
     /// Keys of one `listeners` item.
     static let listenerKeys = [
         "name", "listen", "targets", "balance", "connect_timeout", "idle_timeout", "target_cooldown",
-        "drain_timeout", "max_connections", "backlog", "socket_buffer",
+        "drain_timeout", "max_connections", "backlog", "socket_buffer", "decode", "record",
     ]
 
     /// Loads `path` from disk.
@@ -84,7 +86,21 @@ public enum ConfigLoader {
                 addresses[address] = node.path
             }
             configuration.listeners.append(listener)
+            let keys = try item.mapping(allowed: Self.listenerKeys)
+            var options = TeeConfiguration.ListenerOptions()
+            if let node = keys["decode"] { options.decode = try node.bool() }
+            if let node = keys["record"] { options.recordDirectory = try node.nonEmptyString() }
+            configuration.listenerOptions[listener.name] = options
         }
+        if let node = keys["decode"] { try Self.decodeSection(node, into: &configuration.decode) }
+        if let node = keys["catalog"] { try Self.catalogSection(node, into: &configuration.decode) }
+        if let node = keys["riemann"] {
+            let (riemann, flush) = try Self.riemannSection(node)
+            configuration.riemann = riemann
+            configuration.riemannFlushTimeout = flush
+        }
+        if let node = keys["mapping"] { configuration.mapping = try Self.mappingSection(node) }
+        if let node = keys["admin"] { configuration.admin = try Self.adminSection(node) }
         return configuration
     }
 

@@ -1,5 +1,7 @@
+import Admin
 import Logging
 import Relay
+import Riemann
 
 /// The whole `config.yaml`, validated, with defaults filled in.
 public struct TeeConfiguration: Sendable {
@@ -9,10 +11,42 @@ public struct TeeConfiguration: Sendable {
     public var shutdownTimeout: Duration
     /// One entry per `listeners` item.
     public var listeners: [RelayListenerConfiguration]
+    /// What the tee does with each listener's traffic besides relaying it, by listener name.
+    public var listenerOptions: [String: ListenerOptions]
+    /// Decoding and the item catalog (`decode:`, `catalog:`).
+    public var decode: DecodeConfiguration
+    /// The Riemann output (`riemann:`); `nil` when the section is absent: decode only.
+    public var riemann: RiemannClientConfiguration?
+    /// How long a shutdown waits for queued events to be acknowledged (`riemann.flush_timeout`).
+    public var riemannFlushTimeout: Duration
+    /// Item value → Riemann event (`mapping:`).
+    public var mapping: MappingConfiguration
+    /// The metrics and health endpoint (`admin:`); `nil` when `admin.listen` is `off`.
+    public var admin: AdminServer.Configuration?
+
+    /// Per-listener options that are not about relaying.
+    public struct ListenerOptions: Sendable, Hashable {
+        /// Decode this listener's traffic (key `decode`, default true).
+        public var decode: Bool = true
+        /// Write each connection's bytes to this directory as a fixture (key `record`).
+        public var recordDirectory: String? = nil
+        public init() {}
+    }
 
     public init(logLevel: Logger.Level = .info, shutdownTimeout: Duration = .seconds(30), listeners: [RelayListenerConfiguration]) {
         self.logLevel = logLevel
         self.shutdownTimeout = shutdownTimeout
         self.listeners = listeners
+        self.listenerOptions = [:]
+        self.decode = DecodeConfiguration()
+        self.riemann = nil
+        self.riemannFlushTimeout = .seconds(10)
+        self.mapping = MappingConfiguration()
+        self.admin = AdminServer.Configuration()
+    }
+
+    /// Options of the listener named `name` (defaults when not configured).
+    public func options(for name: String) -> ListenerOptions {
+        self.listenerOptions[name] ?? ListenerOptions()
     }
 }

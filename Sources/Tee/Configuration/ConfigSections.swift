@@ -1,0 +1,169 @@
+import Admin
+import NIOCore
+import Relay
+import Riemann
+
+/// Readers for the sections beyond `listeners`.
+extension ConfigLoader {
+    static let decodeKeys = ["max_frame_size", "queue_frames", "queue_bytes", "workers", "duplicate_sessions"]
+    static let catalogKeys = ["path", "max_entries", "save_interval", "unresolved_wait", "unresolved_max", "unresolved"]
+    static let riemannKeys = [
+        "servers", "batch", "queue", "in_flight", "ack_timeout", "connect_timeout", "reconnect",
+        "max_delivery_attempts", "flush_timeout",
+    ]
+    static let riemannBatchKeys = ["max_events", "max_delay"]
+    static let riemannQueueKeys = ["max_events", "overflow"]
+    static let riemannReconnectKeys = ["min", "max"]
+    static let mappingKeys = [
+        "service", "state", "not_supported", "tags", "attributes", "zabbix_attributes", "ttl",
+        "description_max_length", "include", "exclude",
+    ]
+    static let filterKeys = ["hosts", "keys"]
+    static let adminKeys = ["listen"]
+
+    static func decodeSection(_ node: ConfigNode, into decode: inout DecodeConfiguration) throws(ConfigError) {
+        let keys = try node.mapping(allowed: Self.decodeKeys)
+        if let n = keys["max_frame_size"] { decode.maximumFrameSize = try n.byteSize(in: 1024...(1 << 30)) }
+        if let n = keys["queue_frames"] { decode.queueFrames = try n.int(in: 1...10_000_000) }
+        if let n = keys["queue_bytes"] { decode.queueBytes = try n.byteSize(in: (64 << 10)...(16 << 30)) }
+        if let n = keys["workers"] { decode.workers = try n.int(in: 1...64) }
+        if let n = keys["duplicate_sessions"] { decode.duplicateSessions = try n.int(in: 1...100_000_000) }
+        if decode.queueBytes < decode.maximumFrameSize {
+            throw node.error("queue_bytes (\(ByteSizeFormat.text(decode.queueBytes))) must be at least max_frame_size (\(ByteSizeFormat.text(decode.maximumFrameSize))), or the largest frames could never be decoded")
+        }
+    }
+
+    static func catalogSection(_ node: ConfigNode, into decode: inout DecodeConfiguration) throws(ConfigError) {
+        let keys = try node.mapping(allowed: Self.catalogKeys)
+        if let n = keys["path"] { decode.catalogPath = try n.nonEmptyString() }
+        if let n = keys["max_entries"] { decode.catalogMaximumEntries = try n.int(in: 1...100_000_000) }
+        if let n = keys["save_interval"] { decode.catalogSaveInterval = try n.duration(atLeast: .seconds(1)).duration }
+        if let n = keys["unresolved_wait"] { decode.unresolvedWait = try n.duration().duration }
+        if let n = keys["unresolved_max"] { decode.unresolvedMaximum = try n.int(in: 0...100_000_000) }
+        if let n = keys["unresolved"] { decode.unresolvedAction = try n.oneOf(DecodeConfiguration.UnresolvedAction.self) }
+    }
+
+    static func riemannSection(_ node: ConfigNode) throws(ConfigError) -> (RiemannClientConfiguration, Duration) {
+        let keys = try node.mapping(allowed: Self.riemannKeys)
+        guard let serversNode = keys["servers"] else {
+            throw node.error("missing key 'servers' (Riemann servers, e.g. [\"riemann:5555\"])")
+        }
+        let serverNodes = try serversNode.sequence()
+        guard !serverNodes.isEmpty else { throw serversNode.error("must list at least one server") }
+        var servers: [RiemannServerAddress] = []
+        for item in serverNodes {
+            let endpoint = try item.endpoint()
+            guard endpoint.port != 0 else { throw item.error("port must not be 0") }
+            servers.append(RiemannServerAddress(host: endpoint.host, port: endpoint.port))
+        }
+        var riemann = RiemannClientConfiguration(servers: servers)
+        var flushTimeout: Duration = .seconds(10)
+        if let batch = keys["batch"] {
+            let b = try batch.mapping(allowed: Self.riemannBatchKeys)
+            if let n = b["max_events"] { riemann.maximumBatchEvents = try n.int(in: 1...100_000) }
+            if let n = b["max_delay"] { riemann.maximumBatchDelay = try n.duration() }
+        }
+        if let queue = keys["queue"] {
+            let q = try queue.mapping(allowed: Self.riemannQueueKeys)
+            if let n = q["max_events"] { riemann.queueCapacity = try n.int(in: 1...100_000_000) }
+            if let n = q["overflow"] {
+                switch try n.string() {
+                case "drop-oldest": riemann.overflowPolicy = .dropOldest
+                case "drop-newest": riemann.overflowPolicy = .dropNewest
+                case let other: throw n.error("unknown value \"\(other)\" (expected drop-oldest, drop-newest)")
+                }
+            }
+        }
+        if let n = keys["in_flight"] { riemann.maximumMessagesInFlight = try n.int(in: 1...1024) }
+        if let n = keys["ack_timeout"] { riemann.acknowledgementTimeout = try n.duration(atLeast: .milliseconds(10)) }
+        if let n = keys["connect_timeout"] { riemann.connectTimeout = try n.duration(atLeast: .milliseconds(1)) }
+        if let reconnect = keys["reconnect"] {
+            let r = try reconnect.mapping(allowed: Self.riemannReconnectKeys)
+            if let n = r["min"] { riemann.reconnectBackoffMinimum = try n.duration(atLeast: .milliseconds(1)) }
+            if let n = r["max"] { riemann.reconnectBackoffMaximum = try n.duration(atLeast: .milliseconds(1)) }
+            if riemann.reconnectBackoffMaximum < riemann.reconnectBackoffMinimum {
+                throw reconnect.error("max must not be below min")
+            }
+        }
+        if let n = keys["max_delivery_attempts"] { riemann.maximumDeliveryAttempts = try n.int(in: 1...1000) }
+        if let n = keys["flush_timeout"] { flushTimeout = try n.duration().duration }
+        return (riemann, flushTimeout)
+    }
+
+    static func mappingSection(_ node: ConfigNode) throws(ConfigError) -> MappingConfiguration {
+        let keys = try node.mapping(allowed: Self.mappingKeys)
+        var mapping = MappingConfiguration()
+        if let n = keys["service"] {
+            let text = try n.nonEmptyString()
+            let unknown = ServiceTemplate.unknownPlaceholders(in: text)
+            guard unknown.isEmpty else {
+                throw n.error("unknown placeholder \(unknown[0]) (known: \(ServiceTemplate.placeholders.joined(separator: ", ")))")
+            }
+            mapping.service = ServiceTemplate(text)
+        }
+        if let n = keys["state"] {
+            let text = try n.string()
+            mapping.state = text.isEmpty || text == "none" ? nil : text
+        }
+        if let n = keys["not_supported"] {
+            let text = try n.nonEmptyString()
+            mapping.notSupported = text == "drop" ? .drop : .state(text)
+        }
+        if let n = keys["tags"] { mapping.tags = try n.sequence().map { (item) throws(ConfigError) in try item.nonEmptyString() } }
+        if let n = keys["attributes"] {
+            guard case .mapping(let pairs) = n.node else { throw n.error("expected a mapping of attribute names to values") }
+            mapping.attributes = []
+            for (key, value) in pairs {
+                let name = key.scalar?.string ?? ""
+                let entry = ConfigNode(node: value, path: "\(n.path).\(name)", file: n.file)
+                guard !["tags", "time", "ttl", "metric"].contains(name), !name.isEmpty else {
+                    throw entry.error("Riemann drops an attribute named \"\(name)\"; choose another name")
+                }
+                mapping.attributes.append((name, try entry.string()))
+            }
+        }
+        if let n = keys["zabbix_attributes"] { mapping.zabbixAttributes = try n.bool() }
+        if let n = keys["ttl"] {
+            let text = try n.string()
+            mapping.ttl = text == "none" ? nil : Float(Double(try n.duration().nanoseconds) / 1e9)
+        }
+        if let n = keys["description_max_length"] { mapping.descriptionMaximumLength = try n.byteSize(in: 16...(16 << 20)) }
+        if let n = keys["include"] { mapping.include = try Self.filter(n) }
+        if let n = keys["exclude"] { mapping.exclude = try Self.filter(n) }
+        return mapping
+    }
+
+    static func filter(_ node: ConfigNode) throws(ConfigError) -> ValueFilter {
+        let keys = try node.mapping(allowed: Self.filterKeys)
+        var filter = ValueFilter()
+        if let n = keys["hosts"] { filter.hosts = try Self.patterns(n) }
+        if let n = keys["keys"] { filter.keys = try Self.patterns(n) }
+        return filter
+    }
+
+    static func patterns(_ node: ConfigNode) throws(ConfigError) -> [Pattern] {
+        var patterns: [Pattern] = []
+        for item in try node.sequence() {
+            do {
+                patterns.append(try Pattern(try item.nonEmptyString()))
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw item.error("\(error)")
+            }
+        }
+        return patterns
+    }
+
+    static func adminSection(_ node: ConfigNode) throws(ConfigError) -> AdminServer.Configuration? {
+        let keys = try node.mapping(allowed: Self.adminKeys)
+        guard let listen = keys["listen"] else { return AdminServer.Configuration() }
+        if try listen.string() == "off" { return nil }
+        let endpoint = try listen.endpoint()
+        return AdminServer.Configuration(host: endpoint.host, port: endpoint.port)
+    }
+}
+
+extension TimeAmount {
+    var duration: Duration { .nanoseconds(self.nanoseconds) }
+}

@@ -1,0 +1,65 @@
+import Admin
+
+/// `/metrics` samples of the side pipeline, the catalog and the mapping.
+struct DecodeMetricsSource: MetricsSource {
+    let statistics: DecodeStatistics
+    let catalog: ItemCatalogStore
+    let sink: RiemannSink
+
+    func collect(into snapshot: inout MetricsSnapshot) {
+        for (kind, count) in self.statistics.framesDecoded.sorted(by: { ($0.key.message, $0.key.flags) < ($1.key.message, $1.key.flags) }) {
+            snapshot.counter(
+                "zabbix_tee_frames_decoded_total", help: "ZBXD frames decoded, by message type and flags byte.",
+                labels: [.init("type", kind.message), .init("flags", "0x" + String(kind.flags, radix: 16))], value: count)
+        }
+        for (reason, count) in self.statistics.failures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            snapshot.counter(
+                "zabbix_tee_decode_failures_total",
+                help: "Frames or connections not decoded (relayed all the same), by reason.",
+                labels: [.init("reason", reason.rawValue)], value: count)
+        }
+        snapshot.counter(
+            "zabbix_tee_tls_connections_total", help: "Connections recognised as TLS: relayed, never decoded.",
+            value: self.statistics.tlsConnectionCount)
+        snapshot.counter(
+            "zabbix_tee_item_values_total", help: "Item values decoded (after duplicate suppression).",
+            value: self.statistics.itemValueCount)
+        snapshot.counter(
+            "zabbix_tee_item_values_duplicate_total",
+            help: "Rows dropped as duplicates (same session, id not above the last seen).",
+            value: self.statistics.duplicateCount)
+        snapshot.counter(
+            "zabbix_tee_item_values_unresolved_total",
+            help: "Values whose itemid stayed unknown to the catalog, by what was done with them.",
+            labels: [.init("action", "emitted")], value: self.statistics.unresolvedEmittedCount)
+        snapshot.counter(
+            "zabbix_tee_item_values_unresolved_total",
+            help: "Values whose itemid stayed unknown to the catalog, by what was done with them.",
+            labels: [.init("action", "dropped")], value: self.statistics.unresolvedDroppedCount)
+        snapshot.gauge(
+            "zabbix_tee_item_values_waiting", help: "Values waiting for their itemid to be learned.",
+            value: self.catalog.pendingCount)
+        snapshot.gauge(
+            "zabbix_tee_decode_queue_frames", help: "Frames waiting for the side pipeline.",
+            value: self.statistics.queueFrames)
+        snapshot.gauge(
+            "zabbix_tee_decode_queue_bytes", help: "Bytes of frames waiting for the side pipeline.",
+            value: self.statistics.queueBytes)
+        snapshot.gauge(
+            "zabbix_tee_catalog_entries", help: "Items plus hosts in the item catalog.", value: self.catalog.entryCount)
+        snapshot.counter(
+            "zabbix_tee_catalog_refused_total", help: "Catalog inserts refused because it was full.",
+            value: self.catalog.refusedCount)
+        snapshot.counter(
+            "zabbix_tee_events_mapped_total", help: "Riemann events made from item values.",
+            value: self.sink.eventsMapped)
+        snapshot.counter(
+            "zabbix_tee_item_values_filtered_total",
+            help: "Item values left out by mapping.include/exclude or mapping.not_supported: drop.",
+            labels: [.init("reason", "filter")], value: self.sink.valuesFiltered)
+        snapshot.counter(
+            "zabbix_tee_item_values_filtered_total",
+            help: "Item values left out by mapping.include/exclude or mapping.not_supported: drop.",
+            labels: [.init("reason", "not_supported")], value: self.sink.valuesNotSupportedDropped)
+    }
+}

@@ -1,0 +1,107 @@
+import Synchronization
+
+/// Counters of the side pipeline, readable from any thread (metrics, tests).
+///
+/// Labelled counters (per request type, per failure reason) live in one lock-protected
+/// dictionary: they change once per frame, never per byte.
+public final class DecodeStatistics: Sendable {
+    /// Why a frame or a connection was not decoded.
+    public enum Failure: String, Sendable, Hashable, CaseIterable {
+        /// A frame larger than `decode.max_frame_size` (skipped, decoding resumes after it).
+        case oversized
+        /// The side pipeline's queue was full (frame dropped, the relay was not slowed).
+        case queueFull = "queue_full"
+        /// zlib data that does not inflate, or inflates to another size than announced.
+        case corruptCompression = "corrupt_compression"
+        /// A payload that is not valid JSON (or not valid UTF-8).
+        case invalidJSON = "invalid_json"
+        /// A connection whose bytes are not ZBXD framing (legacy headerless payloads, garbage,
+        /// unknown flag bits, a stream cut mid-frame): decoding stopped for that connection.
+        case notZabbix = "not_zabbix"
+    }
+
+    private let labelled = Mutex<[String: Int]>([:])
+    private let tlsConnections = Atomic<Int>(0)
+    private let values = Atomic<Int>(0)
+    private let duplicates = Atomic<Int>(0)
+    private let unresolvedEmitted = Atomic<Int>(0)
+    private let unresolvedDropped = Atomic<Int>(0)
+    private let filtered = Atomic<Int>(0)
+    private let queuedFrames = Atomic<Int>(0)
+    private let queuedBytes = Atomic<Int>(0)
+
+    public init() {}
+
+    // MARK: Reading
+
+    /// Frames decoded, by request type (`agent data`, `active checks reply`, ...) and flags byte.
+    public var framesDecoded: [FrameKind: Int] {
+        self.labelled.withLock { counters in
+            var result: [FrameKind: Int] = [:]
+            for (key, count) in counters where key.hasPrefix("f|") {
+                let parts = key.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+                result[FrameKind(message: String(parts[2]), flags: UInt8(parts[1]) ?? 0)] = count
+            }
+            return result
+        }
+    }
+
+    /// Frames or connections not decoded, by reason.
+    public var failures: [Failure: Int] {
+        self.labelled.withLock { counters in
+            var result: [Failure: Int] = [:]
+            for failure in Failure.allCases { result[failure] = counters["x|" + failure.rawValue] ?? 0 }
+            return result
+        }
+    }
+
+    public func failures(_ reason: Failure) -> Int { self.failures[reason] ?? 0 }
+
+    /// Connections recognised as TLS (relayed, never decoded).
+    public var tlsConnectionCount: Int { self.tlsConnections.load(ordering: .relaxed) }
+    /// Item values decoded (after duplicate suppression, before mapping filters).
+    public var itemValueCount: Int { self.values.load(ordering: .relaxed) }
+    /// Rows dropped as duplicates (same session, id not above the last seen).
+    public var duplicateCount: Int { self.duplicates.load(ordering: .relaxed) }
+    /// Values whose itemid stayed unknown and were emitted with service `itemid:N`.
+    public var unresolvedEmittedCount: Int { self.unresolvedEmitted.load(ordering: .relaxed) }
+    /// Values whose itemid stayed unknown and were dropped.
+    public var unresolvedDroppedCount: Int { self.unresolvedDropped.load(ordering: .relaxed) }
+    /// Frames waiting in the side pipeline's queues, and their bytes.
+    public var queueFrames: Int { self.queuedFrames.load(ordering: .relaxed) }
+    public var queueBytes: Int { self.queuedBytes.load(ordering: .relaxed) }
+
+    /// One kind of decoded frame.
+    public struct FrameKind: Sendable, Hashable {
+        public var message: String
+        public var flags: UInt8
+    }
+
+    // MARK: Recording
+
+    func frameDecoded(message: String, flags: UInt8) {
+        self.labelled.withLock { $0["f|\(flags)|\(message)", default: 0] += 1 }
+    }
+
+    func failed(_ reason: Failure, count: Int = 1) {
+        self.labelled.withLock { $0["x|" + reason.rawValue, default: 0] += count }
+    }
+
+    func tlsConnection() { self.tlsConnections.add(1, ordering: .relaxed) }
+    func valuesDecoded(_ count: Int) { self.values.add(count, ordering: .relaxed) }
+    func duplicatesDropped(_ count: Int) { self.duplicates.add(count, ordering: .relaxed) }
+    func unresolved(emitted: Int, dropped: Int) {
+        self.unresolvedEmitted.add(emitted, ordering: .relaxed)
+        self.unresolvedDropped.add(dropped, ordering: .relaxed)
+    }
+
+    func queued(bytes: Int) {
+        self.queuedFrames.add(1, ordering: .relaxed)
+        self.queuedBytes.add(bytes, ordering: .relaxed)
+    }
+
+    func dequeued(bytes: Int) {
+        self.queuedFrames.subtract(1, ordering: .relaxed)
+        self.queuedBytes.subtract(bytes, ordering: .relaxed)
+    }
+}

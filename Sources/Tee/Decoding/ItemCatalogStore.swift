@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import Synchronization
+import ZabbixProtocol
+
+/// The item catalog shared by the side pipeline's workers, the values waiting for it, and its
+/// file.
+///
+/// Values that carry only an itemid (agent 2, agentd 7.0+, proxies) need the catalog. When it
+/// does not know the itemid yet, the value waits here, bounded in count and time, keyed by the
+/// catalog namespace it needs; learning that namespace releases them. Values still unknown when
+/// their wait ends are handed back as expired (emitted as `itemid:N` or dropped, by
+/// configuration).
+public final class ItemCatalogStore: Sendable {
+    /// A value waiting for the catalog, with what the sink needs once it is resolved.
+    struct Pending: Sendable {
+        var value: DecodedValue
+        var namespace: String
+        var deadline: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var catalog: ItemCatalog
+        var pending: [String: [Pending]] = [:]
+        var pendingCount = 0
+        var changedSinceSave = false
+    }
+
+    public let maximumPendingValues: Int
+    public let pendingTimeout: Duration
+    private let state: Mutex<State>
+
+    public init(maximumEntries: Int, maximumPendingValues: Int, pendingTimeout: Duration) {
+        self.maximumPendingValues = maximumPendingValues
+        self.pendingTimeout = pendingTimeout
+        self.state = Mutex(State(catalog: ItemCatalog(maximumEntries: maximumEntries)))
+    }
+
+    /// Items (plus hosts) held.
+    public var entryCount: Int { self.state.withLock { $0.catalog.count } }
+    /// Inserts refused because the catalog was full.
+    public var refusedCount: Int { self.state.withLock { $0.catalog.refusedCount } }
+    /// Values waiting for their itemid to be learned.
+    public var pendingCount: Int { self.state.withLock { $0.pendingCount } }
+    /// A copy of the catalog.
+    public var snapshot: ItemCatalog { self.state.withLock { $0.catalog } }
+
+    /// Learns from a message; returns the waiting values the new knowledge resolves.
+    func learn(from message: ZabbixMessage, listener: String) -> [DecodedValue] {
+        let namespace: String
+        switch message {
+        case .activeChecksResponse(let response):
+            guard let host = response.request?.host, response.items != nil else { return [] }
+            namespace = ItemCatalog.agentNamespace(listener: listener, host: host)
+            return self.state.withLock { state in
+                state.catalog.learn(response, listener: listener)
+                state.changedSinceSave = true
+                return Self.release(namespace, in: &state)
+            }
+        case .proxyConfig(let config):
+            let proxy = config.proxyHost ?? ""
+            namespace = ItemCatalog.proxyNamespace(listener: listener, proxy: proxy)
+            return self.state.withLock { state in
+                state.catalog.learn(config, listener: listener, proxy: proxy)
+                state.changedSinceSave = true
+                return Self.release(namespace, in: &state)
+            }
+        default:
+            return []
+        }
+    }
+
+    /// Fills in host and key from the catalog. Values it cannot resolve yet are kept waiting
+    /// (or, when the wait list is full, returned in `expired` at once).
+    func resolve(_ values: [DecodedValue], listener: String, now: ContinuousClock.Instant)
+        -> (resolved: [DecodedValue], expired: [DecodedValue])
+    {
+        self.state.withLock { state in
+            var resolved: [DecodedValue] = []
+            var expired: [DecodedValue] = []
+            resolved.reserveCapacity(values.count)
+            for var decoded in values {
+                if decoded.value.itemid != nil, decoded.value.key == nil || decoded.value.host == nil {
+                    decoded.value = state.catalog.resolved(decoded.value, listener: listener)
+                    if let entry = state.catalog.entry(for: decoded.value, listener: listener) {
+                        decoded.valueType = entry.valueType
+                    }
+                    if decoded.value.key == nil {
+                        if state.pendingCount < self.maximumPendingValues, let namespace = Self.namespace(of: decoded) {
+                            state.pending[namespace, default: []].append(
+                                Pending(value: decoded, namespace: namespace, deadline: now + self.pendingTimeout))
+                            state.pendingCount += 1
+                        } else {
+                            expired.append(decoded)
+                        }
+                        continue
+                    }
+                }
+                resolved.append(decoded)
+            }
+            return (resolved, expired)
+        }
+    }
+
+    /// Waiting values whose deadline passed.
+    func expire(now: ContinuousClock.Instant) -> [DecodedValue] {
+        self.state.withLock { state in
+            guard state.pendingCount > 0 else { return [] }
+            var expired: [DecodedValue] = []
+            for (namespace, list) in state.pending {
+                let (late, waiting) = (list.filter { $0.deadline <= now }, list.filter { $0.deadline > now })
+                expired += late.map(\.value)
+                state.pending[namespace] = waiting.isEmpty ? nil : waiting
+            }
+            state.pendingCount -= expired.count
+            return expired
+        }
+    }
+
+    /// Every waiting value, now (at shutdown).
+    func drainPending() -> [DecodedValue] {
+        self.state.withLock { state in
+            let all = state.pending.values.flatMap { $0.map(\.value) }
+            state.pending = [:]
+            state.pendingCount = 0
+            return all
+        }
+    }
+
+    private static func namespace(of decoded: DecodedValue) -> String? {
+        switch decoded.value.requestType {
+        case .proxyData:
+            return ItemCatalog.proxyNamespace(listener: decoded.listener, proxy: decoded.value.proxy ?? "")
+        case .agentData:
+            return decoded.value.host.map { ItemCatalog.agentNamespace(listener: decoded.listener, host: $0) }
+        case .senderData, .passiveCheck:
+            return nil
+        }
+    }
+
+    private static func release(_ namespace: String, in state: inout State) -> [DecodedValue] {
+        guard let waiting = state.pending.removeValue(forKey: namespace) else { return [] }
+        state.pendingCount -= waiting.count
+        return waiting.map { pending in
+            var decoded = pending.value
+            decoded.value = state.catalog.resolved(decoded.value, listener: decoded.listener)
+            if let entry = state.catalog.entry(for: decoded.value, listener: decoded.listener) {
+                decoded.valueType = entry.valueType
+            }
+            return decoded
+        }
+    }
+
+    // MARK: Persistence
+
+    /// Why the catalog file could not be used.
+    public struct FileError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Loads the catalog from `path`; a missing file is an empty catalog.
+    public func load(path: String) throws(FileError) {
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let bytes: [UInt8]
+        switch FileReading.readAll(path: path, limit: 1 << 30) {
+        case .success(let contents): bytes = contents
+        case .failure(let error): throw FileError(description: "\(path): \(error)")
+        }
+        let maximum = self.state.withLock { $0.catalog.maximumEntries }
+        do {
+            let catalog = try ItemCatalog(serialized: bytes, maximumEntries: maximum)
+            self.state.withLock { $0.catalog = catalog }
+        } catch {
+            throw FileError(description: "\(path): \(error)")
+        }
+    }
+
+    /// Writes the catalog to `path` atomically (a temporary file in the same directory, fsync,
+    /// rename), readable by the owner only. Does nothing when nothing changed, unless `force`.
+    /// Returns whether it wrote.
+    @discardableResult
+    public func save(path: String, force: Bool = false) throws(FileError) -> Bool {
+        let bytes: [UInt8]? = self.state.withLock { state in
+            guard state.changedSinceSave || force else { return nil }
+            state.changedSinceSave = false
+            return state.catalog.serialized()
+        }
+        guard let bytes else { return false }
+        do {
+            try AtomicFile.write(bytes, to: path, mode: 0o600)
+        } catch {
+            self.state.withLock { $0.changedSinceSave = true }
+            throw FileError(description: "\(path): \(error)")
+        }
+        return true
+    }
+}

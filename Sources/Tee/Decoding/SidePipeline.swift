@@ -1,0 +1,236 @@
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import ZabbixProtocol
+
+/// Decodes tapped Zabbix frames off the event loops: inflate, JSON, conversation pairing,
+/// catalog, duplicate suppression; hands item values to a sink.
+///
+/// Each worker thread owns the conversations of the connections assigned to it (by connection
+/// id), so frames of one connection are decoded in order. Producers never wait: a full queue
+/// drops the frame and counts it (see ``DecodeStatistics``).
+public final class SidePipeline: Sendable {
+    public let configuration: DecodeConfiguration
+    public let statistics: DecodeStatistics
+    public let catalog: ItemCatalogStore
+    private let sink: any ItemValueSink
+    private let logger: Logger
+    private let queues: [SideQueue<SideWork>]
+    private let duplicates: Mutex<DuplicateFilter>
+    private let running = Mutex<(workers: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+
+    public init(
+        configuration: DecodeConfiguration, statistics: DecodeStatistics = DecodeStatistics(),
+        catalog: ItemCatalogStore? = nil, sink: any ItemValueSink, logger: Logger
+    ) {
+        self.configuration = configuration
+        self.statistics = statistics
+        self.catalog =
+            catalog
+            ?? ItemCatalogStore(
+                maximumEntries: configuration.catalogMaximumEntries,
+                maximumPendingValues: configuration.unresolvedMaximum, pendingTimeout: configuration.unresolvedWait)
+        self.sink = sink
+        self.logger = logger
+        let workers = max(1, configuration.workers)
+        self.queues = (0..<workers).map { _ in
+            SideQueue(
+                maximumItems: max(1, configuration.queueFrames / workers),
+                maximumBytes: max(1, configuration.queueBytes / workers))
+        }
+        self.duplicates = Mutex(DuplicateFilter(maximumSessions: configuration.duplicateSessions))
+    }
+
+    /// The tap that feeds this pipeline from relayed connections.
+    public var tapFactory: ZabbixTapFactory { ZabbixTapFactory(pipeline: self) }
+
+    /// Starts the worker threads.
+    public func start() {
+        self.running.withLock { $0.workers = self.queues.count }
+        for (index, queue) in self.queues.enumerated() {
+            let worker = SideWorker(pipeline: self, queue: queue, index: index)
+            let thread = Thread { worker.run() }
+            thread.name = "zabbix-tee-decode-\(index)"
+            thread.start()
+        }
+    }
+
+    /// Stops accepting frames, decodes what is queued, settles the values still waiting for the
+    /// catalog (emit or drop, as configured), and saves the catalog.
+    public func shutdown() async {
+        for queue in self.queues { queue.close() }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = self.running.withLock { state in
+                if state.workers == 0 { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+        self.settle(self.catalog.drainPending())
+        self.saveCatalog()
+    }
+
+    func workerFinished() {
+        let waiters = self.running.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.workers -= 1
+            guard state.workers == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Hands work to the worker owning `connection`. Frames may be refused (queue full).
+    func submit(_ work: SideWork, connection: UInt64, bytes: Int = 0, control: Bool = false) -> Bool {
+        let queue = self.queues[Int(connection % UInt64(self.queues.count))]
+        guard queue.offer(work, bytes: bytes, control: control) else { return false }
+        if !control { self.statistics.queued(bytes: bytes) }
+        return true
+    }
+
+    func filterDuplicates(_ values: [ItemValue]) -> [ItemValue] {
+        guard values.contains(where: { $0.session != nil && $0.id != nil }) else { return values }
+        return self.duplicates.withLock { $0.filter(values) }
+    }
+
+    func emit(_ values: [DecodedValue]) {
+        guard !values.isEmpty else { return }
+        self.statistics.valuesDecoded(values.count)
+        self.sink.consume(values)
+    }
+
+    /// Values whose itemid stayed unknown.
+    func settle(_ expired: [DecodedValue]) {
+        guard !expired.isEmpty else { return }
+        switch self.configuration.unresolvedAction {
+        case .emit:
+            self.statistics.unresolved(emitted: expired.count, dropped: 0)
+            self.emit(expired.map { decoded in
+                var decoded = decoded
+                if decoded.value.key == nil, let itemid = decoded.value.itemid { decoded.value.key = "itemid:\(itemid)" }
+                return decoded
+            })
+        case .drop:
+            self.statistics.unresolved(emitted: 0, dropped: expired.count)
+        }
+    }
+
+    func saveCatalog() {
+        guard let path = self.configuration.catalogPath else { return }
+        do {
+            if try self.catalog.save(path: path) {
+                self.logger.debug("item catalog saved", metadata: ["path": "\(path)", "entries": "\(self.catalog.entryCount)"])
+            }
+        } catch {
+            self.logger.error("cannot save the item catalog; it is kept in memory", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// One worker thread: the conversations of its connections, in order.
+private final class SideWorker: @unchecked Sendable {
+    private struct Connection {
+        var listener: String
+        var peerHost: String?
+        var conversation = ZabbixConversation()
+    }
+
+    private let pipeline: SidePipeline
+    private let queue: SideQueue<SideWork>
+    private let index: Int
+    private let inflater: ZabbixInflater
+    private var connections: [UInt64: Connection] = [:]
+
+    init(pipeline: SidePipeline, queue: SideQueue<SideWork>, index: Int) {
+        self.pipeline = pipeline
+        self.queue = queue
+        self.index = index
+        self.inflater = ZabbixInflater(maximumSize: pipeline.configuration.maximumFrameSize)
+    }
+
+    func run() {
+        var nextHousekeeping = ContinuousClock.now + .seconds(1)
+        var nextSave = ContinuousClock.now + self.pipeline.configuration.catalogSaveInterval
+        while let batch = self.queue.takeAll(timeout: .milliseconds(500)) {
+            for work in batch {
+                self.process(work)
+            }
+            let now = ContinuousClock.now
+            if now >= nextHousekeeping {
+                nextHousekeeping = now + .seconds(1)
+                self.pipeline.settle(self.pipeline.catalog.expire(now: now))
+            }
+            if self.index == 0, now >= nextSave {
+                nextSave = now + self.pipeline.configuration.catalogSaveInterval
+                self.pipeline.saveCatalog()
+            }
+        }
+        self.pipeline.workerFinished()
+    }
+
+    private func process(_ work: SideWork) {
+        switch work {
+        case .opened(let id, let listener, let peerHost):
+            self.connections[id] = Connection(listener: listener, peerHost: peerHost)
+        case .closed(let id):
+            self.connections[id] = nil
+        case .frame(let id, let peer, let frame, let afterLoss):
+            let bytes = frame.payload.readableBytes
+            defer {
+                self.queue.release(bytes: bytes)
+                self.pipeline.statistics.dequeued(bytes: bytes)
+            }
+            guard var connection = self.connections[id] else { return }
+            self.decode(frame, from: peer, afterLoss: afterLoss, connection: &connection, id: id)
+            self.connections[id] = connection
+        }
+    }
+
+    private func decode(_ frame: ZabbixFrame, from peer: ZabbixPeer, afterLoss: Bool, connection: inout Connection, id: UInt64) {
+        let statistics = self.pipeline.statistics
+        if afterLoss { connection.conversation.forgetFrame(from: peer) }
+        let payload: ByteBuffer
+        do {
+            payload = try self.inflater.decodedPayload(of: frame)
+        } catch {
+            statistics.failed(.corruptCompression)
+            connection.conversation.forgetFrame(from: peer)
+            return
+        }
+        let message: ZabbixMessage
+        do {
+            message = try connection.conversation.decode(payload, from: peer)
+        } catch {
+            statistics.failed(.invalidJSON)
+            connection.conversation.forgetFrame(from: peer)
+            return
+        }
+        statistics.frameDecoded(message: message.kindName, flags: frame.header.flags.rawValue)
+
+        let released = self.pipeline.catalog.learn(from: message, listener: connection.listener)
+        let rows = message.itemValues
+        var values = rows.isEmpty ? rows : self.pipeline.filterDuplicates(rows)
+        if values.count < rows.count { statistics.duplicatesDropped(rows.count - values.count) }
+        let seenAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        if message.isPassiveCheckResponse {
+            for index in values.indices where values[index].host == nil {
+                values[index].host = connection.peerHost
+            }
+        }
+        let decoded = values.map {
+            DecodedValue(value: $0, listener: connection.listener, connection: id, seenAtMicros: seenAt, peerHost: connection.peerHost)
+        }
+        let (resolved, expired) = self.pipeline.catalog.resolve(decoded, listener: connection.listener, now: .now)
+        self.pipeline.emit(released + resolved)
+        self.pipeline.settle(expired)
+    }
+}
+
+extension ZabbixMessage {
+    fileprivate var isPassiveCheckResponse: Bool {
+        if case .passiveCheckResponse = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,86 @@
+import NIOCore
+import Relay
+import ZabbixProtocol
+
+/// Feeds relayed connections into a ``SidePipeline``: frames are cut out on the event loop (a
+/// header parse and, only for frames spanning reads, a copy), everything else happens on the
+/// pipeline's threads.
+public struct ZabbixTapFactory: RelayTapFactory {
+    let pipeline: SidePipeline
+
+    public func makeTap(for connection: RelayConnectionInfo) -> (any RelayConnectionTap)? {
+        ZabbixConnectionTap(pipeline: self.pipeline, connection: connection)
+    }
+}
+
+/// The per-connection tap: one incremental frame decoder per direction.
+final class ZabbixConnectionTap: RelayConnectionTap {
+    private let pipeline: SidePipeline
+    private let id: UInt64
+    private var client: ZabbixFrameDecoder
+    private var server: ZabbixFrameDecoder
+    /// Frames of this connection were skipped or dropped since the last one handed over.
+    private var lost = false
+    private var finished = false
+    private var counted = false
+
+    init(pipeline: SidePipeline, connection: RelayConnectionInfo) {
+        self.pipeline = pipeline
+        self.id = connection.id
+        let maximum = pipeline.configuration.maximumFrameSize
+        self.client = ZabbixFrameDecoder(maximumFrameSize: maximum)
+        self.server = ZabbixFrameDecoder(maximumFrameSize: maximum)
+        _ = pipeline.submit(
+            .opened(connection: connection.id, listener: connection.listener, peerHost: connection.target.host),
+            connection: connection.id, control: true)
+    }
+
+    func observe(_ bytes: ByteBuffer, direction: RelayDirection) throws {
+        guard !self.finished else { return }
+        switch direction {
+        case .clientToServer:
+            self.client.feed(bytes) { self.handle($0, from: .client) }
+        case .serverToClient:
+            self.server.feed(bytes) { self.handle($0, from: .server) }
+        }
+    }
+
+    func endOfStream(_ direction: RelayDirection) throws {
+        guard !self.finished else { return }
+        let event = direction == .clientToServer ? self.client.finish() : self.server.finish()
+        if let event { self.handle(event, from: direction == .clientToServer ? .client : .server) }
+    }
+
+    func connectionClosed() {
+        _ = self.pipeline.submit(.closed(connection: self.id), connection: self.id, control: true)
+    }
+
+    private func handle(_ event: ZabbixFrameEvent, from peer: ZabbixPeer) {
+        let statistics = self.pipeline.statistics
+        switch event {
+        case .frame(let frame):
+            let accepted = self.pipeline.submit(
+                .frame(connection: self.id, peer: peer, frame: frame, afterLoss: self.lost),
+                connection: self.id, bytes: frame.payload.readableBytes)
+            if accepted {
+                self.lost = false
+            } else {
+                statistics.failed(.queueFull)
+                self.lost = true
+            }
+        case .skipped:
+            statistics.failed(.oversized)
+            self.lost = true
+        case .tls:
+            // TLS from the first byte: relayed untouched, never decoded, counted once.
+            if !self.counted { statistics.tlsConnection() }
+            self.counted = true
+            self.finished = true
+        case .notZabbix:
+            // Not ZBXD framing: this connection is no longer decoded (relaying goes on).
+            if !self.counted { statistics.failed(.notZabbix) }
+            self.counted = true
+            self.finished = true
+        }
+    }
+}

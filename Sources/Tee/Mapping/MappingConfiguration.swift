@@ -1,0 +1,52 @@
+/// How item values become Riemann events (`mapping:` in config.yaml).
+public struct MappingConfiguration: Sendable {
+    /// What to do with a not-supported item (`state:1`, `ZBX_NOTSUPPORTED`).
+    public enum NotSupported: Sendable, Hashable {
+        /// Emit an event with this state and the error as description.
+        case state(String)
+        /// Drop it (counted).
+        case drop
+    }
+
+    /// The event's service: `{key}`, `{host}`, `{itemid}`, `{listener}`, `{request}` are replaced.
+    public var service: ServiceTemplate = ServiceTemplate("{key}")
+    /// State of events for normal values (`nil`: no state).
+    public var state: String? = "ok"
+    public var notSupported: NotSupported = .state("critical")
+    public var tags: [String] = ["zabbix"]
+    /// Attributes added to every event, in order.
+    public var attributes: [(key: String, value: String)] = []
+    /// Add `zabbix_request`, `zabbix_listener`, `zabbix_itemid`, `zabbix_proxy` and the log fields.
+    public var zabbixAttributes: Bool = true
+    /// Event time to live, seconds (`nil`: none, Riemann's default applies).
+    public var ttl: Float? = 300
+    /// Text values and errors longer than this are cut (UTF-8 safe) for `description`.
+    public var descriptionMaximumLength: Int = 4096
+    /// Only values matching these are emitted (empty: all).
+    public var include: ValueFilter = ValueFilter()
+    /// Values matching these are not emitted.
+    public var exclude: ValueFilter = ValueFilter()
+
+    public init() {}
+}
+
+/// Host and key patterns; a value matches when its host matches one of `hosts` (or `hosts` is
+/// empty) and its key matches one of `keys` (or `keys` is empty). An empty filter matches
+/// nothing when used for `exclude` and everything for `include` (see ``isEmpty``).
+public struct ValueFilter: Sendable {
+    public var hosts: [Pattern] = []
+    public var keys: [Pattern] = []
+
+    public init(hosts: [Pattern] = [], keys: [Pattern] = []) {
+        self.hosts = hosts
+        self.keys = keys
+    }
+
+    public var isEmpty: Bool { self.hosts.isEmpty && self.keys.isEmpty }
+
+    func matches(host: String?, key: String?) -> Bool {
+        let hostMatches = self.hosts.isEmpty || self.hosts.contains { $0.matches(host ?? "") }
+        let keyMatches = self.keys.isEmpty || self.keys.contains { $0.matches(key ?? "") }
+        return hostMatches && keyMatches
+    }
+}

@@ -1,0 +1,56 @@
+/// How a Zabbix value string becomes a Riemann metric.
+///
+/// Zabbix carries every value as text. Integers become `metric_sint64`; an unsigned value above
+/// Int64.max (Zabbix allows up to 18446744073709551615) becomes `metric_d` (rounded to the
+/// nearest double, documented in the README); decimals become `metric_d`; anything else is text
+/// and gets no metric at all — never a fake 0.
+enum ZabbixValueParsing {
+    enum Numeric: Equatable {
+        case integer(Int64)
+        case double(Double)
+    }
+
+    /// `valueType`: the Zabbix value type when known (0 float, 1 char, 2 log, 3 unsigned,
+    /// 4 text, 5 binary); character/log/text/binary items are never numbers, whatever they look like.
+    static func numeric(_ text: String, valueType: Int64?) -> Numeric? {
+        if let valueType, valueType != 0, valueType != 3 { return nil }
+        let utf8 = text.utf8
+        guard let first = utf8.first, first != UInt8(ascii: " "), utf8.count <= 64 else { return nil }
+        var digitsOnly = true
+        var index = utf8.startIndex
+        if first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { index = utf8.index(after: index) }
+        if index == utf8.endIndex { return nil }
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte < UInt8(ascii: "0") || byte > UInt8(ascii: "9") { digitsOnly = false; break }
+            index = utf8.index(after: index)
+        }
+        if digitsOnly {
+            if let value = Int64(text) { return .integer(value) }
+            if let value = UInt64(text) { return .double(Double(value)) }
+            return nil
+        }
+        // Decimals as Zabbix writes them ("0.322266", "-1.5e-3"); no "nan", "inf" or hex.
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
+                UInt8(ascii: "+"), UInt8(ascii: "-"):
+                continue
+            default:
+                return nil
+            }
+        }
+        guard let value = Double(text), value.isFinite else { return nil }
+        return .double(value)
+    }
+
+    /// `text` cut to at most `maximumBytes` bytes of UTF-8 without splitting a character.
+    static func truncated(_ text: String, maximumBytes: Int) -> String {
+        guard text.utf8.count > maximumBytes else { return text }
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: maximumBytes)
+        while end > text.utf8.startIndex, !text.unicodeScalars.indices.contains(end) {
+            end = text.utf8.index(before: end)
+        }
+        return String(text[..<end])
+    }
+}
