@@ -109,7 +109,11 @@ let package = Package(
             ]),
         .testTarget(
             name: "TeeTests",
-            dependencies: ["Tee", "TestSupport"]),
+            dependencies: [
+                "Tee", "Relay", "ZabbixProtocol", "Riemann", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

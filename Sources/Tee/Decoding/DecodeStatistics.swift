@@ -75,6 +75,10 @@ public final class DecodeStatistics: Sendable {
     public struct FrameKind: Sendable, Hashable {
         public var message: String
         public var flags: UInt8
+        public init(message: String, flags: UInt8) {
+            self.message = message
+            self.flags = flags
+        }
     }
 
     // MARK: Recording

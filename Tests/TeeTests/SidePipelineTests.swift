@@ -1,0 +1,251 @@
+import Foundation
+import Logging
+import NIOCore
+import Relay
+import Tee
+import Testing
+import TestSupport
+import ZabbixProtocol
+
+/// The tap and the side pipeline turn relayed bytes into item values, with the catalog,
+/// duplicate suppression and every failure counted.
+@Suite(.timeLimit(.minutes(1)))
+struct SidePipelineTests {
+    /// Collects what the pipeline emits.
+    final class CollectingSink: ItemValueSink, @unchecked Sendable {
+        private let lock = NSLock()
+        private var collected: [DecodedValue] = []
+        func consume(_ values: [DecodedValue]) { self.lock.withLock { self.collected += values } }
+        var values: [DecodedValue] { self.lock.withLock { self.collected } }
+    }
+
+    struct Harness {
+        let pipeline: SidePipeline
+        let sink: CollectingSink
+        let factory: ZabbixTapFactory
+        var nextID: UInt64 = 1
+
+        init(_ configure: (inout DecodeConfiguration) -> Void = { _ in }) {
+            var configuration = DecodeConfiguration()
+            configuration.unresolvedWait = .milliseconds(300)
+            configure(&configuration)
+            self.sink = CollectingSink()
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            self.pipeline = SidePipeline(configuration: configuration, sink: self.sink, logger: logger)
+            self.factory = self.pipeline.tapFactory
+            self.pipeline.start()
+        }
+
+        /// One connection: each exchange's client bytes then server bytes, in order, as the relay
+        /// would hand them to the tap (split at `chunk` bytes).
+        mutating func connection(listener: String = "agents", target: String = "127.0.0.1", _ exchange: [(RelayDirection, [UInt8])], chunk: Int = .max) throws {
+            let info = RelayConnectionInfo(
+                id: self.nextID, listener: listener, client: nil, local: nil, target: Endpoint(host: target, port: 10051))
+            self.nextID += 1
+            let tap = try #require(self.factory.makeTap(for: info))
+            for (direction, bytes) in exchange {
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(bytes.count, offset + chunk)
+                    try tap.observe(ByteBuffer(bytes: bytes[offset..<end]), direction: direction)
+                    offset = end
+                }
+            }
+            try tap.endOfStream(.clientToServer)
+            try tap.endOfStream(.serverToClient)
+            tap.connectionClosed()
+        }
+
+        func values(count: Int) async -> [DecodedValue] {
+            _ = await eventually(timeout: 10) { self.sink.values.count >= count }
+            return self.sink.values
+        }
+    }
+
+    static let success = ZabbixFrames.plain(#"{"response":"success","info":"processed: 3; failed: 0; total: 3; seconds spent: 0.000050"}"#)
+
+    @Test(arguments: [Int.max, 1, 7, 13])
+    func agentdDataWithHostAndKeyBecomesValues(chunk: Int) async throws {
+        var harness = Harness()
+        let request = ZabbixFrames.plain(
+            #"{"request":"agent data","session":"da5682c258db95735870aea3f3a13664","data":[{"host":"tee-test-agentd","key":"agent.ping","value":"1","id":1,"clock":1795236167,"ns":573317970},{"host":"tee-test-agentd","key":"system.cpu.load[all,avg1]","value":"0.322266","id":2,"clock":1795236167,"ns":573333733},{"host":"tee-test-agentd","key":"vfs.file.contents[/nonexistent/file]","value":"Cannot open file: [2] No such file or directory","state":1,"id":3,"clock":1795236167,"ns":573364019}],"clock":1795236168,"ns":573601716}"#)
+        try harness.connection([(.clientToServer, request), (.serverToClient, Self.success)], chunk: chunk)
+        let values = await harness.values(count: 3)
+        #expect(values.map(\.value.key) == ["agent.ping", "system.cpu.load[all,avg1]", "vfs.file.contents[/nonexistent/file]"])
+        #expect(values.map(\.value.value) == ["1", "0.322266", "Cannot open file: [2] No such file or directory"])
+        #expect(values.map(\.value.state) == [.normal, .normal, .notSupported])
+        #expect(values.allSatisfy { $0.value.host == "tee-test-agentd" && $0.listener == "agents" })
+        #expect(values.first?.value.clock == 1795236167 && values.first?.value.ns == 573317970)
+        await harness.pipeline.shutdown()
+        let stats = harness.pipeline.statistics
+        #expect(stats.itemValueCount == 3)
+        #expect(stats.framesDecoded[.init(message: "agent data", flags: 1)] == 1)
+        #expect(stats.framesDecoded[.init(message: "response", flags: 1)] == 1)
+    }
+
+    static func agent2ActiveChecks(host: String = "tee-test-agent2") -> [(RelayDirection, [UInt8])] {
+        [
+            (.clientToServer, ZabbixFrames.compressed(#"{"request":"active checks","host":"\#(host)","version":"6.0","ip":"127.0.0.1","port":31060}"#)),
+            (.serverToClient, ZabbixFrames.compressed(#"{"response":"success","data":[{"key":"agent.ping","itemid":1001,"delay":"5s","lastlogsize":0,"mtime":0},{"key":"system.uname","itemid":1004,"delay":"1m","lastlogsize":0,"mtime":0}]}"#)),
+        ]
+    }
+
+    static func agent2Data(host: String = "tee-test-agent2", session: String = "20b262b0755945e992c381d62aaa1169", firstID: Int = 4) -> [(RelayDirection, [UInt8])] {
+        [
+            (.clientToServer, ZabbixFrames.compressed(#"{"request":"agent data","data":[{"id":\#(firstID),"itemid":1001,"value":"1","clock":1795236198,"ns":1241513},{"id":\#(firstID + 1),"itemid":1004,"value":"Linux vm 6.1 x86_64","clock":1795236199,"ns":265616}],"session":"\#(session)","host":"\#(host)","version":"6.0"}"#)),
+            (.serverToClient, ZabbixFrames.compressed(#"{"response":"success","info":"processed: 2; failed: 0; total: 2; seconds spent: 0.000042"}"#)),
+        ]
+    }
+
+    @Test func agent2ItemidValuesAreResolvedThroughTheCatalogLearnedFromActiveChecks() async throws {
+        var harness = Harness()
+        try harness.connection(Self.agent2ActiveChecks())
+        try harness.connection(Self.agent2Data())
+        let values = await harness.values(count: 2)
+        #expect(values.map(\.value.key) == ["agent.ping", "system.uname"])
+        #expect(values.map(\.value.itemid) == [1001, 1004])
+        #expect(values.allSatisfy { $0.value.host == "tee-test-agent2" })
+        await harness.pipeline.shutdown()
+        #expect(harness.pipeline.catalog.entryCount == 2)
+        #expect(harness.pipeline.statistics.framesDecoded[.init(message: "active checks reply", flags: 3)] == 1)
+    }
+
+    @Test func valuesArrivingBeforeTheirCatalogWaitAndAreResolvedWhenItArrives() async throws {
+        var harness = Harness { $0.unresolvedWait = .seconds(30) }
+        try harness.connection(Self.agent2Data())
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(harness.sink.values.isEmpty, "nothing is emitted with an unknown itemid while it may still be learned")
+        #expect(harness.pipeline.catalog.pendingCount == 2)
+        try harness.connection(Self.agent2ActiveChecks())
+        let values = await harness.values(count: 2)
+        #expect(values.map(\.value.key) == ["agent.ping", "system.uname"])
+        await harness.pipeline.shutdown()
+    }
+
+    @Test func unknownItemidsAreEmittedAsItemidKeysAfterTheirWait() async throws {
+        var harness = Harness { $0.unresolvedWait = .milliseconds(200) }
+        try harness.connection(Self.agent2Data())
+        let values = await harness.values(count: 2)
+        #expect(values.map(\.value.key) == ["itemid:1001", "itemid:1004"])
+        #expect(values.allSatisfy { $0.value.host == "tee-test-agent2" })
+        await harness.pipeline.shutdown()
+        #expect(harness.pipeline.statistics.unresolvedEmittedCount == 2)
+    }
+
+    @Test func unknownItemidsAreDroppedAndCountedWhenConfigured() async throws {
+        var harness = Harness {
+            $0.unresolvedWait = .milliseconds(100)
+            $0.unresolvedAction = .drop
+        }
+        try harness.connection(Self.agent2Data())
+        #expect(await eventually { harness.pipeline.statistics.unresolvedDroppedCount == 2 })
+        await harness.pipeline.shutdown()
+        #expect(harness.sink.values.isEmpty)
+    }
+
+    @Test func resentRowsOfTheSameSessionAreDroppedAsDuplicates() async throws {
+        var harness = Harness()
+        try harness.connection(Self.agent2ActiveChecks())
+        try harness.connection(Self.agent2Data())
+        try harness.connection(Self.agent2Data())  // the agent lost the reply and resends
+        try harness.connection(Self.agent2Data(firstID: 6))
+        let values = await harness.values(count: 4)
+        await harness.pipeline.shutdown()
+        #expect(values.count == 4)
+        #expect(harness.pipeline.statistics.duplicateCount == 2)
+    }
+
+    @Test func passiveCheckValuesTakeTheKeyFromTheRequestAndTheHostFromTheAgentAddress() async throws {
+        var harness = Harness()
+        try harness.connection(listener: "passive", target: "10.0.0.7", [
+            (.clientToServer, ZabbixFrames.plain("agent.version")), (.serverToClient, ZabbixFrames.plain("6.0.14")),
+        ])
+        try harness.connection(listener: "passive", target: "10.0.0.7", [
+            (.clientToServer, ZabbixFrames.plain("no.such.key")),
+            (.serverToClient, ZabbixFrames.frame(flags: 1, payload: Array("ZBX_NOTSUPPORTED".utf8) + [0] + Array("Unsupported item key.".utf8), reserved: 0)),
+        ])
+        let values = await harness.values(count: 2)
+        await harness.pipeline.shutdown()
+        #expect(values.map(\.value.key) == ["agent.version", "no.such.key"])
+        #expect(values.map(\.value.value) == ["6.0.14", "Unsupported item key."])
+        #expect(values.map(\.value.state) == [.normal, .notSupported])
+        #expect(values.allSatisfy { $0.value.host == "10.0.0.7" && $0.value.clock == nil })
+    }
+
+    @Test func badInputIsCountedByReasonAndNothingIsEmitted() async throws {
+        var harness = Harness { $0.maximumFrameSize = 4096 }
+        // Corrupt zlib.
+        try harness.connection([(.clientToServer, ZabbixFrames.frame(flags: 3, payload: [0x78, 0x9c, 1, 2, 3, 4], reserved: 100))])
+        // A reserved size that lies.
+        var lying = ZabbixFrames.compressed(#"{"request":"sender data","data":[]}"#)
+        lying[9] = 99
+        try harness.connection([(.clientToServer, lying)])
+        // Invalid JSON, invalid UTF-8.
+        try harness.connection([(.clientToServer, ZabbixFrames.plain(#"{"request":"sender data","data":["#))])
+        try harness.connection([(.clientToServer, ZabbixFrames.frame(flags: 1, payload: Array(#"{"request":"sender data","x":""#.utf8) + [0xff, 0xfe] + Array(#""}"#.utf8), reserved: 0))])
+        // Oversized frame, then a good one on the same connection: decoding resumes after it.
+        let big = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
+        let small = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k2","value":"5"}]}"#)
+        try harness.connection([(.clientToServer, big + small)])
+        // TLS and not-ZBXD connections.
+        try harness.connection([(.clientToServer, [0x16, 0x03, 0x01, 0x00, 0x86, 0x01]), (.serverToClient, [0x16, 0x03, 0x03])])
+        try harness.connection([(.clientToServer, Array("agent.ping\n".utf8))])
+        let values = await harness.values(count: 1)
+        await harness.pipeline.shutdown()
+        #expect(values.map(\.value.key) == ["k2"])
+        let stats = harness.pipeline.statistics
+        #expect(stats.failures(.corruptCompression) == 2)
+        #expect(stats.failures(.invalidJSON) == 2)
+        #expect(stats.failures(.oversized) == 1)
+        #expect(stats.failures(.notZabbix) == 1)
+        #expect(stats.tlsConnectionCount == 1)
+    }
+
+    @Test func fullQueueDropsFramesAndCountsThemWithoutWaiting() async throws {
+        var configuration = DecodeConfiguration()
+        configuration.queueFrames = 2
+        let blocking = BlockingSink()
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let pipeline = SidePipeline(configuration: configuration, sink: blocking, logger: logger)
+        pipeline.start()
+        let tap = try #require(pipeline.tapFactory.makeTap(for: RelayConnectionInfo(id: 1, listener: "l", client: nil, local: nil, target: Endpoint(host: "h", port: 1))))
+        let frame = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"1"}]}"#)
+        let started = ContinuousClock.now
+        for _ in 0..<50 { try tap.observe(ByteBuffer(bytes: frame), direction: .clientToServer) }
+        #expect(ContinuousClock.now - started < .seconds(5), "the tap never waits for the pipeline")
+        #expect(pipeline.statistics.failures(.queueFull) >= 40)
+        blocking.release()
+        tap.connectionClosed()
+        await pipeline.shutdown()
+    }
+
+    /// A sink that holds the worker until released, to fill the queue.
+    final class BlockingSink: ItemValueSink, @unchecked Sendable {
+        let semaphore = DispatchSemaphore(value: 0)
+        func consume(_ values: [DecodedValue]) { _ = self.semaphore.wait(timeout: .now() + 10) }
+        func release() { for _ in 0..<100 { self.semaphore.signal() } }
+    }
+
+    @Test func catalogSavedAtShutdownResolvesAgent2ValuesAfterARestart() async throws {
+        let directory = NSTemporaryDirectory() + "catalog-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/catalog.jsonl"
+        var first = Harness { $0.catalogPath = path }
+        try first.connection(Self.agent2ActiveChecks())
+        #expect(await eventually { first.pipeline.catalog.entryCount == 2 })
+        await first.pipeline.shutdown()
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600, "the catalog names hosts and keys: owner only")
+
+        // A new tee process: only the file knows the items.
+        var second = Harness { $0.catalogPath = path }
+        try second.pipeline.catalog.load(path: path)
+        try second.connection(Self.agent2Data())
+        let values = await second.values(count: 2)
+        await second.pipeline.shutdown()
+        #expect(values.map(\.value.key) == ["agent.ping", "system.uname"])
+    }
+}
