@@ -1,0 +1,157 @@
+import Foundation
+import Riemann
+import Testing
+import TestSupport
+
+/// Acceptance: real Zabbix programs → zabbix-tee → real Zabbix server, and the Riemann-protocol
+/// test server receives exactly the events the values call for, while Zabbix gets exactly the
+/// answers it gets without the tee.
+@Suite(
+    "zabbix-tee events from real Zabbix traffic",
+    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
+    .timeLimit(.minutes(3)))
+struct TeeToRiemannTests {
+    static func configuration(port: Int, target: Int, riemann: Int, extra: String = "") -> String {
+        """
+        log_level: info
+        listeners:
+        \(TeeProcess.listener(name: "agents", port: port, targets: [target]))
+        riemann:
+          servers: ["127.0.0.1:\(riemann)"]
+          batch: { max_events: 100, max_delay: 50ms }
+        mapping:
+          attributes: { env: test }
+        \(extra)
+        """
+    }
+
+    static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    static func attributes(_ event: RiemannEvent) -> [String: String] {
+        Dictionary(event.attributes.map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
+    }
+
+    @Test func senderBatchWithTimestampsBecomesExactlyTheExpectedEvents() async throws {
+        let lab = try await ZabbixServerLab.shared()
+        let host = try await lab.addHost(Self.uniqueName("tee-events"), items: [
+            .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
+        ])
+        let riemann = try await RiemannTestServer.start()
+        let port = try LoopbackPort.free()
+        try await TeeProcess.withRunning(
+            configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]
+        ) { _ in
+            // zabbix_sender -T: "host key timestamp value", one connection, three values. (The server
+            // does not store values older than the item's history period, so the clocks are recent.)
+            let clock = Int64(Date().timeIntervalSince1970) - 100
+            let input = [
+                "\"\(host.name)\" trap.int \(clock + 1) 42",
+                "\"\(host.name)\" trap.float \(clock + 2) 3.25",
+                "\"\(host.name)\" trap.text \(clock + 3) \"hello riemann\"",
+            ].joined(separator: "\n") + "\n"
+            let sent = try await ProcessRunner.run(
+                ZabbixPrograms.sender, ["-z", "127.0.0.1", "-p", String(port), "-T", "-i", "-"], input: input)
+            #expect(sent.exitCode == 0, "\(sent)")
+            #expect(sent.standardOutput.contains("processed: 3; failed: 0; total: 3"), "\(sent)")
+
+            let events = try await riemann.waitForEvents(count: 3).filter { $0.host == host.name }
+            #expect(events.count == 3)
+            let byService = Dictionary(events.map { ($0.service ?? "", $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(Set(byService.keys) == ["trap.int", "trap.float", "trap.text"])
+            #expect(byService["trap.int"]?.metric == .sint64(42))
+            #expect(byService["trap.float"]?.metric == .double(3.25))
+            #expect(byService["trap.text"]?.metric == nil)
+            #expect(byService["trap.text"]?.description == "hello riemann")
+            // Clocks from -T, and the server stored the same ones.
+            #expect(byService["trap.int"]?.time == clock + 1)
+            #expect(byService["trap.text"]?.time == clock + 3)
+            let stored = try await lab.waitForHistory(host, "trap.int")
+            let micros = Int64(stored[0].clock) * 1_000_000 + Int64(stored[0].ns) / 1000
+            #expect(byService["trap.int"]?.timeMicros == micros)
+            for event in events {
+                #expect(event.tags == ["zabbix"])
+                #expect(event.ttl == 300)
+                #expect(event.state == "ok")
+                let attributes = Self.attributes(event)
+                #expect(attributes["env"] == "test")
+                #expect(attributes["zabbix_request"] == "sender data")
+                #expect(attributes["zabbix_listener"] == "agents")
+            }
+        }
+        await riemann.shutdown()
+    }
+
+    @Test func activeAgentdAndAgent2ValuesBecomeEventsThatMatchTheServersHistory() async throws {
+        let lab = try await ZabbixServerLab.shared()
+        let items: [ZabbixItemSpec] = [
+            .active(ZabbixTestItems.intKey, .unsigned), .active(ZabbixTestItems.floatKey, .float),
+            .active(ZabbixTestItems.textKey, .string), .active(Self.unsupportedKey, .text),
+        ]
+        let agentdHost = try await lab.addHost(Self.uniqueName("tee-agentd"), items: items)
+        let agent2Host = try await lab.addHost(Self.uniqueName("tee-agent2"), items: items)
+        let riemann = try await RiemannTestServer.start()
+        let port = try LoopbackPort.free()
+        try await TeeProcess.withRunning(
+            configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]
+        ) { _ in
+            let tee = "127.0.0.1:\(port)"
+            try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: tee)) { _ in
+                try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: tee)) { _ in
+                    try await Self.expectAgentEvents(host: agentdHost, lab: lab, riemann: riemann)
+                    try await Self.expectAgentEvents(host: agent2Host, lab: lab, riemann: riemann)
+                    // agent 2 sends itemids only: its keys came from the catalog.
+                    let agent2Int = riemann.receivedEvents.first { $0.host == agent2Host.name && $0.service == ZabbixTestItems.intKey }
+                    let itemid = agent2Int.flatMap { Self.attributes($0)["zabbix_itemid"] }
+                    #expect(itemid == String(agent2Host.itemid(ZabbixTestItems.intKey)))
+                }
+            }
+        }
+        await riemann.shutdown()
+    }
+
+    static let unsupportedKey = "vfs.file.contents[/nonexistent/zabbix-tee]"
+
+    static func expectAgentEvents(host: ZabbixHostRecord, lab: ZabbixServerLab, riemann: RiemannTestServer) async throws {
+        let stored = try await lab.waitForHistory(host, ZabbixTestItems.intKey)
+        let name = host.name
+        let wanted: Set<String> = [ZabbixTestItems.intKey, ZabbixTestItems.floatKey, ZabbixTestItems.textKey, Self.unsupportedKey]
+        try await riemann.waitUntil(timeout: .seconds(30)) { server in
+            Set(server.receivedEvents.filter { $0.host == name }.compactMap(\.service)).isSuperset(of: wanted)
+        }
+        let events = riemann.receivedEvents.filter { $0.host == name }
+        let int = events.first { $0.service == ZabbixTestItems.intKey }
+        #expect(int?.metric == .sint64(42), "\(name)")
+        #expect(int.map { Self.attributes($0)["zabbix_request"] } == "agent data")
+        // The event for the value the server stored carries the server's clock and ns.
+        let micros = stored.map { Int64($0.clock) * 1_000_000 + Int64($0.ns) / 1000 }
+        let matching = events.contains { $0.service == ZabbixTestItems.intKey && micros.contains($0.timeMicros ?? -1) }
+        #expect(matching, "\(name): an event with the stored clock/ns")
+        #expect(events.first { $0.service == ZabbixTestItems.floatKey }?.metric == .double(3.25))
+        let text = events.first { $0.service == ZabbixTestItems.textKey }
+        #expect(text?.metric == nil)
+        #expect(text?.description == ZabbixTestItems.textValue)
+        let unsupported = events.first { $0.service == Self.unsupportedKey }
+        #expect(unsupported?.state == "critical")
+        #expect(unsupported?.metric == nil)
+        #expect(unsupported?.description?.isEmpty == false)
+    }
+
+    @Test func passiveChecksThroughTheTeeBecomeEventsForTheAgentAddress() async throws {
+        let riemann = try await RiemannTestServer.start()
+        try await ZabbixAgentd.withRunning { agent in
+            let port = try LoopbackPort.free()
+            try await TeeProcess.withRunning(
+                configuration: Self.configuration(port: port, target: agent.port, riemann: riemann.port), ports: [port]
+            ) { _ in
+                #expect(try await ZabbixGet.get(port: port, key: ZabbixTestItems.intKey).value == ZabbixTestItems.intValue)
+                #expect(try await ZabbixGet.get(port: port, key: "no.such.key").value.hasPrefix("ZBX_NOTSUPPORTED"))
+                let events = try await riemann.waitForEvents(count: 2)
+                let int = events.first { $0.service == ZabbixTestItems.intKey }
+                #expect(int?.metric == .sint64(42))
+                #expect(int?.host == "127.0.0.1")
+                #expect(events.first { $0.service == "no.such.key" }?.state == "critical")
+            }
+        }
+        await riemann.shutdown()
+    }
+}
