@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "zabbix-tee",
             dependencies: [
-                "Tee", "Relay", "Admin",
+                "Tee", "Relay", "Admin", "Riemann", "ZabbixProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

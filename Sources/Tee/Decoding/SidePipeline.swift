@@ -132,9 +132,7 @@ public final class SidePipeline: Sendable {
 /// One worker thread: the conversations of its connections, in order.
 private final class SideWorker: @unchecked Sendable {
     private struct Connection {
-        var listener: String
-        var peerHost: String?
-        var conversation = ZabbixConversation()
+        var decoder: ConnectionDecoder
     }
 
     private let pipeline: SidePipeline
@@ -173,7 +171,7 @@ private final class SideWorker: @unchecked Sendable {
     private func process(_ work: SideWork) {
         switch work {
         case .opened(let id, let listener, let peerHost):
-            self.connections[id] = Connection(listener: listener, peerHost: peerHost)
+            self.connections[id] = Connection(decoder: ConnectionDecoder(listener: listener, peerHost: peerHost))
         case .closed(let id):
             self.connections[id] = nil
         case .frame(let id, let peer, let frame, let afterLoss):
@@ -189,48 +187,15 @@ private final class SideWorker: @unchecked Sendable {
     }
 
     private func decode(_ frame: ZabbixFrame, from peer: ZabbixPeer, afterLoss: Bool, connection: inout Connection, id: UInt64) {
-        let statistics = self.pipeline.statistics
-        if afterLoss { connection.conversation.forgetFrame(from: peer) }
-        let payload: ByteBuffer
-        do {
-            payload = try self.inflater.decodedPayload(of: frame)
-        } catch {
-            statistics.failed(.corruptCompression)
-            connection.conversation.forgetFrame(from: peer)
+        guard let message = connection.decoder.decode(frame, from: peer, afterLoss: afterLoss, inflater: self.inflater, statistics: self.pipeline.statistics) else {
             return
         }
-        let message: ZabbixMessage
-        do {
-            message = try connection.conversation.decode(payload, from: peer)
-        } catch {
-            statistics.failed(.invalidJSON)
-            connection.conversation.forgetFrame(from: peer)
-            return
+        let released = self.pipeline.catalog.learn(from: message, listener: connection.decoder.listener)
+        let values = connection.decoder.values(of: message, connection: id, statistics: self.pipeline.statistics) {
+            self.pipeline.filterDuplicates($0)
         }
-        statistics.frameDecoded(message: message.kindName, flags: frame.header.flags.rawValue)
-
-        let released = self.pipeline.catalog.learn(from: message, listener: connection.listener)
-        let rows = message.itemValues
-        var values = rows.isEmpty ? rows : self.pipeline.filterDuplicates(rows)
-        if values.count < rows.count { statistics.duplicatesDropped(rows.count - values.count) }
-        let seenAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        if message.isPassiveCheckResponse {
-            for index in values.indices where values[index].host == nil {
-                values[index].host = connection.peerHost
-            }
-        }
-        let decoded = values.map {
-            DecodedValue(value: $0, listener: connection.listener, connection: id, seenAtMicros: seenAt, peerHost: connection.peerHost)
-        }
-        let (resolved, expired) = self.pipeline.catalog.resolve(decoded, listener: connection.listener, now: .now)
+        let (resolved, expired) = self.pipeline.catalog.resolve(values, listener: connection.decoder.listener, now: .now)
         self.pipeline.emit(released + resolved)
         self.pipeline.settle(expired)
-    }
-}
-
-extension ZabbixMessage {
-    fileprivate var isPassiveCheckResponse: Bool {
-        if case .passiveCheckResponse = self { return true }
-        return false
     }
 }

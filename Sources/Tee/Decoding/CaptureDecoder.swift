@@ -1,0 +1,99 @@
+import NIOCore
+import ZabbixProtocol
+
+/// Decodes one recorded connection (`client.bin`, `server.bin`, as written by a listener's
+/// `record:` option) the way the side pipeline decodes live traffic.
+///
+/// Zabbix never pipelines: every exchange alternates request and reply, so the frames of the
+/// two files are decoded alternately, starting with the client's.
+public struct CaptureDecoder {
+    /// What one capture decodes to.
+    public struct Result: Sendable {
+        /// Every decoded message, with the side that sent it, in decoding order.
+        public var messages: [(peer: ZabbixPeer, message: ZabbixMessage)]
+        /// The item values, resolved through ``catalog`` where they carry only itemids.
+        public var values: [DecodedValue]
+        /// How the stream was framed: TLS, not ZBXD, oversized frames...
+        public var statistics: DecodeStatistics
+    }
+
+    public let configuration: DecodeConfiguration
+    /// The catalog to learn from and resolve with; pass the same store to several decoders to
+    /// carry what one connection taught (an agent's `active checks`) to the next (its data).
+    public let catalog: ItemCatalogStore
+    public let listener: String
+    public let peerHost: String?
+
+    public init(
+        listener: String = "capture", peerHost: String? = nil, configuration: DecodeConfiguration = DecodeConfiguration(),
+        catalog: ItemCatalogStore? = nil
+    ) {
+        self.configuration = configuration
+        self.listener = listener
+        self.peerHost = peerHost
+        self.catalog =
+            catalog
+            ?? ItemCatalogStore(
+                maximumEntries: configuration.catalogMaximumEntries, maximumPendingValues: configuration.unresolvedMaximum,
+                pendingTimeout: configuration.unresolvedWait)
+    }
+
+    /// Decodes the two directions of a connection, fed to the frame decoders in pieces of at most
+    /// `chunkSize` bytes (to check that where the relay's reads split the stream does not matter).
+    /// Values whose itemid the catalog does not know are returned with key `itemid:N`.
+    public func decode(client: [UInt8], server: [UInt8], chunkSize: Int = .max, connection: UInt64 = 1) -> Result {
+        let statistics = DecodeStatistics()
+        let clientFrames = Self.frames(client, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
+        let serverFrames = Self.frames(server, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
+        var decoder = ConnectionDecoder(listener: self.listener, peerHost: self.peerHost)
+        let inflater = ZabbixInflater(maximumSize: self.configuration.maximumFrameSize)
+        var duplicates = DuplicateFilter(maximumSessions: self.configuration.duplicateSessions)
+        var result = Result(messages: [], values: [], statistics: statistics)
+        var (nextClient, nextServer) = (0, 0)
+        while nextClient < clientFrames.count || nextServer < serverFrames.count {
+            let peer: ZabbixPeer = nextClient < clientFrames.count && (nextClient <= nextServer || nextServer >= serverFrames.count) ? .client : .server
+            let (frame, afterLoss) = peer == .client ? clientFrames[nextClient] : serverFrames[nextServer]
+            if peer == .client { nextClient += 1 } else { nextServer += 1 }
+            guard let message = decoder.decode(frame, from: peer, afterLoss: afterLoss, inflater: inflater, statistics: statistics) else {
+                continue
+            }
+            result.messages.append((peer, message))
+            let released = self.catalog.learn(from: message, listener: self.listener)
+            let values = decoder.values(of: message, connection: connection, statistics: statistics) { duplicates.filter($0) }
+            let (resolved, _) = self.catalog.resolve(values, listener: self.listener, now: .now)
+            result.values += released + resolved
+        }
+        for var value in self.catalog.drainPending() {
+            if value.value.key == nil, let itemid = value.value.itemid { value.value.key = "itemid:\(itemid)" }
+            result.values.append(value)
+        }
+        return result
+    }
+
+    /// The frames of one direction, each with whether frames were skipped before it.
+    private static func frames(_ bytes: [UInt8], chunkSize: Int, maximum: Int, statistics: DecodeStatistics) -> [(ZabbixFrame, Bool)] {
+        var decoder = ZabbixFrameDecoder(maximumFrameSize: maximum)
+        var frames: [(ZabbixFrame, Bool)] = []
+        var lost = false
+        var offset = 0
+        func handle(_ event: ZabbixFrameEvent) {
+            switch event {
+            case .frame(let frame):
+                frames.append((frame, lost))
+                lost = false
+            case .skipped:
+                statistics.failed(.oversized)
+                lost = true
+            case .tls: statistics.tlsConnection()
+            case .notZabbix: statistics.failed(.notZabbix)
+            }
+        }
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + max(1, min(chunkSize, bytes.count)))
+            decoder.feed(ByteBuffer(bytes: bytes[offset..<end]), handle)
+            offset = end
+        }
+        if let event = decoder.finish() { handle(event) }
+        return frames
+    }
+}

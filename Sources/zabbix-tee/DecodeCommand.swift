@@ -1,0 +1,154 @@
+import ArgumentParser
+import Foundation
+import Riemann
+import Tee
+import ZabbixProtocol
+
+/// `zabbix-tee decode`: what the tee makes of recorded Zabbix traffic.
+struct DecodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Print the messages and item values of recorded Zabbix traffic as JSON lines.",
+        discussion: """
+            PATH is a recording directory (client.bin, server.bin, as a listener's `record:` option
+            writes them), a directory of such recordings (decoded in name order, sharing what the
+            item catalog learns, so an agent's `active checks` resolve its later `agent data`), or a
+            single file of bytes sent by a client.
+            """
+    )
+
+    @Argument(help: "Recording directory, directory of recordings, or raw capture file.")
+    var path: String
+
+    @Flag(help: "Print the Riemann events the values would become (mapping from --config) instead.")
+    var events = false
+
+    @Option(help: "Configuration whose decode, catalog and mapping sections apply.")
+    var config: String?
+
+    @Option(help: "Listener name the traffic is attributed to.")
+    var listener = "capture"
+
+    func run() throws {
+        var decode = DecodeConfiguration()
+        var mapping = MappingConfiguration()
+        if let config = self.config {
+            let loaded = try ConfigOptions(config: config).load()
+            decode = loaded.decode
+            mapping = loaded.mapping
+        }
+        let decoder = CaptureDecoder(listener: self.listener, configuration: decode)
+        let mapper = EventMapper(configuration: mapping)
+        for (name, client, server) in try self.recordings() {
+            let result = decoder.decode(client: client, server: server)
+            if self.events {
+                for value in result.values {
+                    guard case .success(let event) = mapper.event(for: value) else { continue }
+                    Self.printJSON(Self.json(event, recording: name))
+                }
+            } else {
+                for (peer, message) in result.messages {
+                    Self.printJSON(["recording": name, "from": peer == .client ? "client" : "server", "message": message.kindDescription])
+                }
+                for value in result.values {
+                    Self.printJSON(Self.json(value, recording: name))
+                }
+            }
+            let failures = result.statistics.failures.filter { $0.value > 0 }
+            if !failures.isEmpty || result.statistics.tlsConnectionCount > 0 {
+                var notes: [String: Any] = ["recording": name]
+                for (reason, count) in failures { notes[reason.rawValue] = count }
+                if result.statistics.tlsConnectionCount > 0 { notes["tls"] = true }
+                FileHandle.standardError.write(Data("zabbix-tee decode: \(Self.text(notes))\n".utf8))
+            }
+        }
+    }
+
+    private func recordings() throws -> [(String, [UInt8], [UInt8])] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: self.path, isDirectory: &isDirectory) else {
+            throw ValidationError("\(self.path): no such file or directory")
+        }
+        func read(_ path: String) -> [UInt8] { (FileManager.default.contents(atPath: path)).map(Array.init) ?? [] }
+        if !isDirectory.boolValue {
+            return [(self.path, read(self.path), [])]
+        }
+        if FileManager.default.fileExists(atPath: self.path + "/client.bin") {
+            return [(self.path, read(self.path + "/client.bin"), read(self.path + "/server.bin"))]
+        }
+        let entries = try FileManager.default.contentsOfDirectory(atPath: self.path).sorted()
+        return entries.compactMap { entry in
+            let directory = self.path + "/" + entry
+            guard FileManager.default.fileExists(atPath: directory + "/client.bin") else { return nil }
+            return (entry, read(directory + "/client.bin"), read(directory + "/server.bin"))
+        }
+    }
+
+    static func json(_ decoded: DecodedValue, recording: String) -> [String: Any] {
+        let value = decoded.value
+        var object: [String: Any] = ["recording": recording, "request": value.requestType.rawValue, "value": value.value]
+        if let host = value.host { object["host"] = host }
+        if let key = value.key { object["key"] = key }
+        if let itemid = value.itemid { object["itemid"] = itemid }
+        if let proxy = value.proxy { object["proxy"] = proxy }
+        if let clock = value.clock { object["clock"] = clock }
+        if let ns = value.ns { object["ns"] = ns }
+        if value.state == .notSupported { object["state"] = 1 }
+        if let id = value.id { object["id"] = id }
+        if let lastlogsize = value.lastlogsize { object["lastlogsize"] = lastlogsize }
+        if let mtime = value.mtime { object["mtime"] = mtime }
+        return object
+    }
+
+    static func json(_ event: RiemannEvent, recording: String) -> [String: Any] {
+        var object: [String: Any] = ["recording": recording]
+        if let host = event.host { object["host"] = host }
+        if let service = event.service { object["service"] = service }
+        if let state = event.state { object["state"] = state }
+        if let time = event.timeMicros { object["time_micros"] = time }
+        if let description = event.description { object["description"] = description }
+        switch event.metric {
+        case .sint64(let value): object["metric_sint64"] = value
+        case .double(let value): object["metric_d"] = value
+        case .float(let value): object["metric_f"] = Double(value)
+        case nil: break
+        }
+        object["tags"] = event.tags
+        if let ttl = event.ttl { object["ttl"] = Double(ttl) }
+        object["attributes"] = Dictionary(event.attributes.map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        return object
+    }
+
+    static func printJSON(_ object: [String: Any]) {
+        print(Self.text(object))
+    }
+
+    static func text(_ object: [String: Any]) -> String {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension ZabbixMessage {
+    /// The message type as JSON output names it.
+    var kindDescription: String {
+        switch self {
+        case .activeChecksRequest: return "active checks"
+        case .activeChecksResponse: return "active checks reply"
+        case .agentData: return "agent data"
+        case .senderData: return "sender data"
+        case .activeCheckHeartbeat: return "active check heartbeat"
+        case .proxyHeartbeat: return "proxy heartbeat"
+        case .proxyDataRequest: return "proxy data request"
+        case .proxyData: return "proxy data"
+        case .proxyConfigRequest: return "proxy config"
+        case .proxyConfigStatus: return "proxy config status"
+        case .proxyConfig: return "proxy config reply"
+        case .passiveCheckRequest: return "passive check"
+        case .passiveCheckResponse: return "passive check reply"
+        case .response: return "response"
+        case .other(let request): return "other: \(request)"
+        case .unrecognized: return "unrecognized"
+        }
+    }
+}
