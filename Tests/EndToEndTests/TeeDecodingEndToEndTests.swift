@@ -1,0 +1,182 @@
+import Foundation
+import Riemann
+import Testing
+import TestSupport
+
+/// Acceptance for decoding through a live tee: a real proxy's itemid-only history resolved
+/// through the configuration the tee saw, the catalog surviving a restart, and huge frames
+/// decoded without slowing other connections.
+@Suite(
+    "zabbix-tee decoding live traffic",
+    .serialized,
+    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
+    .timeLimit(.minutes(3)))
+struct TeeDecodingEndToEndTests {
+    static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    static func configuration(port: Int, target: Int, riemann: Int, extra: String = "", adminPort: Int? = nil) -> String {
+        """
+        listeners:
+        \(TeeProcess.listener(name: "upstream", port: port, targets: [target]))
+        riemann:
+          servers: ["127.0.0.1:\(riemann)"]
+          batch: { max_events: 100, max_delay: 20ms }
+        \(adminPort.map { "admin:\n  listen: \"127.0.0.1:\($0)\"" } ?? "")
+        \(extra)
+        """
+    }
+
+    @Test func proxyHistoryThroughTheTeeIsResolvedWithTheConfigurationTheTeeSaw() async throws {
+        let lab = try await ZabbixServerLab.shared()
+        let proxyName = Self.uniqueName("tee-proxy")
+        let proxyHostid = try await lab.database.addProxy(proxyName)
+        let host = try await lab.addHost(
+            Self.uniqueName("tee-proxied"), items: [.trapper("proxied.int"), .trapper("proxied.text", .text)], proxyHostid: proxyHostid)
+        let riemann = try await RiemannTestServer.start()
+        let port = try LoopbackPort.free()
+        try await TeeProcess.withRunning(configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]) { _ in
+            var options = ZabbixProxy.Options(hostname: proxyName, activeServer: "127.0.0.1:\(port)")
+            options.configFrequency = 1
+            try await ZabbixProxy.withRunning(options) { proxy in
+                try await waitUntil("the proxy to accept values for \(host.name)", timeout: .seconds(30), interval: .milliseconds(200)) {
+                    try await ZabbixSender.send(port: proxy.port, values: [
+                        .init(host: host.name, key: "proxied.int", value: "31337"),
+                        .init(host: host.name, key: "proxied.text", value: "via proxy"),
+                    ]).processed == 2
+                }
+                // The proxy forwards the values to the server in `proxy data` (itemids only),
+                // compressed, through the tee.
+                let stored = try await lab.waitForHistory(host, "proxied.int")
+                #expect(stored.first?.value == "31337")
+                let name = host.name
+                try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                    Set(server.receivedEvents.filter { $0.host == name }.compactMap(\.service)).isSuperset(of: ["proxied.int", "proxied.text"])
+                }
+                let events = riemann.receivedEvents.filter { $0.host == name }
+                let int = events.first { $0.service == "proxied.int" && $0.metric == .sint64(31337) }
+                #expect(int != nil)
+                let attributes = Dictionary((int?.attributes ?? []).map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+                #expect(attributes["zabbix_request"] == "proxy data")
+                #expect(attributes["zabbix_proxy"] == proxyName)
+                #expect(attributes["zabbix_itemid"] == String(host.itemid("proxied.int")))
+                #expect(int?.timeMicros == Int64(stored[0].clock) * 1_000_000 + Int64(stored[0].ns) / 1000)
+                // Text item (value type 4 from the proxy configuration): never a metric.
+                let text = events.first { $0.service == "proxied.text" }
+                #expect(text?.metric == nil)
+                #expect(text?.description == "via proxy")
+            }
+        }
+        await riemann.shutdown()
+    }
+
+    @Test func teeRestartedBetweenAgent2ActiveChecksAndItsDataStillResolvesTheKeys() async throws {
+        let lab = try await ZabbixServerLab.shared()
+        let host = try await lab.addHost(Self.uniqueName("tee-restart"), items: [.active(ZabbixTestItems.intKey, .unsigned)])
+        let riemann = try await RiemannTestServer.start()
+        let port = try LoopbackPort.free()
+        let directory = try ZabbixLabDirectory.create("catalog")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let extra = "catalog:\n  path: \(directory)/catalog.jsonl\n  unresolved_wait: 1s"
+        let configuration = Self.configuration(port: port, target: lab.port, riemann: riemann.port, extra: extra)
+
+        // First tee: sees agent2's `active checks` (itemid → key), then stops (SIGTERM saves the catalog).
+        let first = try await TeeProcess.start(configuration: configuration, ports: [port])
+        var agentOptions = ZabbixAgent2.Options(hostname: host.name, activeServer: "127.0.0.1:\(port)")
+        agentOptions.refreshActiveChecks = 600
+        let agent = try await ZabbixAgent2.start(agentOptions)
+        do {
+            try await lab.waitForHistory(host, ZabbixTestItems.intKey)
+            #expect(try await first.stop() == 0)
+            #expect(FileManager.default.fileExists(atPath: "\(directory)/catalog.jsonl"))
+            let before = riemann.receivedEvents.count
+
+            // Second tee, same address: agent2 only sends `agent data` now (next refresh in 10 min).
+            let second = try await TeeProcess.start(configuration: configuration, ports: [port])
+            let name = host.name
+            try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                server.receivedEvents.dropFirst(before).contains { $0.host == name }
+            }
+            let after = riemann.receivedEvents.dropFirst(before).filter { $0.host == name }
+            #expect(after.allSatisfy { $0.service == ZabbixTestItems.intKey }, "\(after.compactMap(\.service))")
+            #expect(after.first?.metric == .sint64(42))
+            #expect(second.log().contains("item catalog loaded"))
+            #expect(try await second.stop() == 0)
+        } catch {
+            try? await agent.stop()
+            throw error
+        }
+        try await agent.stop()
+        await riemann.shutdown()
+    }
+
+    @Test func hundredMegabyteFrameIsDecodedWithoutSlowingOtherConnections() async throws {
+        // The target: answers every request frame with a small success frame.
+        let target = try BlockingListener()
+        let reply = ZabbixFrames.plain(#"{"response":"success"}"#)
+        let serving = TestThreads.start {
+            while let socket = try? target.accept() {
+                _ = TestThreads.start {
+                    var header = try socket.receive(exactly: 13)
+                    guard header.count == 13 else { return }
+                    let length = Int(header[5]) | Int(header[6]) << 8 | Int(header[7]) << 16 | Int(header[8]) << 24
+                    var remaining = length
+                    while remaining > 0 {
+                        let chunk = try socket.receive(maximum: min(remaining, 1 << 20))
+                        if chunk.isEmpty { break }
+                        remaining -= chunk.count
+                    }
+                    header = []
+                    try socket.send(reply)
+                    socket.close()
+                }
+            }
+        }
+        let riemann = try await RiemannTestServer.start()
+        let port = try LoopbackPort.free()
+        let adminPort = try LoopbackPort.free()
+        let extra = "decode:\n  max_frame_size: 256MiB\n  queue_bytes: 512MiB"
+        try await TeeProcess.withRunning(
+            configuration: Self.configuration(port: port, target: target.port, riemann: riemann.port, extra: extra, adminPort: adminPort),
+            ports: [port, adminPort]
+        ) { _ in
+            // 100 rows of 1 MiB each: a 100 MB `sender data` frame.
+            let row = #"{"host":"big","key":"big.text","value":""# + String(repeating: "z", count: 1 << 20) + #""},"#
+            var json = #"{"request":"sender data","data":["# + String(repeating: row, count: 100)
+            json.removeLast()
+            json += "]}"
+            let big = ZabbixFrames.plain(json)
+            #expect(big.count > 100_000_000)
+            let small = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"small","key":"k","value":"1"}]}"#)
+
+            func exchange(_ frame: [UInt8]) async throws -> Duration {
+                try await TestThreads.start { () throws -> Duration in
+                    let started = ContinuousClock.now
+                    let socket = try BlockingSocket.connect(port: port)
+                    socket.setReceiveTimeout(seconds: 60)
+                    try socket.send(frame)
+                    let answer = try socket.receiveAll()
+                    #expect(answer == reply)
+                    return ContinuousClock.now - started
+                }.value
+            }
+
+            #expect(try await exchange(big) < .seconds(60))
+            // While the side pipeline works through 100 MB, small connections go on as usual.
+            var slowest = Duration.zero
+            var decodedWhileMeasuring = false
+            for _ in 0..<20 {
+                slowest = max(slowest, try await exchange(small))
+                if riemann.receivedEvents.contains(where: { $0.host == "big" }) { break }
+                decodedWhileMeasuring = true
+            }
+            #expect(decodedWhileMeasuring, "the small exchanges ran while the big frame was still being decoded")
+            #expect(slowest < .seconds(2), "a small exchange took \(slowest)")
+            try await riemann.waitUntil(timeout: .seconds(120)) { $0.receivedEvents.filter { $0.host == "big" }.count == 100 }
+            let big1 = riemann.receivedEvents.first { $0.host == "big" }
+            #expect(big1?.description?.utf8.count == 4096, "text cut to description_max_length")
+        }
+        target.close()
+        _ = serving
+        await riemann.shutdown()
+    }
+}
