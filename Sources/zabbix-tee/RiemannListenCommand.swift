@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Relay
 import Riemann
+import UnixSignals
 
 /// `zabbix-tee riemann-listen`: a Riemann-protocol listener that acknowledges and prints events.
 ///
@@ -36,16 +37,16 @@ struct RiemannListenCommand: AsyncParsableCommand {
             }
             .bind(host: endpoint.host, port: endpoint.port).get()
         FileHandle.standardError.write(Data("zabbix-tee riemann-listen: listening on \(channel.localAddress?.displayText ?? self.listen)\n".utf8))
-        let signals = [SIGINT, SIGTERM].map { signal in
-            Glibc.signal(signal, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signal)
-            source.setEventHandler { channel.close(promise: nil) }
-            source.resume()
-            return source
-        }
         counter.onLimit = { channel.close(promise: nil) }
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let stopOnSignal = Task {
+            for await _ in signals {
+                try? await channel.close()
+                break
+            }
+        }
         try await channel.closeFuture.get()
-        _ = signals
+        stopOnSignal.cancel()
         try await group.shutdownGracefully()
     }
 }
