@@ -167,3 +167,22 @@ extension ConfigLoader {
 extension TimeAmount {
     var duration: Duration { .nanoseconds(self.nanoseconds) }
 }
+
+extension ConfigLoader {
+    /// Every key the loader accepts, as a path: `log_level`, `listeners[].targets`,
+    /// `riemann.batch.max_events`... The README's configuration reference is checked against it.
+    public static var keyPaths: [String] {
+        var paths = Self.topLevelKeys
+        paths += Self.listenerKeys.map { "listeners[].\($0)" }
+        paths += Self.decodeKeys.map { "decode.\($0)" }
+        paths += Self.catalogKeys.map { "catalog.\($0)" }
+        paths += Self.riemannKeys.map { "riemann.\($0)" }
+        paths += Self.riemannBatchKeys.map { "riemann.batch.\($0)" }
+        paths += Self.riemannQueueKeys.map { "riemann.queue.\($0)" }
+        paths += Self.riemannReconnectKeys.map { "riemann.reconnect.\($0)" }
+        paths += Self.mappingKeys.map { "mapping.\($0)" }
+        paths += Self.filterKeys.map { "mapping.include.\($0)" } + Self.filterKeys.map { "mapping.exclude.\($0)" }
+        paths += Self.adminKeys.map { "admin.\($0)" }
+        return paths
+    }
+}

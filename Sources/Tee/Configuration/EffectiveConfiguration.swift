@@ -8,7 +8,7 @@ extension TeeConfiguration {
     public var effectiveYAML: String {
         var lines: [String] = []
         lines.append("log_level: \(self.logLevel.rawValue)")
-        lines.append("shutdown_timeout: \(DurationFormat.text(.nanoseconds(Int64(self.shutdownTimeout.components.seconds) * 1_000_000_000 + self.shutdownTimeout.components.attoseconds / 1_000_000_000)))")
+        lines.append("shutdown_timeout: \(Self.text(self.shutdownTimeout))")
         lines.append("listeners:")
         for listener in self.listeners {
             lines.append("  - name: \(Self.quoted(listener.name))")
@@ -24,8 +24,72 @@ extension TeeConfiguration {
             if let size = listener.socketBufferSize {
                 lines.append("    socket_buffer: \(ByteSizeFormat.text(size))")
             }
+            let options = self.options(for: listener.name)
+            lines.append("    decode: \(options.decode)")
+            if let record = options.recordDirectory { lines.append("    record: \(Self.quoted(record))") }
+        }
+        let decode = self.decode
+        lines.append("decode:")
+        lines.append("  max_frame_size: \(ByteSizeFormat.text(decode.maximumFrameSize))")
+        lines.append("  queue_frames: \(decode.queueFrames)")
+        lines.append("  queue_bytes: \(ByteSizeFormat.text(decode.queueBytes))")
+        lines.append("  workers: \(decode.workers)")
+        lines.append("  duplicate_sessions: \(decode.duplicateSessions)")
+        lines.append("catalog:")
+        if let path = decode.catalogPath { lines.append("  path: \(Self.quoted(path))") }
+        lines.append("  max_entries: \(decode.catalogMaximumEntries)")
+        lines.append("  save_interval: \(Self.text(decode.catalogSaveInterval))")
+        lines.append("  unresolved_wait: \(Self.text(decode.unresolvedWait))")
+        lines.append("  unresolved_max: \(decode.unresolvedMaximum)")
+        lines.append("  unresolved: \(decode.unresolvedAction.rawValue)")
+        if let riemann = self.riemann {
+            lines.append("riemann:")
+            lines.append("  servers: [\(riemann.servers.map { Self.quoted(Endpoint(host: $0.host, port: $0.port).description) }.joined(separator: ", "))]")
+            lines.append("  batch: { max_events: \(riemann.maximumBatchEvents), max_delay: \(DurationFormat.text(riemann.maximumBatchDelay)) }")
+            lines.append("  queue: { max_events: \(riemann.queueCapacity), overflow: \(riemann.overflowPolicy == .dropOldest ? "drop-oldest" : "drop-newest") }")
+            lines.append("  in_flight: \(riemann.maximumMessagesInFlight)")
+            lines.append("  ack_timeout: \(DurationFormat.text(riemann.acknowledgementTimeout))")
+            lines.append("  connect_timeout: \(DurationFormat.text(riemann.connectTimeout))")
+            lines.append("  reconnect: { min: \(DurationFormat.text(riemann.reconnectBackoffMinimum)), max: \(DurationFormat.text(riemann.reconnectBackoffMaximum)) }")
+            lines.append("  max_delivery_attempts: \(riemann.maximumDeliveryAttempts)")
+            lines.append("  flush_timeout: \(Self.text(self.riemannFlushTimeout))")
+        } else {
+            lines.append("# riemann: (absent: values are decoded and counted, no events are sent)")
+        }
+        let mapping = self.mapping
+        lines.append("mapping:")
+        lines.append("  service: \(Self.quoted(mapping.service.description))")
+        lines.append("  state: \(Self.quoted(mapping.state ?? "none"))")
+        switch mapping.notSupported {
+        case .drop: lines.append("  not_supported: drop")
+        case .state(let state): lines.append("  not_supported: \(Self.quoted(state))")
+        }
+        lines.append("  tags: [\(mapping.tags.map(Self.quoted).joined(separator: ", "))]")
+        if mapping.attributes.isEmpty {
+            lines.append("  attributes: {}")
+        } else {
+            lines.append("  attributes:")
+            for (key, value) in mapping.attributes { lines.append("    \(Self.quoted(key)): \(Self.quoted(value))") }
+        }
+        lines.append("  zabbix_attributes: \(mapping.zabbixAttributes)")
+        lines.append("  ttl: \(mapping.ttl.map { DurationFormat.text(.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none")")
+        lines.append("  description_max_length: \(mapping.descriptionMaximumLength)")
+        for (name, filter) in [("include", mapping.include), ("exclude", mapping.exclude)] where !filter.isEmpty {
+            lines.append("  \(name):")
+            if !filter.hosts.isEmpty { lines.append("    hosts: [\(filter.hosts.map { Self.quoted($0.description) }.joined(separator: ", "))]") }
+            if !filter.keys.isEmpty { lines.append("    keys: [\(filter.keys.map { Self.quoted($0.description) }.joined(separator: ", "))]") }
+        }
+        lines.append("admin:")
+        if let admin = self.admin {
+            lines.append("  listen: \(Self.quoted(Endpoint(host: admin.host, port: admin.port).description))")
+        } else {
+            lines.append("  listen: \"off\"")
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func text(_ duration: Duration) -> String {
+        DurationFormat.text(.nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000))
     }
 
     private static func quoted(_ text: String) -> String {
