@@ -2,6 +2,7 @@ import NIOCore
 import Relay
 import Tee
 import Testing
+import Riemann
 
 /// Valid configurations load with their defaults; broken ones fail with a message naming the
 /// file, the key path and what is wrong.
@@ -97,7 +98,56 @@ struct ConfigLoaderTests {
         ("IPv6 without brackets", "listeners:\n  - name: a\n    listen: [\"::1:10051\"]\n    targets: [\"h:1\"]\n", "listeners[0].listen[0]", "brackets"),
         ("bad log level", "log_level: loud\nlisteners: []\n", "log_level", "unknown log level"),
         ("no listeners", "listeners: []\n", "listeners", "at least one listener"),
+        ("riemann without servers", Self.base + "riemann:\n  batch: { max_events: 10 }\n", "riemann", "missing key 'servers'"),
+        ("bad overflow policy", Self.base + "riemann:\n  servers: [\"r:5555\"]\n  queue: { overflow: drop-random }\n", "riemann.queue.overflow", "expected drop-oldest, drop-newest"),
+        ("unknown service placeholder", Self.base + "mapping:\n  service: \"{hostname}.{key}\"\n", "mapping.service", "unknown placeholder {hostname}"),
+        ("invalid regex", Self.base + "mapping:\n  include: { keys: [\"/([a-z/\"] }\n", "mapping.include.keys[0]", "not a valid regular expression"),
+        ("attribute Riemann drops", Self.base + "mapping:\n  attributes: { ttl: \"60\" }\n", "mapping.attributes.ttl", "Riemann drops"),
+        ("queue smaller than a frame", Self.base + "decode:\n  max_frame_size: 512MiB\n  queue_bytes: 64MiB\n", "decode", "at least max_frame_size"),
+        ("unknown unresolved action", Self.base + "catalog:\n  unresolved: keep\n", "catalog.unresolved", "expected emit, drop"),
+        ("admin address", Self.base + "admin:\n  listen: \"localhost\"\n", "admin.listen", "missing ':port'"),
     ]
+
+    static let base = "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n"
+
+    @Test func sectionsBeyondListenersAreRead() throws {
+        let configuration = try ConfigLoader.parse(
+            yaml: Self.base + """
+                decode: { max_frame_size: 8MiB, workers: 2 }
+                catalog: { path: /tmp/c.jsonl, unresolved: drop, unresolved_wait: 5s }
+                riemann:
+                  servers: ["r1:5555", "[::1]:5556"]
+                  batch: { max_events: 50, max_delay: 20ms }
+                  queue: { max_events: 1000, overflow: drop-newest }
+                  ack_timeout: 2s
+                  flush_timeout: 3s
+                mapping:
+                  service: "zabbix.{host}.{key}"
+                  not_supported: drop
+                  tags: [zabbix, prod]
+                  attributes: { env: prod }
+                  ttl: none
+                admin: { listen: "off" }
+                """, file: "config.yaml")
+        #expect(configuration.decode.maximumFrameSize == 8 << 20)
+        #expect(configuration.decode.workers == 2)
+        #expect(configuration.decode.catalogPath == "/tmp/c.jsonl")
+        #expect(configuration.decode.unresolvedAction == .drop)
+        #expect(configuration.decode.unresolvedWait == .seconds(5))
+        let riemann = try #require(configuration.riemann)
+        #expect(riemann.servers.map(\.description) == ["r1:5555", "::1:5556"])
+        #expect(riemann.maximumBatchEvents == 50)
+        #expect(riemann.maximumBatchDelay == .milliseconds(20))
+        #expect(riemann.queueCapacity == 1000)
+        #expect(riemann.overflowPolicy == .dropNewest)
+        #expect(riemann.acknowledgementTimeout == .seconds(2))
+        #expect(configuration.riemannFlushTimeout == .seconds(3))
+        #expect(configuration.mapping.service.description == "zabbix.{host}.{key}")
+        #expect(configuration.mapping.tags == ["zabbix", "prod"])
+        #expect(configuration.mapping.ttl == nil)
+        #expect(configuration.admin == nil)
+        #expect(configuration.listenerOptions["a"]?.decode == true)
+    }
 
     @Test(arguments: Self.brokenConfigurations)
     func brokenConfigurationNamesTheKeyAndTheProblem(_ broken: (String, String, String, String)) {
