@@ -69,7 +69,7 @@ public final class SidePipeline: Sendable {
             if done { continuation.resume() }
         }
         self.settle(self.catalog.drainPending())
-        self.saveCatalog()
+        self.saveCatalog(force: true)
     }
 
     func workerFinished() {
@@ -117,10 +117,11 @@ public final class SidePipeline: Sendable {
         }
     }
 
-    func saveCatalog() {
+    /// Writes the catalog when it changed (or always, with `force`: at shutdown).
+    func saveCatalog(force: Bool = false) {
         guard let path = self.configuration.catalogPath else { return }
         do {
-            if try self.catalog.save(path: path) {
+            if try self.catalog.save(path: path, force: force) {
                 self.logger.debug("item catalog saved", metadata: ["path": "\(path)", "entries": "\(self.catalog.entryCount)"])
             }
         } catch {

@@ -1,0 +1,87 @@
+import Foundation
+import Riemann
+import Testing
+import TestSupport
+
+/// Acceptance: SIGTERM lets a transfer in progress finish, delivers the queued events to a slow
+/// Riemann within the flush deadline, writes the catalog and exits 0.
+@Suite("graceful shutdown", .timeLimit(.minutes(2)))
+struct GracefulShutdownTests {
+    @Test func sigtermMidTransferFinishesTheTransferFlushesEventsSavesTheCatalogAndExitsZero() async throws {
+        let pattern = PayloadPattern.shared
+        let total = 64 << 20
+        let target = try BlockingListener()
+        // The target reads slowly (the transfer takes a few seconds), then answers and closes. It
+        // accepts in a loop: the readiness probe of TeeProcess is relayed to it too.
+        let received = UncheckedResult()
+        let serving = TestThreads.start {
+            while let socket = try? target.accept() {
+                _ = TestThreads.start { () throws -> Void in
+                    var checksum = StreamChecksum()
+                    while checksum.length < total {
+                        let chunk = try socket.receive(maximum: 256 * 1024)
+                        if chunk.isEmpty { break }
+                        chunk.withUnsafeBytes { checksum.update($0) }
+                        usleep(2_000)
+                    }
+                    if checksum.length == total {
+                        try socket.send("done")
+                        received.set(checksum)
+                    }
+                    socket.close()
+                }
+            }
+        }
+        let proxy = try await ZabbixProxy.start()
+        let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .acknowledgeAfter(.seconds(2)))
+        let directory = try ZabbixLabDirectory.create("shutdown")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bulkPort = try LoopbackPort.free()
+        let agentsPort = try LoopbackPort.free()
+        let configuration = """
+            shutdown_timeout: 60s
+            listeners:
+            \(TeeProcess.listener(name: "bulk", port: bulkPort, targets: [target.port], extra: ["decode: false"]))
+            \(TeeProcess.listener(name: "agents", port: agentsPort, targets: [proxy.port]))
+            catalog:
+              path: \(directory)/catalog.jsonl
+            riemann:
+              servers: ["127.0.0.1:\(riemann.port)"]
+              batch: { max_events: 10, max_delay: 10ms }
+              in_flight: 1
+              ack_timeout: 10s
+              flush_timeout: 20s
+            """
+        let tee = try await TeeProcess.start(configuration: configuration, ports: [bulkPort, agentsPort])
+        // Events queued behind slow acks: 40 values, 10 per message, one message in flight, 2 s per ack.
+        let values = (0..<40).map { ZabbixSender.Value(host: "shutdown-host", key: "k\($0)", value: "\($0)") }
+        _ = try await ZabbixSender.send(port: agentsPort, values: values)
+        // The bulk transfer, under way when SIGTERM arrives.
+        let client = TestThreads.start { () throws -> [UInt8] in
+            let socket = try BlockingSocket.connect(port: bulkPort)
+            socket.setReceiveTimeout(seconds: 90)
+            try pattern.send(seed: 9, length: total, on: socket)
+            return try socket.receiveAll()
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(riemann.receivedEvents.count < 40, "events are still queued when the signal comes")
+        let exitCode = try await tee.stop(signal: SIGTERM, timeout: .seconds(90))
+        #expect(exitCode == 0)
+        #expect(try await client.value == Array("done".utf8), "the transfer finished and its reply arrived")
+        #expect(received.get() == pattern.checksum(seed: 9, length: total))
+        #expect(Set(riemann.receivedEvents.compactMap(\.service)) == Set((0..<40).map { "k\($0)" }), "every queued event was delivered")
+        #expect(FileManager.default.fileExists(atPath: "\(directory)/catalog.jsonl"), "the catalog was written")
+        try await proxy.stop()
+        await riemann.shutdown()
+        target.close()
+        _ = serving
+    }
+}
+
+/// A value set by a peer thread.
+final class UncheckedResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: StreamChecksum?
+    func set(_ value: StreamChecksum) { self.lock.withLock { self.value = value } }
+    func get() -> StreamChecksum? { self.lock.withLock { self.value } }
+}
