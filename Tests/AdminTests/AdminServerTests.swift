@@ -230,7 +230,9 @@ import Glibc
     }
 
     @Test func idleConnectionsAreClosed() async throws {
-        let (server, port) = try await Self.startServer { $0.idleTimeout = .milliseconds(200) }
+        // Long enough that a descheduled client thread cannot turn "idle after a request" into
+        // "closed before the request"; the close is awaited with the client's 10 s receive timeout.
+        let (server, port) = try await Self.startServer { $0.idleTimeout = .seconds(1) }
         let closed = try await TestThreads.start { () throws -> Bool in
             let client = try HTTPTestClient(port: port)
             _ = try client.request("GET", "/health")
