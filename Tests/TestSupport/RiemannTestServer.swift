@@ -110,8 +110,8 @@ public final class RiemannTestServer: Sendable {
     private static func bind(
         host: String, port: Int, group: any EventLoopGroup, server: RiemannTestServer
     ) async throws -> any Channel {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        let socket = try Self.boundSocket(host: host, port: port)
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -119,8 +119,36 @@ public final class RiemannTestServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
                 }
             }
-            .bind(host: host, port: port)
+            .withBoundSocket(socket)
             .get()
+    }
+
+    /// A TCP socket bound to `host:port` with `SO_REUSEADDR` and close-on-exec; NIO listens on it.
+    ///
+    /// NIO opens its sockets without `SOCK_CLOEXEC`, so a program another test spawns (python3,
+    /// the Zabbix daemons) would inherit the listening socket and keep it listening after
+    /// ``stopListening()`` closed ours: connects to the "down" server would succeed, and binding
+    /// the port again would fail with EADDRINUSE until that program exits. Throws `IOError`.
+    private static func boundSocket(host: String, port: Int) throws -> CInt {
+        var hints = addrinfo()
+        hints.ai_socktype = CInt(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
+            throw IOError(errnoCode: EINVAL, reason: "getaddrinfo \(host)")
+        }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        var one: CInt = 1
+        guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size)) == 0,
+            Glibc.bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0
+        else {
+            let error = errno
+            close(fd)
+            throw IOError(errnoCode: error, reason: "bind \(host):\(port)")
+        }
+        return fd
     }
 
     // MARK: Control
