@@ -19,9 +19,23 @@ enum TCPSocketTable {
         return self.rows()?.filter { $0.local == local && $0.state == "0A" }.map(\.inode)
     }
 
-    /// Whether a socket with `inode` is in the table (in any state); nil if the table is unreadable.
-    static func contains(inode: UInt64) -> Bool? {
-        self.rows()?.contains { $0.inode == inode }
+    /// Whether this process has a file descriptor open on the socket with `inode`; nil if
+    /// `/proc/self/fd` is unreadable. (Another process may hold the same socket: a program spawned
+    /// while it was open inherits it unless it is close-on-exec, which NIO's sockets are not.)
+    static func isOpenInThisProcess(inode: UInt64) -> Bool? {
+        guard let directory = opendir("/proc/self/fd") else { return nil }
+        defer { closedir(directory) }
+        let target = "socket:[\(inode)]"
+        var link = [CChar](repeating: 0, count: 256)
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard Int(name) != nil else { continue }
+            let length = readlink("/proc/self/fd/\(name)", &link, link.count - 1)
+            guard length > 0 else { continue }
+            let text = String(decoding: link[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if text == target { return true }
+        }
+        return false
     }
 
     static func rows() -> [Row]? {
