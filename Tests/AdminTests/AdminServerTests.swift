@@ -1,4 +1,5 @@
 import Admin
+import Dispatch
 import Logging
 import NIOCore
 import NIOPosix
@@ -18,6 +19,13 @@ import Glibc
         init(_ initial: Bool) { self.value = Atomic(initial) }
         var isSet: Bool { self.value.load(ordering: .relaxed) }
         func set(_ newValue: Bool) { self.value.store(newValue, ordering: .relaxed) }
+    }
+
+    /// A count the server bumps and the test reads.
+    final class Counter: Sendable {
+        private let value = Atomic<Int>(0)
+        var count: Int { self.value.load(ordering: .relaxed) }
+        func increment() { self.value.add(1, ordering: .relaxed) }
     }
 
     static let logger: Logger = {
@@ -82,11 +90,22 @@ import Glibc
         await server.shutdown()
     }
 
+    /// Order, not timing: the source does not return until the test has its `/health` answer, so
+    /// that answer can only come while `/metrics` is still rendering. Were the scrape run on the
+    /// (only) event loop, `/health` could not be answered before the source gives up waiting.
     @Test func aSlowMetricsSourceDoesNotHoldUpTheEventLoop() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let scrapeStarted = DispatchSemaphore(value: 0)
+        let healthAnswered = DispatchSemaphore(value: 0)
+        let sourceGaveUp = Flag(false)
         let exporter = MetricsExporter()
         exporter.register { snapshot in
-            usleep(600_000)
+            scrapeStarted.signal()
+            // Generous: only reached if /health cannot be answered (a blocked loop); the test then
+            // fails instead of hanging.
+            if healthAnswered.wait(timeout: .now() + .seconds(20)) == .timedOut {
+                sourceGaveUp.set(true)
+            }
             snapshot.gauge("slow", help: "Slow.", value: 1)
         }
         let server = AdminServer(
@@ -94,13 +113,25 @@ import Glibc
         try await server.start()
         let port = try #require(server.localAddress?.port)
         let slow = TestThreads.start { try HTTPTestClient(port: port).request("GET", "/metrics") }
-        usleep(100_000)  // the scrape is under way
-        let clock = ContinuousClock()
-        let started = clock.now
-        let health = try await HTTPTestClient.get(port: port, "/health")
-        let elapsed = clock.now - started
-        #expect(health.status == 200)
-        #expect(elapsed < .milliseconds(400), "health answered after \(elapsed) while /metrics rendered")
+        let scraping = try await TestThreads.start { scrapeStarted.wait(timeout: .now() + .seconds(20)) == .success }.value
+        try #require(scraping, "the scrape never reached the metrics source")
+
+        let health: Result<HTTPTestClient.Response, any Error>
+        do {
+            health = .success(try await HTTPTestClient.get(port: port, "/health"))
+        } catch {
+            health = .failure(error)
+        }
+        let metricsAnsweredFirst = slow.isFinished
+        healthAnswered.signal()
+        switch health {
+        case .success(let response):
+            #expect(response.status == 200)
+        case .failure(let error):
+            Issue.record("/health was not answered while /metrics was rendering: \(error)")
+        }
+        #expect(!metricsAnsweredFirst)
+        #expect(!sourceGaveUp.isSet, "/health was answered only after the source stopped waiting for it")
         #expect(try await slow.value.body.contains("slow 1"))
         await server.shutdown()
         try await group.shutdownGracefully()
@@ -199,7 +230,9 @@ import Glibc
     }
 
     @Test func idleConnectionsAreClosed() async throws {
-        let (server, port) = try await Self.startServer { $0.idleTimeout = .milliseconds(200) }
+        // Long enough that a descheduled client thread cannot turn "idle after a request" into
+        // "closed before the request"; the close is awaited with the client's 10 s receive timeout.
+        let (server, port) = try await Self.startServer { $0.idleTimeout = .seconds(1) }
         let closed = try await TestThreads.start { () throws -> Bool in
             let client = try HTTPTestClient(port: port)
             _ = try client.request("GET", "/health")
@@ -209,17 +242,49 @@ import Glibc
         await server.shutdown()
     }
 
+    /// "Stopped listening" is not "connecting to the port fails". Once the port is free, another
+    /// socket may take the number. And a program another test spawns meanwhile inherits our
+    /// listening socket (NIO does not set close-on-exec), which then accepts connects until it
+    /// exits. What is checked instead: this process no longer holds the listening socket, and a
+    /// new connection to the port is not served by this server.
     @Test func shutdownClosesKeptAliveConnectionsAndStopsListening() async throws {
-        let (server, port) = try await Self.startServer()
+        let served = Counter()
+        // Below the ephemeral range: no other socket gets this number from the kernel meanwhile.
+        let server = AdminServer(
+            configuration: .init(host: "127.0.0.1", port: try LoopbackPort.free()), exporter: MetricsExporter(),
+            healthy: {
+                served.increment()
+                return true
+            }, logger: Self.logger)
+        try await server.start()
+        let port = try #require(server.localAddress?.port)
+        #if os(Linux)
+        let listeners = try #require(TCPSocketTable.listeningInodes(port: port))
+        try #require(listeners.count == 1, "one socket listens on \(port): \(listeners)")
+        #expect(TCPSocketTable.isOpenInThisProcess(inode: listeners[0]) == true)
+        #endif
         let client = try await TestThreads.start { () throws -> HTTPTestClient in
             let client = try HTTPTestClient(port: port)
             _ = try client.request("GET", "/health")
             return client
         }.value
+        #expect(served.count == 1)
+
         await server.shutdown()
         let closed = try await TestThreads.start { client.isClosedByServer() }.value
         #expect(closed)
-        #expect(throws: (any Error).self) { try BlockingSocket.connect(port: port) }
+        #expect(server.localAddress == nil)
+        #if os(Linux)
+        #expect(TCPSocketTable.isOpenInThisProcess(inode: listeners[0]) == false, "the listening socket is still open")
+        #endif
+        // Refused, normally. If a spawned program holds a copy of the socket, or another program took
+        // the port, the connect succeeds, but this server must not answer.
+        try await TestThreads.start { () -> Void in
+            guard let probe = try? HTTPTestClient(port: port) else { return }
+            probe.socket.setReceiveTimeout(seconds: 2)
+            _ = try? probe.request("GET", "/health")
+        }.value
+        #expect(served.count == 1, "a request after shutdown was served")
         await server.shutdown()  // twice is fine
     }
 
@@ -232,9 +297,13 @@ import Glibc
             let third = try HTTPTestClient(port: port)
             let thirdClosed = third.isClosedByServer()
             first.socket.close()
-            // The slot frees once the server sees the close; retry briefly.
+            // The slot frees once the server has seen the close, on the event loop of that
+            // connection; until then new connections are closed at once. On a loaded machine that
+            // loop may be busy for a long time, so retry until a deadline only a server that never
+            // frees the slot reaches (not for a number of tries that a busy loop can use up).
+            let deadline = ContinuousClock.now + .seconds(20)
             var status = 0
-            for _ in 0..<100 where status == 0 {
+            while status == 0, ContinuousClock.now < deadline {
                 if let response = try? HTTPTestClient(port: port).request("GET", "/ready") {
                     status = response.status
                 } else {
@@ -250,13 +319,31 @@ import Glibc
     }
 
     @Test func bindFailureNamesTheAddress() async throws {
-        let (first, port) = try await Self.startServer()
+        // Not a kernel-chosen port: between `first` letting it go and `second` binding it, the
+        // kernel could give a number from its ephemeral range to another socket (a connection's
+        // source port, another test's listener). LoopbackPort's ports lie below that range.
+        let port = try LoopbackPort.free()
+        let (first, _) = try await Self.startServer { $0.port = port }
         let second = AdminServer(configuration: .init(host: "127.0.0.1", port: port), exporter: MetricsExporter())
-        await #expect(throws: AdminServer.BindError.self) { try await second.start() }
+        let failure = await #expect(throws: AdminServer.BindError.self) { try await second.start() }
+        #expect(failure?.host == "127.0.0.1")
+        #expect(failure?.port == port)
+        #expect(failure.map { "\($0)".contains("127.0.0.1:\(port)") } == true)
         try await first.start()  // already started: nothing happens
         #expect(first.localAddress?.port == port)
         await first.shutdown()
-        try await second.start()  // the port is free again; a failed start can be retried
+        // The port is free again; a failed start can be retried. Retried for a while: a program
+        // spawned by another test may have inherited `first`'s listening socket (NIO does not set
+        // close-on-exec) and hold the port until it exits.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            do {
+                try await second.start()
+                break
+            } catch is AdminServer.BindError where ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
         #expect(second.localAddress?.port == port)
         await second.shutdown()
     }

@@ -10,7 +10,9 @@ import TestSupport
 @Suite(.timeLimit(.minutes(1))) struct RelayMetricsTests {
     @Test func scrapeReportsConnectionsBytesAndTargetHealthOfARealListener() async throws {
         let target = try BlockingListener()
-        let deadPort = try BlockingListener.refusingPort()
+        // Nothing listens there, and nothing will: a closed kernel-chosen port (refusingPort) can be
+        // taken by another test's listener at once, and connecting to it would then succeed.
+        let deadPort = try LoopbackPort.free()
         let connections = 3
         // The target answers "hello" with "world!" and waits for the client to close.
         let targetSide = TestThreads.start { () throws -> Void in

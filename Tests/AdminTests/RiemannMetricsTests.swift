@@ -16,7 +16,9 @@ import TestSupport
 
     @Test func scrapeReportsDeliveryCountersConnectionAndAckLatencyOfARealClient() async throws {
         let server = try await RiemannTestServer.start()
-        let deadPort = try BlockingListener.refusingPort()
+        // Nothing listens there, and nothing will: a closed kernel-chosen port (refusingPort) can be
+        // taken by another test's listener at once, and connecting to it would then succeed.
+        let deadPort = try LoopbackPort.free()
         var configuration = RiemannClientConfiguration(servers: [
             RiemannServerAddress(host: "127.0.0.1", port: server.port),
             RiemannServerAddress(host: "127.0.0.1", port: deadPort),

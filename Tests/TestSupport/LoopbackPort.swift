@@ -17,13 +17,42 @@ public enum LoopbackPort {
     ///
     /// A port is never handed out twice in one test process, so parallel tests in this process do
     /// not collide with each other; other processes could still take it before it is used.
+    ///
+    /// Unlike a kernel-chosen port (bind to port 0), such a port can be listened on again after
+    /// a listener on it was closed: the kernel never hands it to another `bind(0)` or uses it as
+    /// the source port of a `connect()`, because it lies outside the ephemeral range. Ports that
+    /// this machine's `ip_local_port_range` has made ephemeral are skipped while others remain.
     public static func free() throws -> Int {
         for _ in 0..<256 {
-            let port = Int.random(in: range)
+            let port = candidates.randomElement()!
             guard handedOut.withLock({ !$0.contains(port) }), canBind(port) else { continue }
             if handedOut.withLock({ $0.insert(port).inserted }) { return port }
         }
         throw LoopbackPortError.noFreePort
+    }
+
+    /// `range` minus the kernel's ephemeral ports (all of `range` if that leaves nothing).
+    private static let candidates: [Int] = {
+        let outside = kernelEphemeralRange().map { ephemeral in range.filter { !ephemeral.contains($0) } }
+        return outside.flatMap { $0.isEmpty ? nil : $0 } ?? Array(range)
+    }()
+
+    /// The kernel's ephemeral port range (`/proc/sys/net/ipv4/ip_local_port_range`), if readable.
+    private static func kernelEphemeralRange() -> ClosedRange<Int>? {
+        #if os(Linux)
+        let fd = open("/proc/sys/net/ipv4/ip_local_port_range", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return nil }
+        let numbers = String(decoding: buffer[..<count], as: UTF8.self)
+            .split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).compactMap { Int($0) }
+        guard numbers.count == 2, numbers[0] <= numbers[1] else { return nil }
+        return numbers[0]...numbers[1]
+        #else
+        return nil
+        #endif
     }
 
     /// True if a TCP connection to 127.0.0.1:`port` is accepted (the connection is closed at once).

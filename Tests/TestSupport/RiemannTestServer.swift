@@ -69,23 +69,49 @@ public final class RiemannTestServer: Sendable {
         self.state = Mutex(state)
     }
 
-    /// Starts a server on `host`, port `port` (0: the kernel picks a free port).
+    /// Starts a server on `host`, port `port` (0: a free port from ``LoopbackPort/free()``).
+    ///
+    /// Port 0 does *not* let the kernel choose: a kernel-chosen port lies in the ephemeral range,
+    /// and while the server is stopped (``stopListening()``) the kernel may give that number to
+    /// any other socket — another test's listener bound to port 0, or the source port of some
+    /// connection. Clients of the "down" server then reach a stranger, and ``startListening()``
+    /// fails with EADDRINUSE. A ``LoopbackPort`` port is below the ephemeral range and never
+    /// handed out twice in this process, so it stays ours while the server is down.
     public static func start(
         host: String = "127.0.0.1",
         port: Int = 0,
         replyMode: ReplyMode = .acknowledge,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> RiemannTestServer {
-        let server = RiemannTestServer(group: group, host: host, port: port, replyMode: replyMode)
-        try await server.startListening()
-        return server
+        guard port == 0 else {
+            let server = RiemannTestServer(group: group, host: host, port: port, replyMode: replyMode)
+            try await server.startListening()
+            return server
+        }
+        // Another process may bind the port between LoopbackPort's check and ours: take another.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let server = RiemannTestServer(group: group, host: host, port: try LoopbackPort.free(), replyMode: replyMode)
+            do {
+                try await server.listen()
+                return server
+            } catch where Self.isAddressInUse(error) && attempt < 10 {
+                continue
+            }
+        }
+    }
+
+    /// True if `error` is a bind failing with EADDRINUSE.
+    static func isAddressInUse(_ error: any Error) -> Bool {
+        (error as? IOError)?.errnoCode == EADDRINUSE
     }
 
     private static func bind(
         host: String, port: Int, group: any EventLoopGroup, server: RiemannTestServer
     ) async throws -> any Channel {
-        try await ServerBootstrap(group: group)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        let socket = try Self.boundSocket(host: host, port: port)
+        return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -93,8 +119,36 @@ public final class RiemannTestServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: server))
                 }
             }
-            .bind(host: host, port: port)
+            .withBoundSocket(socket)
             .get()
+    }
+
+    /// A TCP socket bound to `host:port` with `SO_REUSEADDR` and close-on-exec; NIO listens on it.
+    ///
+    /// NIO opens its sockets without `SOCK_CLOEXEC`, so a program another test spawns (python3,
+    /// the Zabbix daemons) would inherit the listening socket and keep it listening after
+    /// ``stopListening()`` closed ours: connects to the "down" server would succeed, and binding
+    /// the port again would fail with EADDRINUSE until that program exits. Throws `IOError`.
+    private static func boundSocket(host: String, port: Int) throws -> CInt {
+        var hints = addrinfo()
+        hints.ai_socktype = CInt(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
+            throw IOError(errnoCode: EINVAL, reason: "getaddrinfo \(host)")
+        }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        var one: CInt = 1
+        guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size)) == 0,
+            Glibc.bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0
+        else {
+            let error = errno
+            close(fd)
+            throw IOError(errnoCode: error, reason: "bind \(host):\(port)")
+        }
+        return fd
     }
 
     // MARK: Control
@@ -115,18 +169,31 @@ public final class RiemannTestServer: Sendable {
     }
 
     /// Listens again on ``port`` after ``stopListening()`` (no-op if already listening).
-    public func startListening() async throws {
+    ///
+    /// The port is ours (see ``start(host:port:replyMode:group:)``), so binding it again normally
+    /// succeeds at once; should something else hold it for a moment (another process), the bind
+    /// is retried for up to `bindRetryTimeout` before the EADDRINUSE is thrown.
+    public func startListening(bindRetryTimeout: Duration = .seconds(5)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: bindRetryTimeout)
+        while true {
+            do {
+                try await self.listen()
+                return
+            } catch where Self.isAddressInUse(error) && clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    /// One attempt to listen on ``port`` (no-op if already listening).
+    private func listen() async throws {
         let alreadyListening = self.state.withLock { state in
             state.serverChannel.map { $0.isActive } ?? false
         }
         guard !alreadyListening else { return }
         let channel = try await Self.bind(host: self.host, port: self.port, group: self.group, server: self)
-        self.state.withLock { state in
-            state.serverChannel = channel
-            if state.port == 0, let port = channel.localAddress?.port {
-                state.port = port  // the kernel's choice, reused by later startListening calls
-            }
-        }
+        self.state.withLock { $0.serverChannel = channel }
     }
 
     /// Closes the listening socket: new connections are refused. Open connections stay.
