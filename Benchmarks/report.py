@@ -37,16 +37,22 @@ METRICS = [
     ("churn p99 ms", "churn", lambda m: m.get("p99_us") and m["p99_us"] / 1000, "low"),
     ("churn errors", "churn", lambda m: (m.get("errors", 0) or 0) + (m.get("short_replies", 0) or 0) if m else None, "low"),
     ("churn proxy CPU us/conn", "churn", per("proxy_cpu_s", "conns", 1e6), "low"),
+    ("churn proxy ctx switches/conn", "churn", per("proxy_ctxsw", "conns", 1), "low"),
     ("churn proxy CPU %", "churn", per("proxy_cpu_s", "seconds", 100), "info"),
     ("churn proxy peak RSS MiB", "churn", lambda m: m.get("proxy_hwm_kb") and m["proxy_hwm_kb"] / 1024, "low"),
     ("churn loadgen CPU %", "churn", get("loadgen_cpu_pct"), "info"),
+    ("churn loadgen CPU-wait % (noise)", "churn", get("loadgen_rq_wait_pct"), "info"),
+    ("churn proxy CPU-wait % (noise)", "churn", get("proxy_rq_wait_pct"), "info"),
     ("decode item values/s acked", "decode", get("events_per_s"), "high"),
     ("decode events dropped (est.)", "decode", get("events_dropped_est"), "low"),
     ("pingpong txn/s", "pingpong", get("tps"), "high"),
     ("pingpong p50 us", "pingpong", get("p50_us"), "low"),
     ("pingpong p99 us", "pingpong", get("p99_us"), "low"),
     ("pingpong proxy CPU us/txn", "pingpong", per("proxy_cpu_s", "transactions", 1e6), "low"),
+    ("pingpong proxy ctx switches/txn", "pingpong", per("proxy_ctxsw", "transactions", 1), "low"),
     ("pingpong proxy CPU %", "pingpong", per("proxy_cpu_s", "seconds", 100), "info"),
+    ("pingpong loadgen CPU-wait % (noise)", "pingpong", get("loadgen_rq_wait_pct"), "info"),
+    ("pingpong proxy CPU-wait % (noise)", "pingpong", get("proxy_rq_wait_pct"), "info"),
     ("bulk up x1 Gbit/s", "bulk-up-1", get("gbit_s"), "high"),
     ("bulk down x1 Gbit/s", "bulk-down-1", get("gbit_s"), "high"),
     ("bulk up x8 Gbit/s", "bulk-up-8", get("gbit_s"), "high"),
@@ -60,6 +66,7 @@ METRICS = [
     ("idle RSS MiB (2000 conns)", "idle", lambda m: m.get("rss_idle_kb") and m["rss_idle_kb"] / 1024, "low"),
     ("idle KiB per conn", "idle", get("kb_per_idle_conn"), "low"),
     ("process peak RSS MiB", "process", lambda m: m.get("peak_rss_kb") and m["peak_rss_kb"] / 1024, "low"),
+    ("process threads", "process", get("threads"), "info"),
 ]
 
 vals = defaultdict(list)
@@ -73,6 +80,7 @@ for r in rows:
 def fmt(x):
     if x is None: return "n/a"
     ax = abs(x)
+    if x == int(x) and ax < 1000: return str(int(x))
     if ax >= 1000: return f"{x:,.0f}"
     if ax >= 100: return f"{x:.0f}"
     if ax >= 10: return f"{x:.1f}"

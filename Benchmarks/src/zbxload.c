@@ -31,6 +31,14 @@
 #include <unistd.h>
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+/* Time this process spent runnable but waiting for a CPU (ns, /proc/self/schedstat field 2): the share of
+ * the run that other processes on the machine took from the load generator. */
+static double rq_wait_self(void) {
+    FILE *f = fopen("/proc/self/schedstat", "r");
+    unsigned long long run = 0, wait = 0;
+    if (f) { if (fscanf(f, "%llu %llu", &run, &wait) != 2) wait = 0; fclose(f); }
+    return wait / 1e9;
+}
 static double cpu_self(void) {
     struct rusage ru; getrusage(RUSAGE_SELF, &ru);
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
@@ -91,7 +99,7 @@ static int churn(double secs, int inflight, long maxconns) {
     long started = 0, done = 0, errs = 0, short_replies = 0;
     unsigned long long bytes_out = 0, bytes_in = 0;
     double t_start = now(), t_end = t_start + secs, t_last = t_start;
-    double cpu0 = cpu_self();
+    double cpu0 = cpu_self(), rq0 = rq_wait_self();
     int active = 0;
 
     #define START(i) do { \
@@ -154,13 +162,14 @@ static int churn(double secs, int inflight, long maxconns) {
     double wall = now() - t_start;
     double window = (t_last > t_end ? t_end : (now() < t_end ? t_last : t_end)) - t_start;
     if (window <= 0) window = wall;
-    double cpu = cpu_self() - cpu0;
+    double cpu = cpu_self() - cpu0, rq = rq_wait_self() - rq0;
     qsort(lat, nlat, sizeof *lat, cmpu);
     printf("{\"mode\":\"churn\",\"inflight\":%d,\"seconds\":%.3f,\"conns\":%ld,\"conns_per_s\":%.1f,"
            "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"errors\":%ld,\"short_replies\":%ld,"
-           "\"abandoned\":%d,\"frame_bytes\":%zu,\"bytes_out\":%llu,\"bytes_in\":%llu,\"loadgen_cpu_pct\":%.1f}\n",
+           "\"abandoned\":%d,\"frame_bytes\":%zu,\"bytes_out\":%llu,\"bytes_in\":%llu,\"loadgen_cpu_pct\":%.1f,"
+           "\"loadgen_rq_wait_pct\":%.1f}\n",
            inflight, window, done, done / window, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0,
-           errs, short_replies, active, frame_len, bytes_out, bytes_in, 100.0 * cpu / wall);
+           errs, short_replies, active, frame_len, bytes_out, bytes_in, 100.0 * cpu / wall, 100.0 * rq / wall);
     return 0;
 }
 
@@ -172,7 +181,7 @@ static int pingpong(double secs, size_t size) {
     if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) { perror("connect"); return 1; }
     unsigned char *buf = malloc(size), *rb = malloc(size);
     memset(buf, 'x', size);
-    double t_start = now(), t_end = t_start + secs, cpu0 = cpu_self();
+    double t_start = now(), t_end = t_start + secs, cpu0 = cpu_self(), rq0 = rq_wait_self();
     long n = 0, errs = 0;
     while (!stop) {
         double t0 = now();
@@ -187,12 +196,13 @@ static int pingpong(double secs, size_t size) {
         add_lat(now() - t0); n++;
     }
 out:;
-    double wall = now() - t_start, cpu = cpu_self() - cpu0;
+    double wall = now() - t_start, cpu = cpu_self() - cpu0, rq = rq_wait_self() - rq0;
     close(fd);
     qsort(lat, nlat, sizeof *lat, cmpu);
     printf("{\"mode\":\"pingpong\",\"size\":%zu,\"seconds\":%.3f,\"transactions\":%ld,\"tps\":%.1f,"
-           "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.0f,\"errors\":%ld,\"loadgen_cpu_pct\":%.1f}\n",
-           size, wall, n, n / wall, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0, errs, 100.0 * cpu / wall);
+           "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.0f,\"errors\":%ld,\"loadgen_cpu_pct\":%.1f,\"loadgen_rq_wait_pct\":%.1f}\n",
+           size, wall, n, n / wall, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0, errs, 100.0 * cpu / wall,
+           100.0 * rq / wall);
     return errs ? 1 : 0;
 }
 
