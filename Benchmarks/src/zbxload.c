@@ -2,9 +2,10 @@
  * zbxload: load generator for the zabbix-tee benchmark (single thread, epoll, non-blocking).
  *
  *   zbxload churn    HOST PORT SECONDS INFLIGHT [MAXCONNS]
- *       Agent pattern: connect, send one Zabbix "agent data" ZBXD frame (~300 B), read the
+ *       Agent pattern: connect, send one Zabbix "agent data" ZBXD frame (~330 B), read the
  *       server's ~100 B reply until the server closes, close; INFLIGHT connections at once,
- *       for SECONDS (and at most MAXCONNS connections).
+ *       for SECONDS (and at most MAXCONNS connections). Uploads rotate over ZBXLOAD_AGENTS simulated
+ *       agents (default 1000), each with its own session and growing ids.
  *   zbxload pingpong HOST PORT SECONDS SIZE
  *       One persistent connection: write SIZE bytes, read SIZE bytes back, repeat.
  *   zbxload idle     HOST PORT COUNT HOLD_SECONDS
@@ -74,26 +75,33 @@ static void raise_nofile(void) {
 
 /* ---------------- churn ---------------- */
 enum { S_FREE, S_CONNECTING, S_READING };
-struct slot { int fd, state; double t0; size_t sent, got; };
+struct slot { int fd, state; double t0; size_t sent, got; long seq; };
 
 static unsigned char frame[1024]; static size_t frame_len;
-static void build_frame(void) {
-    /* A one-value active-agent upload as zabbix_agentd 6.0 sends it. */
-    static const char json[] =
-        "{\"request\":\"agent data\",\"session\":\"6e7bd1bd1a3e9c4b2d0f5a8c7e1f3a9b\","
-        "\"data\":[{\"host\":\"bench-agent-0001.example.net\",\"key\":\"system.cpu.load[all,avg1]\","
-        "\"value\":\"0.420000\",\"id\":1,\"clock\":1700000000,\"ns\":123456789}],"
-        "\"clock\":1700000000,\"ns\":223456789,\"host\":\"bench-agent-0001.example.net\",\"version\":\"6.0.25\",\"variant\":1}";
-    uint32_t n = sizeof json - 1;
+static long n_agents = 1000;
+/* The k-th upload of the run, as a one-value active-agent upload from zabbix_agentd 6.0: agent k % n_agents,
+ * with its own session and an id that grows per agent, so a decoder that drops re-sent rows the way the
+ * Zabbix server does (same session, id not above the last one) keeps every value. */
+static void build_frame(long k) {
+    long agent = k % n_agents, seq = k / n_agents + 1;
+    time_t now_s = time(NULL);
+    char json[900];
+    int n = snprintf(json, sizeof json,
+        "{\"request\":\"agent data\",\"session\":\"6e7bd1bd1a3e9c4b2d0f5a8c%08lx\","
+        "\"data\":[{\"host\":\"bench-agent-%04ld.example.net\",\"key\":\"system.cpu.load[all,avg1]\","
+        "\"value\":\"0.%06ld\",\"id\":%ld,\"clock\":%ld,\"ns\":123456789}],"
+        "\"clock\":%ld,\"ns\":223456789,\"host\":\"bench-agent-%04ld.example.net\",\"version\":\"6.0.25\",\"variant\":1}",
+        agent, agent, k % 1000000, seq, (long)now_s, (long)now_s, agent);
     memcpy(frame, "ZBXD\x01", 5);
-    frame[5] = n & 0xff; frame[6] = (n >> 8) & 0xff; frame[7] = (n >> 16) & 0xff; frame[8] = n >> 24;
+    frame[5] = n & 0xff; frame[6] = (n >> 8) & 0xff; frame[7] = (n >> 16) & 0xff; frame[8] = (unsigned)n >> 24;
     memset(frame + 9, 0, 4);
-    memcpy(frame + 13, json, n);
-    frame_len = 13 + n;
+    memcpy(frame + 13, json, (size_t)n);
+    frame_len = 13 + (size_t)n;
 }
 
 static int churn(double secs, int inflight, long maxconns) {
-    build_frame();
+    const char *ag = getenv("ZBXLOAD_AGENTS");
+    if (ag && atol(ag) > 0) n_agents = atol(ag);
     int ep = epoll_create1(0);
     struct slot *sl = calloc((size_t)inflight, sizeof *sl);
     long started = 0, done = 0, errs = 0, short_replies = 0;
@@ -105,7 +113,7 @@ static int churn(double secs, int inflight, long maxconns) {
     #define START(i) do { \
         struct slot *s_ = &sl[i]; \
         s_->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); \
-        s_->t0 = now(); s_->sent = s_->got = 0; \
+        s_->t0 = now(); s_->sent = s_->got = 0; s_->seq = started; \
         int one_ = 1; setsockopt(s_->fd, IPPROTO_TCP, TCP_NODELAY, &one_, sizeof one_); \
         int r_ = connect(s_->fd, (struct sockaddr *)&dst, sizeof dst); \
         if (r_ < 0 && errno != EINPROGRESS) { close(s_->fd); s_->state = S_FREE; errs++; } \
@@ -130,6 +138,7 @@ static int churn(double secs, int inflight, long maxconns) {
                 getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
                 if (err) failed = 1;
                 else {
+                    build_frame(s->seq);
                     ssize_t w = write(s->fd, frame, frame_len);
                     if (w != (ssize_t)frame_len) failed = 1;
                     else {
@@ -166,10 +175,10 @@ static int churn(double secs, int inflight, long maxconns) {
     qsort(lat, nlat, sizeof *lat, cmpu);
     printf("{\"mode\":\"churn\",\"inflight\":%d,\"seconds\":%.3f,\"conns\":%ld,\"conns_per_s\":%.1f,"
            "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"errors\":%ld,\"short_replies\":%ld,"
-           "\"abandoned\":%d,\"frame_bytes\":%zu,\"bytes_out\":%llu,\"bytes_in\":%llu,\"loadgen_cpu_pct\":%.1f,"
+           "\"abandoned\":%d,\"agents\":%ld,\"frame_bytes\":%zu,\"bytes_out\":%llu,\"bytes_in\":%llu,\"loadgen_cpu_pct\":%.1f,"
            "\"loadgen_rq_wait_pct\":%.1f}\n",
            inflight, window, done, done / window, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0,
-           errs, short_replies, active, frame_len, bytes_out, bytes_in, 100.0 * cpu / wall, 100.0 * rq / wall);
+           errs, short_replies, active, n_agents, frame_len, bytes_out, bytes_in, 100.0 * cpu / wall, 100.0 * rq / wall);
     return 0;
 }
 
