@@ -32,6 +32,8 @@ def per_gb(m):
     return m["proxy_cpu_s"] / (m["bytes"] / 1e9)
 
 METRICS = [
+    ("noise: others busy on load CPU %", "noise", get("load_cpu_busy_pct"), "info"),
+    ("noise: others busy on proxy CPU %", "noise", get("proxy_cpu_busy_pct"), "info"),
     ("churn conn/s", "churn", get("conns_per_s"), "high"),
     ("churn p50 ms", "churn", lambda m: m.get("p50_us") and m["p50_us"] / 1000, "low"),
     ("churn p99 ms", "churn", lambda m: m.get("p99_us") and m["p99_us"] / 1000, "low"),
@@ -41,8 +43,8 @@ METRICS = [
     ("churn proxy CPU %", "churn", per("proxy_cpu_s", "seconds", 100), "info"),
     ("churn proxy peak RSS MiB", "churn", lambda m: m.get("proxy_hwm_kb") and m["proxy_hwm_kb"] / 1024, "low"),
     ("churn loadgen CPU %", "churn", get("loadgen_cpu_pct"), "info"),
-    ("churn loadgen CPU-wait % (noise)", "churn", get("loadgen_rq_wait_pct"), "info"),
-    ("churn proxy CPU-wait % (noise)", "churn", get("proxy_rq_wait_pct"), "info"),
+    ("churn loadgen run-queue wait %", "churn", get("loadgen_rq_wait_pct"), "info"),
+    ("churn proxy run-queue wait %", "churn", get("proxy_rq_wait_pct"), "info"),
     ("decode item values/s acked", "decode", get("events_per_s"), "high"),
     ("decode events dropped (est.)", "decode", get("events_dropped_est"), "low"),
     ("pingpong txn/s", "pingpong", get("tps"), "high"),
@@ -51,8 +53,8 @@ METRICS = [
     ("pingpong proxy CPU us/txn", "pingpong", per("proxy_cpu_s", "transactions", 1e6), "low"),
     ("pingpong proxy ctx switches/txn", "pingpong", per("proxy_ctxsw", "transactions", 1), "low"),
     ("pingpong proxy CPU %", "pingpong", per("proxy_cpu_s", "seconds", 100), "info"),
-    ("pingpong loadgen CPU-wait % (noise)", "pingpong", get("loadgen_rq_wait_pct"), "info"),
-    ("pingpong proxy CPU-wait % (noise)", "pingpong", get("proxy_rq_wait_pct"), "info"),
+    ("pingpong loadgen run-queue wait %", "pingpong", get("loadgen_rq_wait_pct"), "info"),
+    ("pingpong proxy run-queue wait %", "pingpong", get("proxy_rq_wait_pct"), "info"),
     ("bulk up x1 Gbit/s", "bulk-up-1", get("gbit_s"), "high"),
     ("bulk down x1 Gbit/s", "bulk-down-1", get("gbit_s"), "high"),
     ("bulk up x8 Gbit/s", "bulk-up-8", get("gbit_s"), "high"),

@@ -252,9 +252,25 @@ print(json.dumps({"idle_conns": opened, "established_at_proxy": int(est), "rss_b
 PY
 }
 
+cpu_line() { awk -v c="cpu$1" '$1==c {b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }
+probe_noise() {  # how busy both CPUs are while none of our load runs: the other jobs on this machine
+    local l0 p0 l1 p1
+    l0=$(cpu_line "$LOAD_CPU"); p0=$(cpu_line "$PROXY_CPU")
+    sleep "${BENCH_PROBE_S:-0.5}"
+    l1=$(cpu_line "$LOAD_CPU"); p1=$(cpu_line "$PROXY_CPU")
+    python3 - "$l0" "$l1" "$p0" "$p1" <<'PY'
+import json, sys
+def pct(a, b):
+    (b0, t0), (b1, t1) = map(int, a.split()), map(int, b.split())
+    return round(100.0 * (b1 - b0) / max(1, t1 - t0), 1)
+print(json.dumps({"load_cpu_busy_pct": pct(sys.argv[1], sys.argv[2]), "proxy_cpu_busy_pct": pct(sys.argv[3], sys.argv[4])}))
+PY
+}
+
 run_variant() {  # run_variant ROUND VARIANT
     local r=$1 v=$2
     if ! start_proxy "$v"; then emit "$r" "$v" "na" '{"na":true}'; log "round $r: $v n/a"; return; fi
+    emit "$r" "$v" noise "$(probe_noise)"   # the proxy is idle here
     local pc=$P_CHURN pe=$P_ECHO pb=$P_BULK
     [ "$v" = direct ] && { pc=$T_CHURN; pe=$T_ECHO; pb=$T_BULK; }
     log "round $r: $v (pid ${PROXY_PID:-none})"
