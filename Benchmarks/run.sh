@@ -95,7 +95,7 @@ wait_listen() {  # wait_listen PORT PID
 if [ "$INSTALL" = 1 ]; then
     pkgs="haproxy iperf3 gcc libc6-dev python3 iproute2 util-linux procps"
     [ "$WITH_NGINX" = 1 ] && pkgs="$pkgs nginx libnginx-mod-stream"
-    [ "$PROFILE" = 1 ] && pkgs="$pkgs linux-perf"
+    [ "$PROFILE" = 1 ] && pkgs="$pkgs linux-perf strace"
     missing=""
     for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
     if [ -n "$missing" ]; then
@@ -337,6 +337,26 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
             | grep '%' | grep -v '^#' | head -45 | sed 's/ *$//' | $demangle
     } >"$HERE/profile-tee-churn.txt" || true
     log "profile written to Benchmarks/profile-tee-churn.txt"
+fi
+
+if [ "$PROFILE" = 1 ] && command -v strace >/dev/null; then
+    # System calls per agent connection: deterministic, so comparable even on a noisy machine.
+    SYSC="$HERE/syscalls-churn.txt"; : >"$SYSC"
+    for v in haproxy tee; do
+        start_proxy "$v" || continue
+        timeout 60 strace -c -f -p "$PROXY_PID" -o "$WORK/strace-$v.txt" 2>/dev/null &
+        spid=$!; PIDS+=("$spid"); sleep 1
+        taskset -c "$LOAD_CPU" "$WORK/zbxload" churn 127.0.0.1 "$P_CHURN" 30 16 2000 >/dev/null
+        sleep 0.5; kill -INT "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+        stop_pid "$PROXY_PID"; PROXY_PID=""
+        { echo "## $v: strace -c -f over 2000 churn connections (calls per connection)"
+          awk '$0 ~ /^ *[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+/ {n=$4; e=(NF==6)?$5:0; sc=$NF;
+               if (sc != "total" && sc != "restart_syscall") printf "  %-16s %6.2f%s\n", sc, n/2000, e ? sprintf("  (%d errors)", e) : ""}
+               /total$/ {printf "  %-16s %6.2f\n", "TOTAL", $4/2000}' "$WORK/strace-$v.txt"
+        } >>"$SYSC"
+    done
+    log "system calls per connection written to Benchmarks/syscalls-churn.txt"
+    grep -E '^##|TOTAL' "$SYSC" >&2
 fi
 
 MACHINE="nproc=$(nproc); kernel=$(uname -r); cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
