@@ -5,7 +5,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-COMMAND_LINE="$(env | grep -E '^(BENCH_|TEE_BIN=|TEE_DECODE_TEMPLATE=|SWIFT_SCRATCH=)' | sort | tr '\n' ' ')Benchmarks/run.sh $*"
+COMMAND_LINE="$(env | grep -E '^(BENCH_|TEE_BIN=|TEE_DECODE_TEMPLATE=|SWIFT_SCRATCH=)' | sort | tr '\n' ' ' || true)Benchmarks/run.sh $*"
 
 QUICK=0; ROUNDS=""; INSTALL=1; BUILD=1; WRITE_MD=1; WITH_NGINX=0; PROFILE=0
 DECODE=${BENCH_DECODE:-1}
