@@ -31,9 +31,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$QUICK" = 1 ]; then
-    : "${ROUNDS:=1}"; CHURN_S=${BENCH_CHURN_S:-2}; PP_S=${BENCH_PP_S:-2}; BULK_S=${BENCH_BULK_S:-1}; IDLE_N=${BENCH_IDLE_N:-2000}
+    : "${ROUNDS:=1}"; CHURN1_S=${BENCH_CHURN1_S:-1}; CHURN_S=${BENCH_CHURN_S:-2}; PP_S=${BENCH_PP_S:-2}; BULK_S=${BENCH_BULK_S:-1}; IDLE_N=${BENCH_IDLE_N:-2000}
 else
-    : "${ROUNDS:=3}"; CHURN_S=${BENCH_CHURN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
+    : "${ROUNDS:=3}"; CHURN1_S=${BENCH_CHURN1_S:-3}; CHURN_S=${BENCH_CHURN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
 fi
 INFLIGHT=${BENCH_INFLIGHT:-64}
 MAX_CONNS=${BENCH_MAX_CONNS:-2000000}     # hard bound on churn connections per measurement
@@ -290,6 +290,7 @@ print(json.dumps({"item_values_sent": expected, "events_acked": ev, "riemann_fra
 PY
 )"
     fi
+    measure "$r" "$v" churn-1 nice -n "$NICE" taskset -c "$LOAD_CPU" "$WORK/zbxload" churn 127.0.0.1 "$pc" "$CHURN1_S" 1 "$MAX_CONNS"
     measure "$r" "$v" pingpong nice -n "$NICE" taskset -c "$LOAD_CPU" "$WORK/zbxload" pingpong 127.0.0.1 "$pe" "$PP_S" "$PP_SIZE"
     measure "$r" "$v" bulk-up-1 iperf_json "$pb" -P 1
     measure "$r" "$v" bulk-down-1 iperf_json "$pb" -P 1 -R
@@ -363,6 +364,6 @@ MACHINE="nproc=$(nproc); kernel=$(uname -r); cpu=$(grep -m1 'model name' /proc/c
 python3 "$HERE/report.py" "$RAW" \
     --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --machine "$MACHINE" --command "$COMMAND_LINE" \
     --git "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    --settings "nice=$NICE rounds=$ROUNDS churn=${CHURN_S}s inflight=$INFLIGHT pingpong=${PP_S}s/${PP_SIZE}B bulk=${BULK_S}s idle=$IDLE_N" \
+    --settings "nice=$NICE rounds=$ROUNDS churn=${CHURN_S}s inflight=$INFLIGHT churn-1=${CHURN1_S}s pingpong=${PP_S}s/${PP_SIZE}B bulk=${BULK_S}s idle=$IDLE_N" \
     --noise "loadavg before $LOAD_BEFORE, after $LOAD_AFTER" --stat "$STAT_BEFORE" "$STAT_AFTER" --elapsed "$ELAPSED" \
     --jsonl "$HERE/results-latest.jsonl" $([ "$WRITE_MD" = 1 ] && echo --markdown "$ROOT/BENCHMARKS.md")
