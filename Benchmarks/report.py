@@ -10,6 +10,9 @@ p.add_argument("--date", default=""); p.add_argument("--machine", default=""); p
 p.add_argument("--git", default=""); p.add_argument("--settings", default=""); p.add_argument("--noise", default="")
 p.add_argument("--stat", nargs=2, default=None); p.add_argument("--elapsed", default="")
 p.add_argument("--jsonl"); p.add_argument("--markdown")
+p.add_argument("--max-noise", type=float, default=50.0,
+               help="leave a measurement out of the medians when other jobs used more than this %% of a CPU we use "
+                    "during it, provided the same variant has a quieter measurement of that scenario")
 a = p.parse_args()
 
 rows = [json.loads(l) for l in open(a.raw) if l.strip()]
@@ -34,6 +37,8 @@ def per_gb(m):
 METRICS = [
     ("noise: others busy on load CPU %", "noise", get("load_cpu_busy_pct"), "info"),
     ("noise: others busy on proxy CPU %", "noise", get("proxy_cpu_busy_pct"), "info"),
+    ("noise during churn: others on load CPU %", "churn", get("noise_load_cpu_pct"), "info"),
+    ("noise during churn: others on proxy CPU %", "churn", get("noise_proxy_cpu_pct"), "info"),
     ("churn conn/s", "churn", get("conns_per_s"), "high"),
     ("churn p50 ms", "churn", lambda m: m.get("p50_us") and m["p50_us"] / 1000, "low"),
     ("churn p99 ms", "churn", lambda m: m.get("p99_us") and m["p99_us"] / 1000, "low"),
@@ -75,6 +80,25 @@ METRICS = [
     ("process threads", "process", get("threads"), "info"),
 ]
 
+def noisy(r):
+    m = r["m"]
+    n = [m.get("noise_load_cpu_pct") or 0]
+    if r["variant"] != "direct": n.append(m.get("noise_proxy_cpu_pct") or 0)
+    return max(n) > a.max_noise
+clean = defaultdict(int)
+for r in rows:
+    if not noisy(r): clean[(r["variant"], r["scenario"])] += 1
+dropped = []
+kept = []
+for r in rows:
+    if noisy(r) and clean[(r["variant"], r["scenario"])] > 0:
+        dropped.append(f'{r["variant"]}/{r["scenario"]}#{r["round"]}')
+    else:
+        kept.append(r)
+measured = [r for r in rows if "noise_proxy_cpu_pct" in r["m"]]
+noisy_kept = [r for r in kept if "noise_proxy_cpu_pct" in r["m"] and noisy(r)]
+rows_all, rows = rows, kept
+
 vals = defaultdict(list)
 for r in rows:
     for label, scen, f, _ in METRICS:
@@ -101,7 +125,7 @@ for label, scen, _, better in METRICS:
     for v in order:
         xs = vals.get((label, v))
         med[v] = statistics.median(xs) if xs else None
-        if xs and len(xs) > 1 and med[v]:
+        if xs and len(xs) > 1 and med[v] and scen != "noise" and not label.startswith("noise"):
             spread = max(spread, (max(xs) - min(xs)) / abs(med[v]))
     if all(med[v] is None for v in order) and not (scen == "decode"): continue
     line = [label] + [("n/a" if v in na and med[v] is None else fmt(med[v]) if med[v] is not None else "-") for v in order]
@@ -136,6 +160,10 @@ print("spread = largest (max-min)/median over rounds among the variants")
 print(render(header))
 print(render(["-" * w for w in widths]))
 for row in table: print(render(row))
+noise_note = (f"noisy measurements (other jobs > {a.max_noise:.0f}% of a CPU we use): {len(dropped)} of {len(measured)} left out"
+              + (f" ({', '.join(dropped)})" if dropped else "")
+              + (f"; {len(noisy_kept)} kept for want of a quieter one" if noisy_kept else ""))
+print(noise_note)
 print()
 for j in jl: print(json.dumps({"bench": "zabbix-tee", "date": a.date, "git": a.git, **j}))
 
@@ -153,7 +181,7 @@ if a.markdown:
                     "across machines and days.\n")
         f.write(f"\n## {a.date} — git {a.git}\n\n")
         f.write(f"- command: `{a.command}`\n- machine: {a.machine}\n- settings: {a.settings}; elapsed {a.elapsed}s\n")
-        f.write(f"- noise: {a.noise}{busy}\n")
+        f.write(f"- noise: {a.noise}{busy}\n- {noise_note}\n")
         if na: f.write(f"- n/a (not supported by this build): {', '.join(sorted(na))}\n")
         f.write("\n| " + " | ".join(header) + " |\n|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|\n")
         for row in table: f.write("| " + " | ".join(str(c) for c in row) + " |\n")

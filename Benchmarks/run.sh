@@ -151,11 +151,17 @@ start_bg() {  # start_bg NAME CPU cmd... ; sets LAST_PID
     nice -n "$NICE" taskset -c "$2" "${@:3}" >"$WORK/$1.out" 2>"$WORK/$1.err" &
     LAST_PID=$!; PIDS+=("$LAST_PID")
 }
-start_bg target-zabbix "$LOAD_CPU" "$WORK/zbxsrv" zabbix "$T_CHURN"; wait_listen "$T_CHURN" "$LAST_PID" || die "zbxsrv zabbix did not start"
-start_bg target-echo "$LOAD_CPU" "$WORK/zbxsrv" echo "$T_ECHO"; wait_listen "$T_ECHO" "$LAST_PID" || die "zbxsrv echo did not start"
-start_bg riemann-sink "$LOAD_CPU" "$WORK/zbxsrv" riemann "$T_RIEMANN"; RIEMANN_PID=$LAST_PID
+TARGET_PIDS=()
+start_bg target-zabbix "$LOAD_CPU" "$WORK/zbxsrv" zabbix "$T_CHURN"; TARGET_PIDS+=("$LAST_PID")
+wait_listen "$T_CHURN" "$LAST_PID" || die "zbxsrv zabbix did not start"
+start_bg target-echo "$LOAD_CPU" "$WORK/zbxsrv" echo "$T_ECHO"; TARGET_PIDS+=("$LAST_PID")
+wait_listen "$T_ECHO" "$LAST_PID" || die "zbxsrv echo did not start"
+start_bg riemann-sink "$LOAD_CPU" "$WORK/zbxsrv" riemann "$T_RIEMANN"; RIEMANN_PID=$LAST_PID; TARGET_PIDS+=("$LAST_PID")
 wait_listen "$T_RIEMANN" "$RIEMANN_PID" || die "riemann sink did not start"
-start_bg iperf3-server "$LOAD_CPU" iperf3 -s -p "$T_BULK" -B 127.0.0.1; wait_listen "$T_BULK" "$LAST_PID" || die "iperf3 -s did not start"
+start_bg iperf3-server "$LOAD_CPU" iperf3 -s -p "$T_BULK" -B 127.0.0.1; TARGET_PIDS+=("$LAST_PID")
+wait_listen "$T_BULK" "$LAST_PID" || die "iperf3 -s did not start"
+targets_ticks() { local p s=0 t; for p in "${TARGET_PIDS[@]}"; do
+    t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12+$13}'); s=$((s + ${t:-0})); done; echo "$s"; }
 
 # ---------------------------------------------------------------- proxy under test
 PROXY_PID=""
@@ -176,6 +182,7 @@ start_proxy() {  # start_proxy VARIANT -> PROXY_PID (empty for direct); return 1
     done
 }
 CLK_TCK=$(getconf CLK_TCK)
+cpu_line() { awk -v c="cpu$1" '$1==c {b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }  # busy total (ticks)
 proxy_cpu_ticks() { [ -n "$PROXY_PID" ] && sed 's/^.*) //' "/proc/$PROXY_PID/stat" | awk '{print $12+$13}' || echo 0; }
 proxy_status_kb() { [ -n "$PROXY_PID" ] && awk -v k="$1:" '$1==k {print $2}' "/proc/$PROXY_PID/status" || echo 0; }
 proxy_rq_wait_ns() {  # summed over the proxy's threads: time runnable but not running (others took the CPU)
@@ -195,16 +202,28 @@ emit() {  # emit ROUND VARIANT SCENARIO JSON-OBJECT-WITH-METRICS
 measure() {  # measure ROUND VARIANT SCENARIO cmd... (cmd prints one JSON object)
     local r=$1 v=$2 s=$3; shift 3
     reset_hwm
-    local c0 c1 out w0 w1 t0 t1 x0 x1
+    local c0 c1 out w0 w1 t0 t1 x0 x1 l0 l1 q0 q1 g0 g1
+    l0=$(cpu_line "$LOAD_CPU"); q0=$(cpu_line "$PROXY_CPU"); g0=$(targets_ticks)
     c0=$(proxy_cpu_ticks); w0=$(proxy_rq_wait_ns); t0=$(date +%s%N); x0=$(proxy_ctxsw)
     if ! out=$("$@" 2>>"$WORK/load.err"); then log "$v/$s: load command failed: $(tail -2 "$WORK/load.err" | tr '\n' ' ')"; out=${out:-'{}'}; fi
     c1=$(proxy_cpu_ticks); w1=$(proxy_rq_wait_ns); t1=$(date +%s%N); x1=$(proxy_ctxsw)
+    l1=$(cpu_line "$LOAD_CPU"); q1=$(cpu_line "$PROXY_CPU"); g1=$(targets_ticks)
     local hwm; hwm=$(proxy_status_kb VmHWM)
-    out=$(python3 - "$out" "$c0" "$c1" "$CLK_TCK" "${hwm:-0}" "$PROXY_PID" "$w0" "$w1" "$t0" "$t1" "$x0" "$x1" <<'PY'
+    out=$(python3 - "$out" "$c0" "$c1" "$CLK_TCK" "${hwm:-0}" "$PROXY_PID" "$w0" "$w1" "$t0" "$t1" "$x0" "$x1" "$l0" "$l1" "$q0" "$q1" "$g0" "$g1" <<'PY'
 import json, sys
-out, c0, c1, tck, hwm, pid, w0, w1, t0, t1, x0, x1 = sys.argv[1:]
+out, c0, c1, tck, hwm, pid, w0, w1, t0, t1, x0, x1, l0, l1, q0, q1, g0, g1 = sys.argv[1:]
 try: m = json.loads(out)
 except Exception: m = {"error": "unparsable: " + out[:200]}
+# Noise: CPU time on each of our two CPUs used by anything but our processes during this measurement.
+tck_i = int(tck); wall = max(1e-9, (int(t1) - int(t0)) / 1e9)
+(lb0, lt0), (lb1, lt1) = map(int, l0.split()), map(int, l1.split())
+(qb0, qt0), (qb1, qt1) = map(int, q0.split()), map(int, q1.split())
+ours_proxy = (int(c1) - int(c0)) if pid else 0
+m["noise_proxy_cpu_pct"] = round(max(0.0, 100.0 * ((qb1 - qb0) - ours_proxy) / max(1, qt1 - qt0)), 1)
+gen = m.get("loadgen_cpu_pct", m.get("iperf_cpu_host_pct"))
+if gen is not None:
+    ours_load = (int(g1) - int(g0)) + gen / 100.0 * wall * tck_i
+    m["noise_load_cpu_pct"] = round(max(0.0, 100.0 * ((lb1 - lb0) - ours_load) / max(1, lt1 - lt0)), 1)
 if pid:
     m["proxy_cpu_s"] = (int(c1) - int(c0)) / int(tck)
     m["proxy_hwm_kb"] = int(hwm)
@@ -252,7 +271,6 @@ print(json.dumps({"idle_conns": opened, "established_at_proxy": int(est), "rss_b
 PY
 }
 
-cpu_line() { awk -v c="cpu$1" '$1==c {b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }
 probe_noise() {  # how busy both CPUs are while none of our load runs: the other jobs on this machine
     local l0 p0 l1 p1
     l0=$(cpu_line "$LOAD_CPU"); p0=$(cpu_line "$PROXY_CPU")
@@ -366,4 +384,4 @@ python3 "$HERE/report.py" "$RAW" \
     --git "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     --settings "nice=$NICE rounds=$ROUNDS churn=${CHURN_S}s inflight=$INFLIGHT churn-1=${CHURN1_S}s pingpong=${PP_S}s/${PP_SIZE}B bulk=${BULK_S}s idle=$IDLE_N" \
     --noise "loadavg before $LOAD_BEFORE, after $LOAD_AFTER" --stat "$STAT_BEFORE" "$STAT_AFTER" --elapsed "$ELAPSED" \
-    --jsonl "$HERE/results-latest.jsonl" $([ "$WRITE_MD" = 1 ] && echo --markdown "$ROOT/BENCHMARKS.md")
+    --max-noise "${BENCH_MAX_NOISE:-50}" --jsonl "$HERE/results-latest.jsonl" $([ "$WRITE_MD" = 1 ] && echo --markdown "$ROOT/BENCHMARKS.md")
