@@ -1,0 +1,259 @@
+/*
+ * zbxload: load generator for the zabbix-tee benchmark (single thread, epoll, non-blocking).
+ *
+ *   zbxload churn    HOST PORT SECONDS INFLIGHT [MAXCONNS]
+ *       Agent pattern: connect, send one Zabbix "agent data" ZBXD frame (~330 B), read the
+ *       server's ~100 B reply until the server closes, close; INFLIGHT connections at once,
+ *       for SECONDS (and at most MAXCONNS connections). Uploads rotate over ZBXLOAD_AGENTS simulated
+ *       agents (default 1000), each with its own session and growing ids.
+ *   zbxload pingpong HOST PORT SECONDS SIZE
+ *       One persistent connection: write SIZE bytes, read SIZE bytes back, repeat.
+ *   zbxload idle     HOST PORT COUNT HOLD_SECONDS
+ *       Opens COUNT connections that send nothing, prints "ready" on stderr when all are open,
+ *       holds them for HOLD_SECONDS (or until SIGTERM), then closes them.
+ *
+ * Prints one JSON line on stdout: counts, rate, latency percentiles (microseconds) and this
+ * process's own CPU use (cpu_pct near 100 means the load generator, not the proxy, is the limit).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+/* Time this process spent runnable but waiting for a CPU (ns, /proc/self/schedstat field 2): the share of
+ * the run that other processes on the machine took from the load generator. */
+static double rq_wait_self(void) {
+    FILE *f = fopen("/proc/self/schedstat", "r");
+    unsigned long long run = 0, wait = 0;
+    if (f) { if (fscanf(f, "%llu %llu", &run, &wait) != 2) wait = 0; fclose(f); }
+    return wait / 1e9;
+}
+static double cpu_self(void) {
+    struct rusage ru; getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+/* latency samples in microseconds */
+static uint32_t *lat; static size_t nlat, caplat;
+static void add_lat(double s) {
+    if (nlat == caplat) {
+        size_t nc = caplat ? caplat * 2 : 1 << 16;
+        if (nc > (64u << 20)) return;
+        uint32_t *p = realloc(lat, nc * sizeof *p);
+        if (!p) return;
+        lat = p; caplat = nc;
+    }
+    double us = s * 1e6;
+    lat[nlat++] = us > 4e9 ? 4000000000u : (uint32_t)us;
+}
+static int cmpu(const void *a, const void *b) { uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b; return x < y ? -1 : x > y; }
+static double pct(double p) {
+    if (!nlat) return 0;
+    size_t i = (size_t)(p / 100.0 * (double)(nlat - 1) + 0.5);
+    return lat[i];
+}
+
+static struct sockaddr_in dst;
+static volatile sig_atomic_t stop;
+static void on_sig(int s) { (void)s; stop = 1; }
+
+static void raise_nofile(void) {
+    struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl); rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/* ---------------- churn ---------------- */
+enum { S_FREE, S_CONNECTING, S_READING };
+struct slot { int fd, state; double t0; size_t sent, got; long seq; };
+
+static unsigned char frame[1024]; static size_t frame_len;
+static long n_agents = 1000;
+/* The k-th upload of the run, as a one-value active-agent upload from zabbix_agentd 6.0: agent k % n_agents,
+ * with its own session and an id that grows per agent, so a decoder that drops re-sent rows the way the
+ * Zabbix server does (same session, id not above the last one) keeps every value. */
+static void build_frame(long k) {
+    long agent = k % n_agents, seq = k / n_agents + 1;
+    time_t now_s = time(NULL);
+    char json[900];
+    int n = snprintf(json, sizeof json,
+        "{\"request\":\"agent data\",\"session\":\"6e7bd1bd1a3e9c4b2d0f5a8c%08lx\","
+        "\"data\":[{\"host\":\"bench-agent-%04ld.example.net\",\"key\":\"system.cpu.load[all,avg1]\","
+        "\"value\":\"0.%06ld\",\"id\":%ld,\"clock\":%ld,\"ns\":123456789}],"
+        "\"clock\":%ld,\"ns\":223456789,\"host\":\"bench-agent-%04ld.example.net\",\"version\":\"6.0.25\",\"variant\":1}",
+        agent, agent, k % 1000000, seq, (long)now_s, (long)now_s, agent);
+    memcpy(frame, "ZBXD\x01", 5);
+    frame[5] = n & 0xff; frame[6] = (n >> 8) & 0xff; frame[7] = (n >> 16) & 0xff; frame[8] = (unsigned)n >> 24;
+    memset(frame + 9, 0, 4);
+    memcpy(frame + 13, json, (size_t)n);
+    frame_len = 13 + (size_t)n;
+}
+
+static int churn(double secs, int inflight, long maxconns) {
+    const char *ag = getenv("ZBXLOAD_AGENTS");
+    if (ag && atol(ag) > 0) n_agents = atol(ag);
+    int ep = epoll_create1(0);
+    struct slot *sl = calloc((size_t)inflight, sizeof *sl);
+    long started = 0, done = 0, errs = 0, short_replies = 0;
+    unsigned long long bytes_out = 0, bytes_in = 0;
+    double t_start = now(), t_end = t_start + secs, t_last = t_start;
+    double cpu0 = cpu_self(), rq0 = rq_wait_self();
+    int active = 0;
+
+    #define START(i) do { \
+        struct slot *s_ = &sl[i]; \
+        s_->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); \
+        s_->t0 = now(); s_->sent = s_->got = 0; s_->seq = started; \
+        int one_ = 1; setsockopt(s_->fd, IPPROTO_TCP, TCP_NODELAY, &one_, sizeof one_); \
+        int r_ = connect(s_->fd, (struct sockaddr *)&dst, sizeof dst); \
+        if (r_ < 0 && errno != EINPROGRESS) { close(s_->fd); s_->state = S_FREE; errs++; } \
+        else { s_->state = S_CONNECTING; active++; started++; \
+            struct epoll_event e_ = {.events = EPOLLOUT, .data.u32 = (uint32_t)(i)}; \
+            epoll_ctl(ep, EPOLL_CTL_ADD, s_->fd, &e_); } \
+    } while (0)
+
+    for (int i = 0; i < inflight && (maxconns <= 0 || started < maxconns); i++) START(i);
+    struct epoll_event evs[512];
+    char rbuf[4096];
+    while (active > 0) {
+        double t = now();
+        if (t > t_end + 5.0 || stop) break;  /* hard bound: stragglers are abandoned */
+        int n = epoll_wait(ep, evs, 512, 100);
+        for (int k = 0; k < n; k++) {
+            int i = (int)evs[k].data.u32;
+            struct slot *s = &sl[i];
+            int finished = 0, failed = 0;
+            if (s->state == S_CONNECTING) {
+                int err = 0; socklen_t el = sizeof err;
+                getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                if (err) failed = 1;
+                else {
+                    build_frame(s->seq);
+                    ssize_t w = write(s->fd, frame, frame_len);
+                    if (w != (ssize_t)frame_len) failed = 1;
+                    else {
+                        bytes_out += frame_len;
+                        s->state = S_READING;
+                        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+                        epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &e);
+                    }
+                }
+            } else if (s->state == S_READING) {
+                for (;;) {
+                    ssize_t r = read(s->fd, rbuf, sizeof rbuf);
+                    if (r > 0) { s->got += (size_t)r; bytes_in += (unsigned long long)r; continue; }
+                    if (r == 0) finished = 1;
+                    else if (errno != EAGAIN && errno != EWOULDBLOCK) failed = 1;
+                    break;
+                }
+            }
+            if (finished || failed) {
+                double t1 = now();
+                close(s->fd); s->state = S_FREE; active--;
+                if (finished && s->got >= 13) {
+                    if (t1 <= t_end) { done++; add_lat(t1 - s->t0); t_last = t1; }
+                } else if (finished) short_replies++;
+                else errs++;
+                if (t1 < t_end && !stop && (maxconns <= 0 || started < maxconns)) START(i);
+            }
+        }
+    }
+    double wall = now() - t_start;
+    double window = (t_last > t_end ? t_end : (now() < t_end ? t_last : t_end)) - t_start;
+    if (window <= 0) window = wall;
+    double cpu = cpu_self() - cpu0, rq = rq_wait_self() - rq0;
+    qsort(lat, nlat, sizeof *lat, cmpu);
+    printf("{\"mode\":\"churn\",\"inflight\":%d,\"seconds\":%.3f,\"conns\":%ld,\"conns_per_s\":%.1f,"
+           "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"errors\":%ld,\"short_replies\":%ld,"
+           "\"abandoned\":%d,\"agents\":%ld,\"frame_bytes\":%zu,\"bytes_out\":%llu,\"bytes_in\":%llu,\"loadgen_cpu_pct\":%.1f,"
+           "\"loadgen_rq_wait_pct\":%.1f}\n",
+           inflight, window, done, done / window, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0,
+           errs, short_replies, active, n_agents, frame_len, bytes_out, bytes_in, 100.0 * cpu / wall, 100.0 * rq / wall);
+    return 0;
+}
+
+/* ---------------- pingpong ---------------- */
+static int pingpong(double secs, size_t size) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct timeval tv = {.tv_sec = 5}; setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0) { perror("connect"); return 1; }
+    unsigned char *buf = malloc(size), *rb = malloc(size);
+    memset(buf, 'x', size);
+    double t_start = now(), t_end = t_start + secs, cpu0 = cpu_self(), rq0 = rq_wait_self();
+    long n = 0, errs = 0;
+    while (!stop) {
+        double t0 = now();
+        if (t0 >= t_end) break;
+        if (write(fd, buf, size) != (ssize_t)size) { errs++; break; }
+        size_t got = 0;
+        while (got < size) {
+            ssize_t r = read(fd, rb + got, size - got);
+            if (r <= 0) { errs++; goto out; }
+            got += (size_t)r;
+        }
+        add_lat(now() - t0); n++;
+    }
+out:;
+    double wall = now() - t_start, cpu = cpu_self() - cpu0, rq = rq_wait_self() - rq0;
+    close(fd);
+    qsort(lat, nlat, sizeof *lat, cmpu);
+    printf("{\"mode\":\"pingpong\",\"size\":%zu,\"seconds\":%.3f,\"transactions\":%ld,\"tps\":%.1f,"
+           "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.0f,\"errors\":%ld,\"loadgen_cpu_pct\":%.1f,\"loadgen_rq_wait_pct\":%.1f}\n",
+           size, wall, n, n / wall, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0, errs, 100.0 * cpu / wall,
+           100.0 * rq / wall);
+    return errs ? 1 : 0;
+}
+
+/* ---------------- idle ---------------- */
+static int idle(long count, double hold) {
+    int *fds = calloc((size_t)count, sizeof *fds);
+    long open_ = 0, errs = 0;
+    double t0 = now();
+    for (long i = 0; i < count && !stop; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        if (connect(fds[i], (struct sockaddr *)&dst, sizeof dst) < 0) { close(fds[i]); fds[i] = -1; errs++; continue; }
+        open_++;
+    }
+    double t_conn = now() - t0;
+    fprintf(stderr, "ready %ld\n", open_);
+    double t_end = now() + hold;
+    while (!stop && now() < t_end) usleep(20000);
+    for (long i = 0; i < count; i++) if (fds[i] >= 0) close(fds[i]);
+    printf("{\"mode\":\"idle\",\"open\":%ld,\"errors\":%ld,\"connect_seconds\":%.3f}\n", open_, errs, t_conn);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 6) {
+        fprintf(stderr, "usage: zbxload churn HOST PORT SECONDS INFLIGHT [MAXCONNS]\n"
+                        "       zbxload pingpong HOST PORT SECONDS SIZE\n"
+                        "       zbxload idle HOST PORT COUNT HOLD_SECONDS\n");
+        return 2;
+    }
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = {.sa_handler = on_sig}; sigaction(SIGTERM, &sa, NULL); sigaction(SIGINT, &sa, NULL);
+    dst.sin_family = AF_INET; dst.sin_port = htons((uint16_t)atoi(argv[3]));
+    if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1 || (ntohl(dst.sin_addr.s_addr) >> 24) != 127) {
+        fprintf(stderr, "zbxload only targets loopback (127.0.0.0/8)\n"); return 2;
+    }
+    if (!strcmp(argv[1], "churn")) {
+        double s = atof(argv[4]); if (s > 600) s = 600;
+        return churn(s, atoi(argv[5]), argc > 6 ? atol(argv[6]) : 0);
+    }
+    if (!strcmp(argv[1], "pingpong")) { double s = atof(argv[4]); if (s > 600) s = 600; return pingpong(s, (size_t)atol(argv[5])); }
+    if (!strcmp(argv[1], "idle")) { double h = atof(argv[5]); if (h > 600) h = 600; return idle(atol(argv[4]), h); }
+    fprintf(stderr, "unknown mode %s\n", argv[1]);
+    return 2;
+}
