@@ -25,6 +25,9 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        // The child gets none of our other descriptors: NIO's sockets are not close-on-exec, and a
+        // daemon holding a test server's listening socket keeps its port bound after it stopped.
+        ChildProcess.closeFrom(&actions, 3)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
         if stderrPath == stdoutPath {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
@@ -75,6 +78,25 @@ public final class ChildProcess: Sendable {
         if raw == -1 { return -1 }
         let signal = raw & 0x7f
         return signal == 0 ? (raw >> 8) & 0xff : 128 + signal
+    }
+}
+
+extension ChildProcess {
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    /// glibc 2.34+ `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does not
+    /// expose, looked up at run time.
+    nonisolated(unsafe) private static let addCloseFrom: CloseFrom? = {
+        guard let process = dlopen(nil, RTLD_NOW),
+            let symbol = dlsym(process, "posix_spawn_file_actions_addclosefrom_np")
+        else {
+            return nil
+        }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
+
+    static func closeFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) {
+        _ = self.addCloseFrom?(actions, lowest)
     }
 }
 
