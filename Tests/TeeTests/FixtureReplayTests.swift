@@ -28,8 +28,11 @@ import ZabbixProtocol
 ///   parses 300 KiB–1 MiB of JSON) — plus every frame's boundaries ±1 (inside the magic, after the flags byte, inside and after the length fields,
 ///   after the header, at the end of the frame).
 ///
-/// Relay: each fixture's client bytes go through an in-process relay listener to a loopback peer
-/// that answers with the fixture's server bytes; both must arrive byte for byte.
+/// Live tee: each fixture's connection (after its catalog fixture's) goes through an in-process
+/// relay listener with the side pipeline's tap to a loopback peer that answers with the
+/// fixture's server bytes; both directions must arrive byte for byte, and the pipeline must
+/// emit exactly the fixture's items (passive checks, which carry no host, with the agent's
+/// address as host, as the live tee names them).
 @Suite("Fixture replay", .timeLimit(.minutes(10)))
 struct FixtureReplayTests {
     static let names = FixtureFiles.names()
@@ -118,46 +121,82 @@ struct FixtureReplayTests {
             == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
-    /// The relay carries each fixture's bytes unchanged, both ways, to a loopback peer.
-    @Test(arguments: Self.names) func relayCarriesTheFixtureUnchanged(_ name: String) async throws {
-        let client = FixtureFiles.bytes(name, "client.bin")
-        let server = FixtureFiles.bytes(name, "server.bin")
+    /// Collects what the live side pipeline emits.
+    final class CollectingSink: ItemValueSink, @unchecked Sendable {
+        private let lock = NSLock()
+        private var collected: [DecodedValue] = []
+        func consume(_ values: [DecodedValue]) { self.lock.withLock { self.collected += values } }
+        var values: [DecodedValue] { self.lock.withLock { self.collected } }
+    }
+
+    /// Through a live tee: an in-process relay listener with the side pipeline's tap carries the
+    /// fixture's connection (after its catalog fixture's, on the same listener) to a loopback
+    /// peer that answers with `server.bin`. Both directions must arrive byte for byte, and the
+    /// pipeline must emit exactly the fixture's items (TLS: none).
+    @Test(arguments: Self.names) func liveTeeRelaysTheFixtureUnchangedAndDecodesItsItems(_ name: String) async throws {
+        let meta = try FixtureFiles.meta(name)
+        let connections = (meta.catalog.map { [$0] } ?? []) + [name]
         let peer = try BlockingListener()
-        let peerThread = TestThreads.start { () throws -> [UInt8] in
-            let connection = try peer.accept()
-            connection.setReceiveTimeout(seconds: 20)
-            let received = try connection.receive(exactly: client.count)
-            try connection.send(server)
-            connection.close()
-            return received
-        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "fixture-relay")
         logger.logLevel = .critical
+        let sink = CollectingSink()
+        let pipeline = SidePipeline(configuration: DecodeConfiguration(), sink: sink, logger: logger)
+        pipeline.start()
         let listener = RelayListener(
             configuration: RelayListenerConfiguration(
-                name: "fixture", listen: [Endpoint(host: "127.0.0.1", port: 0)],
+                name: meta.listener, listen: [Endpoint(host: "127.0.0.1", port: 0)],
                 targets: [Endpoint(host: "127.0.0.1", port: peer.port)], connectTimeout: .seconds(2)),
-            group: group, logger: logger)
+            group: group, tapFactory: pipeline.tapFactory, logger: logger)
         try await listener.start()
         let port = try #require(listener.localAddresses.first?.port)
-        let answers: [[UInt8]] = try await TestThreads.run(1) { _ in
-            let socket = try BlockingSocket.connect(port: port)
-            socket.setReceiveTimeout(seconds: 20)
-            try socket.send(client)
-            let answer = try socket.receiveAll()
-            socket.close()
-            return answer
+        for connection in connections {
+            let client = FixtureFiles.bytes(connection, "client.bin")
+            let server = FixtureFiles.bytes(connection, "server.bin")
+            let peerThread = TestThreads.start { () throws -> [UInt8] in
+                let accepted = try peer.accept()
+                accepted.setReceiveTimeout(seconds: 20)
+                let received = try accepted.receive(exactly: client.count)
+                try accepted.send(server)
+                accepted.close()
+                return received
+            }
+            let answers: [[UInt8]] = try await TestThreads.run(1) { _ in
+                let socket = try BlockingSocket.connect(port: port)
+                socket.setReceiveTimeout(seconds: 20)
+                try socket.send(client)
+                let answer = try socket.receiveAll()
+                socket.close()
+                return answer
+            }
+            let back: [UInt8] = answers.first ?? []
+            let arrived: [UInt8] = try peerThread.waitBlocking()
+            #expect(arrived == client, "\(connection): the peer got \(arrived.count) of \(client.count) client bytes, identical: \(arrived == client)")
+            #expect(back == server, "\(connection): the client got \(back.count) of \(server.count) server bytes, identical: \(back == server)")
         }
-        let back: [UInt8] = answers.first ?? []
-        let arrived: [UInt8] = try peerThread.waitBlocking()
+        _ = await eventually(timeout: 10) { sink.values.count >= meta.items.count }
         peer.close()
         await listener.stopAccepting()
         _ = await listener.waitForConnectionsToClose(timeout: .seconds(10))
         await listener.closeAllConnections()
         try await group.shutdownGracefully()
-        #expect(arrived == client, "\(name): the peer got \(arrived.count) of \(client.count) client bytes, identical: \(arrived == client)")
-        #expect(back == server, "\(name): the client got \(back.count) of \(server.count) server bytes, identical: \(back == server)")
+        await pipeline.shutdown()
+        // Passive checks carry no host: live, the tee names the agent by its address (the relay target's).
+        let expected = meta.items.map { item in
+            var item = item
+            if item.host == nil { item.host = "127.0.0.1" }
+            return item
+        }
+        let (missing, unexpected) = Self.compare(sink.values, expected)
+        #expect(missing.isEmpty && unexpected.isEmpty, """
+            \(name) through the live side pipeline
+            expected, not decoded:
+            \(missing.map { "  " + Self.describe($0) }.joined(separator: "\n"))
+            decoded, not expected:
+            \(unexpected.map { "  \($0)" }.joined(separator: "\n"))
+            """)
+        #expect(pipeline.statistics.tlsConnectionCount == (meta.tls ? 1 : 0), "live, a TLS connection counts once")
+        #expect(pipeline.statistics.failures.values.reduce(0, +) == 0, "\(pipeline.statistics.failures)")
     }
 
     // MARK: Decoding and comparing
@@ -208,22 +247,28 @@ struct FixtureReplayTests {
         return (meta, result)
     }
 
-    /// Records an issue and returns false unless fixture `name` decodes to exactly its items.
-    @discardableResult
-    static func expectDecodes(_ name: String, chunkSize: Int) throws -> Bool {
-        let (meta, result) = try self.decode(name, chunkSize: chunkSize)
-        var unmatched = result.values.map { decoded in
+    /// The expected items no decoded value matched, and the decoded values no item matched.
+    static func compare(_ values: [DecodedValue], _ items: [FixtureItem]) -> (missing: [FixtureItem], unexpected: [Decoded]) {
+        var unmatched = values.map { decoded in
             Decoded(host: decoded.value.host, key: decoded.value.key, itemid: decoded.value.itemid, value: decoded.value.value,
                     clock: decoded.value.clock, ns: decoded.value.ns, state: decoded.value.state == .notSupported ? 1 : 0)
         }
         var missing: [FixtureItem] = []
-        for item in meta.items {
+        for item in items {
             if let index = unmatched.firstIndex(where: { $0.matches(item) }) {
                 unmatched.remove(at: index)
             } else {
                 missing.append(item)
             }
         }
+        return (missing, unmatched)
+    }
+
+    /// Records an issue and returns false unless fixture `name` decodes to exactly its items.
+    @discardableResult
+    static func expectDecodes(_ name: String, chunkSize: Int) throws -> Bool {
+        let (meta, result) = try self.decode(name, chunkSize: chunkSize)
+        let (missing, unmatched) = self.compare(result.values, meta.items)
         let failures = result.statistics.failures.filter { $0.value > 0 }
         let ok = missing.isEmpty && unmatched.isEmpty && failures.isEmpty && (result.statistics.tlsConnectionCount > 0) == meta.tls
         if !ok {
