@@ -295,6 +295,7 @@ struct FixtureCaptureTests {
                     valuesHaveClock: false,
                     items: [FixtureItem(host: nil, key: ZabbixTestItems.intKey, value: ZabbixTestItems.intValue)],
                     notes: ["zabbix_get printed: \(int.value)"]))
+                try Self.expectReplayGivesSameReply(port: agent.port, intConnection)
 
                 let missing = try await ZabbixGet.get(port: recorder.port, key: "no.such.key")
                 let prefix = "ZBX_NOTSUPPORTED: "
@@ -312,6 +313,7 @@ struct FixtureCaptureTests {
                     valuesHaveClock: false,
                     items: [FixtureItem(host: nil, key: "no.such.key", value: error, state: 1)],
                     notes: ["zabbix_get printed: \(missing.value)"]))
+                try Self.expectReplayGivesSameReply(port: agent.port, missingConnection)
             }
         }
         try await ZabbixAgent2.withRunning { agent in
@@ -331,8 +333,20 @@ struct FixtureCaptureTests {
                     valuesHaveClock: false,
                     items: [FixtureItem(host: nil, key: ZabbixTestItems.textKey, value: ZabbixTestItems.textValue)],
                     notes: ["zabbix_get printed: \(text.value)"]))
+                try Self.expectReplayGivesSameReply(port: agent.port, connection)
             }
         }
+    }
+
+    /// `deterministic: true` checked: the recorded client bytes, sent straight to the agent, get
+    /// the recorded reply byte for byte.
+    static func expectReplayGivesSameReply(port: Int, _ connection: RecordedConnection) throws {
+        let socket = try BlockingSocket.connect(port: port)
+        socket.setReceiveTimeout(seconds: 10)
+        try socket.send(connection.client)
+        let reply = try socket.receiveAll()
+        socket.close()
+        #expect(reply == connection.server, "replayed client bytes got \(reply.count) bytes, recorded \(connection.server.count)")
     }
 
     // MARK: Active proxy ↔ server
