@@ -104,11 +104,8 @@ struct FixtureReplayTests {
                 #expect(result.messages.isEmpty)
                 #expect(result.statistics.tlsConnectionCount >= 1, "TLS counted (chunk \(chunkSize))")
                 #expect(result.statistics.failures.values.reduce(0, +) == 0, "\(result.statistics.failures)")
-                // One connection is one TLS connection (the live tap, ZabbixTap, counts it once), but
-                // CaptureDecoder counts each direction that starts with 0x16: 2 for this recording.
-                withKnownIssue("CaptureDecoder counts a TLS connection once per direction (reported, Sources/Tee/Decoding/CaptureDecoder.swift)") {
-                    #expect(result.statistics.tlsConnectionCount == 1, "TLS connections counted for one connection")
-                }
+                // One connection is one TLS connection, as the live tap (ZabbixTap) counts it.
+                #expect(result.statistics.tlsConnectionCount == 1, "TLS connections counted for one connection")
             }
         }
     }

@@ -43,6 +43,11 @@ public struct CaptureDecoder {
     /// Values whose itemid the catalog does not know are returned with key `itemid:N`.
     public func decode(client: [UInt8], server: [UInt8], chunkSize: Int = .max, connection: UInt64 = 1) -> Result {
         let statistics = DecodeStatistics()
+        // The connection's first byte decides: TLS (0x16) is relayed, never decoded, counted once.
+        if client.first == 0x16 {
+            statistics.tlsConnection()
+            return Result(messages: [], values: [], statistics: statistics)
+        }
         let clientFrames = Self.frames(client, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
         let serverFrames = Self.frames(server, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
         var decoder = ConnectionDecoder(listener: self.listener, peerHost: self.peerHost)
