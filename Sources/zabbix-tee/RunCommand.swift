@@ -21,13 +21,26 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical); overrides log_level.")
     var logLevel: Logger.Level?
 
+    @Option(help: "Log format on standard error: text (human-readable) or json (one object per line).")
+    var logFormat: LogFormat = .text
+
+    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+        case text, json
+    }
+
     func run() async throws {
         let configuration = try self.options.load()
         let level = self.logLevel ?? configuration.logLevel
+        let format = self.logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .json:
+                return JSONLogHandler(label: label, level: level)
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "zabbix-tee")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
