@@ -130,25 +130,9 @@ struct DecodeCommand: ParsableCommand {
 }
 
 extension ZabbixMessage {
-    /// The message type as JSON output names it.
+    /// The message type as JSON output names it (management requests keep their request name).
     var kindDescription: String {
-        switch self {
-        case .activeChecksRequest: return "active checks"
-        case .activeChecksResponse: return "active checks reply"
-        case .agentData: return "agent data"
-        case .senderData: return "sender data"
-        case .activeCheckHeartbeat: return "active check heartbeat"
-        case .proxyHeartbeat: return "proxy heartbeat"
-        case .proxyDataRequest: return "proxy data request"
-        case .proxyData: return "proxy data"
-        case .proxyConfigRequest: return "proxy config"
-        case .proxyConfigStatus: return "proxy config status"
-        case .proxyConfig: return "proxy config reply"
-        case .passiveCheckRequest: return "passive check"
-        case .passiveCheckResponse: return "passive check reply"
-        case .response: return "response"
-        case .other(let request): return "other: \(request)"
-        case .unrecognized: return "unrecognized"
-        }
+        if case .other(let request) = self { return "other: \(request)" }
+        return self.kindName
     }
 }

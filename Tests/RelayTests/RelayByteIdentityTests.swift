@@ -18,7 +18,7 @@ import TestSupport
     /// Log-uniform sizes from 1 B to 64 MiB (most small, as in Zabbix traffic, a few huge),
     /// always including both extremes.
     static func plans(count: Int) -> [Plan] {
-        var rng = SplitMix64(seed: 2026)
+        var rng = SeededGenerator(seed: 2026)
         func size() -> Int { Int(exp(Double.random(in: 0...log(Double(64 << 20)), using: &rng)).rounded()) }
         return (0..<count).map { index in
             var plan = Plan(clientSeed: rng.next(), clientLength: size(), serverSeed: UInt64(index), serverLength: size())
@@ -86,18 +86,5 @@ import TestSupport
         #expect(relay.statistics.connectionsAccepted == 200)
         #expect(try await relay.shutdown(), "every relayed connection closed by itself")
         #expect(relay.statistics.bytesInFlight == 0)
-    }
-}
-
-/// A small seedable generator so the test's sizes are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

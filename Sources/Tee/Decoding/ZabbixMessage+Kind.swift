@@ -1,8 +1,8 @@
 import ZabbixProtocol
 
 extension ZabbixMessage {
-    /// A short name for metrics: the request type, or what the reply answers.
-    var kindName: String {
+    /// A short name for metrics and the `decode` command: the request type, or what the reply answers.
+    public var kindName: String {
         switch self {
         case .activeChecksRequest: return "active checks"
         case .activeChecksResponse: return "active checks reply"
