@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (Fuzz/, see RELIABILITY.md) with -sanitize=fuzzer,address and runs
-# each for SECONDS_PER_TARGET seconds (default 60), one after the other.
+# each for SECONDS_PER_TARGET seconds (default 60), FUZZ_JOBS targets at a time (default 2).
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
@@ -13,7 +13,7 @@
 # Captured traffic in Fixtures/*/client.bin and server.bin, when present, seeds FuzzZabbixFrames.
 #
 # Environment: FUZZ_RSS_LIMIT_MB (default 2048), FUZZ_TIMEOUT (seconds per input, default 10),
-# FUZZ_NICE (default 10).
+# FUZZ_NICE (default 10), FUZZ_JOBS (targets fuzzed at once, default 2), FUZZ_SCRATCH (build directory, default .build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +24,7 @@ ALL_TARGETS=(FuzzZabbixFrames FuzzZabbixMessages FuzzProxyConfig FuzzRiemannFram
 RSS_LIMIT_MB=${FUZZ_RSS_LIMIT_MB:-2048}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
 NICE=${FUZZ_NICE:-10}
-SCRATCH=.build-fuzz
+SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 
 # Largest input libFuzzer generates, per target: big enough for several frames / a compressed
 # proxy configuration, small enough to keep thousands of executions per second.
@@ -44,25 +44,28 @@ export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 
 start=$(date +%s)
+mkdir -p Fuzz/crashes "$SCRATCH/logs"
 for target in "${TARGETS[@]}"; do
     echo "fuzz.sh: building $target"
-    nice -n "$NICE" swift build -c release --product "$target" --scratch-path "$SCRATCH" \
-        -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\]|ld.gold: warning' || true
-    [ -x "$SCRATCH/release/$target" ] || { echo "fuzz.sh: build of $target failed" >&2; exit 1; }
+    if ! nice -n "$NICE" swift build -c release --product "$target" --scratch-path "$SCRATCH" \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING > "$SCRATCH/logs/build-$target.log" 2>&1; then
+        grep -vE '^\[[0-9]+/[0-9]+\]' "$SCRATCH/logs/build-$target.log" | tail -40 >&2
+        echo "fuzz.sh: build of $target failed" >&2
+        exit 1
+    fi
 done
 built=$(date +%s)
 echo "fuzz.sh: build took $((built - start)) s"
 
-mkdir -p Fuzz/crashes "$SCRATCH/logs"
-failed=()
-for target in "${TARGETS[@]}"; do
-    work="$SCRATCH/corpus/$target"
+# Runs one target; its summary goes to $SCRATCH/logs/<target>.summary, its status to .status.
+run_target() {
+    local target=$1 work="$SCRATCH/corpus/$1" log="$SCRATCH/logs/$1.log" status
+    local seeds=("Fuzz/corpus/$target")
     mkdir -p "$work"
-    seeds=("Fuzz/corpus/$target")
     if [ "$target" = FuzzZabbixFrames ] && compgen -G 'Fixtures/*/*.bin' >/dev/null; then
         # Fixture streams get the target's two control bytes: chunk size 32, 1 MiB limit, and the
         # direction (0x08 = server).
-        fixtures="$SCRATCH/fixture-seeds"
+        local fixtures="$SCRATCH/fixture-seeds" file name prefix
         rm -rf "$fixtures" && mkdir -p "$fixtures"
         for file in Fixtures/*/client.bin Fixtures/*/server.bin; do
             [ -f "$file" ] || continue
@@ -72,8 +75,6 @@ for target in "${TARGETS[@]}"; do
         done
         seeds+=("$fixtures")
     fi
-    log="$SCRATCH/logs/$target.log"
-    echo "fuzz.sh: running $target for $SECONDS_PER_TARGET s (max_len $(max_len "$target"))"
     set +e
     nice -n "$NICE" "$SCRATCH/release/$target" "$work" "${seeds[@]}" \
         -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$target")" \
@@ -81,12 +82,30 @@ for target in "${TARGETS[@]}"; do
         -print_final_stats=1 -artifact_prefix="Fuzz/crashes/$target-" > "$log" 2>&1
     status=$?
     set -e
-    grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "$log" | sed 's/^/    /' || true
-    if [ $status -ne 0 ]; then
-        echo "fuzz.sh: $target FAILED (exit $status); log: $log" >&2
-        grep -E 'ERROR:|SUMMARY:|INVARIANT|Fatal error|Test unit written|artifact' "$log" | head -20 | sed 's/^/    /' >&2 || true
-        failed+=("$target")
-    fi
+    {
+        echo "fuzz.sh: $target finished (exit $status)"
+        grep -E 'stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb' "$log" | sed 's/^/    /' || true
+        if [ $status -ne 0 ]; then
+            echo "fuzz.sh: $target FAILED; log: $log"
+            grep -E 'ERROR:|SUMMARY:|INVARIANT|Fatal error|Test unit written|artifact' "$log" | head -20 | sed 's/^/    /' || true
+        fi
+    } > "$SCRATCH/logs/$target.summary"
+    echo "$status" > "$SCRATCH/logs/$target.status"
+}
+
+# FUZZ_JOBS targets run at once (default 2: CI has two cores; use 1 on a shared machine).
+JOBS=${FUZZ_JOBS:-2}
+for target in "${TARGETS[@]}"; do
+    rm -f "$SCRATCH/logs/$target.status" "$SCRATCH/logs/$target.summary"
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    echo "fuzz.sh: running $target for $SECONDS_PER_TARGET s (max_len $(max_len "$target"))"
+    run_target "$target" &
+done
+wait
+failed=()
+for target in "${TARGETS[@]}"; do
+    cat "$SCRATCH/logs/$target.summary" 2>/dev/null || true
+    [ "$(cat "$SCRATCH/logs/$target.status" 2>/dev/null || echo 1)" = 0 ] || failed+=("$target")
 done
 echo "fuzz.sh: total $(( $(date +%s) - start )) s"
 if [ ${#failed[@]} -gt 0 ]; then
