@@ -131,7 +131,9 @@ def clean(target):
     directory = os.path.join(HERE, target)
     if os.path.isdir(directory):
         for name in os.listdir(directory):
-            os.remove(os.path.join(directory, name))
+            # crash-* files are inputs that once failed (see RELIABILITY.md): keep them.
+            if not name.startswith('crash-'):
+                os.remove(os.path.join(directory, name))
 
 
 def zabbix_frames():
