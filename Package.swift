@@ -122,6 +122,30 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
-    ],
+
+        // libFuzzer targets, one per parser; see RELIABILITY.md and scripts/fuzz.sh. Each exports
+        // LLVMFuzzerTestOneInput; its @main starts libFuzzer's driver when built with
+        // `-sanitize=fuzzer,address -DFUZZING` and replays files otherwise, so `swift build` and
+        // `swift test` are unaffected. -parse-as-library: @main sits in a file not named main.swift.
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Fuzz/FuzzSupport"),
+    ] + fuzzTargets,
     swiftLanguageModes: [.v6]
 )
+
+var fuzzTargets: [Target] {
+    let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzZabbixFrames", ["ZabbixProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzZabbixMessages", ["ZabbixProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzProxyConfig", ["ZabbixProtocol", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzRiemannFrames", ["Riemann", .product(name: "NIOCore", package: "swift-nio")]),
+        ("FuzzConfig", ["Tee"]),
+    ]
+    return fuzzers.map { fuzzer in
+        .executableTarget(
+            name: fuzzer.name,
+            dependencies: ["FuzzSupport"] + fuzzer.dependencies,
+            path: "Fuzz/\(fuzzer.name)",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+    }
+}

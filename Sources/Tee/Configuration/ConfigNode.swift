@@ -115,15 +115,23 @@ struct ConfigNode {
             ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
         ]
         var amount: TimeAmount?
+        var nanoseconds: Double?
         for unit in units where text.hasSuffix(unit.suffix) {
             let number = text.dropLast(unit.suffix.count)
             if let value = Double(number), value.isFinite, value >= 0 {
-                amount = .nanoseconds(Int64(value * unit.nanoseconds))
+                nanoseconds = value * unit.nanoseconds
             }
             break
         }
-        if amount == nil, let seconds = Double(text), seconds.isFinite, seconds >= 0 {
-            amount = .nanoseconds(Int64(seconds * 1e9))
+        if nanoseconds == nil, let seconds = Double(text), seconds.isFinite, seconds >= 0 {
+            nanoseconds = seconds * 1e9
+        }
+        if let nanoseconds {
+            // Int64(_:) traps above Int64.max (about 292 years, e.g. `1e10h`): refuse instead.
+            guard let exact = Int64(exactly: nanoseconds.rounded(.towardZero)) else {
+                throw self.error("\(text) is too long (at most about 292 years)")
+            }
+            amount = .nanoseconds(exact)
         }
         guard let amount else {
             throw self.error("\"\(text)\" is not a duration (examples: 250ms, 5s, 10m, 1h)")
