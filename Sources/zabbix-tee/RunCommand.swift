@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "zabbix-tee")
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? CPUAffinity.availableCPUs)
         let daemon = TeeDaemon(configuration: configuration, group: group, logger: logger)
         let services = ServiceGroup(
             configuration: .init(

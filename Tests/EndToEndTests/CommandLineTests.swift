@@ -64,6 +64,13 @@ struct CommandLineTests {
         taken.close()
     }
 
+    @Test func automaticThreadCountFollowsTheCPUAffinity() async throws {
+        let path = try self.write("listeners:\n" + TeeProcess.listener(name: "a", port: 1, targets: [2]))
+        let pinned = try await ProcessRunner.run("/usr/bin/taskset", ["-c", "0", TeeProcess.binary, "check-config", "--config", path])
+        #expect(pinned.exitCode == 0, "\(pinned)")
+        #expect(pinned.standardOutput.contains("threads: auto  # auto: 1 CPUs available"), "\(pinned.standardOutput)")
+    }
+
     @Test func sigtermStopsTheTeeWithExitStatusZero() async throws {
         let port = try LoopbackPort.free()
         let tee = try await TeeProcess.start(configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [10051]), ports: [port])

@@ -29,6 +29,7 @@ struct ConfigLoaderTests {
         #expect(listener.socketBufferSize == nil)
         #expect(configuration.logLevel == .info)
         #expect(configuration.shutdownTimeout == .seconds(30))
+        #expect(configuration.threads == nil, "auto")
     }
 
     @Test func everyListenerKeyIsRead() throws {
@@ -36,6 +37,7 @@ struct ConfigLoaderTests {
             yaml: """
                 log_level: debug
                 shutdown_timeout: 45s
+                threads: 3
                 listeners:
                   - name: proxies
                     listen: ["127.0.0.1:20051", "[::1]:20051"]
@@ -52,6 +54,7 @@ struct ConfigLoaderTests {
         let listener = try #require(configuration.listeners.first)
         #expect(configuration.logLevel == .debug)
         #expect(configuration.shutdownTimeout == .seconds(45))
+        #expect(configuration.threads == 3)
         #expect(listener.listen.count == 2)
         #expect(listener.listen[1] == Endpoint(host: "::1", port: 20051))
         #expect(listener.balance == .roundRobin)

@@ -12,7 +12,7 @@ import Yams
 public enum ConfigLoader {
     /// Keys of the top-level mapping.
     static let topLevelKeys = [
-        "log_level", "shutdown_timeout", "listeners", "decode", "catalog", "riemann", "mapping", "admin",
+        "log_level", "shutdown_timeout", "threads", "listeners", "decode", "catalog", "riemann", "mapping", "admin",
     ]
     /// Keys of one `listeners` item.
     static let listenerKeys = [
@@ -62,6 +62,9 @@ public enum ConfigLoader {
         if let timeout = keys["shutdown_timeout"] {
             let amount = try timeout.duration()
             configuration.shutdownTimeout = .nanoseconds(amount.nanoseconds)
+        }
+        if let threads = keys["threads"], try threads.string() != "auto" {
+            configuration.threads = try threads.int(in: 1...256)
         }
         guard let listeners = keys["listeners"] else {
             throw document.error("missing key 'listeners' (at least one listener is needed)")

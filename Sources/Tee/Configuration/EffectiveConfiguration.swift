@@ -9,6 +9,7 @@ extension TeeConfiguration {
         var lines: [String] = []
         lines.append("log_level: \(self.logLevel.rawValue)")
         lines.append("shutdown_timeout: \(Self.text(self.shutdownTimeout))")
+        lines.append("threads: \(self.threads.map(String.init) ?? "auto")  # auto: \(CPUAffinity.availableCPUs) CPUs available")
         lines.append("listeners:")
         for listener in self.listeners {
             lines.append("  - name: \(Self.quoted(listener.name))")

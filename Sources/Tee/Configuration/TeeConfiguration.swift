@@ -9,6 +9,8 @@ public struct TeeConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// How long a graceful shutdown lets open connections finish. Key `shutdown_timeout`, default 30 s.
     public var shutdownTimeout: Duration
+    /// Event-loop threads (key `threads`); `nil` (`auto`): the CPUs this process may run on.
+    public var threads: Int?
     /// One entry per `listeners` item.
     public var listeners: [RelayListenerConfiguration]
     /// What the tee does with each listener's traffic besides relaying it, by listener name.
@@ -36,6 +38,7 @@ public struct TeeConfiguration: Sendable {
     public init(logLevel: Logger.Level = .info, shutdownTimeout: Duration = .seconds(30), listeners: [RelayListenerConfiguration]) {
         self.logLevel = logLevel
         self.shutdownTimeout = shutdownTimeout
+        self.threads = nil
         self.listeners = listeners
         self.listenerOptions = [:]
         self.decode = DecodeConfiguration()
