@@ -141,7 +141,7 @@ public final class TeeDaemon: Service, Sendable {
                 self.logger.info("flushing queued events to Riemann", metadata: ["events": "\(queued)"])
             }
             let timeout = self.configuration.riemannFlushTimeout
-            await riemann.shutdown(deadline: .now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            await riemann.shutdown(deadline: .now() + TimeAmount(timeout))
             let dropped = riemann.statistics.queue.dropped[.shutdown] ?? 0
             if dropped > 0 {
                 self.logger.warning("Riemann did not acknowledge every queued event before the flush timeout", metadata: ["dropped": "\(dropped)"])

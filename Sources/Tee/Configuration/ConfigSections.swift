@@ -166,6 +166,12 @@ extension ConfigLoader {
 
 extension TimeAmount {
     var duration: Duration { .nanoseconds(self.nanoseconds) }
+
+    /// The same span as `duration`, to nanosecond precision.
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
 }
 
 extension ConfigLoader {

@@ -90,7 +90,7 @@ extension TeeConfiguration {
     }
 
     private static func text(_ duration: Duration) -> String {
-        DurationFormat.text(.nanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000))
+        DurationFormat.text(TimeAmount(duration))
     }
 
     private static func quoted(_ text: String) -> String {

@@ -2,8 +2,8 @@ import Synchronization
 
 /// Counters of the side pipeline, readable from any thread (metrics, tests).
 ///
-/// Labelled counters (per request type, per failure reason) live in one lock-protected
-/// dictionary: they change once per frame, never per byte.
+/// Labelled counters (per request type and flags, per failure reason) live in lock-protected
+/// dictionaries keyed by value types: they change once per frame, never per byte.
 public final class DecodeStatistics: Sendable {
     /// Why a frame or a connection was not decoded.
     public enum Failure: String, Sendable, Hashable, CaseIterable {
@@ -20,7 +20,7 @@ public final class DecodeStatistics: Sendable {
         case notZabbix = "not_zabbix"
     }
 
-    private let labelled = Mutex<[String: Int]>([:])
+    private let labelled = Mutex<(frames: [FrameKind: Int], failures: [Failure: Int])>(([:], [:]))
     private let tlsConnections = Atomic<Int>(0)
     private let values = Atomic<Int>(0)
     private let duplicates = Atomic<Int>(0)
@@ -35,24 +35,12 @@ public final class DecodeStatistics: Sendable {
     // MARK: Reading
 
     /// Frames decoded, by request type (`agent data`, `active checks reply`, ...) and flags byte.
-    public var framesDecoded: [FrameKind: Int] {
-        self.labelled.withLock { counters in
-            var result: [FrameKind: Int] = [:]
-            for (key, count) in counters where key.hasPrefix("f|") {
-                let parts = key.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
-                result[FrameKind(message: String(parts[2]), flags: UInt8(parts[1]) ?? 0)] = count
-            }
-            return result
-        }
-    }
+    public var framesDecoded: [FrameKind: Int] { self.labelled.withLock { $0.frames } }
 
-    /// Frames or connections not decoded, by reason.
+    /// Frames or connections not decoded, by reason (every reason present, zero included).
     public var failures: [Failure: Int] {
-        self.labelled.withLock { counters in
-            var result: [Failure: Int] = [:]
-            for failure in Failure.allCases { result[failure] = counters["x|" + failure.rawValue] ?? 0 }
-            return result
-        }
+        let counted = self.labelled.withLock { $0.failures }
+        return Dictionary(uniqueKeysWithValues: Failure.allCases.map { ($0, counted[$0] ?? 0) })
     }
 
     public func failures(_ reason: Failure) -> Int { self.failures[reason] ?? 0 }
@@ -84,11 +72,11 @@ public final class DecodeStatistics: Sendable {
     // MARK: Recording
 
     func frameDecoded(message: String, flags: UInt8) {
-        self.labelled.withLock { $0["f|\(flags)|\(message)", default: 0] += 1 }
+        self.labelled.withLock { $0.frames[FrameKind(message: message, flags: flags), default: 0] += 1 }
     }
 
     func failed(_ reason: Failure, count: Int = 1) {
-        self.labelled.withLock { $0["x|" + reason.rawValue, default: 0] += count }
+        self.labelled.withLock { $0.failures[reason, default: 0] += count }
     }
 
     func tlsConnection() { self.tlsConnections.add(1, ordering: .relaxed) }
