@@ -6,6 +6,18 @@
  *       server's ~100 B reply until the server closes, close; INFLIGHT connections at once,
  *       for SECONDS (and at most MAXCONNS connections). Uploads rotate over ZBXLOAD_AGENTS simulated
  *       agents (default 1000), each with its own session and growing ids.
+ *   zbxload check    HOST PORT SECONDS INFLIGHT
+ *       The agent pattern as churn, against `zbxsrv check` (through the tee): every reply must be
+ *       exactly the frame the server builds from the length and CRC-32 of the request it received,
+ *       so one comparison proves both directions arrived unchanged. Counts errors (connect, reset,
+ *       write), short replies and mismatches; a progress line (JSON) goes to stderr every
+ *       ZBXLOAD_PROGRESS seconds (default 10). Runs up to a day (the soak).
+ *   zbxload check    HOST PORT SECONDS INFLIGHT
+ *       The agent pattern as churn, against `zbxsrv check` (through the tee): every reply must be
+ *       exactly the frame the server builds from the length and CRC-32 of the request it received,
+ *       so one comparison proves both directions arrived unchanged. Counts errors (connect, reset,
+ *       write), short replies and mismatches; a progress line (JSON) goes to stderr every
+ *       ZBXLOAD_PROGRESS seconds (default 10). Runs up to a day (the soak); exit 1 on any failure.
  *   zbxload pingpong HOST PORT SECONDS SIZE
  *       One persistent connection: write SIZE bytes, read SIZE bytes back, repeat.
  *   zbxload idle     HOST PORT COUNT HOLD_SECONDS
@@ -182,6 +194,130 @@ static int churn(double secs, int inflight, long maxconns) {
     return 0;
 }
 
+/* ---------------- check ---------------- */
+static uint32_t crc32_bytes(const unsigned char *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+/* Must match check_reply() in zbxsrv.c. */
+static size_t check_reply(unsigned char *out, size_t len, uint32_t crc) {
+    char json[200];
+    int n = snprintf(json, sizeof json,
+        "{\"response\":\"success\",\"info\":\"processed: 1; failed: 0; total: 1\",\"check\":\"%zu:%08x\"}", len, crc);
+    memcpy(out, "ZBXD\x01", 5);
+    out[5] = n & 0xff; out[6] = (n >> 8) & 0xff; out[7] = (n >> 16) & 0xff; out[8] = (unsigned)n >> 24;
+    memset(out + 9, 0, 4);
+    memcpy(out + 13, json, (size_t)n);
+    return 13 + (size_t)n;
+}
+
+struct cslot {
+    int fd, state; double t0;
+    unsigned char req[1024]; size_t req_len;
+    unsigned char expect[256]; size_t expect_len;
+    unsigned char reply[256]; size_t got;
+};
+
+static int check(double secs, int inflight) {
+    const char *ag = getenv("ZBXLOAD_AGENTS");
+    if (ag && atol(ag) > 0) n_agents = atol(ag);
+    const char *pg = getenv("ZBXLOAD_PROGRESS");
+    double every = pg && atof(pg) > 0 ? atof(pg) : 10.0;
+    int ep = epoll_create1(0);
+    struct cslot *sl = calloc((size_t)inflight, sizeof *sl);
+    long started = 0, done = 0, errs = 0, short_replies = 0, mismatches = 0;
+    unsigned long long bytes_out = 0, bytes_in = 0;
+    double t_start = now(), t_end = t_start + secs, t_next = t_start + every;
+    double cpu0 = cpu_self();
+    int active = 0, peak = 0;
+
+    #define CSTART(i) do { \
+        struct cslot *s_ = &sl[i]; \
+        build_frame(started); \
+        memcpy(s_->req, frame, frame_len); s_->req_len = frame_len; \
+        s_->expect_len = check_reply(s_->expect, frame_len, crc32_bytes(frame, frame_len)); \
+        s_->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); \
+        s_->t0 = now(); s_->got = 0; \
+        int one_ = 1; setsockopt(s_->fd, IPPROTO_TCP, TCP_NODELAY, &one_, sizeof one_); \
+        int r_ = connect(s_->fd, (struct sockaddr *)&dst, sizeof dst); \
+        if (r_ < 0 && errno != EINPROGRESS) { close(s_->fd); s_->state = S_FREE; errs++; } \
+        else { s_->state = S_CONNECTING; active++; started++; if (active > peak) peak = active; \
+            struct epoll_event e_ = {.events = EPOLLOUT, .data.u32 = (uint32_t)(i)}; \
+            epoll_ctl(ep, EPOLL_CTL_ADD, s_->fd, &e_); } \
+    } while (0)
+
+    for (int i = 0; i < inflight; i++) CSTART(i);
+    struct epoll_event evs[512];
+    unsigned char rbuf[4096];
+    while (active > 0) {
+        double t = now();
+        if (t > t_end + 10.0 || stop) break;  /* hard bound: stragglers are counted as abandoned */
+        if (t >= t_next) {
+            fprintf(stderr, "{\"t\":%.1f,\"conns\":%ld,\"errors\":%ld,\"short_replies\":%ld,\"mismatches\":%ld,\"in_flight\":%d}\n",
+                    t - t_start, done, errs, short_replies, mismatches, active);
+            t_next += every;
+        }
+        int n = epoll_wait(ep, evs, 512, 100);
+        for (int k = 0; k < n; k++) {
+            int i = (int)evs[k].data.u32;
+            struct cslot *s = &sl[i];
+            int finished = 0, failed = 0;
+            if (s->state == S_CONNECTING) {
+                int err = 0; socklen_t el = sizeof err;
+                getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+                if (err) failed = 1;
+                else {
+                    ssize_t w = write(s->fd, s->req, s->req_len);
+                    if (w != (ssize_t)s->req_len) failed = 1;
+                    else {
+                        bytes_out += s->req_len;
+                        s->state = S_READING;
+                        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+                        epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &e);
+                    }
+                }
+            } else if (s->state == S_READING) {
+                for (;;) {
+                    ssize_t r = read(s->fd, rbuf, sizeof rbuf);
+                    if (r > 0) {
+                        size_t room = sizeof s->reply - s->got, take = (size_t)r < room ? (size_t)r : room;
+                        memcpy(s->reply + s->got, rbuf, take);
+                        s->got += (size_t)r; bytes_in += (unsigned long long)r;
+                        continue;
+                    }
+                    if (r == 0) finished = 1;
+                    else if (errno != EAGAIN && errno != EWOULDBLOCK) failed = 1;
+                    break;
+                }
+            }
+            if (finished || failed) {
+                double t1 = now();
+                close(s->fd); s->state = S_FREE; active--;
+                if (failed) errs++;
+                else if (s->got < s->expect_len) short_replies++;
+                else if (s->got != s->expect_len || memcmp(s->reply, s->expect, s->expect_len) != 0) mismatches++;
+                else { done++; add_lat(t1 - s->t0); }
+                if (t1 < t_end && !stop) CSTART(i);
+            }
+        }
+    }
+    double wall = now() - t_start, cpu = cpu_self() - cpu0;
+    qsort(lat, nlat, sizeof *lat, cmpu);
+    printf("{\"mode\":\"check\",\"inflight\":%d,\"peak_inflight\":%d,\"seconds\":%.3f,\"started\":%ld,\"conns\":%ld,"
+           "\"conns_per_s\":%.1f,\"errors\":%ld,\"short_replies\":%ld,\"mismatches\":%ld,\"abandoned\":%d,"
+           "\"bytes_out\":%llu,\"bytes_in\":%llu,\"frame_bytes\":%zu,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,"
+           "\"loadgen_cpu_pct\":%.1f}\n",
+           inflight, peak, wall, started, done, done / (secs < wall ? secs : wall), errs, short_replies, mismatches, active,
+           bytes_out, bytes_in, frame_len, pct(50), pct(99), nlat ? (double)lat[nlat - 1] : 0.0, 100.0 * cpu / wall);
+    fflush(stdout);
+    return (errs || short_replies || mismatches || active) ? 1 : 0;
+}
+
 /* ---------------- pingpong ---------------- */
 static int pingpong(double secs, size_t size) {
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -237,6 +373,7 @@ static int idle(long count, double hold) {
 int main(int argc, char **argv) {
     if (argc < 6) {
         fprintf(stderr, "usage: zbxload churn HOST PORT SECONDS INFLIGHT [MAXCONNS]\n"
+                        "       zbxload check HOST PORT SECONDS INFLIGHT\n"
                         "       zbxload pingpong HOST PORT SECONDS SIZE\n"
                         "       zbxload idle HOST PORT COUNT HOLD_SECONDS\n");
         return 2;
@@ -252,6 +389,7 @@ int main(int argc, char **argv) {
         double s = atof(argv[4]); if (s > 600) s = 600;
         return churn(s, atoi(argv[5]), argc > 6 ? atol(argv[6]) : 0);
     }
+    if (!strcmp(argv[1], "check")) { double s = atof(argv[4]); if (s > 86400) s = 86400; return check(s, atoi(argv[5])); }
     if (!strcmp(argv[1], "pingpong")) { double s = atof(argv[4]); if (s > 600) s = 600; return pingpong(s, (size_t)atol(argv[5])); }
     if (!strcmp(argv[1], "idle")) { double h = atof(argv[5]); if (h > 600) h = 600; return idle(atol(argv[4]), h); }
     fprintf(stderr, "unknown mode %s\n", argv[1]);

@@ -4,6 +4,9 @@
  *   zbxsrv zabbix  PORT   Zabbix-server stand-in: reads one ZBXD frame, answers the usual
  *                         "processed: 1" ZBXD frame and closes first (as the Zabbix server does).
  *                         Connections that send nothing stay open (idle-RSS scenario).
+ *   zbxsrv check   PORT   as zabbix, but the reply also carries the length and CRC-32 of the whole
+ *                         request frame as received ("check":"LEN:CRC"), so `zbxload check` can
+ *                         verify both directions byte for byte (the load and soak tests).
  *   zbxsrv echo    PORT   echoes every byte back (request/response scenario).
  *   zbxsrv riemann PORT   Riemann sink: frames are a 4-byte big-endian length + protobuf Msg;
  *                         every frame is answered with 00 00 00 02 10 01 (Msg{ok:true}) and the
@@ -26,7 +29,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum mode { M_ZABBIX, M_ECHO, M_RIEMANN };
+enum mode { M_ZABBIX, M_CHECK, M_ECHO, M_RIEMANN };
 struct conn { unsigned char *buf; size_t len, cap; unsigned char *out; size_t outlen, outoff; };
 
 static enum mode mode;
@@ -41,6 +44,28 @@ static const char zreply_json[] =
 static unsigned char zreply[256];
 static size_t zreply_len;
 static const unsigned char rack[6] = {0, 0, 0, 2, 0x10, 0x01};
+
+/* CRC-32 (zlib's polynomial), bitwise: the frames are small. */
+static uint32_t crc32_bytes(const unsigned char *p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+/* The check-mode reply for a request frame of LEN bytes with CRC; zbxload builds the same. */
+static size_t check_reply(unsigned char *out, size_t len, uint32_t crc) {
+    char json[200];
+    int n = snprintf(json, sizeof json,
+        "{\"response\":\"success\",\"info\":\"processed: 1; failed: 0; total: 1\",\"check\":\"%zu:%08x\"}", len, crc);
+    memcpy(out, "ZBXD\x01", 5);
+    out[5] = n & 0xff; out[6] = (n >> 8) & 0xff; out[7] = (n >> 16) & 0xff; out[8] = (unsigned)n >> 24;
+    memset(out + 9, 0, 4);
+    memcpy(out + 13, json, (size_t)n);
+    return 13 + (size_t)n;
+}
 
 static void on_sig(int s) { if (s == SIGUSR1) want_stats = 1; else want_exit = 1; }
 
@@ -132,7 +157,7 @@ static int on_data(int fd) {
             continue;
         }
         c->len += (size_t)r;
-        if (mode == M_ZABBIX) {
+        if (mode == M_ZABBIX || mode == M_CHECK) {
             if (c->len < 13) continue;
             if (memcmp(c->buf, "ZBXD", 4) != 0) { n_bad++; return -1; }
             unsigned flags = c->buf[4];
@@ -141,7 +166,11 @@ static int on_data(int fd) {
             plen = (size_t)c->buf[5] | (size_t)c->buf[6] << 8 | (size_t)c->buf[7] << 16 | (size_t)c->buf[8] << 24;
             if (c->len < hdr + plen) continue;
             n_frames++;
-            if (send_bytes(fd, zreply, zreply_len) < 0) return -1;
+            if (mode == M_CHECK) {
+                unsigned char reply[256];
+                size_t rl = check_reply(reply, c->len, crc32_bytes(c->buf, c->len));
+                if (send_bytes(fd, reply, rl) < 0) return -1;
+            } else if (send_bytes(fd, zreply, zreply_len) < 0) return -1;
             n_replies++;
             if (c->outlen == 0) return -1;   /* reply written: the server closes first */
             c->len = 0;                      /* rare: reply still queued; closed after EPOLLOUT */
@@ -165,8 +194,9 @@ static int on_data(int fd) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) { fprintf(stderr, "usage: zbxsrv zabbix|echo|riemann PORT\n"); return 2; }
+    if (argc != 3) { fprintf(stderr, "usage: zbxsrv zabbix|check|echo|riemann PORT\n"); return 2; }
     if (!strcmp(argv[1], "zabbix")) mode = M_ZABBIX;
+    else if (!strcmp(argv[1], "check")) mode = M_CHECK;
     else if (!strcmp(argv[1], "echo")) mode = M_ECHO;
     else if (!strcmp(argv[1], "riemann")) mode = M_RIEMANN;
     else { fprintf(stderr, "unknown mode %s\n", argv[1]); return 2; }
@@ -218,7 +248,7 @@ int main(int argc, char **argv) {
             int bad = 0;
             if (evs[i].events & EPOLLOUT) {
                 if (flush_out(fd) < 0) bad = 1;
-                else if (mode == M_ZABBIX && conns[fd].outlen == 0) bad = 1; /* reply done: close */
+                else if ((mode == M_ZABBIX || mode == M_CHECK) && conns[fd].outlen == 0) bad = 1; /* reply done: close */
             }
             if (!bad && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) bad = on_data(fd) < 0;
             if (bad) drop(fd);

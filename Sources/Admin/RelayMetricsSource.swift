@@ -49,6 +49,12 @@ public struct RelayMetricsSource: MetricsSource {
             "zabbix_tee_connections_idle_timeout_total",
             help: "Relayed connections closed because neither side sent anything for the idle timeout.",
             labels: [listener], value: statistics.connectionsIdleTimedOut)
+        for (side, direction) in [("client", RelayDirection.clientToServer), ("target", .serverToClient)] {
+            snapshot.counter(
+                "zabbix_tee_connection_errors_total",
+                help: "Relayed connections ended by a socket error (reset, write to a closed peer), by side (client, target).",
+                labels: [listener, .init("side", side)], value: statistics.connectionErrors(readingFrom: direction))
+        }
         for direction in RelayDirection.allCases {
             snapshot.counter(
                 "zabbix_tee_relayed_bytes_total",

@@ -39,6 +39,8 @@ final class RelayGlueHandler: ChannelInboundHandler {
     private var outputShutdownWaitsForWrites = false
     private var outputShutDown = false
     private var partnerClosed = false
+    /// A socket error on this channel was counted (once per channel).
+    private var errorCounted = false
     /// Bytes (and end of stream) read before this handler was in place, relayed first.
     private var earlyBytes: [ByteBuffer]
     private var earlyEndOfStream: Bool
@@ -138,7 +140,15 @@ final class RelayGlueHandler: ChannelInboundHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { result in
             let delivered: Bool
-            if case .success = result { delivered = true } else { delivered = false }
+            switch result {
+            case .success:
+                delivered = true
+            case .failure(let error):
+                delivered = false
+                // A write the peer's socket refused (reset, broken pipe); not one dropped because
+                // the channel was already closing for another reason.
+                if error is IOError { self.countSocketError() }
+            }
             statistics.writeFinished(count, direction: direction, delivered: delivered)
             source.writeFinished(success: delivered)
         }
@@ -250,9 +260,19 @@ final class RelayGlueHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // NIO closes the channel itself after a fatal read error; `channelInactive` follows.
+        self.countSocketError()
         self.connection.logger.debug(
             "\(self.direction == .clientToServer ? "client" : "server") side error",
             metadata: ["error": "\(error)"])
+    }
+}
+
+extension RelayGlueHandler {
+    /// Counts a socket error on this handler's channel, once per channel.
+    private func countSocketError() {
+        guard !self.errorCounted else { return }
+        self.errorCounted = true
+        self.connection.statistics.connectionError(readingFrom: self.direction)
     }
 }
 

@@ -12,6 +12,8 @@ public final class RelayStatistics: Sendable {
     private let peakInFlight = Atomic<Int>(0)
     private let tapFailures = Atomic<Int>(0)
     private let idleTimeouts = Atomic<Int>(0)
+    private let clientErrors = Atomic<Int>(0)
+    private let targetErrors = Atomic<Int>(0)
 
     public init() {}
 
@@ -25,6 +27,15 @@ public final class RelayStatistics: Sendable {
     public var connectionsWithoutTarget: Int { self.noTarget.load(ordering: .relaxed) }
     /// Connections closed because neither side sent or received anything for the idle timeout.
     public var connectionsIdleTimedOut: Int { self.idleTimeouts.load(ordering: .relaxed) }
+    /// Channels of relayed connections closed by a socket error (a reset, a write to a peer
+    /// that is gone), by the side that failed: `.clientToServer` counts client-side channels,
+    /// `.serverToClient` target-side ones. At most one per channel.
+    public func connectionErrors(readingFrom direction: RelayDirection) -> Int {
+        switch direction {
+        case .clientToServer: return self.clientErrors.load(ordering: .relaxed)
+        case .serverToClient: return self.targetErrors.load(ordering: .relaxed)
+        }
+    }
     /// Taps detached because they threw.
     public var tapFailuresCount: Int { self.tapFailures.load(ordering: .relaxed) }
 
@@ -54,6 +65,12 @@ public final class RelayStatistics: Sendable {
     func connectionRejected() { self.rejected.add(1, ordering: .relaxed) }
     func connectionWithoutTarget() { self.noTarget.add(1, ordering: .relaxed) }
     func idleTimeout() { self.idleTimeouts.add(1, ordering: .relaxed) }
+    func connectionError(readingFrom direction: RelayDirection) {
+        switch direction {
+        case .clientToServer: self.clientErrors.add(1, ordering: .relaxed)
+        case .serverToClient: self.targetErrors.add(1, ordering: .relaxed)
+        }
+    }
     func tapFailed() { self.tapFailures.add(1, ordering: .relaxed) }
 
     func readForRelay(_ count: Int) {

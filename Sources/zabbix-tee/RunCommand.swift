@@ -43,6 +43,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "zabbix-tee")
+        Self.raiseFileLimit(logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? CPUAffinity.availableCPUs)
         let daemon = TeeDaemon(configuration: configuration, group: group, logger: logger)
         let services = ServiceGroup(
@@ -62,6 +63,20 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(71)
         }
         try await group.shutdownGracefully()
+    }
+
+    /// Two descriptors per relayed connection: a soft limit of 1024 would cap the tee near 500
+    /// connections, so the soft limit goes up to the hard one; the result is logged either way.
+    private static func raiseFileLimit(logger: Logger) {
+        guard let change = FileDescriptorLimit.raiseSoftToHard() else { return }
+        let metadata: Logger.Metadata = ["soft": "\(change.soft)", "hard": "\(change.hard)"]
+        if change.raised {
+            logger.info("raised the open-file limit to the hard limit", metadata: metadata.merging(["was": "\(change.previousSoft)"]) { $1 })
+        } else if change.soft < change.hard {
+            logger.warning("cannot raise the open-file limit to the hard limit", metadata: metadata)
+        } else {
+            logger.debug("open-file limit", metadata: metadata)
+        }
     }
 }
 
