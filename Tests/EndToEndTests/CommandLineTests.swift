@@ -55,6 +55,24 @@ struct CommandLineTests {
         }
     }
 
+    /// Two descriptors per connection: a soft limit of 1024 would cap the tee near 500 agents.
+    @Test func runRaisesTheSoftOpenFileLimitToTheHardLimitAndLogsIt() async throws {
+        var limit = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        try #require(limit.rlim_max > 256, "the hard limit leaves nothing to raise")
+        let port = try LoopbackPort.free()
+        let tee = try await TeeProcess.start(
+            configuration: "log_level: info\nlisteners:\n" + TeeProcess.listener(name: "agents", port: port, targets: [10051]),
+            ports: [port], softFileLimit: 256)
+        let limits = try String(contentsOfFile: "/proc/\(tee.child.pid)/limits", encoding: .utf8)
+        let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
+        let numbers = line.split(separator: " ").compactMap { UInt64($0) }
+        #expect(numbers == [UInt64(limit.rlim_max), UInt64(limit.rlim_max)], "\(line)")
+        #expect(tee.log().contains("raised the open-file limit to the hard limit"), "\(tee.log())")
+        #expect(tee.log().contains("was=256"), "\(tee.log())")
+        #expect(try await tee.stop() == 0)
+    }
+
     @Test func listenAddressInUseFailsAtStartWithTheAddress() async throws {
         let taken = try BlockingListener()
         let path = try self.write("listeners:\n" + TeeProcess.listener(name: "agents", port: taken.port, targets: [10051]))

@@ -143,27 +143,6 @@ import TestSupport
     }
 }
 
-/// A listener whose accept queue is full, so further connects get no answer (SYNs dropped)
-/// and time out: how an unreachable or overloaded server looks, on loopback.
-final class BlackHoleListener: Sendable {
-    let listener: BlockingListener
-    let fillers: [BlockingSocket]
-    var port: Int { self.listener.port }
-
-    init() throws {
-        let listener = try BlockingListener(backlog: 0)
-        self.listener = listener
-        // With backlog 0 the kernel queues one connection; more (not waited for) make sure it is full.
-        self.fillers = try [BlockingSocket.connect(port: listener.port)]
-            + (0..<2).map { _ in try BlockingSocket.connectWithoutWaiting(port: listener.port) }
-    }
-
-    func close() {
-        for filler in self.fillers { filler.close() }
-        self.listener.close()
-    }
-}
-
 /// Bytes and end of stream that arrive while the tee is still connecting to a target.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct EarlyClientBytesTests {
     /// NIO reads a socket to its end as soon as the peer's FIN arrives, even with autoRead off,

@@ -35,8 +35,11 @@ public final class TeeProcess: Sendable {
     }
 
     /// Writes `configuration` to a fresh directory, starts `zabbix-tee run` and waits until
-    /// every port in `ports` accepts connections.
-    public static func start(configuration: String, ports: [Int], arguments: [String] = []) async throws -> TeeProcess {
+    /// every port in `ports` accepts connections. With `softFileLimit` the tee starts with that
+    /// soft `RLIMIT_NOFILE` (through `sh -c 'ulimit -Sn N; exec ...'`, same pid).
+    public static func start(
+        configuration: String, ports: [Int], arguments: [String] = [], softFileLimit: Int? = nil
+    ) async throws -> TeeProcess {
         let directory = try ZabbixLabDirectory.create("tee")
         let configFile = "\(directory)/config.yaml"
         // Tests run tees side by side: no admin endpoint unless the test configures one.
@@ -44,8 +47,12 @@ public final class TeeProcess: Sendable {
             ? configuration : configuration + "\nadmin:\n  listen: \"off\"\n"
         try text.write(toFile: configFile, atomically: true, encoding: .utf8)
         let logFile = "\(directory)/tee.log"
-        let child = try ChildProcess(
-            Self.binary, ["run", "--config", configFile] + arguments, stdoutPath: logFile, stderrPath: logFile)
+        let command = ["run", "--config", configFile] + arguments
+        let child = try softFileLimit.map { limit in
+            try ChildProcess(
+                "/bin/sh", ["-c", "ulimit -Sn \(limit) && exec \"$0\" \"$@\"", Self.binary] + command,
+                stdoutPath: logFile, stderrPath: logFile)
+        } ?? ChildProcess(Self.binary, command, stdoutPath: logFile, stderrPath: logFile)
         let tee = TeeProcess(child: child, directory: directory, configFile: configFile, logFile: logFile, ports: ports)
         do {
             try await waitUntil("zabbix-tee to listen on \(ports)", timeout: .seconds(20), interval: .milliseconds(20)) {

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Acceptance load test: 2 000 concurrent agent-pattern connections for 60 s through the real
+/// binary with decoding on and Riemann output, every exchange checked byte for byte.
+///
+/// The load runs in C (Benchmarks/src `zbxload check` against `zbxsrv check`, one epoll thread
+/// each, compiled with gcc by scripts/agent-load.sh — the same engine as scripts/soak.sh) so that
+/// the load generator, not the tee, is never the limit and 2 000 connections really are in flight.
+/// The Riemann side is `zbxsrv riemann`, which counts and acknowledges events without keeping them
+/// (RiemannTestServer would hold hundreds of thousands of events in this process).
+@Suite("Agent-pattern load", .serialized, .timeLimit(.minutes(5)))
+struct AgentLoadTests {
+    static let seconds = 60
+    static let inflight = 2000
+
+    /// RSS bound for the debug binary under this load, in KiB. Baseline after the warm-up (a
+    /// debug tee with decoding and Riemann idle is ~40 MiB; the run measures it) plus, for 2 000
+    /// connections in flight, two channels each with NIO's adaptive receive buffer (starts at
+    /// 2 KiB), the glue handlers and the tap's frame decoders: ~10 KiB measured idle per connection
+    /// in release (BENCHMARKS.md: 6 KiB), taken as 32 KiB here for debug-build overhead and
+    /// buffers in flight -> 62.5 MiB; plus the bounded queues at their worst under this load:
+    /// decode queue (frames of ~330 B; a few thousand at most with one decoder behind) and the
+    /// Riemann queue (events of ~400 B while a batch is in flight) -> 16 MiB. The bound is
+    /// baseline + 80 MiB, and 256 MiB absolute whatever the baseline.
+    static let growthBoundKiB = 80 * 1024
+    static let absoluteBoundKiB = 256 * 1024
+
+    @Test func twoThousandConcurrentAgentConnectionsForSixtySecondsWithoutAnErrorOrAChangedByte() async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let out = try ZabbixLabDirectory.create("load")
+        let result = try await ProcessRunner.run(
+            "/bin/bash",
+            ["\(root)/scripts/agent-load.sh", "--binary", TeeProcess.binary, "--seconds", "\(Self.seconds)",
+             "--inflight", "\(Self.inflight)", "--warmup", "5", "--interval", "3", "--out", out],
+            timeout: .seconds(240))
+        guard let summaryData = try? Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json")) else {
+            Issue.record("agent-load.sh wrote no summary: \(result)")
+            return
+        }
+        let summary = try JSONSerialization.jsonObject(with: summaryData) as? [String: Any] ?? [:]
+        let value = { (key: String) -> Int in (summary[key] as? NSNumber)?.intValue ?? -1 }
+        let samples = (try? String(contentsOfFile: "\(out)/samples.csv", encoding: .utf8)) ?? ""
+        print("agent load: \(String(decoding: summaryData, as: UTF8.self))\n\(samples)")
+        #expect(result.exitCode == 0, "agent-load.sh: \(result)")
+        #expect(value("peak_inflight") == Self.inflight)
+        #expect(value("requests") > 0)
+        #expect(value("load_errors") == 0)
+        #expect(value("short_replies") == 0)
+        #expect(value("mismatches") == 0)
+        #expect(value("abandoned") == 0)
+        #expect(value("target_bad") == 0)
+        #expect(value("relay_connection_errors") == 0)
+        #expect(value("relay_connections_failed") == 0)
+        #expect(value("relay_connections_rejected") == 0)
+        #expect(value("relay_idle_timeouts") == 0)
+        #expect(value("decode_failures") == 0)
+        // One value per request, each made an event and acknowledged by the sink.
+        #expect(value("riemann_events_dropped") == 0)
+        #expect(value("riemann_events_acked") == value("item_values"))
+        #expect(value("riemann_events") == value("riemann_events_acked"))
+        #expect(value("end_fds") == value("baseline_fds"))
+        #expect(value("rss_max_kib") <= value("baseline_rss_kib") + Self.growthBoundKiB, "RSS max vs baseline")
+        #expect(value("rss_max_kib") <= Self.absoluteBoundKiB)
+        if result.exitCode == 0 && ProcessInfo.processInfo.environment["ZABBIX_LAB_KEEP"] == nil {
+            try? FileManager.default.removeItem(atPath: out)
+        }
+    }
+}
