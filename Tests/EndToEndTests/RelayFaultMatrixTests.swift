@@ -57,9 +57,11 @@ struct RelayFaultMatrixTests {
     static let faulty = [("listener", "faulty")]
 
     /// Runs the warm-up and measured rounds of one fault; `client` is one fault connection
-    /// (given the port and a request) and returns what was wrong with what it saw, or nil.
+    /// (given the port, a request and the server its bytes go to, if any) and returns what was
+    /// wrong with what it saw, or nil.
     static func run(
-        _ target: FaultyTarget, client: @escaping @Sendable (_ port: Int, _ request: [UInt8]) -> String?
+        _ target: FaultyTarget,
+        client: @escaping @Sendable (_ port: Int, _ request: [UInt8], _ server: FaultyZabbixServer?) -> String?
     ) async throws -> Outcome {
         let healthy = try FaultyZabbixServer.start(.answer)
         var faultyServer: FaultyZabbixServer?
@@ -90,13 +92,18 @@ struct RelayFaultMatrixTests {
             """
         let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, faultyListenerPort, adminPort])
         let faultPort: Int
-        if case .none = target { faultPort = agentsPort } else { faultPort = faultyListenerPort }
+        let faultServer: FaultyZabbixServer?
+        if case .none = target {
+            (faultPort, faultServer) = (agentsPort, healthy)
+        } else {
+            (faultPort, faultServer) = (faultyListenerPort, faultyServer)
+        }
         let metrics = { try MetricsScrape.get(port: adminPort) }
 
         func round(_ number: Int) async throws {
             let traffic = AgentTraffic.start(port: agentsPort, clients: Self.healthyAgents, firstAgent: number * 100)
             let problems = try await TestThreads.run(Self.faultsPerRound) { index in
-                client(faultPort, AgentExchange.request(agent: 5000 + index, sequence: number))
+                client(faultPort, AgentExchange.request(agent: 5000 + index, sequence: number), faultServer)
             }
             let counts = try await traffic.stop()
             #expect(problems.compactMap { $0 }.isEmpty, "round \(number): \(problems.compactMap { $0 }.prefix(3))")
@@ -177,7 +184,7 @@ struct RelayFaultMatrixTests {
     // MARK: - Server faults
 
     @Test func targetRefusingClosesTheClientAndCountsAFailedConnection() async throws {
-        let outcome = try await Self.run(.refusing) { Self.closedWithoutReply(port: $0, request: $1) }
+        let outcome = try await Self.run(.refusing) { port, request, _ in Self.closedWithoutReply(port: port, request: request) }
         #expect(outcome.delta("zabbix_tee_connections_failed_total", Self.faulty) == Self.faults)
         let target = ("target", "127.0.0.1:\(outcome.faultyTargetPort)")
         #expect(outcome.delta("zabbix_tee_target_connects_total", Self.faulty + [target, ("result", "failed")]) == Self.faults)
@@ -186,7 +193,7 @@ struct RelayFaultMatrixTests {
     }
 
     @Test func blackHoledTargetClosesTheClientAfterTheConnectTimeout() async throws {
-        let outcome = try await Self.run(.blackHole) { Self.closedWithoutReply(port: $0, request: $1) }
+        let outcome = try await Self.run(.blackHole) { port, request, _ in Self.closedWithoutReply(port: port, request: request) }
         #expect(outcome.delta("zabbix_tee_connections_failed_total", Self.faulty) == Self.faults)
         let target = ("target", "127.0.0.1:\(outcome.faultyTargetPort)")
         #expect(outcome.delta("zabbix_tee_target_connects_total", Self.faulty + [target, ("result", "failed")]) == Self.faults)
@@ -195,7 +202,7 @@ struct RelayFaultMatrixTests {
     static let resetAfter = 40
 
     @Test func targetResettingMidReplyDeliversTheReplyPrefixAndCountsATargetError() async throws {
-        let outcome = try await Self.run(.server(.resetMidReply(afterBytes: Self.resetAfter))) { port, request in
+        let outcome = try await Self.run(.server(.resetMidReply(afterBytes: Self.resetAfter))) { port, request, _ in
             switch Self.exchange(port: port, request: request) {
             case .success(let bytes):
                 let prefix = Array(AgentExchange.reply(to: request).prefix(Self.resetAfter))
@@ -210,14 +217,14 @@ struct RelayFaultMatrixTests {
     }
 
     @Test func targetNeverAnsweringIsClosedByTheIdleTimeout() async throws {
-        let outcome = try await Self.run(.server(.neverAnswer)) { Self.closedByIdleTimeout(port: $0, request: $1) }
+        let outcome = try await Self.run(.server(.neverAnswer)) { port, request, _ in Self.closedByIdleTimeout(port: port, request: request) }
         #expect(outcome.faultyServer?.completeRequests == Self.faults + Self.faultsPerRound)
         #expect(outcome.delta("zabbix_tee_connections_idle_timeout_total", Self.faulty) == Self.faults)
         #expect(outcome.delta("zabbix_tee_connections_idle_timeout_total", Self.agents) == 0)
     }
 
     @Test func targetAnsweringByteByByteDeliversTheWholeReply() async throws {
-        let outcome = try await Self.run(.server(.answerByteByByte(delay: .milliseconds(5)))) { port, request in
+        let outcome = try await Self.run(.server(.answerByteByByte(delay: .milliseconds(5)))) { port, request, _ in
             switch Self.exchange(port: port, request: request) {
             case .success(let bytes): return bytes == AgentExchange.reply(to: request) ? nil : "reply of \(bytes.count) bytes differs"
             case .failure(let error): return "\(error)"
@@ -231,7 +238,7 @@ struct RelayFaultMatrixTests {
     }
 
     @Test func targetClosingWithoutReadingClosesTheClientAndCountsATargetError() async throws {
-        let outcome = try await Self.run(.server(.closeWithoutReading)) { Self.closedWithoutReply(port: $0, request: $1) }
+        let outcome = try await Self.run(.server(.closeWithoutReading)) { port, request, _ in Self.closedWithoutReply(port: port, request: request) }
         // (+1: TeeProcess.start probes the listener, and the tee relays that probe too.)
         #expect((outcome.faultyServer?.connections ?? 0) >= Self.faults + Self.faultsPerRound)
         #expect(outcome.delta("zabbix_tee_connection_errors_total", Self.faulty + [("side", "target")]) == Self.faults)
@@ -241,13 +248,16 @@ struct RelayFaultMatrixTests {
     // MARK: - Client faults
 
     @Test func clientResettingMidRequestDeliversWhatItSentAndCountsAClientError() async throws {
-        let outcome = try await Self.run(.none) { port, request in
+        let outcome = try await Self.run(.none) { port, request, server in
             do {
                 let socket = try BlockingSocket.connect(port: port)
-                try socket.send(Array(request.prefix(request.count / 2)))
-                usleep(100_000)
+                let half = Array(request.prefix(request.count / 2))
+                try socket.send(half)
+                // A reset discards what the tee has not read yet (the kernel drops it), so the
+                // reset waits until the half request has crossed the tee.
+                let crossed = waitUntilBlocking(timeout: .seconds(10), interval: .milliseconds(5)) { server!.isReading(half) }
                 socket.reset()
-                return nil
+                return crossed ? nil : "the half request never reached the server"
             } catch {
                 return "\(error)"
             }
@@ -260,7 +270,7 @@ struct RelayFaultMatrixTests {
     }
 
     @Test func clientSendingHalfAFrameThenGoingSilentIsClosedByTheIdleTimeout() async throws {
-        let outcome = try await Self.run(.none) { port, request in
+        let outcome = try await Self.run(.none) { port, request, _ in
             Self.closedByIdleTimeout(port: port, request: request, sendOnly: request.count / 2)
         }
         let half = AgentExchange.request(agent: 5000, sequence: 1).count / 2

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Healthy agents running beside a fault: `clients` threads doing ``AgentExchange`` exchanges
-/// back to back until ``stop()``, every reply checked.
+/// back to back until ``stop()`` (at least one each), every reply checked.
 public final class AgentTraffic: Sendable {
     /// What the healthy agents saw.
     public struct Counts: Sendable, CustomStringConvertible {
@@ -26,7 +26,8 @@ public final class AgentTraffic: Sendable {
         let threads = (0..<clients).map { index in
             TestThreads.start {
                 var sequence = 0
-                while !traffic.stopped.load(ordering: .relaxed) {
+                // At least one exchange per agent, however late its thread starts.
+                repeat {
                     let request = AgentExchange.request(agent: firstAgent + index, sequence: sequence)
                     let outcome = AgentExchange.exchange(port: port, request: request)
                     traffic.counts.withLock { counts in
@@ -37,7 +38,7 @@ public final class AgentTraffic: Sendable {
                         }
                     }
                     sequence += 1
-                }
+                } while !traffic.stopped.load(ordering: .relaxed)
             }
         }
         traffic.threads.withLock { $0 = threads }

@@ -38,6 +38,8 @@ public final class FaultyZabbixServer: Sendable {
     public let behaviour: Behaviour
     private let listener: BlockingListener
     private let record = Mutex(Record())
+    /// Bytes of the requests being read, by connection number.
+    private let reading = Mutex<[Int: [UInt8]]>([:])
     private let threads = Mutex<[TestThreads.Handle<Void>]>([])
     private let acceptLoop = Mutex<TestThreads.Handle<Void>?>(nil)
 
@@ -52,8 +54,11 @@ public final class FaultyZabbixServer: Sendable {
         let server = FaultyZabbixServer(listener: try BlockingListener(port: try LoopbackPort.free(), backlog: 1024), behaviour: behaviour)
         let loop = TestThreads.start { () -> Void in
             while let socket = try? server.listener.accept() {
-                server.record.withLock { $0.connections += 1 }
-                let handle = TestThreads.start { server.serve(socket) }
+                let number = server.record.withLock {
+                    $0.connections += 1
+                    return $0.connections
+                }
+                let handle = TestThreads.start { server.serve(socket, number: number) }
                 server.threads.withLock { $0.append(handle) }
             }
         }
@@ -63,6 +68,12 @@ public final class FaultyZabbixServer: Sendable {
 
     public var recorded: Record { self.record.withLock { $0 } }
 
+    /// True once some connection's request, as received so far, is exactly `bytes` (clients use
+    /// it to know their bytes crossed the tee before they reset).
+    public func isReading(_ bytes: [UInt8]) -> Bool {
+        self.reading.withLock { $0.values.contains(bytes) }
+    }
+
     /// Stops accepting and waits for every connection thread (each ends when its peer closes, or
     /// after 30 s without a byte).
     public func stop() async throws {
@@ -71,7 +82,7 @@ public final class FaultyZabbixServer: Sendable {
         for thread in self.threads.withLock({ $0 }) { try await thread.value }
     }
 
-    private func serve(_ socket: BlockingSocket) {
+    private func serve(_ socket: BlockingSocket, number: Int) {
         defer { socket.close() }
         socket.setReceiveTimeout(seconds: 30)
         if self.behaviour == .closeWithoutReading {
@@ -80,7 +91,7 @@ public final class FaultyZabbixServer: Sendable {
             socket.reset()
             return
         }
-        guard let request = self.readFrame(socket) else { return }
+        guard let request = self.readFrame(socket, number: number) else { return }
         let reply = AgentExchange.reply(to: request)
         switch self.behaviour {
         case .answer, .closeWithoutReading:
@@ -101,8 +112,9 @@ public final class FaultyZabbixServer: Sendable {
 
     /// Reads one whole ZBXD frame (plain 13-byte header), or records a partial request and
     /// returns nil if the stream ends first.
-    private func readFrame(_ socket: BlockingSocket) -> [UInt8]? {
+    private func readFrame(_ socket: BlockingSocket, number: Int) -> [UInt8]? {
         var bytes: [UInt8] = []
+        defer { self.reading.withLock { $0[number] = nil } }
         while true {
             if bytes.count >= 13 {
                 let length = (5..<9).reduce(0) { $0 | Int(bytes[$1]) << (8 * ($1 - 5)) }
@@ -116,6 +128,7 @@ public final class FaultyZabbixServer: Sendable {
                 return nil
             }
             bytes += chunk
+            self.reading.withLock { $0[number] = bytes }
         }
     }
 }
