@@ -71,6 +71,8 @@ import TestSupport
         #expect(metrics.value("zabbix_tee_connections_rejected_total", agents) == 0)
         #expect(metrics.value("zabbix_tee_connections_failed_total", agents) == 0)
         #expect(metrics.value("zabbix_tee_connections_idle_timeout_total", agents) == 0)
+        #expect(metrics.value("zabbix_tee_connection_errors_total", ["listener": "agents", "side": "client"]) == 0)
+        #expect(metrics.value("zabbix_tee_connection_errors_total", ["listener": "agents", "side": "target"]) == 0)
         #expect(metrics.value("zabbix_tee_relayed_bytes_total", ["direction": "client_to_server"]) == 15)
         #expect(metrics.value("zabbix_tee_relayed_bytes_total", ["direction": "server_to_client"]) == 18)
         #expect(metrics.value("zabbix_tee_relay_buffered_bytes", agents) == 0)

@@ -29,6 +29,8 @@ import TestSupport
         try await server.value
         #expect(reply == pattern.checksum(seed: 21, length: 100_000))
         #expect(await eventually { relay.listener.openConnections == 0 })
+        #expect(relay.statistics.connectionErrors(readingFrom: .serverToClient) == 1, "the target's reset is counted")
+        #expect(relay.statistics.connectionErrors(readingFrom: .clientToServer) == 0)
         #expect(try await relay.shutdown())
         target.close()
     }
@@ -51,6 +53,8 @@ import TestSupport
         }.value
         #expect(try await server.value == pattern.checksum(seed: 22, length: 50_000))
         #expect(await eventually { relay.listener.openConnections == 0 })
+        #expect(relay.statistics.connectionErrors(readingFrom: .clientToServer) == 1, "the client's reset is counted")
+        #expect(relay.statistics.connectionErrors(readingFrom: .serverToClient) == 0)
         #expect(try await relay.shutdown())
         target.close()
     }
@@ -98,6 +102,8 @@ import TestSupport
         try await server.value
         #expect(reply == Array("reply".utf8))
         #expect(await eventually { relay.listener.openConnections == 0 })
+        #expect(relay.statistics.connectionErrors(readingFrom: .clientToServer) == 0, "a normal close is no error")
+        #expect(relay.statistics.connectionErrors(readingFrom: .serverToClient) == 0)
         #expect(try await relay.shutdown())
         target.close()
     }
