@@ -21,13 +21,15 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# Build dependencies, the real Zabbix 6.0 programs, and their peers.
+# Build dependencies, the real Zabbix 6.0 programs, and their peers; gcc, curl, ss and python3
+# for the load test (scripts/agent-load.sh compiles the C load generator in Benchmarks/src).
 PACKAGES="
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev
     zabbix-agent zabbix-agent2 zabbix-proxy-sqlite3
     riemann-c-client socat sqlite3
     postgresql postgresql-client
     gzip util-linux procps
+    gcc libc6-dev curl iproute2 python3
 "
 # Shared libraries the unpacked zabbix_server links against (its Depends line,
 # which apt cannot resolve for an unpacked package), plus fping it may call.
