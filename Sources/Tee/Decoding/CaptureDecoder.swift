@@ -90,6 +90,7 @@ public struct CaptureDecoder {
                 statistics.failed(.oversized)
                 lost = true
             case .tls: statistics.tlsConnection()
+            case .notZabbix(.truncated): statistics.failed(.truncated)
             case .notZabbix: statistics.failed(.notZabbix)
             }
         }

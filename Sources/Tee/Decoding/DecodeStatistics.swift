@@ -16,8 +16,11 @@ public final class DecodeStatistics: Sendable {
         /// A payload that is not valid JSON (or not valid UTF-8).
         case invalidJSON = "invalid_json"
         /// A connection whose bytes are not ZBXD framing (legacy headerless payloads, garbage,
-        /// unknown flag bits, a stream cut mid-frame): decoding stopped for that connection.
+        /// unknown flag bits): decoding stopped for that connection.
         case notZabbix = "not_zabbix"
+        /// A direction of a connection that ended inside a frame: the peer reset or closed
+        /// mid-frame, or the idle timeout closed a connection that had sent part of one.
+        case truncated
     }
 
     private let labelled = Mutex<(frames: [FrameKind: Int], failures: [Failure: Int])>(([:], [:]))

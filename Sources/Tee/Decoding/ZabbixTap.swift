@@ -76,6 +76,11 @@ final class ZabbixConnectionTap: RelayConnectionTap {
             if !self.counted { statistics.tlsConnection() }
             self.counted = true
             self.finished = true
+        case .notZabbix(.truncated):
+            // The stream ended inside a frame (reset, close or idle timeout mid-frame).
+            if !self.counted { statistics.failed(.truncated) }
+            self.counted = true
+            self.finished = true
         case .notZabbix:
             // Not ZBXD framing: this connection is no longer decoded (relaying goes on).
             if !self.counted { statistics.failed(.notZabbix) }
