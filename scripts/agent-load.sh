@@ -22,7 +22,8 @@
 #
 # Output in --out (default a new temporary directory): samples.csv, summary.json, load.json,
 # progress.jsonl, tee.log, config.yaml. Exit status 0 only if there were no relay or load errors,
-# no mismatch, and the fds came back to the baseline.
+# no mismatch, every request became one item value, no event was dropped, and the fds came back
+# to the baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -176,8 +177,9 @@ for line in open(f"{out}/metrics.txt"):
 def total(prefix): return int(sum(v for k, v in metrics.items() if k == prefix or k.startswith(prefix + "{")))
 # After the warm-up run, and past the first fifth of the measured run for the slope.
 settled = [r for r in rows if float(r["seconds"]) >= 0.2 * $SECONDS_RUN] or rows
-def slope(key):
-    xs = [float(r["seconds"]) / 60 for r in settled]; ys = [float(r[key]) for r in settled]
+def slope(key, rows_=None):
+    rows_ = settled if rows_ is None else rows_
+    xs = [float(r["seconds"]) / 60 for r in rows_]; ys = [float(r[key]) for r in rows_]
     if len(xs) < 2: return 0.0
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     den = sum((x - mx) ** 2 for x in xs)
@@ -195,7 +197,9 @@ summary = {
     "relay_connections_failed": total("zabbix_tee_connections_failed_total"),
     "relay_connections_rejected": total("zabbix_tee_connections_rejected_total"),
     "decode_failures": total("zabbix_tee_decode_failures_total"),
+    "frames_decoded": total("zabbix_tee_frames_decoded_total"),
     "item_values": total("zabbix_tee_item_values_total"),
+    "item_values_duplicate": total("zabbix_tee_item_values_duplicate_total"),
     "riemann_events_acked": total("zabbix_tee_riemann_events_acked_total"),
     "riemann_events_dropped": total("zabbix_tee_riemann_events_dropped_total"),
     "start_fds": $START_FDS, "baseline_fds": $BASE_FDS, "end_fds": $END_FDS,
@@ -203,6 +207,7 @@ summary = {
     "rss_min_kib": min(rss, default=0), "rss_max_kib": max(rss, default=0),
     "fds_min": min(fds, default=0), "fds_max": max(fds, default=0),
     "rss_slope_kib_per_min": round(slope("rss_kib"), 1), "fds_slope_per_min": round(slope("fds"), 2),
+    "rss_slope_second_half_kib_per_min": round(slope("rss_kib", [r for r in rows if float(r["seconds"]) >= 0.5 * $SECONDS_RUN]), 1),
     "riemann_queue_max": max((int(r["riemann_queue_events"]) for r in rows), default=0),
     "samples": len(rows), "tee_exit": $TEE_STATUS, "load_exit": $LOAD_STATUS, "out": out,
 }
@@ -210,6 +215,7 @@ json.dump(summary, open(f"{out}/summary.json", "w"), indent=1)
 print(json.dumps(summary))
 ok = (summary["load_errors"] == 0 and summary["short_replies"] == 0 and summary["mismatches"] == 0
       and summary["abandoned"] == 0 and summary["relay_connection_errors"] == 0 and summary["target_bad"] == 0
-      and summary["end_fds"] == summary["baseline_fds"] and summary["tee_exit"] == 0)
+      and summary["end_fds"] == summary["baseline_fds"] and summary["tee_exit"] == 0
+      and summary["item_values"] == summary["target_frames"] and summary["riemann_events_dropped"] == 0)
 sys.exit(0 if ok else 1)
 EOF

@@ -37,10 +37,13 @@ print(f"errors              load {s['load_errors']}, short replies {s['short_rep
       f"relay connection errors {s['relay_connection_errors']}, idle timeouts {s['relay_idle_timeouts']}, "
       f"failed {s['relay_connections_failed']}, decode failures {s['decode_failures']}")
 print(f"mismatches          {s['mismatches']}")
+print(f"decoding            {s['frames_decoded']:,} frames, {s['item_values']:,} values, {s['item_values_duplicate']} duplicates "
+      f"(the server got {s['target_frames']:,} requests, warm-up included)")
 print(f"riemann             {s['riemann_events_acked']:,} events acked, {s['riemann_events']:,} received by the sink, "
       f"{s['riemann_events_dropped']} dropped, queue max {s['riemann_queue_max']}")
 print(f"RSS                 baseline {mib('baseline_rss_kib'):.1f} MiB after warm-up; min {mib('rss_min_kib'):.1f}, "
-      f"max {mib('rss_max_kib'):.1f} MiB; slope {s['rss_slope_kib_per_min']} KiB/min; end {mib('end_rss_kib'):.1f} MiB")
+      f"max {mib('rss_max_kib'):.1f} MiB; slope {s['rss_slope_kib_per_min']} KiB/min after the first fifth, "
+      f"{s['rss_slope_second_half_kib_per_min']} KiB/min over the second half; end {mib('end_rss_kib'):.1f} MiB")
 print(f"fds                 baseline {s['baseline_fds']}; min {s['fds_min']}, max {s['fds_max']}; end {s['end_fds']}")
 print(f"latency             p50 {s['p50_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms; load generator CPU {s['loadgen_cpu_pct']}%")
 PY

@@ -7,7 +7,9 @@
  *       for SECONDS (and at most MAXCONNS connections). Uploads rotate over ZBXLOAD_AGENTS simulated
  *       agents (default 1000), each with its own session and growing ids.
  *   zbxload check    HOST PORT SECONDS INFLIGHT
- *       The agent pattern as churn, against `zbxsrv check` (through the tee): every reply must be
+ *       The agent pattern as churn, against `zbxsrv check` (through the tee), where connection slot i is
+ *       agent i uploading one value after the other like a real agent (never two uploads of one agent in
+ *       flight, so a decoder that drops re-sent rows keeps every value); every reply must be
  *       exactly the frame the server builds from the length and CRC-32 of the request it received,
  *       so one comparison proves both directions arrived unchanged. Counts errors (connect, reset,
  *       write), short replies and mismatches; a progress line (JSON) goes to stderr every
@@ -91,25 +93,30 @@ struct slot { int fd, state; double t0; size_t sent, got; long seq; };
 
 static unsigned char frame[1024]; static size_t frame_len;
 static long n_agents = 1000;
-/* The k-th upload of the run, as a one-value active-agent upload from zabbix_agentd 6.0: agent k % n_agents,
- * with its own session and an id that grows per agent, so a decoder that drops re-sent rows the way the
- * Zabbix server does (same session, id not above the last one) keeps every value. */
-static void build_frame(long k) {
-    long agent = k % n_agents, seq = k / n_agents + 1;
+/* Differs between runs (time and pid), so each run's agents have new sessions, as after an agent restart. */
+static unsigned run_id;
+/* Upload number seq (from 1) of agent `agent`, the k-th of the run, as a one-value active-agent upload from
+ * zabbix_agentd 6.0: each agent has its own session and an id that grows, so a decoder that drops re-sent
+ * rows the way the Zabbix server does (same session, id not above the last one) keeps every value, also
+ * when several runs go through the same tee. */
+static void build_agent_frame(long agent, long seq, long k) {
     time_t now_s = time(NULL);
     char json[900];
     int n = snprintf(json, sizeof json,
-        "{\"request\":\"agent data\",\"session\":\"6e7bd1bd1a3e9c4b2d0f5a8c%08lx\","
+        "{\"request\":\"agent data\",\"session\":\"%08x1a3e9c4b2d0f5a8c%08lx\","
         "\"data\":[{\"host\":\"bench-agent-%04ld.example.net\",\"key\":\"system.cpu.load[all,avg1]\","
         "\"value\":\"0.%06ld\",\"id\":%ld,\"clock\":%ld,\"ns\":123456789}],"
         "\"clock\":%ld,\"ns\":223456789,\"host\":\"bench-agent-%04ld.example.net\",\"version\":\"6.0.25\",\"variant\":1}",
-        agent, agent, k % 1000000, seq, (long)now_s, (long)now_s, agent);
+        run_id, agent, agent, k % 1000000, seq, (long)now_s, (long)now_s, agent);
     memcpy(frame, "ZBXD\x01", 5);
     frame[5] = n & 0xff; frame[6] = (n >> 8) & 0xff; frame[7] = (n >> 16) & 0xff; frame[8] = (unsigned)n >> 24;
     memset(frame + 9, 0, 4);
     memcpy(frame + 13, json, (size_t)n);
     frame_len = 13 + (size_t)n;
 }
+
+/* The k-th upload of the run, from agent k % n_agents (churn: several uploads of one agent may overlap). */
+static void build_frame(long k) { build_agent_frame(k % n_agents, k / n_agents + 1, k); }
 
 static int churn(double secs, int inflight, long maxconns) {
     const char *ag = getenv("ZBXLOAD_AGENTS");
@@ -217,7 +224,7 @@ static size_t check_reply(unsigned char *out, size_t len, uint32_t crc) {
 }
 
 struct cslot {
-    int fd, state; double t0;
+    int fd, state; double t0; long uploads;
     unsigned char req[1024]; size_t req_len;
     unsigned char expect[256]; size_t expect_len;
     unsigned char reply[256]; size_t got;
@@ -238,7 +245,7 @@ static int check(double secs, int inflight) {
 
     #define CSTART(i) do { \
         struct cslot *s_ = &sl[i]; \
-        build_frame(started); \
+        build_agent_frame(i, ++s_->uploads, started); \
         memcpy(s_->req, frame, frame_len); s_->req_len = frame_len; \
         s_->expect_len = check_reply(s_->expect, frame_len, crc32_bytes(frame, frame_len)); \
         s_->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); \
@@ -379,6 +386,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     raise_nofile();
+    run_id = (unsigned)time(NULL) ^ ((unsigned)getpid() << 16);
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = {.sa_handler = on_sig}; sigaction(SIGTERM, &sa, NULL); sigaction(SIGINT, &sa, NULL);
     dst.sin_family = AF_INET; dst.sin_port = htons((uint16_t)atoi(argv[3]));

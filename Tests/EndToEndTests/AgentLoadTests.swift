@@ -60,7 +60,11 @@ struct AgentLoadTests {
         #expect(value("relay_connections_rejected") == 0)
         #expect(value("relay_idle_timeouts") == 0)
         #expect(value("decode_failures") == 0)
-        // One value per request, each made an event and acknowledged by the sink.
+        // Every request and reply decoded, one value per request (warm-up included), each made an
+        // event and acknowledged by the sink.
+        #expect(value("frames_decoded") == 2 * value("target_frames"))
+        #expect(value("item_values") == value("target_frames"))
+        #expect(value("item_values_duplicate") == 0)
         #expect(value("riemann_events_dropped") == 0)
         #expect(value("riemann_events_acked") == value("item_values"))
         #expect(value("riemann_events") == value("riemann_events_acked"))
