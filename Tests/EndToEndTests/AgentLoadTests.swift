@@ -15,19 +15,20 @@ struct AgentLoadTests {
     static let seconds = 60
     static let inflight = 2000
 
-    /// RSS bound, in KiB above the RSS after the warm-up run (the baseline: ~48 MiB for the debug
-    /// binary with decoding and the Riemann client idle):
-    /// - connections: 2 000 x 16 KiB = 31.25 MiB. An open relayed connection costs 6 KiB idle
-    ///   (BENCHMARKS.md, "idle KiB per conn"); in flight add at most one read buffer per direction
+    /// RSS bound, in KiB above the RSS after the warm-up run (the baseline: 38-48 MiB for the
+    /// debug binary with decoding and the Riemann client idle):
+    /// - connections: 2 000 x 24 KiB = 47 MiB. An open relayed connection costs 6 KiB idle in
+    ///   release (BENCHMARKS.md, "idle KiB per conn"); in flight add one read buffer per direction
     ///   (NIO's adaptive allocator starts at 2 KiB; these reads are 330 and ~120 bytes), the tap's
-    ///   two frame decoders and the side pipeline's per-connection state: under 16 KiB.
+    ///   two frame decoders and the side pipeline's per-connection state. Measured: 15.6 KiB per
+    ///   open connection in the debug build (+20.4 MiB at 1 336 open, allocator growth included),
+    ///   6.5 KiB in release (soak: +13 MiB at 2 000); 24 KiB is 1.5 x the debug figure.
     /// - decode queue: at most `decode.queue_frames` (10 000) frames of ~330 B plus their
     ///   records, ~5 MiB (reached only if the decoder falls behind; a few frames in practice).
-    /// - Riemann: queued events of ~300-500 B; the queue never held 1 000 events in these runs,
+    /// - Riemann: queued events of ~300-500 B; the queue never held 1 200 events in these runs,
     ///   budget 20 000 (~10 MiB) for a slow sink.
-    /// Total 48 MiB above the baseline. Measured (RELIABILITY.md): 13 MiB above the baseline in
-    /// the debug build, and in release the soak's 2 000-connection peaks stay under 20 MiB above it.
-    static let growthBoundKiB = 48 * 1024
+    /// Total 62 MiB, rounded to 64 MiB above the baseline.
+    static let growthBoundKiB = 64 * 1024
     /// And never above this, whatever the baseline.
     static let absoluteBoundKiB = 160 * 1024
 
