@@ -1,4 +1,5 @@
 import Foundation
+import Riemann
 import Testing
 import TestSupport
 
@@ -21,7 +22,7 @@ struct RiemannFaultMatrixTests {
     static let rssToleranceKiB = 2048
 
     enum Fault {
-        case reset, neverAcknowledge, reject, absent
+        case reset, neverAcknowledge, slowAcknowledge, reject, absent
     }
 
     /// Runs a warm-up round and `rounds` measured rounds of `fault`; returns the counters before
@@ -51,6 +52,7 @@ struct RiemannFaultMatrixTests {
             switch fault {
             case .reset: riemann.setReplyMode(.resetConnection)
             case .neverAcknowledge: riemann.setReplyMode(.neverAcknowledge)
+            case .slowAcknowledge: riemann.setReplyMode(.acknowledgeAfter(.milliseconds(400)))
             case .reject: riemann.setReplyMode(.reject(error: "stream threw"))
             case .absent:
                 await riemann.stopListening()
@@ -113,6 +115,14 @@ struct RiemannFaultMatrixTests {
         let counters = try await Self.run(.neverAcknowledge)
         #expect(Self.delta(counters, "zabbix_tee_riemann_ack_timeouts_total") >= Self.rounds)
         #expect(Self.delta(counters, "zabbix_tee_riemann_events_requeued_total") > 0)
+    }
+
+    @Test func riemannAcknowledgingSlowlyLeavesAgentsUnaffectedAndShowsInTheAckLatency() async throws {
+        let counters = try await Self.run(.slowAcknowledge)
+        let latency = "zabbix_tee_riemann_ack_latency_seconds_bucket"
+        let slow = Self.delta(counters, latency, [("le", "+Inf")]) - Self.delta(counters, latency, [("le", "0.25")])
+        #expect(slow >= Self.rounds, "messages acknowledged after more than 250 ms")
+        #expect(Self.delta(counters, "zabbix_tee_riemann_events_dropped_total", [("reason", "delivery_attempts_exhausted")]) == 0)
     }
 
     @Test func riemannRejectingMessagesLeavesAgentsUnaffectedAndCountsTheDroppedEvents() async throws {
