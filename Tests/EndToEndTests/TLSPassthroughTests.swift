@@ -129,6 +129,45 @@ struct TLSPassthroughTests {
         }
     }
 
+    @Test(.enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"))
+    func activeAgentdWithPSKThroughTheTeeDeliversItsValuesToARealServer() async throws {
+        let lab = try await ZabbixServerLab.shared()
+        let directory = try ZabbixLabDirectory.create("psk-active")
+        defer { ZabbixLabDirectory.remove(directory) }
+        let pskFile = try Self.writePSKFile(in: directory)
+        let items: [ZabbixItemSpec] = [
+            .active(ZabbixTestItems.intKey, .unsigned), .active(ZabbixTestItems.floatKey, .float),
+            .active(ZabbixTestItems.textKey, .string),
+        ]
+        let host = try await lab.addHost(
+            "tee-psk-agentd-\(UInt32.random(in: 0...UInt32.max))", items: items, psk: (Self.identity, Self.psk))
+        let port = try LoopbackPort.free()
+        let adminPort = try LoopbackPort.free()
+        let configuration = """
+            listeners:
+            \(TeeProcess.listener(name: "agents", port: port, targets: [lab.port]))
+            admin:
+              listen: "127.0.0.1:\(adminPort)"
+            """
+        try await TeeProcess.withRunning(configuration: configuration, ports: [port, adminPort]) { _ in
+            let before = try MetricsScrape.get(port: adminPort)
+            var options = ZabbixAgentd.Options(hostname: host.name, activeServer: "127.0.0.1:\(port)")
+            options.extraConfiguration = ["TLSConnect=psk", "TLSAccept=psk", "TLSPSKIdentity=\(Self.identity)", "TLSPSKFile=\(pskFile)"]
+            try await ZabbixAgentd.withRunning(options) { _ in
+                try await TeeInFrontOfZabbixServerTests.expectStored(lab: lab, host: host)
+            }
+            let after = try await Self.waitForMetrics(port: adminPort) {
+                $0.value("zabbix_tee_connections_active", [("listener", "agents")]) == 0
+            }
+            let connections = after.value("zabbix_tee_connections_total", [("listener", "agents")])
+                - before.value("zabbix_tee_connections_total", [("listener", "agents")])
+            #expect(connections >= 2, "active checks and value uploads went through the tee")
+            // Every one of the agent's connections was TLS; none yielded a decoded value.
+            #expect(after.value("zabbix_tee_tls_connections_total") - before.value("zabbix_tee_tls_connections_total") == connections)
+            #expect(after.value("zabbix_tee_item_values_total") == before.value("zabbix_tee_item_values_total"))
+        }
+    }
+
     /// zabbix_sender's summary without what differs run to run: the address it sent to and the
     /// time spent.
     static func summary(_ output: String) -> String {
