@@ -1,0 +1,156 @@
+import Foundation
+import Riemann
+import Testing
+import TestSupport
+
+/// Acceptance (issue 5, reload): SIGHUP changing the target, a mapping rule and the listen
+/// address while a connection is open: the open connection finishes untouched against the old
+/// target, new connections use the new target, address and rule; a broken configuration on
+/// SIGHUP is rejected with a line naming the file and key, and the old one keeps working.
+@Suite("reload on SIGHUP", .timeLimit(.minutes(2)))
+struct ReloadEndToEndTests {
+    /// A Zabbix-server stand-in: answers every ZBXD request on a connection with a fixed reply
+    /// naming itself, until the client closes.
+    final class TrapperTarget: Sendable {
+        let listener: BlockingListener
+        let name: String
+        private let thread: TestThreads.Handle<Void>
+
+        init(_ name: String) throws {
+            let listener = try BlockingListener()
+            self.listener = listener
+            self.name = name
+            let reply = Self.reply(name)
+            self.thread = TestThreads.start {
+                while let socket = try? listener.accept() {
+                    _ = TestThreads.start {
+                        socket.setReceiveTimeout(seconds: 30)
+                        while let header = try? socket.receive(exactly: 13), header.count == 13 {
+                            let length = header[5..<9].reversed().reduce(0) { $0 << 8 | Int($1) }
+                            guard (try? socket.receive(exactly: length))?.count == length else { break }
+                            try? socket.send(reply)
+                        }
+                        socket.close()
+                    }
+                }
+            }
+        }
+
+        static func reply(_ name: String) -> [UInt8] {
+            ZabbixFrames.plain(#"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000010 (\#(name))"}"#)
+        }
+
+        var port: Int { self.listener.port }
+        func stop() { self.listener.close() }
+    }
+
+    /// One `sender data` request with one value.
+    static func senderData(key: String, value: Int) -> [UInt8] {
+        ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"reload-host","key":"\#(key)","value":"\#(value)"}]}"#)
+    }
+
+    /// A client connection kept open across requests.
+    final class Conversation: Sendable {
+        let socket: BlockingSocket
+        init(port: Int) throws {
+            self.socket = try BlockingSocket.connect(port: port)
+            self.socket.setReceiveTimeout(seconds: 10)
+        }
+
+        /// Sends one value and returns the reply frame.
+        func send(key: String, value: Int, replyLength: Int) async throws -> [UInt8] {
+            try await TestThreads.start { () throws -> [UInt8] in
+                try self.socket.send(ReloadEndToEndTests.senderData(key: key, value: value))
+                return try self.socket.receive(exactly: replyLength)
+            }.value
+        }
+    }
+
+    static func configuration(listen: Int, target: Int, service: String, riemann: Int, admin: Int, broken: Bool = false) -> String {
+        """
+        listeners:
+          - name: agents
+            listen: ["127.0.0.1:\(listen)"]
+            targets: ["127.0.0.1:\(target)"]
+            \(broken ? "balance: roundrobin" : "balance: failover")
+        riemann:
+          servers: ["127.0.0.1:\(riemann)"]
+          batch: { max_events: 10, max_delay: 10ms }
+        mapping:
+          service: "\(service)"
+        admin:
+          listen: "127.0.0.1:\(admin)"
+        """
+    }
+
+    static func services(_ riemann: RiemannTestServer) -> Set<String> {
+        Set(riemann.receivedEvents.compactMap(\.service))
+    }
+
+    @Test func sighupSwitchesTargetRuleAndAddressForNewConnectionsOnlyAndABrokenFileChangesNothing() async throws {
+        let a = try TrapperTarget("A")
+        let b = try TrapperTarget("B")
+        let riemann = try await RiemannTestServer.start()
+        let oldPort = try LoopbackPort.free()
+        let newPort = try LoopbackPort.free()
+        let admin = try LoopbackPort.free()
+        let replyA = TrapperTarget.reply("A")
+        let replyB = TrapperTarget.reply("B")
+        #expect(replyA.count == replyB.count)
+        let tee = try await TeeProcess.start(
+            configuration: Self.configuration(listen: oldPort, target: a.port, service: "x.{key}", riemann: riemann.port, admin: admin),
+            ports: [oldPort, admin])
+        do {
+            // A conversation under way on the old address, with the old target.
+            let held = try Conversation(port: oldPort)
+            #expect(try await held.send(key: "k1", value: 1, replyLength: replyA.count) == replyA)
+            try await riemann.waitUntil { Self.services($0).contains("x.k1") }
+
+            try tee.rewriteConfiguration(
+                Self.configuration(listen: newPort, target: b.port, service: "y.{key}", riemann: riemann.port, admin: admin))
+            try await tee.reload(expectingOutcome: 1)
+            #expect(tee.log().contains("configuration reloaded: listener agents: listen, targets; mapping.service"), "\(tee.log())")
+
+            // The open connection carries on, byte for byte, with the target it started with.
+            #expect(try await held.send(key: "k2", value: 2, replyLength: replyA.count) == replyA)
+            // The removed address takes no new connections; the added one does, to the new target.
+            #expect(!LoopbackPort.isAccepting(oldPort))
+            let fresh = try Conversation(port: newPort)
+            #expect(try await fresh.send(key: "k3", value: 3, replyLength: replyB.count) == replyB)
+            // Values decoded after the reload follow the new rule.
+            try await riemann.waitUntil { Self.services($0).isSuperset(of: ["y.k2", "y.k3"]) }
+            #expect(!Self.services(riemann).contains("x.k2"))
+            held.socket.close()
+            fresh.socket.close()
+
+            // A broken file: rejected with file, line and key; the running configuration stays.
+            try tee.rewriteConfiguration(
+                Self.configuration(listen: oldPort, target: a.port, service: "z.{key}", riemann: riemann.port, admin: admin, broken: true))
+            try await tee.reload(expectingOutcome: 2)
+            let rejection = tee.log().split(separator: "\n").first { $0.contains("configuration reload rejected") }.map(String.init) ?? ""
+            #expect(rejection.contains("\(tee.configFile):5:"), "\(rejection)")
+            #expect(rejection.contains("listeners[0].balance"), "\(rejection)")
+            #expect(rejection.contains("keeping the running configuration"), "\(rejection)")
+            #expect(rejection.contains("error"), "logged at error level: \(rejection)")
+            let after = try Conversation(port: newPort)
+            #expect(try await after.send(key: "k4", value: 4, replyLength: replyB.count) == replyB)
+            try await riemann.waitUntil { Self.services($0).contains("y.k4") }
+            #expect(!LoopbackPort.isAccepting(oldPort))
+            after.socket.close()
+
+            let metrics = try MetricsScrape.get(port: admin)
+            #expect(metrics.value("zabbix_tee_config_reloads_total", [("result", "success")]) == 1)
+            #expect(metrics.value("zabbix_tee_config_reloads_total", [("result", "failure")]) == 1)
+            #expect(metrics.value("zabbix_tee_config_last_reload_successful") == 0)
+            #expect(metrics.value("zabbix_tee_config_last_reload_success_timestamp_seconds") > 1_700_000_000)
+            #expect(metrics.value("zabbix_tee_target_healthy", [("listener", "agents"), ("target", "127.0.0.1:\(b.port)")]) == 1)
+            #expect(try await tee.stop() == 0)
+        } catch {
+            _ = try? await tee.stop()
+            throw error
+        }
+        await riemann.shutdown()
+        a.stop()
+        b.stop()
+    }
+}
