@@ -153,4 +153,80 @@ struct ReloadEndToEndTests {
         a.stop()
         b.stop()
     }
+
+    @Test func aRemovedListenerLetsItsTransferFinishWhileAnAddedOneIsBound() async throws {
+        let pattern = PayloadPattern.shared
+        let total = 64 << 20
+        // The bulk target reads slowly (the transfer takes a few seconds), then answers and closes.
+        let bulk = try BlockingListener()
+        let received = UncheckedResult()
+        let serving = TestThreads.start {
+            while let socket = try? bulk.accept() {
+                _ = TestThreads.start { () throws -> Void in
+                    var checksum = StreamChecksum()
+                    while checksum.length < total {
+                        let chunk = try socket.receive(maximum: 256 * 1024)
+                        if chunk.isEmpty { break }
+                        chunk.withUnsafeBytes { checksum.update($0) }
+                        usleep(4_000)
+                    }
+                    if checksum.length == total {
+                        try socket.send("done")
+                        received.set(checksum)
+                    }
+                    socket.close()
+                }
+            }
+        }
+        let greeter = try BlockingListener()
+        let greeting = TestThreads.start {
+            while let socket = try? greeter.accept() {
+                try? socket.send("extra")
+                socket.close()
+            }
+        }
+        let bulkPort = try LoopbackPort.free()
+        let extraPort = try LoopbackPort.free()
+        let tee = try await TeeProcess.start(
+            configuration: """
+                listeners:
+                \(TeeProcess.listener(name: "bulk", port: bulkPort, targets: [bulk.port], extra: ["decode: false"]))
+                """,
+            ports: [bulkPort])
+        do {
+            let client = TestThreads.start { () throws -> [UInt8] in
+                let socket = try BlockingSocket.connect(port: bulkPort)
+                socket.setReceiveTimeout(seconds: 60)
+                try pattern.send(seed: 11, length: total, on: socket)
+                return try socket.receiveAll()
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try tee.rewriteConfiguration(
+                """
+                listeners:
+                \(TeeProcess.listener(name: "extra", port: extraPort, targets: [greeter.port], extra: ["decode: false"]))
+                """)
+            try await tee.reload(expectingOutcome: 1)
+            #expect(received.get() == nil, "the transfer was still under way during the reload")
+            #expect(tee.log().contains("configuration reloaded: listeners added: extra; listeners removed: bulk"), "\(tee.log())")
+            #expect(!LoopbackPort.isAccepting(bulkPort), "the removed listener takes no new connections")
+            let answer = try await TestThreads.start { () throws -> [UInt8] in
+                let socket = try BlockingSocket.connect(port: extraPort)
+                socket.setReceiveTimeout(seconds: 10)
+                defer { socket.close() }
+                return try socket.receiveAll()
+            }.value
+            #expect(answer == Array("extra".utf8))
+            #expect(try await client.value == Array("done".utf8), "the transfer finished and its reply arrived")
+            #expect(received.get() == pattern.checksum(seed: 11, length: total), "byte for byte")
+            #expect(try await tee.stop() == 0)
+        } catch {
+            _ = try? await tee.stop()
+            throw error
+        }
+        bulk.close()
+        greeter.close()
+        _ = serving
+        _ = greeting
+    }
 }
