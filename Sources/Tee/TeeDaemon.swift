@@ -38,6 +38,8 @@ public final class TeeDaemon: Service, Sendable {
     let running: RunningBox
     /// Held by a reload while it applies, and by the shutdown from its start on.
     let reloadLock = AsyncLock()
+    /// The self-monitoring loop (with a Riemann output), cancelled by the shutdown.
+    let selfMonitoring = Mutex<Task<Void, Never>?>(nil)
 
     /// What a reload replaces.
     struct Running {
@@ -132,6 +134,10 @@ public final class TeeDaemon: Service, Sendable {
             throw error
         }
         self.state.started.store(true, ordering: .relaxed)
+        if let riemann = self.riemann {
+            let task = Task { await self.runSelfMonitoring(riemann: riemann) }
+            self.selfMonitoring.withLock { $0 = task }
+        }
     }
 
     /// Starts, reloads ``configurationPath`` on every SIGHUP, and shuts down gracefully on
@@ -180,6 +186,10 @@ public final class TeeDaemon: Service, Sendable {
                 for listener in listeners { group.addTask { await listener.waitForConnectionsToClose(timeout: .seconds(5)) } }
                 return await group.reduce(true) { $0 && $1 }
             }
+        }
+        if let task = self.selfMonitoring.withLock({ $0 }) {
+            task.cancel()
+            await task.value
         }
         await self.stopSidePipeline()
         await self.admin?.shutdown()

@@ -123,3 +123,14 @@ struct ConfigurationReloadPlanTests {
         #expect(plan.restartRequired.isEmpty)
     }
 }
+
+extension ConfigurationReloadPlanTests {
+    @Test func selfMonitoringIsALiveRiemannChange() throws {
+        let running = try Self.configuration(Self.base)
+        let new = try Self.variant([("[\"riemann-a:5555\"]", "[\"riemann-a:5555\"]\n  self_monitoring: { interval: 5s }")])
+        let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
+        #expect(plan.riemannChanged.first == "riemann.self_monitoring")
+        #expect(plan.restartRequired.isEmpty)
+        #expect(plan.applied.selfMonitoring?.interval == .seconds(5))
+    }
+}

@@ -85,6 +85,16 @@ extension TeeConfiguration {
             lines.append("  reconnect: { min: \(DurationFormat.text(riemann.reconnectBackoffMinimum)), max: \(DurationFormat.text(riemann.reconnectBackoffMaximum)) }")
             lines.append("  max_delivery_attempts: \(riemann.maximumDeliveryAttempts)")
             lines.append("  flush_timeout: \(Self.text(self.riemannFlushTimeout))")
+            if let monitoring = self.selfMonitoring {
+                lines.append("  self_monitoring:")
+                lines.append("    interval: \(Self.text(monitoring.interval))")
+                lines.append("    host: \(Self.quoted(monitoring.host))")
+                lines.append("    service_prefix: \(Self.quoted(monitoring.servicePrefix))")
+                lines.append("    ttl: \(monitoring.ttl.map { DurationFormat.text(.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none")")
+                lines.append("    tags: [\(monitoring.tags.map(Self.quoted).joined(separator: ", "))]")
+            } else {
+                lines.append("  # self_monitoring: (absent: off)")
+            }
         } else {
             lines.append("# riemann: (absent: values are decoded and counted, no events are sent)")
         }

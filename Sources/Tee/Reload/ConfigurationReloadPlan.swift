@@ -138,8 +138,11 @@ public struct ConfigurationReloadPlan: Sendable {
                 indent += 1
                 text = text.dropFirst()
             }
-            guard !text.hasPrefix("#"), let colon = text.firstIndex(of: ":") else {
-                result.append((String(text), line))  // a comment (absent section) stands for itself
+            if text.hasPrefix("# ") {
+                text = text.dropFirst(2)  // `# riemann: (absent...)`: the key of a section left out
+            }
+            guard let colon = text.firstIndex(of: ":") else {
+                result.append((String(text), line))
                 continue
             }
             let key = String(text[..<colon])
