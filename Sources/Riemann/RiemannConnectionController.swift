@@ -246,12 +246,14 @@ final class RiemannConnectionController {
             }
             .connect(host: server.host, port: server.port)
             .whenComplete { result in
-                loopBound.value.connectCompleted(result, serverIndex: index, generation: generation)
+                loopBound.value.connectCompleted(result, generation: generation)
             }
     }
 
-    private func connectCompleted(_ result: Result<any Channel, any Error>, serverIndex: Int, generation: Int) {
-        guard case .connecting(_, let current) = self.state, current == generation else {
+    private func connectCompleted(_ result: Result<any Channel, any Error>, generation: Int) {
+        // The index in the state, not the one the connect started with: a reconfiguration may
+        // have moved the same server to another position in the list.
+        guard case .connecting(let serverIndex, let current) = self.state, current == generation else {
             // Shut down (or superseded) while connecting.
             if case .success(let channel) = result {
                 channel.close(promise: nil)

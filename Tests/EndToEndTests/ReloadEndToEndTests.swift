@@ -66,8 +66,11 @@ struct ReloadEndToEndTests {
         }
     }
 
-    static func configuration(listen: Int, target: Int, service: String, riemann: Int, admin: Int, broken: Bool = false) -> String {
+    static func configuration(
+        listen: Int, target: Int, service: String, riemann: Int, admin: Int, threads: Int = 2, broken: Bool = false
+    ) -> String {
         """
+        threads: \(threads)
         listeners:
           - name: agents
             listen: ["127.0.0.1:\(listen)"]
@@ -91,6 +94,7 @@ struct ReloadEndToEndTests {
         let a = try TrapperTarget("A")
         let b = try TrapperTarget("B")
         let riemann = try await RiemannTestServer.start()
+        let newRiemann = try await RiemannTestServer.start()
         let oldPort = try LoopbackPort.free()
         let newPort = try LoopbackPort.free()
         let admin = try LoopbackPort.free()
@@ -107,9 +111,13 @@ struct ReloadEndToEndTests {
             try await riemann.waitUntil { Self.services($0).contains("x.k1") }
 
             try tee.rewriteConfiguration(
-                Self.configuration(listen: newPort, target: b.port, service: "y.{key}", riemann: riemann.port, admin: admin))
+                Self.configuration(
+                    listen: newPort, target: b.port, service: "y.{key}", riemann: newRiemann.port, admin: admin, threads: 3))
             try await tee.reload(expectingOutcome: 1)
-            #expect(tee.log().contains("configuration reloaded: listener agents: listen, targets; mapping.service"), "\(tee.log())")
+            #expect(
+                tee.log().contains("configuration reloaded: listener agents: listen, targets; mapping.service; riemann.servers"),
+                "\(tee.log())")
+            #expect(tee.log().contains("warning zabbix-tee: [Tee] threads changed; takes effect after a restart"), "\(tee.log())")
 
             // The open connection carries on, byte for byte, with the target it started with.
             #expect(try await held.send(key: "k2", value: 2, replyLength: replyA.count) == replyA)
@@ -117,24 +125,26 @@ struct ReloadEndToEndTests {
             #expect(!LoopbackPort.isAccepting(oldPort))
             let fresh = try Conversation(port: newPort)
             #expect(try await fresh.send(key: "k3", value: 3, replyLength: replyB.count) == replyB)
-            // Values decoded after the reload follow the new rule.
-            try await riemann.waitUntil { Self.services($0).isSuperset(of: ["y.k2", "y.k3"]) }
-            #expect(!Self.services(riemann).contains("x.k2"))
+            // Values decoded after the reload follow the new rule, to the new Riemann server.
+            try await newRiemann.waitUntil { Self.services($0).isSuperset(of: ["y.k2", "y.k3"]) }
+            #expect(!Self.services(newRiemann).contains("x.k2"))
+            try await riemann.waitUntil { $0.openConnectionCount == 0 }
             held.socket.close()
             fresh.socket.close()
 
             // A broken file: rejected with file, line and key; the running configuration stays.
             try tee.rewriteConfiguration(
-                Self.configuration(listen: oldPort, target: a.port, service: "z.{key}", riemann: riemann.port, admin: admin, broken: true))
+                Self.configuration(
+                    listen: oldPort, target: a.port, service: "z.{key}", riemann: riemann.port, admin: admin, broken: true))
             try await tee.reload(expectingOutcome: 2)
             let rejection = tee.log().split(separator: "\n").first { $0.contains("configuration reload rejected") }.map(String.init) ?? ""
-            #expect(rejection.contains("\(tee.configFile):5:"), "\(rejection)")
+            #expect(rejection.contains("\(tee.configFile):6:"), "\(rejection)")
             #expect(rejection.contains("listeners[0].balance"), "\(rejection)")
             #expect(rejection.contains("keeping the running configuration"), "\(rejection)")
             #expect(rejection.contains("error"), "logged at error level: \(rejection)")
             let after = try Conversation(port: newPort)
             #expect(try await after.send(key: "k4", value: 4, replyLength: replyB.count) == replyB)
-            try await riemann.waitUntil { Self.services($0).contains("y.k4") }
+            try await newRiemann.waitUntil { Self.services($0).contains("y.k4") }
             #expect(!LoopbackPort.isAccepting(oldPort))
             after.socket.close()
 
@@ -144,12 +154,14 @@ struct ReloadEndToEndTests {
             #expect(metrics.value("zabbix_tee_config_last_reload_successful") == 0)
             #expect(metrics.value("zabbix_tee_config_last_reload_success_timestamp_seconds") > 1_700_000_000)
             #expect(metrics.value("zabbix_tee_target_healthy", [("listener", "agents"), ("target", "127.0.0.1:\(b.port)")]) == 1)
+            #expect(metrics.value("zabbix_tee_riemann_connected", [("server", "127.0.0.1:\(newRiemann.port)")]) == 1)
             #expect(try await tee.stop() == 0)
         } catch {
             _ = try? await tee.stop()
             throw error
         }
         await riemann.shutdown()
+        await newRiemann.shutdown()
         a.stop()
         b.stop()
     }
