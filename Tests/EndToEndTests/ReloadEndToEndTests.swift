@@ -241,4 +241,63 @@ struct ReloadEndToEndTests {
         _ = serving
         _ = greeting
     }
+
+    @Test func anAddedAddressThatCannotBeBoundFailsTheReloadAndIsRetriedByTheNextOne() async throws {
+        let greeter = try BlockingListener()
+        let greeting = TestThreads.start {
+            while let socket = try? greeter.accept() {
+                try? socket.send("hi")
+                socket.close()
+            }
+        }
+        let port = try LoopbackPort.free()
+        let admin = try LoopbackPort.free()
+        let occupied = try BlockingListener()  // holds the address the reload adds
+        var occupiedOpen = true
+        func configuration(_ ports: [Int]) -> String {
+            """
+            listeners:
+              - name: agents
+                listen: [\(ports.map { "\"127.0.0.1:\($0)\"" }.joined(separator: ", "))]
+                targets: ["127.0.0.1:\(greeter.port)"]
+                decode: false
+            admin:
+              listen: "127.0.0.1:\(admin)"
+            """
+        }
+        let tee = try await TeeProcess.start(configuration: configuration([port]), ports: [port, admin])
+        do {
+            try tee.rewriteConfiguration(configuration([port, occupied.port]))
+            try await tee.reload(expectingOutcome: 1)
+            #expect(tee.log().contains("configuration reloaded with errors: listener agents: listen; could not bind: listener agents: cannot listen on 127.0.0.1:\(occupied.port)"), "\(tee.log())")
+            #expect(LoopbackPort.isAccepting(port), "the address that stays is still served")
+            var metrics = try MetricsScrape.get(port: admin)
+            #expect(metrics.value("zabbix_tee_config_reloads_total", [("result", "failure")]) == 1)
+            #expect(metrics.value("zabbix_tee_config_last_reload_successful") == 0)
+
+            let freed = occupied.port
+            occupied.close()
+            occupiedOpen = false
+            try await tee.reload(expectingOutcome: 2)  // the same file: nothing changed, but the address is bound now
+            #expect(tee.log().contains("configuration reloaded: no change"), "\(tee.log())")
+            let answer = try await TestThreads.start { () throws -> [UInt8] in
+                let socket = try BlockingSocket.connect(port: freed)
+                socket.setReceiveTimeout(seconds: 10)
+                defer { socket.close() }
+                return try socket.receiveAll()
+            }.value
+            #expect(answer == Array("hi".utf8))
+            metrics = try MetricsScrape.get(port: admin)
+            #expect(metrics.value("zabbix_tee_config_reloads_total", [("result", "success")]) == 1)
+            #expect(metrics.value("zabbix_tee_config_last_reload_successful") == 1)
+            #expect(try await tee.stop() == 0)
+        } catch {
+            _ = try? await tee.stop()
+            if occupiedOpen { occupied.close() }
+            greeter.close()
+            throw error
+        }
+        greeter.close()
+        _ = greeting
+    }
 }

@@ -90,9 +90,10 @@ extension TeeDaemon {
                 tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, logger: self.logger))
             _ = await listener.closeRemovedAddresses()
         }
+        // Every listener binds what it lacks, changed or not: an address an earlier reload could
+        // not bind is retried.
         var failures: [RelayListener.BindError] = []
-        for (name, _) in plan.listenersChanged {
-            guard let listener = byName[name] else { continue }
+        for listener in current where byName[listener.name] != nil {
             do {
                 _ = try await listener.bindAddedAddresses()
             } catch let error as RelayListener.BindError {
