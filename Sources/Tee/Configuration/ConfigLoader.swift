@@ -98,9 +98,10 @@ public enum ConfigLoader {
         if let node = keys["decode"] { try Self.decodeSection(node, into: &configuration.decode) }
         if let node = keys["catalog"] { try Self.catalogSection(node, into: &configuration.decode) }
         if let node = keys["riemann"] {
-            let (riemann, flush) = try Self.riemannSection(node)
+            let (riemann, flush, selfMonitoring) = try Self.riemannSection(node)
             configuration.riemann = riemann
             configuration.riemannFlushTimeout = flush
+            configuration.selfMonitoring = selfMonitoring
         }
         if let node = keys["mapping"] { configuration.mapping = try Self.mappingSection(node) }
         if let node = keys["admin"] { configuration.admin = try Self.adminSection(node) }
