@@ -15,6 +15,7 @@ public final class RelayListener: Sendable {
         let targetPool: TargetPool
         let tapFactory: (any RelayTapFactory)?
         let logger: Logger
+        let admission: ConnectionAdmission
 
         init(
             configuration: RelayListenerConfiguration, statistics: RelayStatistics, targetPool: TargetPool,
@@ -25,6 +26,9 @@ public final class RelayListener: Sendable {
             self.targetPool = targetPool
             self.tapFactory = tapFactory
             self.logger = logger
+            self.admission = ConnectionAdmission(
+                settings: ConnectionAdmission.Settings(configuration), statistics: statistics, logger: logger,
+                logInterval: configuration.refusalLogInterval)
         }
 
         /// Opens a server channel to `target` on `loop`, with the relay's channel options.
@@ -65,6 +69,9 @@ public final class RelayListener: Sendable {
     public var configuration: RelayListenerConfiguration { self.shared.configuration }
     public var statistics: RelayStatistics { self.shared.statistics }
     public var targetPool: TargetPool { self.shared.targetPool }
+    /// The allow-list and connection limits; ``ConnectionAdmission/update(_:now:)`` changes them
+    /// while the listener runs.
+    public var admission: ConnectionAdmission { self.shared.admission }
 
     private let shared: Shared
     private let group: any EventLoopGroup
@@ -203,25 +210,27 @@ public final class RelayListener: Sendable {
     }
 
     private func accept(_ channel: any Channel, shared: Shared) {
+        // Refused (not allowed, over a limit): closed before any target connect, nothing relayed.
+        guard case .admitted(let ticket) = shared.admission.admit(channel.remoteAddress) else {
+            channel.close(promise: nil)
+            return
+        }
         let key = ObjectIdentifier(channel)
         let admitted = self.state.withLock { state in
-            guard state.accepting, state.connections.count < shared.configuration.maxConnections else {
-                return false
-            }
+            guard state.accepting else { return false }
             state.connections[key] = channel
             return true
         }
         guard admitted else {
-            shared.statistics.connectionRejected()
-            shared.logger.warning(
-                "connection limit reached; closing the new client connection",
-                metadata: ["max_connections": "\(shared.configuration.maxConnections)"])
+            // Accepted while the listener was being stopped.
+            shared.admission.release(ticket)
             channel.close(promise: nil)
             return
         }
         shared.statistics.connectionAccepted()
         channel.closeFuture.whenComplete { [weak self] _ in
             shared.statistics.connectionClosed()
+            shared.admission.release(ticket)
             self?.connectionClosed(key)
         }
         let handler = RelayConnectHandler(listener: shared, connectionID: self.connectionIDs.next())
