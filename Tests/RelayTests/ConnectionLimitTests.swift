@@ -1,8 +1,6 @@
 import Foundation
-import Logging
 import NIOCore
 import Relay
-import Synchronization
 import Testing
 import TestSupport
 
@@ -11,77 +9,16 @@ import TestSupport
 /// (once per interval); the counter says how many; allowed connections keep working. Different
 /// clients are played by binding to different loopback addresses (127.0.0.0/8 is all loopback).
 @Suite(.serialized, .timeLimit(.minutes(2))) struct ConnectionLimitTests {
-    /// A target that echoes what each connection sends and counts the connections it accepted.
-    final class CountingEchoTarget: Sendable {
-        final class Counter: Sendable {
-            let value = Atomic<Int>(0)
-        }
-
-        let listener: BlockingListener
-        private let accepted = Counter()
-        private let thread: TestThreads.Handle<Void>
-
-        init() throws {
-            let listener = try BlockingListener()
-            let accepted = self.accepted
-            self.listener = listener
-            self.thread = TestThreads.start {
-                while let socket = try? listener.accept() {
-                    accepted.value.add(1, ordering: .relaxed)
-                    _ = TestThreads.start {
-                        while let chunk = try? socket.receive(), !chunk.isEmpty {
-                            try? socket.send(chunk)
-                        }
-                        socket.close()
-                    }
-                }
-            }
-        }
-
-        var port: Int { self.listener.port }
-        var connections: Int { self.accepted.value.load(ordering: .relaxed) }
-        func stop() { self.listener.close() }
-    }
-
-    /// A client connection from `source` that the relay echoes: checked with one exchange.
-    static func echoing(port: Int, from source: String) async throws -> BlockingSocket {
-        try await TestThreads.start { () throws -> BlockingSocket in
-            let socket = try BlockingSocket.connect(port: port, from: source)
-            socket.setReceiveTimeout(seconds: 10)
-            try socket.send("ping from \(source)")
-            let reply = try socket.receive(exactly: "ping from \(source)".utf8.count)
-            guard reply == Array("ping from \(source)".utf8) else {
-                throw EchoMismatch(reply: reply)
-            }
-            return socket
-        }.value
-    }
-
-    /// Connects from `source` and reports whether the tee closed the connection without a byte
-    /// (end of stream or reset) within a few seconds.
-    static func closedByTheTee(port: Int, from source: String) async throws -> Bool {
-        try await TestThreads.start { () throws -> Bool in
-            let socket = try BlockingSocket.connect(port: port, from: source)
-            defer { socket.close() }
-            socket.setReceiveTimeout(seconds: 5)
-            do {
-                return try socket.receive().isEmpty
-            } catch let failure as BlockingSocket.Failure where failure.errno == ECONNRESET {
-                return true
-            }
-        }.value
-    }
-
     let log = CapturedLog()
 
-    func relay(target: CountingEchoTarget, _ configure: @escaping (inout RelayListenerConfiguration) -> Void) async throws -> RelayHarness {
+    func relay(target: EchoTarget, _ configure: @escaping (inout RelayListenerConfiguration) -> Void) async throws -> RelayHarness {
         try await RelayHarness(targets: [target.port], logger: self.log.logger(level: .info), configure: configure)
     }
 
     @Test func clientOutsideTheAllowListIsClosedBeforeAnyTargetConnect() async throws {
-        let target = try CountingEchoTarget()
+        let target = try EchoTarget()
         let relay = try await self.relay(target: target) { $0.allow = [try! IPNetwork(parsing: "127.0.0.2/32")] }
-        #expect(try await Self.closedByTheTee(port: relay.port, from: "127.0.0.1"))
+        #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.1"))
         #expect(relay.statistics.connectionsRefused(.notAllowed) == 1)
         let lines = self.log.entries(containing: "not in the listener's allow list")
         #expect(lines.count == 1)
@@ -89,7 +26,7 @@ import TestSupport
         #expect(lines.first?.metadata["listener"] == "test")
         #expect(lines.first?.metadata["allow"] == "127.0.0.2")
 
-        let allowed = try await Self.echoing(port: relay.port, from: "127.0.0.2")
+        let allowed = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.2")
         #expect(target.connections == 1, "only the allowed client reached the target")
         #expect(relay.statistics.connectionsAccepted == 1)
         allowed.close()
@@ -98,16 +35,16 @@ import TestSupport
     }
 
     @Test func perSourceLimitRefusesOneAddressAndNotTheOthers() async throws {
-        let target = try CountingEchoTarget()
+        let target = try EchoTarget()
         let relay = try await self.relay(target: target) { $0.maxConnectionsPerSource = 2 }
         let held = [
-            try await Self.echoing(port: relay.port, from: "127.0.0.1"),
-            try await Self.echoing(port: relay.port, from: "127.0.0.1"),
+            try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1"),
+            try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1"),
         ]
-        #expect(try await Self.closedByTheTee(port: relay.port, from: "127.0.0.1"))
+        #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.1"))
         #expect(relay.statistics.connectionsRefused(.sourceLimit) == 1)
         #expect(target.connections == 2, "the refused connection never reached the target")
-        let other = try await Self.echoing(port: relay.port, from: "127.0.0.3")
+        let other = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.3")
         #expect(target.connections == 3)
         let lines = self.log.entries(containing: "per-source connection limit reached")
         #expect(lines.count == 1)
@@ -117,29 +54,25 @@ import TestSupport
         // Closing one frees a place for that address.
         held[0].close()
         #expect(await eventually { relay.listener.admission.openConnections(from: IPAddress(parsing: "127.0.0.1")!) == 1 })
-        let again = try await Self.echoing(port: relay.port, from: "127.0.0.1")
+        let again = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1")
         for socket in [held[1], other, again] { socket.close() }
         #expect(try await relay.shutdown())
         target.stop()
     }
 
     @Test func acceptRateRefusesBeyondTheBurst() async throws {
-        let target = try CountingEchoTarget()
+        let target = try EchoTarget()
         let relay = try await self.relay(target: target) { $0.acceptRate = AcceptRate(perSecond: 0.01, burst: 2) }
-        let first = try await Self.echoing(port: relay.port, from: "127.0.0.1")
-        let second = try await Self.echoing(port: relay.port, from: "127.0.0.2")
-        #expect(try await Self.closedByTheTee(port: relay.port, from: "127.0.0.3"))
-        #expect(try await Self.closedByTheTee(port: relay.port, from: "127.0.0.1"))
+        let first = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1")
+        let second = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.2")
+        #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.3"))
+        #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.1"))
         #expect(relay.statistics.connectionsRefused(.rateLimit) == 2)
         #expect(target.connections == 2)
         let lines = self.log.entries(containing: "accept rate limit reached")
         #expect(lines.count == 1, "the second refusal within the interval is not logged")
         #expect(lines.first?.metadata["burst"] == "2")
-        // The connections admitted before keep working.
-        try await TestThreads.start {
-            try first.send("still")
-            #expect(try first.receive(exactly: 5) == Array("still".utf8))
-        }.value
+        #expect(try await EchoTarget.echo("still", on: first), "connections admitted before keep working")
         first.close()
         second.close()
         #expect(try await relay.shutdown())
@@ -147,16 +80,16 @@ import TestSupport
     }
 
     @Test func listenerConnectionLimitRefusesAndLogsOncePerInterval() async throws {
-        let target = try CountingEchoTarget()
+        let target = try EchoTarget()
         let relay = try await self.relay(target: target) {
             $0.maxConnections = 1
             $0.refusalLogInterval = .milliseconds(300)
         }
-        let held = try await Self.echoing(port: relay.port, from: "127.0.0.1")
-        for _ in 0..<3 { #expect(try await Self.closedByTheTee(port: relay.port, from: "127.0.0.4")) }
+        let held = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1")
+        for _ in 0..<3 { #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.4")) }
         #expect(self.log.entries(containing: "connection limit reached").count == 1)
         try await Task.sleep(for: .milliseconds(400))
-        #expect(try await Self.closedByTheTee(port: relay.port, from: "127.0.0.5"))
+        #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.5"))
         let lines = self.log.entries(containing: "connection limit reached")
         #expect(lines.count == 2)
         #expect(lines.last?.metadata["suppressed-since-last-warning"] == "2")
@@ -165,30 +98,23 @@ import TestSupport
         #expect(target.connections == 1)
         held.close()
         #expect(await eventually { relay.listener.admission.openConnections == 0 })
-        let after = try await Self.echoing(port: relay.port, from: "127.0.0.4")
+        let after = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.4")
         after.close()
         #expect(try await relay.shutdown())
         target.stop()
     }
 
     @Test func limitsChangedAtRuntimeApplyToTheNextConnection() async throws {
-        let target = try CountingEchoTarget()
+        let target = try EchoTarget()
         let relay = try await self.relay(target: target) { _ in }
-        let first = try await Self.echoing(port: relay.port, from: "127.0.0.1")
+        let first = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1")
         relay.listener.admission.update(.init(allow: [try IPNetwork(parsing: "127.0.0.9")]))
-        #expect(try await Self.closedByTheTee(port: relay.port, from: "127.0.0.1"))
-        let allowed = try await Self.echoing(port: relay.port, from: "127.0.0.9")
-        try await TestThreads.start {
-            try first.send("open")
-            #expect(try first.receive(exactly: 4) == Array("open".utf8), "an open connection is not cut by the update")
-        }.value
+        #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.1"))
+        let allowed = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.9")
+        #expect(try await EchoTarget.echo("open", on: first), "an open connection is not cut by the update")
         first.close()
         allowed.close()
         #expect(try await relay.shutdown())
         target.stop()
     }
-}
-
-struct EchoMismatch: Error {
-    var reply: [UInt8]
 }
