@@ -34,6 +34,35 @@ import TestSupport
         target.stop()
     }
 
+    @Test func ipv6ClientsAreMatchedAgainstIPv6Networks() async throws {
+        let target = try EchoTarget()
+        let relay = try await self.relay(target: target) {
+            $0.listen = [Endpoint(host: "::1", port: 0)]
+            $0.allow = [try! IPNetwork(parsing: "::1")]
+        }
+        let allowed = try await TestThreads.start { () throws -> Bool in
+            let socket = try BlockingSocket.connect(host: "::1", port: relay.port)
+            defer { socket.close() }
+            socket.setReceiveTimeout(seconds: 10)
+            try socket.send("v6")
+            return try socket.receive(exactly: 2) == Array("v6".utf8)
+        }.value
+        #expect(allowed)
+        relay.listener.admission.update(.init(allow: [try IPNetwork(parsing: "127.0.0.0/8"), try IPNetwork(parsing: "2001:db8::/32")]))
+        let refused = try await TestThreads.start { () throws -> Bool in
+            let socket = try BlockingSocket.connect(host: "::1", port: relay.port)
+            defer { socket.close() }
+            socket.setReceiveTimeout(seconds: 5)
+            return try socket.receive().isEmpty
+        }.value
+        #expect(refused, "::1 is not 127.0.0.1: IPv6 loopback does not match the IPv4 loopback network")
+        #expect(relay.statistics.connectionsRefused(.notAllowed) == 1)
+        #expect(self.log.entries(containing: "allow list").first?.metadata["peer"]?.hasPrefix("[::1]:") == true)
+        #expect(target.connections == 1)
+        #expect(try await relay.shutdown())
+        target.stop()
+    }
+
     @Test func perSourceLimitRefusesOneAddressAndNotTheOthers() async throws {
         let target = try EchoTarget()
         let relay = try await self.relay(target: target) { $0.maxConnectionsPerSource = 2 }
