@@ -31,9 +31,13 @@ public final class ConnectionAdmission: Sendable {
 
     /// The limits of one listener.
     public struct Settings: Sendable, Hashable {
+        /// Client networks admitted (`allow`); ``IPNetwork/everyone`` admits every client.
         public var allow: [IPNetwork]
+        /// Connections open at once on the listener (`max_connections`).
         public var maxConnections: Int
+        /// Connections open at once from one address (`max_connections_per_source`); `nil`: no limit.
         public var maxConnectionsPerSource: Int?
+        /// The token bucket (`accept_rate`); `nil`: no rate limit.
         public var acceptRate: AcceptRate?
 
         public init(
@@ -179,7 +183,9 @@ public final class ConnectionAdmission: Sendable {
         var metadata: Logger.Metadata = ["peer": "\(peer?.displayText ?? "unknown")", "reason": "\(reason.rawValue)"]
         switch reason {
         case .notAllowed:
-            metadata["allow"] = "\(settings.allow.map(\.description).joined(separator: ","))"
+            // A long list is cut: the line is about the peer, the configuration has the rest.
+            let shown = settings.allow.prefix(8).map(\.description).joined(separator: ",")
+            metadata["allow"] = "\(settings.allow.count > 8 ? shown + ",... (\(settings.allow.count) networks)" : shown)"
         case .sourceLimit:
             metadata["max_connections_per_source"] = "\(settings.maxConnectionsPerSource ?? 0)"
         case .rateLimit:
