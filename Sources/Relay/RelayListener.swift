@@ -20,16 +20,18 @@ public final class RelayListener: Sendable {
         let targetPool: TargetPool
         let tapFactory: (any RelayTapFactory)?
         let logger: Logger
+        let admission: ConnectionAdmission
 
         init(
             configuration: RelayListenerConfiguration, statistics: RelayStatistics, targetPool: TargetPool,
-            tapFactory: (any RelayTapFactory)?, logger: Logger
+            tapFactory: (any RelayTapFactory)?, logger: Logger, admission: ConnectionAdmission
         ) {
             self.configuration = configuration
             self.statistics = statistics
             self.targetPool = targetPool
             self.tapFactory = tapFactory
             self.logger = logger
+            self.admission = admission
         }
 
         /// Opens a server channel to `target` on `loop`, with the relay's channel options.
@@ -74,6 +76,9 @@ public final class RelayListener: Sendable {
     public var targetPool: TargetPool { self.shared.targetPool }
     /// The listener's name; fixed for its lifetime.
     public let name: String
+    /// The allow-list and connection limits. One per listener for its lifetime, so per-source
+    /// counts survive a reload; ``replaceSettings(configuration:tapFactory:)`` updates its settings.
+    public let admission: ConnectionAdmission
 
     /// The current settings generation; replaced by ``update(configuration:tapFactory:)``.
     private var shared: Shared { self.current.withLock { $0 } }
@@ -96,6 +101,10 @@ public final class RelayListener: Sendable {
         self.name = configuration.name
         self.logger = logger
         self.statisticsStore = RelayStatistics()
+        let admission = ConnectionAdmission(
+            settings: ConnectionAdmission.Settings(configuration), statistics: self.statisticsStore, logger: logger,
+            logInterval: configuration.refusalLogInterval)
+        self.admission = admission
         self.current = Mutex(
             Shared(
                 configuration: configuration,
@@ -104,7 +113,8 @@ public final class RelayListener: Sendable {
                     targets: configuration.targets, strategy: configuration.balance,
                     coolDown: configuration.targetCoolDown),
                 tapFactory: tapFactory,
-                logger: logger))
+                logger: logger,
+                admission: admission))
         self.group = group
         self.connectionIDs = connectionIDs
     }
@@ -153,7 +163,9 @@ public final class RelayListener: Sendable {
     }
 
     /// Swaps the settings new connections use. A changed target list, balance or cool-down gets
-    /// a new ``TargetPool`` that keeps the health and counters of the targets that stay; returns
+    /// a new ``TargetPool`` that keeps the health and counters of the targets that stay; the
+    /// allow-list and limits apply to connections accepted from now on (open ones stay open and
+    /// keep counting against them); returns
     /// whether it did. `listen` and `backlog` take effect through ``closeRemovedAddresses()`` and
     /// ``bindAddedAddresses()`` (`backlog` only for addresses bound from then on).
     /// - Precondition: `configuration.name` is this listener's name.
@@ -174,7 +186,8 @@ public final class RelayListener: Sendable {
             }
             shared = Shared(
                 configuration: configuration, statistics: self.statisticsStore, targetPool: pool,
-                tapFactory: tapFactory, logger: self.logger)
+                tapFactory: tapFactory, logger: self.logger, admission: self.admission)
+            self.admission.update(ConnectionAdmission.Settings(configuration))
             return newPool
         }
     }
@@ -321,19 +334,20 @@ public final class RelayListener: Sendable {
     }
 
     private func accept(_ channel: any Channel, shared: Shared) {
+        // Refused (not allowed, over a limit): closed before any target connect, nothing relayed.
+        guard case .admitted(let ticket) = shared.admission.admit(channel.remoteAddress) else {
+            channel.close(promise: nil)
+            return
+        }
         let key = ObjectIdentifier(channel)
         let admitted = self.state.withLock { state in
-            guard state.accepting, state.connections.count < shared.configuration.maxConnections else {
-                return false
-            }
+            guard state.accepting else { return false }
             state.connections[key] = channel
             return true
         }
         guard admitted else {
-            shared.statistics.connectionRejected()
-            shared.logger.warning(
-                "connection limit reached; closing the new client connection",
-                metadata: ["max_connections": "\(shared.configuration.maxConnections)"])
+            // Accepted while the listener was being stopped.
+            shared.admission.release(ticket)
             channel.close(promise: nil)
             return
         }
@@ -344,6 +358,7 @@ public final class RelayListener: Sendable {
         }
         channel.closeFuture.whenComplete { [weak self] _ in
             shared.statistics.connectionClosed()
+            shared.admission.release(ticket)
             self?.connectionClosed(key)
         }
         let handler = RelayConnectHandler(listener: shared, connectionID: self.connectionIDs.next())

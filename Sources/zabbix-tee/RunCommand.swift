@@ -47,6 +47,13 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "zabbix-tee")
+        for warning in configuration.warnings {
+            logger.warning("\(warning)")
+        }
+        if geteuid() == 0 {
+            logger.warning(
+                "running as root; zabbix-tee needs no privileges (even ports below 1024 only need CAP_NET_BIND_SERVICE): run it as an unprivileged user, e.g. with deploy/zabbix-tee.service (DynamicUser=yes)")
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? CPUAffinity.availableCPUs)
         let daemon = TeeDaemon(
             configuration: configuration, configurationPath: self.options.config, group: group, logger: logger)

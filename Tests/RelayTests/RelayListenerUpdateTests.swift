@@ -146,7 +146,7 @@ import TestSupport
             return try socket.receiveAll()
         }.value
         #expect(refused.isEmpty, "the third connection is closed at once")
-        #expect(relay.statistics.connectionsRejected == 1)
+        #expect(relay.statistics.connectionsRefused(.maxConnections) == 1)
         #expect(try await one.echo("one") == "one")
         #expect(try await two.echo("two") == "two")
         one.close()

@@ -34,6 +34,13 @@ extension TeeConfiguration {
         lines.append("    target_cooldown: \(DurationFormat.text(listener.targetCoolDown))")
         lines.append("    drain_timeout: \(DurationFormat.text(listener.drainTimeout))")
         lines.append("    max_connections: \(listener.maxConnections)")
+        lines.append("    max_connections_per_source: \(listener.maxConnectionsPerSource.map(String.init) ?? "off")")
+        if let rate = listener.acceptRate {
+            lines.append("    accept_rate: { per_second: \(Self.number(rate.perSecond)), burst: \(rate.burst) }")
+        } else {
+            lines.append("    accept_rate: \"off\"")
+        }
+        lines.append("    allow: [\(listener.allow.map { Self.quoted($0.description) }.joined(separator: ", "))]")
         lines.append("    backlog: \(listener.backlog)")
         if let size = listener.socketBufferSize {
             lines.append("    socket_buffer: \(ByteSizeFormat.text(size))")
@@ -144,6 +151,11 @@ extension TeeConfiguration {
 
     private static func text(_ duration: Duration) -> String {
         DurationFormat.text(TimeAmount(duration))
+    }
+
+    /// `50` rather than `50.0`; fractions as Swift prints them.
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
     private static func quoted(_ text: String) -> String {

@@ -27,6 +27,9 @@ public struct TeeConfiguration: Sendable {
     public var mapping: MappingConfiguration
     /// The metrics and health endpoint (`admin:`); `nil` when `admin.listen` is `off`.
     public var admin: AdminServer.Configuration?
+    /// Valid but probably unwise settings (an admin endpoint on a public address), with where they
+    /// are; printed by `check-config`, logged by `run`.
+    public var warnings: [ConfigWarning] = []
 
     /// Per-listener options that are not about relaying.
     public struct ListenerOptions: Sendable, Hashable {
