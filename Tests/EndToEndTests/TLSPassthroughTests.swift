@@ -143,9 +143,10 @@ struct TLSPassthroughTests {
             "tee-psk-agentd-\(UInt32.random(in: 0...UInt32.max))", items: items, psk: (Self.identity, Self.psk))
         let port = try LoopbackPort.free()
         let adminPort = try LoopbackPort.free()
+        let recordings = "\(directory)/recordings"
         let configuration = """
             listeners:
-            \(TeeProcess.listener(name: "agents", port: port, targets: [lab.port]))
+            \(TeeProcess.listener(name: "agents", port: port, targets: [lab.port], extra: ["record: \(recordings)"]))
             admin:
               listen: "127.0.0.1:\(adminPort)"
             """
@@ -159,11 +160,18 @@ struct TLSPassthroughTests {
             let after = try await Self.waitForMetrics(port: adminPort) {
                 $0.value("zabbix_tee_connections_active", [("listener", "agents")]) == 0
             }
-            let connections = after.value("zabbix_tee_connections_total", [("listener", "agents")])
-                - before.value("zabbix_tee_connections_total", [("listener", "agents")])
-            #expect(connections >= 2, "active checks and value uploads went through the tee")
-            // Every one of the agent's connections was TLS; none yielded a decoded value.
-            #expect(after.value("zabbix_tee_tls_connections_total") - before.value("zabbix_tee_tls_connections_total") == connections)
+            // The agent's connections are those that carried bytes (the readiness probe of
+            // TeeProcess connects without sending any): every one of them TLS, counted as TLS,
+            // none yielding a decoded value.
+            let tls = after.value("zabbix_tee_tls_connections_total") - before.value("zabbix_tee_tls_connections_total")
+            var agentConnections: [RecordedConnection] = []
+            try? await waitUntil("the recordings written", timeout: .seconds(10), interval: .milliseconds(50)) {
+                agentConnections = try RecordedConnection.all(in: recordings).filter { !$0.client.isEmpty }
+                return Double(agentConnections.count) >= tls
+            }
+            #expect(agentConnections.count >= 2, "active checks and value uploads went through the tee")
+            #expect(agentConnections.allSatisfy { $0.client.first == 0x16 })
+            #expect(tls == Double(agentConnections.count))
             #expect(after.value("zabbix_tee_item_values_total") == before.value("zabbix_tee_item_values_total"))
         }
     }
@@ -188,9 +196,11 @@ struct TLSPassthroughTests {
         return found
     }
 
+    /// The first scrape within 10 s that satisfies `predicate`, else the last one (the caller's
+    /// expectations then say what is off).
     static func waitForMetrics(port: Int, _ predicate: @escaping (MetricsScrape) -> Bool) async throws -> MetricsScrape {
         var scrape = try MetricsScrape.get(port: port)
-        try await waitUntil("metrics to settle", timeout: .seconds(10), interval: .milliseconds(50)) {
+        try? await waitUntil("metrics to settle", timeout: .seconds(10), interval: .milliseconds(50)) {
             scrape = try MetricsScrape.get(port: port)
             return predicate(scrape)
         }
