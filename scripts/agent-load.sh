@@ -195,7 +195,7 @@ summary = {
     "relay_connection_errors": total("zabbix_tee_connection_errors_total"),
     "relay_idle_timeouts": total("zabbix_tee_connections_idle_timeout_total"),
     "relay_connections_failed": total("zabbix_tee_connections_failed_total"),
-    "relay_connections_rejected": total("zabbix_tee_connections_rejected_total"),
+    "relay_connections_refused": total("zabbix_tee_connections_refused_total"),
     "decode_failures": total("zabbix_tee_decode_failures_total"),
     "frames_decoded": total("zabbix_tee_frames_decoded_total"),
     "item_values": total("zabbix_tee_item_values_total"),

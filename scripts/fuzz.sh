@@ -13,7 +13,9 @@
 # Captured traffic in Fixtures/*/client.bin and server.bin, when present, seeds FuzzZabbixFrames.
 #
 # Environment: FUZZ_RSS_LIMIT_MB (default 2048), FUZZ_TIMEOUT (seconds per input, default 10),
-# FUZZ_NICE (default 10), FUZZ_JOBS (targets fuzzed at once, default 2), FUZZ_SCRATCH (build directory, default .build-fuzz).
+# FUZZ_NICE (default 10), FUZZ_JOBS (targets fuzzed at once, default 2), FUZZ_SCRATCH (build directory, default .build-fuzz),
+# FUZZ_SEED (libFuzzer's -seed; CI fixes it so that a failure can be replayed with the same sequence;
+# default: a new random seed each run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,8 @@ RSS_LIMIT_MB=${FUZZ_RSS_LIMIT_MB:-2048}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
 NICE=${FUZZ_NICE:-10}
 SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
+SEED_ARGS=()
+[ -n "${FUZZ_SEED:-}" ] && SEED_ARGS=("-seed=$FUZZ_SEED")
 
 # Largest input libFuzzer generates, per target: big enough for several frames / a compressed
 # proxy configuration, small enough to keep thousands of executions per second.
@@ -79,7 +83,7 @@ run_target() {
     nice -n "$NICE" "$SCRATCH/release/$target" "$work" "${seeds[@]}" \
         -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$target")" \
         -rss_limit_mb="$RSS_LIMIT_MB" -malloc_limit_mb="$RSS_LIMIT_MB" -timeout="$TIMEOUT" \
-        -print_final_stats=1 -artifact_prefix="Fuzz/crashes/$target-" > "$log" 2>&1
+        -print_final_stats=1 -artifact_prefix="Fuzz/crashes/$target-" ${SEED_ARGS[@]+"${SEED_ARGS[@]}"} > "$log" 2>&1
     status=$?
     set -e
     {

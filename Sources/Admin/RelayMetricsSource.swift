@@ -35,12 +35,14 @@ public struct RelayMetricsSource: MetricsSource {
             labels: [listener], value: statistics.connectionsActive)
         snapshot.counter(
             "zabbix_tee_connections_total",
-            help: "Client connections accepted, including ones later rejected or failed.",
+            help: "Client connections admitted (relayed, or failed for want of a target); refused ones are not included.",
             labels: [listener], value: statistics.connectionsAccepted)
-        snapshot.counter(
-            "zabbix_tee_connections_rejected_total",
-            help: "Client connections closed at once because the listener was at its connection limit.",
-            labels: [listener], value: statistics.connectionsRejected)
+        for reason in ConnectionAdmission.Reason.allCases {
+            snapshot.counter(
+                "zabbix_tee_connections_refused_total",
+                help: "Client connections closed on accept, before any target connect, by reason (not_allowed, source_limit, rate_limit, max_connections).",
+                labels: [listener, .init("reason", reason.rawValue)], value: statistics.connectionsRefused(reason))
+        }
         snapshot.counter(
             "zabbix_tee_connections_failed_total",
             help: "Client connections closed because no target could be connected.",

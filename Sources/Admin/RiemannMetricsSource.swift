@@ -3,25 +3,25 @@ import Riemann
 /// Queue, delivery and connection metrics of the Riemann client, read from
 /// ``RiemannClient/statistics`` at scrape time.
 public struct RiemannMetricsSource: MetricsSource {
-    private let servers: [RiemannServerAddress]
+    private let servers: @Sendable () -> [RiemannServerAddress]
     private let statistics: @Sendable () -> RiemannClientStatistics?
 
-    /// Reports `client`.
+    /// Reports `client`, with the servers configured at scrape time (they change on a reload).
     public init(client: RiemannClient) {
-        self.servers = client.configuration.servers
+        self.servers = { client.configuration.servers }
         self.statistics = { client.statistics }
     }
 
     /// Reports statistics from a closure (`nil`: no client, nothing is reported); `servers` are the
     /// configured servers, one `zabbix_tee_riemann_connected` series each.
     public init(servers: [RiemannServerAddress], statistics: @escaping @Sendable () -> RiemannClientStatistics?) {
-        self.servers = servers
+        self.servers = { servers }
         self.statistics = statistics
     }
 
     public func collect(into snapshot: inout MetricsSnapshot) {
         guard let statistics = self.statistics() else { return }
-        Self.collect(statistics, servers: self.servers, into: &snapshot)
+        Self.collect(statistics, servers: self.servers(), into: &snapshot)
     }
 
     /// The samples for one statistics snapshot.

@@ -20,6 +20,17 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     public var drainTimeout: TimeAmount
     /// Client connections open at once; more are closed on accept and counted.
     public var maxConnections: Int
+    /// Client addresses allowed to connect; others are closed on accept and counted. Default:
+    /// ``IPNetwork/everyone``.
+    public var allow: [IPNetwork]
+    /// Client connections open at once from one source address; `nil`: no per-source limit (the
+    /// default, since many agents may share one NAT address).
+    public var maxConnectionsPerSource: Int?
+    /// Connections admitted per second (a token bucket); `nil`: no rate limit (the default).
+    public var acceptRate: AcceptRate?
+    /// The shortest time between two warnings about refused connections of the same kind
+    /// (not in `config.yaml`; tests shorten it).
+    public var refusalLogInterval: TimeAmount
     /// Listen backlog of each listening socket.
     public var backlog: Int32
     /// Kernel send and receive buffer size (SO_SNDBUF/SO_RCVBUF) of both sockets of a relayed
@@ -36,6 +47,10 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         targetCoolDown: TimeAmount = .seconds(30),
         drainTimeout: TimeAmount = .seconds(30),
         maxConnections: Int = 10_000,
+        allow: [IPNetwork] = IPNetwork.everyone,
+        maxConnectionsPerSource: Int? = nil,
+        acceptRate: AcceptRate? = nil,
+        refusalLogInterval: TimeAmount = .seconds(60),
         backlog: Int32 = 1024,
         socketBufferSize: Int? = nil
     ) {
@@ -48,7 +63,25 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         self.targetCoolDown = targetCoolDown
         self.drainTimeout = drainTimeout
         self.maxConnections = maxConnections
+        self.allow = allow
+        self.maxConnectionsPerSource = maxConnectionsPerSource
+        self.acceptRate = acceptRate
+        self.refusalLogInterval = refusalLogInterval
         self.backlog = backlog
         self.socketBufferSize = socketBufferSize
+    }
+}
+
+/// A token bucket for accepted connections: ``perSecond`` on average, up to ``burst`` at once.
+public struct AcceptRate: Sendable, Hashable {
+    /// Connections admitted per second, on average.
+    public var perSecond: Double
+    /// Connections admitted back to back after a quiet period (the bucket's size).
+    public var burst: Int
+
+    /// `burst` defaults to one second's worth (at least 1).
+    public init(perSecond: Double, burst: Int? = nil) {
+        self.perSecond = perSecond
+        self.burst = burst ?? max(1, Int(perSecond.rounded(.up)))
     }
 }

@@ -4,7 +4,10 @@ import Synchronization
 public final class RelayStatistics: Sendable {
     private let accepted = Atomic<Int>(0)
     private let active = Atomic<Int>(0)
-    private let rejected = Atomic<Int>(0)
+    private let refusedNotAllowed = Atomic<Int>(0)
+    private let refusedSourceLimit = Atomic<Int>(0)
+    private let refusedRateLimit = Atomic<Int>(0)
+    private let refusedMaxConnections = Atomic<Int>(0)
     private let noTarget = Atomic<Int>(0)
     private let clientToServer = Atomic<Int>(0)
     private let serverToClient = Atomic<Int>(0)
@@ -17,12 +20,15 @@ public final class RelayStatistics: Sendable {
 
     public init() {}
 
-    /// Client connections accepted by the listener (including ones later rejected or failed).
+    /// Client connections admitted by the listener (relayed, or closed because no target could be
+    /// connected); refused ones are counted by ``connectionsRefused(_:)`` only.
     public var connectionsAccepted: Int { self.accepted.load(ordering: .relaxed) }
     /// Client connections currently open.
     public var connectionsActive: Int { self.active.load(ordering: .relaxed) }
-    /// Client connections closed at once because the listener was at its connection limit.
-    public var connectionsRejected: Int { self.rejected.load(ordering: .relaxed) }
+    /// Client connections closed on accept, before any target connect, for `reason`.
+    public func connectionsRefused(_ reason: ConnectionAdmission.Reason) -> Int {
+        self.withRefusedCounter(reason) { $0.load(ordering: .relaxed) }
+    }
     /// Client connections closed because no target could be connected.
     public var connectionsWithoutTarget: Int { self.noTarget.load(ordering: .relaxed) }
     /// Connections closed because neither side sent or received anything for the idle timeout.
@@ -62,7 +68,9 @@ public final class RelayStatistics: Sendable {
         self.active.add(1, ordering: .relaxed)
     }
     func connectionClosed() { self.active.subtract(1, ordering: .relaxed) }
-    func connectionRejected() { self.rejected.add(1, ordering: .relaxed) }
+    func connectionRefused(_ reason: ConnectionAdmission.Reason) {
+        self.withRefusedCounter(reason) { _ = $0.add(1, ordering: .relaxed) }
+    }
     func connectionWithoutTarget() { self.noTarget.add(1, ordering: .relaxed) }
     func idleTimeout() { self.idleTimeouts.add(1, ordering: .relaxed) }
     func connectionError(readingFrom direction: RelayDirection) {
@@ -72,6 +80,15 @@ public final class RelayStatistics: Sendable {
         }
     }
     func tapFailed() { self.tapFailures.add(1, ordering: .relaxed) }
+
+    private func withRefusedCounter<R>(_ reason: ConnectionAdmission.Reason, _ body: (borrowing Atomic<Int>) -> R) -> R {
+        switch reason {
+        case .notAllowed: return body(self.refusedNotAllowed)
+        case .sourceLimit: return body(self.refusedSourceLimit)
+        case .rateLimit: return body(self.refusedRateLimit)
+        case .maxConnections: return body(self.refusedMaxConnections)
+        }
+    }
 
     func readForRelay(_ count: Int) {
         let now = self.inFlight.add(count, ordering: .relaxed).newValue

@@ -20,13 +20,29 @@ public final class TargetPool: Sendable {
     }
     private let state: Mutex<State>
 
-    public init(targets: [Endpoint], strategy: BalanceStrategy, coolDown: TimeAmount) {
+    /// - Parameter previous: a pool this one replaces (on a configuration reload): targets that
+    ///   were in it keep their counters and their cool-down.
+    public init(targets: [Endpoint], strategy: BalanceStrategy, coolDown: TimeAmount, carryingOver previous: TargetPool? = nil) {
         precondition(!targets.isEmpty, "a target pool needs at least one target")
         self.targets = targets
         self.strategy = strategy
         self.coolDown = coolDown
-        self.statistics = targets.map { TargetStatistics(endpoint: $0) }
-        self.state = Mutex(State(failedAt: Array(repeating: nil, count: targets.count)))
+        var statistics: [TargetStatistics] = []
+        var failedAt: [NIODeadline?] = []
+        var unused = previous.map { Array($0.targets.indices) } ?? []
+        let previousFailures = previous?.state.withLock { $0.failedAt } ?? []
+        for target in targets {
+            if let previous, let position = unused.firstIndex(where: { previous.targets[$0] == target }) {
+                let index = unused.remove(at: position)
+                statistics.append(previous.statistics[index])
+                failedAt.append(previousFailures[index])
+            } else {
+                statistics.append(TargetStatistics(endpoint: target))
+                failedAt.append(nil)
+            }
+        }
+        self.statistics = statistics
+        self.state = Mutex(State(failedAt: failedAt))
     }
 
     /// Indices into ``targets`` in the order a new connection should try them:

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Sends Riemann events over TCP, batched, with acks, reconnects and failover.
 ///
@@ -19,8 +20,11 @@ import NIOPosix
 /// Call ``shutdown(deadline:)`` before dropping the last reference: until then the event loop
 /// keeps the client's connection and timers alive.
 public final class RiemannClient: Sendable {
-    /// The settings the client was created with.
-    public let configuration: RiemannClientConfiguration
+    /// The settings in force: those the client was created with, or the last ``reconfigure(_:)``.
+    public var configuration: RiemannClientConfiguration { self.currentConfiguration.withLock { $0 } }
+    private let currentConfiguration: Mutex<RiemannClientConfiguration>
+    /// ``RiemannClientConfiguration/maximumBatchEvents``, read by every ``enqueue(_:)-(Sequence)``.
+    private let maximumBatchEvents: Atomic<Int>
     /// The event loop all network work runs on.
     public let eventLoop: any EventLoop
     private let queue: RiemannEventQueue
@@ -40,7 +44,8 @@ public final class RiemannClient: Sendable {
         precondition(!configuration.servers.isEmpty, "RiemannClientConfiguration.servers must not be empty")
         precondition(configuration.maximumBatchEvents > 0, "maximumBatchEvents must be positive")
         precondition(configuration.maximumMessagesInFlight > 0, "maximumMessagesInFlight must be positive")
-        self.configuration = configuration
+        self.currentConfiguration = Mutex(configuration)
+        self.maximumBatchEvents = Atomic(configuration.maximumBatchEvents)
         self.eventLoop = eventLoopGroup.next()
         self.queue = RiemannEventQueue(capacity: configuration.queueCapacity, overflowPolicy: configuration.overflowPolicy)
         self.counters = RiemannClientCounters()
@@ -65,7 +70,7 @@ public final class RiemannClient: Sendable {
     public func enqueue<Events: Sequence<RiemannEvent>>(_ events: Events) {
         // After shutdown the queue is closed: the push counts the events as dropped (.shutdown).
         let result = self.queue.push(events)
-        guard result.accepted > 0, result.wasEmpty || result.depth >= self.configuration.maximumBatchEvents else { return }
+        guard result.accepted > 0, result.wasEmpty || result.depth >= self.maximumBatchEvents.load(ordering: .relaxed) else { return }
         if self.counters.claimWakeup() {
             self.eventLoop.execute { [controller] in
                 controller.value.wake()
@@ -76,6 +81,27 @@ public final class RiemannClient: Sendable {
     /// Queues one event. See ``enqueue(_:)-(Sequence)``.
     public func enqueue(_ event: RiemannEvent) {
         self.enqueue(CollectionOfOne(event))
+    }
+
+    /// Applies new settings without losing queued or unacknowledged events: the queue's capacity
+    /// and overflow policy change from the next push on (nothing queued is dropped by the change);
+    /// batching, in-flight window, timeouts, backoff and delivery attempts apply from the next
+    /// batch, ack or connect. When the server currently connected (or being connected to) is no
+    /// longer listed, the client moves to the first listed server at once: unacknowledged events
+    /// go back to the front of the queue, as after a connection loss. Returns once applied.
+    public func reconfigure(_ configuration: RiemannClientConfiguration) async {
+        precondition(!configuration.servers.isEmpty, "RiemannClientConfiguration.servers must not be empty")
+        precondition(configuration.maximumBatchEvents > 0, "maximumBatchEvents must be positive")
+        precondition(configuration.maximumMessagesInFlight > 0, "maximumMessagesInFlight must be positive")
+        self.queue.reconfigure(capacity: configuration.queueCapacity, overflowPolicy: configuration.overflowPolicy)
+        let promise = self.eventLoop.makePromise(of: Void.self)
+        self.eventLoop.execute { [self] in
+            self.currentConfiguration.withLock { $0 = configuration }
+            self.maximumBatchEvents.store(configuration.maximumBatchEvents, ordering: .relaxed)
+            self.controller.value.reconfigure(configuration)
+            promise.succeed()
+        }
+        try? await promise.futureResult.get()
     }
 
     /// Sends what is queued until everything is acknowledged or `deadline` passes, then closes
@@ -92,12 +118,12 @@ public final class RiemannClient: Sendable {
     /// A snapshot of the queue and connection counters, readable from any thread.
     public var statistics: RiemannClientStatistics {
         let connectedIndex = self.counters.connectedServerIndex.load(ordering: .relaxed)
+        let servers = self.configuration.servers
         return RiemannClientStatistics(
             queue: self.queue.statistics,
             messagesInFlight: self.counters.messagesInFlight.load(ordering: .relaxed),
             eventsInFlight: self.counters.eventsInFlight.load(ordering: .relaxed),
-            connectedServer: self.configuration.servers.indices.contains(connectedIndex)
-                ? self.configuration.servers[connectedIndex] : nil,
+            connectedServer: servers.indices.contains(connectedIndex) ? servers[connectedIndex] : nil,
             connectionsEstablished: self.counters.connectionsEstablished.load(ordering: .relaxed),
             connectAttemptsFailed: self.counters.connectAttemptsFailed.load(ordering: .relaxed),
             connectionsLost: self.counters.connectionsLost.load(ordering: .relaxed),

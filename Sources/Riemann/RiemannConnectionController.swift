@@ -40,7 +40,7 @@ final class RiemannConnectionController {
     }
 
     let eventLoop: any EventLoop
-    let configuration: RiemannClientConfiguration
+    private(set) var configuration: RiemannClientConfiguration
     let queue: RiemannEventQueue
     let counters: RiemannClientCounters
     var logger: Logger
@@ -152,6 +152,68 @@ final class RiemannConnectionController {
         }
     }
 
+    /// Takes new settings (see ``RiemannClient/reconfigure(_:)``). Server indices in the state
+    /// are moved to the new list; a server no longer listed is left for the new list's first.
+    func reconfigure(_ configuration: RiemannClientConfiguration) {
+        self.eventLoop.preconditionInEventLoop()
+        let oldServers = self.configuration.servers
+        self.configuration = configuration
+        if self.backoff.minimum != configuration.reconnectBackoffMinimum
+            || self.backoff.maximum != configuration.reconnectBackoffMaximum
+        {
+            self.backoff = Backoff(
+                minimum: configuration.reconnectBackoffMinimum, maximum: configuration.reconnectBackoffMaximum)
+        }
+        func moved(_ index: Int) -> Int? {
+            guard oldServers.indices.contains(index) else { return nil }
+            return configuration.servers.firstIndex(of: oldServers[index])
+        }
+        switch self.state {
+        case .idle, .shutDown:
+            break
+        case .connecting(let index, let generation):
+            if let index = moved(index) {
+                self.state = .connecting(serverIndex: index, generation: generation)
+            } else {
+                self.logger.info(
+                    "Riemann server no longer configured; connecting to the first configured one",
+                    metadata: ["server": "\(oldServers[index])"])
+                self.connect(serverIndex: 0)  // supersedes the connect under way
+            }
+        case .waitingToReconnect(let index, let timer):
+            if let index = moved(index) {
+                self.state = .waitingToReconnect(serverIndex: index, timer: timer)
+            } else {
+                timer.cancel()
+                self.connect(serverIndex: 0)
+            }
+        case .connected(var connection):
+            if let index = moved(connection.serverIndex) {
+                connection.serverIndex = index
+                self.state = .connected(connection)
+                self.counters.connectedServerIndex.store(index, ordering: .relaxed)
+                self.restartAcknowledgementTimer()
+                self.flush(forcePartialBatch: self.drain != nil)
+            } else {
+                self.counters.connectedServerIndex.store(-1, ordering: .relaxed)
+                self.counters.wakeupArmed.store(false, ordering: .releasing)
+                self.acknowledgementTimer?.cancel()
+                self.acknowledgementTimer = nil
+                self.batchTimer?.cancel()
+                self.batchTimer = nil
+                let requeued = self.requeueInFlight()
+                self.logger.info(
+                    "Riemann server no longer configured; moving to the first configured one",
+                    metadata: [
+                        "server": "\(oldServers[connection.serverIndex])",
+                        "next-server": "\(configuration.servers[0])", "requeued-events": "\(requeued)",
+                    ])
+                self.connect(serverIndex: 0)  // the old connection's close is then ignored (generation)
+                connection.channel.close(promise: nil)
+            }
+        }
+    }
+
     // MARK: - Connecting
 
     private func connect(serverIndex: Int) {
@@ -184,12 +246,14 @@ final class RiemannConnectionController {
             }
             .connect(host: server.host, port: server.port)
             .whenComplete { result in
-                loopBound.value.connectCompleted(result, serverIndex: index, generation: generation)
+                loopBound.value.connectCompleted(result, generation: generation)
             }
     }
 
-    private func connectCompleted(_ result: Result<any Channel, any Error>, serverIndex: Int, generation: Int) {
-        guard case .connecting(_, let current) = self.state, current == generation else {
+    private func connectCompleted(_ result: Result<any Channel, any Error>, generation: Int) {
+        // The index in the state, not the one the connect started with: a reconfiguration may
+        // have moved the same server to another position in the list.
+        guard case .connecting(let serverIndex, let current) = self.state, current == generation else {
             // Shut down (or superseded) while connecting.
             if case .success(let channel) = result {
                 channel.close(promise: nil)

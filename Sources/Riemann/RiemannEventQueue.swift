@@ -88,6 +88,8 @@ public final class RiemannEventQueue: Sendable {
         var dropped: [RiemannDropReason: UInt64] = [:]
         /// Set by ``RiemannEventQueue/close(reason:)``: later pushes are dropped for this reason.
         var closedReason: RiemannDropReason?
+        var capacity: Int
+        var overflowPolicy: RiemannOverflowPolicy
 
         mutating func countDrop(_ count: Int, _ reason: RiemannDropReason) {
             guard count > 0 else { return }
@@ -96,16 +98,25 @@ public final class RiemannEventQueue: Sendable {
     }
 
     /// The maximum number of queued events.
-    public let capacity: Int
+    public var capacity: Int { self.state.withLock { $0.capacity } }
     /// What is dropped when the queue is full.
-    public let overflowPolicy: RiemannOverflowPolicy
+    public var overflowPolicy: RiemannOverflowPolicy { self.state.withLock { $0.overflowPolicy } }
     private let state: Mutex<State>
 
     public init(capacity: Int, overflowPolicy: RiemannOverflowPolicy) {
         precondition(capacity > 0, "RiemannEventQueue capacity must be positive")
-        self.capacity = capacity
-        self.overflowPolicy = overflowPolicy
-        self.state = Mutex(State())
+        self.state = Mutex(State(capacity: capacity, overflowPolicy: overflowPolicy))
+    }
+
+    /// Changes the capacity and overflow policy from the next push on. Nothing queued is dropped
+    /// by the change itself: a queue holding more than the new capacity keeps its events, and
+    /// pushes then make room (or are refused) per the policy until it is below capacity again.
+    public func reconfigure(capacity: Int, overflowPolicy: RiemannOverflowPolicy) {
+        precondition(capacity > 0, "RiemannEventQueue capacity must be positive")
+        self.state.withLock { state in
+            state.capacity = capacity
+            state.overflowPolicy = overflowPolicy
+        }
     }
 
     /// Appends events at the back. Never blocks beyond the queue's own short critical section.
@@ -123,8 +134,8 @@ public final class RiemannEventQueue: Sendable {
             var accepted = 0  // events of this push still queued
             var dropped = 0
             for event in events {
-                if state.entries.count >= self.capacity {
-                    switch self.overflowPolicy {
+                if state.entries.count >= state.capacity {
+                    switch state.overflowPolicy {
                     case .dropNewest:
                         dropped += 1
                         continue
@@ -178,9 +189,9 @@ public final class RiemannEventQueue: Sendable {
             }
             var dropped = 0
             var toInsert = entries[...]
-            let room = self.capacity - state.entries.count
+            let room = state.capacity - state.entries.count
             if toInsert.count > room {
-                switch self.overflowPolicy {
+                switch state.overflowPolicy {
                 case .dropOldest:
                     let excess = toInsert.count - max(room, 0)
                     dropped += excess
@@ -254,7 +265,7 @@ public final class RiemannEventQueue: Sendable {
     public var statistics: RiemannQueueStatistics {
         self.state.withLock { state in
             RiemannQueueStatistics(
-                depth: state.entries.count, capacity: self.capacity, enqueued: state.enqueued, sent: state.sent,
+                depth: state.entries.count, capacity: state.capacity, enqueued: state.enqueued, sent: state.sent,
                 acknowledged: state.acknowledged, requeued: state.requeued, dropped: state.dropped)
         }
     }

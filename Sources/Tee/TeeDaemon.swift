@@ -6,6 +6,7 @@ import Relay
 import Riemann
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// The running tee: relay listeners, the side pipeline that decodes their traffic, the Riemann
 /// output and the admin endpoint, started and stopped in the right order.
@@ -14,21 +15,47 @@ import Synchronization
 /// through `ServiceGroup`): stop accepting; let open connections finish for up to
 /// `shutdown_timeout`, then close them; decode what is queued and save the item catalog; give
 /// Riemann up to `riemann.flush_timeout` to acknowledge what is queued; stop the admin endpoint.
+///
+/// ``reload(path:)`` (on SIGHUP) applies a new configuration file without dropping connections;
+/// see ``ConfigurationReloadPlan`` for what changes live and what needs a restart.
 public final class TeeDaemon: Service, Sendable {
-    public let configuration: TeeConfiguration
-    public let listeners: [RelayListener]
+    /// The configuration in force (the start one, or the one the last reload applied).
+    public var configuration: TeeConfiguration { self.running.value.withLock { $0.configuration } }
+    /// The listeners accepting connections (a reload adds and removes some).
+    public var listeners: [RelayListener] { self.running.value.withLock { $0.listeners } }
+    /// Reload outcomes, reported on `/metrics`.
+    public let reloads = ReloadStatistics()
     /// The side pipeline; `nil` when no listener decodes.
     public let pipeline: SidePipeline?
     /// The Riemann output; `nil` without a `riemann:` section.
     public let riemann: RiemannClient?
     public let sink: RiemannSink
     public let admin: AdminServer?
-    private let group: any EventLoopGroup
-    private let logger: Logger
-    private let state = LifecycleState()
+    let group: any EventLoopGroup
+    let logger: Logger
+    let connectionIDs = ConnectionIDGenerator()
+    let state = LifecycleState()
+    let running: RunningBox
+    /// Held by a reload while it applies, and by the shutdown from its start on.
+    let reloadLock = AsyncLock()
+    /// The self-monitoring loop (with a Riemann output), cancelled by the shutdown.
+    let selfMonitoring = Mutex<Task<Void, Never>?>(nil)
 
-    public init(configuration: TeeConfiguration, group: any EventLoopGroup, logger: Logger) {
-        self.configuration = configuration
+    /// What a reload replaces.
+    struct Running {
+        var configuration: TeeConfiguration
+        var listeners: [RelayListener]
+        /// Listeners a reload removed whose connections may still be open; shutdown waits for them.
+        var retired: [RelayListener] = []
+    }
+
+    /// The file ``run()`` reloads on SIGHUP; `nil`: no reloads.
+    public let configurationPath: String?
+
+    /// - Parameter configurationPath: the file `configuration` was loaded from; ``run()`` reloads
+    ///   it on SIGHUP. `nil` leaves SIGHUP alone.
+    public init(configuration: TeeConfiguration, configurationPath: String? = nil, group: any EventLoopGroup, logger: Logger) {
+        self.configurationPath = configurationPath
         self.group = group
         self.logger = logger
         self.riemann = configuration.riemann.map {
@@ -37,18 +64,21 @@ public final class TeeDaemon: Service, Sendable {
         self.sink = RiemannSink(mapper: EventMapper(configuration: configuration.mapping), client: self.riemann)
         let decodes = configuration.listeners.contains { configuration.options(for: $0.name).decode }
         self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: self.sink, logger: logger) : nil
-        let ids = ConnectionIDGenerator()
         let pipeline = self.pipeline
-        self.listeners = configuration.listeners.map { listener in
-            let options = configuration.options(for: listener.name)
-            var taps: [any RelayTapFactory] = []
-            if options.decode, let pipeline { taps.append(pipeline.tapFactory) }
-            if let directory = options.recordDirectory { taps.append(RecordingTapFactory(directory: directory, logger: logger)) }
-            let tap: (any RelayTapFactory)? = taps.isEmpty ? nil : (taps.count == 1 ? taps[0] : CompositeTapFactory(taps))
-            return RelayListener(configuration: listener, group: group, tapFactory: tap, connectionIDs: ids, logger: logger)
+        let ids = self.connectionIDs
+        let listeners = configuration.listeners.map { listener in
+            RelayListener(
+                configuration: listener, group: group,
+                tapFactory: Self.tapFactory(configuration.options(for: listener.name), pipeline: pipeline, logger: logger),
+                connectionIDs: ids, logger: logger)
         }
+        let running = RunningBox(Running(configuration: configuration, listeners: listeners))
+        self.running = running
         if let adminConfiguration = configuration.admin {
-            var sources: [any MetricsSource] = [RelayMetricsSource(listeners: self.listeners), ProcessMetricsSource()]
+            var sources: [any MetricsSource] = [
+                RelayMetricsSource(listeners: { running.value.withLock { $0.listeners } }), ProcessMetricsSource(),
+                self.reloads.metricsSource,
+            ]
             if let riemann = self.riemann { sources.append(RiemannMetricsSource(client: riemann)) }
             if let pipeline = self.pipeline {
                 sources.append(DecodeMetricsSource(statistics: pipeline.statistics, catalog: pipeline.catalog, sink: self.sink))
@@ -62,6 +92,15 @@ public final class TeeDaemon: Service, Sendable {
         } else {
             self.admin = nil
         }
+    }
+
+    /// The taps of a listener with `options`: the decoder's (when it decodes and there is a
+    /// decoder) and the recorder's.
+    static func tapFactory(_ options: TeeConfiguration.ListenerOptions, pipeline: SidePipeline?, logger: Logger) -> (any RelayTapFactory)? {
+        var taps: [any RelayTapFactory] = []
+        if options.decode, let pipeline { taps.append(pipeline.tapFactory) }
+        if let directory = options.recordDirectory { taps.append(RecordingTapFactory(directory: directory, logger: logger)) }
+        return taps.isEmpty ? nil : (taps.count == 1 ? taps[0] : CompositeTapFactory(taps))
     }
 
     /// Loads the catalog, starts the pipeline and the Riemann client, binds every listener and the
@@ -95,42 +134,66 @@ public final class TeeDaemon: Service, Sendable {
             throw error
         }
         self.state.started.store(true, ordering: .relaxed)
+        if let riemann = self.riemann {
+            let task = Task { await self.runSelfMonitoring(riemann: riemann) }
+            self.selfMonitoring.withLock { $0 = task }
+        }
     }
 
+    /// Starts, reloads ``configurationPath`` on every SIGHUP, and shuts down gracefully on
+    /// SIGTERM/SIGINT (through `ServiceGroup`).
     public func run() async throws {
+        guard let path = self.configurationPath else {
+            try await self.start()
+            try? await gracefulShutdown()
+            await self.shutdown()
+            return
+        }
+        // Trapped before start: a SIGHUP while binding waits for the start instead of killing us.
+        let signals = await UnixSignalsSequence(trapping: .sighup)
         try await self.start()
-        try? await gracefulShutdown()
+        for await _ in signals.cancelOnGracefulShutdown() {
+            self.logger.info("SIGHUP: reloading the configuration", metadata: ["path": "\(path)"])
+            await self.reload(path: path)
+        }
         await self.shutdown()
     }
 
     /// The graceful shutdown described on the type.
     public func shutdown() async {
         self.state.stopping.store(true, ordering: .relaxed)
-        for listener in self.listeners { await listener.stopAccepting() }
-        let open = self.listeners.reduce(0) { $0 + $1.openConnections }
+        await self.reloadLock.lock()  // a reload under way finishes first; none starts after this
+        let (listeners, configuration) = self.running.value.withLock { ($0.listeners + $0.retired, $0.configuration) }
+        for listener in listeners { await listener.stopAccepting() }
+        let open = listeners.reduce(0) { $0 + $1.openConnections }
         if open > 0 {
             self.logger.info(
                 "shutting down: waiting for open connections to finish",
-                metadata: ["connections": "\(open)", "timeout": "\(self.configuration.shutdownTimeout)"])
+                metadata: ["connections": "\(open)", "timeout": "\(configuration.shutdownTimeout)"])
         }
         let allClosed = await withTaskGroup(of: Bool.self) { group in
-            for listener in self.listeners {
-                let timeout = self.configuration.shutdownTimeout
+            for listener in listeners {
+                let timeout = configuration.shutdownTimeout
                 group.addTask { await listener.waitForConnectionsToClose(timeout: timeout) }
             }
             return await group.reduce(true) { $0 && $1 }
         }
         if !allClosed {
-            let left = self.listeners.reduce(0) { $0 + $1.openConnections }
+            let left = listeners.reduce(0) { $0 + $1.openConnections }
             self.logger.warning("shutdown timeout reached; closing the remaining connections", metadata: ["connections": "\(left)"])
-            for listener in self.listeners { await listener.closeAllConnections() }
+            for listener in listeners { await listener.closeAllConnections() }
             _ = await withTaskGroup(of: Bool.self) { group in
-                for listener in self.listeners { group.addTask { await listener.waitForConnectionsToClose(timeout: .seconds(5)) } }
+                for listener in listeners { group.addTask { await listener.waitForConnectionsToClose(timeout: .seconds(5)) } }
                 return await group.reduce(true) { $0 && $1 }
             }
         }
+        if let task = self.selfMonitoring.withLock({ $0 }) {
+            task.cancel()
+            await task.value
+        }
         await self.stopSidePipeline()
         await self.admin?.shutdown()
+        await self.reloadLock.unlock()
     }
 
     private func stopSidePipeline() async {
@@ -140,12 +203,40 @@ public final class TeeDaemon: Service, Sendable {
             if queued > 0 {
                 self.logger.info("flushing queued events to Riemann", metadata: ["events": "\(queued)"])
             }
-            let timeout = self.configuration.riemannFlushTimeout
+            let timeout = self.configuration.riemannFlushTimeout  // a reload may have changed it
             await riemann.shutdown(deadline: .now() + TimeAmount(timeout))
             let dropped = riemann.statistics.queue.dropped[.shutdown] ?? 0
             if dropped > 0 {
                 self.logger.warning("Riemann did not acknowledge every queued event before the flush timeout", metadata: ["dropped": "\(dropped)"])
             }
+        }
+    }
+}
+
+/// The daemon's ``TeeDaemon/Running`` state, shareable with metrics closures.
+final class RunningBox: Sendable {
+    let value: Mutex<TeeDaemon.Running>
+    init(_ running: TeeDaemon.Running) { self.value = Mutex(running) }
+}
+
+/// A lock held across suspension points (a reload and the shutdown never overlap).
+actor AsyncLock {
+    private var locked = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func lock() async {
+        if !self.locked {
+            self.locked = true
+            return
+        }
+        await withCheckedContinuation { self.waiters.append($0) }
+    }
+
+    func unlock() {
+        if self.waiters.isEmpty {
+            self.locked = false
+        } else {
+            self.waiters.removeFirst().resume()  // ownership passes to the next waiter
         }
     }
 }

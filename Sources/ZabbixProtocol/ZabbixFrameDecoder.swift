@@ -6,7 +6,10 @@ import NIOCore
 /// oversized frames, TLS and non-Zabbix streams as ``ZabbixFrameEvent``s. It never throws, never
 /// traps on input and never holds more than one header plus ``maximumFrameSize`` bytes: a frame
 /// is buffered only when it spans input buffers, and frames larger than the limit are skipped
-/// without being buffered.
+/// without being buffered. The buffer of a spanning frame grows with the bytes that actually
+/// arrive (from ``initialPayloadCapacity``, doubling), not with the length the header announces,
+/// so a peer that sends a 13-byte header announcing 64 MiB and then stalls costs 64 KiB, not
+/// 64 MiB.
 ///
 /// Lengths are handled as `UInt64` and compared against the limit before any conversion to `Int`,
 /// so every value up to 2^64−1 is safe. The pre-4.0 header (`ZBXD\x01` plus one 8-byte length)
@@ -17,6 +20,10 @@ import NIOCore
 public struct ZabbixFrameDecoder: Sendable {
     /// Default for ``maximumFrameSize``: 128 MiB, agent 2's own receive limit.
     public static let defaultMaximumFrameSize = 128 << 20
+
+    /// What is reserved for a frame spanning input buffers before more of it has arrived: 64 KiB
+    /// (or the frame's length if smaller). Larger frames grow their buffer as they arrive.
+    public static let initialPayloadCapacity = 64 << 10
 
     /// Frames whose payload (wire size, and inflated size when compressed) is larger than this are
     /// skipped rather than decoded.
@@ -64,6 +71,14 @@ public struct ZabbixFrameDecoder: Sendable {
         }
     }
 
+    /// Bytes allocated for the frame being accumulated (its buffer's capacity); 0 between frames.
+    /// Grows with ``bufferedByteCount`` (at most twice it, or ``initialPayloadCapacity``), not
+    /// with the announced frame length.
+    public var bufferedCapacity: Int {
+        if case .payload(_, let accumulated) = self.state { return accumulated.capacity }
+        return 0
+    }
+
     /// Whether the decoder sits exactly between two frames (or before the first one).
     public var isAtFrameBoundary: Bool {
         switch self.state {
@@ -97,6 +112,12 @@ public struct ZabbixFrameDecoder: Sendable {
                 let missing = Int(header.dataLength) - accumulated.readableBytes
                 let count = min(missing, input.readableBytes)
                 if var chunk = input.readSlice(length: count) {
+                    // Grows geometrically (ByteBuffer doubles to the next power of two), but
+                    // never beyond what the frame needs.
+                    let needed = accumulated.writerIndex + count
+                    if needed > accumulated.capacity {
+                        accumulated.reserveCapacity(min(max(needed, accumulated.capacity * 2), Int(header.dataLength)))
+                    }
                     accumulated.writeBuffer(&chunk)
                 }
                 if count == missing {
@@ -207,7 +228,9 @@ public struct ZabbixFrameDecoder: Sendable {
             emit(.frame(ZabbixFrame(header: header, payload: payload)))
             return
         }
-        var accumulated = ByteBufferAllocator().buffer(capacity: length)
+        // Reserve for what has arrived, not for what the header announces.
+        var accumulated = ByteBufferAllocator().buffer(
+            capacity: min(length, max(input.readableBytes, Self.initialPayloadCapacity)))
         accumulated.writeBuffer(&input)
         self.state = .payload(header, accumulated)
     }

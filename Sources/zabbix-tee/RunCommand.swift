@@ -13,7 +13,11 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the tee with the given configuration.",
-        discussion: "SIGTERM or SIGINT stop accepting, let open connections finish (shutdown_timeout), then exit 0."
+        discussion: """
+            SIGTERM or SIGINT stop accepting, let open connections finish (shutdown_timeout), then exit 0. \
+            SIGHUP re-reads the configuration file and applies it without dropping connections; \
+            a configuration that does not validate is rejected and the running one stays.
+            """
     )
 
     @OptionGroup var options: ConfigOptions
@@ -43,9 +47,17 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "zabbix-tee")
+        for warning in configuration.warnings {
+            logger.warning("\(warning)")
+        }
+        if geteuid() == 0 {
+            logger.warning(
+                "running as root; zabbix-tee needs no privileges (even ports below 1024 only need CAP_NET_BIND_SERVICE): run it as an unprivileged user, e.g. with deploy/zabbix-tee.service (DynamicUser=yes)")
+        }
         Self.raiseFileLimit(logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? CPUAffinity.availableCPUs)
-        let daemon = TeeDaemon(configuration: configuration, group: group, logger: logger)
+        let daemon = TeeDaemon(
+            configuration: configuration, configurationPath: self.options.config, group: group, logger: logger)
         let services = ServiceGroup(
             configuration: .init(
                 services: [.init(service: daemon)],

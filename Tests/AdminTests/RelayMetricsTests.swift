@@ -68,7 +68,9 @@ import TestSupport
 
         #expect(metrics.value("zabbix_tee_connections_total", agents) == 3)
         #expect(metrics.value("zabbix_tee_connections_active", agents) == 0)
-        #expect(metrics.value("zabbix_tee_connections_rejected_total", agents) == 0)
+        for reason in ["not_allowed", "source_limit", "rate_limit", "max_connections"] {
+            #expect(metrics.value("zabbix_tee_connections_refused_total", ["listener": "agents", "reason": reason]) == 0)
+        }
         #expect(metrics.value("zabbix_tee_connections_failed_total", agents) == 0)
         #expect(metrics.value("zabbix_tee_connections_idle_timeout_total", agents) == 0)
         #expect(metrics.value("zabbix_tee_connection_errors_total", ["listener": "agents", "side": "client"]) == 0)

@@ -58,7 +58,7 @@ struct AgentLoadTests {
         #expect(value("target_bad") == 0)
         #expect(value("relay_connection_errors") == 0)
         #expect(value("relay_connections_failed") == 0)
-        #expect(value("relay_connections_rejected") == 0)
+        #expect(value("relay_connections_refused") == 0)
         #expect(value("relay_idle_timeouts") == 0)
         #expect(value("decode_failures") == 0)
         // Every request and reply decoded, one value per request (warm-up included), each made an

@@ -94,4 +94,32 @@ struct CommandLineTests {
         let tee = try await TeeProcess.start(configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [10051]), ports: [port])
         #expect(try await tee.stop(signal: SIGTERM) == 0)
     }
+
+    @Test func checkConfigWarnsAboutAPublicAdminEndpointAndStillSucceeds() async throws {
+        let path = try self.write(
+            "listeners:\n" + TeeProcess.listener(name: "a", port: 1, targets: [2]) + "\nadmin:\n  listen: \"0.0.0.0:9810\"\n")
+        let result = try await self.run(["check-config", "--config", path])
+        #expect(result.exitCode == 0, "\(result)")
+        #expect(result.standardOutput.contains("listen: \"0.0.0.0:9810\""))
+        #expect(result.standardError.contains("\(path):"), "names the file")
+        #expect(result.standardError.contains("admin.listen: warning: 0.0.0.0 is every address of this host"), "\(result.standardError)")
+        #expect(!result.standardOutput.contains("warning"), "the effective configuration on stdout stays clean")
+
+        let loopback = try self.write("listeners:\n" + TeeProcess.listener(name: "a", port: 1, targets: [2]))
+        let quiet = try await self.run(["check-config", "--config", loopback])
+        #expect(quiet.exitCode == 0)
+        #expect(quiet.standardError.isEmpty, "\(quiet.standardError)")
+    }
+
+    @Test func runLogsTheAdminWarningAtStartUp() async throws {
+        // The listener's port is taken, so the tee stops (71) before it binds anything, let alone
+        // the admin endpoint on every address; the warning is logged first.
+        let taken = try BlockingListener()
+        defer { taken.close() }
+        let path = try self.write(
+            "listeners:\n" + TeeProcess.listener(name: "a", port: taken.port, targets: [2]) + "\nadmin:\n  listen: \"[::]:9810\"\n")
+        let result = try await self.run(["run", "--config", path])
+        #expect(result.exitCode == 71, "\(result)")
+        #expect(result.standardError.contains("admin.listen: warning: :: is every address of this host"), "\(result.standardError)")
+    }
 }

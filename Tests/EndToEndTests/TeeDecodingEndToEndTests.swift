@@ -85,7 +85,7 @@ struct TeeDecodingEndToEndTests {
         agentOptions.refreshActiveChecks = 600
         let agent = try await ZabbixAgent2.start(agentOptions)
         do {
-            try await lab.waitForHistory(host, ZabbixTestItems.intKey)
+            _ = try await lab.waitForHistory(host, ZabbixTestItems.intKey)
             #expect(try await first.stop() == 0)
             #expect(FileManager.default.fileExists(atPath: "\(directory)/catalog.jsonl"))
             let before = riemann.receivedEvents.count

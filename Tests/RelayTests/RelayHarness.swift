@@ -16,6 +16,7 @@ final class RelayHarness: Sendable {
     init(
         targets: [Int],
         tapFactory: (any RelayTapFactory)? = nil,
+        logger: Logger? = nil,
         configure: (inout RelayListenerConfiguration) -> Void = { _ in }
     ) async throws {
         var configuration = RelayListenerConfiguration(
@@ -25,8 +26,9 @@ final class RelayHarness: Sendable {
             connectTimeout: .seconds(2))
         configure(&configuration)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        var logger = Logger(label: "relay-test")
-        logger.logLevel = .critical
+        var quiet = Logger(label: "relay-test")
+        quiet.logLevel = .critical
+        let logger = logger ?? quiet
         self.listener = RelayListener(configuration: configuration, group: self.group, tapFactory: tapFactory, logger: logger)
         try await self.listener.start()
     }

@@ -135,7 +135,7 @@ import TestSupport
         let server = try await held.value
         #expect(await eventually { relay.listener.openConnections == 1 })
         #expect(try await Self.exchange(port: port) == "", "the second connection is closed at once")
-        #expect(relay.statistics.connectionsRejected == 1)
+        #expect(relay.statistics.connectionsRefused(.maxConnections) == 1)
         first.close()
         server.close()
         #expect(try await relay.shutdown())

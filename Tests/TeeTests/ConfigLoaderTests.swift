@@ -27,6 +27,9 @@ struct ConfigLoaderTests {
         #expect(listener.maxConnections == 10_000)
         #expect(listener.backlog == 1024)
         #expect(listener.socketBufferSize == nil)
+        #expect(listener.allow == IPNetwork.everyone, "every client")
+        #expect(listener.maxConnectionsPerSource == nil, "no per-source limit")
+        #expect(listener.acceptRate == nil, "no accept rate limit")
         #expect(configuration.logLevel == .info)
         #expect(configuration.shutdownTimeout == .seconds(30))
         #expect(configuration.threads == nil, "auto")
@@ -50,8 +53,14 @@ struct ConfigLoaderTests {
                     max_connections: 2000
                     backlog: 512
                     socket_buffer: 256KiB
+                    max_connections_per_source: 20
+                    accept_rate: { per_second: 2.5, burst: 10 }
+                    allow: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
                 """, file: "config.yaml")
         let listener = try #require(configuration.listeners.first)
+        #expect(listener.maxConnectionsPerSource == 20)
+        #expect(listener.acceptRate == AcceptRate(perSecond: 2.5, burst: 10))
+        #expect(listener.allow.map(\.description) == ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"])
         #expect(configuration.logLevel == .debug)
         #expect(configuration.shutdownTimeout == .seconds(45))
         #expect(configuration.threads == 3)
@@ -77,6 +86,12 @@ struct ConfigLoaderTests {
                     balance: random
                     connect_timeout: 1500ms
                     socket_buffer: 65536
+                  - name: limited
+                    listen: ["127.0.0.1:4"]
+                    targets: ["h:3"]
+                    max_connections_per_source: 3
+                    accept_rate: { per_second: 0.5 }
+                    allow: ["127.0.0.0/8", "::1", "::ffff:10.0.0.0/104"]
                 """, file: "config.yaml")
         let reloaded = try ConfigLoader.parse(yaml: original.effectiveYAML, file: "effective")
         #expect(reloaded.listeners == original.listeners)
@@ -109,6 +124,14 @@ struct ConfigLoaderTests {
         ("queue smaller than a frame", Self.base + "decode:\n  max_frame_size: 512MiB\n  queue_bytes: 64MiB\n", "decode", "at least max_frame_size"),
         ("unknown unresolved action", Self.base + "catalog:\n  unresolved: keep\n", "catalog.unresolved", "expected emit, drop"),
         ("admin address", Self.base + "admin:\n  listen: \"localhost\"\n", "admin.listen", "missing ':port'"),
+        ("bad allow network", Self.base + "    allow: [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n", "listeners[0].allow[1]", "invalid prefix length"),
+        ("host name in allow", Self.base + "    allow: [\"zabbix.example.net\"]\n", "listeners[0].allow[0]", "not an IP address or network"),
+        ("empty allow list", Self.base + "    allow: []\n", "listeners[0].allow", "leave the key out to allow every client"),
+        ("per-source limit 0", Self.base + "    max_connections_per_source: 0\n", "listeners[0].max_connections_per_source", "out of range"),
+        ("accept rate without rate", Self.base + "    accept_rate: { burst: 5 }\n", "listeners[0].accept_rate", "missing key 'per_second'"),
+        ("accept rate unknown key", Self.base + "    accept_rate: { per_minute: 5 }\n", "listeners[0].accept_rate.per_minute", "unknown key"),
+        ("accept rate not a number", Self.base + "    accept_rate: { per_second: lots }\n", "listeners[0].accept_rate.per_second", "not a rate"),
+        ("accept rate burst 0", Self.base + "    accept_rate: { per_second: 5, burst: 0 }\n", "listeners[0].accept_rate.burst", "out of range"),
     ]
 
     static let base = "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n"
@@ -182,5 +205,40 @@ struct ConfigLoaderTests {
         } throws: { error in
             (error as? ConfigError)?.description == "/nonexistent/zabbix-tee.yaml: cannot read the file: No such file or directory"
         }
+    }
+
+    @Test func badAllowNetworkNamesFileLineColumnAndKey() {
+        let yaml = Self.base + "    allow:\n      - 10.0.0.0/8\n      - 10.0.0.300\n"
+        #expect {
+            _ = try ConfigLoader.parse(yaml: yaml, file: "tee.yaml")
+        } throws: { error in
+            (error as? ConfigError)?.description.hasPrefix("tee.yaml:7:9: listeners[0].allow[1]: \"10.0.0.300\" is not an IP address") == true
+        }
+    }
+
+    @Test func adminEndpointOnAPublicAddressIsAWarningNotAnError() throws {
+        let exposed = try ConfigLoader.parse(yaml: Self.base + "admin:\n  listen: \"0.0.0.0:9810\"\n", file: "tee.yaml")
+        #expect(exposed.admin?.host == "0.0.0.0")
+        let warning = try #require(exposed.warnings.first)
+        #expect(exposed.warnings.count == 1)
+        #expect(warning.keyPath == "admin.listen")
+        #expect(warning.description.hasPrefix("tee.yaml:6:11: admin.listen: warning: 0.0.0.0 is every address of this host"))
+        #expect(warning.message.contains("no authentication"))
+        for host in ["[::]:9810", "10.1.2.3:9810", "monitoring.example.net:9810"] {
+            let configuration = try ConfigLoader.parse(yaml: Self.base + "admin:\n  listen: \"\(host)\"\n", file: "tee.yaml")
+            #expect(configuration.warnings.count == 1, "\(host)")
+        }
+        for host in ["127.0.0.1:9810", "127.0.0.2:9811", "[::1]:9810", "localhost:9810", "off"] {
+            let configuration = try ConfigLoader.parse(yaml: Self.base + "admin:\n  listen: \"\(host)\"\n", file: "tee.yaml")
+            #expect(configuration.warnings.isEmpty, "\(host)")
+        }
+        #expect(try ConfigLoader.parse(yaml: Self.base, file: "tee.yaml").warnings.isEmpty, "the default is loopback")
+    }
+
+    @Test func effectiveConfigurationSpellsOutTheLimitDefaults() throws {
+        let yaml = try ConfigLoader.parse(yaml: Self.base, file: "tee.yaml").effectiveYAML
+        #expect(yaml.contains("    max_connections_per_source: off\n"))
+        #expect(yaml.contains("    accept_rate: \"off\"\n"))
+        #expect(yaml.contains("    allow: [\"0.0.0.0/0\", \"::/0\"]\n"))
     }
 }

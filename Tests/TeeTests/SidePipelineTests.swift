@@ -25,23 +25,30 @@ struct SidePipelineTests {
         let factory: ZabbixTapFactory
         var nextID: UInt64 = 1
 
-        init(_ configure: (inout DecodeConfiguration) -> Void = { _ in }) {
+        init(
+            log: CapturedLog? = nil, warningInterval: TimeAmount = .seconds(60),
+            _ configure: (inout DecodeConfiguration) -> Void = { _ in }
+        ) {
             var configuration = DecodeConfiguration()
             configuration.unresolvedWait = .milliseconds(300)
             configure(&configuration)
             self.sink = CollectingSink()
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            self.pipeline = SidePipeline(configuration: configuration, sink: self.sink, logger: logger)
+            var logger = log?.logger(level: .info) ?? Logger(label: "test")
+            if log == nil { logger.logLevel = .critical }
+            self.pipeline = SidePipeline(
+                configuration: configuration, sink: self.sink, logger: logger, warningInterval: warningInterval)
             self.factory = self.pipeline.tapFactory
             self.pipeline.start()
         }
 
         /// One connection: each exchange's client bytes then server bytes, in order, as the relay
         /// would hand them to the tap (split at `chunk` bytes).
-        mutating func connection(listener: String = "agents", target: String = "127.0.0.1", _ exchange: [(RelayDirection, [UInt8])], chunk: Int = .max) throws {
+        mutating func connection(
+            listener: String = "agents", target: String = "127.0.0.1", client: SocketAddress? = nil,
+            _ exchange: [(RelayDirection, [UInt8])], chunk: Int = .max
+        ) throws {
             let info = RelayConnectionInfo(
-                id: self.nextID, listener: listener, client: nil, local: nil, target: Endpoint(host: target, port: 10051))
+                id: self.nextID, listener: listener, client: client, local: nil, target: Endpoint(host: target, port: 10051))
             self.nextID += 1
             let tap = try #require(self.factory.makeTap(for: info))
             for (direction, bytes) in exchange {
@@ -200,6 +207,51 @@ struct SidePipelineTests {
         #expect(stats.failures(.oversized) == 1)
         #expect(stats.failures(.notZabbix) == 1)
         #expect(stats.tlsConnectionCount == 1)
+    }
+
+    @Test func oversizedFramesAreCountedAndWarnedOncePerInterval() async throws {
+        let log = CapturedLog()
+        var harness = Harness(log: log, warningInterval: .milliseconds(300)) { $0.maximumFrameSize = 4096 }
+        let big = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
+        let small = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k2","value":"5"}]}"#)
+        let client = try SocketAddress(ipAddress: "192.0.2.10", port: 50000)
+        try harness.connection(client: client, [(.clientToServer, big + big + big + small)])
+        _ = await harness.values(count: 1)
+        var lines = log.entries(containing: "frame larger than decode.max_frame_size")
+        #expect(lines.count == 1, "three oversized frames, one line")
+        #expect(lines.first?.level == .warning)
+        #expect(lines.first?.metadata["listener"] == "agents")
+        #expect(lines.first?.metadata["peer"] == "192.0.2.10:50000")
+        #expect(lines.first?.metadata["frame_bytes"] == "\(big.count - 13)")
+        #expect(lines.first?.metadata["max_frame_size"] == "4096")
+        try await Task.sleep(for: .milliseconds(400))
+        try harness.connection(client: client, [(.clientToServer, big)])
+        lines = log.entries(containing: "frame larger than decode.max_frame_size")
+        #expect(lines.count == 2)
+        #expect(lines.last?.metadata["suppressed-since-last-warning"] == "2")
+        await harness.pipeline.shutdown()
+        #expect(harness.pipeline.statistics.failures(.oversized) == 4, "the counter has every one")
+        #expect(harness.sink.values.map(\.value.key) == ["k2"], "decoding resumed after the skipped frames")
+    }
+
+    @Test func fullCatalogRefusesCountsAndWarnsOncePerInterval() async throws {
+        let log = CapturedLog()
+        var harness = Harness(log: log) { $0.catalogMaximumEntries = 3 }
+        try harness.connection(Self.agent2ActiveChecks(host: "a"))
+        try harness.connection(Self.agent2ActiveChecks(host: "b"))
+        try harness.connection(Self.agent2ActiveChecks(host: "c"))
+        #expect(await eventually { harness.pipeline.catalog.refusedCount == 3 })
+        #expect(harness.pipeline.catalog.entryCount == 3)
+        // What fits still resolves; nothing crashed.
+        try harness.connection(Self.agent2Data(host: "a"))
+        let values = await harness.values(count: 2)
+        #expect(values.map(\.value.key) == ["agent.ping", "system.uname"])
+        await harness.pipeline.shutdown()
+        let lines = log.entries(containing: "item catalog full")
+        #expect(lines.count == 1, "two refusing messages within the interval, one line")
+        #expect(lines.first?.level == .warning)
+        #expect(lines.first?.metadata["max_entries"] == "3")
+        #expect(lines.first?.metadata["refused"] == "1")
     }
 
     @Test func fullQueueDropsFramesAndCountsThemWithoutWaiting() async throws {

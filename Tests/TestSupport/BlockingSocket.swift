@@ -24,8 +24,10 @@ public final class BlockingSocket: @unchecked Sendable {
         if !self.closed { Glibc.close(self.fd) }
     }
 
-    /// Connects to `host:port` (an IPv4 or IPv6 literal).
-    public static func connect(host: String = "127.0.0.1", port: Int) throws -> BlockingSocket {
+    /// Connects to `host:port` (an IPv4 or IPv6 literal), from `source` when given (an address of
+    /// the same family, e.g. `127.0.0.2`: all of 127.0.0.0/8 is loopback, so tests can play
+    /// several clients).
+    public static func connect(host: String = "127.0.0.1", port: Int, from source: String? = nil) throws -> BlockingSocket {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_NUMERICHOST
@@ -37,6 +39,16 @@ public final class BlockingSocket: @unchecked Sendable {
         let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(operation: "socket", errno: errno) }
         let socket = BlockingSocket(fd: fd)
+        if let source {
+            var sourceInfo: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(source, "0", &hints, &sourceInfo) == 0, let local = sourceInfo else {
+                throw Failure(operation: "getaddrinfo \(source)", errno: EINVAL)
+            }
+            defer { freeaddrinfo(sourceInfo) }
+            guard bind(fd, local.pointee.ai_addr, local.pointee.ai_addrlen) == 0 else {
+                throw Failure(operation: "bind \(source)", errno: errno)
+            }
+        }
         guard Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             throw Failure(operation: "connect \(host):\(port)", errno: errno)
         }

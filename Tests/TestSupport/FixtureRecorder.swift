@@ -57,18 +57,18 @@ public final class FixtureRecorder: Sendable {
 
     /// The connections recorded and closed so far (their `meta.json` is written), oldest first.
     public func connections() throws -> [RecordedConnection] {
-        let base = "\(self.directory)/connections"
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
-        var connections: [RecordedConnection] = []
-        for entry in entries {
-            let path = "\(base)/\(entry)"
-            guard let meta = FileManager.default.contents(atPath: "\(path)/meta.json") else { continue }
-            connections.append(try RecordedConnection(
-                directory: path, metaJSON: meta,
-                client: FileManager.default.contents(atPath: "\(path)/client.bin").map(Array.init) ?? [],
-                server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? []))
+        try RecordedConnection.all(in: "\(self.directory)/connections")
+    }
+
+    /// Waits until `count` closed connections that carried client bytes are recorded; returns
+    /// them oldest first (the tee's own readiness probe records a byte-less connection).
+    public func waitForConnections(count: Int, timeout: Duration = .seconds(30)) async throws -> [RecordedConnection] {
+        var found: [RecordedConnection] = []
+        try await waitUntil("\(count) recorded connections with bytes", timeout: timeout, interval: .milliseconds(50)) {
+            found = try self.connections().filter { !$0.client.isEmpty }
+            return found.count >= count
         }
-        return connections.sorted { ($0.recording.connection ?? 0) < ($1.recording.connection ?? 0) }
+        return found
     }
 
     /// Waits until a closed connection satisfies `predicate` and returns it.
@@ -102,6 +102,22 @@ public struct RecordedConnection: Sendable {
         self.server = server
         self.clientFrames = FixtureFrame.frames(client)
         self.serverFrames = FixtureFrame.frames(server)
+    }
+
+    /// Every closed connection (its `meta.json` is written) recorded under `directory` by a
+    /// listener's `record:`, oldest first.
+    public static func all(in directory: String) throws -> [RecordedConnection] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var connections: [RecordedConnection] = []
+        for entry in entries {
+            let path = "\(directory)/\(entry)"
+            guard let meta = FileManager.default.contents(atPath: "\(path)/meta.json") else { continue }
+            connections.append(try RecordedConnection(
+                directory: path, metaJSON: meta,
+                client: FileManager.default.contents(atPath: "\(path)/client.bin").map(Array.init) ?? [],
+                server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? []))
+        }
+        return connections.sorted { ($0.recording.connection ?? 0) < ($1.recording.connection ?? 0) }
     }
 
     /// The `request` of the first client frame, if it is a JSON request.

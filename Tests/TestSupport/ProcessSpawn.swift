@@ -86,7 +86,7 @@ extension ChildProcess {
 
     /// glibc 2.34+ `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does not
     /// expose, looked up at run time.
-    nonisolated(unsafe) private static let addCloseFrom: CloseFrom? = {
+    private static let addCloseFrom: CloseFrom? = {
         guard let process = dlopen(nil, RTLD_NOW),
             let symbol = dlsym(process, "posix_spawn_file_actions_addclosefrom_np")
         else {

@@ -42,10 +42,7 @@ public final class TeeProcess: Sendable {
     ) async throws -> TeeProcess {
         let directory = try ZabbixLabDirectory.create("tee")
         let configFile = "\(directory)/config.yaml"
-        // Tests run tees side by side: no admin endpoint unless the test configures one.
-        let text = configuration.contains("\nadmin:") || configuration.hasPrefix("admin:")
-            ? configuration : configuration + "\nadmin:\n  listen: \"off\"\n"
-        try text.write(toFile: configFile, atomically: true, encoding: .utf8)
+        try Self.configurationText(configuration).write(toFile: configFile, atomically: true, encoding: .utf8)
         let logFile = "\(directory)/tee.log"
         let command = ["run", "--config", configFile] + arguments
         let child = try softFileLimit.map { limit in
@@ -64,6 +61,29 @@ public final class TeeProcess: Sendable {
             throw error
         }
         return tee
+    }
+
+    /// Tests run tees side by side: no admin endpoint unless the test configures one.
+    private static func configurationText(_ configuration: String) -> String {
+        configuration.contains("\nadmin:") || configuration.hasPrefix("admin:")
+            ? configuration : configuration + "\nadmin:\n  listen: \"off\"\n"
+    }
+
+    /// Replaces the configuration file (atomically, as an editor or deployment tool would);
+    /// call ``reload()`` to make the tee read it.
+    public func rewriteConfiguration(_ configuration: String) throws {
+        try Self.configurationText(configuration).write(toFile: self.configFile, atomically: true, encoding: .utf8)
+    }
+
+    /// Sends SIGHUP (reload the configuration file) and waits until the tee logged the outcome:
+    /// the `count`-th reload line (`configuration reloaded` or `configuration reload rejected`).
+    public func reload(expectingOutcome count: Int, timeout: Duration = .seconds(10)) async throws {
+        kill(self.child.pid, SIGHUP)
+        try await waitUntil("zabbix-tee to log reload \(count)", timeout: timeout, interval: .milliseconds(10)) {
+            guard self.child.isRunning else { throw TeeProcessError.exited(self.child.exitCode ?? -1, self.log()) }
+            let log = self.log()
+            return log.components(separatedBy: "configuration reload").count - 1 >= count
+        }
     }
 
     /// Starts a tee, runs `body`, and stops the tee even if `body` throws.

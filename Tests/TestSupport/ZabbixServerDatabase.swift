@@ -43,10 +43,13 @@ public final class ZabbixServerDatabase: Sendable {
     /// `agentPort` gives the host an agent interface at 127.0.0.1:`agentPort`, which passive
     /// (`.agent`) items need: the server (or proxy) then polls the agent there.
     ///
+    /// `psk` (identity, hex key) makes the server accept the host's agents both unencrypted and
+    /// with that pre-shared key (`tls_accept` 1|2; unencrypted keeps the readiness probe working).
+    ///
     /// The server sees the host after its next configuration sync (`CacheUpdateFrequency`);
     /// `ZabbixServerLab.addHost` waits for that.
     public func addHost(_ name: String, items: [ZabbixItemSpec], proxyHostid: Int? = nil,
-                        agentPort: Int? = nil) async throws -> ZabbixHostRecord {
+                        agentPort: Int? = nil, psk: (identity: String, key: String)? = nil) async throws -> ZabbixHostRecord {
         if agentPort == nil, items.contains(where: { $0.type == .agent }) {
             throw ZabbixLabError.missing("agentPort for passive items on host \(name)")
         }
@@ -56,6 +59,10 @@ public final class ZabbixServerDatabase: Sendable {
         var sql = "BEGIN;\n"
         sql += "INSERT INTO hosts (hostid, host, name, status, proxy_hostid) VALUES "
             + "(\(hostid), \(literal(name)), \(literal(name)), 0, \(proxyHostid.map(String.init) ?? "NULL"));\n"
+        if let psk {
+            sql += "UPDATE hosts SET tls_accept = 3, tls_psk_identity = \(literal(psk.identity)), "
+                + "tls_psk = \(literal(psk.key)) WHERE hostid = \(hostid);\n"
+        }
         var interfaceid = "NULL"
         if let agentPort {
             interfaceid = String(allocateId())

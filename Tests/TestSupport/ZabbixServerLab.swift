@@ -67,8 +67,9 @@ public final class ZabbixServerLab: Sendable {
     /// configuration cache knows it, by sending to its `lab.ready` trapper item until the server
     /// accepts the value. Agents started afterwards get their active checks on the first request.
     public func addHost(_ name: String, items: [ZabbixItemSpec], proxyHostid: Int? = nil, agentPort: Int? = nil,
+                        psk: (identity: String, key: String)? = nil,
                         timeout: Duration = .seconds(30)) async throws -> ZabbixHostRecord {
-        let host = try await database.addHost(name, items: items, proxyHostid: proxyHostid, agentPort: agentPort)
+        let host = try await database.addHost(name, items: items, proxyHostid: proxyHostid, agentPort: agentPort, psk: psk)
         if proxyHostid == nil {
             try await waitUntil("server to know host \(name)", timeout: timeout, interval: .milliseconds(200)) {
                 let probe = try await ZabbixSender.send(port: port, host: name, key: ZabbixHostRecord.readinessKey, value: "1")

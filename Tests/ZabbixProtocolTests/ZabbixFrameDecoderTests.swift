@@ -177,6 +177,50 @@ import ZabbixProtocol
         #expect(decoder.bufferedByteCount == 0)
     }
 
+    // MARK: Memory of frames spanning reads
+
+    @Test func headerAnnouncingAHugeFrameReservesOnlyWhatArrived() {
+        // 13 bytes announcing 60 MiB (under a 64 MiB limit), then a stall: 64 KiB, not 60 MiB.
+        let length = 60 << 20
+        let header = ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: UInt64(length), reserved: 0)
+        var decoder = ZabbixFrameDecoder(maximumFrameSize: 64 << 20)
+        #expect(decoder.feed(ByteBuffer(bytes: header.encoded() + [1])) == [])
+        #expect(decoder.bufferedByteCount == 1)
+        #expect(decoder.bufferedCapacity <= ZabbixFrameDecoder.initialPayloadCapacity)
+    }
+
+    @Test func spanningFrameBufferGrowsWithTheBytesThatArrive() {
+        let length = 3 << 20 + 123
+        let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let header = ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: UInt64(length), reserved: 0)
+        var decoder = ZabbixFrameDecoder(maximumFrameSize: 64 << 20)
+        var events = decoder.feed(ByteBuffer(bytes: header.encoded()))
+        var offset = 0
+        var largestRatio = 0.0
+        while offset < length {
+            let chunk = min(65_536, length - offset)
+            events += decoder.feed(ByteBuffer(bytes: payload[offset..<(offset + chunk)]))
+            offset += chunk
+            if decoder.bufferedByteCount > 0 {
+                // Geometric growth: never more than twice what has arrived (or the initial 64 KiB).
+                #expect(decoder.bufferedCapacity <= max(2 * decoder.bufferedByteCount, ZabbixFrameDecoder.initialPayloadCapacity))
+                largestRatio = max(largestRatio, Double(decoder.bufferedCapacity) / Double(decoder.bufferedByteCount))
+            }
+        }
+        #expect(events == [.frame(ZabbixFrame(header: header, payload: ByteBuffer(bytes: payload)))])
+        #expect(decoder.bufferedCapacity == 0)
+        #expect(largestRatio <= 2)
+    }
+
+    @Test func thousandStalledHeadersCostMegabytesNotGigabytes() {
+        // A peer opening many connections that each announce a frame near the limit and stall.
+        let header = ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 64 << 20, reserved: 0)
+        var decoders = (0..<1000).map { _ in ZabbixFrameDecoder(maximumFrameSize: 64 << 20) }
+        for index in decoders.indices { _ = decoders[index].feed(ByteBuffer(bytes: header.encoded() + [0])) }
+        let reserved = decoders.reduce(0) { $0 + $1.bufferedCapacity }
+        #expect(reserved <= 1000 * ZabbixFrameDecoder.initialPayloadCapacity, "64 MiB in all, where 64 GiB were reserved before")
+    }
+
     // MARK: TLS and non-Zabbix streams
 
     @Test func firstByte0x16IsTLSAndEverythingAfterIsIgnored() {

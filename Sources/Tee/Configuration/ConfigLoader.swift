@@ -17,8 +17,11 @@ public enum ConfigLoader {
     /// Keys of one `listeners` item.
     static let listenerKeys = [
         "name", "listen", "targets", "balance", "connect_timeout", "idle_timeout", "target_cooldown",
-        "drain_timeout", "max_connections", "backlog", "socket_buffer", "decode", "record",
+        "drain_timeout", "max_connections", "max_connections_per_source", "accept_rate", "allow", "backlog",
+        "socket_buffer", "decode", "record",
     ]
+    /// Keys of a listener's `accept_rate` mapping.
+    static let acceptRateKeys = ["per_second", "burst"]
 
     /// Loads `path` from disk.
     public static func load(path: String) throws(ConfigError) -> TeeConfiguration {
@@ -98,12 +101,20 @@ public enum ConfigLoader {
         if let node = keys["decode"] { try Self.decodeSection(node, into: &configuration.decode) }
         if let node = keys["catalog"] { try Self.catalogSection(node, into: &configuration.decode) }
         if let node = keys["riemann"] {
-            let (riemann, flush) = try Self.riemannSection(node)
+            let (riemann, flush, selfMonitoring) = try Self.riemannSection(node)
             configuration.riemann = riemann
             configuration.riemannFlushTimeout = flush
+            configuration.selfMonitoring = selfMonitoring
         }
         if let node = keys["mapping"] { configuration.mapping = try Self.mappingSection(node) }
-        if let node = keys["admin"] { configuration.admin = try Self.adminSection(node) }
+        if let node = keys["admin"] {
+            configuration.admin = try Self.adminSection(node)
+            if let admin = configuration.admin, let listen = try node.mapping(allowed: Self.adminKeys)["listen"],
+                let exposure = Self.adminExposure(host: admin.host)
+            {
+                configuration.warnings.append(listen.warning(exposure))
+            }
+        }
         return configuration
     }
 
@@ -141,9 +152,47 @@ public enum ConfigLoader {
         if let node = keys["target_cooldown"] { listener.targetCoolDown = try node.duration() }
         if let node = keys["drain_timeout"] { listener.drainTimeout = try node.duration(atLeast: .milliseconds(1)) }
         if let node = keys["max_connections"] { listener.maxConnections = try node.int(in: 1...1_000_000) }
+        if let node = keys["max_connections_per_source"], !node.isOff() {
+            listener.maxConnectionsPerSource = try node.int(in: 1...1_000_000)
+        }
+        if let node = keys["accept_rate"], !node.isOff() { listener.acceptRate = try Self.acceptRate(node) }
+        if let node = keys["allow"] { listener.allow = try Self.allowList(node) }
         if let node = keys["backlog"] { listener.backlog = Int32(try node.int(in: 1...65535)) }
         if let node = keys["socket_buffer"] { listener.socketBufferSize = try node.byteSize(in: 4096...(64 << 20)) }
         return listener
+    }
+
+    /// `allow: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]`: at least one network.
+    private static func allowList(_ node: ConfigNode) throws(ConfigError) -> [IPNetwork] {
+        let items = try node.sequence()
+        guard !items.isEmpty else {
+            throw node.error("must list at least one network (leave the key out to allow every client)")
+        }
+        var networks: [IPNetwork] = []
+        for item in items {
+            do {
+                networks.append(try IPNetwork(parsing: try item.nonEmptyString()))
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw item.error("\(error)")
+            }
+        }
+        return networks
+    }
+
+    /// `accept_rate: { per_second: 50, burst: 100 }`; `burst` defaults to one second's worth.
+    private static func acceptRate(_ node: ConfigNode) throws(ConfigError) -> AcceptRate {
+        let keys = try node.mapping(allowed: Self.acceptRateKeys)
+        guard let rateNode = keys["per_second"] else {
+            throw node.error("missing key 'per_second' (connections admitted per second, e.g. { per_second: 50, burst: 100 })")
+        }
+        let text = try rateNode.string()
+        guard let perSecond = Double(text), perSecond.isFinite, perSecond >= 0.001, perSecond <= 1_000_000 else {
+            throw rateNode.error("\"\(text)\" is not a rate between 0.001 and 1000000 connections per second")
+        }
+        let burst = try keys["burst"].map { (n) throws(ConfigError) in try n.int(in: 1...1_000_000) }
+        return AcceptRate(perSecond: perSecond, burst: burst)
     }
 
     private static func syntaxError(_ error: YamlError, file: String) -> ConfigError {

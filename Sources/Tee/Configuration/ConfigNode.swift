@@ -14,6 +14,10 @@ struct ConfigNode {
         ConfigError(file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message)
     }
 
+    func warning(_ message: String) -> ConfigWarning {
+        ConfigWarning(file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message)
+    }
+
     private func child(_ node: Node, key: String) -> ConfigNode {
         ConfigNode(node: node, path: self.path.isEmpty ? key : "\(self.path).\(key)", file: self.file)
     }
@@ -98,6 +102,12 @@ struct ConfigNode {
             throw self.error("\(text) is out of range (\(ByteSizeFormat.text(range.lowerBound))...\(ByteSizeFormat.text(range.upperBound)))")
         }
         return value
+    }
+
+    /// Whether the value is `off` (an optional limit switched off).
+    func isOff() -> Bool {
+        guard case .scalar(let scalar) = self.node else { return false }
+        return scalar.string == "off"
     }
 
     func bool() throws(ConfigError) -> Bool {

@@ -9,8 +9,9 @@ extension ConfigLoader {
     static let catalogKeys = ["path", "max_entries", "save_interval", "unresolved_wait", "unresolved_max", "unresolved"]
     static let riemannKeys = [
         "servers", "batch", "queue", "in_flight", "ack_timeout", "connect_timeout", "reconnect",
-        "max_delivery_attempts", "flush_timeout",
+        "max_delivery_attempts", "flush_timeout", "self_monitoring",
     ]
+    static let selfMonitoringKeys = ["interval", "host", "service_prefix", "ttl", "tags"]
     static let riemannBatchKeys = ["max_events", "max_delay"]
     static let riemannQueueKeys = ["max_events", "overflow"]
     static let riemannReconnectKeys = ["min", "max"]
@@ -43,7 +44,9 @@ extension ConfigLoader {
         if let n = keys["unresolved"] { decode.unresolvedAction = try n.oneOf(DecodeConfiguration.UnresolvedAction.self) }
     }
 
-    static func riemannSection(_ node: ConfigNode) throws(ConfigError) -> (RiemannClientConfiguration, Duration) {
+    static func riemannSection(_ node: ConfigNode) throws(ConfigError)
+        -> (RiemannClientConfiguration, Duration, SelfMonitoringConfiguration?)
+    {
         let keys = try node.mapping(allowed: Self.riemannKeys)
         guard let serversNode = keys["servers"] else {
             throw node.error("missing key 'servers' (Riemann servers, e.g. [\"riemann:5555\"])")
@@ -87,7 +90,23 @@ extension ConfigLoader {
         }
         if let n = keys["max_delivery_attempts"] { riemann.maximumDeliveryAttempts = try n.int(in: 1...1000) }
         if let n = keys["flush_timeout"] { flushTimeout = try n.duration().duration }
-        return (riemann, flushTimeout)
+        let selfMonitoring = try keys["self_monitoring"].map { (n) throws(ConfigError) in try Self.selfMonitoringSection(n) }
+        return (riemann, flushTimeout, selfMonitoring)
+    }
+
+    static func selfMonitoringSection(_ node: ConfigNode) throws(ConfigError) -> SelfMonitoringConfiguration {
+        let keys = try node.mapping(allowed: Self.selfMonitoringKeys)
+        var monitoring = SelfMonitoringConfiguration()
+        if let n = keys["interval"] { monitoring.interval = try n.duration(atLeast: .seconds(1)).duration }
+        monitoring.ttl = SelfMonitoringConfiguration.defaultTTL(interval: monitoring.interval)
+        if let n = keys["host"] { monitoring.host = try n.nonEmptyString() }
+        if let n = keys["service_prefix"] { monitoring.servicePrefix = try n.string() }
+        if let n = keys["ttl"] {
+            let text = try n.string()
+            monitoring.ttl = text == "none" ? nil : Float(Double(try n.duration().nanoseconds) / 1e9)
+        }
+        if let n = keys["tags"] { monitoring.tags = try n.sequence().map { (item) throws(ConfigError) in try item.nonEmptyString() } }
+        return monitoring
     }
 
     static func mappingSection(_ node: ConfigNode) throws(ConfigError) -> MappingConfiguration {
@@ -180,12 +199,14 @@ extension ConfigLoader {
     public static var keyPaths: [String] {
         var paths = Self.topLevelKeys
         paths += Self.listenerKeys.map { "listeners[].\($0)" }
+        paths += Self.acceptRateKeys.map { "listeners[].accept_rate.\($0)" }
         paths += Self.decodeKeys.map { "decode.\($0)" }
         paths += Self.catalogKeys.map { "catalog.\($0)" }
         paths += Self.riemannKeys.map { "riemann.\($0)" }
         paths += Self.riemannBatchKeys.map { "riemann.batch.\($0)" }
         paths += Self.riemannQueueKeys.map { "riemann.queue.\($0)" }
         paths += Self.riemannReconnectKeys.map { "riemann.reconnect.\($0)" }
+        paths += Self.selfMonitoringKeys.map { "riemann.self_monitoring.\($0)" }
         paths += Self.mappingKeys.map { "mapping.\($0)" }
         paths += Self.filterKeys.map { "mapping.include.\($0)" } + Self.filterKeys.map { "mapping.exclude.\($0)" }
         paths += Self.adminKeys.map { "admin.\($0)" }

@@ -12,23 +12,48 @@ extension TeeConfiguration {
         lines.append("threads: \(self.threads.map(String.init) ?? "auto")  # auto: \(CPUAffinity.availableCPUs) CPUs available")
         lines.append("listeners:")
         for listener in self.listeners {
-            lines.append("  - name: \(Self.quoted(listener.name))")
-            lines.append("    listen: [\(listener.listen.map { Self.quoted($0.description) }.joined(separator: ", "))]")
-            lines.append("    targets: [\(listener.targets.map { Self.quoted($0.description) }.joined(separator: ", "))]")
-            lines.append("    balance: \(listener.balance.rawValue)")
-            lines.append("    connect_timeout: \(DurationFormat.text(listener.connectTimeout))")
-            lines.append("    idle_timeout: \(DurationFormat.text(listener.idleTimeout))")
-            lines.append("    target_cooldown: \(DurationFormat.text(listener.targetCoolDown))")
-            lines.append("    drain_timeout: \(DurationFormat.text(listener.drainTimeout))")
-            lines.append("    max_connections: \(listener.maxConnections)")
-            lines.append("    backlog: \(listener.backlog)")
-            if let size = listener.socketBufferSize {
-                lines.append("    socket_buffer: \(ByteSizeFormat.text(size))")
-            }
-            let options = self.options(for: listener.name)
-            lines.append("    decode: \(options.decode)")
-            if let record = options.recordDirectory { lines.append("    record: \(Self.quoted(record))") }
+            lines += self.effectiveLines(listener: listener)
         }
+        lines += self.effectiveDecodeLines
+        lines += self.effectiveCatalogLines
+        lines += self.effectiveRiemannLines
+        lines += self.effectiveMappingLines
+        lines += self.effectiveAdminLines
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One `listeners` item of ``effectiveYAML``.
+    func effectiveLines(listener: RelayListenerConfiguration) -> [String] {
+        var lines: [String] = []
+        lines.append("  - name: \(Self.quoted(listener.name))")
+        lines.append("    listen: [\(listener.listen.map { Self.quoted($0.description) }.joined(separator: ", "))]")
+        lines.append("    targets: [\(listener.targets.map { Self.quoted($0.description) }.joined(separator: ", "))]")
+        lines.append("    balance: \(listener.balance.rawValue)")
+        lines.append("    connect_timeout: \(DurationFormat.text(listener.connectTimeout))")
+        lines.append("    idle_timeout: \(DurationFormat.text(listener.idleTimeout))")
+        lines.append("    target_cooldown: \(DurationFormat.text(listener.targetCoolDown))")
+        lines.append("    drain_timeout: \(DurationFormat.text(listener.drainTimeout))")
+        lines.append("    max_connections: \(listener.maxConnections)")
+        lines.append("    max_connections_per_source: \(listener.maxConnectionsPerSource.map(String.init) ?? "off")")
+        if let rate = listener.acceptRate {
+            lines.append("    accept_rate: { per_second: \(Self.number(rate.perSecond)), burst: \(rate.burst) }")
+        } else {
+            lines.append("    accept_rate: \"off\"")
+        }
+        lines.append("    allow: [\(listener.allow.map { Self.quoted($0.description) }.joined(separator: ", "))]")
+        lines.append("    backlog: \(listener.backlog)")
+        if let size = listener.socketBufferSize {
+            lines.append("    socket_buffer: \(ByteSizeFormat.text(size))")
+        }
+        let options = self.options(for: listener.name)
+        lines.append("    decode: \(options.decode)")
+        if let record = options.recordDirectory { lines.append("    record: \(Self.quoted(record))") }
+        return lines
+    }
+
+    /// The `decode` section of ``effectiveYAML``.
+    var effectiveDecodeLines: [String] {
+        var lines: [String] = []
         let decode = self.decode
         lines.append("decode:")
         lines.append("  max_frame_size: \(ByteSizeFormat.text(decode.maximumFrameSize))")
@@ -36,6 +61,13 @@ extension TeeConfiguration {
         lines.append("  queue_bytes: \(ByteSizeFormat.text(decode.queueBytes))")
         lines.append("  workers: \(decode.workers)")
         lines.append("  duplicate_sessions: \(decode.duplicateSessions)")
+        return lines
+    }
+
+    /// The `catalog` section of ``effectiveYAML``.
+    var effectiveCatalogLines: [String] {
+        var lines: [String] = []
+        let decode = self.decode
         lines.append("catalog:")
         if let path = decode.catalogPath { lines.append("  path: \(Self.quoted(path))") }
         lines.append("  max_entries: \(decode.catalogMaximumEntries)")
@@ -43,6 +75,12 @@ extension TeeConfiguration {
         lines.append("  unresolved_wait: \(Self.text(decode.unresolvedWait))")
         lines.append("  unresolved_max: \(decode.unresolvedMaximum)")
         lines.append("  unresolved: \(decode.unresolvedAction.rawValue)")
+        return lines
+    }
+
+    /// The `riemann` section of ``effectiveYAML`` (a comment when absent).
+    var effectiveRiemannLines: [String] {
+        var lines: [String] = []
         if let riemann = self.riemann {
             lines.append("riemann:")
             lines.append("  servers: [\(riemann.servers.map { Self.quoted(Endpoint(host: $0.host, port: $0.port).description) }.joined(separator: ", "))]")
@@ -54,9 +92,25 @@ extension TeeConfiguration {
             lines.append("  reconnect: { min: \(DurationFormat.text(riemann.reconnectBackoffMinimum)), max: \(DurationFormat.text(riemann.reconnectBackoffMaximum)) }")
             lines.append("  max_delivery_attempts: \(riemann.maximumDeliveryAttempts)")
             lines.append("  flush_timeout: \(Self.text(self.riemannFlushTimeout))")
+            if let monitoring = self.selfMonitoring {
+                lines.append("  self_monitoring:")
+                lines.append("    interval: \(Self.text(monitoring.interval))")
+                lines.append("    host: \(Self.quoted(monitoring.host))")
+                lines.append("    service_prefix: \(Self.quoted(monitoring.servicePrefix))")
+                lines.append("    ttl: \(monitoring.ttl.map { DurationFormat.text(.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none")")
+                lines.append("    tags: [\(monitoring.tags.map(Self.quoted).joined(separator: ", "))]")
+            } else {
+                lines.append("  # self_monitoring: (absent: off)")
+            }
         } else {
             lines.append("# riemann: (absent: values are decoded and counted, no events are sent)")
         }
+        return lines
+    }
+
+    /// The `mapping` section of ``effectiveYAML``.
+    var effectiveMappingLines: [String] {
+        var lines: [String] = []
         let mapping = self.mapping
         lines.append("mapping:")
         lines.append("  service: \(Self.quoted(mapping.service.description))")
@@ -80,17 +134,28 @@ extension TeeConfiguration {
             if !filter.hosts.isEmpty { lines.append("    hosts: [\(filter.hosts.map { Self.quoted($0.description) }.joined(separator: ", "))]") }
             if !filter.keys.isEmpty { lines.append("    keys: [\(filter.keys.map { Self.quoted($0.description) }.joined(separator: ", "))]") }
         }
+        return lines
+    }
+
+    /// The `admin` section of ``effectiveYAML``.
+    var effectiveAdminLines: [String] {
+        var lines: [String] = []
         lines.append("admin:")
         if let admin = self.admin {
             lines.append("  listen: \(Self.quoted(Endpoint(host: admin.host, port: admin.port).description))")
         } else {
             lines.append("  listen: \"off\"")
         }
-        return lines.joined(separator: "\n") + "\n"
+        return lines
     }
 
     private static func text(_ duration: Duration) -> String {
         DurationFormat.text(TimeAmount(duration))
+    }
+
+    /// `50` rather than `50.0`; fractions as Swift prints them.
+    private static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
     private static func quoted(_ text: String) -> String {

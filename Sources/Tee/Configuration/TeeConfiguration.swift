@@ -21,10 +21,15 @@ public struct TeeConfiguration: Sendable {
     public var riemann: RiemannClientConfiguration?
     /// How long a shutdown waits for queued events to be acknowledged (`riemann.flush_timeout`).
     public var riemannFlushTimeout: Duration
+    /// The tee's own figures as events (`riemann.self_monitoring:`); `nil`: off.
+    public var selfMonitoring: SelfMonitoringConfiguration?
     /// Item value → Riemann event (`mapping:`).
     public var mapping: MappingConfiguration
     /// The metrics and health endpoint (`admin:`); `nil` when `admin.listen` is `off`.
     public var admin: AdminServer.Configuration?
+    /// Valid but probably unwise settings (an admin endpoint on a public address), with where they
+    /// are; printed by `check-config`, logged by `run`.
+    public var warnings: [ConfigWarning] = []
 
     /// Per-listener options that are not about relaying.
     public struct ListenerOptions: Sendable, Hashable {
@@ -44,6 +49,7 @@ public struct TeeConfiguration: Sendable {
         self.decode = DecodeConfiguration()
         self.riemann = nil
         self.riemannFlushTimeout = .seconds(10)
+        self.selfMonitoring = nil
         self.mapping = MappingConfiguration()
         self.admin = AdminServer.Configuration()
     }

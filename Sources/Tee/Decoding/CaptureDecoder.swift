@@ -63,7 +63,7 @@ public struct CaptureDecoder {
                 continue
             }
             result.messages.append((peer, message))
-            let released = self.catalog.learn(from: message, listener: self.listener)
+            let (released, _) = self.catalog.learn(from: message, listener: self.listener)
             let values = decoder.values(of: message, connection: connection, statistics: statistics) { duplicates.filter($0) }
             let (resolved, _) = self.catalog.resolve(values, listener: self.listener, now: .now)
             result.values += released + resolved

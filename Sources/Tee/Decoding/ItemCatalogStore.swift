@@ -45,28 +45,31 @@ public final class ItemCatalogStore: Sendable {
     /// A copy of the catalog.
     public var snapshot: ItemCatalog { self.state.withLock { $0.catalog } }
 
-    /// Learns from a message; returns the waiting values the new knowledge resolves.
-    func learn(from message: ZabbixMessage, listener: String) -> [DecodedValue] {
+    /// Learns from a message; returns the waiting values the new knowledge resolves, and how many
+    /// items and hosts the message taught that did not fit (the catalog is full).
+    func learn(from message: ZabbixMessage, listener: String) -> (released: [DecodedValue], refused: Int) {
         let namespace: String
         switch message {
         case .activeChecksResponse(let response):
-            guard let host = response.request?.host, response.items != nil else { return [] }
+            guard let host = response.request?.host, response.items != nil else { return ([], 0) }
             namespace = ItemCatalog.agentNamespace(listener: listener, host: host)
             return self.state.withLock { state in
+                let refusedBefore = state.catalog.refusedCount
                 state.catalog.learn(response, listener: listener)
                 state.changedSinceSave = true
-                return Self.release(namespace, in: &state)
+                return (Self.release(namespace, in: &state), state.catalog.refusedCount - refusedBefore)
             }
         case .proxyConfig(let config):
             let proxy = config.proxyHost ?? ""
             namespace = ItemCatalog.proxyNamespace(listener: listener, proxy: proxy)
             return self.state.withLock { state in
+                let refusedBefore = state.catalog.refusedCount
                 state.catalog.learn(config, listener: listener, proxy: proxy)
                 state.changedSinceSave = true
-                return Self.release(namespace, in: &state)
+                return (Self.release(namespace, in: &state), state.catalog.refusedCount - refusedBefore)
             }
         default:
-            return []
+            return ([], 0)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import Relay
 import Synchronization
 import ZabbixProtocol
 
@@ -19,10 +20,22 @@ public final class SidePipeline: Sendable {
     private let queues: [SideQueue<SideWork>]
     private let duplicates: Mutex<DuplicateFilter>
     private let running = Mutex<(workers: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
+    /// Limits hit on the side (oversized frames, a full catalog): warned about once per interval.
+    let warnings: LogThrottle<LimitWarning>
 
+    /// A limit of the side pipeline, for ``warnings``.
+    enum LimitWarning: Hashable, Sendable {
+        /// A frame above `decode.max_frame_size` on this listener.
+        case oversizedFrame(listener: String)
+        /// The item catalog is at `catalog.max_entries`.
+        case catalogFull
+    }
+
+    /// - Parameter warningInterval: the shortest time between two warnings about the same limit.
     public init(
         configuration: DecodeConfiguration, statistics: DecodeStatistics = DecodeStatistics(),
-        catalog: ItemCatalogStore? = nil, sink: any ItemValueSink, logger: Logger
+        catalog: ItemCatalogStore? = nil, sink: any ItemValueSink, logger: Logger,
+        warningInterval: TimeAmount = .seconds(60)
     ) {
         self.configuration = configuration
         self.statistics = statistics
@@ -33,6 +46,7 @@ public final class SidePipeline: Sendable {
                 maximumPendingValues: configuration.unresolvedMaximum, pendingTimeout: configuration.unresolvedWait)
         self.sink = sink
         self.logger = logger
+        self.warnings = LogThrottle(interval: warningInterval)
         let workers = max(1, configuration.workers)
         self.queues = (0..<workers).map { _ in
             SideQueue(
@@ -99,6 +113,34 @@ public final class SidePipeline: Sendable {
         guard !values.isEmpty else { return }
         self.statistics.valuesDecoded(values.count)
         self.sink.consume(values)
+    }
+
+    /// A frame of `connection` was larger than `decode.max_frame_size`: skipped (and counted by the
+    /// caller), relayed all the same.
+    func frameSkipped(_ header: ZabbixFrameHeader, connection: RelayConnectionInfo, from peer: ZabbixPeer) {
+        var metadata: Logger.Metadata = [
+            "listener": "\(connection.listener)", "connection": "\(connection.id)",
+            "peer": "\(connection.client?.displayText ?? "unknown")", "from": "\(peer == .client ? "client" : "server")",
+            "frame_bytes": "\(header.dataLength)", "max_frame_size": "\(self.configuration.maximumFrameSize)",
+        ]
+        if header.isCompressed { metadata["decoded_bytes"] = "\(header.reserved)" }
+        self.warnings.warning(
+            .oversizedFrame(listener: connection.listener),
+            "frame larger than decode.max_frame_size; not decoded (relayed unchanged)", logger: self.logger,
+            metadata: metadata)
+    }
+
+    /// The catalog refused `count` items or hosts because it is full.
+    func catalogRefused(_ count: Int, listener: String) {
+        guard count > 0 else { return }
+        self.warnings.warning(
+            .catalogFull,
+            "item catalog full (catalog.max_entries); further items are not learned and their values stay unresolved",
+            logger: self.logger,
+            metadata: [
+                "listener": "\(listener)", "refused": "\(count)",
+                "max_entries": "\(self.configuration.catalogMaximumEntries)",
+            ])
     }
 
     /// Values whose itemid stayed unknown.
@@ -191,7 +233,8 @@ private final class SideWorker: @unchecked Sendable {
         guard let message = connection.decoder.decode(frame, from: peer, afterLoss: afterLoss, inflater: self.inflater, statistics: self.pipeline.statistics) else {
             return
         }
-        let released = self.pipeline.catalog.learn(from: message, listener: connection.decoder.listener)
+        let (released, refused) = self.pipeline.catalog.learn(from: message, listener: connection.decoder.listener)
+        self.pipeline.catalogRefused(refused, listener: connection.decoder.listener)
         let values = connection.decoder.values(of: message, connection: id, statistics: self.pipeline.statistics) {
             self.pipeline.filterDuplicates($0)
         }

@@ -17,6 +17,7 @@ public struct ZabbixTapFactory: RelayTapFactory {
 final class ZabbixConnectionTap: RelayConnectionTap {
     private let pipeline: SidePipeline
     private let id: UInt64
+    private let connection: RelayConnectionInfo
     private var client: ZabbixFrameDecoder
     private var server: ZabbixFrameDecoder
     /// Frames of this connection were skipped or dropped since the last one handed over.
@@ -27,6 +28,7 @@ final class ZabbixConnectionTap: RelayConnectionTap {
     init(pipeline: SidePipeline, connection: RelayConnectionInfo) {
         self.pipeline = pipeline
         self.id = connection.id
+        self.connection = connection
         let maximum = pipeline.configuration.maximumFrameSize
         self.client = ZabbixFrameDecoder(maximumFrameSize: maximum)
         self.server = ZabbixFrameDecoder(maximumFrameSize: maximum)
@@ -68,8 +70,9 @@ final class ZabbixConnectionTap: RelayConnectionTap {
                 statistics.failed(.queueFull)
                 self.lost = true
             }
-        case .skipped:
+        case .skipped(let header):
             statistics.failed(.oversized)
+            self.pipeline.frameSkipped(header, connection: self.connection, from: peer)
             self.lost = true
         case .tls:
             // TLS from the first byte: relayed untouched, never decoded, counted once.

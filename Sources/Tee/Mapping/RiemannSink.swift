@@ -3,15 +3,20 @@ import Synchronization
 
 /// Maps decoded values to events and hands them to the Riemann client's queue (which never
 /// blocks). Without a Riemann output (`client == nil`) it only counts.
+///
+/// The mapper can be replaced while values flow (``replaceMapper(_:)``, on a configuration
+/// reload): each batch of values is mapped entirely by one mapper, the one current when it arrives.
 public final class RiemannSink: ItemValueSink {
-    public let mapper: EventMapper
+    /// The mapper applied to the next batch of values.
+    public var mapper: EventMapper { self.currentMapper.withLock { $0 } }
     public let client: RiemannClient?
+    private let currentMapper: Mutex<EventMapper>
     private let mapped = Atomic<Int>(0)
     private let filtered = Atomic<Int>(0)
     private let notSupportedDropped = Atomic<Int>(0)
 
     public init(mapper: EventMapper, client: RiemannClient?) {
-        self.mapper = mapper
+        self.currentMapper = Mutex(mapper)
         self.client = client
     }
 
@@ -22,11 +27,17 @@ public final class RiemannSink: ItemValueSink {
     /// Not-supported values dropped by `mapping.not_supported: drop`.
     public var valuesNotSupportedDropped: Int { self.notSupportedDropped.load(ordering: .relaxed) }
 
+    /// Maps the values that arrive from now on with `mapper`.
+    public func replaceMapper(_ mapper: EventMapper) {
+        self.currentMapper.withLock { $0 = mapper }
+    }
+
     public func consume(_ values: [DecodedValue]) {
+        let mapper = self.mapper
         var events: [RiemannEvent] = []
         events.reserveCapacity(values.count)
         for value in values {
-            switch self.mapper.event(for: value) {
+            switch mapper.event(for: value) {
             case .success(let event): events.append(event)
             case .failure(let skip):
                 switch skip.reason {
