@@ -19,6 +19,8 @@ public final class TargetPool: Sendable {
         var random = SystemRandomNumberGenerator()
     }
     private let state: Mutex<State>
+    /// `0..<targets.count`, built once.
+    private let allIndices: [Int]
 
     public init(targets: [Endpoint], strategy: BalanceStrategy, coolDown: TimeAmount) {
         precondition(!targets.isEmpty, "a target pool needs at least one target")
@@ -27,12 +29,15 @@ public final class TargetPool: Sendable {
         self.coolDown = coolDown
         self.statistics = targets.map { TargetStatistics(endpoint: $0) }
         self.state = Mutex(State(failedAt: Array(repeating: nil, count: targets.count)))
+        self.allIndices = Array(targets.indices)
     }
 
     /// Indices into ``targets`` in the order a new connection should try them:
     /// healthy targets in strategy order, then cooling ones, least recently failed first.
     public func candidates(now: NIODeadline = .now()) -> [Int] {
-        self.state.withLock { state in
+        // A single target is tried whatever its health: no order to work out, no lock, no allocation.
+        if self.targets.count == 1 { return self.allIndices }
+        return self.state.withLock { state in
             var order = Array(self.targets.indices)
             switch self.strategy {
             case .failover:
