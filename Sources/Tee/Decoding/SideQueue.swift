@@ -21,7 +21,7 @@ final class SideQueue<Item>: @unchecked Sendable {
     /// How long a consumer woken by a producer waits for more items before taking them.
     let gatherDelay: Duration
 
-    init(maximumItems: Int, maximumBytes: Int, gatherDelay: Duration = .milliseconds(1)) {
+    init(maximumItems: Int, maximumBytes: Int, gatherDelay: Duration = .milliseconds(5)) {
         self.maximumItems = maximumItems
         self.maximumBytes = maximumBytes
         self.gatherDelay = gatherDelay
