@@ -9,7 +9,9 @@ let package = Package(
     name: "zabbix-tee",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "zabbix-tee", targets: ["zabbix-tee"])
+        .executable(name: "zabbix-tee", targets: ["zabbix-tee"]),
+        // For Benchmarks/Micro (a package of its own): the libraries, not the daemon.
+        .library(name: "ZabbixTeeKit", targets: ["Tee", "Relay", "ZabbixProtocol", "Riemann"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -15,7 +15,7 @@ final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private let listener: RelayListener.Shared
     private let connectionID: UInt64
-    private var logger: Logger
+    private var log: RelayConnectionLogger
     private var state: State = .idle
     /// Bytes NIO read while connecting (only at end of stream), in order.
     private var earlyBytes: [ByteBuffer] = []
@@ -31,14 +31,11 @@ final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler 
     init(listener: RelayListener.Shared, connectionID: UInt64) {
         self.listener = listener
         self.connectionID = connectionID
-        self.logger = listener.logger
-        self.logger[metadataKey: "connection"] = "\(connectionID)"
+        self.log = RelayConnectionLogger(base: listener.logger, connectionID: connectionID)
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let peer = context.channel.remoteAddress {
-            self.logger[metadataKey: "peer"] = "\(peer.displayText)"
-        }
+        self.log.peer = context.channel.remoteAddress
         let candidates = self.listener.targetPool.candidates()
         self.state = .connecting(remaining: candidates[...])
         self.connectNext(context: context)
@@ -65,7 +62,7 @@ final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func channelInactive(context: ChannelHandlerContext) {
         if case .connecting = self.state {
-            self.logger.debug("client closed while the tee was connecting to a target")
+            self.log.debug("client closed while the tee was connecting to a target")
         }
         self.state = .clientGone
         context.fireChannelInactive()
@@ -75,7 +72,7 @@ final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler 
         guard case .connecting(var remaining) = self.state else { return }
         guard let index = remaining.popFirst() else {
             self.listener.statistics.connectionWithoutTarget()
-            self.logger.warning("no target accepted the connection; closing the client connection")
+            self.log.logger.warning("no target accepted the connection; closing the client connection")
             context.close(promise: nil)
             return
         }
@@ -90,7 +87,7 @@ final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler 
                 self.targetConnected(server, target: target, context: context)
             case .failure(let error):
                 pool.recordFailure(index)
-                self.logger.warning(
+                self.log.logger.warning(
                     "target connect failed; trying the next target",
                     metadata: ["target": "\(target)", "error": "\(error)"])
                 self.connectNext(context: context)
@@ -105,13 +102,13 @@ final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler 
             return
         }
         self.state = .relaying
-        self.logger[metadataKey: "target"] = "\(target)"
+        self.log.target = target
         let client = context.channel
         let info = RelayConnectionInfo(
             id: self.connectionID, listener: self.listener.configuration.name,
             client: client.remoteAddress, local: client.localAddress, target: target)
         let connection = RelayConnection(
-            info: info, statistics: self.listener.statistics, logger: self.logger,
+            info: info, statistics: self.listener.statistics, log: self.log,
             drainTimeout: self.listener.configuration.drainTimeout,
             tap: self.listener.tapFactory?.makeTap(for: info),
             onClosed: {})
@@ -129,12 +126,12 @@ final class RelayConnectHandler: ChannelInboundHandler, RemovableChannelHandler 
             try context.pipeline.syncOperations.addHandler(glue.client, position: .last)
             context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         } catch {
-            self.logger.error("could not set up the relay pipeline", metadata: ["error": "\(error)"])
+            self.log.logger.error("could not set up the relay pipeline", metadata: ["error": "\(error)"])
             server.close(promise: nil)
             context.close(promise: nil)
             return
         }
-        self.logger.debug("connection relayed")
+        self.log.debug("connection relayed")
     }
 }
 

@@ -8,7 +8,7 @@ import NIOCore
 final class RelayConnection {
     let info: RelayConnectionInfo
     let statistics: RelayStatistics
-    let logger: Logger
+    let log: RelayConnectionLogger
     /// How long a channel whose partner has closed may take to flush what is queued for it.
     let drainTimeout: TimeAmount
     private var tap: (any RelayConnectionTap)?
@@ -16,12 +16,12 @@ final class RelayConnection {
     private let onClosed: () -> Void
 
     init(
-        info: RelayConnectionInfo, statistics: RelayStatistics, logger: Logger, drainTimeout: TimeAmount,
+        info: RelayConnectionInfo, statistics: RelayStatistics, log: RelayConnectionLogger, drainTimeout: TimeAmount,
         tap: (any RelayConnectionTap)?, onClosed: @escaping () -> Void
     ) {
         self.info = info
         self.statistics = statistics
-        self.logger = logger
+        self.log = log
         self.drainTimeout = drainTimeout
         self.tap = tap
         self.onClosed = onClosed
@@ -51,13 +51,13 @@ final class RelayConnection {
         guard self.openChannels == 0 else { return }
         self.tap?.connectionClosed()
         self.tap = nil
-        self.logger.debug("connection closed")
+        self.log.debug("connection closed")
         self.onClosed()
     }
 
     private func detachTap(after error: any Error) {
         self.statistics.tapFailed()
-        self.logger.warning(
+        self.log.logger.warning(
             "tap failed; this connection is still relayed but no longer observed",
             metadata: ["error": "\(error)"])
         self.tap?.connectionClosed()

@@ -194,7 +194,7 @@ final class RelayGlueHandler: ChannelInboundHandler {
             self.partner?.shutDownOutput()
         } else if event is IdleStateHandler.IdleStateEvent {
             self.connection.statistics.idleTimeout()
-            self.connection.logger.warning("closing idle connection: no bytes in either direction for the idle timeout")
+            self.connection.log.logger.warning("closing idle connection: no bytes in either direction for the idle timeout")
             context.close(promise: nil)
             self.partner?.context?.close(promise: nil)
         } else {
@@ -249,9 +249,12 @@ final class RelayGlueHandler: ChannelInboundHandler {
         }
         self.shutDownOutput()
         let channel = context.channel
+        // Usually nothing was queued: the output shutdown completed at once and closed the
+        // channel, and there is nothing to drain.
+        guard channel.isActive else { return }
         let drain = context.eventLoop.assumeIsolated().scheduleTask(in: self.connection.drainTimeout) {
             if channel.isActive {
-                self.connection.logger.warning("peer did not take the remaining bytes within the drain timeout; closing")
+                self.connection.log.logger.warning("peer did not take the remaining bytes within the drain timeout; closing")
                 channel.close(promise: nil)
             }
         }
@@ -261,7 +264,7 @@ final class RelayGlueHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // NIO closes the channel itself after a fatal read error; `channelInactive` follows.
         self.countSocketError()
-        self.connection.logger.debug(
+        self.connection.log.debug(
             "\(self.direction == .clientToServer ? "client" : "server") side error",
             metadata: ["error": "\(error)"])
     }

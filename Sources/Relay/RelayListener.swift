@@ -34,8 +34,25 @@ public final class RelayListener: Sendable {
             self.admission = admission
         }
 
+        /// One client bootstrap per event loop, built once and used only on its loop: a bootstrap
+        /// per connection (its option list, its closures) was a measurable part of a short
+        /// connection's cost.
+        private let bootstraps = Mutex<[ObjectIdentifier: NIOLoopBound<ClientBootstrap>]>([:])
+
         /// Opens a server channel to `target` on `loop`, with the relay's channel options.
         func connect(to target: Endpoint, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
+            let bootstrap = self.bootstrap(on: loop)
+            if let address = target.literalAddress {
+                return bootstrap.connect(to: address)
+            }
+            return bootstrap.connect(host: target.host, port: target.port)
+        }
+
+        private func bootstrap(on loop: any EventLoop) -> ClientBootstrap {
+            let key = ObjectIdentifier(loop)
+            if let bootstrap = self.bootstraps.withLock({ $0[key] }) {
+                return bootstrap.value
+            }
             var bootstrap = ClientBootstrap(group: loop)
                 .channelOption(.autoRead, value: false)
                 .channelOption(.allowRemoteHalfClosure, value: true)
@@ -45,10 +62,9 @@ public final class RelayListener: Sendable {
                     .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
                     .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
             }
-            if let address = target.literalAddress {
-                return bootstrap.connect(to: address)
-            }
-            return bootstrap.connect(host: target.host, port: target.port)
+            let bound = NIOLoopBound(bootstrap, eventLoop: loop)
+            self.bootstraps.withLock { $0[key] = bound }
+            return bootstrap
         }
     }
 

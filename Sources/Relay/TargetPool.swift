@@ -19,6 +19,8 @@ public final class TargetPool: Sendable {
         var random = SystemRandomNumberGenerator()
     }
     private let state: Mutex<State>
+    /// `0..<targets.count`, built once.
+    private let allIndices: [Int]
 
     /// - Parameter previous: a pool this one replaces (on a configuration reload): targets that
     ///   were in it keep their counters and their cool-down.
@@ -43,12 +45,15 @@ public final class TargetPool: Sendable {
         }
         self.statistics = statistics
         self.state = Mutex(State(failedAt: failedAt))
+        self.allIndices = Array(targets.indices)
     }
 
     /// Indices into ``targets`` in the order a new connection should try them:
     /// healthy targets in strategy order, then cooling ones, least recently failed first.
     public func candidates(now: NIODeadline = .now()) -> [Int] {
-        self.state.withLock { state in
+        // A single target is tried whatever its health: no order to work out, no lock, no allocation.
+        if self.targets.count == 1 { return self.allIndices }
+        return self.state.withLock { state in
             var order = Array(self.targets.indices)
             switch self.strategy {
             case .failover:

@@ -25,6 +25,9 @@ public enum RiemannMessageCodec {
     }
 
     /// Appends a `Msg` holding `events` as one TCP frame, without building a ``RiemannMessage``.
+    /// (Specialized for arrays so that callers in other modules do not run the generic code,
+    /// which instantiates metadata and allocates for every event.)
+    @_specialize(exported: true, where Events == [RiemannEvent])
     public static func encodeFrame<Events: Collection<RiemannEvent>>(events: Events, into buffer: inout ByteBuffer) {
         self.encodeFrame(ok: nil, error: nil, query: nil, events: events, into: &buffer)
     }

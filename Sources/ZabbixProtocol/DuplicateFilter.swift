@@ -37,11 +37,40 @@ public struct DuplicateFilter: Sendable {
     }
 
     /// `values` without duplicates, in order. Values without a session or id always pass.
+    ///
+    /// Same result as ``accept(session:id:)`` row by row, but a run of rows of one session (an
+    /// upload: one session per frame) costs one lookup, and nothing is copied when nothing is dropped.
     public mutating func filter(_ values: [ItemValue]) -> [ItemValue] {
-        values.filter { value in
-            guard let session = value.session, let id = value.id else { return true }
-            return self.accept(session: session, id: id)
+        var kept: [ItemValue]?  // built only from the first dropped row on
+        var run: (session: String, last: UInt64?)?
+        for index in values.indices {
+            var keep = true
+            if let session = values[index].session, let id = values[index].id {
+                if run?.session != session {
+                    if let previous = run, let last = previous.last { self.remember(previous.session, last) }
+                    run = (session, self.lastID(of: session))
+                }
+                if let last = run!.last, id <= last {
+                    keep = false
+                } else {
+                    run!.last = id
+                }
+            }
+            if !keep, kept == nil {
+                kept = Array(values[..<index])
+            } else if keep, kept != nil {
+                kept!.append(values[index])
+            }
         }
+        if let previous = run, let last = previous.last { self.remember(previous.session, last) }
+        return kept ?? values
+    }
+
+    /// The last id seen in `session`, taken out of the previous generation (``remember(_:_:)`` puts
+    /// it back in the current one).
+    private mutating func lastID(of session: String) -> UInt64? {
+        if let value = self.current[session] { return value }
+        return self.previous.removeValue(forKey: session)
     }
 
     private mutating func remember(_ session: String, _ id: UInt64) {

@@ -51,8 +51,8 @@ public struct ZabbixFrameDecoder: Sendable {
     public init(maximumFrameSize: Int = ZabbixFrameDecoder.defaultMaximumFrameSize) {
         self.maximumFrameSize = max(0, maximumFrameSize)
         self.state = .streamStart
+        // Only headers split across reads are collected here; no allocation until one is.
         self.headerBytes = []
-        self.headerBytes.reserveCapacity(ZabbixFrameHeader.largeLength)
     }
 
     /// Whether the decoder has stopped (TLS, not Zabbix, or ``finish()`` called) and ignores input.
@@ -172,6 +172,12 @@ public struct ZabbixFrameDecoder: Sendable {
     // MARK: - Header
 
     private mutating func readHeader(from input: inout ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void) {
+        if self.headerBytes.isEmpty, let header = Self.wholeHeader(in: input) {
+            // The usual case: the whole header is in this read; no copy.
+            input.moveReaderIndex(forwardBy: ZabbixFrameHeader.headerLength(for: header.flags))
+            self.startPayload(of: header, from: &input, emit)
+            return
+        }
         // Magic and flags, byte by byte so that non-Zabbix input is rejected as early as possible.
         while self.headerBytes.count < 5 {
             guard let byte = input.readInteger(as: UInt8.self) else { return }
@@ -210,6 +216,34 @@ public struct ZabbixFrameDecoder: Sendable {
             reserved: Self.littleEndian(self.headerBytes, from: 5 + width, width: width))
         self.headerBytes.removeAll(keepingCapacity: true)
         self.startPayload(of: header, from: &input, emit)
+    }
+
+    /// The header at the start of `input` when it is complete and valid; `nil` otherwise (the
+    /// byte-by-byte path then collects a split header or names what is wrong).
+    private static func wholeHeader(in input: ByteBuffer) -> ZabbixFrameHeader? {
+        let start = input.readerIndex
+        guard input.readableBytes >= ZabbixFrameHeader.normalLength,
+            input.getInteger(at: start, endianness: .big, as: UInt32.self) == 0x5A42_5844,
+            let byte = input.getInteger(at: start + 4, as: UInt8.self)
+        else { return nil }
+        let flags = ZabbixFrameFlags(rawValue: byte)
+        guard flags.isDisjoint(with: .unknownBits), flags.contains(.zabbixProtocol),
+            input.readableBytes >= ZabbixFrameHeader.headerLength(for: flags)
+        else { return nil }
+        let dataLength: UInt64
+        let reserved: UInt64
+        if flags.contains(.large) {
+            guard let length = input.getInteger(at: start + 5, endianness: .little, as: UInt64.self),
+                let rest = input.getInteger(at: start + 13, endianness: .little, as: UInt64.self)
+            else { return nil }
+            (dataLength, reserved) = (length, rest)
+        } else {
+            guard let length = input.getInteger(at: start + 5, endianness: .little, as: UInt32.self),
+                let rest = input.getInteger(at: start + 9, endianness: .little, as: UInt32.self)
+            else { return nil }
+            (dataLength, reserved) = (UInt64(length), UInt64(rest))
+        }
+        return ZabbixFrameHeader(flags: flags, dataLength: dataLength, reserved: reserved)
     }
 
     private mutating func startPayload(

@@ -39,6 +39,25 @@ private func filtered(_ filter: inout DuplicateFilter, _ values: [ItemValue]) ->
         #expect(filtered(&filter, [value("s", 2), value("s", 3)]) == [value("s", 3)])
     }
 
+    @Test func filteringABatchDropsExactlyWhatRowByRowAcceptanceDrops() {
+        // Runs of one session, interleaved sessions, re-sent and out-of-order ids, rows without ids.
+        var generator = SystemRandomNumberGenerator()
+        var batched = DuplicateFilter(maximumSessions: 6)
+        var rowByRow = DuplicateFilter(maximumSessions: 6)
+        for _ in 0..<300 {
+            let batch = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
+                value(
+                    Bool.random(using: &generator) ? "s\(Int.random(in: 0..<5, using: &generator))" : "s0",
+                    Int.random(in: 0..<10, using: &generator) == 0 ? nil : UInt64.random(in: 1...40, using: &generator))
+            }
+            let expected = batch.filter { row in
+                guard let session = row.session, let id = row.id else { return true }
+                return rowByRow.accept(session: session, id: id)
+            }
+            #expect(filtered(&batched, batch) == expected)
+        }
+    }
+
     @Test func remembersAtMostMaximumSessions() {
         var filter = DuplicateFilter(maximumSessions: 100)
         for index in 0..<10_000 {

@@ -78,7 +78,11 @@ public final class ItemCatalogStore: Sendable {
     func resolve(_ values: [DecodedValue], listener: String, now: ContinuousClock.Instant)
         -> (resolved: [DecodedValue], expired: [DecodedValue])
     {
-        self.state.withLock { state in
+        // agentd and senders name host and key on every row: nothing to look up, no copy, no lock.
+        guard values.contains(where: { $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil) }) else {
+            return (values, [])
+        }
+        return self.state.withLock { state in
             var resolved: [DecodedValue] = []
             var expired: [DecodedValue] = []
             resolved.reserveCapacity(values.count)

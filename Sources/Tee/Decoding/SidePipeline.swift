@@ -239,7 +239,7 @@ private final class SideWorker: @unchecked Sendable {
             self.pipeline.filterDuplicates($0)
         }
         let (resolved, expired) = self.pipeline.catalog.resolve(values, listener: connection.decoder.listener, now: .now)
-        self.pipeline.emit(released + resolved)
+        self.pipeline.emit(released.isEmpty ? resolved : released + resolved)
         self.pipeline.settle(expired)
     }
 }

@@ -56,7 +56,12 @@ public struct EventMapper: Sendable {
         }
         event.tags = configuration.tags
         event.ttl = configuration.ttl
-        var attributes = configuration.attributes.map { RiemannAttribute(key: $0.key, value: $0.value) }
+        // One allocation: the configured attributes plus every zabbix_* one a value can have.
+        var attributes: [RiemannAttribute] = []
+        attributes.reserveCapacity(configuration.attributes.count + (configuration.zabbixAttributes ? 10 : 0))
+        for attribute in configuration.attributes {
+            attributes.append(RiemannAttribute(key: attribute.key, value: attribute.value))
+        }
         if configuration.zabbixAttributes {
             attributes.append(RiemannAttribute(key: "zabbix_request", value: value.requestType.rawValue))
             attributes.append(RiemannAttribute(key: "zabbix_listener", value: decoded.listener))
