@@ -195,13 +195,7 @@ final class RiemannConnectionController {
                 self.restartAcknowledgementTimer()
                 self.flush(forcePartialBatch: self.drain != nil)
             } else {
-                self.counters.connectedServerIndex.store(-1, ordering: .relaxed)
-                self.counters.wakeupArmed.store(false, ordering: .releasing)
-                self.acknowledgementTimer?.cancel()
-                self.acknowledgementTimer = nil
-                self.batchTimer?.cancel()
-                self.batchTimer = nil
-                let requeued = self.requeueInFlight()
+                let requeued = self.leaveConnection()
                 self.logger.info(
                     "Riemann server no longer configured; moving to the first configured one",
                     metadata: [
@@ -307,19 +301,25 @@ final class RiemannConnectionController {
         self.state = .waitingToReconnect(serverIndex: serverIndex, timer: timer)
     }
 
-    // MARK: - Connection events (from RiemannClientHandler)
-
-    /// The connection of `generation` is gone: queue its unacknowledged messages again, reconnect.
-    func connectionClosed(generation: Int, error: (any Error)?) {
-        guard case .connected(let connection) = self.state, connection.generation == generation else { return }
-        self.counters.connectionsLost.wrappingAdd(1, ordering: .relaxed)
+    /// Forgets the current connection: no server connected, timers stopped, its unacknowledged
+    /// messages queued again (returns how many events).
+    private func leaveConnection() -> Int {
         self.counters.connectedServerIndex.store(-1, ordering: .relaxed)
         self.counters.wakeupArmed.store(false, ordering: .releasing)
         self.acknowledgementTimer?.cancel()
         self.acknowledgementTimer = nil
         self.batchTimer?.cancel()
         self.batchTimer = nil
-        let requeued = self.requeueInFlight()
+        return self.requeueInFlight()
+    }
+
+    // MARK: - Connection events (from RiemannClientHandler)
+
+    /// The connection of `generation` is gone: queue its unacknowledged messages again, reconnect.
+    func connectionClosed(generation: Int, error: (any Error)?) {
+        guard case .connected(let connection) = self.state, connection.generation == generation else { return }
+        self.counters.connectionsLost.wrappingAdd(1, ordering: .relaxed)
+        let requeued = self.leaveConnection()
 
         // Retry the same server first; a failed connect moves on to the next one.
         let delay = self.backoff.nextDelay()

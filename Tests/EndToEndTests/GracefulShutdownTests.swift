@@ -10,28 +10,8 @@ struct GracefulShutdownTests {
     @Test func sigtermMidTransferFinishesTheTransferFlushesEventsSavesTheCatalogAndExitsZero() async throws {
         let pattern = PayloadPattern.shared
         let total = 64 << 20
-        let target = try BlockingListener()
-        // The target reads slowly (the transfer takes a few seconds), then answers and closes. It
-        // accepts in a loop: the readiness probe of TeeProcess is relayed to it too.
-        let received = UncheckedResult()
-        let serving = TestThreads.start {
-            while let socket = try? target.accept() {
-                _ = TestThreads.start { () throws -> Void in
-                    var checksum = StreamChecksum()
-                    while checksum.length < total {
-                        let chunk = try socket.receive(maximum: 256 * 1024)
-                        if chunk.isEmpty { break }
-                        chunk.withUnsafeBytes { checksum.update($0) }
-                        usleep(2_000)
-                    }
-                    if checksum.length == total {
-                        try socket.send("done")
-                        received.set(checksum)
-                    }
-                    socket.close()
-                }
-            }
-        }
+        // The target reads slowly: the transfer takes a few seconds.
+        let target = try SlowBulkTarget(total: total, pause: .milliseconds(2))
         let proxy = try await ZabbixProxy.start()
         let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .acknowledgeAfter(.seconds(2)))
         let directory = try ZabbixLabDirectory.create("shutdown")
@@ -68,20 +48,11 @@ struct GracefulShutdownTests {
         let exitCode = try await tee.stop(signal: SIGTERM, timeout: .seconds(90))
         #expect(exitCode == 0)
         #expect(try await client.value == Array("done".utf8), "the transfer finished and its reply arrived")
-        #expect(received.get() == pattern.checksum(seed: 9, length: total))
+        #expect(target.received == pattern.checksum(seed: 9, length: total))
         #expect(Set(riemann.receivedEvents.compactMap(\.service)) == Set((0..<40).map { "k\($0)" }), "every queued event was delivered")
         #expect(FileManager.default.fileExists(atPath: "\(directory)/catalog.jsonl"), "the catalog was written")
         try await proxy.stop()
         await riemann.shutdown()
         target.close()
-        _ = serving
     }
-}
-
-/// A value set by a peer thread.
-final class UncheckedResult: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: StreamChecksum?
-    func set(_ value: StreamChecksum) { self.lock.withLock { self.value = value } }
-    func get() -> StreamChecksum? { self.lock.withLock { self.value } }
 }

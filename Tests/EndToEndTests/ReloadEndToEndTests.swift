@@ -169,27 +169,8 @@ struct ReloadEndToEndTests {
     @Test func aRemovedListenerLetsItsTransferFinishWhileAnAddedOneIsBound() async throws {
         let pattern = PayloadPattern.shared
         let total = 64 << 20
-        // The bulk target reads slowly (the transfer takes a few seconds), then answers and closes.
-        let bulk = try BlockingListener()
-        let received = UncheckedResult()
-        let serving = TestThreads.start {
-            while let socket = try? bulk.accept() {
-                _ = TestThreads.start { () throws -> Void in
-                    var checksum = StreamChecksum()
-                    while checksum.length < total {
-                        let chunk = try socket.receive(maximum: 256 * 1024)
-                        if chunk.isEmpty { break }
-                        chunk.withUnsafeBytes { checksum.update($0) }
-                        usleep(4_000)
-                    }
-                    if checksum.length == total {
-                        try socket.send("done")
-                        received.set(checksum)
-                    }
-                    socket.close()
-                }
-            }
-        }
+        // The bulk target reads slowly: the transfer takes a few seconds.
+        let bulk = try SlowBulkTarget(total: total, pause: .milliseconds(4))
         let greeter = try BlockingListener()
         let greeting = TestThreads.start {
             while let socket = try? greeter.accept() {
@@ -219,7 +200,7 @@ struct ReloadEndToEndTests {
                 \(TeeProcess.listener(name: "extra", port: extraPort, targets: [greeter.port], extra: ["decode: false"]))
                 """)
             try await tee.reload(expectingOutcome: 1)
-            #expect(received.get() == nil, "the transfer was still under way during the reload")
+            #expect(bulk.received == nil, "the transfer was still under way during the reload")
             #expect(tee.log().contains("configuration reloaded: listeners added: extra; listeners removed: bulk"), "\(tee.log())")
             #expect(!LoopbackPort.isAccepting(bulkPort), "the removed listener takes no new connections")
             let answer = try await TestThreads.start { () throws -> [UInt8] in
@@ -230,7 +211,7 @@ struct ReloadEndToEndTests {
             }.value
             #expect(answer == Array("extra".utf8))
             #expect(try await client.value == Array("done".utf8), "the transfer finished and its reply arrived")
-            #expect(received.get() == pattern.checksum(seed: 11, length: total), "byte for byte")
+            #expect(bulk.received == pattern.checksum(seed: 11, length: total), "byte for byte")
             #expect(try await tee.stop() == 0)
         } catch {
             _ = try? await tee.stop()
@@ -238,7 +219,6 @@ struct ReloadEndToEndTests {
         }
         bulk.close()
         greeter.close()
-        _ = serving
         _ = greeting
     }
 

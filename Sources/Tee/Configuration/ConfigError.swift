@@ -20,11 +20,17 @@ public struct ConfigError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var location = self.file
-        if let line = self.line {
-            location += ":\(line)"
-            if let column = self.column { location += ":\(column)" }
-        }
+        let location = Self.location(file: self.file, line: self.line, column: self.column)
         return self.keyPath.isEmpty ? "\(location): \(self.message)" : "\(location): \(self.keyPath): \(self.message)"
+    }
+
+    /// `file:line:column`, as far as line and column are known.
+    static func location(file: String, line: Int?, column: Int?) -> String {
+        var location = file
+        if let line {
+            location += ":\(line)"
+            if let column { location += ":\(column)" }
+        }
+        return location
     }
 }

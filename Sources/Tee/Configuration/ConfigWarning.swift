@@ -19,12 +19,7 @@ public struct ConfigWarning: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        var location = self.file
-        if let line = self.line {
-            location += ":\(line)"
-            if let column = self.column { location += ":\(column)" }
-        }
-        return "\(location): \(self.keyPath): warning: \(self.message)"
+        "\(ConfigError.location(file: self.file, line: self.line, column: self.column)): \(self.keyPath): warning: \(self.message)"
     }
 }
 
