@@ -4,13 +4,20 @@ import TestSupport
 
 /// The `zabbix-tee` executable as an operator meets it: help, check-config, start-up errors.
 @Suite("zabbix-tee command line", .timeLimit(.minutes(1)))
-struct CommandLineTests {
+final class CommandLineTests {
+    /// The configuration directories this test wrote; removed when it ends.
+    private var directories: [String] = []
+
+    deinit {
+        for directory in self.directories { ZabbixLabDirectory.remove(directory) }
+    }
     func run(_ arguments: [String]) async throws -> ProcessResult {
         try await ProcessRunner.run(TeeProcess.binary, arguments, timeout: .seconds(20))
     }
 
     func write(_ text: String) throws -> String {
         let directory = try ZabbixLabDirectory.create("config")
+        self.directories.append(directory)
         let path = "\(directory)/config.yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
