@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_reply.h"
+
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 /* Time this process spent runnable but waiting for a CPU (ns, /proc/self/schedstat field 2): the share of
  * the run that other processes on the machine took from the load generator. */
@@ -202,26 +204,6 @@ static int churn(double secs, int inflight, long maxconns) {
 }
 
 /* ---------------- check ---------------- */
-static uint32_t crc32_bytes(const unsigned char *p, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
-/* Must match check_reply() in zbxsrv.c. */
-static size_t check_reply(unsigned char *out, size_t len, uint32_t crc) {
-    char json[200];
-    int n = snprintf(json, sizeof json,
-        "{\"response\":\"success\",\"info\":\"processed: 1; failed: 0; total: 1\",\"check\":\"%zu:%08x\"}", len, crc);
-    memcpy(out, "ZBXD\x01", 5);
-    out[5] = n & 0xff; out[6] = (n >> 8) & 0xff; out[7] = (n >> 16) & 0xff; out[8] = (unsigned)n >> 24;
-    memset(out + 9, 0, 4);
-    memcpy(out + 13, json, (size_t)n);
-    return 13 + (size_t)n;
-}
 
 struct cslot {
     int fd, state; double t0; long uploads;

@@ -29,6 +29,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check_reply.h"
+
 enum mode { M_ZABBIX, M_CHECK, M_ECHO, M_RIEMANN };
 struct conn { unsigned char *buf; size_t len, cap; unsigned char *out; size_t outlen, outoff; };
 
@@ -45,27 +47,6 @@ static unsigned char zreply[256];
 static size_t zreply_len;
 static const unsigned char rack[6] = {0, 0, 0, 2, 0x10, 0x01};
 
-/* CRC-32 (zlib's polynomial), bitwise: the frames are small. */
-static uint32_t crc32_bytes(const unsigned char *p, size_t n) {
-    uint32_t c = 0xffffffffu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
-    }
-    return ~c;
-}
-
-/* The check-mode reply for a request frame of LEN bytes with CRC; zbxload builds the same. */
-static size_t check_reply(unsigned char *out, size_t len, uint32_t crc) {
-    char json[200];
-    int n = snprintf(json, sizeof json,
-        "{\"response\":\"success\",\"info\":\"processed: 1; failed: 0; total: 1\",\"check\":\"%zu:%08x\"}", len, crc);
-    memcpy(out, "ZBXD\x01", 5);
-    out[5] = n & 0xff; out[6] = (n >> 8) & 0xff; out[7] = (n >> 16) & 0xff; out[8] = (unsigned)n >> 24;
-    memset(out + 9, 0, 4);
-    memcpy(out + 13, json, (size_t)n);
-    return 13 + (size_t)n;
-}
 
 static void on_sig(int s) { if (s == SIGUSR1) want_stats = 1; else want_exit = 1; }
 
