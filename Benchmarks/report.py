@@ -19,8 +19,8 @@ rows = [json.loads(l) for l in open(a.raw) if l.strip()]
 variants = []
 for r in rows:
     if r["variant"] not in variants: variants.append(r["variant"])
-order = [v for v in ["direct", "haproxy", "nginx", "tee", "tee-decode"] if v in variants] + \
-        [v for v in variants if v not in ["direct", "haproxy", "nginx", "tee", "tee-decode"]]
+KNOWN = ["direct", "haproxy", "nginx", "nio-floor", "tee", "tee-decode"]
+order = [v for v in KNOWN if v in variants] + [v for v in variants if v not in KNOWN]
 na = {r["variant"] for r in rows if r["scenario"] == "na"}
 
 # (label, scenario, function(m) -> value or None, better: "high"/"low")
@@ -117,7 +117,9 @@ def fmt(x):
     return f"{x:.2f}"
 
 ratio_vs = [v for v in order if v not in ("direct", "haproxy")]
-header = ["metric"] + order + [f"{v}/haproxy" for v in ratio_vs] + ["spread"]
+# The tee against the smallest SwiftNIO relay (Benchmarks/Micro, nio-floor): what is ours, what SwiftNIO's.
+floor_vs = [v for v in ("tee", "tee-decode") if v in order] if "nio-floor" in order else []
+header = ["metric"] + order + [f"{v}/haproxy" for v in ratio_vs] + [f"{v}/nio-floor" for v in floor_vs] + ["spread"]
 table, jl = [], []
 for label, scen, _, better in METRICS:
     med = {}
@@ -132,6 +134,9 @@ for label, scen, _, better in METRICS:
     for v in ratio_vs:
         h = med.get("haproxy")
         line.append(f"{med[v] / h:.2f}" if (med[v] is not None and h) else "n/a")
+    for v in floor_vs:
+        f0 = med.get("nio-floor")
+        line.append(f"{med[v] / f0:.2f}" if (med[v] is not None and f0) else "n/a")
     line.append(f"{spread * 100:.0f}%" if spread else "")
     table.append(line)
     for v in order:

@@ -22,6 +22,13 @@ let package = Package(
                 .product(name: "ZabbixTeeKit", package: "zabbix-tee"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        // SwiftNIO's own floor for a relay, measured beside the tee (Benchmarks/run.sh, variant nio-floor).
+        .executableTarget(
+            name: "nio-floor",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
