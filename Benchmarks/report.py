@@ -19,7 +19,7 @@ rows = [json.loads(l) for l in open(a.raw) if l.strip()]
 variants = []
 for r in rows:
     if r["variant"] not in variants: variants.append(r["variant"])
-KNOWN = ["direct", "haproxy", "nginx", "nio-floor", "tee", "tee-decode"]
+KNOWN = ["direct", "haproxy", "nginx", "epoll-floor", "nio-floor", "tee", "tee-decode"]
 order = [v for v in KNOWN if v in variants] + [v for v in variants if v not in KNOWN]
 na = {r["variant"] for r in rows if r["scenario"] == "na"}
 

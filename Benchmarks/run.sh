@@ -5,7 +5,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-COMMAND_LINE="$(env | grep -E '^(BENCH_|TEE_BIN=|FLOOR_BIN=|TEE_DECODE_TEMPLATE=|SWIFT_SCRATCH=)' | sort | tr '\n' ' ' || true)Benchmarks/run.sh $*"
+COMMAND_LINE="$(env | grep -E '^(BENCH_|TEE_BIN=|FLOOR_DIR=|TEE_DECODE_TEMPLATE=|SWIFT_SCRATCH=)' | sort | tr '\n' ' ' || true)Benchmarks/run.sh $*"
 
 QUICK=0; ROUNDS=""; INSTALL=1; BUILD=1; WRITE_MD=1; WITH_NGINX=0; PROFILE=0
 DECODE=${BENCH_DECODE:-1}
@@ -46,7 +46,7 @@ P_CHURN=$((BASE+11)); P_ECHO=$((BASE+12)); P_BULK=$((BASE+13))
 
 if [ -n "$VARIANTS_ARG" ]; then VARIANTS=${VARIANTS_ARG//,/ }
 else
-    VARIANTS="direct haproxy nio-floor tee"
+    VARIANTS="direct haproxy epoll-floor nio-floor tee"
     [ "$DECODE" = 1 ] && VARIANTS="$VARIANTS tee-decode"
     [ "$WITH_NGINX" = 1 ] && VARIANTS="$VARIANTS nginx"
 fi
@@ -126,21 +126,27 @@ else
 fi
 log "tee binary: $TEE_BIN"
 
-# SwiftNIO's floor: the smallest relay on SwiftNIO with the tee's relay rules (Benchmarks/Micro/Sources/nio-floor).
-case " $VARIANTS " in *" nio-floor "*)
-    if [ -z "${FLOOR_BIN:-}" ]; then
-        mscratch=()
-        case "${SWIFT_SCRATCH:-}" in "") ;; /*) mscratch=(--scratch-path "$SWIFT_SCRATCH-micro") ;;
-            *) mscratch=(--scratch-path "$ROOT/$SWIFT_SCRATCH-micro") ;; esac
-        if [ "$BUILD" = 1 ]; then
-            log "building nio-floor (release)"
-            (cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --product nio-floor) >"$WORK/build-floor.log" 2>&1 \
-                || { tail -30 "$WORK/build-floor.log" >&2; die "swift build of nio-floor failed"; }
-        fi
-        FLOOR_BIN="$(cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --show-bin-path)/nio-floor"
+# The floors (Benchmarks/Micro): nio-floor, the smallest relay on SwiftNIO with the tee's relay rules;
+# epoll-floor, the same relay in Swift on raw epoll, without SwiftNIO.
+FLOORS=""
+for f in nio-floor epoll-floor; do case " $VARIANTS " in *" $f "*) FLOORS="$FLOORS $f" ;; esac; done
+if [ -n "$FLOORS" ]; then
+    mscratch=()
+    case "${SWIFT_SCRATCH:-}" in "") ;; /*) mscratch=(--scratch-path "$SWIFT_SCRATCH-micro") ;;
+        *) mscratch=(--scratch-path "$ROOT/$SWIFT_SCRATCH-micro") ;; esac
+    FLOOR_DIR=${FLOOR_DIR:-}
+    if [ -z "$FLOOR_DIR" ]; then
+        for f in $FLOORS; do
+            if [ "$BUILD" = 1 ]; then
+                log "building $f (release)"
+                (cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --product "$f") >"$WORK/build-$f.log" 2>&1 \
+                    || { tail -30 "$WORK/build-$f.log" >&2; die "swift build of $f failed"; }
+            fi
+        done
+        FLOOR_DIR="$(cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --show-bin-path)"
     fi
-    [ -x "$FLOOR_BIN" ] || die "no nio-floor binary at $FLOOR_BIN" ;;
-esac
+    for f in $FLOORS; do [ -x "$FLOOR_DIR/$f" ] || die "no $f binary in $FLOOR_DIR"; done
+fi
 
 for p in $T_CHURN $T_ECHO $T_BULK $T_RIEMANN $P_CHURN $P_ECHO $P_BULK; do
     port_free "$p" || die "port $p is in use (set BENCH_PORT_BASE)"
@@ -187,7 +193,8 @@ start_proxy() {  # start_proxy VARIANT -> PROXY_PID (empty for direct); return 1
         direct) return 0 ;;
         haproxy) start_bg "haproxy" "$PROXY_CPU" haproxy -db -f "$WORK/haproxy.cfg" ;;
         nginx) start_bg "nginx" "$PROXY_CPU" nginx -c "$WORK/nginx.conf" ;;
-        nio-floor) start_bg "nio-floor" "$PROXY_CPU" "$FLOOR_BIN" "$P_CHURN" "$T_CHURN" "$P_ECHO" "$T_ECHO" "$P_BULK" "$T_BULK" ;;
+        nio-floor|epoll-floor)
+            start_bg "$1" "$PROXY_CPU" "$FLOOR_DIR/$1" "$P_CHURN" "$T_CHURN" "$P_ECHO" "$T_ECHO" "$P_BULK" "$T_BULK" ;;
         tee) start_bg "tee" "$PROXY_CPU" "$TEE_BIN" run --config "$WORK/tee-relay.yaml" ;;
         tee-decode) [ "$DECODE_OK" = 1 ] || return 1
                     start_bg "tee-decode" "$PROXY_CPU" "$TEE_BIN" run --config "$WORK/tee-decode.yaml" ;;

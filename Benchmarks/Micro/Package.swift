@@ -29,6 +29,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
+        // The same relay on raw epoll, without SwiftNIO (variant epoll-floor).
+        .target(name: "CEpoll"),
+        .executableTarget(name: "epoll-floor", dependencies: ["CEpoll"]),
     ],
     swiftLanguageModes: [.v6]
 )
