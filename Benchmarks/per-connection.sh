@@ -4,15 +4,18 @@
 #   - system calls per connection        (strace -c -f, over CONNS connections; exact)
 #   - context switches per connection    (/proc/PID/task/*/status; nearly exact)
 #   - CPU time per connection            (/proc/PID/stat; timed, so noisy under contention)
-# for HAProxy and the tee (relay only; with decoding: tee-decode), same target, same load.
+#   - heap allocations per connection    (perf uprobe on glibc's malloc, when perf can place one; exact)
+# for HAProxy, the two floors (nio-floor, epoll-floor: see Benchmarks/README.md) and the tee (relay
+# only; with decoding: tee-decode), same target, same load.
 # (No instruction counts: this VM has no hardware counters for perf stat, and valgrind 3.19
 # crashes on the Swift runtime.)
 #
-#   Benchmarks/per-connection.sh [--conns N] [--variants haproxy,tee,tee-decode]
-# Environment: TEE_BIN (default: the release build in .build), BENCH_PORT_BASE (default 23400).
+#   Benchmarks/per-connection.sh [--conns N] [--variants haproxy,epoll-floor,nio-floor,tee,tee-decode]
+# Environment: TEE_BIN (default: the release build in .build), FLOOR_DIR (default: the release build
+# in Benchmarks/Micro/.build: cd Benchmarks/Micro && swift build -c release), BENCH_PORT_BASE (23400).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/.." && pwd)"
-CONNS=2000; VARIANTS="haproxy,tee"
+CONNS=2000; VARIANTS="haproxy,epoll-floor,nio-floor,tee"
 while [ $# -gt 0 ]; do
     case "$1" in
         --conns) CONNS="$2"; shift ;;
@@ -24,6 +27,7 @@ BASE="${BENCH_PORT_BASE:-23400}"
 T_CHURN=$((BASE + 11)); T_ECHO=$((BASE + 12)); T_BULK=$((BASE + 13)); T_RIEMANN=$((BASE + 14))
 P_CHURN=$((BASE + 1)); P_ECHO=$((BASE + 2)); P_BULK=$((BASE + 3))
 TEE_BIN="${TEE_BIN:-$ROOT/.build/release/zabbix-tee}"
+FLOOR_DIR="${FLOOR_DIR:-$HERE/Micro/.build/release}"
 WORK="$(mktemp -d /tmp/zbx-percon.XXXXXX)"
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -47,13 +51,22 @@ start() {  # start VARIANT [wrapper...] -> PID
         haproxy) taskset -c 1 "$@" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/$v.log" 2>&1 & ;;
         tee) taskset -c 1 "$@" "$TEE_BIN" run --config "$WORK/tee.yaml" >"$WORK/$v.log" 2>&1 & ;;
         tee-decode) taskset -c 1 "$@" "$TEE_BIN" run --config "$WORK/tee-decode.yaml" >"$WORK/$v.log" 2>&1 & ;;
+        nio-floor|epoll-floor) taskset -c 1 "$@" "$FLOOR_DIR/$v" "$P_CHURN" "$T_CHURN" "$P_ECHO" "$T_ECHO" "$P_BULK" "$T_BULK" >"$WORK/$v.log" 2>&1 & ;;
+        *) echo "unknown variant $v" >&2; exit 2 ;;
     esac
     PID=$!; PIDS+=("$PID"); wait_listen "$P_CHURN" || { cat "$WORK/$v.log" >&2; exit 1; }
 }
 stop() { kill -TERM "$1" 2>/dev/null || true; for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; kill -9 "$1" 2>/dev/null || true; }
 ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12, $13}'; }  # user system
 ctxsw() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s+=$2} END {print s}'; }
-printf '%-11s %18s %10s %10s   %s\n' variant "CPU us/conn (u+s)" "ctxsw" "syscalls" "system calls per connection (>= 0.2)"
+# malloc calls, counted by a uprobe on glibc's malloc (needs root and a kernel with uprobes).
+LIBC=$(gcc -print-file-name=libc.so.6)
+MALLOC_PROBE=0
+if command -v perf >/dev/null; then
+    perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc' || perf probe -q -x "$LIBC" malloc >/dev/null 2>&1 || true
+    perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc' && MALLOC_PROBE=1
+fi
+printf '%-11s %18s %10s %10s %10s   %s\n' variant "CPU us/conn (u+s)" "ctxsw" "syscalls" "mallocs" "system calls per connection (>= 0.2)"
 for v in ${VARIANTS//,/ }; do
     start "$v"; load 500
     t0=$(ticks "$PID"); c0=$(ctxsw "$PID"); load "$CONNS"; t1=$(ticks "$PID"); c1=$(ctxsw "$PID")
@@ -63,6 +76,12 @@ for v in ${VARIANTS//,/ }; do
     sleep 1; load "$CONNS"; sleep 0.3; kill -INT "$SP" 2>/dev/null; wait "$SP" 2>/dev/null || true
     sys=$(awk -v n="$CONNS" '/total$/ {printf "%.1f", $4/n}' "$WORK/strace.txt")
     top=$(awk -v n="$CONNS" '$NF != "total" && $4 ~ /^[0-9]+$/ && $4/n >= 0.2 {printf "%s %.1f, ", $NF, $4/n}' "$WORK/strace.txt")
+    allocs="-"
+    if [ "$MALLOC_PROBE" = 1 ]; then
+        perf stat -x, -e probe_libc:malloc -p "$PID" -o "$WORK/malloc.txt" >/dev/null 2>&1 & PP=$!
+        sleep 0.5; load "$CONNS"; sleep 0.3; kill -INT "$PP" 2>/dev/null; wait "$PP" 2>/dev/null || true
+        allocs=$(awk -F, -v n="$CONNS" '/probe_libc:malloc/ {printf "%.0f", $1/n}' "$WORK/malloc.txt")
+    fi
     stop "$PID"
-    printf '%-11s %18s %10s %10s   %s\n' "$v" "$cpu" "$cs" "$sys" "$top"
+    printf '%-11s %18s %10s %10s %10s   %s\n' "$v" "$cpu" "$cs" "$sys" "${allocs:--}" "$top"
 done
