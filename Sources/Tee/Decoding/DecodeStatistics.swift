@@ -95,8 +95,8 @@ public final class DecodeStatistics: Sendable {
         self.queuedBytes.add(bytes, ordering: .relaxed)
     }
 
-    func dequeued(bytes: Int) {
-        self.queuedFrames.subtract(1, ordering: .relaxed)
+    func dequeued(frames: Int, bytes: Int) {
+        self.queuedFrames.subtract(frames, ordering: .relaxed)
         self.queuedBytes.subtract(bytes, ordering: .relaxed)
     }
 }

@@ -195,9 +195,20 @@ private final class SideWorker: @unchecked Sendable {
         var nextHousekeeping = ContinuousClock.now + .seconds(1)
         var nextSave = ContinuousClock.now + self.pipeline.configuration.catalogSaveInterval
         while let batch = self.queue.takeAll(timeout: .milliseconds(500)) {
+            // The queue's byte budget goes back in steps, not per frame: each release takes the
+            // lock the event loops offer under.
+            var consumed = (frames: 0, bytes: 0)
             for work in batch {
-                self.process(work)
+                if let bytes = self.process(work) {
+                    consumed.frames += 1
+                    consumed.bytes += bytes
+                }
+                if consumed.bytes >= Self.releaseStep {
+                    self.release(consumed)
+                    consumed = (0, 0)
+                }
             }
+            if consumed.frames > 0 { self.release(consumed) }
             let now = ContinuousClock.now
             if now >= nextHousekeeping {
                 nextHousekeeping = now + .seconds(1)
@@ -211,21 +222,29 @@ private final class SideWorker: @unchecked Sendable {
         self.pipeline.workerFinished()
     }
 
-    private func process(_ work: SideWork) {
+    /// Bytes of consumed frames that are given back to the queue at once (see `run`).
+    private static let releaseStep = 256 * 1024
+
+    private func release(_ consumed: (frames: Int, bytes: Int)) {
+        self.queue.release(bytes: consumed.bytes)
+        self.pipeline.statistics.dequeued(frames: consumed.frames, bytes: consumed.bytes)
+    }
+
+    /// Handles one item; returns the byte size of a consumed frame (its share of the queue's budget).
+    private func process(_ work: SideWork) -> Int? {
         switch work {
         case .opened(let id, let listener, let peerHost):
             self.connections[id] = Connection(decoder: ConnectionDecoder(listener: listener, peerHost: peerHost))
+            return nil
         case .closed(let id):
             self.connections[id] = nil
+            return nil
         case .frame(let id, let peer, let frame, let afterLoss):
             let bytes = frame.payload.readableBytes
-            defer {
-                self.queue.release(bytes: bytes)
-                self.pipeline.statistics.dequeued(bytes: bytes)
-            }
-            guard var connection = self.connections[id] else { return }
+            guard var connection = self.connections[id] else { return bytes }
             self.decode(frame, from: peer, afterLoss: afterLoss, connection: &connection, id: id)
             self.connections[id] = connection
+            return bytes
         }
     }
 

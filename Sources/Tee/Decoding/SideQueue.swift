@@ -12,7 +12,6 @@ import Foundation
 final class SideQueue<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
-    private var head = 0
     private var bytes = 0
     private var closed = false
     private var consumerWaiting = false
@@ -33,7 +32,7 @@ final class SideQueue<Item>: @unchecked Sendable {
         defer { self.condition.unlock() }
         guard !self.closed else { return false }
         if !control {
-            guard self.items.count - self.head < self.maximumItems, self.bytes + bytes <= self.maximumBytes else {
+            guard self.items.count < self.maximumItems, self.bytes + bytes <= self.maximumBytes else {
                 return false
             }
         }
@@ -51,7 +50,7 @@ final class SideQueue<Item>: @unchecked Sendable {
     func takeAll(timeout: Duration) -> [Item]? {
         self.condition.lock()
         defer { self.condition.unlock() }
-        if self.items.count == self.head && !self.closed {
+        if self.items.isEmpty && !self.closed {
             let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
             self.consumerWaiting = true
             let signalled = self.condition.wait(until: Date(timeIntervalSinceNow: seconds))
@@ -63,16 +62,17 @@ final class SideQueue<Item>: @unchecked Sendable {
                 self.condition.lock()
             }
         }
-        if self.items.count == self.head {
+        if self.items.isEmpty {
             return self.closed ? nil : []
         }
-        let taken = Array(self.items[self.head...])
-        self.items.removeAll(keepingCapacity: self.items.count < 4096)
-        self.head = 0
+        // Hand the storage over rather than copying it while producers wait for the lock.
+        let taken = self.items
+        self.items = []
+        self.items.reserveCapacity(min(taken.count, 4096))
         return taken
     }
 
-    /// Gives back the byte budget of a consumed item.
+    /// Gives back the byte budget of consumed items (consumers sum a batch's items: one lock, not one per item).
     func release(bytes: Int) {
         self.condition.lock()
         self.bytes -= bytes
