@@ -89,9 +89,69 @@ static void raise_nofile(void) {
     struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl); rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* ---------------- churn ---------------- */
+/* ---------------- agent conversations (churn and check) ---------------- */
 enum { S_FREE, S_CONNECTING, S_READING };
-struct slot { int fd, state; double t0; size_t sent, got; long seq; };
+
+/* One agent connection: connect, send `req`, read until the server closes. The reply's first
+ * sizeof reply bytes are kept (check mode compares them); `got` counts all of it. */
+struct conv {
+    int fd, state; double t0; long uploads;
+    unsigned char req[1024]; size_t req_len;
+    unsigned char expect[256]; size_t expect_len;
+    unsigned char reply[256]; size_t got;
+};
+static unsigned long long bytes_out, bytes_in;
+
+/* Starts the connection of slot `tag` (its request is in c->req): 0 when under way, -1 when
+ * connect failed at once (the slot is then free). */
+static int conv_start(int ep, struct conv *c, uint32_t tag) {
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    c->t0 = now(); c->got = 0;
+    int one = 1; setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int r = connect(c->fd, (struct sockaddr *)&dst, sizeof dst);
+    if (r < 0 && errno != EINPROGRESS) { close(c->fd); c->state = S_FREE; return -1; }
+    c->state = S_CONNECTING;
+    struct epoll_event e = {.events = EPOLLOUT, .data.u32 = tag};
+    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e);
+    return 0;
+}
+
+/* Handles an epoll event of slot `tag`: 0 while the conversation goes on, 1 once the server has
+ * closed, -1 on an error. The connection is closed and the slot free when it returns non-zero. */
+static int conv_event(int ep, struct conv *c, uint32_t tag) {
+    int result = 0;
+    if (c->state == S_CONNECTING) {
+        int err = 0; socklen_t el = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err || write(c->fd, c->req, c->req_len) != (ssize_t)c->req_len) result = -1;
+        else {
+            bytes_out += c->req_len;
+            c->state = S_READING;
+            struct epoll_event e = {.events = EPOLLIN, .data.u32 = tag};
+            epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e);
+        }
+    } else if (c->state == S_READING) {
+        unsigned char rbuf[4096];
+        for (;;) {
+            ssize_t r = read(c->fd, rbuf, sizeof rbuf);
+            if (r > 0) {
+                if (c->got < sizeof c->reply) {
+                    size_t room = sizeof c->reply - c->got;
+                    memcpy(c->reply + c->got, rbuf, (size_t)r < room ? (size_t)r : room);
+                }
+                c->got += (size_t)r; bytes_in += (unsigned long long)r;
+                continue;
+            }
+            if (r == 0) result = 1;
+            else if (errno != EAGAIN && errno != EWOULDBLOCK) result = -1;
+            break;
+        }
+    }
+    if (result != 0) { close(c->fd); c->state = S_FREE; }
+    return result;
+}
+
+/* ---------------- churn ---------------- */
 
 static unsigned char frame[1024]; static size_t frame_len;
 static long n_agents = 1000;
@@ -124,69 +184,34 @@ static int churn(double secs, int inflight, long maxconns) {
     const char *ag = getenv("ZBXLOAD_AGENTS");
     if (ag && atol(ag) > 0) n_agents = atol(ag);
     int ep = epoll_create1(0);
-    struct slot *sl = calloc((size_t)inflight, sizeof *sl);
+    struct conv *sl = calloc((size_t)inflight, sizeof *sl);
     long started = 0, done = 0, errs = 0, short_replies = 0;
-    unsigned long long bytes_out = 0, bytes_in = 0;
     double t_start = now(), t_end = t_start + secs, t_last = t_start;
     double cpu0 = cpu_self(), rq0 = rq_wait_self();
     int active = 0;
 
     #define START(i) do { \
-        struct slot *s_ = &sl[i]; \
-        s_->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); \
-        s_->t0 = now(); s_->sent = s_->got = 0; s_->seq = started; \
-        int one_ = 1; setsockopt(s_->fd, IPPROTO_TCP, TCP_NODELAY, &one_, sizeof one_); \
-        int r_ = connect(s_->fd, (struct sockaddr *)&dst, sizeof dst); \
-        if (r_ < 0 && errno != EINPROGRESS) { close(s_->fd); s_->state = S_FREE; errs++; } \
-        else { s_->state = S_CONNECTING; active++; started++; \
-            struct epoll_event e_ = {.events = EPOLLOUT, .data.u32 = (uint32_t)(i)}; \
-            epoll_ctl(ep, EPOLL_CTL_ADD, s_->fd, &e_); } \
+        build_frame(started); memcpy(sl[i].req, frame, frame_len); sl[i].req_len = frame_len; \
+        if (conv_start(ep, &sl[i], (uint32_t)(i)) == 0) { active++; started++; } else errs++; \
     } while (0)
 
     for (int i = 0; i < inflight && (maxconns <= 0 || started < maxconns); i++) START(i);
     struct epoll_event evs[512];
-    char rbuf[4096];
     while (active > 0) {
         double t = now();
         if (t > t_end + 5.0 || stop) break;  /* hard bound: stragglers are abandoned */
         int n = epoll_wait(ep, evs, 512, 100);
         for (int k = 0; k < n; k++) {
             int i = (int)evs[k].data.u32;
-            struct slot *s = &sl[i];
-            int finished = 0, failed = 0;
-            if (s->state == S_CONNECTING) {
-                int err = 0; socklen_t el = sizeof err;
-                getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err) failed = 1;
-                else {
-                    build_frame(s->seq);
-                    ssize_t w = write(s->fd, frame, frame_len);
-                    if (w != (ssize_t)frame_len) failed = 1;
-                    else {
-                        bytes_out += frame_len;
-                        s->state = S_READING;
-                        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-                        epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &e);
-                    }
-                }
-            } else if (s->state == S_READING) {
-                for (;;) {
-                    ssize_t r = read(s->fd, rbuf, sizeof rbuf);
-                    if (r > 0) { s->got += (size_t)r; bytes_in += (unsigned long long)r; continue; }
-                    if (r == 0) finished = 1;
-                    else if (errno != EAGAIN && errno != EWOULDBLOCK) failed = 1;
-                    break;
-                }
-            }
-            if (finished || failed) {
-                double t1 = now();
-                close(s->fd); s->state = S_FREE; active--;
-                if (finished && s->got >= 13) {
-                    if (t1 <= t_end) { done++; add_lat(t1 - s->t0); t_last = t1; }
-                } else if (finished) short_replies++;
-                else errs++;
-                if (t1 < t_end && !stop && (maxconns <= 0 || started < maxconns)) START(i);
-            }
+            int r = conv_event(ep, &sl[i], (uint32_t)i);
+            if (r == 0) continue;
+            double t1 = now();
+            active--;
+            if (r > 0 && sl[i].got >= 13) {
+                if (t1 <= t_end) { done++; add_lat(t1 - sl[i].t0); t_last = t1; }
+            } else if (r > 0) short_replies++;
+            else errs++;
+            if (t1 < t_end && !stop && (maxconns <= 0 || started < maxconns)) START(i);
         }
     }
     double wall = now() - t_start;
@@ -205,44 +230,29 @@ static int churn(double secs, int inflight, long maxconns) {
 
 /* ---------------- check ---------------- */
 
-struct cslot {
-    int fd, state; double t0; long uploads;
-    unsigned char req[1024]; size_t req_len;
-    unsigned char expect[256]; size_t expect_len;
-    unsigned char reply[256]; size_t got;
-};
-
 static int check(double secs, int inflight) {
     const char *ag = getenv("ZBXLOAD_AGENTS");
     if (ag && atol(ag) > 0) n_agents = atol(ag);
     const char *pg = getenv("ZBXLOAD_PROGRESS");
     double every = pg && atof(pg) > 0 ? atof(pg) : 10.0;
     int ep = epoll_create1(0);
-    struct cslot *sl = calloc((size_t)inflight, sizeof *sl);
+    struct conv *sl = calloc((size_t)inflight, sizeof *sl);
     long started = 0, done = 0, errs = 0, short_replies = 0, mismatches = 0;
-    unsigned long long bytes_out = 0, bytes_in = 0;
     double t_start = now(), t_end = t_start + secs, t_next = t_start + every;
     double cpu0 = cpu_self();
     int active = 0, peak = 0;
 
     #define CSTART(i) do { \
-        struct cslot *s_ = &sl[i]; \
-        build_agent_frame(i, ++s_->uploads, started); \
-        memcpy(s_->req, frame, frame_len); s_->req_len = frame_len; \
-        s_->expect_len = check_reply(s_->expect, frame_len, crc32_bytes(frame, frame_len)); \
-        s_->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0); \
-        s_->t0 = now(); s_->got = 0; \
-        int one_ = 1; setsockopt(s_->fd, IPPROTO_TCP, TCP_NODELAY, &one_, sizeof one_); \
-        int r_ = connect(s_->fd, (struct sockaddr *)&dst, sizeof dst); \
-        if (r_ < 0 && errno != EINPROGRESS) { close(s_->fd); s_->state = S_FREE; errs++; } \
-        else { s_->state = S_CONNECTING; active++; started++; if (active > peak) peak = active; \
-            struct epoll_event e_ = {.events = EPOLLOUT, .data.u32 = (uint32_t)(i)}; \
-            epoll_ctl(ep, EPOLL_CTL_ADD, s_->fd, &e_); } \
+        struct conv *c_ = &sl[i]; \
+        build_agent_frame(i, ++c_->uploads, started); \
+        memcpy(c_->req, frame, frame_len); c_->req_len = frame_len; \
+        c_->expect_len = check_reply(c_->expect, frame_len, crc32_bytes(frame, frame_len)); \
+        if (conv_start(ep, c_, (uint32_t)(i)) == 0) { active++; started++; if (active > peak) peak = active; } \
+        else errs++; \
     } while (0)
 
     for (int i = 0; i < inflight; i++) CSTART(i);
     struct epoll_event evs[512];
-    unsigned char rbuf[4096];
     while (active > 0) {
         double t = now();
         if (t > t_end + 10.0 || stop) break;  /* hard bound: stragglers are counted as abandoned */
@@ -254,45 +264,16 @@ static int check(double secs, int inflight) {
         int n = epoll_wait(ep, evs, 512, 100);
         for (int k = 0; k < n; k++) {
             int i = (int)evs[k].data.u32;
-            struct cslot *s = &sl[i];
-            int finished = 0, failed = 0;
-            if (s->state == S_CONNECTING) {
-                int err = 0; socklen_t el = sizeof err;
-                getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-                if (err) failed = 1;
-                else {
-                    ssize_t w = write(s->fd, s->req, s->req_len);
-                    if (w != (ssize_t)s->req_len) failed = 1;
-                    else {
-                        bytes_out += s->req_len;
-                        s->state = S_READING;
-                        struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
-                        epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &e);
-                    }
-                }
-            } else if (s->state == S_READING) {
-                for (;;) {
-                    ssize_t r = read(s->fd, rbuf, sizeof rbuf);
-                    if (r > 0) {
-                        size_t room = sizeof s->reply - s->got, take = (size_t)r < room ? (size_t)r : room;
-                        memcpy(s->reply + s->got, rbuf, take);
-                        s->got += (size_t)r; bytes_in += (unsigned long long)r;
-                        continue;
-                    }
-                    if (r == 0) finished = 1;
-                    else if (errno != EAGAIN && errno != EWOULDBLOCK) failed = 1;
-                    break;
-                }
-            }
-            if (finished || failed) {
-                double t1 = now();
-                close(s->fd); s->state = S_FREE; active--;
-                if (failed) errs++;
-                else if (s->got < s->expect_len) short_replies++;
-                else if (s->got != s->expect_len || memcmp(s->reply, s->expect, s->expect_len) != 0) mismatches++;
-                else { done++; add_lat(t1 - s->t0); }
-                if (t1 < t_end && !stop) CSTART(i);
-            }
+            struct conv *c = &sl[i];
+            int r = conv_event(ep, c, (uint32_t)i);
+            if (r == 0) continue;
+            double t1 = now();
+            active--;
+            if (r < 0) errs++;
+            else if (c->got < c->expect_len) short_replies++;
+            else if (c->got != c->expect_len || memcmp(c->reply, c->expect, c->expect_len) != 0) mismatches++;
+            else { done++; add_lat(t1 - c->t0); }
+            if (t1 < t_end && !stop) CSTART(i);
         }
     }
     double wall = now() - t_start, cpu = cpu_self() - cpu0;
