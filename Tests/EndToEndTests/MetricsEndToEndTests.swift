@@ -27,7 +27,20 @@ struct MetricsEndToEndTests {
             """
         let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, passivePort, adminPort])
         do {
-            let before = try MetricsScrape.get(port: adminPort)
+            // The baseline waits for the readiness probe's connections (TeeProcess.start connects to
+            // each port): the tee accepts them and connects them to their target asynchronously, and
+            // a probe counted after the baseline would count as this test's traffic.
+            var before = try MetricsScrape.get(port: adminPort)
+            try await waitUntil("the readiness probes' connections settled", timeout: .seconds(10)) {
+                before = try MetricsScrape.get(port: adminPort)
+                return [("agents", proxy.port), ("passive", agent.port)].allSatisfy { listener, port in
+                    let target = [("listener", listener), ("target", "127.0.0.1:\(port)")]
+                    let connects = ["ok", "failed"].reduce(0.0) { $0 + before.value("zabbix_tee_target_connects_total", target + [("result", $1)]) }
+                    let accepted = before.value("zabbix_tee_connections_total", [("listener", listener)])
+                    return accepted >= 1 && connects == accepted
+                        && before.value("zabbix_tee_connections_active", [("listener", listener)]) == 0
+                }
+            }
             let agents = [("listener", "agents")]
             // Real traffic: one zabbix_sender batch, three passive checks, one TLS connection.
             let values = (0..<5).map { ZabbixSender.Value(host: "metrics-host", key: "m.k\($0)", value: "\($0)") }
