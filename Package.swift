@@ -91,6 +91,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"),
+        // A relay state machine between simulated peers and kernel sockets, with the relay's
+        // promises as oracles: shared by RelayTests' property tests and FuzzRelayStateMachine.
+        .target(
+            name: "RelaySimulation",
+            dependencies: ["Relay", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Tests/RelaySimulation"),
         .testTarget(
             name: "ZabbixProtocolTests",
             dependencies: ["ZabbixProtocol", "TestSupport"]),
@@ -100,10 +106,9 @@ let package = Package(
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "TestSupport",
+                "Relay", "RelaySimulation", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]),
         .testTarget(
             name: "AdminTests",
@@ -144,6 +149,7 @@ var fuzzTargets: [Target] {
         ("FuzzProxyConfig", ["ZabbixProtocol", .product(name: "NIOCore", package: "swift-nio")]),
         ("FuzzRiemannFrames", ["Riemann", .product(name: "NIOCore", package: "swift-nio")]),
         ("FuzzConfig", ["Tee"]),
+        ("FuzzRelayStateMachine", ["Relay", "RelaySimulation"]),
     ]
     return fuzzers.map { fuzzer in
         .executableTarget(

@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL_TARGETS=(FuzzZabbixFrames FuzzZabbixMessages FuzzProxyConfig FuzzRiemannFrames FuzzConfig)
+ALL_TARGETS=(FuzzZabbixFrames FuzzZabbixMessages FuzzProxyConfig FuzzRiemannFrames FuzzConfig FuzzRelayStateMachine)
 [ $# -gt 0 ] && TARGETS=("$@") || TARGETS=("${ALL_TARGETS[@]}")
 RSS_LIMIT_MB=${FUZZ_RSS_LIMIT_MB:-2048}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
@@ -37,6 +37,7 @@ max_len() {
         FuzzZabbixFrames|FuzzZabbixMessages|FuzzProxyConfig) echo 16384 ;;
         FuzzRiemannFrames) echo 4096 ;;
         FuzzConfig) echo 4096 ;;
+        FuzzRelayStateMachine) echo 2048 ;;
         *) echo 4096 ;;
     esac
 }

@@ -264,12 +264,39 @@ def config():
     write(t, 'tags.yaml', b'%YAML 1.1\n---\nlisteners: !!seq\n  - name: !!str 1\n    listen: "1.2.3.4:99999"\n    targets: []\n...\n')
 
 
+def relay_state_machine():
+    """Event scripts for the relay state machine (layout at the top of FuzzRelayStateMachine.swift).
+
+    Each choice is a pair (side, event) as RelaySimulation.step reads them: side 0 client, 1
+    server; events 0-2 send, 3-5 consume, 6 shut output, 7 reset or close, 8 connect outcome,
+    9 time passes, 10 close requested or 1 ms, 11 resume.
+    """
+    t = 'FuzzRelayStateMachine'
+    clean(t)
+    def script(*pairs):
+        return bytes(b for pair in pairs for b in pair)
+    connect, send, consume, fin, close, tick = (1, 8, 0), (0, 0, 20), (1, 3, 40), (0, 6), (1, 7, 1), (0, 9, 200)
+    # An agent exchange: connect, request, reply, server closes, client closes.
+    write(t, 'agent-exchange', bytes([63, 47, 47, 0x20]) + script(connect, send, (1, 3, 60), (1, 0, 30), (0, 3, 60), close, fin, (1, 3, 1)))
+    # Short buffers: every write is short, spills and flushes.
+    write(t, 'short-writes', bytes([15, 3, 3, 0x20]) + script(connect, (0, 0, 90), (1, 3, 2), (1, 3, 2), (1, 0, 90), (0, 3, 1), fin, (1, 6), consume, consume))
+    # Failover: the first two targets fail, the third answers.
+    write(t, 'failover', bytes([31, 31, 31, 0x0A]) + script((1, 8, 0), (1, 8, 0), connect, send, fin))
+    # Half-open: the server closes, the client stays silent until the deadlines.
+    write(t, 'half-open', bytes([31, 31, 31, 0x40]) + script(connect, send, close, tick, tick, tick, tick))
+    # Resets on both sides mid-transfer.
+    write(t, 'resets', bytes([31, 7, 7, 0x00]) + script(connect, (0, 0, 90), (1, 0, 90), (0, 7, 0), (1, 7, 0)))
+    # Refused at admission.
+    write(t, 'refused', bytes([31, 31, 31, 0x10]) + script(send, fin))
+
+
 if __name__ == '__main__':
     zabbix_frames()
     zabbix_messages()
     proxy_config()
     riemann_frames()
     config()
+    relay_state_machine()
     for target in sorted(os.listdir(HERE)):
         if os.path.isdir(os.path.join(HERE, target)):
             print(target, len(os.listdir(os.path.join(HERE, target))), 'seeds', file=sys.stderr)
