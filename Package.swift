@@ -42,9 +42,12 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // epoll, eventfd, accept4 and TCP options for the relay's event loop (Linux).
+        .target(name: "CRelaySystem"),
         .target(
             name: "Relay",
             dependencies: [
+                "CRelaySystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

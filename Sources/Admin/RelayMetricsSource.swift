@@ -40,7 +40,7 @@ public struct RelayMetricsSource: MetricsSource {
         for reason in ConnectionAdmission.Reason.allCases {
             snapshot.counter(
                 "zabbix_tee_connections_refused_total",
-                help: "Client connections closed on accept, before any target connect, by reason (not_allowed, source_limit, rate_limit, max_connections).",
+                help: "Client connections closed on accept, before any target connect, by reason (not_allowed, source_limit, rate_limit, max_connections, process_max_connections).",
                 labels: [listener, .init("reason", reason.rawValue)], value: statistics.connectionsRefused(reason))
         }
         snapshot.counter(
@@ -51,6 +51,12 @@ public struct RelayMetricsSource: MetricsSource {
             "zabbix_tee_connections_idle_timeout_total",
             help: "Relayed connections closed because neither side sent anything for the idle timeout.",
             labels: [listener], value: statistics.connectionsIdleTimedOut)
+        for reason in RelayTimeout.allCases {
+            snapshot.counter(
+                "zabbix_tee_connections_timed_out_total",
+                help: "Relayed connections closed by a deadline, by reason (first_byte, idle, drain, client_fin, server_reply).",
+                labels: [listener, .init("reason", reason.rawValue)], value: statistics.connectionsTimedOut(reason))
+        }
         for (side, direction) in [("client", RelayDirection.clientToServer), ("target", .serverToClient)] {
             snapshot.counter(
                 "zabbix_tee_connection_errors_total",

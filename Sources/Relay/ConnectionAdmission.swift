@@ -10,8 +10,9 @@ import Synchronization
 /// warning the first time and then at most once per `refusalLogInterval` per reason.
 ///
 /// Checks, in order: allow-list (`not_allowed`), connections open on the listener
-/// (`max_connections`), connections open from the client's address (`source_limit`), the accept
-/// rate (`rate_limit`; a token is taken only for a connection that passed the other checks, so
+/// (`max_connections`), connections open from the client's address (`source_limit`), the
+/// process-wide limit of all listeners together (`process_max_connections`), the accept rate
+/// (`rate_limit`; a token is taken only for a connection that passed the other checks, so
 /// refused connections do not eat the budget of good ones).
 ///
 /// Thread-safe: connections arrive on every event loop. ``update(_:)`` replaces the settings of
@@ -27,6 +28,8 @@ public final class ConnectionAdmission: Sendable {
         case rateLimit = "rate_limit"
         /// `max_connections` connections are open on the listener.
         case maxConnections = "max_connections"
+        /// The process-wide `max_connections` (all listeners together) is reached.
+        case processLimit = "process_max_connections"
     }
 
     /// The limits of one listener.
@@ -62,6 +65,8 @@ public final class ConnectionAdmission: Sendable {
     public struct Ticket: Sendable {
         /// The client's address (the per-source count it holds), if known.
         public let source: IPAddress?
+        /// Whether it holds a place under the process-wide limit.
+        let budgeted: Bool
     }
 
     /// The outcome of ``admit(_:now:)``.
@@ -79,6 +84,8 @@ public final class ConnectionAdmission: Sendable {
     }
 
     private let state: Mutex<State>
+    /// The process-wide limit shared by every listener, if any.
+    private let budget: ConnectionBudget?
     private let statistics: RelayStatistics
     private let logger: Logger
     private let warnings: LogThrottle<Reason>
@@ -87,11 +94,13 @@ public final class ConnectionAdmission: Sendable {
     ///   - statistics: where refusals are counted.
     ///   - logger: where refusals are logged (carries the listener's name).
     ///   - logInterval: the shortest time between two warnings for the same reason.
+    ///   - budget: the process-wide limit, shared with the other listeners.
     public init(
         settings: Settings, statistics: RelayStatistics, logger: Logger, logInterval: TimeAmount = .seconds(60),
-        now: NIODeadline = .now()
+        budget: ConnectionBudget? = nil, now: NIODeadline = .now()
     ) {
         self.state = Mutex(State(settings: settings, tokens: Double(settings.acceptRate?.burst ?? 0), refilled: now))
+        self.budget = budget
         self.statistics = statistics
         self.logger = logger
         self.warnings = LogThrottle(interval: logInterval)
@@ -123,7 +132,12 @@ public final class ConnectionAdmission: Sendable {
     /// Decides on a connection from `peer`; a refusal is counted and (throttled) logged here,
     /// the caller only closes the channel.
     public func admit(_ peer: SocketAddress?, now: NIODeadline = .now()) -> Decision {
-        let source = peer.flatMap(IPAddress.init)
+        self.admit(source: peer.flatMap(IPAddress.init), peer: peer, now: now)
+    }
+
+    /// Decides on a connection from `source`; `peer` (the address with its port, for the log
+    /// line of a refusal) is only built when a refusal is logged.
+    public func admit(source: IPAddress?, peer: @autoclosure () -> SocketAddress?, now: NIODeadline) -> Decision {
         let decision = self.state.withLock { state -> Decision in
             let settings = state.settings
             if settings.allow != IPNetwork.everyone {
@@ -135,32 +149,37 @@ public final class ConnectionAdmission: Sendable {
             if let limit = settings.maxConnectionsPerSource, let source, state.perSource[source, default: 0] >= limit {
                 return .refused(.sourceLimit)
             }
+            if let budget = self.budget, !budget.take() { return .refused(.processLimit) }
             if let rate = settings.acceptRate {
                 let elapsed = Double((now - state.refilled).nanoseconds) / 1e9
                 if elapsed > 0 {
                     state.tokens = min(Double(rate.burst), state.tokens + elapsed * rate.perSecond)
                     state.refilled = now
                 }
-                guard state.tokens >= 1 else { return .refused(.rateLimit) }
+                guard state.tokens >= 1 else {
+                    self.budget?.give()
+                    return .refused(.rateLimit)
+                }
                 state.tokens -= 1
             }
             state.open += 1
             // Counted whether or not a per-source limit is set, so that one set by a reload
             // sees the connections already open.
             if let source { state.perSource[source, default: 0] += 1 }
-            return .admitted(Ticket(source: source))
+            return .admitted(Ticket(source: source, budgeted: self.budget != nil))
         }
         if case .refused(let reason) = decision {
             self.statistics.connectionRefused(reason)
             self.warnings.warning(
                 reason, self.message(reason), logger: self.logger,
-                metadata: self.metadata(reason, peer: peer), now: now)
+                metadata: self.metadata(reason, peer: peer()), now: now)
         }
         return decision
     }
 
     /// Gives back what an admitted connection held.
     public func release(_ ticket: Ticket) {
+        if ticket.budgeted { self.budget?.give() }
         self.state.withLock { state in
             state.open -= 1
             if let source = ticket.source, let count = state.perSource[source] {
@@ -175,6 +194,7 @@ public final class ConnectionAdmission: Sendable {
         case .sourceLimit: return "per-source connection limit reached; closing the new client connection"
         case .rateLimit: return "accept rate limit reached; closing the new client connection"
         case .maxConnections: return "connection limit reached; closing the new client connection"
+        case .processLimit: return "process-wide connection limit reached; closing the new client connection"
         }
     }
 
@@ -195,6 +215,8 @@ public final class ConnectionAdmission: Sendable {
             }
         case .maxConnections:
             metadata["max_connections"] = "\(settings.maxConnections)"
+        case .processLimit:
+            metadata["process_max_connections"] = "\(self.budget?.limit ?? 0)"
         }
         return metadata
     }

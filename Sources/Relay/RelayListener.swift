@@ -1,70 +1,41 @@
 import Logging
 import NIOCore
-import NIOPosix
 import Synchronization
 
-/// Accepts client connections on a listener's addresses and relays each one to a target.
-///
-/// Both channels of a relayed connection share one event loop, have `autoRead` off (see
-/// ``RelayGlueHandler`` for the read-on-write-success rule) and allow remote half-closure.
+/// Accepts client connections on a listener's addresses and relays each one to a target, on the
+/// event loops of a ``RelayEngine`` (see ``RelayStateMachine`` for the relay rules).
 ///
 /// The settings a connection uses (targets, balance, timeouts, limits, socket buffers, tap) are
 /// one immutable ``Shared`` snapshot taken when it is accepted; ``update(configuration:tapFactory:)``
 /// swaps in a new snapshot for later connections and binds or closes listen addresses, while open
 /// connections keep the snapshot they started with.
 public final class RelayListener: Sendable {
-    /// What the connection handlers of this listener share: one generation of settings.
+    /// One generation of settings, what the connections accepted under it share.
     final class Shared: Sendable {
         let configuration: RelayListenerConfiguration
+        let timeouts: RelayTimeouts
         let statistics: RelayStatistics
         let targetPool: TargetPool
         let tapFactory: (any RelayTapFactory)?
         let logger: Logger
         let admission: ConnectionAdmission
+        let resolver: TargetResolver
+        /// The listener (for its open-connection count, ids and warnings).
+        let listener: RelayListener
 
         init(
-            configuration: RelayListenerConfiguration, statistics: RelayStatistics, targetPool: TargetPool,
-            tapFactory: (any RelayTapFactory)?, logger: Logger, admission: ConnectionAdmission
+            configuration: RelayListenerConfiguration, targetPool: TargetPool, tapFactory: (any RelayTapFactory)?,
+            listener: RelayListener
         ) {
             self.configuration = configuration
-            self.statistics = statistics
+            self.timeouts = configuration.timeouts
+            self.statistics = listener.statistics
             self.targetPool = targetPool
             self.tapFactory = tapFactory
-            self.logger = logger
-            self.admission = admission
-        }
-
-        /// One client bootstrap per event loop, built once and used only on its loop: a bootstrap
-        /// per connection (its option list, its closures) was a measurable part of a short
-        /// connection's cost.
-        private let bootstraps = Mutex<[ObjectIdentifier: NIOLoopBound<ClientBootstrap>]>([:])
-
-        /// Opens a server channel to `target` on `loop`, with the relay's channel options.
-        func connect(to target: Endpoint, on loop: any EventLoop) -> EventLoopFuture<any Channel> {
-            let bootstrap = self.bootstrap(on: loop)
-            if let address = target.literalAddress {
-                return bootstrap.connect(to: address)
-            }
-            return bootstrap.connect(host: target.host, port: target.port)
-        }
-
-        private func bootstrap(on loop: any EventLoop) -> ClientBootstrap {
-            let key = ObjectIdentifier(loop)
-            if let bootstrap = self.bootstraps.withLock({ $0[key] }) {
-                return bootstrap.value
-            }
-            var bootstrap = ClientBootstrap(group: loop)
-                .channelOption(.autoRead, value: false)
-                .channelOption(.allowRemoteHalfClosure, value: true)
-                .connectTimeout(self.configuration.connectTimeout)
-            if let size = self.configuration.socketBufferSize {
-                bootstrap = bootstrap
-                    .channelOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
-                    .channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
-            }
-            let bound = NIOLoopBound(bootstrap, eventLoop: loop)
-            self.bootstraps.withLock { $0[key] = bound }
-            return bootstrap
+            self.logger = listener.logger
+            self.admission = listener.admission
+            self.resolver = listener.engine.resolver
+            self.listener = listener
         }
     }
 
@@ -79,35 +50,38 @@ public final class RelayListener: Sendable {
     }
 
     private struct State {
-        var serverChannels: [(address: Endpoint, channel: any Channel)] = []
-        var connections: [ObjectIdentifier: any Channel] = [:]
+        var listening: [(address: Endpoint, socket: ListeningSocket)] = []
         var accepting = true
-        var idleWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Set once the first ``Shared`` exists (it refers back to the listener).
+        var shared: Shared?
     }
 
     /// The settings new connections use (open connections keep the ones they were accepted with).
-    public var configuration: RelayListenerConfiguration { self.shared.configuration }
-    public var statistics: RelayStatistics { self.shared.statistics }
+    public var configuration: RelayListenerConfiguration { self.currentShared.configuration }
+    public let statistics: RelayStatistics
     /// The target pool new connections use.
-    public var targetPool: TargetPool { self.shared.targetPool }
+    public var targetPool: TargetPool { self.currentShared.targetPool }
     /// The listener's name; fixed for its lifetime.
     public let name: String
     /// The allow-list and connection limits. One per listener for its lifetime, so per-source
     /// counts survive a reload; ``replaceSettings(configuration:tapFactory:)`` updates its settings.
     public let admission: ConnectionAdmission
+    /// The event loops this listener's connections run on.
+    public let engine: RelayEngine
 
-    /// The current settings generation; replaced by ``update(configuration:tapFactory:)``.
-    private var shared: Shared { self.current.withLock { $0 } }
-    private let current: Mutex<Shared>
-    private let statisticsStore: RelayStatistics
-    private let logger: Logger
-    private let group: any EventLoopGroup
-    private let connectionIDs: ConnectionIDGenerator
+    let logger: Logger
+    let connectionIDs: ConnectionIDGenerator
+    /// Open connections and whoever waits for them to close.
+    let registry = ConnectionRegistry()
+    /// Per-connection warnings, throttled (one listener's faults must not flood the log).
+    let warnings: LogThrottle<RelayWarning>
     private let state = Mutex(State())
 
+    /// - Parameters:
+    ///   - engine: the event loops (by default the process's ``RelayEngine/shared`` one).
     public init(
         configuration: RelayListenerConfiguration,
-        group: any EventLoopGroup,
+        engine: RelayEngine = .shared,
         tapFactory: (any RelayTapFactory)? = nil,
         connectionIDs: ConnectionIDGenerator = ConnectionIDGenerator(),
         logger: Logger
@@ -116,39 +90,40 @@ public final class RelayListener: Sendable {
         logger[metadataKey: "listener"] = "\(configuration.name)"
         self.name = configuration.name
         self.logger = logger
-        self.statisticsStore = RelayStatistics()
-        let admission = ConnectionAdmission(
-            settings: ConnectionAdmission.Settings(configuration), statistics: self.statisticsStore, logger: logger,
-            logInterval: configuration.refusalLogInterval)
-        self.admission = admission
-        self.current = Mutex(
-            Shared(
-                configuration: configuration,
-                statistics: self.statisticsStore,
-                targetPool: TargetPool(
-                    targets: configuration.targets, strategy: configuration.balance,
-                    coolDown: configuration.targetCoolDown),
-                tapFactory: tapFactory,
-                logger: logger,
-                admission: admission))
-        self.group = group
+        self.engine = engine
         self.connectionIDs = connectionIDs
+        let statistics = RelayStatistics()
+        self.statistics = statistics
+        self.warnings = LogThrottle(interval: configuration.refusalLogInterval)
+        self.admission = ConnectionAdmission(
+            settings: ConnectionAdmission.Settings(configuration), statistics: statistics, logger: logger,
+            logInterval: configuration.refusalLogInterval, budget: engine.budget)
+        let pool = TargetPool(
+            targets: configuration.targets, strategy: configuration.balance, coolDown: configuration.targetCoolDown)
+        let shared = Shared(configuration: configuration, targetPool: pool, tapFactory: tapFactory, listener: self)
+        self.state.withLock { $0.shared = shared }
     }
+
+    /// The current settings generation; replaced by ``update(configuration:tapFactory:)``.
+    var currentShared: Shared { self.state.withLock { $0.shared! } }
 
     /// Binds every listen address; on failure closes what was bound and throws ``BindError``.
     public func start() async throws {
-        var bound: [(address: Endpoint, channel: any Channel)] = []
-        for address in self.configuration.listen {
+        let configuration = self.configuration
+        await self.engine.resolver.resolve(configuration.targets)
+        var bound: [(address: Endpoint, socket: ListeningSocket)] = []
+        for address in configuration.listen {
             do {
-                bound.append((address, try await self.bind(address)))
+                bound.append((address, try self.bind(address, configuration)))
             } catch {
-                for entry in bound { try? await entry.channel.close() }
+                for entry in bound { entry.socket.close() }
                 throw BindError(listener: self.name, address: address, underlying: error)
             }
         }
-        self.state.withLock { $0.serverChannels = bound }
         for entry in bound {
-            self.logger.info("listening", metadata: ["address": "\(entry.channel.localAddress?.displayText ?? "?")"])
+            try await self.startAccepting(entry.socket)
+            self.state.withLock { $0.listening.append(entry) }
+            self.logger.info("listening", metadata: ["address": "\(entry.socket.localAddress?.displayText ?? "?")"])
         }
     }
 
@@ -173,6 +148,7 @@ public final class RelayListener: Sendable {
     public func update(configuration: RelayListenerConfiguration, tapFactory: (any RelayTapFactory)?) async throws -> Update {
         var update = Update()
         update.newTargetPool = self.replaceSettings(configuration: configuration, tapFactory: tapFactory)
+        await self.engine.resolver.resolve(configuration.targets)
         update.closed = await self.closeRemovedAddresses()
         update.bound = try await self.bindAddedAddresses()
         return update
@@ -188,7 +164,8 @@ public final class RelayListener: Sendable {
     @discardableResult
     public func replaceSettings(configuration: RelayListenerConfiguration, tapFactory: (any RelayTapFactory)?) -> Bool {
         precondition(configuration.name == self.name, "a listener keeps its name")
-        return self.current.withLock { shared in
+        return self.state.withLock { state in
+            let shared = state.shared!
             let old = shared.configuration
             var newPool = false
             var pool = shared.targetPool
@@ -200,9 +177,7 @@ public final class RelayListener: Sendable {
                     coolDown: configuration.targetCoolDown, carryingOver: shared.targetPool)
                 newPool = true
             }
-            shared = Shared(
-                configuration: configuration, statistics: self.statisticsStore, targetPool: pool,
-                tapFactory: tapFactory, logger: self.logger, admission: self.admission)
+            state.shared = Shared(configuration: configuration, targetPool: pool, tapFactory: tapFactory, listener: self)
             self.admission.update(ConnectionAdmission.Settings(configuration))
             return newPool
         }
@@ -213,8 +188,8 @@ public final class RelayListener: Sendable {
     public func closeRemovedAddresses() async -> [Endpoint] {
         let listen = self.configuration.listen
         let removed = self.state.withLock { state in
-            var removed: [(address: Endpoint, channel: any Channel)] = []
-            state.serverChannels.removeAll { entry in
+            var removed: [(address: Endpoint, socket: ListeningSocket)] = []
+            state.listening.removeAll { entry in
                 guard !listen.contains(entry.address) else { return false }
                 removed.append(entry)
                 return true
@@ -222,7 +197,7 @@ public final class RelayListener: Sendable {
             return removed
         }
         for entry in removed {
-            try? await entry.channel.close()
+            await self.stopAccepting(entry.socket)
             self.logger.info("stopped listening; connections accepted there carry on", metadata: ["address": "\(entry.address)"])
         }
         return removed.map(\.address)
@@ -232,24 +207,26 @@ public final class RelayListener: Sendable {
     /// accepting). Returns the addresses bound; if one cannot be bound, the others still are and
     /// ``BindError`` is thrown for the first failure.
     public func bindAddedAddresses() async throws -> [Endpoint] {
-        let (accepting, existing) = self.state.withLock { ($0.accepting, $0.serverChannels.map(\.address)) }
+        let (accepting, existing) = self.state.withLock { ($0.accepting, $0.listening.map(\.address)) }
         guard accepting else { return [] }
+        let configuration = self.configuration
         var bound: [Endpoint] = []
         var failure: BindError?
-        for address in self.configuration.listen where !existing.contains(address) {
+        for address in configuration.listen where !existing.contains(address) {
             do {
-                let channel = try await self.bind(address)
+                let socket = try self.bind(address, configuration)
                 let kept = self.state.withLock { state in
                     guard state.accepting else { return false }
-                    state.serverChannels.append((address, channel))
+                    state.listening.append((address, socket))
                     return true
                 }
                 guard kept else {
-                    try? await channel.close()
+                    socket.close()
                     continue
                 }
+                try await self.startAccepting(socket)
                 bound.append(address)
-                self.logger.info("listening", metadata: ["address": "\(channel.localAddress?.displayText ?? "?")"])
+                self.logger.info("listening", metadata: ["address": "\(socket.localAddress?.displayText ?? "?")"])
             } catch {
                 failure = failure ?? BindError(listener: self.name, address: address, underlying: error)
             }
@@ -260,138 +237,123 @@ public final class RelayListener: Sendable {
 
     /// The addresses actually bound (useful with port 0).
     public var localAddresses: [SocketAddress] {
-        self.state.withLock { $0.serverChannels.compactMap(\.channel.localAddress) }
+        self.state.withLock { $0.listening.compactMap(\.socket.localAddress) }
     }
 
     /// Number of client connections currently open.
-    public var openConnections: Int {
-        self.state.withLock { $0.connections.count }
-    }
+    public var openConnections: Int { self.registry.open }
 
     /// Closes the listening sockets; open connections carry on.
     public func stopAccepting() async {
-        let channels = self.state.withLock { state in
+        let sockets = self.state.withLock { state in
             state.accepting = false
-            let channels = state.serverChannels.map(\.channel)
-            state.serverChannels = []
-            return channels
+            defer { state.listening = [] }
+            return state.listening.map(\.socket)
         }
-        for channel in channels {
-            try? await channel.close()
-        }
+        for socket in sockets { await self.stopAccepting(socket) }
     }
 
     /// Waits until every open connection has closed by itself, or `timeout` passed.
     /// Returns whether all connections closed.
     public func waitForConnectionsToClose(timeout: Duration) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = self.state.withLock { state in
-                        if state.connections.isEmpty { return true }
-                        state.idleWaiters.append(continuation)
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
-                }
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            if !first {
-                // Release the waiter so the task group can finish.
-                let waiters = self.state.withLock { state in
-                    defer { state.idleWaiters = [] }
-                    return state.idleWaiters
-                }
-                for waiter in waiters { waiter.resume() }
-            }
-            group.cancelAll()
-            return first && self.openConnections == 0
-        }
+        await self.registry.waitUntilEmpty(timeout: timeout)
     }
 
-    /// Closes every open connection at once.
+    /// Closes every open connection at once (what is queued for a peer is dropped).
     public func closeAllConnections() async {
-        let channels = self.state.withLock { Array($0.connections.values) }
-        for channel in channels {
-            channel.close(promise: nil)
-        }
+        #if os(Linux)
+        let listener = ObjectIdentifier(self)
+        await self.engine.everyLoop { .closeConnections(listener, done: $0) }
+        #endif
     }
 
-    private func bind(_ address: Endpoint) async throws -> any Channel {
-        var bootstrap = ServerBootstrap(group: self.group)
-            .serverChannelOption(.backlog, value: self.configuration.backlog)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.autoRead, value: false)
-            .childChannelOption(.allowRemoteHalfClosure, value: true)
-        if let size = self.configuration.socketBufferSize {
-            // The listening socket's buffer sets the window scale accepted connections start with;
-            // the accepted sockets get the size current at accept time (see accept).
-            bootstrap = bootstrap.serverChannelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
+    // MARK: - Listening sockets
+
+    private func bind(_ address: Endpoint, _ configuration: RelayListenerConfiguration) throws -> ListeningSocket {
+        try ListeningSocket.open(
+            address, backlog: configuration.backlog, socketBufferSize: configuration.socketBufferSize,
+            deferAccept: configuration.kernel.deferAccept)
+    }
+
+    private func startAccepting(_ socket: ListeningSocket) async throws {
+        #if os(Linux)
+        _ = try self.engine.startedLoops()
+        await self.engine.everyLoop { .addListener(socket, self, done: $0) }
+        #else
+        socket.close()
+        throw RelayEngine.Unsupported()
+        #endif
+    }
+
+    private func stopAccepting(_ socket: ListeningSocket) async {
+        #if os(Linux)
+        await self.engine.everyLoop { .removeListener(socket.fd, done: $0) }
+        #endif
+        // Only once no loop can accept on it any more.
+        socket.close()
+    }
+}
+
+/// The open connections of one listener, and the waiters for the moment none is left.
+final class ConnectionRegistry: Sendable {
+    private struct State {
+        var open = 0
+        var waiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
+        /// Waiters whose timeout passed before they started waiting.
+        var expired: Set<UInt64> = []
+        var nextWaiter: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    var open: Int { self.state.withLock { $0.open } }
+
+    func opened() {
+        self.state.withLock { $0.open += 1 }
+    }
+
+    func closed() {
+        let waiters = self.state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+            state.open -= 1
+            guard state.open == 0, !state.waiters.isEmpty else { return [] }
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
         }
-        bootstrap = bootstrap
-            .childChannelInitializer { [weak self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let self else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    self.accept(channel, shared: self.shared)
-                }
+        for waiter in waiters { waiter.resume(returning: true) }
+    }
+
+    /// Whether the count reached zero within `timeout`.
+    func waitUntilEmpty(timeout: Duration) async -> Bool {
+        let id = self.state.withLock { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.resume(id, with: false)
+        }
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            let now = self.state.withLock { state -> Bool? in
+                if state.open == 0 { return true }
+                if state.expired.remove(id) != nil { return false }
+                state.waiters[id] = continuation
+                return nil
             }
-        if let literal = address.literalAddress {
-            return try await bootstrap.bind(to: literal).get()
+            if let now { continuation.resume(returning: now) }
         }
-        return try await bootstrap.bind(host: address.host, port: address.port).get()
+        timer.cancel()
+        self.state.withLock { _ = $0.expired.remove(id) }
+        return result && self.open == 0
     }
 
-    private func accept(_ channel: any Channel, shared: Shared) {
-        // Refused (not allowed, over a limit): closed before any target connect, nothing relayed.
-        guard case .admitted(let ticket) = shared.admission.admit(channel.remoteAddress) else {
-            channel.close(promise: nil)
-            return
+    private func resume(_ id: UInt64, with value: Bool) {
+        let waiter = self.state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard let waiter = state.waiters.removeValue(forKey: id) else {
+                state.expired.insert(id)
+                return nil
+            }
+            return waiter
         }
-        let key = ObjectIdentifier(channel)
-        let admitted = self.state.withLock { state in
-            guard state.accepting else { return false }
-            state.connections[key] = channel
-            return true
-        }
-        guard admitted else {
-            // Accepted while the listener was being stopped.
-            shared.admission.release(ticket)
-            channel.close(promise: nil)
-            return
-        }
-        shared.statistics.connectionAccepted()
-        if let size = shared.configuration.socketBufferSize, let options = channel.syncOptions {
-            try? options.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(size))
-            try? options.setOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(size))
-        }
-        channel.closeFuture.whenComplete { [weak self] _ in
-            shared.statistics.connectionClosed()
-            shared.admission.release(ticket)
-            self?.connectionClosed(key)
-        }
-        let handler = RelayConnectHandler(listener: shared, connectionID: self.connectionIDs.next())
-        do {
-            try channel.pipeline.syncOperations.addHandler(handler)
-        } catch {
-            channel.close(promise: nil)
-        }
-    }
-
-    private func connectionClosed(_ key: ObjectIdentifier) {
-        let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.connections[key] = nil
-            guard state.connections.isEmpty else { return [] }
-            defer { state.idleWaiters = [] }
-            return state.idleWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        waiter?.resume(returning: value)
     }
 }

@@ -18,6 +18,15 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     public var targetCoolDown: TimeAmount
     /// How long a side may take to accept what is still queued for it once the other side closed.
     public var drainTimeout: TimeAmount
+    /// How long a client may stay connected without sending a byte (in every Zabbix conversation
+    /// the connecting side speaks first).
+    public var firstByteTimeout: TimeAmount
+    /// Once the server finished (its end of stream passed on, nothing queued for the client), how
+    /// long the client may stay without sending or closing (HAProxy's `timeout client-fin`).
+    public var clientFinTimeout: TimeAmount
+    /// Once the client finished sending (shut down its output), how long the server may stay
+    /// without sending: the longest reply a Zabbix server or proxy takes (600 s) and some.
+    public var serverReplyTimeout: TimeAmount
     /// Client connections open at once; more are closed on accept and counted.
     public var maxConnections: Int
     /// Client addresses allowed to connect; others are closed on accept and counted. Default:
@@ -36,6 +45,15 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     /// Kernel send and receive buffer size (SO_SNDBUF/SO_RCVBUF) of both sockets of a relayed
     /// connection; `nil` keeps the kernel's autotuning. Bounds kernel memory per connection.
     public var socketBufferSize: Int?
+    /// TCP options that save packets or system calls (``RelayKernelOptions``).
+    public var kernel: RelayKernelOptions
+
+    /// The deadlines of this listener's connections.
+    public var timeouts: RelayTimeouts {
+        RelayTimeouts(
+            connect: self.connectTimeout, firstByte: self.firstByteTimeout, idle: self.idleTimeout,
+            drain: self.drainTimeout, clientFin: self.clientFinTimeout, serverReply: self.serverReplyTimeout)
+    }
 
     public init(
         name: String,
@@ -46,13 +64,17 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         idleTimeout: TimeAmount = .seconds(900),
         targetCoolDown: TimeAmount = .seconds(30),
         drainTimeout: TimeAmount = .seconds(30),
+        firstByteTimeout: TimeAmount = .seconds(30),
+        clientFinTimeout: TimeAmount = .seconds(10),
+        serverReplyTimeout: TimeAmount = .seconds(620),
         maxConnections: Int = 10_000,
         allow: [IPNetwork] = IPNetwork.everyone,
         maxConnectionsPerSource: Int? = nil,
         acceptRate: AcceptRate? = nil,
         refusalLogInterval: TimeAmount = .seconds(60),
         backlog: Int32 = 1024,
-        socketBufferSize: Int? = nil
+        socketBufferSize: Int? = nil,
+        kernel: RelayKernelOptions = RelayKernelOptions()
     ) {
         self.name = name
         self.listen = listen
@@ -62,6 +84,9 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         self.idleTimeout = idleTimeout
         self.targetCoolDown = targetCoolDown
         self.drainTimeout = drainTimeout
+        self.firstByteTimeout = firstByteTimeout
+        self.clientFinTimeout = clientFinTimeout
+        self.serverReplyTimeout = serverReplyTimeout
         self.maxConnections = maxConnections
         self.allow = allow
         self.maxConnectionsPerSource = maxConnectionsPerSource
@@ -69,6 +94,29 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         self.refusalLogInterval = refusalLogInterval
         self.backlog = backlog
         self.socketBufferSize = socketBufferSize
+        self.kernel = kernel
+    }
+}
+
+/// TCP options of a listener's sockets that save segments or system calls per connection. None
+/// changes the bytes relayed; each changes what the peers see on the wire, so each can be turned
+/// off (see BENCHMARKS.md for what each saves).
+public struct RelayKernelOptions: Sendable, Hashable {
+    /// `TCP_QUICKACK` off on the server socket before `connect`: the handshake's last ACK waits
+    /// for the client's request and travels with it (HAProxy's `option tcp-smart-connect`).
+    public var quickAckOffBeforeConnect: Bool
+    /// The last bytes before an end of stream go out with `MSG_MORE`, so the FIN shares their
+    /// segment.
+    public var moreBeforeEndOfStream: Bool
+    /// `TCP_DEFER_ACCEPT` on the listening sockets: a connection is accepted only once its first
+    /// bytes arrived (or this long passed); `nil`: off. Clients that never speak then never reach
+    /// the tee (nor its counters).
+    public var deferAccept: TimeAmount?
+
+    public init(quickAckOffBeforeConnect: Bool = false, moreBeforeEndOfStream: Bool = false, deferAccept: TimeAmount? = nil) {
+        self.quickAckOffBeforeConnect = quickAckOffBeforeConnect
+        self.moreBeforeEndOfStream = moreBeforeEndOfStream
+        self.deferAccept = deferAccept
     }
 }
 

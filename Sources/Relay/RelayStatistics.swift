@@ -8,6 +8,11 @@ public final class RelayStatistics: Sendable {
     private let refusedSourceLimit = Atomic<Int>(0)
     private let refusedRateLimit = Atomic<Int>(0)
     private let refusedMaxConnections = Atomic<Int>(0)
+    private let refusedProcessLimit = Atomic<Int>(0)
+    private let timedOutFirstByte = Atomic<Int>(0)
+    private let timedOutDrain = Atomic<Int>(0)
+    private let timedOutClientFin = Atomic<Int>(0)
+    private let timedOutServerReply = Atomic<Int>(0)
     private let noTarget = Atomic<Int>(0)
     private let clientToServer = Atomic<Int>(0)
     private let serverToClient = Atomic<Int>(0)
@@ -33,6 +38,11 @@ public final class RelayStatistics: Sendable {
     public var connectionsWithoutTarget: Int { self.noTarget.load(ordering: .relaxed) }
     /// Connections closed because neither side sent or received anything for the idle timeout.
     public var connectionsIdleTimedOut: Int { self.idleTimeouts.load(ordering: .relaxed) }
+    /// Connections closed by `reason`'s deadline (``RelayTimeout``; `.idle` is
+    /// ``connectionsIdleTimedOut``).
+    public func connectionsTimedOut(_ reason: RelayTimeout) -> Int {
+        self.withTimeoutCounter(reason) { $0.load(ordering: .relaxed) }
+    }
     /// Channels of relayed connections closed by a socket error (a reset, a write to a peer
     /// that is gone), by the side that failed: `.clientToServer` counts client-side channels,
     /// `.serverToClient` target-side ones. At most one per channel.
@@ -53,8 +63,9 @@ public final class RelayStatistics: Sendable {
         }
     }
 
-    /// Bytes read from one side whose write to the other side has not completed yet,
-    /// summed over all connections of the listener. This is the relay's own buffering.
+    /// Bytes read from one side that the other side's socket has not taken yet (between the
+    /// read and the write, or waiting in a spill buffer), summed over all connections of the
+    /// listener. This is the relay's own buffering: at most one read batch per direction.
     public var bytesInFlight: Int { self.inFlight.load(ordering: .relaxed) }
     /// The highest ``bytesInFlight`` seen since start (or the last ``resetPeakBytesInFlight()``).
     public var peakBytesInFlight: Int { self.peakInFlight.load(ordering: .relaxed) }
@@ -72,7 +83,9 @@ public final class RelayStatistics: Sendable {
         self.withRefusedCounter(reason) { _ = $0.add(1, ordering: .relaxed) }
     }
     func connectionWithoutTarget() { self.noTarget.add(1, ordering: .relaxed) }
-    func idleTimeout() { self.idleTimeouts.add(1, ordering: .relaxed) }
+    func timedOut(_ reason: RelayTimeout) {
+        self.withTimeoutCounter(reason) { _ = $0.add(1, ordering: .relaxed) }
+    }
     func connectionError(readingFrom direction: RelayDirection) {
         switch direction {
         case .clientToServer: self.clientErrors.add(1, ordering: .relaxed)
@@ -87,10 +100,22 @@ public final class RelayStatistics: Sendable {
         case .sourceLimit: return body(self.refusedSourceLimit)
         case .rateLimit: return body(self.refusedRateLimit)
         case .maxConnections: return body(self.refusedMaxConnections)
+        case .processLimit: return body(self.refusedProcessLimit)
         }
     }
 
-    func readForRelay(_ count: Int) {
+    private func withTimeoutCounter<R>(_ reason: RelayTimeout, _ body: (borrowing Atomic<Int>) -> R) -> R {
+        switch reason {
+        case .idle: return body(self.idleTimeouts)
+        case .firstByte: return body(self.timedOutFirstByte)
+        case .drain: return body(self.timedOutDrain)
+        case .clientFin: return body(self.timedOutClientFin)
+        case .serverReply: return body(self.timedOutServerReply)
+        }
+    }
+
+    /// `count` bytes read from one side wait to be written to the other side.
+    func bytesHeld(_ count: Int) {
         let now = self.inFlight.add(count, ordering: .relaxed).newValue
         var peak = self.peakInFlight.load(ordering: .relaxed)
         while now > peak {
@@ -101,9 +126,13 @@ public final class RelayStatistics: Sendable {
         }
     }
 
-    func writeFinished(_ count: Int, direction: RelayDirection, delivered: Bool) {
+    /// `count` held bytes were written, or dropped.
+    func bytesReleased(_ count: Int) {
         self.inFlight.subtract(count, ordering: .relaxed)
-        guard delivered else { return }
+    }
+
+    /// `count` bytes were written to the other side in `direction`.
+    func bytesDelivered(_ count: Int, direction: RelayDirection) {
         switch direction {
         case .clientToServer: self.clientToServer.add(count, ordering: .relaxed)
         case .serverToClient: self.serverToClient.add(count, ordering: .relaxed)

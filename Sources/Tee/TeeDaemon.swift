@@ -32,6 +32,9 @@ public final class TeeDaemon: Service, Sendable {
     public let sink: RiemannSink
     public let admin: AdminServer?
     let group: any EventLoopGroup
+    /// The relay's event loops (``RelayEngine``): `threads` of them, the process-wide
+    /// `max_connections`.
+    let engine: RelayEngine
     let logger: Logger
     let connectionIDs = ConnectionIDGenerator()
     let state = LifecycleState()
@@ -58,6 +61,9 @@ public final class TeeDaemon: Service, Sendable {
         self.configurationPath = configurationPath
         self.group = group
         self.logger = logger
+        let engine = RelayEngine(
+            threads: configuration.threads ?? CPUAffinity.availableCPUs, maxConnections: configuration.maxConnections)
+        self.engine = engine
         self.riemann = configuration.riemann.map {
             RiemannClient(configuration: $0, eventLoopGroup: group, logger: logger)
         }
@@ -68,7 +74,7 @@ public final class TeeDaemon: Service, Sendable {
         let ids = self.connectionIDs
         let listeners = configuration.listeners.map { listener in
             RelayListener(
-                configuration: listener, group: group,
+                configuration: listener, engine: engine,
                 tapFactory: Self.tapFactory(configuration.options(for: listener.name), pipeline: pipeline, logger: logger),
                 connectionIDs: ids, logger: logger)
         }
@@ -130,6 +136,7 @@ public final class TeeDaemon: Service, Sendable {
             try await self.admin?.start()
         } catch {
             for listener in started { await listener.stopAccepting() }
+            await self.engine.shutdown()
             await self.stopSidePipeline()
             throw error
         }
@@ -191,6 +198,7 @@ public final class TeeDaemon: Service, Sendable {
             task.cancel()
             await task.value
         }
+        await self.engine.shutdown()
         await self.stopSidePipeline()
         await self.admin?.shutdown()
         await self.reloadLock.unlock()

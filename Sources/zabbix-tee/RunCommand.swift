@@ -55,6 +55,7 @@ struct RunCommand: AsyncParsableCommand {
                 "running as root; zabbix-tee needs no privileges (even ports below 1024 only need CAP_NET_BIND_SERVICE): run it as an unprivileged user, e.g. with deploy/zabbix-tee.service (DynamicUser=yes)")
         }
         Self.raiseFileLimit(logger: logger)
+        Self.checkFileLimit(maxConnections: configuration.maxConnections, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? CPUAffinity.availableCPUs)
         let daemon = TeeDaemon(
             configuration: configuration, configurationPath: self.options.config, group: group, logger: logger)
@@ -75,6 +76,18 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(71)
         }
         try await group.shutdownGracefully()
+    }
+
+    /// Two descriptors per connection: a `max_connections` the open-file limit cannot hold would
+    /// turn into failed accepts (`EMFILE`) instead of clean refusals.
+    private static func checkFileLimit(maxConnections: Int, logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let needed = UInt64(2 * maxConnections + 256)
+        guard UInt64(limit.rlim_cur) < needed else { return }
+        logger.warning(
+            "the open-file limit cannot hold max_connections (two descriptors per connection); accepting pauses when it runs out",
+            metadata: ["max_connections": "\(maxConnections)", "open_files": "\(limit.rlim_cur)", "needed": "\(needed)"])
     }
 
     /// Two descriptors per relayed connection: a soft limit of 1024 would cap the tee near 500

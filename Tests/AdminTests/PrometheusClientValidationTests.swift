@@ -18,14 +18,13 @@ import TestSupport
         "needs python3 with prometheus_client (pip install prometheus_client); skipped"))
 struct PrometheusClientValidationTests {
     @Test func referenceParserAcceptsEveryFamilyWithItsTypeAndHelp() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "admin-validation-test")
         logger.logLevel = .critical
         let listener = RelayListener(
             configuration: RelayListenerConfiguration(
                 name: "agents \"quoted\"\\", listen: [Endpoint(host: "127.0.0.1", port: 0)],
                 targets: [Endpoint(host: "127.0.0.1", port: 10051), Endpoint(host: "::1", port: 10051)]),
-            group: group, logger: logger)
+            logger: logger)
         try await listener.start()
         let riemann = RiemannClient(
             configuration: RiemannClientConfiguration(servers: [RiemannServerAddress(host: "127.0.0.1", port: 1)]),
@@ -42,7 +41,6 @@ struct PrometheusClientValidationTests {
         await admin.shutdown()
         await riemann.shutdown(deadline: .now())
         await listener.stopAccepting()
-        try await group.shutdownGracefully()
 
         let parsed = try await PythonPrometheusClient.parse(response.body)
         let scraped = ScrapedMetrics(response.body)

@@ -35,10 +35,9 @@ import TestSupport
             connectTimeout: .seconds(2))
         configuration.balance = .failover
         configuration.targetCoolDown = .seconds(60)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "admin-relay-test")
         logger.logLevel = .critical
-        let listener = RelayListener(configuration: configuration, group: group, logger: logger)
+        let listener = RelayListener(configuration: configuration, logger: logger)
         try await listener.start()
         let relayPort = try #require(listener.localAddresses.first?.port)
 
@@ -108,11 +107,9 @@ import TestSupport
         await listener.stopAccepting()
         await listener.closeAllConnections()
         target.close()
-        try await group.shutdownGracefully()
     }
 
     @Test func severalListenersShareOneFamilyPerMetric() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "admin-relay-test")
         logger.logLevel = .critical
         let listeners = try await ["agents", "proxies"].asyncMap { name in
@@ -120,7 +117,7 @@ import TestSupport
                 configuration: RelayListenerConfiguration(
                     name: name, listen: [Endpoint(host: "127.0.0.1", port: 0)],
                     targets: [Endpoint(host: "127.0.0.1", port: 10051)], connectTimeout: .seconds(1)),
-                group: group, logger: logger)
+                logger: logger)
             try await listener.start()
             return listener
         }
@@ -132,7 +129,6 @@ import TestSupport
         for listener in listeners {
             await listener.stopAccepting()
         }
-        try await group.shutdownGracefully()
     }
 }
 

@@ -165,6 +165,7 @@ public struct RelaySimulation {
             rounds += 1
             let before = self.progressMark
             self.connectOutcome(succeeds: true)
+            self.pump()
             for side in RelaySide.allCases {
                 self.peerConsumes(side, count: Int.max)
                 if !self.peer(side).reset && !self.peer(side).sentFIN && self.peer(side).descriptor != 0
@@ -211,7 +212,7 @@ public struct RelaySimulation {
             self.client.received.count, self.server.received.count, self.client.readOffset, self.server.readOffset,
             self.closes.count, self.client.receivedFIN ? 1 : 0, self.server.receivedFIN ? 1 : 0, self.finished ? 1 : 0,
             self.spillToClient.count, self.spillToServer.count, self.machine.client.output == .open ? 0 : 1,
-            self.machine.server.output == .open ? 0 : 1, self.connectAttempts,
+            self.machine.server.output == .open ? 0 : 1, self.connectAttempts, self.machine.phase.hashValue,
         ]
     }
 

@@ -4,9 +4,9 @@ import NIOPosix
 import Relay
 import TestSupport
 
-/// An in-process relay listener on 127.0.0.1 (free port) in front of the given targets.
+/// An in-process relay listener on 127.0.0.1 (free port) in front of the given targets, on the
+/// process's shared relay engine.
 final class RelayHarness: Sendable {
-    let group: MultiThreadedEventLoopGroup
     let listener: RelayListener
 
     /// The port clients connect to.
@@ -25,11 +25,10 @@ final class RelayHarness: Sendable {
             targets: targets.map { Endpoint(host: "127.0.0.1", port: $0) },
             connectTimeout: .seconds(2))
         configure(&configuration)
-        self.group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var quiet = Logger(label: "relay-test")
         quiet.logLevel = .critical
         let logger = logger ?? quiet
-        self.listener = RelayListener(configuration: configuration, group: self.group, tapFactory: tapFactory, logger: logger)
+        self.listener = RelayListener(configuration: configuration, tapFactory: tapFactory, logger: logger)
         try await self.listener.start()
     }
 
@@ -38,7 +37,6 @@ final class RelayHarness: Sendable {
         await self.listener.stopAccepting()
         let closed = await self.listener.waitForConnectionsToClose(timeout: .seconds(10))
         await self.listener.closeAllConnections()
-        try await self.group.shutdownGracefully()
         return closed
     }
 }

@@ -31,10 +31,10 @@ import TestSupport
 
             struct Boom: Error {}
 
-            func observe(_ bytes: ByteBuffer, direction: RelayDirection) throws {
+            func observe(_ bytes: UnsafeRawBufferPointer, direction: RelayDirection) throws {
                 self.calls += 1
                 if let limit = self.factory.throwAfter, self.calls > limit { throw Boom() }
-                self.factory.lock.withLock { self.factory.streams[direction, default: []] += Array(bytes.readableBytesView) }
+                self.factory.lock.withLock { self.factory.streams[direction, default: []] += Array(bytes) }
             }
 
             func endOfStream(_ direction: RelayDirection) throws {

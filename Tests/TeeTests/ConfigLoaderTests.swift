@@ -28,11 +28,31 @@ struct ConfigLoaderTests {
         #expect(listener.backlog == 1024)
         #expect(listener.socketBufferSize == nil)
         #expect(listener.allow == IPNetwork.everyone, "every client")
-        #expect(listener.maxConnectionsPerSource == nil, "no per-source limit")
+        #expect(listener.maxConnectionsPerSource == 256, "a listener reachable from other hosts limits each source")
         #expect(listener.acceptRate == nil, "no accept rate limit")
+        #expect(listener.firstByteTimeout == .seconds(30))
+        #expect(listener.clientFinTimeout == .seconds(10))
+        #expect(listener.serverReplyTimeout == .seconds(620))
+        #expect(listener.kernel == RelayKernelOptions())
         #expect(configuration.logLevel == .info)
         #expect(configuration.shutdownTimeout == .seconds(30))
         #expect(configuration.threads == nil, "auto")
+        #expect(configuration.maxConnections == 30_000)
+    }
+
+    @Test func aLoopbackOnlyListenerHasNoPerSourceLimitByDefaultAndOffSwitchesItOff() throws {
+        func perSource(_ listen: String, _ extra: String = "") throws -> Int? {
+            try ConfigLoader.parse(
+                yaml: "listeners:\n  - name: a\n    listen: [\(listen)]\n    targets: [\"h:1\"]\n\(extra)", file: "c.yaml"
+            ).listeners[0].maxConnectionsPerSource
+        }
+        #expect(try perSource("\"127.0.0.1:1\", \"[::1]:1\", \"127.0.0.2:2\"") == nil, "only local clients can connect")
+        #expect(try perSource("\"localhost:1\"") == nil)
+        #expect(try perSource("\"127.0.0.1:1\", \"192.0.2.1:1\"") == 256, "one address reachable from other hosts is enough")
+        #expect(try perSource("\"[::]:1\"") == 256)
+        #expect(try perSource("\"tee.example.net:1\"") == 256, "a name may resolve to anything")
+        #expect(try perSource("\"0.0.0.0:1\"", "    max_connections_per_source: off\n") == nil, "off opts out")
+        #expect(try perSource("\"127.0.0.1:1\"", "    max_connections_per_source: 4\n") == 4)
     }
 
     @Test func everyListenerKeyIsRead() throws {
@@ -41,6 +61,7 @@ struct ConfigLoaderTests {
                 log_level: debug
                 shutdown_timeout: 45s
                 threads: 3
+                max_connections: 5000
                 listeners:
                   - name: proxies
                     listen: ["127.0.0.1:20051", "[::1]:20051"]
@@ -50,9 +71,15 @@ struct ConfigLoaderTests {
                     idle_timeout: 15m
                     target_cooldown: 1m
                     drain_timeout: 10s
+                    first_byte_timeout: 3s
+                    client_fin_timeout: 2s
+                    server_reply_timeout: 5m
                     max_connections: 2000
                     backlog: 512
                     socket_buffer: 256KiB
+                    tcp_smart_connect: true
+                    tcp_fin_with_data: true
+                    tcp_defer_accept: 2s
                     max_connections_per_source: 20
                     accept_rate: { per_second: 2.5, burst: 10 }
                     allow: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
@@ -74,6 +101,11 @@ struct ConfigLoaderTests {
         #expect(listener.maxConnections == 2000)
         #expect(listener.backlog == 512)
         #expect(listener.socketBufferSize == 256 * 1024)
+        #expect(listener.firstByteTimeout == .seconds(3))
+        #expect(listener.clientFinTimeout == .seconds(2))
+        #expect(listener.serverReplyTimeout == .minutes(5))
+        #expect(listener.kernel == RelayKernelOptions(quickAckOffBeforeConnect: true, moreBeforeEndOfStream: true, deferAccept: .seconds(2)))
+        #expect(configuration.maxConnections == 5000)
     }
 
     @Test func effectiveConfigurationLoadsBackToTheSameValues() throws {
@@ -86,6 +118,11 @@ struct ConfigLoaderTests {
                     balance: random
                     connect_timeout: 1500ms
                     socket_buffer: 65536
+                    first_byte_timeout: 250ms
+                    client_fin_timeout: 4s
+                    server_reply_timeout: 1h
+                    tcp_smart_connect: yes
+                    tcp_defer_accept: 1s
                   - name: limited
                     listen: ["127.0.0.1:4"]
                     targets: ["h:3"]
@@ -95,6 +132,7 @@ struct ConfigLoaderTests {
                 """, file: "config.yaml")
         let reloaded = try ConfigLoader.parse(yaml: original.effectiveYAML, file: "effective")
         #expect(reloaded.listeners == original.listeners)
+        #expect(reloaded.maxConnections == original.maxConnections)
         #expect(reloaded.logLevel == original.logLevel)
         #expect(reloaded.shutdownTimeout == original.shutdownTimeout)
     }
@@ -113,6 +151,12 @@ struct ConfigLoaderTests {
         ("bad duration", "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    connect_timeout: soon\n", "listeners[0].connect_timeout", "not a duration"),
         ("number out of range", "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    max_connections: 0\n", "listeners[0].max_connections", "out of range"),
         ("wrong type", "listeners:\n  name: a\n", "listeners", "expected a list"),
+        ("bad first-byte timeout", Self.base + "    first_byte_timeout: never\n", "listeners[0].first_byte_timeout", "not a duration"),
+        ("zero client FIN timeout", Self.base + "    client_fin_timeout: 0s\n", "listeners[0].client_fin_timeout", "too short"),
+        ("bad server reply timeout", Self.base + "    server_reply_timeout: -1\n", "listeners[0].server_reply_timeout", "not a duration"),
+        ("defer accept below a second", Self.base + "    tcp_defer_accept: 200ms\n", "listeners[0].tcp_defer_accept", "too short"),
+        ("smart connect not a boolean", Self.base + "    tcp_smart_connect: maybe\n", "listeners[0].tcp_smart_connect", "not true or false"),
+        ("process limit out of range", "max_connections: 0\n" + Self.base, "max_connections", "out of range"),
         ("IPv6 without brackets", "listeners:\n  - name: a\n    listen: [\"::1:10051\"]\n    targets: [\"h:1\"]\n", "listeners[0].listen[0]", "brackets"),
         ("bad log level", "log_level: loud\nlisteners: []\n", "log_level", "unknown log level"),
         ("no listeners", "listeners: []\n", "listeners", "at least one listener"),

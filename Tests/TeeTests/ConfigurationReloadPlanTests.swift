@@ -122,6 +122,28 @@ struct ConfigurationReloadPlanTests {
         #expect(plan.listenersChanged == ["passive": ["idle_timeout", "max_connections"]])
         #expect(plan.restartRequired.isEmpty)
     }
+
+    @Test func theHalfOpenDeadlinesKernelOptionsAndTheProcessLimitAreLive() throws {
+        let running = try Self.configuration(Self.base)
+        let new = try Self.variant([
+            ("threads: 2", "threads: 2\nmax_connections: 500"),
+            (
+                "targets: [\"agent:10050\"]",
+                "targets: [\"agent:10050\"]\n    first_byte_timeout: 5s\n    client_fin_timeout: 3s\n    server_reply_timeout: 1m\n    tcp_smart_connect: true\n    tcp_fin_with_data: true\n    tcp_defer_accept: 1s\n    max_connections_per_source: 8"
+            ),
+        ])
+        let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
+        #expect(plan.otherChanged == ["max_connections"])
+        #expect(
+            plan.listenersChanged == [
+                "passive": [
+                    "first_byte_timeout", "client_fin_timeout", "server_reply_timeout", "max_connections_per_source",
+                    "tcp_smart_connect", "tcp_fin_with_data", "tcp_defer_accept",
+                ]
+            ])
+        #expect(plan.restartRequired.isEmpty)
+        #expect(plan.applied.maxConnections == 500)
+    }
 }
 
 extension ConfigurationReloadPlanTests {

@@ -20,12 +20,11 @@ struct DecodingRelayIdentityTests {
     /// Sends `payload` through a decoding relay to a target that checksums what it receives.
     static func relay(_ payloads: [[UInt8]], pipeline: SidePipeline) async throws -> [StreamChecksum] {
         let target = try BlockingListener()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let listener = RelayListener(
             configuration: RelayListenerConfiguration(name: "hostile", listen: [Endpoint(host: "127.0.0.1", port: 0)], targets: [Endpoint(host: "127.0.0.1", port: target.port)]),
-            group: group, tapFactory: pipeline.tapFactory, logger: logger)
+            tapFactory: pipeline.tapFactory, logger: logger)
         try await listener.start()
         let port = listener.localAddresses[0].port!
         let received = TestThreads.start { () throws -> [StreamChecksum] in
@@ -46,7 +45,6 @@ struct DecodingRelayIdentityTests {
         let checksums = try await received.value
         await listener.stopAccepting()
         _ = await listener.waitForConnectionsToClose(timeout: .seconds(10))
-        try await group.shutdownGracefully()
         target.close()
         return checksums
     }

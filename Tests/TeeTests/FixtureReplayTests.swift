@@ -134,7 +134,6 @@ struct FixtureReplayTests {
         let meta = try FixtureFiles.meta(name)
         let connections = (meta.catalog.map { [$0] } ?? []) + [name]
         let peer = try BlockingListener()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "fixture-relay")
         logger.logLevel = .critical
         let sink = CollectingSink()
@@ -144,7 +143,7 @@ struct FixtureReplayTests {
             configuration: RelayListenerConfiguration(
                 name: meta.listener, listen: [Endpoint(host: "127.0.0.1", port: 0)],
                 targets: [Endpoint(host: "127.0.0.1", port: peer.port)], connectTimeout: .seconds(2)),
-            group: group, tapFactory: pipeline.tapFactory, logger: logger)
+            tapFactory: pipeline.tapFactory, logger: logger)
         try await listener.start()
         let port = try #require(listener.localAddresses.first?.port)
         for connection in connections {
@@ -176,7 +175,6 @@ struct FixtureReplayTests {
         await listener.stopAccepting()
         _ = await listener.waitForConnectionsToClose(timeout: .seconds(10))
         await listener.closeAllConnections()
-        try await group.shutdownGracefully()
         await pipeline.shutdown()
         // Passive checks carry no host: live, the tee names the agent by its address (the relay target's).
         let expected = meta.items.map { item in

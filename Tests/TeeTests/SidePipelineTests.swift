@@ -55,7 +55,7 @@ struct SidePipelineTests {
                 var offset = 0
                 while offset < bytes.count {
                     let end = min(bytes.count, offset + chunk)
-                    try tap.observe(ByteBuffer(bytes: bytes[offset..<end]), direction: direction)
+                    try bytes[offset..<end].withUnsafeBytes { try tap.observe($0, direction: direction) }
                     offset = end
                 }
             }
@@ -265,7 +265,7 @@ struct SidePipelineTests {
         let tap = try #require(pipeline.tapFactory.makeTap(for: RelayConnectionInfo(id: 1, listener: "l", client: nil, local: nil, target: Endpoint(host: "h", port: 1))))
         let frame = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"1"}]}"#)
         let started = ContinuousClock.now
-        for _ in 0..<50 { try tap.observe(ByteBuffer(bytes: frame), direction: .clientToServer) }
+        for _ in 0..<50 { try frame.withUnsafeBytes { try tap.observe($0, direction: .clientToServer) } }
         #expect(ContinuousClock.now - started < .seconds(5), "the tap never waits for the pipeline")
         #expect(pipeline.statistics.failures(.queueFull) >= 40)
         blocking.release()

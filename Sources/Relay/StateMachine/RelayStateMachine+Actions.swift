@@ -232,9 +232,14 @@ extension RelayStateMachine {
         return .flush(destination, count: count, more: self.endOfStreamFollows(direction))
     }
 
+    /// An error edge is collected (`SO_ERROR`) when no read will surface it soon: the input has
+    /// ended, or it is not read while its bytes wait for the other side (a peer that reset while
+    /// the other side does not read is then known at once, and the drain deadline starts).
     private mutating func collectErrorIfNeeded(_ side: RelaySide) -> Action? {
         let socket = self[side]
-        guard socket.isOpen, socket.errorPending, socket.input != .open else { return nil }
+        guard socket.isOpen, socket.errorPending,
+            socket.input != .open || self.pending(side.readDirection) > 0
+        else { return nil }
         if socket.errorCounted {
             self[side].errorPending = false
             return nil

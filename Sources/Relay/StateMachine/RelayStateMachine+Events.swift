@@ -128,9 +128,13 @@ extension RelayStateMachine {
         var socket = self[side]
         switch result {
         case .bytes(let count, let short):
-            self.lastActivity = now
-            if side == .client { self.clientSpoke = true }
-            if !discard { self.scratch = .read(side.readDirection, count: count) }
+            // Bytes that have nowhere to go any more are no sign of life: a client trickling
+            // into a departed server does not keep the connection.
+            if !discard {
+                self.lastActivity = now
+                if side == .client { self.clientSpoke = true }
+                self.scratch = .read(side.readDirection, count: count)
+            }
             if short {
                 // Drained for now; but after an error edge the next read reports the error, and
                 // no new edge would come for it.
@@ -223,8 +227,11 @@ extension RelayStateMachine {
         self[side] = socket
     }
 
-    /// A socket error: counted once per socket; the drain deadline of the partner starts.
+    /// A socket error: counted once per socket; the drain deadline of the partner starts. A
+    /// failed connection sends nothing more: what is still queued is read, then the end of stream
+    /// (a short read is the last one).
     private mutating func socketFailed(_ socket: inout Socket, now: NIODeadline) {
+        socket.peerClosed = true
         if !socket.errorCounted {
             socket.errorCounted = true
             socket.errorToReport = true

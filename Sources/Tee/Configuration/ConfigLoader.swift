@@ -12,13 +12,15 @@ import Yams
 public enum ConfigLoader {
     /// Keys of the top-level mapping.
     static let topLevelKeys = [
-        "log_level", "shutdown_timeout", "threads", "listeners", "decode", "catalog", "riemann", "mapping", "admin",
+        "log_level", "shutdown_timeout", "threads", "max_connections", "listeners", "decode", "catalog", "riemann",
+        "mapping", "admin",
     ]
     /// Keys of one `listeners` item.
     static let listenerKeys = [
         "name", "listen", "targets", "balance", "connect_timeout", "idle_timeout", "target_cooldown",
-        "drain_timeout", "max_connections", "max_connections_per_source", "accept_rate", "allow", "backlog",
-        "socket_buffer", "decode", "record",
+        "drain_timeout", "first_byte_timeout", "client_fin_timeout", "server_reply_timeout", "max_connections",
+        "max_connections_per_source", "accept_rate", "allow", "backlog", "socket_buffer", "tcp_smart_connect",
+        "tcp_fin_with_data", "tcp_defer_accept", "decode", "record",
     ]
     /// Keys of a listener's `accept_rate` mapping.
     static let acceptRateKeys = ["per_second", "burst"]
@@ -69,6 +71,7 @@ public enum ConfigLoader {
         if let threads = keys["threads"], try threads.string() != "auto" {
             configuration.threads = try threads.int(in: 1...256)
         }
+        if let node = keys["max_connections"] { configuration.maxConnections = try node.int(in: 1...10_000_000) }
         guard let listeners = keys["listeners"] else {
             throw document.error("missing key 'listeners' (at least one listener is needed)")
         }
@@ -151,15 +154,43 @@ public enum ConfigLoader {
         if let node = keys["idle_timeout"] { listener.idleTimeout = try node.duration(atLeast: .seconds(1)) }
         if let node = keys["target_cooldown"] { listener.targetCoolDown = try node.duration() }
         if let node = keys["drain_timeout"] { listener.drainTimeout = try node.duration(atLeast: .milliseconds(1)) }
+        if let node = keys["first_byte_timeout"] { listener.firstByteTimeout = try node.duration(atLeast: .milliseconds(1)) }
+        if let node = keys["client_fin_timeout"] { listener.clientFinTimeout = try node.duration(atLeast: .milliseconds(1)) }
+        if let node = keys["server_reply_timeout"] { listener.serverReplyTimeout = try node.duration(atLeast: .milliseconds(1)) }
         if let node = keys["max_connections"] { listener.maxConnections = try node.int(in: 1...1_000_000) }
-        if let node = keys["max_connections_per_source"], !node.isOff() {
-            listener.maxConnectionsPerSource = try node.int(in: 1...1_000_000)
+        if let node = keys["max_connections_per_source"] {
+            listener.maxConnectionsPerSource = node.isOff() ? nil : try node.int(in: 1...1_000_000)
+        } else if !Self.isLoopbackOnly(listen) {
+            listener.maxConnectionsPerSource = Self.defaultMaxConnectionsPerSource
         }
         if let node = keys["accept_rate"], !node.isOff() { listener.acceptRate = try Self.acceptRate(node) }
         if let node = keys["allow"] { listener.allow = try Self.allowList(node) }
         if let node = keys["backlog"] { listener.backlog = Int32(try node.int(in: 1...65535)) }
         if let node = keys["socket_buffer"] { listener.socketBufferSize = try node.byteSize(in: 4096...(64 << 20)) }
+        if let node = keys["tcp_smart_connect"] { listener.kernel.quickAckOffBeforeConnect = try node.bool() }
+        if let node = keys["tcp_fin_with_data"] { listener.kernel.moreBeforeEndOfStream = try node.bool() }
+        if let node = keys["tcp_defer_accept"] {
+            listener.kernel.deferAccept = node.isOff() ? nil : try node.duration(atLeast: .seconds(1))
+        }
         return listener
+    }
+
+    /// `max_connections_per_source` of a listener reachable from other hosts when the key is
+    /// absent. Behind the tee every client's own address is the only thing that tells one source
+    /// from another, and one source must not be able to fill `max_connections` (10 000) alone;
+    /// but many agents may sit behind one NAT address. An agent holds at most two connections at
+    /// once (active checks and data) and each lasts milliseconds, so even a thousand agents behind
+    /// one address rarely have a hundred open together: 256 leaves room for that and for a
+    /// proxy's bursts, and keeps one address to 2.5 % of the listener.
+    public static let defaultMaxConnectionsPerSource = 256
+
+    /// Whether every listen address is a loopback one (then only local clients can connect, and
+    /// no per-source limit is set by default).
+    static func isLoopbackOnly(_ listen: [Endpoint]) -> Bool {
+        listen.allSatisfy { endpoint in
+            if endpoint.host == "localhost" { return true }
+            return IPAddress(parsing: endpoint.host)?.isLoopback == true
+        }
     }
 
     /// `allow: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]`: at least one network.

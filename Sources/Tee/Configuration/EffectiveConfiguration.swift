@@ -10,6 +10,7 @@ extension TeeConfiguration {
         lines.append("log_level: \(self.logLevel.rawValue)")
         lines.append("shutdown_timeout: \(Self.text(self.shutdownTimeout))")
         lines.append("threads: \(self.threads.map(String.init) ?? "auto")  # auto: \(CPUAffinity.availableCPUs) CPUs available")
+        lines.append("max_connections: \(self.maxConnections)")
         lines.append("listeners:")
         for listener in self.listeners {
             lines += self.effectiveLines(listener: listener)
@@ -33,6 +34,9 @@ extension TeeConfiguration {
         lines.append("    idle_timeout: \(DurationFormat.text(listener.idleTimeout))")
         lines.append("    target_cooldown: \(DurationFormat.text(listener.targetCoolDown))")
         lines.append("    drain_timeout: \(DurationFormat.text(listener.drainTimeout))")
+        lines.append("    first_byte_timeout: \(DurationFormat.text(listener.firstByteTimeout))")
+        lines.append("    client_fin_timeout: \(DurationFormat.text(listener.clientFinTimeout))")
+        lines.append("    server_reply_timeout: \(DurationFormat.text(listener.serverReplyTimeout))")
         lines.append("    max_connections: \(listener.maxConnections)")
         lines.append("    max_connections_per_source: \(listener.maxConnectionsPerSource.map(String.init) ?? "off")")
         if let rate = listener.acceptRate {
@@ -45,6 +49,9 @@ extension TeeConfiguration {
         if let size = listener.socketBufferSize {
             lines.append("    socket_buffer: \(ByteSizeFormat.text(size))")
         }
+        lines.append("    tcp_smart_connect: \(listener.kernel.quickAckOffBeforeConnect)")
+        lines.append("    tcp_fin_with_data: \(listener.kernel.moreBeforeEndOfStream)")
+        lines.append("    tcp_defer_accept: \(listener.kernel.deferAccept.map { DurationFormat.text($0) } ?? "off")")
         let options = self.options(for: listener.name)
         lines.append("    decode: \(options.decode)")
         if let record = options.recordDirectory { lines.append("    record: \(Self.quoted(record))") }

@@ -11,6 +11,12 @@ public struct TeeConfiguration: Sendable {
     public var shutdownTimeout: Duration
     /// Event-loop threads (key `threads`); `nil` (`auto`): the CPUs this process may run on.
     public var threads: Int?
+    /// Client connections open at once over all listeners (key `max_connections`, default
+    /// ``defaultMaxConnections``); more are refused (`process_max_connections`).
+    public var maxConnections: Int
+    /// 30 000: two descriptors each fit the systemd unit's `LimitNOFILE=65536` with 5 536 left for
+    /// listening sockets, recordings, the admin endpoint, Riemann and the catalog.
+    public static let defaultMaxConnections = 30_000
     /// One entry per `listeners` item.
     public var listeners: [RelayListenerConfiguration]
     /// What the tee does with each listener's traffic besides relaying it, by listener name.
@@ -44,6 +50,7 @@ public struct TeeConfiguration: Sendable {
         self.logLevel = logLevel
         self.shutdownTimeout = shutdownTimeout
         self.threads = nil
+        self.maxConnections = Self.defaultMaxConnections
         self.listeners = listeners
         self.listenerOptions = [:]
         self.decode = DecodeConfiguration()

@@ -1,7 +1,7 @@
 import NIOCore
 import Relay
 
-/// Several taps on one connection (decoding and recording); each sees every buffer, and one
+/// Several taps on one connection (decoding and recording); each sees every read, and one
 /// that throws is dropped without affecting the others.
 struct CompositeTapFactory: RelayTapFactory {
     let factories: [any RelayTapFactory]
@@ -23,7 +23,7 @@ final class CompositeTap: RelayConnectionTap {
         self.taps = taps
     }
 
-    func observe(_ bytes: ByteBuffer, direction: RelayDirection) throws {
+    func observe(_ bytes: UnsafeRawBufferPointer, direction: RelayDirection) throws {
         self.each { try $0.observe(bytes, direction: direction) }
     }
 

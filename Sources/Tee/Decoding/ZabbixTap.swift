@@ -37,8 +37,11 @@ final class ZabbixConnectionTap: RelayConnectionTap {
             connection: connection.id, control: true)
     }
 
-    func observe(_ bytes: ByteBuffer, direction: RelayDirection) throws {
+    func observe(_ bytes: UnsafeRawBufferPointer, direction: RelayDirection) throws {
         guard !self.finished else { return }
+        // The relay's buffer is reused after this call: one copy per read, and a frame that
+        // arrived whole in it is a slice of that copy (no second copy).
+        let bytes = ByteBuffer(bytes: bytes)
         switch direction {
         case .clientToServer:
             self.client.feed(bytes) { self.handle($0, from: .client) }

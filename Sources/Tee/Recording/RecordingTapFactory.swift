@@ -33,8 +33,9 @@ final class RecordingTap: RelayConnectionTap {
         writer.submit(.open(connection))
     }
 
-    func observe(_ bytes: ByteBuffer, direction: RelayDirection) throws {
-        self.writer.submit(.bytes(self.id, direction, bytes))
+    func observe(_ bytes: UnsafeRawBufferPointer, direction: RelayDirection) throws {
+        // The relay's buffer is reused after this call: the writer thread gets a copy.
+        self.writer.submit(.bytes(self.id, direction, ByteBuffer(bytes: bytes)))
     }
 
     func connectionClosed() {

@@ -7,12 +7,15 @@ import Relay
 /// - listeners added (bound and started), removed (stop accepting; their open connections
 ///   finish), and per listener `listen` (added addresses bound, removed ones closed), `targets`,
 ///   `balance`, `connect_timeout`, `idle_timeout`, `target_cooldown`, `drain_timeout`,
-///   `max_connections`, `socket_buffer`, `record`, `decode` and `backlog` (for addresses bound
-///   from then on): new connections use the new values;
+///   `first_byte_timeout`, `client_fin_timeout`, `server_reply_timeout`, `max_connections`,
+///   `max_connections_per_source`, `accept_rate`, `allow`, `socket_buffer`, `tcp_smart_connect`,
+///   `tcp_fin_with_data`, `record`, `decode`, and `backlog` and `tcp_defer_accept` (for addresses
+///   bound from then on): new connections use the new values;
 /// - `mapping` (all keys): values decoded from then on;
 /// - `riemann` (all keys, while the section stays present): the running client is reconfigured
 ///   without losing queued events;
-/// - `shutdown_timeout`.
+/// - `shutdown_timeout`, and the process-wide `max_connections` (new connections are admitted
+///   against it; open ones above a lowered limit stay open).
 ///
 /// Restart required (a warning names the key; the running value stays): `log_level`, `threads`,
 /// `decode`, `catalog`, `admin`, adding or removing the whole `riemann` section, and turning
@@ -88,6 +91,7 @@ public struct ConfigurationReloadPlan: Sendable {
         self.mappingChanged = Self.changedKeys(running.effectiveMappingLines, applied.effectiveMappingLines)
         self.riemannChanged = Self.changedKeys(running.effectiveRiemannLines, applied.effectiveRiemannLines)
         if running.shutdownTimeout != applied.shutdownTimeout { self.otherChanged.append("shutdown_timeout") }
+        if running.maxConnections != applied.maxConnections { self.otherChanged.append("max_connections") }
     }
 
     /// Whether the reload changes nothing that is applied live.

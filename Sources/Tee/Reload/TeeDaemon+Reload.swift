@@ -67,6 +67,7 @@ extension TeeDaemon {
         if !plan.mappingChanged.isEmpty {
             self.sink.replaceMapper(EventMapper(configuration: applied.mapping))
         }
+        self.engine.budget?.setLimit(applied.maxConnections)
 
         let (current, retired) = self.running.value.withLock { ($0.listeners, $0.retired) }
         var byName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
@@ -104,7 +105,7 @@ extension TeeDaemon {
         for name in plan.listenersAdded {
             guard let settings = applied.listeners.first(where: { $0.name == name }) else { continue }
             let listener = RelayListener(
-                configuration: settings, group: self.group,
+                configuration: settings, engine: self.engine,
                 tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, logger: self.logger),
                 connectionIDs: self.connectionIDs, logger: self.logger)
             do {
