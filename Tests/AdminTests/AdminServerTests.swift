@@ -41,7 +41,8 @@ import Glibc
         var configuration = AdminServer.Configuration(host: "127.0.0.1", port: 0)
         configure(&configuration)
         let server = AdminServer(
-            configuration: configuration, exporter: exporter, healthy: { healthy.isSet }, ready: { ready.isSet },
+            configuration: configuration, exporter: exporter, healthy: { healthy.isSet },
+            ready: { ready.isSet ? .ready : AdminServer.Readiness(problems: ["riemann: not connected", "listener a: no healthy target"]) },
             logger: Self.logger)
         try await server.start()
         return (server, try #require(server.localAddress?.port))
@@ -70,7 +71,9 @@ import Glibc
     @Test func readyFollowsItsClosureIndependentlyOfHealth() async throws {
         let ready = Flag(false)
         let (server, port) = try await Self.startServer(ready: ready)
-        #expect(try await HTTPTestClient.get(port: port, "/ready").status == 503)
+        let notReady = try await HTTPTestClient.get(port: port, "/ready")
+        #expect(notReady.status == 503)
+        #expect(notReady.body == "not ready\nriemann: not connected\nlistener a: no healthy target\n", "one problem a line")
         #expect(try await HTTPTestClient.get(port: port, "/health").status == 200)
         ready.set(true)
         let response = try await HTTPTestClient.get(port: port, "/ready")
@@ -232,7 +235,7 @@ import Glibc
     @Test func idleConnectionsAreClosed() async throws {
         // Long enough that a descheduled client thread cannot turn "idle after a request" into
         // "closed before the request"; the close is awaited with the client's 10 s receive timeout.
-        let (server, port) = try await Self.startServer { $0.idleTimeout = .seconds(1) }
+        let (server, port) = try await Self.startServer { $0.requestTimeout = .seconds(1) }
         let closed = try await TestThreads.start { () throws -> Bool in
             let client = try HTTPTestClient(port: port)
             _ = try client.request("GET", "/health")
