@@ -193,8 +193,8 @@ for mt in METRICS:
             sp = max(sp, (max(xs) - min(xs)) / abs(m0))
     spread[mt.label] = sp
 
-def shown(mt):  # a row is shown when some variant has a value (sink rows once a decoding tee ran)
-    return any(med[(mt.label, v)] is not None for v in order) or (mt.scenario.startswith("decode") and TEES)
+def shown(mt):  # a row is shown when some variant has a value (Riemann rows also when tee-decode was n/a)
+    return any(med[(mt.label, v)] is not None for v in order) or (mt.scenario.startswith("decode") and "tee-decode" in order)
 
 def cell(mt, v):
     m0 = med[(mt.label, v)]
