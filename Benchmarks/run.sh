@@ -54,7 +54,20 @@ PROXY_CPU=${BENCH_PROXY_CPU:-1}           # proxy under test
 case "$RATES_ARG" in off|none|0|"") OPEN_RATES="" ;; *) OPEN_RATES=${RATES_ARG//,/ } ;; esac
 for rate in $OPEN_RATES; do [[ $rate =~ ^[1-9][0-9]*$ ]] || die "--rate: whole connections per second, got '$rate'"; done
 
+# ---------------------------------------------------------------- scratch directory, processes, cleanup
 WORK=$(mktemp -d /tmp/zabbix-tee-bench.XXXXXX)
+PIDS=()
+cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    sleep 0.3
+    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 for a in "${TEE_VARIANT_ARGS[@]}"; do add_tee_variant "$a"; done
@@ -69,19 +82,6 @@ fi
 for v in $TEE_EXTRA_VARIANTS; do case " $VARIANTS " in *" $v "*) ;; *) VARIANTS="$VARIANTS $v" ;; esac; done
 has_variant() { case " $VARIANTS " in *" $1 "*) return 0 ;; esac; return 1; }
 uses_tee() { local v; for v in $VARIANTS; do is_tee_variant "$v" && return 0; done; [ "$PROFILE" = 1 ]; }
-
-# ---------------------------------------------------------------- processes and cleanup
-PIDS=()
-cleanup() {
-    local rc=$?
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    sleep 0.3
-    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 stop_pid() {  # stop one process we started and forget it
     local pid=$1 i
