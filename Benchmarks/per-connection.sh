@@ -64,7 +64,8 @@ for v in $TEE_EXTRA_VARIANTS; do case " $VARIANTS " in *" $v "*) ;; *) VARIANTS=
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true
-            [ -n "${PERCONN_NETNS:-}" ] && nft delete table inet zbxbench 2>/dev/null; rm -rf "$WORK"; }
+            [ "${MALLOC_PROBE_OURS:-0}" = 1 ] && perf probe -q -d probe_libc:malloc >/dev/null 2>&1   # the uprobe we placed
+            rm -rf "$WORK"; }   # the nftables table goes with our network namespace
 trap cleanup EXIT
 
 [ "$INSTALL" = 1 ] && install_packages strace gcc libc6-dev linux-perf nftables iproute2 $(variant_packages $VARIANTS)
@@ -114,9 +115,10 @@ legs() {  # to_proxy from_proxy to_target from_target riemann (packets)
 
 # malloc calls, counted by a uprobe on glibc's malloc (needs root and a kernel with uprobes).
 LIBC=$(gcc -print-file-name=libc.so.6)
-MALLOC_PROBE=0
+MALLOC_PROBE=0; MALLOC_PROBE_OURS=0
 if command -v perf >/dev/null; then
-    perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc' || perf probe -q -x "$LIBC" malloc >/dev/null 2>&1 || true
+    perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc' \
+        || { perf probe -q -x "$LIBC" malloc >/dev/null 2>&1 && MALLOC_PROBE_OURS=1; } || true
     perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc' && MALLOC_PROBE=1
 fi
 
