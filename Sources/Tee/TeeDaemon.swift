@@ -154,6 +154,7 @@ public final class TeeDaemon: Service, Sendable {
             for listener in started { await listener.stopAccepting() }
             await self.stopSidePipeline()
             await self.recorders.shutdown()
+            await self.admin?.shutdown()
             throw error
         }
         self.state.started.store(true, ordering: .relaxed)
