@@ -39,7 +39,7 @@ struct WriterFaultEndToEndTests {
     /// stops at ENOSPC mid-frame and says so, the frame is relayed byte for byte, the error is
     /// counted, and the next connection is relayed as well. (The tee used to die here:
     /// FileHandle.write traps on ENOSPC.)
-    @Test(.enabled(if: TmpfsMount.isAvailable, "\(TmpfsMount.unavailableReason ?? "")"))
+    @Test(.enabled(if: TmpfsMount.isAvailable, "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"))
     func aRecordingThatFillsTheDiskStopsWhileTheRelayStaysByteExact() async throws {
         let disk = try TmpfsMount.mount(sizeBytes: 1 << 20)
         defer { disk.unmount() }

@@ -125,7 +125,7 @@ struct CatalogFileTests {
 
     /// ENOSPC in the middle of a save: the previous file stays whole, the failure is counted, the
     /// changes stay pending, and the next save after space came back writes them.
-    @Test(.enabled(if: TmpfsMount.isAvailable, "\(TmpfsMount.unavailableReason ?? "")"))
+    @Test(.enabled(if: TmpfsMount.isAvailable, "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"))
     func aSaveOnAFullDiskKeepsThePreviousFileAndIsCounted() throws {
         let disk = try TmpfsMount.mount(sizeBytes: 256 * 1024)
         defer { disk.unmount() }

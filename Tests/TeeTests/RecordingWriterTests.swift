@@ -197,7 +197,7 @@ struct RecordingWriterTests {
     /// ENOSPC in the middle of a buffer: the recording stops there, its meta.json says so (it
     /// was written when the recording started, and is rewritten in place), the error is counted,
     /// and the next connection is handled without trouble.
-    @Test(.enabled(if: TmpfsMount.isAvailable, "\(TmpfsMount.unavailableReason ?? "")"))
+    @Test(.enabled(if: TmpfsMount.isAvailable, "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"))
     func aFullDiskStopsTheRecordingAndItsMetaSaysWhy() async throws {
         let disk = try TmpfsMount.mount(sizeBytes: 512 * 1024)
         defer { disk.unmount() }

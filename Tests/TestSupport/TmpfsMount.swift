@@ -33,13 +33,17 @@ public final class TmpfsMount: Sendable {
         return TmpfsMount(path: path, directory: directory)
     }
 
-    /// `nil` when a tmpfs can be mounted here; otherwise why not.
+    /// `nil` when a tmpfs can be mounted here; otherwise why not (also printed on standard
+    /// error, so that a skipped test's reason is in the test log).
     public static let unavailableReason: String? = {
         do {
             try TmpfsMount.mount(sizeBytes: 4096).unmount()
             return nil
         } catch {
-            return "\(error)"
+            let reason = "\(error)"
+            let line = Array("TmpfsMount: the writer-fault tests are skipped: \(reason)\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            return reason
         }
     }()
 
