@@ -130,7 +130,7 @@ struct WriterFaultEndToEndTests {
         var text = #"{"format":"zabbix-tee item catalog","version":1}"# + "\n"
         for itemid in 1...100 { text += #"{"ns":"agent:agents:h","itemid":\#(itemid),"key":"k.\#(itemid)","host":"h"}"# + "\n" }
         let truncated = Array(text.utf8.prefix(text.utf8.count - 20))
-        FileManager.default.createFile(atPath: path, contents: Data(truncated))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(truncated)))
         let target = try EchoTarget()
         defer { target.stop() }
         let (port, admin) = (try LoopbackPort.free(), try LoopbackPort.free())
