@@ -54,7 +54,10 @@ extension TeeConfiguration {
         lines.append("    tcp_defer_accept: \(listener.kernel.deferAccept.map { DurationFormat.text($0) } ?? "off")")
         let options = self.options(for: listener.name)
         lines.append("    decode: \(options.decode)")
-        if let record = options.recordDirectory { lines.append("    record: \(Self.quoted(record))") }
+        if let record = options.record {
+            lines.append(
+                "    record: { path: \(Self.quoted(record.path)), max_bytes: \(ByteSizeFormat.text(record.maximumBytes)), max_files: \(record.maximumRecordings) }")
+        }
         return lines
     }
 
