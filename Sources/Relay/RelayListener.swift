@@ -20,6 +20,9 @@ public final class RelayListener: Sendable {
         let logger: Logger
         let admission: ConnectionAdmission
         let resolver: TargetResolver
+        /// The addresses of the targets given as IP literals, in the order of the pool's targets
+        /// (parsed once, not per connection); `nil` for names (``resolver`` has them).
+        let literalAddresses: [RawSocketAddress?]
         /// The listener (for its open-connection count, ids and warnings).
         let listener: RelayListener
 
@@ -35,7 +38,13 @@ public final class RelayListener: Sendable {
             self.logger = listener.logger
             self.admission = listener.admission
             self.resolver = listener.engine.resolver
+            self.literalAddresses = targetPool.targets.map { RawSocketAddress(literal: $0) }
             self.listener = listener
+        }
+
+        /// Where to connect for the pool's target `index`; `nil` while its name is unresolved.
+        func address(ofTarget index: Int) -> RawSocketAddress? {
+            self.literalAddresses[index] ?? self.resolver.address(of: self.targetPool.targets[index])
         }
     }
 

@@ -120,8 +120,7 @@ extension RelayEventLoop {
 
     private func connect(attempt: Int, index: Int, _ record: UnsafeMutablePointer<RelayConnectionRecord>) {
         let shared = record.pointee.shared
-        let target = shared.targetPool.targets[record.pointee.candidates[attempt]]
-        guard let address = shared.resolver.address(of: target) else {
+        guard let address = shared.address(ofTarget: record.pointee.candidates[attempt]) else {
             record.pointee.connectError = EADDRNOTAVAIL
             record.pointee.machine.connectResult(.failed(socketOpened: false), now: self.now)
             return

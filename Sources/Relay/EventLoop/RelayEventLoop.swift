@@ -179,10 +179,11 @@ final class RelayEventLoop: @unchecked Sendable {
         UInt64(tag) << 32 | (side == .server ? 1 << 31 : 0) | UInt64(index)
     }
 
-    /// A fresh registration tag (never 0).
+    /// A fresh registration tag: 1...2^31-1 (bit 63 of the data word, the tag's top bit, marks
+    /// listeners and the wake-up).
     func makeTag() -> UInt32 {
         let tag = self.nextTag
-        self.nextTag = self.nextTag == UInt32.max ? 1 : self.nextTag + 1
+        self.nextTag = self.nextTag == 0x7FFF_FFFF ? 1 : self.nextTag + 1
         return tag
     }
 
