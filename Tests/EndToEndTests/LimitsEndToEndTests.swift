@@ -89,6 +89,64 @@ struct LimitsEndToEndTests {
         #expect(try await tee.stop() == 0)
     }
 
+    /// The process-wide `max_connections` holds over all listeners of the real binary, and a
+    /// silent client is let go after its listener's `first_byte_timeout`, giving its place back.
+    @Test func theProcessWideLimitHoldsOverListenersAndASilentClientGivesItsPlaceBack() async throws {
+        let target = try EchoTarget()
+        defer { target.stop() }
+        let ports = try (0..<2).map { _ in try LoopbackPort.free() }
+        let adminPort = try LoopbackPort.free()
+        let configuration = """
+            max_connections: 3
+            listeners:
+            \(TeeProcess.listener(name: "a", port: ports[0], targets: [target.port]))
+            \(TeeProcess.listener(name: "b", port: ports[1], targets: [target.port], extra: ["first_byte_timeout: 1s"]))
+            admin:
+              listen: "127.0.0.1:\(adminPort)"
+            """
+        let tee = try await TeeProcess.start(configuration: configuration, ports: [adminPort])
+        func metric(_ name: String, _ labels: [(String, String)]) -> Double {
+            (try? MetricsScrape.get(port: adminPort).value(name, labels)) ?? -1
+        }
+        do {
+            // Clients that spoke hold their places (no deadline but the idle timeout).
+            let held = [
+                try await EchoTarget.echoingClient(port: ports[0], from: "127.0.0.1"),
+                try await EchoTarget.echoingClient(port: ports[0], from: "127.0.0.2"),
+                try await EchoTarget.echoingClient(port: ports[1], from: "127.0.0.3"),
+            ]
+            #expect(try await EchoTarget.closedAtOnce(port: ports[1], from: "127.0.0.4"), "the fourth, on the other listener")
+            #expect(try await EchoTarget.closedAtOnce(port: ports[0], from: "127.0.0.4"))
+            for listener in ["a", "b"] {
+                #expect(metric("zabbix_tee_connections_refused_total", [("listener", listener), ("reason", "process_max_connections")]) == 1)
+            }
+            #expect(target.connections == 3, "refused connections never reach the target")
+
+            held[2].close()
+            #expect(await eventually { metric("zabbix_tee_connections_active", [("listener", "b")]) == 0 })
+            // A client that never speaks takes the free place until b's first-byte deadline.
+            let silent = try BlockingSocket.connect(port: ports[1], from: "127.0.0.5")
+            #expect(await eventually { metric("zabbix_tee_connections_active", [("listener", "b")]) == 1 })
+            #expect(await eventually { metric("zabbix_tee_connections_timed_out_total", [("listener", "b"), ("reason", "first_byte")]) == 1 })
+            #expect(await eventually { metric("zabbix_tee_connections_active", [("listener", "b")]) == 0 })
+            silent.setReceiveTimeout(seconds: 5)
+            #expect((try? silent.receive())?.isEmpty ?? true, "the silent client sees its connection end")
+            silent.close()
+            // ...and the place is free again.
+            let after = try await EchoTarget.echoingClient(port: ports[1], from: "127.0.0.1")
+            #expect(try await EchoTarget.echo("still relayed", on: held[0]))
+            let log = tee.log()
+            #expect(
+                log.components(separatedBy: "process-wide connection limit reached").count - 1 == 2,
+                "one warning per listener and interval: \(log)")
+            for socket in [held[0], held[1], after] { socket.close() }
+        } catch {
+            _ = try? await tee.stop()
+            throw error
+        }
+        #expect(try await tee.stop() == 0)
+    }
+
     @Test func runWarnsWhenStartedAsRoot() async throws {
         let port = try LoopbackPort.free()
         let tee = try await TeeProcess.start(
