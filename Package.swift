@@ -2,8 +2,9 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   zabbix-tee (executable) → Tee → Relay, ZabbixProtocol, Riemann
-//   Admin (HTTP /metrics, /health, /ready) → Relay, Riemann; Tee wires it in.
+//   zabbix-tee (executable) → Tee → Relay, ZabbixProtocol, Riemann, Admin
+//   Admin (HTTP /, /metrics, /health, /ready) is a leaf: NIO and swift-log only. Tee's
+//   metrics adapters (Sources/Tee/Metrics) read the other modules' statistics for it.
 // Relay knows nothing of Zabbix or Riemann; ZabbixProtocol knows nothing of sockets.
 let package = Package(
     name: "zabbix-tee",
@@ -52,7 +53,6 @@ let package = Package(
         .target(
             name: "Admin",
             dependencies: [
-                "Relay", "Riemann",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,15 +108,16 @@ let package = Package(
         .testTarget(
             name: "AdminTests",
             dependencies: [
-                "Admin", "Relay", "Riemann", "TestSupport",
+                "Admin", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(
             name: "TeeTests",
             dependencies: [
-                "Tee", "Relay", "ZabbixProtocol", "Riemann", "TestSupport",
+                "Tee", "Admin", "Relay", "ZabbixProtocol", "Riemann", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

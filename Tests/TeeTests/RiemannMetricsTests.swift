@@ -2,6 +2,7 @@ import Admin
 import Logging
 import NIOCore
 import Riemann
+import Tee
 import Testing
 import TestSupport
 

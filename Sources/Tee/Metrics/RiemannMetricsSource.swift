@@ -1,3 +1,4 @@
+import Admin
 import Riemann
 
 /// Queue, delivery and connection metrics of the Riemann client, read from
