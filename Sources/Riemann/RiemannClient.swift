@@ -132,11 +132,16 @@ public final class RiemannClient: Sendable {
     /// the connection. Events still unacknowledged then are dropped and counted as
     /// ``RiemannDropReason/shutdown``. Safe to call more than once.
     public func shutdown(deadline: NIODeadline) async {
+        try? await self.beginShutdown(deadline: deadline).get()
+    }
+
+    /// ``shutdown(deadline:)`` as a future: the shutdown is handed to the loop before this returns.
+    func beginShutdown(deadline: NIODeadline) -> EventLoopFuture<Void> {
         let promise = self.eventLoop.makePromise(of: Void.self)
         self.eventLoop.execute { [controller] in
             controller.value.shutdown(deadline: deadline, promise: promise)
         }
-        try? await promise.futureResult.get()
+        return promise.futureResult
     }
 
     /// A snapshot of the queue and connection counters, readable from any thread.
