@@ -1,10 +1,13 @@
 import Logging
 import NIOCore
-import Riemann
+@testable import Riemann
 import Testing
 import TestSupport
 
-/// The client against the Riemann test server on loopback.
+/// The client against the Riemann test server on loopback: the integration tier, for what only
+/// real sockets show (resets, refused connects, a server killed mid-stream, malformed replies read
+/// off the wire). Timing and delivery logic is tested on virtual time in
+/// ``RiemannClientVirtualTimeTests`` and ``RiemannConnectionStateMachineTests``.
 @Suite(.timeLimit(.minutes(1))) struct RiemannClientTests {
     static func events(_ range: Range<Int>, prefix: String = "e") -> [RiemannEvent] {
         range.map { RiemannEvent(service: "\(prefix)\($0)", host: "h", metric: .sint64(Int64($0))) }
@@ -19,14 +22,7 @@ import TestSupport
     static func configuration(ports: [Int], batch: Int = 50, delay: TimeAmount = .milliseconds(10))
         -> RiemannClientConfiguration
     {
-        var configuration = RiemannClientConfiguration(
-            servers: ports.map { RiemannServerAddress(host: "127.0.0.1", port: $0) })
-        configuration.maximumBatchEvents = batch
-        configuration.maximumBatchDelay = delay
-        configuration.reconnectBackoffMinimum = .milliseconds(10)
-        configuration.reconnectBackoffMaximum = .milliseconds(100)
-        configuration.connectTimeout = .seconds(1)
-        return configuration
+        .forTests(ports.map { RiemannServerAddress(host: "127.0.0.1", port: $0) }, batch: batch, delay: delay)
     }
 
     static let logger: Logger = {

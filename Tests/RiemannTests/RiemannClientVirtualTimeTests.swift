@@ -17,23 +17,19 @@ import TestSupport
     static func configuration(
         _ servers: [RiemannServerAddress] = [server], batch: Int = 50, delay: TimeAmount = .milliseconds(10)
     ) -> RiemannClientConfiguration {
-        var configuration = RiemannClientConfiguration(servers: servers)
-        configuration.maximumBatchEvents = batch
-        configuration.maximumBatchDelay = delay
-        configuration.reconnectBackoffMinimum = .milliseconds(10)
-        configuration.reconnectBackoffMaximum = .milliseconds(100)
+        .forTests(servers, batch: batch, delay: delay)
+    }
+
+    /// Batches of 10, and an ack timeout (60 s) that never comes within a test: only replies,
+    /// deadlines or the window decide what happens.
+    static func unacknowledgedConfiguration() -> RiemannClientConfiguration {
+        var configuration = Self.configuration(batch: 10)
+        configuration.acknowledgementTimeout = .seconds(60)
         return configuration
     }
 
     static func events(_ range: Range<Int>) -> [RiemannEvent] { RiemannClientTests.events(range) }
     static func services(_ events: [RiemannEvent]) -> [String] { RiemannClientTests.services(events) }
-
-    /// The first `count` reconnect delays of a client created with `seed`.
-    static func backoffDelays(_ count: Int, seed: UInt64 = 1, _ configuration: RiemannClientConfiguration) -> [TimeAmount] {
-        var generator = SeededGenerator(seed: seed)
-        var backoff = Backoff(minimum: configuration.reconnectBackoffMinimum, maximum: configuration.reconnectBackoffMaximum)
-        return (0..<count).map { _ in backoff.nextDelay(using: &generator) }
-    }
 
     /// Whether a future has completed, observed on its loop.
     final class Completion: Sendable {
@@ -131,12 +127,7 @@ import TestSupport
 
     @Test func theInFlightWindowIsRespected() async throws {
         let network = VirtualRiemannNetwork()
-        var configuration = Self.configuration(batch: 10)
-        configuration.acknowledgementTimeout = .seconds(60)  // no timeout may open the window here
-        let client = network.client(configuration)
-        client.start()
-        client.enqueue(Self.events(0..<1_000))
-        await network.settle()
+        let client = await network.startedClient(Self.unacknowledgedConfiguration(), enqueueing: Self.events(0..<1_000))
         let channel = try network.lastConnection()
         #expect(try await channel.writtenMessages().map(\.events.count) == Array(repeating: 10, count: 8))
         await network.settle()
@@ -207,7 +198,7 @@ import TestSupport
         #expect(client.statistics.queue.requeued == 5)
 
         // The same server again after the (seeded) backoff delay; the events go out again.
-        let delay = Self.backoffDelays(1, configuration)[0]
+        let delay = configuration.backoffDelays(1)[0]
         await network.advance(by: delay - .nanoseconds(1))
         #expect(network.connections.count == 1)
         await network.advance(by: .nanoseconds(1))
@@ -269,7 +260,7 @@ import TestSupport
         await network.settle()
         #expect(network.connections.isEmpty)
         #expect(client.statistics.connectAttemptsFailed == 1)
-        await network.advance(by: Self.backoffDelays(1, configuration)[0])
+        await network.advance(by: configuration.backoffDelays(1)[0])
         #expect(network.connections.map(\.server) == [Self.backup])
         #expect(try await network.lastConnection().writtenMessages().flatMap(\.events).count == 5)
     }
@@ -295,12 +286,7 @@ import TestSupport
 
     @Test func shutdownGivesUpExactlyAtTheDeadlineAndCountsTheRest() async throws {
         let network = VirtualRiemannNetwork()
-        var configuration = Self.configuration(batch: 10)
-        configuration.acknowledgementTimeout = .seconds(60)  // only the deadline can end the wait
-        let client = network.client(configuration)
-        client.start()
-        client.enqueue(Self.events(0..<200))
-        await network.settle()
+        let client = await network.startedClient(Self.unacknowledgedConfiguration(), enqueueing: Self.events(0..<200))
         #expect(client.statistics.eventsInFlight == 80)  // 8 messages in flight
         let shutdown = Completion(client.beginShutdown(deadline: network.loop.now + .milliseconds(300)))
         await network.advance(by: .milliseconds(299))

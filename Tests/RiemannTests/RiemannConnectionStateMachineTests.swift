@@ -21,9 +21,7 @@ import TestSupport
     static func configuration(
         _ servers: [RiemannServerAddress] = [first], batch: Int = 10, delay: TimeAmount = .milliseconds(100)
     ) -> RiemannClientConfiguration {
-        var configuration = RiemannClientConfiguration(servers: servers)
-        configuration.maximumBatchEvents = batch
-        configuration.maximumBatchDelay = delay
+        var configuration = RiemannClientConfiguration.forTests(servers, batch: batch, delay: delay)
         configuration.acknowledgementTimeout = .milliseconds(200)
         configuration.reconnectBackoffMinimum = .milliseconds(100)
         configuration.reconnectBackoffMaximum = .seconds(1)
@@ -61,16 +59,6 @@ import TestSupport
         range.map { "e\($0)" }
     }
 
-    /// The delays the machine's backoff draws with `seed`: the same generator, the same ceilings.
-    static func backoffDelays(_ count: Int, seed: UInt64 = 1, configuration: RiemannClientConfiguration = configuration())
-        -> [TimeAmount]
-    {
-        var generator = SeededGenerator(seed: seed)
-        var backoff = Backoff(
-            minimum: configuration.reconnectBackoffMinimum, maximum: configuration.reconnectBackoffMaximum)
-        return (0..<count).map { _ in backoff.nextDelay(using: &generator) }
-    }
-
     // MARK: - Connecting
 
     @Test func startConnectsToTheFirstServerOnce() {
@@ -83,7 +71,7 @@ import TestSupport
     @Test func aFailedConnectMovesToTheNextServerAfterAGrowingJitteredBackoff() {
         var (machine, _) = Self.machine(Self.configuration([Self.first, Self.second]))
         _ = machine.start(now: Self.t0)
-        let delays = Self.backoffDelays(3)
+        let delays = Self.configuration([Self.first, Self.second]).backoffDelays(3)
         var now = Self.t0
         var expectedServers = [Self.second, Self.first, Self.second]
         for (attempt, delay) in delays.enumerated() {
@@ -257,7 +245,7 @@ import TestSupport
 
         let timeout = Self.t0 + .milliseconds(200)
         let timedOut = machine.timerFired(.acknowledgement, now: timeout)
-        let delay = Self.backoffDelays(1)[0]
+        let delay = Self.configuration().backoffDelays(1)[0]
         #expect(timedOut.contains(.close(connection: 1)))
         #expect(
             timedOut.contains(

@@ -29,6 +29,17 @@ final class VirtualRiemannNetwork: Sendable {
             randomNumberGenerator: SeededGenerator(seed: seed))
     }
 
+    /// A started client that has been handed `events`, once the loop has done what it can with them.
+    func startedClient(_ configuration: RiemannClientConfiguration, enqueueing events: [RiemannEvent]) async
+        -> RiemannClient
+    {
+        let client = self.client(configuration)
+        client.start()
+        client.enqueue(events)
+        await self.settle()
+        return client
+    }
+
     /// Connections to `server` fail from now on (or succeed again).
     func setRefusing(_ server: RiemannServerAddress, _ refusing: Bool) {
         self.state.withLock { state in
