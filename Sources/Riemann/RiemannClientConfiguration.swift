@@ -78,7 +78,7 @@ public struct RiemannClientConfiguration: Sendable {
 
     /// The largest `Msg` body a batch may encode to: ``maximumBatchBytes`` less the frame header.
     public var maximumBatchBodyBytes: Int {
-        max(self.maximumBatchBytes - RiemannMessageCodec.frameHeaderLength, 1)
+        max(self.maximumBatchBytes, RiemannMessageCodec.frameHeaderLength + 1) - RiemannMessageCodec.frameHeaderLength
     }
 
     /// The queue bounds these settings ask for: an event larger than a batch's body can never be
