@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Relay
 import Riemann
+import Tee
 import UnixSignals
 
 /// `zabbix-tee riemann-listen`: a Riemann-protocol listener that acknowledges and prints events.
