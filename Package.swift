@@ -5,6 +5,7 @@ import PackageDescription
 //   zabbix-tee (executable) → Tee → Relay, ZabbixProtocol, Riemann, Admin
 //   Admin (HTTP /, /metrics, /health, /ready) is a leaf: NIO and swift-log only. Tee's
 //   metrics adapters (Sources/Tee/Metrics) read the other modules' statistics for it.
+//   Relay, Riemann → LogThrottling (the one log throttle, shared so neither imports the other).
 // Relay knows nothing of Zabbix or Riemann; ZabbixProtocol knows nothing of sockets.
 let package = Package(
     name: "zabbix-tee",
@@ -35,10 +36,17 @@ let package = Package(
                 "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        // One warning per interval instead of one per event, for every module that logs on behalf of peers.
+        .target(
+            name: "LogThrottling",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "Riemann",
             dependencies: [
-                "CRiemannProto",
+                "CRiemannProto", "LogThrottling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -46,6 +54,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
+                "LogThrottling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -61,7 +70,7 @@ let package = Package(
         .target(
             name: "Tee",
             dependencies: [
-                "Relay", "ZabbixProtocol", "Riemann", "Admin",
+                "Relay", "ZabbixProtocol", "Riemann", "Admin", "LogThrottling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,11 +105,15 @@ let package = Package(
             dependencies: ["ZabbixProtocol", "TestSupport"]),
         .testTarget(
             name: "RiemannTests",
-            dependencies: ["Riemann", "CRiemannProto", "TestSupport"]),
+            dependencies: [
+                "Riemann", "CRiemannProto", "LogThrottling", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "TestSupport",
+                "Relay", "LogThrottling", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
