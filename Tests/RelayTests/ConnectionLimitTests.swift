@@ -112,12 +112,16 @@ import TestSupport
         let target = try EchoTarget()
         let relay = try await self.relay(target: target) {
             $0.maxConnections = 1
-            $0.refusalLogInterval = .milliseconds(300)
+            // Long enough that three refusals fit in it on a loaded machine (300 ms did not).
+            $0.refusalLogInterval = .seconds(2)
         }
         let held = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1")
+        let firstRefusal = ContinuousClock.now
         for _ in 0..<3 { #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.4")) }
         #expect(self.log.entries(containing: "connection limit reached").count == 1)
-        try await Task.sleep(for: .milliseconds(400))
+        // The interval under test passes (it starts at the relay's first refusal, a little after
+        // `firstRefusal`: half a second of margin either way).
+        try await Task.sleep(until: firstRefusal + .milliseconds(2_500))
         #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.5"))
         let lines = self.log.entries(containing: "connection limit reached")
         #expect(lines.count == 2)

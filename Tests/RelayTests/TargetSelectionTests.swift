@@ -52,15 +52,18 @@ import TestSupport
     @Test func coolingTargetIsSkippedUntilItsCoolDownEnds() async throws {
         let refusing = try BlockingListener.refusingPort()
         let second = try NamedTarget("second")
-        let relay = try await RelayHarness(targets: [refusing, second.port]) { $0.targetCoolDown = .milliseconds(800) }
+        // Long enough that three exchanges fit in it on a loaded machine (800 ms did not).
+        let relay = try await RelayHarness(targets: [refusing, second.port]) { $0.targetCoolDown = .seconds(2) }
         let pool = relay.listener.targetPool
+        let started = ContinuousClock.now
         #expect(try await Self.exchange(port: relay.port) == "second")
         #expect(pool.statistics[0].failedConnects == 1)
         // Within the cool-down the failed target is not tried again.
         for _ in 0..<3 { #expect(try await Self.exchange(port: relay.port) == "second") }
         #expect(pool.statistics[0].failedConnects == 1)
-        // After it, the first target is tried again (and fails again).
-        try await Task.sleep(for: .milliseconds(900))
+        // After it, the first target is tried again (and fails again). The cool-down started at
+        // the failure, a little after `started`: half a second of margin either way.
+        try await Task.sleep(until: started + .milliseconds(2_500))
         #expect(try await Self.exchange(port: relay.port) == "second")
         #expect(pool.statistics[0].failedConnects == 2)
         #expect(try await relay.shutdown())
