@@ -10,11 +10,13 @@ struct ConnectionDecoder {
     let listener: String
     /// The relay target's host: names the agent in passive checks, which carry no host name.
     let peerHost: String?
-    private var conversation = ZabbixConversation()
+    private var conversation: ZabbixConversation
 
-    init(listener: String, peerHost: String?) {
+    /// - Parameter budget: the bytes one payload may keep (``ZabbixConversation/budget``).
+    init(listener: String, peerHost: String?, budget: Int) {
         self.listener = listener
         self.peerHost = peerHost
+        self.conversation = ZabbixConversation(budget: budget)
     }
 
     /// Inflates and decodes one frame; `nil` (counted in `statistics`) when it cannot be decoded.
@@ -30,12 +32,16 @@ struct ConnectionDecoder {
             self.conversation.forgetFrame(from: peer)
             return nil
         }
+        defer { statistics.rowsDropped(self.conversation.takeDroppedRows()) }
         do {
             let message = try self.conversation.decode(payload, from: peer)
             statistics.frameDecoded(message: message.kindName, flags: frame.header.flags.rawValue)
             return message
         } catch {
-            statistics.failed(.invalidJSON)
+            switch error {
+            case .invalidJSON: statistics.failed(.invalidJSON)
+            case .budgetExceeded: statistics.failed(.budgetExceeded)
+            }
             self.conversation.forgetFrame(from: peer)
             return nil
         }

@@ -234,7 +234,7 @@ private final class SideWorker: @unchecked Sendable {
     private func process(_ work: SideWork) -> Int? {
         switch work {
         case .opened(let id, let listener, let peerHost):
-            self.connections[id] = Connection(decoder: ConnectionDecoder(listener: listener, peerHost: peerHost))
+            self.connections[id] = Connection(decoder: ConnectionDecoder(listener: listener, peerHost: peerHost, budget: self.pipeline.configuration.maximumFrameSize))
             return nil
         case .closed(let id):
             self.connections[id] = nil
