@@ -58,7 +58,7 @@ public struct ZabbixInflater: Sendable {
     }
 
     /// Inflates `source` into a buffer that grows with the output, up to `ceiling` bytes.
-    private static func inflate(_ source: UnsafeRawBufferPointer, ceiling: Int) -> Result<ByteBuffer, ZabbixInflateError> {
+    static func inflate(_ source: UnsafeRawBufferPointer, ceiling: Int) -> Result<ByteBuffer, ZabbixInflateError> {
         var stream = z_stream()
         var status = inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard status == Z_OK else { return .failure(.zlibFailure(status: status)) }
