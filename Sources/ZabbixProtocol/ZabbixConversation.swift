@@ -58,8 +58,8 @@ public struct ZabbixConversation: Sendable {
         }
     }
 
-    /// Default ``budget``: 64 MiB.
-    public static let defaultBudget = 64 << 20
+    /// Default ``budget``: 128 MiB, as ``ZabbixFrameDecoder/defaultMaximumFrameSize``.
+    public static let defaultBudget = ZabbixFrameDecoder.defaultMaximumFrameSize
 
     /// Bytes one payload may keep: its rows, item lists, configuration rows and their strings
     /// (estimated as Swift lays them out).

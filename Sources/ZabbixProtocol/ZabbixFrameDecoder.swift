@@ -88,6 +88,15 @@ public struct ZabbixFrameDecoder: Sendable {
         }
     }
 
+    /// Stops accumulating the frame in progress and frees its buffer: the rest of it is passed
+    /// over as an oversized frame is (no event). For callers that ran out of memory to hold it.
+    /// Returns whether a frame was in progress.
+    public mutating func abandonFrame() -> Bool {
+        guard case .payload(let header, let accumulated) = self.state else { return false }
+        self.state = .skipping(header, remaining: header.dataLength - UInt64(accumulated.readableBytes))
+        return true
+    }
+
     /// Decodes `buffer`, calling `emit` for every event, in stream order.
     public mutating func feed(_ buffer: ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void) {
         var input = buffer

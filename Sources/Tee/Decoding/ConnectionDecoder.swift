@@ -12,11 +12,20 @@ struct ConnectionDecoder {
     let peerHost: String?
     private var conversation: ZabbixConversation
 
-    /// - Parameter budget: the bytes one payload may keep (``ZabbixConversation/budget``).
-    init(listener: String, peerHost: String?, budget: Int) {
+    /// - Parameter maximumFrameSize: `decode.max_frame_size`, which sets what one payload may
+    ///   keep (``payloadBudget(maximumFrameSize:)``).
+    init(listener: String, peerHost: String?, maximumFrameSize: Int) {
         self.listener = listener
         self.peerHost = peerHost
-        self.conversation = ZabbixConversation(budget: budget)
+        self.conversation = ZabbixConversation(budget: Self.payloadBudget(maximumFrameSize: maximumFrameSize))
+    }
+
+    /// What one payload may keep (``ZabbixConversation/budget``): `decode.max_frame_size`, and at
+    /// least 64 MiB — about 90 000 values (an agent sends at most 65 535 per frame) or 600 000
+    /// proxy configuration items — so that a small frame limit never refuses a legitimate frame
+    /// for the memory its values take.
+    static func payloadBudget(maximumFrameSize: Int) -> Int {
+        max(maximumFrameSize, 64 << 20)
     }
 
     /// Inflates and decodes one frame; `nil` (counted in `statistics`) when it cannot be decoded.

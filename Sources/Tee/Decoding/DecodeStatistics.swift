@@ -10,7 +10,9 @@ public final class DecodeStatistics: Sendable {
     public enum Failure: String, Sendable, Hashable, CaseIterable {
         /// A frame larger than `decode.max_frame_size` (skipped, decoding resumes after it).
         case oversized
-        /// The side pipeline's queue was full (frame dropped, the relay was not slowed).
+        /// The side pipeline's queue was full (`decode.queue_frames`, or `decode.queue_bytes` of
+        /// frames arriving, queued and being decoded): the frame was not decoded, the relay was
+        /// not slowed.
         case queueFull = "queue_full"
         /// zlib data that does not inflate, or inflates to another size than announced.
         case corruptCompression = "corrupt_compression"

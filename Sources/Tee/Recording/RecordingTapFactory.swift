@@ -61,7 +61,7 @@ final class RecordingWriter: @unchecked Sendable {
 
     private let directory: String
     private let logger: Logger
-    private let queue = SideQueue<Record>(maximumItems: 100_000, maximumBytes: 64 << 20)
+    private let queue = SideQueue<Record>(maximumItems: 100_000, bytes: ByteBudget(limit: 64 << 20))
     private let lock = NSLock()
     private var incomplete = Set<UInt64>()
     private var open: [UInt64: Open] = [:]
