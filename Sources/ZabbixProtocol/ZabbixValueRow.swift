@@ -75,10 +75,7 @@ struct ValueRowsReader {
                 self.dropped.unusable += 1
                 continue
             }
-            if let row = try self.readRow(&reader) {
-                try reader.charge(Self.costPerRow)
-                self.rows.append(row)
-            }
+            try self.readRow(&reader)
         }
     }
 
@@ -104,10 +101,24 @@ struct ValueRowsReader {
         }
     }
 
-    /// One row object; `nil` (counted) when it is not kept. The first member of a name that
-    /// gives a value wins, as in Zabbix's own parser.
-    private mutating func readRow(_ reader: inout JSONReader) throws(JSONParseError) -> ZabbixValueRow? {
-        var row = ZabbixValueRow()
+    /// Reads one row object and appends it, or counts it when it is not kept. The first member
+    /// of a name that gives a value wins, as in Zabbix's own parser. Fields are gathered in
+    /// locals: a row struct is built only for rows that are kept.
+    private mutating func readRow(_ reader: inout JSONReader) throws(JSONParseError) {
+        var host: String?
+        var key: String?
+        var itemid: UInt64?
+        var value: String?
+        var state: Int64?
+        var id: UInt64?
+        var clock: Int64?
+        var ns: Int64?
+        var lastlogsize: UInt64?
+        var mtime: Int64?
+        var timestamp: Int64?
+        var source: String?
+        var severity: Int64?
+        var eventid: Int64?
         var hostTooLong = false
         var keyTooLong = false
         try reader.beginObject()
@@ -117,46 +128,46 @@ struct ValueRowsReader {
                 try reader.skipValue()
                 continue
             }
-            let value = try reader.readScalar()
+            let scalar = try reader.readScalar()
             switch field {
-            case .id: if row.id == nil { row.id = reader.uint64(value) }
-            case .ns: if row.ns == nil { row.ns = reader.int64(value) }
+            case .id: if id == nil { id = reader.uint64(scalar) }
+            case .ns: if ns == nil { ns = reader.int64(scalar) }
             case .key:
-                if row.key == nil && !keyTooLong {
-                    row.key = try reader.text(value, maximumCharacters: ZabbixLimits.maximumKeyLength)
-                    keyTooLong = row.key == nil && value.hasText
+                if key == nil && !keyTooLong {
+                    key = try reader.text(scalar, maximumCharacters: ZabbixLimits.maximumKeyLength)
+                    keyTooLong = key == nil && scalar.hasText
                 }
             case .host:
-                if row.host == nil && !hostTooLong {
-                    row.host = try self.host(value, &reader)
-                    hostTooLong = row.host == nil && value.hasText
+                if host == nil && !hostTooLong {
+                    host = try self.host(scalar, &reader)
+                    hostTooLong = host == nil && scalar.hasText
                 }
-            case .value: if row.value == nil { row.value = try reader.text(value) }
-            case .clock: if row.clock == nil { row.clock = reader.int64(value) }
-            case .state: if row.state == nil { row.state = reader.int64(value) }
-            case .mtime: if row.mtime == nil { row.mtime = reader.int64(value) }
-            case .itemid: if row.itemid == nil { row.itemid = reader.uint64(value) }
-            case .source: if row.source == nil { row.source = try reader.text(value) }
-            case .eventid: if row.eventid == nil { row.eventid = reader.int64(value) }
-            case .severity: if row.severity == nil { row.severity = reader.int64(value) }
-            case .timestamp: if row.timestamp == nil { row.timestamp = reader.int64(value) }
-            case .lastlogsize: if row.lastlogsize == nil { row.lastlogsize = reader.uint64(value) }
+            case .value: if value == nil { value = try reader.text(scalar) }
+            case .clock: if clock == nil { clock = reader.int64(scalar) }
+            case .state: if state == nil { state = reader.int64(scalar) }
+            case .mtime: if mtime == nil { mtime = reader.int64(scalar) }
+            case .itemid: if itemid == nil { itemid = reader.uint64(scalar) }
+            case .source: if source == nil { source = try reader.text(scalar) }
+            case .eventid: if eventid == nil { eventid = reader.int64(scalar) }
+            case .severity: if severity == nil { severity = reader.int64(scalar) }
+            case .timestamp: if timestamp == nil { timestamp = reader.int64(scalar) }
+            case .lastlogsize: if lastlogsize == nil { lastlogsize = reader.uint64(scalar) }
             case .other: break
             }
         }
         if hostTooLong {
             self.dropped.hostTooLong += 1
-            return nil
-        }
-        if keyTooLong {
+        } else if keyTooLong {
             self.dropped.keyTooLong += 1
-            return nil
-        }
-        guard row.value != nil || row.itemid != nil || row.key != nil else {
+        } else if value == nil && itemid == nil && key == nil {
             self.dropped.unusable += 1
-            return nil
+        } else {
+            try reader.charge(Self.costPerRow)
+            self.rows.append(ZabbixValueRow(
+                host: host, key: key, itemid: itemid, value: value, state: state, id: id, clock: clock, ns: ns,
+                lastlogsize: lastlogsize, mtime: mtime, timestamp: timestamp, source: source, severity: severity,
+                eventid: eventid))
         }
-        return row
     }
 
     /// The host text, the previous row's string when the bytes are the same.
