@@ -34,9 +34,10 @@ public struct ZabbixInflater: Sendable {
     /// Largest inflated size accepted; larger announcements are refused before allocating.
     public var maximumSize: Int
 
-    /// Creates an inflater that refuses payloads announced larger than `maximumSize` bytes.
+    /// Creates an inflater that refuses payloads announced larger than `maximumSize` bytes (at
+    /// most ``ZabbixFrameDecoder/largestMaximumFrameSize``).
     public init(maximumSize: Int = ZabbixFrameDecoder.defaultMaximumFrameSize) {
-        self.maximumSize = max(0, maximumSize)
+        self.maximumSize = min(max(0, maximumSize), ZabbixFrameDecoder.largestMaximumFrameSize)
     }
 
     /// Inflates `payload` to exactly `expectedSize` bytes (the frame's `reserved`).
@@ -44,7 +45,7 @@ public struct ZabbixInflater: Sendable {
         guard expectedSize <= UInt64(self.maximumSize) else {
             throw .tooLarge(announced: expectedSize, maximum: self.maximumSize)
         }
-        // Safe: expectedSize <= maximumSize, an Int. One byte more than announced is allowed in,
+        // Safe: expectedSize <= maximumSize < 2^31. One byte more than announced is allowed in,
         // so that "more data than announced" is seen rather than cut off.
         let ceiling = Int(expectedSize) + 1
         let result: Result<ByteBuffer, ZabbixInflateError> = payload.withUnsafeReadableBytes { source in
