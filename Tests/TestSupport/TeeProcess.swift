@@ -52,12 +52,14 @@ public final class TeeProcess: Sendable {
 
     /// Writes `configuration` to a fresh directory, starts `zabbix-tee run` and waits until
     /// every port in `ports` accepts connections. With `softFileLimit` the tee starts with that
-    /// soft `RLIMIT_NOFILE` (through `sh -c 'ulimit -Sn N; exec ...'`, same pid). `binary` is
-    /// the executable (``binary`` by default); `launcher` is put in front of the command (a
-    /// prefix that execs it, such as ``MemoryCeiling/prefix``).
+    /// soft `RLIMIT_NOFILE` (through `sh -c 'ulimit -Sn N; exec ...'`, same pid). With
+    /// `stderrDescriptor` its standard error is that descriptor (a pipe the test controls)
+    /// instead of the log file, which then holds standard output only. `binary` is the
+    /// executable (``binary`` by default); `launcher` is put in front of the command (a prefix
+    /// that execs it, such as ``MemoryCeiling/prefix``).
     public static func start(
         configuration: String, ports: [Int], arguments: [String] = [], softFileLimit: Int? = nil,
-        binary: String = TeeProcess.binary, launcher: [String] = []
+        stderrDescriptor: Int32? = nil, binary: String = TeeProcess.binary, launcher: [String] = []
     ) async throws -> TeeProcess {
         let directory = try ZabbixLabDirectory.create("tee")
         let configFile = "\(directory)/config.yaml"
@@ -68,7 +70,9 @@ public final class TeeProcess: Sendable {
             command = ["/bin/sh", "-c", "ulimit -Sn \(limit) && exec \"$0\" \"$@\""] + command
         }
         command = launcher + command
-        let child = try ChildProcess(command[0], Array(command.dropFirst()), stdoutPath: logFile, stderrPath: logFile)
+        let child = try ChildProcess(
+            command[0], Array(command.dropFirst()), stdoutPath: logFile, stderrPath: logFile,
+            stderrDescriptor: softFileLimit == nil ? stderrDescriptor : nil)
         let tee = TeeProcess(child: child, directory: directory, configFile: configFile, logFile: logFile, ports: ports)
         do {
             try await waitUntil("zabbix-tee to listen on \(ports)", timeout: .seconds(20), interval: .milliseconds(20)) {
