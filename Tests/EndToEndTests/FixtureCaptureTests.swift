@@ -108,7 +108,7 @@ struct FixtureCaptureTests {
                     #expect(match.value.count == 65_535 && ZabbixTestItems.bigTextValue.hasPrefix(match.value))
                     item = FixtureItem(host: host.name, key: key, value: ZabbixTestItems.bigTextValue,
                                        clock: Int64(match.clock), ns: Int64(match.ns),
-                                       source: "value: the UserParameter's output (`yes 0123456789abcde | head -n 19200`, trailing newline stripped by the agent); the server's history holds its first 65 535 characters (checked); clock/ns: server history")
+                                       source: "value: the UserParameter's output (`yes 0123456789abcde 2>/dev/null | head -n 19200`, trailing newline stripped by the agent); the server's history holds its first 65 535 characters (checked); clock/ns: server history")
                 } else {
                     item = FixtureItem(host: host.name, key: key, value: match.value, clock: Int64(match.clock), ns: Int64(match.ns))
                 }
@@ -354,10 +354,10 @@ struct FixtureCaptureTests {
     @Test func activeProxyConfigAndData() async throws {
         let lab = try await ZabbixServerLab.shared()
         let proxyName = "fixture-proxy"
-        let proxyHostid = try await lab.database.addProxy(proxyName)
+        let proxyid = try await lab.database.addProxy(proxyName)
         let host = try await lab.addHost("fixture-proxied", items: [
             .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
-        ], proxyHostid: proxyHostid)
+        ], proxyid: proxyid)
         let keysByItemid = Dictionary(uniqueKeysWithValues: host.items.map { (Int64($0.value.itemid), $0.key) })
         let proxyVersion = try await Self.version(ZabbixPrograms.proxy)
         let serverVersion = try await Self.serverVersion()

@@ -29,9 +29,9 @@ struct TeeDecodingEndToEndTests {
     @Test func proxyHistoryThroughTheTeeIsResolvedWithTheConfigurationTheTeeSaw() async throws {
         let lab = try await ZabbixServerLab.shared()
         let proxyName = Self.uniqueName("tee-proxy")
-        let proxyHostid = try await lab.database.addProxy(proxyName)
+        let proxyid = try await lab.database.addProxy(proxyName)
         let host = try await lab.addHost(
-            Self.uniqueName("tee-proxied"), items: [.trapper("proxied.int"), .trapper("proxied.text", .text)], proxyHostid: proxyHostid)
+            Self.uniqueName("tee-proxied"), items: [.trapper("proxied.int"), .trapper("proxied.text", .text)], proxyid: proxyid)
         let riemann = try await RiemannTestServer.start()
         let port = try LoopbackPort.free()
         try await TeeProcess.withRunning(configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]) { _ in
