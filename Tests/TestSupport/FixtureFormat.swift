@@ -81,6 +81,9 @@ public struct FixtureMeta: Codable, Sendable {
     public var notes: [String]
     /// The `meta.json` zabbix-tee's recorder wrote for this connection.
     public var recording: FixtureRecording?
+    /// False for traffic recorded from real programs; true for bytes made from the Zabbix source
+    /// and documentation where no program exists here (8.0).
+    public var synthesized: Bool = false
 
     public init(
         name: String, description: String, program: String, programVersion: String, peer: String, peerVersion: String,

@@ -86,7 +86,30 @@ public final class ZabbixServerDatabase: Sendable {
             sql += "INSERT INTO interface (interfaceid, hostid, main, type, useip, ip, dns, port) VALUES "
                 + "(\(interfaceid), \(hostid), 1, 1, 1, '127.0.0.1', '', '\(agentPort)');\n"
         }
-        for item in all {
+        sql += itemInserts(all, hostid: hostid, interfaceid: interfaceid, into: &records)
+        sql += "COMMIT;\n"
+        try await query(sql)
+        return ZabbixHostRecord(hostid: hostid, name: name, items: records)
+    }
+
+    /// Adds `items` (no passive ones: they would need the host's interface) to an existing host,
+    /// in one transaction, and returns the host with all its items. The server (and a proxy, in
+    /// its next incremental configuration) learns them after its next configuration sync.
+    public func addItems(to host: ZabbixHostRecord, _ items: [ZabbixItemSpec]) async throws -> ZabbixHostRecord {
+        if items.contains(where: { $0.type == .agent }) {
+            throw ZabbixLabError.missing("an interface for passive items added to \(host.name)")
+        }
+        var records = host.items
+        let sql = "BEGIN;\n" + itemInserts(items, hostid: host.hostid, interfaceid: "NULL", into: &records) + "COMMIT;\n"
+        try await query(sql)
+        return ZabbixHostRecord(hostid: host.hostid, name: host.name, items: records)
+    }
+
+    /// `items` and `item_rtdata` rows for `items` of `hostid`, recording each new itemid in `records`.
+    private func itemInserts(_ items: [ZabbixItemSpec], hostid: Int, interfaceid: String,
+                             into records: inout [String: (itemid: Int, valueType: ZabbixValueType)]) -> String {
+        var sql = ""
+        for item in items {
             let itemid = allocateId()
             records[item.key] = (itemid, item.valueType)
             let itemInterface = item.type == .agent ? interfaceid : "NULL"
@@ -95,9 +118,7 @@ public final class ZabbixServerDatabase: Sendable {
                 + "\(item.valueType.rawValue), \(literal(item.delay)), \(itemInterface));\n"
             sql += "INSERT INTO item_rtdata (itemid) VALUES (\(itemid));\n"
         }
-        sql += "COMMIT;\n"
-        try await query(sql)
-        return ZabbixHostRecord(hostid: hostid, name: name, items: records)
+        return sql
     }
 
     /// Inserts a proxy `name` and returns its id (6.0: a `hosts` row, status 5 active or 6 passive;
