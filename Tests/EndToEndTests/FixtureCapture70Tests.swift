@@ -107,10 +107,12 @@ struct FixtureCapture70Tests {
             var options = ZabbixProxy.Options(hostname: proxyName, activeServer: recorder.address, version: Self.version)
             options.configFrequency = 1
             return try await ZabbixProxy.withRunning(options) { proxy in
+                // Accepted values mean the proxy has its configuration: the agent started next gets
+                // its active checks on its first request.
+                try await Self.sendThroughProxy(proxy, host, [("trap.int", "42"), ("trap.float", "3.25"), ("trap.text", "proxied text")])
                 // An active agent behind the proxy: its availability travels as `host data`.
                 let agentOptions = ZabbixAgentOptions(hostname: host.name, activeServer: "127.0.0.1:\(proxy.port)", version: Self.version)
                 return try await ZabbixAgentd.withRunning(agentOptions) { _ in
-                    try await Self.sendThroughProxy(proxy, host, [("trap.int", "42"), ("trap.float", "3.25"), ("trap.text", "proxied text")])
                     for key in ["trap.int", "trap.float", "trap.text", ZabbixTestItems.intKey] { _ = try await lab.waitForHistory(host, key) }
                     _ = try await recorder.waitForConnection("proxy data with host data") { $0.clientFrames.first?.json?["host data"] != nil }
                     // A new item: the server hands it to the proxy in an incremental configuration.
