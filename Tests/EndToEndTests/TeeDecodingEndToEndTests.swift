@@ -62,6 +62,23 @@ struct TeeDecodingEndToEndTests {
                 let text = events.first { $0.service == "proxied.text" }
                 #expect(text?.metric == nil)
                 #expect(text?.description == "via proxy")
+
+                // An item added while the proxy runs reaches it in its next configuration: in full
+                // (6.0), or as the only change (7.0, incremental); either way the tee learns it.
+                let later = try await lab.database.addItems(to: host, [.trapper("proxied.later", .float)])
+                try await waitUntil("the proxy to accept proxied.later", timeout: .seconds(30), interval: .milliseconds(200)) {
+                    try await ZabbixSender.send(
+                        port: proxy.port, host: host.name, key: "proxied.later", value: "2.5", version: version).processed == 1
+                }
+                try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                    server.receivedEvents.contains { $0.host == name && $0.service == "proxied.later" }
+                }
+                let late = riemann.receivedEvents.first { $0.host == name && $0.service == "proxied.later" }
+                #expect(late?.metric == .double(2.5))
+                let lateAttributes = Dictionary((late?.attributes ?? []).map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+                #expect(lateAttributes["zabbix_itemid"] == String(later.itemid("proxied.later")))
+                #expect(riemann.receivedEvents.filter { $0.host == name }.allSatisfy { !($0.service ?? "").hasPrefix("itemid:") },
+                        "every proxied value resolved")
             }
         }
         await riemann.shutdown()

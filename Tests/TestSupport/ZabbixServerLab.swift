@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// A complete Zabbix back end (6.0 or 7.0) for tests: private PostgreSQL cluster, Zabbix database,
-/// and `zabbix_server` on 127.0.0.1. About 2 s to start (7.0: about 3 s).
+/// and `zabbix_server` on 127.0.0.1. A few seconds to start (most of it loading the schema).
 ///
 /// Share one per version and test process with `ZabbixServerLab.shared(version)`: the first caller
 /// starts it, later callers get the same one, and it is stopped when the test process exits (an
