@@ -87,7 +87,7 @@ trap cleanup EXIT INT TERM
 
 # bookworm-backports, for downloading the 7.0 packages: added unless a source
 # already has it, and pinned below every installed version either way.
-if ! grep -rqs --exclude="$(basename "$BACKPORTS_SOURCES")" 'bookworm-backports' \
+if ! grep -rqsE --exclude="$(basename "$BACKPORTS_SOURCES")" '^[^#]*bookworm-backports' \
         /etc/apt/sources.list /etc/apt/sources.list.d/; then
     cat > "$BACKPORTS_SOURCES" <<'EOF'
 Types: deb
