@@ -19,7 +19,7 @@ import TestSupport
     .serialized,
     .timeLimit(.minutes(5)))
 struct FixtureCapture70Tests {
-    static let version = ZabbixVersion.v7_0
+    static let version = ZabbixLabVersion.v7_0
 
     // MARK: Heartbeats
 
@@ -53,10 +53,10 @@ struct FixtureCapture70Tests {
     // MARK: zabbix_get 7.0 against a 6.0 agent
 
     @Test func passiveCheckFallsBackToPlainTextWithA60Agent() async throws {
-        try ZabbixVersion.v6_0.requirePrograms()
+        try ZabbixLabVersion.v6_0.requirePrograms()
         try Self.version.requirePrograms()
         let getVersion = try await FixtureCaptureTests.version(Self.version.programs.get)
-        let agentVersion = try await FixtureCaptureTests.version(ZabbixVersion.v6_0.programs.agentd)
+        let agentVersion = try await FixtureCaptureTests.version(ZabbixLabVersion.v6_0.programs.agentd)
         try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: .v6_0)) { agent in
             try await FixtureRecorder.withRecording(target: agent.port) { recorder in
                 let int = try await ZabbixGet.get(port: recorder.port, key: ZabbixTestItems.intKey, version: Self.version)

@@ -18,7 +18,7 @@ enum FixtureCapture {
 
     /// A fixture's name: `<program>-<what>` for 6.0 (the names the first captures had),
     /// `<program>-7.0-<what>` for 7.0.
-    static func name(_ program: String, _ version: ZabbixVersion, _ what: String) -> String {
+    static func name(_ program: String, _ version: ZabbixLabVersion, _ what: String) -> String {
         version == .v6_0 ? "\(program)-\(what)" : "\(program)-\(version)-\(what)"
     }
 }
@@ -37,8 +37,8 @@ struct FixtureCaptureTests {
     /// An active agent with int, float, text, log, unsupported and > 256 KiB items, all checked
     /// once at start-up: the `active checks` connection and the first `agent data` connection
     /// carrying the log lines (which also carries the other items' first values).
-    @Test(arguments: ZabbixVersion.allCases, ZabbixAgentKind.allCases)
-    func activeChecksAndAgentData(_ version: ZabbixVersion, _ agent: ZabbixAgentKind) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
+    func activeChecksAndAgentData(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let agent2 = agent == .agent2
         // agent2 always, agentd from 7.0 on: the agent says its version, the server answers with
@@ -190,8 +190,8 @@ struct FixtureCaptureTests {
 
     /// One value, batches with clocks and nanoseconds, and (6.0 only: the framing of a big value
     /// did not change) a 1 MiB value.
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderFixtures(_ zabbixVersion: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderFixtures(_ zabbixVersion: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(zabbixVersion)
         let host = try await lab.addHost("fixture-sender", items: [
             .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
@@ -287,8 +287,8 @@ struct FixtureCaptureTests {
 
     /// zabbix_get against both agents of the same version: 6.0 sends the key as text, 7.0 a JSON
     /// `passive checks` request that 7.0 agents answer in JSON.
-    @Test(arguments: ZabbixVersion.allCases)
-    func passiveChecksWithZabbixGet(_ zabbixVersion: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func passiveChecksWithZabbixGet(_ zabbixVersion: ZabbixLabVersion) async throws {
         try zabbixVersion.requirePrograms()
         let getVersion = try await Self.version(zabbixVersion.programs.get)
         let deterministicNote = "any lab agent of the same version answers the same key with the same bytes (deterministic UserParameters, fixed error text)"
@@ -494,7 +494,8 @@ struct FixtureCaptureTests {
             clientFrames: connection.clientFrames.count, serverFrames: connection.serverFrames.count,
             requestTypes: connection.requestTypes, tls: connection.client.first == 0x16, catalog: catalog,
             deterministic: deterministic, deterministicNote: deterministicNote, itemsSource: itemsSource,
-            valuesHaveClock: valuesHaveClock, items: items, notes: notes, recording: connection.recording)
+            valuesHaveClock: valuesHaveClock, items: items, notes: notes, recording: connection.recording,
+            version: FixtureMeta.version(fromProgramVersion: programVersion), synthesized: false)
     }
 
     /// The connection's history rows of `host`, each matched to what the server stored (itemid,
@@ -521,7 +522,7 @@ struct FixtureCaptureTests {
         return String(result.standardOutput.split(separator: "\n").first ?? "")
     }
 
-    static func serverVersion(_ version: ZabbixVersion) async throws -> String {
+    static func serverVersion(_ version: ZabbixLabVersion) async throws -> String {
         try await self.version(try #require(version.programs.server))
     }
 

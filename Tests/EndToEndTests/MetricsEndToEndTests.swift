@@ -7,8 +7,8 @@ import TestSupport
 /// parses with Prometheus' own parser.
 @Suite("metrics during real Zabbix traffic", .timeLimit(.minutes(2)))
 struct MetricsEndToEndTests {
-    @Test(arguments: ZabbixVersion.allCases)
-    func metricsReportWhatRealTrafficDid(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func metricsReportWhatRealTrafficDid(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         let riemann = try await RiemannTestServer.start()
         let proxy = try await ZabbixProxy.start(ZabbixProxy.Options(version: version))

@@ -20,8 +20,8 @@ struct ReplayCommandTests {
     }
 
     /// Each version's agentd fixtures against an agentd of that version (7.0: JSON passive checks).
-    @Test(arguments: ZabbixVersion.allCases)
-    func deterministicAgentdFixturesReplayIdenticallyThroughALiveTee(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func deterministicAgentdFixturesReplayIdenticallyThroughALiveTee(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             let port = try LoopbackPort.free()
@@ -44,8 +44,8 @@ struct ReplayCommandTests {
 
     /// 6.0: agentd's recorded reply has reserved = 0 where agent2 fills in the length (byte 9).
     /// 7.0: neither fills it, but the JSON reply names the agent: `"variant":1` vs 2 (byte 42).
-    @Test(arguments: ZabbixVersion.allCases)
-    func deterministicAgent2FixtureReplaysIdenticallyAndAgentdsDoesNot(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func deterministicAgent2FixtureReplaysIdenticallyAndAgentdsDoesNot(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(version: version)) { agent in
             let port = try LoopbackPort.free()

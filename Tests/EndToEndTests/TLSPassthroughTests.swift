@@ -79,8 +79,8 @@ struct TLSPassthroughTests {
         #expect(framesAfter == framesBefore, "no ZBXD frame decoded out of a TLS session")
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func zabbixSenderWithPSKToAProxyWithPSKWorksThroughTheTeeByteForByte(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func zabbixSenderWithPSKToAProxyWithPSKWorksThroughTheTeeByteForByte(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         let directory = try ZabbixLabDirectory.create("psk-sender")
         defer { ZabbixLabDirectory.remove(directory) }
@@ -100,8 +100,8 @@ struct TLSPassthroughTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func zabbixGetWithPSKToAnAgentWithPSKWorksThroughTheTeeByteForByte(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func zabbixGetWithPSKToAnAgentWithPSKWorksThroughTheTeeByteForByte(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         let directory = try ZabbixLabDirectory.create("psk-agent")
         defer { ZabbixLabDirectory.remove(directory) }
@@ -133,8 +133,8 @@ struct TLSPassthroughTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func activeAgentdWithPSKThroughTheTeeDeliversItsValuesToARealServer(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func activeAgentdWithPSKThroughTheTeeDeliversItsValuesToARealServer(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let directory = try ZabbixLabDirectory.create("psk-active")
         defer { ZabbixLabDirectory.remove(directory) }

@@ -23,8 +23,8 @@ struct TeeDecodingEndToEndTests {
         """
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func proxyHistoryThroughTheTeeIsResolvedWithTheConfigurationTheTeeSaw(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func proxyHistoryThroughTheTeeIsResolvedWithTheConfigurationTheTeeSaw(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let proxyName = Self.uniqueName("tee-proxy")
         let proxyid = try await lab.database.addProxy(proxyName)
@@ -85,11 +85,11 @@ struct TeeDecodingEndToEndTests {
     }
 
     /// The agents that send itemid-only `agent data`: agent2 (6.0 and 7.0) and agentd 7.0.
-    static let itemidOnlyAgents: [(ZabbixVersion, ZabbixAgentKind)] = [(.v6_0, .agent2), (.v7_0, .agentd), (.v7_0, .agent2)]
+    static let itemidOnlyAgents: [(ZabbixLabVersion, ZabbixAgentKind)] = [(.v6_0, .agent2), (.v7_0, .agentd), (.v7_0, .agent2)]
 
     @Test(arguments: Self.itemidOnlyAgents)
     func teeRestartedBetweenActiveChecksAndItemidOnlyAgentDataStillResolvesTheKeys(
-        _ version: ZabbixVersion, _ agentKind: ZabbixAgentKind
+        _ version: ZabbixLabVersion, _ agentKind: ZabbixAgentKind
     ) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(Self.uniqueName("tee-restart"), items: [.active(ZabbixTestItems.intKey, .unsigned)])

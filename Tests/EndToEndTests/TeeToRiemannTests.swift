@@ -28,8 +28,8 @@ struct TeeToRiemannTests {
         Dictionary(event.attributes.map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderBatchWithTimestampsBecomesExactlyTheExpectedEvents(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderBatchWithTimestampsBecomesExactlyTheExpectedEvents(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(Self.uniqueName("tee-events"), items: [
             .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
@@ -81,8 +81,8 @@ struct TeeToRiemannTests {
 
     /// agent2 sends itemids only, and from 7.0 on so does agentd: their keys come from the catalog
     /// the tee learnt from the `active checks` replies.
-    @Test(arguments: ZabbixVersion.allCases)
-    func activeAgentdAndAgent2ValuesBecomeEventsThatMatchTheServersHistory(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func activeAgentdAndAgent2ValuesBecomeEventsThatMatchTheServersHistory(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let items: [ZabbixItemSpec] = [
             .active(ZabbixTestItems.intKey, .unsigned), .active(ZabbixTestItems.floatKey, .float),
@@ -141,8 +141,8 @@ struct TeeToRiemannTests {
     }
 
     /// Plain-text passive checks (6.0) and JSON ones (7.0), from zabbix_get of the agent's version.
-    @Test(arguments: ZabbixVersion.allCases)
-    func passiveChecksThroughTheTeeBecomeEventsForTheAgentAddress(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func passiveChecksThroughTheTeeBecomeEventsForTheAgentAddress(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         try await Self.expectPassiveEvents(agent: version, get: version)
     }
@@ -151,14 +151,14 @@ struct TeeToRiemannTests {
     /// and the plain-text retry gets the value. Only the retry's value is an event: the refusal
     /// is not the item being unsupported.
     @Test func passiveCheckFallbackToPlainTextIsOneEventNotACriticalOne() async throws {
-        try ZabbixVersion.v6_0.requirePrograms()
-        try ZabbixVersion.v7_0.requirePrograms()
+        try ZabbixLabVersion.v6_0.requirePrograms()
+        try ZabbixLabVersion.v7_0.requirePrograms()
         try await Self.expectPassiveEvents(agent: .v6_0, get: .v7_0)
     }
 
     /// `zabbix_get` of `get`'s version through the tee to agentd of `agent`'s version: lab.int,
     /// then no.such.key, become exactly one event each, in that order.
-    static func expectPassiveEvents(agent version: ZabbixVersion, get: ZabbixVersion) async throws {
+    static func expectPassiveEvents(agent version: ZabbixLabVersion, get: ZabbixLabVersion) async throws {
         let riemann = try await RiemannTestServer.start()
         try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             let port = try LoopbackPort.free()

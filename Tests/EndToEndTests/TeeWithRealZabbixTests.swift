@@ -16,9 +16,9 @@ struct TeeWithRealZabbixTests {
     ]
 
     /// zabbix_get of the agent's version: plain-text keys (6.0), JSON passive checks (7.0).
-    @Test(arguments: ZabbixVersion.allCases, ZabbixAgentKind.allCases)
+    @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
     func zabbixGetThroughTheTeeAnswersLikeTheAgentItselfIncludingUnsupportedKeys(
-        _ version: ZabbixVersion, _ agent: ZabbixAgentKind
+        _ version: ZabbixLabVersion, _ agent: ZabbixAgentKind
     ) async throws {
         try version.requirePrograms()
         try await agent.withRunning(ZabbixAgentOptions(version: version)) { daemon in
@@ -43,8 +43,8 @@ struct TeeWithRealZabbixTests {
     /// plain-text retry answered, both relayed, and the answers are the agent's own.
     @Test(arguments: ZabbixAgentKind.allCases)
     func zabbixGet70FallsBackToPlainTextThroughTheTeeWithA60Agent(_ agent: ZabbixAgentKind) async throws {
-        try ZabbixVersion.v6_0.requirePrograms()
-        try ZabbixVersion.v7_0.requirePrograms()
+        try ZabbixLabVersion.v6_0.requirePrograms()
+        try ZabbixLabVersion.v7_0.requirePrograms()
         try await agent.withRunning(ZabbixAgentOptions(version: .v6_0)) { daemon in
             let port = try LoopbackPort.free()
             try await TeeProcess.withRunning(configuration: Self.teeConfiguration(port: port, target: daemon.port), ports: [port]) { _ in
@@ -60,8 +60,8 @@ struct TeeWithRealZabbixTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func zabbixSenderThroughTheTeeGetsTheProxysOwnResponse(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func zabbixSenderThroughTheTeeGetsTheProxysOwnResponse(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let port = try LoopbackPort.free()
@@ -78,8 +78,8 @@ struct TeeWithRealZabbixTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func activeAgentdThroughTheTeeHearsFromTheProxy(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func activeAgentdThroughTheTeeHearsFromTheProxy(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let port = try LoopbackPort.free()
@@ -113,8 +113,8 @@ struct TeeInFrontOfZabbixServerTests {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderValuesThroughTheTeeAreProcessedAndStored(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderValuesThroughTheTeeAreProcessedAndStored(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(uniqueName("tee-sender"), items: [.trapper("tee.trap"), .trapper("tee.trap.text", .text)])
         let port = try LoopbackPort.free()
@@ -132,8 +132,8 @@ struct TeeInFrontOfZabbixServerTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func activeAgentdAndAgent2ThroughTheTeeGetTheirChecksAndTheirValuesAreStored(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func activeAgentdAndAgent2ThroughTheTeeGetTheirChecksAndTheirValuesAreStored(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let port = try LoopbackPort.free()
         let items: [ZabbixItemSpec] = [

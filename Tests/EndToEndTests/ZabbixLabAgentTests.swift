@@ -5,8 +5,8 @@ import TestSupport
 /// version on loopback with the deterministic test items, and stop without leaving a process behind.
 @Suite("Zabbix lab: agents answer passive checks", .timeLimit(.minutes(1)))
 struct ZabbixLabAgentTests {
-    @Test(arguments: ZabbixVersion.allCases)
-    func agentdAnswersPingAndTestItemsAndRefusesUnknownKeys(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func agentdAnswersPingAndTestItemsAndRefusesUnknownKeys(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         let pid = try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             try await expectPassiveChecksAnswered(port: agent.port, version: version)
@@ -15,8 +15,8 @@ struct ZabbixLabAgentTests {
         #expect(ProcessGroup.members(pid).isEmpty, "zabbix_agentd workers left after stop")
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func agent2AnswersPingAndTestItemsAndRefusesUnknownKeys(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func agent2AnswersPingAndTestItemsAndRefusesUnknownKeys(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         let pid = try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(version: version)) { agent in
             try await expectPassiveChecksAnswered(port: agent.port, version: version)
@@ -25,10 +25,12 @@ struct ZabbixLabAgentTests {
         #expect(ProcessGroup.members(pid).isEmpty, "zabbix_agent2 left after stop")
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func agentdForksWorkersThatStopWithIt(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func agentdForksWorkersThatStopWithIt(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         let agent = try await ZabbixAgentd.start(ZabbixAgentd.Options(version: version))
+        // It accepts connections as soon as it listens, which can be before the last worker forked.
+        try? await waitUntil("agentd's workers forked", timeout: .seconds(10)) { agent.daemon.processes.count >= 3 }
         let workers = agent.daemon.processes
         try await agent.stop()
         // agentd -f: main process, collector, listeners (StartAgents=2), no active checks process.
@@ -42,8 +44,8 @@ struct ZabbixLabAgentTests {
     /// Each agent version answers its own zabbix_get, and a 7.0 zabbix_get (JSON first, plain-text
     /// fallback) gets the same answers from a 6.0 agent.
     @Test func zabbixGet7AnswersFrom6AgentsThroughThePlainTextFallback() async throws {
-        try ZabbixVersion.v6_0.requirePrograms()
-        try ZabbixVersion.v7_0.requirePrograms()
+        try ZabbixLabVersion.v6_0.requirePrograms()
+        try ZabbixLabVersion.v7_0.requirePrograms()
         try await ZabbixAgentd.withRunning { agent in
             try await expectPassiveChecksAnswered(port: agent.port, version: .v7_0)
         }
@@ -52,7 +54,7 @@ struct ZabbixLabAgentTests {
         }
     }
 
-    private func expectPassiveChecksAnswered(port: Int, version: ZabbixVersion) async throws {
+    private func expectPassiveChecksAnswered(port: Int, version: ZabbixLabVersion) async throws {
         func get(_ key: String) async throws -> ZabbixGet.Result {
             try await ZabbixGet.get(port: port, key: key, version: version)
         }

@@ -5,8 +5,8 @@ import TestSupport
 /// senders and active agents of its version itself — enough of a peer for relay tests.
 @Suite("Zabbix lab: proxy without a server", .timeLimit(.minutes(1)))
 struct ZabbixLabProxyTests {
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderToProxyIsAnsweredWithOneFailedValueForAnUnknownHost(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderToProxyIsAnsweredWithOneFailedValueForAnUnknownHost(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let sent = try await ZabbixSender.send(
@@ -19,8 +19,8 @@ struct ZabbixLabProxyTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderToNothingListeningExitsOne(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderToNothingListeningExitsOne(_ version: ZabbixLabVersion) async throws {
         try version.requirePrograms()
         let port = try LoopbackPort.free()
         let sent = try await ZabbixSender.send(port: port, host: "h", key: "k", value: "1", version: version)
@@ -28,8 +28,8 @@ struct ZabbixLabProxyTests {
         #expect(sent.processed == nil)
     }
 
-    @Test(arguments: ZabbixVersion.allCases, ZabbixAgentKind.allCases)
-    func activeAgentAsksProxyForChecksAndIsToldItsHostIsUnknown(_ version: ZabbixVersion, _ agent: ZabbixAgentKind) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
+    func activeAgentAsksProxyForChecksAndIsToldItsHostIsUnknown(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let hostname = "lab-\(agent)-unknown"

@@ -8,8 +8,8 @@ import TestSupport
 /// each with its own host.
 @Suite("Zabbix lab: full server", .timeLimit(.minutes(2)))
 struct ZabbixLabServerTests {
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderTrapperValueIsProcessedAndStoredInHistoryUint(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderTrapperValueIsProcessedAndStoredInHistoryUint(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(uniqueName("lab-sender"), items: [.trapper("lab.trap.uint")])
 
@@ -26,8 +26,8 @@ struct ZabbixLabServerTests {
         #expect(direct == [["12345"]])
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderValueForAnUnknownKeyIsFailedByTheServer(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderValueForAnUnknownKeyIsFailedByTheServer(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(uniqueName("lab-sender"), items: [.trapper("lab.trap.uint")])
         let sent = try await ZabbixSender.send(
@@ -37,8 +37,8 @@ struct ZabbixLabServerTests {
         #expect(sent.exitCode == ZabbixSender.Result.expectedExitCode(failed: 1, version: version), "\(sent)")
     }
 
-    @Test(arguments: ZabbixVersion.allCases, ZabbixAgentKind.allCases)
-    func activeAgentGetsItsChecksAndItsValuesLandInHistory(_ version: ZabbixVersion, _ agent: ZabbixAgentKind) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
+    func activeAgentGetsItsChecksAndItsValuesLandInHistory(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let logFile = try ZabbixTestLogFile()
         defer { logFile.remove() }
@@ -49,8 +49,8 @@ struct ZabbixLabServerTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func serverPollsPassiveAgentdAndStoresItsValues(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func serverPollsPassiveAgentdAndStoresItsValues(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             let host = try await lab.addHost(uniqueName("lab-passive"), items: [
@@ -62,8 +62,8 @@ struct ZabbixLabServerTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func senderValueThroughAnActiveProxyLandsInServerHistory(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderValueThroughAnActiveProxyLandsInServerHistory(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let proxyName = uniqueName("lab-proxy")
         let proxyid = try await lab.database.addProxy(proxyName)
@@ -85,8 +85,8 @@ struct ZabbixLabServerTests {
         }
     }
 
-    @Test(arguments: ZabbixVersion.allCases)
-    func sharedLabIsOneServerPerVersionAndTestProcess(_ version: ZabbixVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func sharedLabIsOneServerPerVersionAndTestProcess(_ version: ZabbixLabVersion) async throws {
         let first = try await ZabbixServerLab.sharedOrSkip(version)
         let second = try await ZabbixServerLab.shared(version)
         #expect(first === second)

@@ -57,17 +57,14 @@ struct FixtureReplayTests {
     }
 
     /// A fixture recorded from real programs names them with the Zabbix version they are
-    /// (`... (Zabbix) 7.0.9`), and one whose name says 7.0 is 7.0 traffic.
+    /// (`... (Zabbix) 7.0.9`, `version` 7.0.9), and one whose name says 7.0 is 7.0 traffic.
     @Test(arguments: Self.names) func metaNamesTheProgramsAndTheirVersion(_ name: String) throws {
         let meta = try FixtureFiles.meta(name)
-        guard !meta.synthesized else { return }
+        guard meta.synthesized == false else { return }
         #expect(meta.programVersion.hasPrefix(meta.program + " ") && meta.programVersion.contains("(Zabbix) "), "\(meta.programVersion)")
         #expect(meta.peerVersion.hasPrefix(meta.peer + " ") && meta.peerVersion.contains("(Zabbix) "), "\(meta.peerVersion)")
-        if name.contains("-7.0-") {
-            #expect(meta.programVersion.contains("(Zabbix) 7.0."), "\(name): \(meta.programVersion)")
-        } else {
-            #expect(meta.programVersion.contains("(Zabbix) 6.0."), "\(name): \(meta.programVersion)")
-        }
+        #expect(meta.version == FixtureMeta.version(fromProgramVersion: meta.programVersion), "\(name)")
+        #expect(meta.version?.hasPrefix(name.contains("-7.0-") ? "7.0." : "6.0.") == true, "\(name): \(meta.version ?? "-")")
     }
 
     /// The fixtures whose traffic `name` needs decoded first: its `catalog`, that one's, and so

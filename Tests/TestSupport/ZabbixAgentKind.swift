@@ -1,5 +1,5 @@
 /// The two Zabbix agents, for tests that run the same body against both (and both versions:
-/// `@Test(arguments: ZabbixVersion.allCases, ZabbixAgentKind.allCases)`).
+/// `@Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)`).
 public enum ZabbixAgentKind: String, Sendable, CaseIterable, CustomStringConvertible {
     case agentd
     case agent2

@@ -4,7 +4,7 @@
 /// active checks are on when `activeServer` is set. The agent answers the `ZabbixTestItems` keys.
 public struct ZabbixAgentOptions: ZabbixLabDaemonOptions {
     /// Which Zabbix version's agent.
-    public var version: ZabbixVersion = .v6_0
+    public var version: ZabbixLabVersion = .v6_0
     /// `Hostname=`: the host name sent in active checks; must match a host on the server.
     /// nil: `lab-agentd` / `lab-agent2`.
     public var hostname: String?
@@ -25,7 +25,7 @@ public struct ZabbixAgentOptions: ZabbixLabDaemonOptions {
 
     public init() {}
 
-    public init(hostname: String? = nil, activeServer: String? = nil, version: ZabbixVersion = .v6_0) {
+    public init(hostname: String? = nil, activeServer: String? = nil, version: ZabbixLabVersion = .v6_0) {
         self.hostname = hostname
         self.activeServer = activeServer
         self.version = version

@@ -36,7 +36,7 @@ public final class ZabbixDaemon: Sendable {
     /// What to start: which program of which version, on which port, with which configuration.
     public struct Options: Sendable {
         public var program: ZabbixDaemonProgram
-        public var version: ZabbixVersion
+        public var version: ZabbixLabVersion
         /// Port to listen on; nil picks a free one.
         public var port: Int?
         /// The program's own `Key=Value` lines, after the common ones
@@ -47,7 +47,7 @@ public final class ZabbixDaemon: Sendable {
         /// How long it may take to accept connections.
         public var startTimeout: Duration = .seconds(30)
 
-        public init(_ program: ZabbixDaemonProgram, version: ZabbixVersion, port: Int? = nil,
+        public init(_ program: ZabbixDaemonProgram, version: ZabbixLabVersion, port: Int? = nil,
                     configuration: @escaping @Sendable (_ directory: String) -> [String]) {
             self.program = program
             self.version = version

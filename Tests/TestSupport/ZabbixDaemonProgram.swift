@@ -8,7 +8,7 @@ public enum ZabbixDaemonProgram: String, Sendable {
     case server = "zabbix_server"
 
     /// The executable of `version`, or nil where that version has none here.
-    public func executable(_ version: ZabbixVersion) -> String? {
+    public func executable(_ version: ZabbixLabVersion) -> String? {
         let programs = version.programs
         switch self {
         case .agentd: return programs.agentd

@@ -21,7 +21,7 @@ public enum ZabbixGet {
     /// `zabbix_get -s 127.0.0.1 -p port -k key` plus `extraArguments`, of `version`.
     public static func get(
         port: Int, key: String, extraArguments: [String] = [], timeout: Duration = .seconds(30),
-        version: ZabbixVersion = .v6_0
+        version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let arguments = ["-s", "127.0.0.1", "-p", String(port), "-k", key] + extraArguments
         return Result(process: try await ProcessRunner.run(version.programs.get, arguments, timeout: timeout))

@@ -1,5 +1,5 @@
 /// The Zabbix lab: real Debian Zabbix programs on 127.0.0.1 for end-to-end tests, 6.0 and 7.0 side by
-/// side (`ZabbixVersion`). No mocks.
+/// side (`ZabbixLabVersion`). No mocks.
 ///
 /// Setup: `scripts/install-test-deps.sh` (as root) installs the 6.0 agents and proxy and PostgreSQL,
 /// unpacks the 6.0 `zabbix-server-pgsql` into `/opt/zabbix-server` (it conflicts with the proxy

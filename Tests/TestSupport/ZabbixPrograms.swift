@@ -10,13 +10,13 @@ import Foundation
 ///
 /// The static members name the 6.0 programs, for tests that do not take a version.
 public struct ZabbixPrograms: Sendable {
-    public let version: ZabbixVersion
+    public let version: ZabbixLabVersion
     /// Prefix of the client and agent programs' paths: "" (installed) or the unpacked root.
     public let root: String
     /// Root of the unpacked `zabbix-server-pgsql` package.
     public let serverRoot: String
 
-    public init(_ version: ZabbixVersion) {
+    public init(_ version: ZabbixLabVersion) {
         let environment = ProcessInfo.processInfo.environment
         self.version = version
         switch version {

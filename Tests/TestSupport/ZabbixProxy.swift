@@ -13,7 +13,7 @@ public final class ZabbixProxy: ZabbixLabDaemon {
     /// What to start.
     public struct Options: ZabbixLabDaemonOptions {
         /// Which Zabbix version's proxy.
-        public var version: ZabbixVersion = .v6_0
+        public var version: ZabbixLabVersion = .v6_0
         /// `Hostname=`: the proxy name the server must know (`ZabbixServerDatabase.addProxy`).
         public var hostname = "lab-proxy"
         /// Active mode (`ProxyMode=0`) talking to `Server=` this `"127.0.0.1:PORT"`; nil starts a
@@ -31,7 +31,7 @@ public final class ZabbixProxy: ZabbixLabDaemon {
 
         public init() {}
 
-        public init(hostname: String = "lab-proxy", activeServer: String? = nil, version: ZabbixVersion = .v6_0) {
+        public init(hostname: String = "lab-proxy", activeServer: String? = nil, version: ZabbixLabVersion = .v6_0) {
             self.hostname = hostname
             self.activeServer = activeServer
             self.version = version

@@ -39,7 +39,7 @@ public enum ZabbixSender {
         }
 
         /// What this version exits with when the peer answered and failed `failed` values.
-        public static func expectedExitCode(failed: Int, version: ZabbixVersion) -> Int32 {
+        public static func expectedExitCode(failed: Int, version: ZabbixLabVersion) -> Int32 {
             failed > 0 && version == .v6_0 ? 2 : 0
         }
 
@@ -57,7 +57,7 @@ public enum ZabbixSender {
     /// `zabbix_sender -z 127.0.0.1 -p port -s host -k key -o value` plus `extraArguments`, of `version`.
     public static func send(
         port: Int, host: String, key: String, value: String,
-        extraArguments: [String] = [], timeout: Duration = .seconds(30), version: ZabbixVersion = .v6_0
+        extraArguments: [String] = [], timeout: Duration = .seconds(30), version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let arguments = ["-z", "127.0.0.1", "-p", String(port), "-s", host, "-k", key, "-o", value]
         return Result(try await ProcessRunner.run(version.programs.sender, arguments + extraArguments, timeout: timeout))
@@ -66,7 +66,7 @@ public enum ZabbixSender {
     /// Sends several values in one run via `-i -` (one connection, up to 250 values per request).
     public static func send(
         port: Int, values: [Value], extraArguments: [String] = [], timeout: Duration = .seconds(30),
-        version: ZabbixVersion = .v6_0
+        version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let input = values.map { "\(quote($0.host)) \(quote($0.key)) \(quote($0.value))" }.joined(separator: "\n") + "\n"
         let arguments = ["-z", "127.0.0.1", "-p", String(port), "-i", "-"] + extraArguments

@@ -17,11 +17,11 @@ public final class ZabbixServerDatabase: Sendable {
     public let postgres: ZabbixPostgres
     public let name: String
     /// The schema's version: the server started on it must be the same.
-    public let version: ZabbixVersion
+    public let version: ZabbixLabVersion
     /// Next hostid/itemid: far above anything in data.sql, so lab rows never collide with it.
     private let nextId = Mutex(1_000_000)
 
-    private init(postgres: ZabbixPostgres, name: String, version: ZabbixVersion) {
+    private init(postgres: ZabbixPostgres, name: String, version: ZabbixLabVersion) {
         self.postgres = postgres
         self.name = name
         self.version = version
@@ -29,7 +29,7 @@ public final class ZabbixServerDatabase: Sendable {
 
     /// Creates database `name` in `postgres` and loads `version`'s server schema and base data.
     public static func create(in postgres: ZabbixPostgres, name: String = "zabbix",
-                              version: ZabbixVersion = .v6_0) async throws -> ZabbixServerDatabase {
+                              version: ZabbixLabVersion = .v6_0) async throws -> ZabbixServerDatabase {
         guard let schema = version.programs.serverSchemaDirectory else {
             throw ZabbixLabError.missing("zabbix-server-pgsql \(version) schema (schema.sql.gz)")
         }

@@ -26,7 +26,7 @@ public final class ZabbixServerLab: Sendable {
     /// Trapper port of the server on 127.0.0.1.
     public var port: Int { server.port }
     /// The Zabbix version of the server and its database.
-    public var version: ZabbixVersion { database.version }
+    public var version: ZabbixLabVersion { database.version }
     /// `"127.0.0.1:port"`, for `ServerActive=` / a proxy's `Server=`.
     public var address: String { "127.0.0.1:\(port)" }
 
@@ -37,7 +37,7 @@ public final class ZabbixServerLab: Sendable {
     }
 
     /// Starts a private lab: cluster, database, server. The caller must `stop()` it.
-    public static func start(_ version: ZabbixVersion = .v6_0, serverConfiguration: [String] = []) async throws -> ZabbixServerLab {
+    public static func start(_ version: ZabbixLabVersion = .v6_0, serverConfiguration: [String] = []) async throws -> ZabbixServerLab {
         if let reason = version.programs.serverUnavailableReason { throw ZabbixLabError.missing(reason) }
         let postgres = try await ZabbixPostgres.start()
         do {
@@ -51,7 +51,7 @@ public final class ZabbixServerLab: Sendable {
     }
 
     /// The lab of `version` shared by every test in this process, started on first use and stopped at exit.
-    public static func shared(_ version: ZabbixVersion = .v6_0) async throws -> ZabbixServerLab {
+    public static func shared(_ version: ZabbixLabVersion = .v6_0) async throws -> ZabbixServerLab {
         let task = sharedLabs.withLock { tasks in
             if let task = tasks[version] { return task }
             let started = Task { () throws -> ZabbixServerLab in
@@ -116,5 +116,5 @@ public final class ZabbixServerLab: Sendable {
     }
 }
 
-private let sharedLabs = Mutex<[ZabbixVersion: Task<ZabbixServerLab, Error>]>([:])
+private let sharedLabs = Mutex<[ZabbixLabVersion: Task<ZabbixServerLab, Error>]>([:])
 private let sharedForExit = Mutex<[ZabbixServerLab]>([])

@@ -1,12 +1,13 @@
 /// A Zabbix release line the lab runs with real programs, side by side in one test process:
 /// 6.0 LTS (Debian bookworm, installed) and 7.0 LTS (bookworm-backports, unpacked beside it).
+/// (Not the product's parsed version of what is on the wire: only the lab's choice of programs.)
 ///
-/// End-to-end tests take it as an argument, `@Test(arguments: ZabbixVersion.allCases)`, so one
+/// End-to-end tests take it as an argument, `@Test(arguments: ZabbixLabVersion.allCases)`, so one
 /// test body runs against both; each lab piece (`ZabbixAgentd.Options.version`,
 /// `ZabbixServerLab.shared(version)`, `ZabbixSender.send(..., version:)`...) starts that version's
 /// program. Where a version's programs are missing, the test case is skipped with the reason
 /// (`programs.unavailableReason`), never silently left out.
-public enum ZabbixVersion: String, Sendable, CaseIterable, Hashable, CustomStringConvertible {
+public enum ZabbixLabVersion: String, Sendable, CaseIterable, Hashable, CustomStringConvertible {
     case v6_0 = "6.0"
     case v7_0 = "7.0"
 
@@ -21,8 +22,8 @@ public enum ZabbixVersion: String, Sendable, CaseIterable, Hashable, CustomStrin
     public var isAtLeast7: Bool { self >= .v7_0 }
 }
 
-extension ZabbixVersion: Comparable {
-    public static func < (lhs: ZabbixVersion, rhs: ZabbixVersion) -> Bool {
+extension ZabbixLabVersion: Comparable {
+    public static func < (lhs: ZabbixLabVersion, rhs: ZabbixLabVersion) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
 }

@@ -1,12 +1,12 @@
 import Testing
 import TestSupport
 
-/// Honest skips for tests that run against every `ZabbixVersion`: where a version's programs are
+/// Honest skips for tests that run against every `ZabbixLabVersion`: where a version's programs are
 /// not installed, that test case stops (is cancelled) with a warning that names the version and
 /// the reason, instead of the version quietly missing from the arguments or the case failing.
 /// (Swift Testing 6.3 reports a cancelled test case as passed, without its comment: the warning
 /// is what shows up in the run's output.)
-extension ZabbixVersion {
+extension ZabbixLabVersion {
     /// Skips the current test case unless this version's agents, proxy, sender and get are here.
     func requirePrograms(sourceLocation: SourceLocation = #_sourceLocation) throws {
         if let reason = programs.unavailableReason { try Self.skip(reason, sourceLocation) }
@@ -26,7 +26,7 @@ extension ZabbixVersion {
 
 extension ZabbixServerLab {
     /// The shared lab of `version` (`shared(_:)`), or the test case cancelled when it cannot run here.
-    static func sharedOrSkip(_ version: ZabbixVersion, sourceLocation: SourceLocation = #_sourceLocation) async throws -> ZabbixServerLab {
+    static func sharedOrSkip(_ version: ZabbixLabVersion, sourceLocation: SourceLocation = #_sourceLocation) async throws -> ZabbixServerLab {
         try version.requireServer(sourceLocation: sourceLocation)
         return try await shared(version)
     }
