@@ -35,7 +35,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Build dependencies, the real Zabbix 6.0 programs, and their peers; gcc, curl, ss and python3
-# for the load test (scripts/agent-load.sh compiles the C load generator in Benchmarks/src).
+# for the load test (scripts/agent-load.sh compiles the C load generator in Benchmarks/src);
+# headless chromium (about 155 MB to download, 350 MB installed) renders the status page in the
+# browser test (Tests/EndToEndTests/StatusPageBrowserTests.swift).
 PACKAGES="
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev
     zabbix-agent zabbix-agent2 zabbix-proxy-sqlite3
@@ -43,6 +45,7 @@ PACKAGES="
     postgresql postgresql-client
     gzip util-linux procps
     gcc libc6-dev curl iproute2 python3
+    chromium fonts-dejavu-core
 "
 # Shared libraries the unpacked zabbix_server links against (its Depends line,
 # which apt cannot resolve for an unpacked package), plus fping it may call.

@@ -19,6 +19,24 @@ struct ReplayCommandTests {
         return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
     }
 
+    /// A recording holds what a client sent, hostile or not: a header announcing 2^63 bytes after a
+    /// first frame made the frame cutter overflow (`offset + length`) and trap.
+    @Test func aRecordedHeaderAnnouncingExabytesIsReplayedAsBytesNotACrash() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var client = ZabbixFrames.plain(#"{"request":"active checks","host":"h"}"#)
+        client += Array("ZBXD".utf8) + [0x05] + [0xE9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F] + Array(repeating: 0, count: 8)
+        try Data(client).write(to: directory.appendingPathComponent("client.bin"))
+        let echo = try EchoTarget()
+        defer { echo.stop() }
+        let result = try await ProcessRunner.run(
+            TeeProcess.binary, ["replay", directory.path, "--to", "127.0.0.1:\(echo.port)", "--timeout", "1"],
+            timeout: .seconds(30))
+        #expect(result.exitCode == 1, "a different reply, reported: \(result)")
+        #expect(Self.report(result)["replays"] as? Int == 1, "\(result.standardOutput)")
+    }
+
     /// Each version's agentd fixtures against an agentd of that version (7.0: JSON passive checks).
     @Test(arguments: ZabbixLabVersion.allCases)
     func deterministicAgentdFixturesReplayIdenticallyThroughALiveTee(_ version: ZabbixLabVersion) async throws {

@@ -1,4 +1,5 @@
 import Admin
+import ZabbixProtocol
 
 /// `/metrics` samples of the side pipeline, the catalog and the mapping.
 struct DecodeMetricsSource: MetricsSource {
@@ -47,6 +48,16 @@ struct DecodeMetricsSource: MetricsSource {
             value: self.statistics.queueBytes)
         snapshot.gauge(
             "zabbix_tee_catalog_entries", help: "Items plus hosts in the item catalog.", value: self.catalog.entryCount)
+        for (source, tally) in self.catalog.tallyBySource.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            snapshot.gauge(
+                "zabbix_tee_catalog_source_entries",
+                help: "Items plus hosts in the item catalog by what taught them (active_checks: the server's replies to agents, proxy_config: proxy configuration).",
+                labels: [.init("source", source.rawValue)], value: tally.entries)
+            snapshot.gauge(
+                "zabbix_tee_catalog_source_namespaces",
+                help: "Agents (source active_checks) and proxies (source proxy_config) the item catalog holds items for.",
+                labels: [.init("source", source.rawValue)], value: tally.namespaces)
+        }
         snapshot.counter(
             "zabbix_tee_catalog_refused_total", help: "Catalog inserts refused because it was full.",
             value: self.catalog.refusedCount)

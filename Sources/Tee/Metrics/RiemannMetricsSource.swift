@@ -1,3 +1,4 @@
+import Admin
 import Riemann
 
 /// Queue, delivery and connection metrics of the Riemann client, read from
@@ -45,7 +46,7 @@ public struct RiemannMetricsSource: MetricsSource {
         for reason in RiemannDropReason.allCases {
             snapshot.counter(
                 "zabbix_tee_riemann_events_dropped_total",
-                help: "Events discarded, by reason (queue_full, rejected_by_server, delivery_attempts_exhausted, shutdown).",
+                help: "Events discarded, by reason (queue_full, event_too_large, rejected_by_server, delivery_attempts_exhausted, shutdown).",
                 labels: [.init("reason", reason.metricLabel)], value: queue.dropped[reason] ?? 0)
         }
         snapshot.gauge(
@@ -53,6 +54,12 @@ public struct RiemannMetricsSource: MetricsSource {
             value: queue.depth)
         snapshot.gauge(
             "zabbix_tee_riemann_queue_capacity_events", help: "Maximum events the queue holds.", value: queue.capacity)
+        snapshot.gauge(
+            "zabbix_tee_riemann_queue_bytes", help: "Encoded bytes of the events waiting in the queue.",
+            value: queue.bytes)
+        snapshot.gauge(
+            "zabbix_tee_riemann_queue_capacity_bytes", help: "Maximum encoded bytes the queue holds.",
+            value: queue.maximumBytes)
         snapshot.gauge(
             "zabbix_tee_riemann_in_flight_messages", help: "Messages written and not yet acknowledged.",
             value: statistics.messagesInFlight)

@@ -7,9 +7,12 @@ import Synchronization
 /// loops at once.
 ///
 /// Used where one misbehaving or overloaded peer could otherwise write a log line per connection
-/// or per frame: refused connections, oversized frames, a full item catalog. The exact totals are
-/// in the counters; the log says that it happens, how often since the previous line, and to whom
-/// last.
+/// or per frame: refused connections, oversized frames, a full item catalog, Riemann connect
+/// failures, lost connections and rejected messages. The exact totals are in the counters; the log
+/// says that it happens, how often since the previous line, and to whom last.
+///
+/// It lives in its own small module so that every module that logs on behalf of peers (Relay,
+/// Riemann, Tee) shares this one type without depending on each other.
 public final class LogThrottle<Key: Hashable & Sendable>: Sendable {
     /// The shortest time between two lines for the same key.
     public let interval: TimeAmount

@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Relay
 import Riemann
+import Tee
 import Testing
 import TestSupport
 

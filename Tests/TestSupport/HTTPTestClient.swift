@@ -1,29 +1,27 @@
-import TestSupport
-
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A minimal blocking HTTP/1.1 client for the admin server tests (one socket, several requests).
 /// Used by one thread at a time; handed between threads only while idle.
-final class HTTPTestClient: @unchecked Sendable {
-    struct Response: Sendable {
-        var status: Int
-        var headers: [(name: String, value: String)]
-        var body: String
+public final class HTTPTestClient: @unchecked Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var headers: [(name: String, value: String)]
+        public var body: String
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             self.headers.first { $0.name.lowercased() == name.lowercased() }?.value
         }
     }
 
-    struct ProtocolError: Error, CustomStringConvertible {
-        var description: String
+    public struct ProtocolError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    let socket: BlockingSocket
+    public let socket: BlockingSocket
 
-    init(port: Int) throws {
+    public init(port: Int) throws {
         self.socket = try BlockingSocket.connect(port: port)
         self.socket.setReceiveTimeout(seconds: 10)
     }
@@ -33,7 +31,7 @@ final class HTTPTestClient: @unchecked Sendable {
     }
 
     /// Sends a request and reads one response (bodies per Content-Length; none for HEAD).
-    func request(
+    public func request(
         _ method: String = "GET", _ path: String, headers: [String] = [], body: String = "", version: String = "HTTP/1.1"
     ) throws -> Response {
         var request = "\(method) \(path) \(version)\r\nHost: localhost\r\n"
@@ -47,7 +45,7 @@ final class HTTPTestClient: @unchecked Sendable {
     /// Bytes read past the end of the previous response.
     private var buffered: [UInt8] = []
 
-    func readResponse(hasBody: Bool = true) throws -> Response {
+    public func readResponse(hasBody: Bool = true) throws -> Response {
         var bytes = self.buffered
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         var headerEnd: Int?
@@ -85,7 +83,7 @@ final class HTTPTestClient: @unchecked Sendable {
 
     /// True if the server closed the connection (end of stream) within the receive timeout.
     /// A reset (the server closed with our unread request bytes still queued) counts as closed.
-    func isClosedByServer() -> Bool {
+    public func isClosedByServer() -> Bool {
         do {
             return try self.socket.receive().isEmpty
         } catch let failure as BlockingSocket.Failure {
@@ -105,7 +103,7 @@ final class HTTPTestClient: @unchecked Sendable {
 
     /// One request on a fresh connection, on a thread of its own (blocking I/O stays off the
     /// cooperative pool).
-    static func get(port: Int, _ path: String, method: String = "GET") async throws -> Response {
+    public static func get(port: Int, _ path: String, method: String = "GET") async throws -> Response {
         try await TestThreads.start {
             let client = try HTTPTestClient(port: port)
             return try client.request(method, path)

@@ -1,17 +1,17 @@
 /// The samples of a `/metrics` response, parsed just enough for assertions on our own output.
-struct ScrapedMetrics {
-    struct Sample {
-        var name: String
-        var labels: [String: String]
-        var value: Double
+public struct ScrapedMetrics {
+    public struct Sample {
+        public var name: String
+        public var labels: [String: String]
+        public var value: Double
     }
 
-    var samples: [Sample] = []
+    public var samples: [Sample] = []
     /// `# HELP` and `# TYPE` lines by metric name.
-    var help: [String: String] = [:]
-    var type: [String: String] = [:]
+    public var help: [String: String] = [:]
+    public var type: [String: String] = [:]
 
-    init(_ text: String) {
+    public init(_ text: String) {
         for line in text.split(separator: "\n") {
             if line.hasPrefix("# HELP ") {
                 let rest = line.dropFirst("# HELP ".count)
@@ -50,14 +50,14 @@ struct ScrapedMetrics {
     }
 
     /// The value of the one sample called `name` whose labels include `labels`.
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+    public func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
         let matching = self.samples.filter { sample in
             sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value }
         }
         return matching.count == 1 ? matching[0].value : nil
     }
 
-    func series(_ name: String) -> [Sample] {
+    public func series(_ name: String) -> [Sample] {
         self.samples.filter { $0.name == name }
     }
 }

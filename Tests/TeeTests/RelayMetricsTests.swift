@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Relay
+import Tee
 import Testing
 import TestSupport
 

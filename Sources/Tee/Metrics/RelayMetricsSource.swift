@@ -1,3 +1,4 @@
+import Admin
 import Relay
 
 /// Connection, byte and target metrics of the relay listeners, read from their statistics.
@@ -20,16 +21,22 @@ public struct RelayMetricsSource: MetricsSource {
     public func collect(into snapshot: inout MetricsSnapshot) {
         for listener in self.listeners() {
             Self.collect(
-                listener: listener.configuration.name, statistics: listener.statistics, pool: listener.targetPool,
-                into: &snapshot)
+                listener: listener.configuration.name, listen: listener.configuration.listen,
+                statistics: listener.statistics, pool: listener.targetPool, into: &snapshot)
         }
     }
 
     /// The samples of one listener; public so that tests and other front ends can reuse it.
     public static func collect(
-        listener name: String, statistics: RelayStatistics, pool: TargetPool, into snapshot: inout MetricsSnapshot
+        listener name: String, listen: [Endpoint] = [], statistics: RelayStatistics, pool: TargetPool,
+        into snapshot: inout MetricsSnapshot
     ) {
         let listener = MetricsSnapshot.Label("listener", name)
+        for address in listen {
+            snapshot.gauge(
+                "zabbix_tee_listener_info", help: "1 for each address a listener is configured to listen on (listen).",
+                labels: [listener, .init("address", address.description)], value: 1)
+        }
         snapshot.gauge(
             "zabbix_tee_connections_active", help: "Client connections currently open.",
             labels: [listener], value: statistics.connectionsActive)

@@ -2,6 +2,7 @@ import Admin
 import Logging
 import NIOCore
 import Riemann
+import Tee
 import Testing
 import TestSupport
 
@@ -43,11 +44,13 @@ import TestSupport
         #expect(metrics.value("zabbix_tee_riemann_events_sent_total") == 25)
         #expect(metrics.value("zabbix_tee_riemann_events_acked_total") == 25)
         #expect(metrics.value("zabbix_tee_riemann_events_requeued_total") == 0)
-        for reason in ["queue_full", "rejected_by_server", "delivery_attempts_exhausted", "shutdown"] {
+        for reason in ["queue_full", "event_too_large", "rejected_by_server", "delivery_attempts_exhausted", "shutdown"] {
             #expect(metrics.value("zabbix_tee_riemann_events_dropped_total", ["reason": reason]) == 0, "\(reason)")
         }
         #expect(metrics.value("zabbix_tee_riemann_queue_events") == 0)
         #expect(metrics.value("zabbix_tee_riemann_queue_capacity_events") == 1000)
+        #expect(metrics.value("zabbix_tee_riemann_queue_bytes") == 0)
+        #expect(metrics.value("zabbix_tee_riemann_queue_capacity_bytes") == Double(64 << 20))
         #expect(metrics.value("zabbix_tee_riemann_in_flight_messages") == 0)
         #expect(metrics.value("zabbix_tee_riemann_connected", ["server": "127.0.0.1:\(server.port)"]) == 1)
         #expect(metrics.value("zabbix_tee_riemann_connected", ["server": "127.0.0.1:\(deadPort)"]) == 0)
@@ -74,9 +77,11 @@ import TestSupport
         let client = RiemannClient(configuration: configuration, logger: Self.logger)
         client.start()
         client.enqueue((0..<10).map { RiemannEvent(service: "s\($0)") })
+        client.enqueue(RiemannEvent(service: String(repeating: "k", count: 2 << 20)))  // larger than a message
         #expect(await eventually { client.statistics.queue.dropped[.rejectedByServer] == 10 })
         let metrics = ScrapedMetrics(MetricsExporter(sources: [RiemannMetricsSource(client: client)]).render())
         #expect(metrics.value("zabbix_tee_riemann_events_dropped_total", ["reason": "rejected_by_server"]) == 10)
+        #expect(metrics.value("zabbix_tee_riemann_events_dropped_total", ["reason": "event_too_large"]) == 1)
         #expect(metrics.value("zabbix_tee_riemann_rejected_messages_total") == 2)
         #expect(metrics.value("zabbix_tee_riemann_ack_latency_seconds_count") == 2)
         await client.shutdown(deadline: .now() + .seconds(2))
