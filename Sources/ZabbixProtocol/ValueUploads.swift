@@ -25,13 +25,6 @@ public struct AgentData: Sendable, Hashable {
         self.ns = ns
         self.rows = rows
     }
-
-    init(json: JSONObject) {
-        self.init(
-            host: json.string("host"), session: json.string("session"), version: json.string("version"),
-            variant: json.int64("variant"), clock: json.int64("clock"), ns: json.int64("ns"),
-            rows: ZabbixValueRow.rows(json, "data"))
-    }
 }
 
 /// `{"request":"sender data",...}`: trapper values from zabbix_sender and libraries; host and key
@@ -45,10 +38,6 @@ public struct SenderData: Sendable, Hashable {
         self.clock = clock
         self.ns = ns
         self.rows = rows
-    }
-
-    init(json: JSONObject) {
-        self.init(clock: json.int64("clock"), ns: json.int64("ns"), rows: ZabbixValueRow.rows(json, "data"))
     }
 }
 
@@ -97,17 +86,18 @@ public struct ServerResponse: Sendable, Hashable {
     /// Whether `response` is `"success"`.
     public var isSuccess: Bool { self.response == "success" }
 
-    init(json: JSONObject) {
-        self.init(
-            response: json.string("response"), info: json.string("info"), upload: json.string("upload"),
-            isRedirect: json["redirect"]?.object != nil)
-        if let info = self.info {
+    /// A reply with `response`, `info` (its statistics parsed), `upload` and whether a
+    /// `redirect` object came with it.
+    static func parsing(response: String?, info: String?, upload: String?, isRedirect: Bool) -> ServerResponse {
+        var reply = ServerResponse(response: response, info: info, upload: upload, isRedirect: isRedirect)
+        if let info {
             let fields = Self.statistics(info)
-            self.processed = fields.processed
-            self.failed = fields.failed
-            self.total = fields.total
-            self.secondsSpent = fields.secondsSpent
+            reply.processed = fields.processed
+            reply.failed = fields.failed
+            reply.total = fields.total
+            reply.secondsSpent = fields.secondsSpent
         }
+        return reply
     }
 
     /// Splits `processed: 1; failed: 0; total: 1; seconds spent: 0.000050` into its fields.

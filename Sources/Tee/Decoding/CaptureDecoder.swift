@@ -50,7 +50,7 @@ public struct CaptureDecoder {
         }
         let clientFrames = Self.frames(client, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
         let serverFrames = Self.frames(server, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
-        var decoder = ConnectionDecoder(listener: self.listener, peerHost: self.peerHost)
+        var decoder = ConnectionDecoder(listener: self.listener, peerHost: self.peerHost, maximumFrameSize: self.configuration.maximumFrameSize)
         let inflater = ZabbixInflater(maximumSize: self.configuration.maximumFrameSize)
         var duplicates = DuplicateFilter(maximumSessions: self.configuration.duplicateSessions)
         var result = Result(messages: [], values: [], statistics: statistics)

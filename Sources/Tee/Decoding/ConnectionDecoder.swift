@@ -10,11 +10,22 @@ struct ConnectionDecoder {
     let listener: String
     /// The relay target's host: names the agent in passive checks, which carry no host name.
     let peerHost: String?
-    private var conversation = ZabbixConversation()
+    private var conversation: ZabbixConversation
 
-    init(listener: String, peerHost: String?) {
+    /// - Parameter maximumFrameSize: `decode.max_frame_size`, which sets what one payload may
+    ///   keep (``payloadBudget(maximumFrameSize:)``).
+    init(listener: String, peerHost: String?, maximumFrameSize: Int) {
         self.listener = listener
         self.peerHost = peerHost
+        self.conversation = ZabbixConversation(budget: Self.payloadBudget(maximumFrameSize: maximumFrameSize))
+    }
+
+    /// What one payload may keep (``ZabbixConversation/budget``): `decode.max_frame_size`, and at
+    /// least 64 MiB — about 90 000 values (an agent sends at most 65 535 per frame) or 600 000
+    /// proxy configuration items — so that a small frame limit never refuses a legitimate frame
+    /// for the memory its values take.
+    static func payloadBudget(maximumFrameSize: Int) -> Int {
+        max(maximumFrameSize, 64 << 20)
     }
 
     /// Inflates and decodes one frame; `nil` (counted in `statistics`) when it cannot be decoded.
@@ -30,12 +41,16 @@ struct ConnectionDecoder {
             self.conversation.forgetFrame(from: peer)
             return nil
         }
+        defer { statistics.rowsDropped(self.conversation.takeDroppedRows()) }
         do {
             let message = try self.conversation.decode(payload, from: peer)
             statistics.frameDecoded(message: message.kindName, flags: frame.header.flags.rawValue)
             return message
         } catch {
-            statistics.failed(.invalidJSON)
+            switch error {
+            case .invalidJSON: statistics.failed(.invalidJSON)
+            case .budgetExceeded: statistics.failed(.budgetExceeded)
+            }
             self.conversation.forgetFrame(from: peer)
             return nil
         }

@@ -9,7 +9,9 @@ public struct DecodeConfiguration: Sendable, Hashable {
     }
 
     /// Frames with a larger (decoded) payload are skipped and counted; relayed all the same.
-    public var maximumFrameSize: Int = 64 << 20
+    /// 128 MiB: a proxy's full configuration is about 105 bytes per item (600 000 items ≈ 63 MB),
+    /// and this is agent 2's own receive limit.
+    public var maximumFrameSize: Int = 128 << 20
     /// Frames waiting for the side pipeline, at most (more are dropped and counted).
     public var queueFrames: Int = 10_000
     /// Bytes of frames waiting for the side pipeline, at most.

@@ -19,6 +19,9 @@ public final class SidePipeline: Sendable {
     private let sink: any ItemValueSink
     private let logger: Logger
     private let queues: [SideQueue<SideWork>]
+    /// Every frame held for decoding: arriving in the taps, queued, being decoded
+    /// (`decode.queue_bytes`).
+    let frameBytes: ByteBudget
     private let duplicates: Mutex<DuplicateFilter>
     private let running = Mutex<(workers: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
     /// Limits hit on the side (oversized frames, a full catalog): warned about once per interval.
@@ -48,11 +51,11 @@ public final class SidePipeline: Sendable {
         self.sink = sink
         self.logger = logger
         self.warnings = LogThrottle(interval: warningInterval)
+        let frameBytes = ByteBudget(limit: configuration.queueBytes)
+        self.frameBytes = frameBytes
         let workers = max(1, configuration.workers)
         self.queues = (0..<workers).map { _ in
-            SideQueue(
-                maximumItems: max(1, configuration.queueFrames / workers),
-                maximumBytes: max(1, configuration.queueBytes / workers))
+            SideQueue(maximumItems: max(1, configuration.queueFrames / workers), bytes: frameBytes)
         }
         self.duplicates = Mutex(DuplicateFilter(maximumSessions: configuration.duplicateSessions))
     }
@@ -235,7 +238,7 @@ private final class SideWorker: @unchecked Sendable {
     private func process(_ work: SideWork) -> Int? {
         switch work {
         case .opened(let id, let listener, let peerHost):
-            self.connections[id] = Connection(decoder: ConnectionDecoder(listener: listener, peerHost: peerHost))
+            self.connections[id] = Connection(decoder: ConnectionDecoder(listener: listener, peerHost: peerHost, maximumFrameSize: self.pipeline.configuration.maximumFrameSize))
             return nil
         case .closed(let id):
             self.connections[id] = nil
