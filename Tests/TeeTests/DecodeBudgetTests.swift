@@ -75,11 +75,11 @@ struct DecodeBudgetTests {
                 id: UInt64(id), listener: "agents", client: nil, local: nil, target: Endpoint(host: "127.0.0.1", port: 10051))))
         }
         let half = big.count / 2
-        try taps[0].observe(ByteBuffer(bytes: big[..<half]), direction: .clientToServer)
+        try big[..<half].withUnsafeBytes { try taps[0].observe($0, direction: .clientToServer) }
         #expect(harness.pipeline.frameBytes.bytesInUse >= half)
-        try taps[1].observe(ByteBuffer(bytes: big[..<half]), direction: .clientToServer)
-        try taps[1].observe(ByteBuffer(bytes: big[half...]), direction: .clientToServer)
-        try taps[0].observe(ByteBuffer(bytes: big[half...]), direction: .clientToServer)
+        try big[..<half].withUnsafeBytes { try taps[1].observe($0, direction: .clientToServer) }
+        try big[half...].withUnsafeBytes { try taps[1].observe($0, direction: .clientToServer) }
+        try big[half...].withUnsafeBytes { try taps[0].observe($0, direction: .clientToServer) }
         for tap in taps { tap.connectionClosed() }
         let values = await harness.values(count: 1500)
         await harness.pipeline.shutdown()
