@@ -84,9 +84,11 @@ listeners:
 # Two decode workers: the relay's epoll core moves ~2 500 agent connections a second even in the
 # debug build on two busy cores, more frames than one debug-build decode worker takes while it
 # shares the CPUs with the relay loops (the release build decodes well over 100 000 frames a
-# second per worker). Every frame must be decoded here, none dropped.
+# second per worker). Every frame must be decoded here, none dropped: the queue may hold a burst of
+# 100 000 frames (still within decode.queue_bytes) while the debug-build workers catch up.
 decode:
   workers: 2
+  queue_frames: 100000
 riemann:
   servers: ["127.0.0.1:$P_RIEMANN"]
 admin:
