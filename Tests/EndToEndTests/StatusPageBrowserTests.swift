@@ -74,6 +74,10 @@ struct StatusPageBrowserTests {
 
             let url = "http://127.0.0.1:\(adminPort)/"
             _ = try await HeadlessChromium.dumpDOM(url)  // the first view starts the rates
+            // Rates need views at least RateTracker.minimumInterval (1 s) apart: a fast browser start
+            // would otherwise show "rates from the next refresh on". Time is the subject here, not
+            // a stand-in for synchronisation.
+            try await Task.sleep(until: ContinuousClock.now + .seconds(1), clock: .continuous)
             let before = try MetricsScrape.get(port: adminPort)
             let dom = try await HeadlessChromium.dumpDOM(url)
             let after = try MetricsScrape.get(port: adminPort)

@@ -95,11 +95,12 @@ struct WriterFaultEndToEndTests {
             configuration: Self.configuration(port: port, target: target.port, admin: admin), ports: [port, admin],
             arguments: ["--log-level", "debug", "--log-format", format], stderrDescriptor: writeEnd)
         do {
-            // One or two debug lines per connection: enough connections to overflow the pipe
-            // (64 KiB) and the tee's buffer (1 MiB) many times over if nothing were dropped.
+            // Two debug lines per connection (about 200 bytes in text): up to 10 000 connections,
+            // enough to overflow the pipe (64 KiB) and the tee's buffer (1 MiB) if nothing were
+            // dropped; the loop stops as soon as drops are counted.
             var relayed = 0
             var dropped = 0.0
-            for round in 0..<40 {
+            for round in 0..<100 {
                 for index in 0..<100 {
                     let message = Array("connection \(round)-\(index)".utf8)
                     if try await Self.echoes(message, port: port) { relayed += 1 }

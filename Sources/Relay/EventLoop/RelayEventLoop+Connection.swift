@@ -334,6 +334,11 @@ extension RelayEventLoop {
             record.pointee.tap = nil
             tap.connectionClosed()
         }
+        // At debug level each connection has two lines, as with the NIO relay: when it was relayed
+        // (connected to its target) and when it ended.
+        if shared.logger.logLevel <= .debug {
+            shared.logger.debug("connection closed", metadata: ["connection": "\(record.pointee.id)"])
+        }
         if let ticket = record.pointee.ticket {
             shared.admission.release(ticket)
             shared.statistics.connectionClosed()
