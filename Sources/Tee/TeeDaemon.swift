@@ -98,7 +98,7 @@ public final class TeeDaemon: Service, Sendable {
     /// decoder) and the recorder's.
     static func tapFactory(_ options: TeeConfiguration.ListenerOptions, pipeline: SidePipeline?, logger: Logger) -> (any RelayTapFactory)? {
         var taps: [any RelayTapFactory] = []
-        if options.decode, let pipeline { taps.append(pipeline.tapFactory) }
+        if options.decode, let pipeline { taps.append(pipeline.tapFactory(passiveProxy: options.passiveProxy)) }
         if let directory = options.recordDirectory { taps.append(RecordingTapFactory(directory: directory, logger: logger)) }
         return taps.isEmpty ? nil : (taps.count == 1 ? taps[0] : CompositeTapFactory(taps))
     }
@@ -118,6 +118,7 @@ public final class TeeDaemon: Service, Sendable {
                         metadata: ["error": "\(error)"])
                 }
             }
+            pipeline.listenersChanged(self.configuration.listeners.map { ($0.name, $0.listen) })
             pipeline.start()
         }
         self.riemann?.start()

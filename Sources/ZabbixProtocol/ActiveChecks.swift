@@ -104,22 +104,25 @@ public struct ActiveChecksResponse: Sendable, Hashable {
     public var items: [ActiveCheckItem]?
     /// 6.4+.
     public var configRevision: UInt64?
+    /// 7.0+: the agent is sent to another proxy of its proxy group (the reply is then `failed`).
+    public var redirect: ZabbixRedirect?
 
     public init(
         request: ActiveChecksRequest? = nil, response: String? = nil, info: String? = nil,
-        items: [ActiveCheckItem]? = nil, configRevision: UInt64? = nil
+        items: [ActiveCheckItem]? = nil, configRevision: UInt64? = nil, redirect: ZabbixRedirect? = nil
     ) {
         self.request = request
         self.response = response
         self.info = info
         self.items = items
         self.configRevision = configRevision
+        self.redirect = redirect
     }
 
     init(json: JSONObject, request: ActiveChecksRequest?) {
         self.init(
             request: request, response: json.string("response"), info: json.string("info"),
             items: json.objects("data")?.compactMap(ActiveCheckItem.init(json:)),
-            configRevision: json.uint64("config_revision"))
+            configRevision: json.uint64("config_revision"), redirect: ZabbixRedirect(reply: json))
     }
 }

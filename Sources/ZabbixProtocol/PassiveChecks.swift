@@ -28,11 +28,14 @@ public struct PassiveCheckResponse: Sendable, Hashable {
     public var results: [PassiveCheckResult]
     /// 7.0 request-level error (`{"error":...}` at top level).
     public var error: String?
+    /// 7.0+ JSON replies: the agent's version (`7.0.9`, `8.0.0rc1`).
+    public var version: String?
 
-    public init(keys: [String], results: [PassiveCheckResult], error: String? = nil) {
+    public init(keys: [String], results: [PassiveCheckResult], error: String? = nil, version: String? = nil) {
         self.keys = keys
         self.results = results
         self.error = error
+        self.version = version
     }
 
     static let notSupportedPrefix = Array("ZBX_NOTSUPPORTED".utf8)
@@ -50,6 +53,8 @@ public struct PassiveCheckResponse: Sendable, Hashable {
         return .value(String(decoding: bytes, as: UTF8.self))
     }
 
+    /// A 7.0+ JSON reply. `value` may be a string, a JSON number (`"value":1`, as the 7.4 and 8.0
+    /// documentation shows) or `null`: any scalar is read as text, as the server does.
     init(json: JSONObject, keys: [String]) {
         var results: [PassiveCheckResult] = []
         for element in json.objects("data") ?? [] {
@@ -59,7 +64,7 @@ public struct PassiveCheckResponse: Sendable, Hashable {
                 results.append(.value(element.text("value")))
             }
         }
-        self.init(keys: keys, results: results, error: json.text("error"))
+        self.init(keys: keys, results: results, error: json.text("error"), version: json.string("version"))
     }
 }
 

@@ -21,7 +21,7 @@ public enum ZabbixPeer: Sendable, Hashable {
 ///
 /// | exchange | frames |
 /// |---|---|
-/// | agent, sender, active proxy | request → reply |
+/// | agent, sender, active proxy, `history.push` | request → reply |
 /// | passive check (text or 7.0 JSON) | key(s) → value(s) |
 /// | passive proxy data poll | `{"request":"proxy data"}` → data → response |
 /// | passive proxy config push ≤ 6.2 | request with `data` → response |
@@ -34,6 +34,7 @@ public struct ZabbixConversation: Sendable {
     private enum Expected: Sendable {
         case activeChecksReply(ActiveChecksRequest)
         case response
+        case historyPushReply
         case proxyDataReply
         case proxyConfigPayload(proxyHost: String?)
         case proxyConfigStatus
@@ -125,9 +126,9 @@ public struct ZabbixConversation: Sendable {
             self.expectation = (peer.other, .response)
             return .senderData(SenderData(json: json))
         case "active check heartbeat":
+            // No reply, except a 7.0+ redirect.
             self.expectation = (peer.other, .response)
-            return .activeCheckHeartbeat(
-                ActiveCheckHeartbeat(host: json.string("host"), heartbeatFrequency: json.int64("heartbeat_freq")))
+            return .activeCheckHeartbeat(ActiveCheckHeartbeat(json: json))
         case "proxy heartbeat":
             self.expectation = (peer.other, .response)
             return .proxyHeartbeat(ProxyHeartbeat(host: json.string("host"), version: json.string("version")))
@@ -151,6 +152,9 @@ public struct ZabbixConversation: Sendable {
                 self.expectation = (peer.other, .proxyConfigStatus)
             }
             return .proxyConfigRequest(request)
+        case "history.push":
+            self.expectation = (peer.other, .historyPushReply)
+            return .historyPush(HistoryPush(json: json))
         case "passive checks":
             let keys = (json.objects("data") ?? []).compactMap { $0.string("key") }
             let request = PassiveCheckRequest(keys: keys, isJSON: true)
@@ -168,6 +172,8 @@ public struct ZabbixConversation: Sendable {
             return .activeChecksResponse(ActiveChecksResponse(json: json, request: request))
         case .response:
             return .response(ServerResponse(json: json))
+        case .historyPushReply:
+            return .response(ServerResponse(json: json, rowResults: true))
         case .proxyDataReply:
             if json["response"] != nil { return .response(ServerResponse(json: json)) }
             self.expectation = (peer.other, .response)

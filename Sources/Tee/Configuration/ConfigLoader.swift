@@ -18,7 +18,7 @@ public enum ConfigLoader {
     static let listenerKeys = [
         "name", "listen", "targets", "balance", "connect_timeout", "idle_timeout", "target_cooldown",
         "drain_timeout", "max_connections", "max_connections_per_source", "accept_rate", "allow", "backlog",
-        "socket_buffer", "decode", "record",
+        "socket_buffer", "decode", "record", "passive_proxy",
     ]
     /// Keys of a listener's `accept_rate` mapping.
     static let acceptRateKeys = ["per_second", "burst"]
@@ -96,6 +96,7 @@ public enum ConfigLoader {
             var options = TeeConfiguration.ListenerOptions()
             if let node = keys["decode"] { options.decode = try node.bool() }
             if let node = keys["record"] { options.recordDirectory = try node.nonEmptyString() }
+            if let node = keys["passive_proxy"] { options.passiveProxy = try node.bool() }
             configuration.listenerOptions[listener.name] = options
         }
         if let node = keys["decode"] { try Self.decodeSection(node, into: &configuration.decode) }

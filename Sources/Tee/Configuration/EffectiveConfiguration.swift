@@ -48,6 +48,7 @@ extension TeeConfiguration {
         let options = self.options(for: listener.name)
         lines.append("    decode: \(options.decode)")
         if let record = options.recordDirectory { lines.append("    record: \(Self.quoted(record))") }
+        lines.append("    passive_proxy: \(options.passiveProxy)")
         return lines
     }
 
@@ -71,6 +72,7 @@ extension TeeConfiguration {
         lines.append("catalog:")
         if let path = decode.catalogPath { lines.append("  path: \(Self.quoted(path))") }
         lines.append("  max_entries: \(decode.catalogMaximumEntries)")
+        lines.append("  max_entries_per_proxy: \(decode.catalogMaximumEntriesPerProxy)")
         lines.append("  save_interval: \(Self.text(decode.catalogSaveInterval))")
         lines.append("  unresolved_wait: \(Self.text(decode.unresolvedWait))")
         lines.append("  unresolved_max: \(decode.unresolvedMaximum)")
@@ -119,6 +121,7 @@ extension TeeConfiguration {
         case .drop: lines.append("  not_supported: drop")
         case .state(let state): lines.append("  not_supported: \(Self.quoted(state))")
         }
+        lines.append("  partial: \(mapping.partial.rawValue)")
         lines.append("  tags: [\(mapping.tags.map(Self.quoted).joined(separator: ", "))]")
         if mapping.attributes.isEmpty {
             lines.append("  attributes: {}")

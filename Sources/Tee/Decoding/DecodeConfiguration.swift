@@ -22,6 +22,9 @@ public struct DecodeConfiguration: Sendable, Hashable {
     public var catalogPath: String? = nil
     /// Items plus hosts the catalog holds at most.
     public var catalogMaximumEntries: Int = 1_000_000
+    /// Items plus hosts one proxy's configuration may put in the catalog at most (the largest
+    /// real proxies carry a few hundred thousand items).
+    public var catalogMaximumEntriesPerProxy: Int = 500_000
     /// How often a changed catalog is written to `catalogPath`.
     public var catalogSaveInterval: Duration = .seconds(30)
     /// How long a value waits for its itemid to be learned.

@@ -72,7 +72,18 @@ final class SideQueue<Item>: @unchecked Sendable {
         return taken
     }
 
-    /// Gives back the byte budget of consumed items (consumers sum a batch's items: one lock, not one per item).
+    /// Takes `bytes` from the byte budget without queueing anything (values waiting for their
+    /// server's reply); `false` when they do not fit.
+    func reserve(bytes: Int) -> Bool {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        guard self.bytes + bytes <= self.maximumBytes else { return false }
+        self.bytes += bytes
+        return true
+    }
+
+    /// Gives back the byte budget of consumed items (consumers sum a batch's items: one lock, not
+    /// one per item), or of values that no longer wait.
     func release(bytes: Int) {
         self.condition.lock()
         self.bytes -= bytes

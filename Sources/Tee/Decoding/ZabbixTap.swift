@@ -7,9 +7,11 @@ import ZabbixProtocol
 /// pipeline's threads.
 public struct ZabbixTapFactory: RelayTapFactory {
     let pipeline: SidePipeline
+    /// The listener sits in front of a passive proxy (`listeners[].passive_proxy`).
+    var passiveProxy = false
 
     public func makeTap(for connection: RelayConnectionInfo) -> (any RelayConnectionTap)? {
-        ZabbixConnectionTap(pipeline: self.pipeline, connection: connection)
+        ZabbixConnectionTap(pipeline: self.pipeline, connection: connection, passiveProxy: self.passiveProxy)
     }
 }
 
@@ -25,7 +27,7 @@ final class ZabbixConnectionTap: RelayConnectionTap {
     private var finished = false
     private var counted = false
 
-    init(pipeline: SidePipeline, connection: RelayConnectionInfo) {
+    init(pipeline: SidePipeline, connection: RelayConnectionInfo, passiveProxy: Bool) {
         self.pipeline = pipeline
         self.id = connection.id
         self.connection = connection
@@ -33,7 +35,9 @@ final class ZabbixConnectionTap: RelayConnectionTap {
         self.client = ZabbixFrameDecoder(maximumFrameSize: maximum)
         self.server = ZabbixFrameDecoder(maximumFrameSize: maximum)
         _ = pipeline.submit(
-            .opened(connection: connection.id, listener: connection.listener, peerHost: connection.target.host),
+            .opened(
+                connection: connection.id, listener: connection.listener, peerHost: connection.target.host,
+                passiveProxy: passiveProxy),
             connection: connection.id, control: true)
     }
 

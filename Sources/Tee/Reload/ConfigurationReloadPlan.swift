@@ -7,8 +7,8 @@ import Relay
 /// - listeners added (bound and started), removed (stop accepting; their open connections
 ///   finish), and per listener `listen` (added addresses bound, removed ones closed), `targets`,
 ///   `balance`, `connect_timeout`, `idle_timeout`, `target_cooldown`, `drain_timeout`,
-///   `max_connections`, `socket_buffer`, `record`, `decode` and `backlog` (for addresses bound
-///   from then on): new connections use the new values;
+///   `max_connections`, `socket_buffer`, `record`, `decode`, `passive_proxy` and `backlog` (for
+///   addresses bound from then on): new connections use the new values;
 /// - `mapping` (all keys): values decoded from then on;
 /// - `riemann` (all keys, while the section stays present): the running client is reconfigured
 ///   without losing queued events;
