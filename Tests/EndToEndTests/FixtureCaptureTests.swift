@@ -473,7 +473,8 @@ struct FixtureCaptureTests {
             clientFrames: connection.clientFrames.count, serverFrames: connection.serverFrames.count,
             requestTypes: connection.requestTypes, tls: connection.client.first == 0x16, catalog: catalog,
             deterministic: deterministic, deterministicNote: deterministicNote, itemsSource: itemsSource,
-            valuesHaveClock: valuesHaveClock, items: items, notes: notes, recording: connection.recording)
+            valuesHaveClock: valuesHaveClock, items: items, notes: notes, recording: connection.recording,
+            version: FixtureMeta.version(fromProgramVersion: programVersion), synthesized: false)
     }
 
     /// The first line of `program -V`.

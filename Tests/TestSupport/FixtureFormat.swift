@@ -79,15 +79,23 @@ public struct FixtureMeta: Codable, Sendable {
     public var items: [FixtureItem]
     /// The capture's own facts: what was sent, what the programs printed.
     public var notes: [String]
-    /// The `meta.json` zabbix-tee's recorder wrote for this connection.
+    /// The `meta.json` zabbix-tee's recorder wrote for this connection (absent for synthesized fixtures).
     public var recording: FixtureRecording?
+    /// The Zabbix version of ``program`` (`6.0.14`, `8.0.0rc1`).
+    public var version: String?
+    /// True when no program produced the bytes: they were written from Zabbix's source and
+    /// documentation (versions no Debian package ships, e.g. 8.0), see ``synthesizedFrom``.
+    public var synthesized: Bool?
+    /// For synthesized fixtures: the source files and documentation pages the shapes come from.
+    public var synthesizedFrom: [String]?
 
     public init(
         name: String, description: String, program: String, programVersion: String, peer: String, peerVersion: String,
         captured: String, listener: String, clientBytes: Int, serverBytes: Int, clientFlags: [String],
         serverFlags: [String], clientFrames: Int, serverFrames: Int, requestTypes: [String], tls: Bool,
         catalog: String?, deterministic: Bool, deterministicNote: String, itemsSource: String, valuesHaveClock: Bool,
-        items: [FixtureItem], notes: [String], recording: FixtureRecording?
+        items: [FixtureItem], notes: [String], recording: FixtureRecording?, version: String? = nil,
+        synthesized: Bool? = nil, synthesizedFrom: [String]? = nil
     ) {
         self.name = name
         self.description = description
@@ -113,6 +121,14 @@ public struct FixtureMeta: Codable, Sendable {
         self.items = items
         self.notes = notes
         self.recording = recording
+        self.version = version
+        self.synthesized = synthesized
+        self.synthesizedFrom = synthesizedFrom
+    }
+
+    /// The version in a program's `-V` first line (`zabbix_sender (Zabbix) 6.0.14` → `6.0.14`).
+    public static func version(fromProgramVersion line: String) -> String? {
+        line.split(separator: " ").last.map(String.init)
     }
 
     public static var decoder: JSONDecoder {
