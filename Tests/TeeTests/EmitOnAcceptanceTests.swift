@@ -136,6 +136,19 @@ struct EmitOnAcceptanceTests {
         #expect(retry.statistics.rejectedValues.values.reduce(0, +) == 0, "dropped as duplicates, never held")
     }
 
+    @Test func aRetryWithNewRowsCountsTheServersDuplicatesOutOfItsFailures() {
+        // The agent's retry carries the rows the server has (ids 1-3) and new ones (4-5): the
+        // server answers processed: 2; failed: 3, the three being the duplicates the tee dropped.
+        let decoder = CaptureDecoder()
+        _ = decoder.decode(client: Self.agentData(ids: 1...3), server: Self.reply(processed: 3, failed: 0), connection: 1)
+        let retry = decoder.decode(client: Self.agentData(ids: 1...5), server: Self.reply(processed: 2, failed: 3), connection: 2)
+        #expect(retry.values.map(\.value.id) == [4, 5])
+        #expect(retry.values.allSatisfy { $0.batchFailed == nil }, "every row the tee held was accepted")
+        let mixed = decoder.decode(client: Self.agentData(ids: 4...8), server: Self.reply(processed: 2, failed: 3), connection: 3)
+        #expect(mixed.values.map(\.value.id) == [6, 7, 8])
+        #expect(mixed.values.allSatisfy { $0.batchFailed == 1 }, "three failed, two of them duplicates: one of the held rows failed")
+    }
+
     @Test func aRetryAfterAReplyTheTeeNeverSawIsEmittedOnce() {
         // The first attempt ends without a reply (server restart, reset): nothing is emitted and
         // nothing remembered, so the retry the server accepts is emitted.

@@ -24,6 +24,9 @@ struct AcceptanceGate {
         var config: ProxyConfig? = nil
         /// Who sent the request: the reply must come from the other peer.
         var from: ZabbixPeer
+        /// Rows of the request dropped as duplicates before holding. The server counts them as
+        /// failed too (it drops them by the same rule), so they are taken out of its `failed`.
+        var duplicates: Int = 0
         /// Bytes charged to the side pipeline's budget for holding it.
         var bytes: Int = 0
     }
@@ -74,6 +77,11 @@ struct AcceptanceGate {
 
     static func settle(_ batch: Batch, _ acceptance: ValueAcceptance) -> Settlement {
         var settlement = Settlement(bytes: batch.bytes)
+        var acceptance = acceptance
+        if case .partial(let failed) = acceptance, batch.duplicates > 0 {
+            // A retry mixing rows Zabbix has (dropped here already) with new ones.
+            acceptance = failed <= Int64(batch.duplicates) ? .all : .partial(failed: failed - Int64(batch.duplicates))
+        }
         switch acceptance {
         case .all:
             settlement.accepted = batch.values

@@ -199,6 +199,7 @@ struct ConnectionDecoder {
         context.statistics.summarize(values) { $0.decoded += $1 }
         var batch = AcceptanceGate.Batch(from: peer)
         batch.values = values
+        batch.duplicates = rows.count - fresh.count
         self.hold(batch, bytes: values.reduce(0) { $0 + $1.estimatedBytes }, into: &step, context: context, now: now)
     }
 
