@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# zabbix-tee benchmark harness: direct vs HAProxy vs zabbix-tee (relay only, decode + Riemann),
-# all in one run, interleaved over rounds, medians and ratios vs HAProxy. See Benchmarks/README.md.
+# zabbix-tee benchmark harness: direct vs HAProxy (plain and tuned) vs nginx vs the floors vs
+# zabbix-tee (relay only, decode + Riemann, and any configuration variant from a template), all in
+# one run, interleaved over rounds; medians and ratios against each reference. See Benchmarks/README.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
 COMMAND_LINE="$(env | grep -E '^(BENCH_|TEE_BIN=|FLOOR_DIR=|TEE_DECODE_TEMPLATE=|SWIFT_SCRATCH=)' | sort | tr '\n' ' ' || true)Benchmarks/run.sh $*"
 
-QUICK=0; ROUNDS=""; INSTALL=1; BUILD=1; WRITE_MD=1; WITH_NGINX=0; PROFILE=0
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+QUICK=0; ROUNDS=""; INSTALL=1; BUILD=1; WRITE_MD=1; PROFILE=0
 DECODE=${BENCH_DECODE:-1}
 NICE=${BENCH_NICE:-0}   # e.g. --nice -10: our processes win more often against other jobs on a shared machine
 VARIANTS_ARG=${BENCH_VARIANTS:-}
+RATES_ARG=${BENCH_RATES:-5000}
+TEE_VARIANT_ARGS=(); TEE_VARIANT_DIRS=()
 usage() { sed -n '/^## Usage/,/^## /p' "$HERE/README.md" | sed '$d'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --rounds) ROUNDS=$2; shift ;;
         --variants) VARIANTS_ARG=$2; shift ;;
-        --with-nginx) WITH_NGINX=1 ;;
+        --with-nginx) ;;   # nginx runs by default now; kept so that older command lines still work
         --no-decode) DECODE=0 ;;
+        --rate) RATES_ARG=$2; shift ;;
+        --tee-variant) TEE_VARIANT_ARGS+=("$2"); shift ;;
+        --tee-variants-dir) TEE_VARIANT_DIRS+=("$2"); shift ;;
         --no-install) INSTALL=0 ;;
         --no-build) BUILD=0 ;;
         --no-write) WRITE_MD=0 ;;
@@ -31,31 +40,21 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$QUICK" = 1 ]; then
-    : "${ROUNDS:=1}"; CHURN1_S=${BENCH_CHURN1_S:-1}; CHURN_S=${BENCH_CHURN_S:-2}; PP_S=${BENCH_PP_S:-2}; BULK_S=${BENCH_BULK_S:-1}; IDLE_N=${BENCH_IDLE_N:-2000}
+    : "${ROUNDS:=1}"; CHURN1_S=${BENCH_CHURN1_S:-1}; CHURN_S=${BENCH_CHURN_S:-2}; OPEN_S=${BENCH_OPEN_S:-2}; PP_S=${BENCH_PP_S:-2}; BULK_S=${BENCH_BULK_S:-1}; IDLE_N=${BENCH_IDLE_N:-2000}
 else
-    : "${ROUNDS:=3}"; CHURN1_S=${BENCH_CHURN1_S:-3}; CHURN_S=${BENCH_CHURN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
+    : "${ROUNDS:=3}"; CHURN1_S=${BENCH_CHURN1_S:-3}; CHURN_S=${BENCH_CHURN_S:-8}; OPEN_S=${BENCH_OPEN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
 fi
 INFLIGHT=${BENCH_INFLIGHT:-64}
+OPEN_MAX=${BENCH_OPEN_MAX:-1000}          # open loop: connections open at once, at most
 MAX_CONNS=${BENCH_MAX_CONNS:-2000000}     # hard bound on churn connections per measurement
 PP_SIZE=${BENCH_PP_SIZE:-200}
 LOAD_CPU=${BENCH_LOAD_CPU:-0}             # load generators and targets
 PROXY_CPU=${BENCH_PROXY_CPU:-1}           # proxy under test
-BASE=${BENCH_PORT_BASE:-23100}
-T_CHURN=$((BASE+1)); T_ECHO=$((BASE+2)); T_BULK=$((BASE+3)); T_RIEMANN=$((BASE+4))
-P_CHURN=$((BASE+11)); P_ECHO=$((BASE+12)); P_BULK=$((BASE+13))
+# Open-loop offered rates (connections/s), or none.
+case "$RATES_ARG" in off|none|0|"") OPEN_RATES="" ;; *) OPEN_RATES=${RATES_ARG//,/ } ;; esac
+for rate in $OPEN_RATES; do [[ $rate =~ ^[1-9][0-9]*$ ]] || die "--rate: whole connections per second, got '$rate'"; done
 
-if [ -n "$VARIANTS_ARG" ]; then VARIANTS=${VARIANTS_ARG//,/ }
-else
-    VARIANTS="direct haproxy epoll-floor nio-floor tee"
-    [ "$DECODE" = 1 ] && VARIANTS="$VARIANTS tee-decode"
-    [ "$WITH_NGINX" = 1 ] && VARIANTS="$VARIANTS nginx"
-fi
-case " $VARIANTS " in *" nginx "*) WITH_NGINX=1 ;; esac
-
-log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# ---------------------------------------------------------------- processes and cleanup
+# ---------------------------------------------------------------- scratch directory, processes, cleanup
 WORK=$(mktemp -d /tmp/zabbix-tee-bench.XXXXXX)
 PIDS=()
 cleanup() {
@@ -69,6 +68,21 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+for a in "${TEE_VARIANT_ARGS[@]}"; do add_tee_variant "$a"; done
+for d in "${TEE_VARIANT_DIRS[@]}"; do add_tee_variants_dir "$d"; done
+
+# The variants: the built-in ones (or --variants), then every added tee variant not listed yet.
+if [ -n "$VARIANTS_ARG" ]; then VARIANTS=${VARIANTS_ARG//,/ }
+else
+    VARIANTS=$BUILTIN_VARIANTS
+    [ "$DECODE" = 1 ] || VARIANTS=${VARIANTS/ tee-decode/}
+fi
+for v in $TEE_EXTRA_VARIANTS; do case " $VARIANTS " in *" $v "*) ;; *) VARIANTS="$VARIANTS $v" ;; esac; done
+has_variant() { case " $VARIANTS " in *" $1 "*) return 0 ;; esac; return 1; }
+uses_tee() { local v; for v in $VARIANTS; do is_tee_variant "$v" && return 0; done; [ "$PROFILE" = 1 ]; }
+
 stop_pid() {  # stop one process we started and forget it
     local pid=$1 i
     kill "$pid" 2>/dev/null || true
@@ -80,39 +94,20 @@ stop_pid() {  # stop one process we started and forget it
     PIDS=("${keep[@]}")
 }
 
-port_free() { ! ss -Hltn "sport = :$1" | grep -q .; }
-wait_listen() {  # wait_listen PORT PID
-    local i
-    for i in $(seq 1 100); do
-        ss -Hltn "sport = :$1" | grep -q . && return 0
-        kill -0 "$2" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 # ---------------------------------------------------------------- tools
 if [ "$INSTALL" = 1 ]; then
-    pkgs="haproxy iperf3 gcc libc6-dev python3 iproute2 util-linux procps"
-    [ "$WITH_NGINX" = 1 ] && pkgs="$pkgs nginx libnginx-mod-stream"
-    [ "$PROFILE" = 1 ] && pkgs="$pkgs linux-perf strace"
-    missing=""
-    for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
-    if [ -n "$missing" ]; then
-        SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-        log "installing from Debian:$missing"
-        $SUDO apt-get update -qq
-        # policy-rc.d (when present) keeps the packages' own haproxy/nginx services from starting.
-        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
-    fi
+    pkgs="iperf3 gcc libc6-dev python3 iproute2 util-linux procps $(variant_packages $VARIANTS)"
+    [ "$PROFILE" = 1 ] && pkgs="$pkgs haproxy linux-perf strace"
+    install_packages $pkgs
 fi
-for t in haproxy iperf3 gcc taskset ss python3; do command -v $t >/dev/null || die "$t not found (run without --no-install)"; done
+for t in iperf3 gcc taskset ss python3; do command -v $t >/dev/null || die "$t not found (run without --no-install)"; done
 
 log "compiling load generator and targets"
 gcc -O2 -Wall -o "$WORK/zbxsrv" "$HERE/src/zbxsrv.c"
 gcc -O2 -Wall -o "$WORK/zbxload" "$HERE/src/zbxload.c"
 
-if [ -n "${TEE_BIN:-}" ]; then
+if ! uses_tee; then :
+elif [ -n "${TEE_BIN:-}" ]; then
     [ -x "$TEE_BIN" ] || die "TEE_BIN=$TEE_BIN is not executable"
 else
     scratch=(); [ -n "${SWIFT_SCRATCH:-}" ] && scratch=(--scratch-path "$SWIFT_SCRATCH")
@@ -124,49 +119,32 @@ else
     TEE_BIN="$(cd "$ROOT" && swift build -c release "${scratch[@]}" --show-bin-path)/zabbix-tee"
     [ -x "$TEE_BIN" ] || die "no zabbix-tee binary at $TEE_BIN"
 fi
-log "tee binary: $TEE_BIN"
+uses_tee && log "tee binary: $TEE_BIN"
 
 # The floors (Benchmarks/Micro): nio-floor, the smallest relay on SwiftNIO with the tee's relay rules;
 # epoll-floor, the same relay in Swift on raw epoll, without SwiftNIO.
 FLOORS=""
-for f in nio-floor epoll-floor; do case " $VARIANTS " in *" $f "*) FLOORS="$FLOORS $f" ;; esac; done
-if [ -n "$FLOORS" ]; then
+for f in nio-floor epoll-floor; do has_variant "$f" && FLOORS="$FLOORS $f"; done
+FLOOR_DIR=${FLOOR_DIR:-}
+if [ -n "$FLOORS" ] && [ -z "$FLOOR_DIR" ]; then
     mscratch=()
     case "${SWIFT_SCRATCH:-}" in "") ;; /*) mscratch=(--scratch-path "$SWIFT_SCRATCH-micro") ;;
         *) mscratch=(--scratch-path "$ROOT/$SWIFT_SCRATCH-micro") ;; esac
-    FLOOR_DIR=${FLOOR_DIR:-}
-    if [ -z "$FLOOR_DIR" ]; then
-        for f in $FLOORS; do
-            if [ "$BUILD" = 1 ]; then
-                log "building $f (release)"
-                (cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --product "$f") >"$WORK/build-$f.log" 2>&1 \
-                    || { tail -30 "$WORK/build-$f.log" >&2; die "swift build of $f failed"; }
-            fi
-        done
-        FLOOR_DIR="$(cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --show-bin-path)"
-    fi
-    for f in $FLOORS; do [ -x "$FLOOR_DIR/$f" ] || die "no $f binary in $FLOOR_DIR"; done
+    for f in $FLOORS; do
+        if [ "$BUILD" = 1 ]; then
+            log "building $f (release)"
+            (cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --product "$f") >"$WORK/build-$f.log" 2>&1 \
+                || { tail -30 "$WORK/build-$f.log" >&2; die "swift build of $f failed"; }
+        fi
+    done
+    FLOOR_DIR="$(cd "$HERE/Micro" && swift build -c release "${mscratch[@]}" --show-bin-path)"
 fi
 
-for p in $T_CHURN $T_ECHO $T_BULK $T_RIEMANN $P_CHURN $P_ECHO $P_BULK; do
-    port_free "$p" || die "port $p is in use (set BENCH_PORT_BASE)"
-done
+for p in $ALL_PORTS; do port_free "$p" || die "port $p is in use (set BENCH_PORT_BASE)"; done
 
-render() {  # render TEMPLATE OUT
-    sed -e "s|@P_CHURN@|$P_CHURN|g; s|@P_ECHO@|$P_ECHO|g; s|@P_BULK@|$P_BULK|g" \
-        -e "s|@T_CHURN@|$T_CHURN|g; s|@T_ECHO@|$T_ECHO|g; s|@T_BULK@|$T_BULK|g; s|@T_RIEMANN@|$T_RIEMANN|g" \
-        -e "s|@WORK@|$WORK|g; s|@PROXY_CPU@|$PROXY_CPU|g" "$1" >"$2"
-}
-render "$HERE/templates/tee-relay.yaml.in" "$WORK/tee-relay.yaml"
-render "${TEE_DECODE_TEMPLATE:-$HERE/templates/tee-decode.yaml.in}" "$WORK/tee-decode.yaml"
-render "$HERE/templates/haproxy.cfg.in" "$WORK/haproxy.cfg"
-[ "$WITH_NGINX" = 1 ] && render "$HERE/templates/nginx.conf.in" "$WORK/nginx.conf"
-
-"$TEE_BIN" check-config --config "$WORK/tee-relay.yaml" >/dev/null || die "tee rejects the relay config"
-haproxy -c -q -f "$WORK/haproxy.cfg" || die "haproxy rejects its config"
-DECODE_OK=0
-if "$TEE_BIN" check-config --config "$WORK/tee-decode.yaml" >"$WORK/decode-check.txt" 2>&1; then DECODE_OK=1
-else log "tee-decode: not supported by this tee yet ($(head -1 "$WORK/decode-check.txt")) -> n/a"; fi
+# Configurations: rendered and checked once; a variant this build cannot run is reported as n/a.
+PREPARE=$VARIANTS; [ "$PROFILE" = 1 ] && PREPARE="$PREPARE haproxy tee"
+for v in $PREPARE; do prepare_variant "$v" || log "$v: n/a (${NA_REASON[$v]})"; done
 
 # ---------------------------------------------------------------- targets (load CPU)
 start_bg() {  # start_bg NAME CPU cmd... ; sets LAST_PID
@@ -189,17 +167,10 @@ targets_ticks() { local p s=0 t; for p in "${TARGET_PIDS[@]}"; do
 PROXY_PID=""
 start_proxy() {  # start_proxy VARIANT -> PROXY_PID (empty for direct); return 1 if n/a
     PROXY_PID=""
-    case "$1" in
-        direct) return 0 ;;
-        haproxy) start_bg "haproxy" "$PROXY_CPU" haproxy -db -f "$WORK/haproxy.cfg" ;;
-        nginx) start_bg "nginx" "$PROXY_CPU" nginx -c "$WORK/nginx.conf" ;;
-        nio-floor|epoll-floor)
-            start_bg "$1" "$PROXY_CPU" "$FLOOR_DIR/$1" "$P_CHURN" "$T_CHURN" "$P_ECHO" "$T_ECHO" "$P_BULK" "$T_BULK" ;;
-        tee) start_bg "tee" "$PROXY_CPU" "$TEE_BIN" run --config "$WORK/tee-relay.yaml" ;;
-        tee-decode) [ "$DECODE_OK" = 1 ] || return 1
-                    start_bg "tee-decode" "$PROXY_CPU" "$TEE_BIN" run --config "$WORK/tee-decode.yaml" ;;
-        *) die "unknown variant $1" ;;
-    esac
+    [ -z "${NA_REASON[$1]:-}" ] || return 1
+    proxy_command "$1"
+    [ ${#PROXY_CMD[@]} -gt 0 ] || return 0
+    start_bg "$1" "$PROXY_CPU" "${PROXY_CMD[@]}"
     PROXY_PID=$LAST_PID
     for p in $P_CHURN $P_ECHO $P_BULK; do
         wait_listen "$p" "$PROXY_PID" || { cat "$WORK/$1.err" >&2; die "$1 did not listen on $p"; }
@@ -215,6 +186,7 @@ proxy_rq_wait_ns() {  # summed over the proxy's threads: time runnable but not r
 proxy_ctxsw() {  # voluntary + involuntary context switches, all threads
     [ -n "$PROXY_PID" ] && cat /proc/"$PROXY_PID"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {s+=$2} END {printf "%.0f\n", s}' || echo 0
 }
+proxy_fds() { [ -n "$PROXY_PID" ] && ls "/proc/$PROXY_PID/fd" 2>/dev/null | wc -l || echo 0; }
 reset_hwm() { [ -n "$PROXY_PID" ] && echo 5 >"/proc/$PROXY_PID/clear_refs" 2>/dev/null || true; }
 riemann_stats() { kill -USR1 "$RIEMANN_PID"; sleep 0.3; tail -1 "$WORK/riemann-sink.out"; }
 
@@ -275,23 +247,28 @@ except Exception as e:
 PY
 }
 
+# RSS with IDLE_N silent connections held open through the proxy. The proxy's open file descriptors
+# per idle connection tell whether it really holds them: 2 (accepted and connected to the target);
+# 0 under TCP_DEFER_ACCEPT (haproxy-tuned's defer-accept), where the kernel keeps silent connections
+# from the proxy altogether, so its idle RSS is not comparable.
 idle_rss() {  # idle_rss PORT -> JSON
-    local before after pid i
+    local before after fds0 fds1 pid i
     [ -n "$PROXY_PID" ] || { echo '{"idle_conns":null}'; return; }
-    before=$(proxy_status_kb VmRSS)
+    before=$(proxy_status_kb VmRSS); fds0=$(proxy_fds)
     nice -n "$NICE" taskset -c "$LOAD_CPU" "$WORK/zbxload" idle 127.0.0.1 "$1" "$IDLE_N" 30 >"$WORK/idle.out" 2>"$WORK/idle.err" &
     pid=$!; PIDS+=("$pid")
     for i in $(seq 1 150); do grep -q ready "$WORK/idle.err" && break; sleep 0.1; done
     sleep 0.5   # let the proxy finish connecting its side
-    after=$(proxy_status_kb VmRSS)
+    after=$(proxy_status_kb VmRSS); fds1=$(proxy_fds)
     local est; est=$(ss -Htn state established "( sport = :$1 )" | wc -l)
     stop_pid "$pid"
-    python3 - "$before" "$after" "$est" "$IDLE_N" "$(grep -o 'ready [0-9]*' "$WORK/idle.err" | awk '{print $2}')" <<'PY'
+    python3 - "$before" "$after" "$est" "$IDLE_N" "$(grep -o 'ready [0-9]*' "$WORK/idle.err" | awk '{print $2}')" "$fds0" "$fds1" <<'PY'
 import json, sys
-b, a, est, n, opened = sys.argv[1:]
+b, a, est, n, opened, f0, f1 = sys.argv[1:]
 b = int(b or 0); a = int(a or 0); opened = int(opened or 0)
 print(json.dumps({"idle_conns": opened, "established_at_proxy": int(est), "rss_before_kb": b, "rss_idle_kb": a,
-                  "kb_per_idle_conn": round((a - b) / opened, 2) if opened and a else None}))
+                  "kb_per_idle_conn": round((a - b) / opened, 2) if opened and a else None,
+                  "proxy_fds_per_idle_conn": round((int(f1) - int(f0)) / opened, 2) if opened else None}))
 PY
 }
 
@@ -309,31 +286,53 @@ print(json.dumps({"load_cpu_busy_pct": pct(sys.argv[1], sys.argv[2]), "proxy_cpu
 PY
 }
 
+# What reached the Riemann sink during a measurement of a decoding tee: events, values/s delivered,
+# an estimate of those dropped, and the latency to Riemann (zbxload's send time in the value's
+# clock/ns, to the sink's arrival time). The sink's latency samples restart at every stats line.
+sink_scenario() { [ "$1" = churn ] && echo decode || echo "decode-$1"; }
+measure_with_sink() {  # measure_with_sink ROUND VARIANT SCENARIO cmd...: measure, plus the sink for a decoding tee
+    local r=$1 v=$2 s=$3
+    if ! is_decode_variant "$v"; then measure "$@"; return; fi
+    local ev0 ev1 load_line
+    ev0=$(riemann_stats)
+    measure "$@"
+    load_line=$(tail -1 "$RAW")
+    sleep 1   # let the tee flush queued events to the sink
+    ev1=$(riemann_stats)
+    emit "$r" "$v" "$(sink_scenario "$s")" "$(python3 - "$ev0" "$ev1" "$load_line" <<'PY'
+import json, sys
+a, b, load = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])["m"]
+ev = b["events"] - a["events"]; fr = b["frames"] - a["frames"]
+sent = load.get("conns", 0)   # one item value per agent-data frame
+secs = load.get("seconds") or 1
+print(json.dumps({"item_values_sent": sent, "events_acked": ev, "riemann_frames": fr,
+                  "events_per_s": ev / secs, "events_dropped_est": max(0, sent - ev),
+                  "delivered_ratio": ev / sent if sent else None,
+                  "latency_events": b.get("latency_events"), "riemann_p50_us": b.get("latency_p50_us"),
+                  "riemann_p99_us": b.get("latency_p99_us"), "riemann_max_us": b.get("latency_max_us")}))
+PY
+)"
+}
+
+load() { nice -n "$NICE" taskset -c "$LOAD_CPU" "$WORK/zbxload" "$@"; }
+
 run_variant() {  # run_variant ROUND VARIANT
-    local r=$1 v=$2
-    if ! start_proxy "$v"; then emit "$r" "$v" "na" '{"na":true}'; log "round $r: $v n/a"; return; fi
+    local r=$1 v=$2 rate
+    if ! start_proxy "$v"; then
+        emit "$r" "$v" "na" "$(python3 -c 'import json,sys; print(json.dumps({"na": True, "reason": sys.argv[1]}))' "${NA_REASON[$v]:-}")"
+        log "round $r: $v n/a"; return
+    fi
     emit "$r" "$v" noise "$(probe_noise)"   # the proxy is idle here
     local pc=$P_CHURN pe=$P_ECHO pb=$P_BULK
     [ "$v" = direct ] && { pc=$T_CHURN; pe=$T_ECHO; pb=$T_BULK; }
     log "round $r: $v (pid ${PROXY_PID:-none})"
-    local ev0=""; [ "$v" = tee-decode ] && ev0=$(riemann_stats)
-    measure "$r" "$v" churn nice -n "$NICE" taskset -c "$LOAD_CPU" "$WORK/zbxload" churn 127.0.0.1 "$pc" "$CHURN_S" "$INFLIGHT" "$MAX_CONNS"
-    if [ "$v" = tee-decode ]; then
-        sleep 1   # let the tee flush queued events to the sink
-        local ev1; ev1=$(riemann_stats)
-        local churn_line; churn_line=$(tail -1 "$RAW")
-        emit "$r" "$v" decode "$(python3 - "$ev0" "$ev1" "$churn_line" "$CHURN_S" <<'PY'
-import json, sys
-a, b, c, secs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])["m"], float(sys.argv[4])
-ev = b["events"] - a["events"]; fr = b["frames"] - a["frames"]
-expected = c.get("conns", 0)   # one item value per agent-data frame
-print(json.dumps({"item_values_sent": expected, "events_acked": ev, "riemann_frames": fr,
-                  "events_per_s": ev / secs, "events_dropped_est": max(0, expected - ev)}))
-PY
-)"
-    fi
-    measure "$r" "$v" churn-1 nice -n "$NICE" taskset -c "$LOAD_CPU" "$WORK/zbxload" churn 127.0.0.1 "$pc" "$CHURN1_S" 1 "$MAX_CONNS"
-    measure "$r" "$v" pingpong nice -n "$NICE" taskset -c "$LOAD_CPU" "$WORK/zbxload" pingpong 127.0.0.1 "$pe" "$PP_S" "$PP_SIZE"
+    measure_with_sink "$r" "$v" churn load churn 127.0.0.1 "$pc" "$CHURN_S" "$INFLIGHT" "$MAX_CONNS"
+    measure "$r" "$v" churn-1 load churn 127.0.0.1 "$pc" "$CHURN1_S" 1 "$MAX_CONNS"
+    # Open loop: the same offered rate for every variant, so proxy CPU is compared at equal load.
+    for rate in $OPEN_RATES; do
+        measure_with_sink "$r" "$v" "open-$rate" load churn 127.0.0.1 "$pc" "$OPEN_S" "$OPEN_MAX" "$MAX_CONNS" --rate "$rate"
+    done
+    measure "$r" "$v" pingpong load pingpong 127.0.0.1 "$pe" "$PP_S" "$PP_SIZE"
     measure "$r" "$v" bulk-up-1 iperf_json "$pb" -P 1
     measure "$r" "$v" bulk-down-1 iperf_json "$pb" -P 1 -R
     measure "$r" "$v" bulk-up-8 iperf_json "$pb" -P 8
@@ -349,7 +348,7 @@ PY
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STAT_BEFORE=$(head -1 /proc/stat)
 T0=$(date +%s)
-log "variants: $VARIANTS; rounds: $ROUNDS; churn ${CHURN_S}s x$INFLIGHT in flight, ping-pong ${PP_S}s x${PP_SIZE}B, bulk ${BULK_S}s; load on CPU $LOAD_CPU, proxy on CPU $PROXY_CPU"
+log "variants: $VARIANTS; rounds: $ROUNDS; churn ${CHURN_S}s x$INFLIGHT in flight, open loop ${OPEN_RATES:-off}/s ${OPEN_S}s, ping-pong ${PP_S}s x${PP_SIZE}B, bulk ${BULK_S}s; load on CPU $LOAD_CPU, proxy on CPU $PROXY_CPU"
 read -r -a VA <<<"$VARIANTS"
 for r in $(seq 1 "$ROUNDS"); do
     n=${#VA[@]}
@@ -382,30 +381,19 @@ if [ "$PROFILE" = 1 ] && command -v perf >/dev/null; then
     log "profile written to Benchmarks/profile-tee-churn.txt"
 fi
 
-if [ "$PROFILE" = 1 ] && command -v strace >/dev/null; then
-    # System calls per agent connection: deterministic, so comparable even on a noisy machine.
-    SYSC="$HERE/syscalls-churn.txt"; : >"$SYSC"
-    for v in haproxy tee; do
-        start_proxy "$v" || continue
-        timeout 60 strace -c -f -p "$PROXY_PID" -o "$WORK/strace-$v.txt" 2>/dev/null &
-        spid=$!; PIDS+=("$spid"); sleep 1
-        taskset -c "$LOAD_CPU" "$WORK/zbxload" churn 127.0.0.1 "$P_CHURN" 30 16 2000 >/dev/null
-        sleep 0.5; kill -INT "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
-        stop_pid "$PROXY_PID"; PROXY_PID=""
-        { echo "## $v: strace -c -f over 2000 churn connections (calls per connection)"
-          awk '$0 ~ /^ *[0-9.]+ +[0-9.]+ +[0-9]+ +[0-9]+/ {n=$4; e=(NF==6)?$5:0; sc=$NF;
-               if (sc != "total" && sc != "restart_syscall") printf "  %-16s %6.2f%s\n", sc, n/2000, e ? sprintf("  (%d errors)", e) : ""}
-               /total$/ {printf "  %-16s %6.2f\n", "TOTAL", $4/2000}' "$WORK/strace-$v.txt"
-        } >>"$SYSC"
-    done
-    log "system calls per connection written to Benchmarks/syscalls-churn.txt"
-    grep -E '^##|TOTAL' "$SYSC" >&2
+if [ "$PROFILE" = 1 ]; then
+    # Counts per agent connection (system calls, epoll_ctl, mallocs, TCP segments): deterministic, so
+    # comparable even on a noisy machine. per-connection.sh does it, in a network namespace of its own.
+    log "counting per connection: HAProxy and the relay-only tee (per-connection.sh, 2000 connections)"
+    TEE_BIN=$TEE_BIN BENCH_PORT_BASE=$((BASE + 300)) "$HERE/per-connection.sh" --conns 2000 --variants haproxy,tee $([ "$INSTALL" = 1 ] || echo --no-install) \
+        >"$HERE/syscalls-churn.txt" 2>"$WORK/per-connection.err" || { tail -5 "$WORK/per-connection.err" >&2; log "per-connection.sh failed"; }
+    log "counts per connection written to Benchmarks/syscalls-churn.txt"
 fi
 
 MACHINE="nproc=$(nproc); kernel=$(uname -r); cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 python3 "$HERE/report.py" "$RAW" \
     --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --machine "$MACHINE" --command "$COMMAND_LINE" \
     --git "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    --settings "nice=$NICE rounds=$ROUNDS churn=${CHURN_S}s inflight=$INFLIGHT churn-1=${CHURN1_S}s pingpong=${PP_S}s/${PP_SIZE}B bulk=${BULK_S}s idle=$IDLE_N" \
+    --settings "nice=$NICE rounds=$ROUNDS churn=${CHURN_S}s inflight=$INFLIGHT churn-1=${CHURN1_S}s open=${OPEN_RATES:-off}/s,${OPEN_S}s,max-open=$OPEN_MAX pingpong=${PP_S}s/${PP_SIZE}B bulk=${BULK_S}s idle=$IDLE_N" \
     --noise "loadavg before $LOAD_BEFORE, after $LOAD_AFTER" --stat "$STAT_BEFORE" "$STAT_AFTER" --elapsed "$ELAPSED" \
     --max-noise "${BENCH_MAX_NOISE:-50}" --jsonl "$HERE/results-latest.jsonl" $([ "$WRITE_MD" = 1 ] && echo --markdown "$ROOT/BENCHMARKS.md")

@@ -1,21 +1,20 @@
 /*
  * zbxload: load generator for the zabbix-tee benchmark (single thread, epoll, non-blocking).
  *
- *   zbxload churn    HOST PORT SECONDS INFLIGHT [MAXCONNS]
+ *   zbxload churn    HOST PORT SECONDS INFLIGHT [MAXCONNS] [--rate R]
  *       Agent pattern: connect, send one Zabbix "agent data" ZBXD frame (~330 B), read the
- *       server's ~100 B reply until the server closes, close; INFLIGHT connections at once,
- *       for SECONDS (and at most MAXCONNS connections). Uploads rotate over ZBXLOAD_AGENTS simulated
- *       agents (default 1000), each with its own session and growing ids.
+ *       server's ~100 B reply until the server closes, close. Uploads rotate over ZBXLOAD_AGENTS
+ *       simulated agents (default 1000), each with its own session and growing ids.
+ *       Closed loop (default): INFLIGHT connections at once for SECONDS (at most MAXCONNS): a new
+ *       one starts when one ends, so the rate is whatever the proxy (or this process) manages.
+ *       Open loop (--rate R): connection k is due at start + k/R, whether or not earlier ones have
+ *       finished, as an agent fleet does not wait for the proxy; INFLIGHT bounds the connections
+ *       open at once. Latency counts from when a connection was due, so a proxy that falls behind
+ *       shows it in the percentiles; "kept_up" says whether the offered rate was achieved.
  *   zbxload check    HOST PORT SECONDS INFLIGHT
  *       The agent pattern as churn, against `zbxsrv check` (through the tee), where connection slot i is
  *       agent i uploading one value after the other like a real agent (never two uploads of one agent in
  *       flight, so a decoder that drops re-sent rows keeps every value); every reply must be
- *       exactly the frame the server builds from the length and CRC-32 of the request it received,
- *       so one comparison proves both directions arrived unchanged. Counts errors (connect, reset,
- *       write), short replies and mismatches; a progress line (JSON) goes to stderr every
- *       ZBXLOAD_PROGRESS seconds (default 10). Runs up to a day (the soak).
- *   zbxload check    HOST PORT SECONDS INFLIGHT
- *       The agent pattern as churn, against `zbxsrv check` (through the tee): every reply must be
  *       exactly the frame the server builds from the length and CRC-32 of the request it received,
  *       so one comparison proves both directions arrived unchanged. Counts errors (connect, reset,
  *       write), short replies and mismatches; a progress line (JSON) goes to stderr every
@@ -25,6 +24,10 @@
  *   zbxload idle     HOST PORT COUNT HOLD_SECONDS
  *       Opens COUNT connections that send nothing, prints "ready" on stderr when all are open,
  *       holds them for HOLD_SECONDS (or until SIGTERM), then closes them.
+ *
+ * Every item value carries the wall-clock time (CLOCK_REALTIME) its upload started as its
+ * `clock`/`ns`, which the tee turns into the Riemann event's time_micros: `zbxsrv riemann` subtracts
+ * it from the time the event arrives (latency to Riemann, same machine, same clock).
  *
  * Prints one JSON line on stdout: counts, rate, latency percentiles (microseconds) and this
  * process's own CPU use (cpu_pct near 100 means the load generator, not the proxy, is the limit).
@@ -46,6 +49,7 @@
 #include <unistd.h>
 
 #include "check_reply.h"
+#include "samples.h"
 
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
 /* Time this process spent runnable but waiting for a CPU (ns, /proc/self/schedstat field 2): the share of
@@ -61,25 +65,9 @@ static double cpu_self(void) {
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-/* latency samples in microseconds */
-static uint32_t *lat; static size_t nlat, caplat;
-static void add_lat(double s) {
-    if (nlat == caplat) {
-        size_t nc = caplat ? caplat * 2 : 1 << 16;
-        if (nc > (64u << 20)) return;
-        uint32_t *p = realloc(lat, nc * sizeof *p);
-        if (!p) return;
-        lat = p; caplat = nc;
-    }
-    double us = s * 1e6;
-    lat[nlat++] = us > 4e9 ? 4000000000u : (uint32_t)us;
-}
-static int cmpu(const void *a, const void *b) { uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b; return x < y ? -1 : x > y; }
-static double pct(double p) {
-    if (!nlat) return 0;
-    size_t i = (size_t)(p / 100.0 * (double)(nlat - 1) + 0.5);
-    return lat[i];
-}
+/* this run's latencies (microseconds; at most 64 Mi samples) */
+static struct samples lat = {.max = 64u << 20};
+static void add_lat(double seconds) { samples_add(&lat, seconds * 1e6); }
 
 static struct sockaddr_in dst;
 static volatile sig_atomic_t stop;
@@ -162,14 +150,16 @@ static unsigned run_id;
  * rows the way the Zabbix server does (same session, id not above the last one) keeps every value, also
  * when several runs go through the same tee. */
 static void build_agent_frame(long agent, long seq, long k) {
-    time_t now_s = time(NULL);
+    /* The value's clock/ns is when this upload starts (wall clock): the tee makes it the event's
+     * time_micros, and the Riemann sink measures the latency to Riemann from it. */
+    struct timespec sent; clock_gettime(CLOCK_REALTIME, &sent);
     char json[900];
     int n = snprintf(json, sizeof json,
         "{\"request\":\"agent data\",\"session\":\"%08x1a3e9c4b2d0f5a8c%08lx\","
         "\"data\":[{\"host\":\"bench-agent-%04ld.example.net\",\"key\":\"system.cpu.load[all,avg1]\","
-        "\"value\":\"0.%06ld\",\"id\":%ld,\"clock\":%ld,\"ns\":123456789}],"
-        "\"clock\":%ld,\"ns\":223456789,\"host\":\"bench-agent-%04ld.example.net\",\"version\":\"6.0.25\",\"variant\":1}",
-        run_id, agent, agent, k % 1000000, seq, (long)now_s, (long)now_s, agent);
+        "\"value\":\"0.%06ld\",\"id\":%ld,\"clock\":%ld,\"ns\":%ld}],"
+        "\"clock\":%ld,\"ns\":%ld,\"host\":\"bench-agent-%04ld.example.net\",\"version\":\"6.0.25\",\"variant\":1}",
+        run_id, agent, agent, k % 1000000, seq, (long)sent.tv_sec, sent.tv_nsec, (long)sent.tv_sec, sent.tv_nsec, agent);
     memcpy(frame, "ZBXD\x01", 5);
     frame[5] = n & 0xff; frame[6] = (n >> 8) & 0xff; frame[7] = (n >> 16) & 0xff; frame[8] = (unsigned)n >> 24;
     memset(frame + 9, 0, 4);
@@ -180,19 +170,42 @@ static void build_agent_frame(long agent, long seq, long k) {
 /* The k-th upload of the run, from agent k % n_agents (churn: several uploads of one agent may overlap). */
 static void build_frame(long k) { build_agent_frame(k % n_agents, k / n_agents + 1, k); }
 
-static int churn(double secs, int inflight, long maxconns) {
+/* Puts the k-th upload of the run into conversation c's request. */
+static void churn_request(struct conv *c, long k) {
+    build_frame(k); memcpy(c->req, frame, frame_len); c->req_len = frame_len;
+}
+
+static void read_agents_env(void) {
     const char *ag = getenv("ZBXLOAD_AGENTS");
     if (ag && atol(ag) > 0) n_agents = atol(ag);
+}
+
+/* Outcome of one finished conversation, as churn counts it: `done` (and a latency sample) for every
+ * complete exchange, or (closed loop) only for those that ended within the measured window;
+ * `in_window` for those that did. */
+struct churn_counts { long done, in_window, errs, short_replies; };
+static void churn_count(struct churn_counts *k, const struct conv *c, int r, double t1, double t_end, int whole_run) {
+    if (r > 0 && c->got >= 13) {
+        if (t1 <= t_end) k->in_window++;
+        if (t1 <= t_end || whole_run) { k->done++; add_lat(t1 - c->t0); }
+    } else if (r > 0) k->short_replies++;
+    else k->errs++;
+}
+
+/* Closed loop: INFLIGHT conversations at once, a new one as soon as one ends. */
+static int churn(double secs, int inflight, long maxconns) {
+    read_agents_env();
     int ep = epoll_create1(0);
     struct conv *sl = calloc((size_t)inflight, sizeof *sl);
-    long started = 0, done = 0, errs = 0, short_replies = 0;
+    struct churn_counts k = {0};
+    long started = 0;
     double t_start = now(), t_end = t_start + secs, t_last = t_start;
     double cpu0 = cpu_self(), rq0 = rq_wait_self();
     int active = 0;
 
     #define START(i) do { \
-        build_frame(started); memcpy(sl[i].req, frame, frame_len); sl[i].req_len = frame_len; \
-        if (conv_start(ep, &sl[i], (uint32_t)(i)) == 0) { active++; started++; } else errs++; \
+        churn_request(&sl[i], started); \
+        if (conv_start(ep, &sl[i], (uint32_t)(i)) == 0) { active++; started++; } else k.errs++; \
     } while (0)
 
     for (int i = 0; i < inflight && (maxconns <= 0 || started < maxconns); i++) START(i);
@@ -201,38 +214,123 @@ static int churn(double secs, int inflight, long maxconns) {
         double t = now();
         if (t > t_end + 5.0 || stop) break;  /* hard bound: stragglers are abandoned */
         int n = epoll_wait(ep, evs, 512, 100);
-        for (int k = 0; k < n; k++) {
-            int i = (int)evs[k].data.u32;
+        for (int e = 0; e < n; e++) {
+            int i = (int)evs[e].data.u32;
             int r = conv_event(ep, &sl[i], (uint32_t)i);
             if (r == 0) continue;
             double t1 = now();
             active--;
-            if (r > 0 && sl[i].got >= 13) {
-                if (t1 <= t_end) { done++; add_lat(t1 - sl[i].t0); t_last = t1; }
-            } else if (r > 0) short_replies++;
-            else errs++;
+            long before = k.done;
+            churn_count(&k, &sl[i], r, t1, t_end, 0);
+            if (k.done > before) t_last = t1;
             if (t1 < t_end && !stop && (maxconns <= 0 || started < maxconns)) START(i);
         }
     }
+    #undef START
     double wall = now() - t_start;
     double window = (t_last > t_end ? t_end : (now() < t_end ? t_last : t_end)) - t_start;
     if (window <= 0) window = wall;
     double cpu = cpu_self() - cpu0, rq = rq_wait_self() - rq0;
-    qsort(lat, nlat, sizeof *lat, cmpu);
+    samples_sort(&lat);
     printf("{\"mode\":\"churn\",\"inflight\":%d,\"seconds\":%.3f,\"conns\":%ld,\"conns_per_s\":%.1f,"
            "\"p50_us\":%.0f,\"p90_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,\"errors\":%ld,\"short_replies\":%ld,"
            "\"abandoned\":%d,\"agents\":%ld,\"frame_bytes\":%zu,\"bytes_out\":%llu,\"bytes_in\":%llu,\"loadgen_cpu_pct\":%.1f,"
            "\"loadgen_rq_wait_pct\":%.1f}\n",
-           inflight, window, done, done / window, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0,
-           errs, short_replies, active, n_agents, frame_len, bytes_out, bytes_in, 100.0 * cpu / wall, 100.0 * rq / wall);
+           inflight, window, k.done, k.done / window, samples_pct(&lat, 50), samples_pct(&lat, 90), samples_pct(&lat, 99), samples_max(&lat),
+           k.errs, k.short_replies, active, n_agents, frame_len, bytes_out, bytes_in, 100.0 * cpu / wall, 100.0 * rq / wall);
+    return 0;
+}
+
+/* epoll_wait with a sub-millisecond timeout (epoll_pwait2, Linux 5.11), so an open-loop schedule of
+ * thousands of connections per second is kept without bursts; whole milliseconds where the kernel
+ * lacks it. */
+static int wait_events(int ep, struct epoll_event *evs, int max, double seconds) {
+    static int no_pwait2;
+    if (seconds < 0) seconds = 0;
+    if (!no_pwait2) {
+        struct timespec ts = {.tv_sec = (time_t)seconds, .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9)};
+        int n = epoll_pwait2(ep, evs, max, &ts, NULL);
+        if (n >= 0 || errno != ENOSYS) return n;
+        no_pwait2 = 1;
+    }
+    return epoll_wait(ep, evs, max, (int)(seconds * 1000.0 + 0.999));
+}
+
+/* Open loop: connection k is due at t_start + k/rate. At most MAXOPEN conversations are open; a due
+ * connection that finds none free waits (and its latency, counted from when it was due, grows).
+ * None starts after the window: what was still due then is "not_started". Every connection started
+ * is followed to its end (conns, latency: the proxy's CPU over the run divides by all of them), and
+ * the achieved rate counts those that ended within the window. */
+static int churn_open(double secs, int maxopen, long maxconns, double rate) {
+    read_agents_env();
+    int ep = epoll_create1(0);
+    struct conv *sl = calloc((size_t)maxopen, sizeof *sl);
+    int *free_slots = malloc((size_t)maxopen * sizeof *free_slots), nfree = 0;
+    for (int i = maxopen - 1; i >= 0; i--) free_slots[nfree++] = i;
+    struct churn_counts k = {0};
+    long due_total = (long)(secs * rate + 0.5), started = 0, late = 0, slot_waits = 0, blocked = -1;
+    if (maxconns > 0 && due_total > maxconns) due_total = maxconns;
+    double t_start = now(), t_end = t_start + secs, max_lag = 0;
+    double cpu0 = cpu_self(), rq0 = rq_wait_self();
+    int active = 0, peak = 0;
+    struct epoll_event evs[512];
+    for (;;) {
+        double t = now();
+        if (t > t_end + 5.0 || stop) break;  /* hard bound: stragglers are abandoned */
+        /* Start every connection that is due, as far as slots allow. */
+        while (started < due_total && nfree > 0 && t < t_end && t_start + (double)started / rate <= t) {
+            double t_due = t_start + (double)started / rate;
+            int i = free_slots[--nfree];
+            churn_request(&sl[i], started);
+            started++;
+            if (conv_start(ep, &sl[i], (uint32_t)i) != 0) { k.errs++; free_slots[nfree++] = i; continue; }
+            sl[i].t0 = t_due;
+            if (t - t_due > max_lag) max_lag = t - t_due;
+            if (t - t_due > 0.001) late++;
+            if (++active > peak) peak = active;
+        }
+        /* The next one is due and every slot is busy: the proxy has fallen behind (counted once each). */
+        if (started < due_total && t < t_end && nfree == 0 && t_start + (double)started / rate <= t && started > blocked) {
+            slot_waits++; blocked = started;
+        }
+        int starting = started < due_total && t < t_end;
+        if (!starting && active == 0) break;
+        /* Sleep until the next one is due, or (all slots busy, or none left to start) until an event. */
+        double wait = 0.1;
+        if (starting && nfree > 0) wait = t_start + (double)started / rate - now();
+        int n = wait_events(ep, evs, 512, wait);
+        for (int e = 0; e < n; e++) {
+            int i = (int)evs[e].data.u32;
+            int r = conv_event(ep, &sl[i], (uint32_t)i);
+            if (r == 0) continue;
+            active--;
+            free_slots[nfree++] = i;
+            churn_count(&k, &sl[i], r, now(), t_end, 1);
+        }
+    }
+    double wall = now() - t_start, cpu = cpu_self() - cpu0, rq = rq_wait_self() - rq0;
+    samples_sort(&lat);
+    /* Kept up (the proxy): 97 % of the offered connections completed within the window (those still
+     * in flight at its end are the rest), none waited for a slot, no error. Starts more than 1 ms
+     * late (late_starts) are this process's own lateness too (it was not given a CPU in time): the
+     * rate was then not really offered, which the harness reports apart. */
+    int kept_up = k.in_window >= 0.97 * (double)due_total && slot_waits == 0 && active == 0 && !k.errs;
+    printf("{\"mode\":\"churn-open\",\"offered_per_s\":%.1f,\"max_open\":%d,\"seconds\":%.3f,\"due\":%ld,\"started\":%ld,"
+           "\"not_started\":%ld,\"conns\":%ld,\"conns_in_window\":%ld,\"conns_per_s\":%.1f,\"p50_us\":%.0f,\"p90_us\":%.0f,"
+           "\"p99_us\":%.0f,\"max_us\":%.0f,\"errors\":%ld,\"short_replies\":%ld,\"abandoned\":%d,\"late_starts\":%ld,"
+           "\"slot_waits\":%ld,\"max_start_lag_us\":%.0f,\"peak_open\":%d,\"kept_up\":%s,\"agents\":%ld,\"frame_bytes\":%zu,"
+           "\"bytes_out\":%llu,\"bytes_in\":%llu,\"loadgen_cpu_pct\":%.1f,\"loadgen_rq_wait_pct\":%.1f,\"wall_seconds\":%.3f}\n",
+           rate, maxopen, secs, due_total, started, due_total - started, k.done, k.in_window, k.in_window / secs,
+           samples_pct(&lat, 50), samples_pct(&lat, 90), samples_pct(&lat, 99), samples_max(&lat), k.errs, k.short_replies, active, late,
+           slot_waits, max_lag * 1e6, peak, kept_up ? "true" : "false", n_agents, frame_len, bytes_out, bytes_in,
+           100.0 * cpu / wall, 100.0 * rq / wall, wall);
     return 0;
 }
 
 /* ---------------- check ---------------- */
 
 static int check(double secs, int inflight) {
-    const char *ag = getenv("ZBXLOAD_AGENTS");
-    if (ag && atol(ag) > 0) n_agents = atol(ag);
+    read_agents_env();
     const char *pg = getenv("ZBXLOAD_PROGRESS");
     double every = pg && atof(pg) > 0 ? atof(pg) : 10.0;
     int ep = epoll_create1(0);
@@ -277,13 +375,13 @@ static int check(double secs, int inflight) {
         }
     }
     double wall = now() - t_start, cpu = cpu_self() - cpu0;
-    qsort(lat, nlat, sizeof *lat, cmpu);
+    samples_sort(&lat);
     printf("{\"mode\":\"check\",\"inflight\":%d,\"peak_inflight\":%d,\"seconds\":%.3f,\"started\":%ld,\"conns\":%ld,"
            "\"conns_per_s\":%.1f,\"errors\":%ld,\"short_replies\":%ld,\"mismatches\":%ld,\"abandoned\":%d,"
            "\"bytes_out\":%llu,\"bytes_in\":%llu,\"frame_bytes\":%zu,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,"
            "\"loadgen_cpu_pct\":%.1f}\n",
            inflight, peak, wall, started, done, done / (secs < wall ? secs : wall), errs, short_replies, mismatches, active,
-           bytes_out, bytes_in, frame_len, pct(50), pct(99), nlat ? (double)lat[nlat - 1] : 0.0, 100.0 * cpu / wall);
+           bytes_out, bytes_in, frame_len, samples_pct(&lat, 50), samples_pct(&lat, 99), samples_max(&lat), 100.0 * cpu / wall);
     fflush(stdout);
     return (errs || short_replies || mismatches || active) ? 1 : 0;
 }
@@ -313,10 +411,10 @@ static int pingpong(double secs, size_t size) {
 out:;
     double wall = now() - t_start, cpu = cpu_self() - cpu0, rq = rq_wait_self() - rq0;
     close(fd);
-    qsort(lat, nlat, sizeof *lat, cmpu);
+    samples_sort(&lat);
     printf("{\"mode\":\"pingpong\",\"size\":%zu,\"seconds\":%.3f,\"transactions\":%ld,\"tps\":%.1f,"
            "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.0f,\"errors\":%ld,\"loadgen_cpu_pct\":%.1f,\"loadgen_rq_wait_pct\":%.1f}\n",
-           size, wall, n, n / wall, pct(50), pct(90), pct(99), nlat ? (double)lat[nlat - 1] : 0.0, errs, 100.0 * cpu / wall,
+           size, wall, n, n / wall, samples_pct(&lat, 50), samples_pct(&lat, 90), samples_pct(&lat, 99), samples_max(&lat), errs, 100.0 * cpu / wall,
            100.0 * rq / wall);
     return errs ? 1 : 0;
 }
@@ -340,9 +438,25 @@ static int idle(long count, double hold) {
     return 0;
 }
 
+/* Takes "--rate R" out of argv (wherever it is), so the positional arguments stay as they were. */
+static double take_rate_option(int *argc, char **argv) {
+    double rate = 0;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--rate") != 0) continue;
+        if (i + 1 >= *argc) { fprintf(stderr, "--rate needs a value\n"); exit(2); }
+        rate = atof(argv[i + 1]);
+        if (rate <= 0 || rate > 1e6) { fprintf(stderr, "--rate must be in (0, 1000000]\n"); exit(2); }
+        for (int j = i; j + 2 <= *argc; j++) argv[j] = argv[j + 2];
+        *argc -= 2;
+        break;
+    }
+    return rate;
+}
+
 int main(int argc, char **argv) {
+    double rate = take_rate_option(&argc, argv);
     if (argc < 6) {
-        fprintf(stderr, "usage: zbxload churn HOST PORT SECONDS INFLIGHT [MAXCONNS]\n"
+        fprintf(stderr, "usage: zbxload churn HOST PORT SECONDS INFLIGHT [MAXCONNS] [--rate R]\n"
                         "       zbxload check HOST PORT SECONDS INFLIGHT\n"
                         "       zbxload pingpong HOST PORT SECONDS SIZE\n"
                         "       zbxload idle HOST PORT COUNT HOLD_SECONDS\n");
@@ -356,9 +470,12 @@ int main(int argc, char **argv) {
     if (inet_pton(AF_INET, argv[2], &dst.sin_addr) != 1 || (ntohl(dst.sin_addr.s_addr) >> 24) != 127) {
         fprintf(stderr, "zbxload only targets loopback (127.0.0.0/8)\n"); return 2;
     }
+    if (rate > 0 && strcmp(argv[1], "churn") != 0) { fprintf(stderr, "--rate is for churn only\n"); return 2; }
     if (!strcmp(argv[1], "churn")) {
         double s = atof(argv[4]); if (s > 600) s = 600;
-        return churn(s, atoi(argv[5]), argc > 6 ? atol(argv[6]) : 0);
+        int inflight = atoi(argv[5]); long maxconns = argc > 6 ? atol(argv[6]) : 0;
+        if (inflight < 1) { fprintf(stderr, "INFLIGHT must be at least 1\n"); return 2; }
+        return rate > 0 ? churn_open(s, inflight, maxconns, rate) : churn(s, inflight, maxconns);
     }
     if (!strcmp(argv[1], "check")) { double s = atof(argv[4]); if (s > 86400) s = 86400; return check(s, atoi(argv[5])); }
     if (!strcmp(argv[1], "pingpong")) { double s = atof(argv[4]); if (s > 600) s = 600; return pingpong(s, (size_t)atol(argv[5])); }

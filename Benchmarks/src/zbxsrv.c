@@ -10,9 +10,13 @@
  *   zbxsrv echo    PORT   echoes every byte back (request/response scenario).
  *   zbxsrv riemann PORT   Riemann sink: frames are a 4-byte big-endian length + protobuf Msg;
  *                         every frame is answered with 00 00 00 02 10 01 (Msg{ok:true}) and the
- *                         Msg's events (field 6) are counted.
+ *                         Msg's events (field 6) are counted. Latency to Riemann: for each event
+ *                         of a zbxload agent (host "bench-agent-..."), the time the frame arrived
+ *                         (wall clock) minus the event's time_micros, which the tee takes from the
+ *                         value's clock/ns, which zbxload sets to when the upload started.
  *
- * Listens on 127.0.0.1 only. SIGUSR1 prints one JSON line of counters to stdout; SIGTERM/SIGINT
+ * Listens on 127.0.0.1 only. SIGUSR1 prints one JSON line of counters to stdout (the latency
+ * percentiles cover the events since the previous line, the counters are totals); SIGTERM/SIGINT
  * print it and exit.
  */
 #define _GNU_SOURCE
@@ -27,9 +31,11 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_reply.h"
+#include "samples.h"
 
 enum mode { M_ZABBIX, M_CHECK, M_ECHO, M_RIEMANN };
 struct conn { unsigned char *buf; size_t len, cap; unsigned char *out; size_t outlen, outoff; };
@@ -50,11 +56,22 @@ static const unsigned char rack[6] = {0, 0, 0, 2, 0x10, 0x01};
 
 static void on_sig(int s) { if (s == SIGUSR1) want_stats = 1; else want_exit = 1; }
 
+/* Latency to Riemann of the zbxload agents' events since the last stats line, in microseconds
+ * (at most 8 Mi samples: 32 MiB). */
+static struct samples rlat = {.max = 8u << 20};
+
 static void print_stats(void) {
     struct rusage ru; getrusage(RUSAGE_SELF, &ru);
     double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
-    printf("{\"accepted\":%llu,\"frames\":%llu,\"events\":%llu,\"bytes_in\":%llu,\"replies\":%llu,\"bad\":%llu,\"cpu_s\":%.3f}\n",
+    printf("{\"accepted\":%llu,\"frames\":%llu,\"events\":%llu,\"bytes_in\":%llu,\"replies\":%llu,\"bad\":%llu,\"cpu_s\":%.3f",
            n_accepted, n_frames, n_events, n_bytes_in, n_replies, n_bad, cpu);
+    if (mode == M_RIEMANN) {
+        samples_sort(&rlat);
+        printf(",\"latency_events\":%zu,\"latency_p50_us\":%.0f,\"latency_p99_us\":%.0f,\"latency_max_us\":%.0f",
+               rlat.n, samples_pct(&rlat, 50), samples_pct(&rlat, 99), samples_max(&rlat));
+        rlat.n = 0;
+    }
+    printf("}\n");
     fflush(stdout);
 }
 
@@ -97,25 +114,52 @@ static int flush_out(int fd) {
     return 0;
 }
 
-/* Count top-level field 6 (repeated Event events) of a protobuf Msg. */
-static int count_events(const unsigned char *p, size_t n, unsigned long long *events) {
-    size_t i = 0;
-    while (i < n) {
-        uint64_t key = 0; int sh = 0;
-        do { if (i >= n || sh > 63) return -1; key |= (uint64_t)(p[i] & 0x7f) << sh; sh += 7; } while (p[i++] & 0x80);
-        unsigned wt = key & 7, field = (unsigned)(key >> 3);
-        if (wt == 0) { do { if (i >= n) return -1; } while (p[i++] & 0x80); }
-        else if (wt == 1) i += 8;
-        else if (wt == 5) i += 4;
-        else if (wt == 2) {
-            uint64_t l = 0; sh = 0;
-            do { if (i >= n || sh > 63) return -1; l |= (uint64_t)(p[i] & 0x7f) << sh; sh += 7; } while (p[i++] & 0x80);
-            if (l > n - i) return -1;
-            i += l;
-            if (field == 6) (*events)++;
-        } else return -1;
+/* One protobuf field at p[*i]: its number, wire type, and either its varint value or (wire type 2)
+ * where its bytes are. 0 when read, -1 when malformed. */
+struct pb_field { unsigned number, wire; uint64_t varint; const unsigned char *bytes; size_t len; };
+static int pb_next(const unsigned char *p, size_t n, size_t *i, struct pb_field *f) {
+    uint64_t key = 0; int sh = 0;
+    do { if (*i >= n || sh > 63) return -1; key |= (uint64_t)(p[*i] & 0x7f) << sh; sh += 7; } while (p[(*i)++] & 0x80);
+    f->wire = key & 7; f->number = (unsigned)(key >> 3);
+    if (f->wire == 0 || f->wire == 2) {
+        uint64_t v = 0; sh = 0;
+        do { if (*i >= n || sh > 63) return -1; v |= (uint64_t)(p[*i] & 0x7f) << sh; sh += 7; } while (p[(*i)++] & 0x80);
+        f->varint = v;
+        if (f->wire == 2) {
+            if (v > n - *i) return -1;
+            f->bytes = p + *i; f->len = (size_t)v; *i += (size_t)v;
+        }
+    } else if (f->wire == 1 || f->wire == 5) {
+        size_t w = f->wire == 1 ? 8 : 4;
+        if (w > n - *i) return -1;
+        *i += w;
+    } else return -1;
+    return 0;
+}
+
+/* An Event (riemann.proto: host = 4, time_micros = 10): the latency of a zbxload agent's value. */
+static void event_latency(const unsigned char *p, size_t n, int64_t arrived_us) {
+    static const char agent[] = "bench-agent-";
+    size_t i = 0; int ours = 0; int64_t sent_us = -1;
+    struct pb_field f;
+    while (i < n && pb_next(p, n, &i, &f) == 0) {
+        if (f.number == 4 && f.wire == 2) ours = f.len >= sizeof agent - 1 && !memcmp(f.bytes, agent, sizeof agent - 1);
+        else if (f.number == 10 && f.wire == 0) sent_us = (int64_t)f.varint;
     }
-    return i == n ? 0 : -1;
+    if (ours && sent_us > 0) samples_add(&rlat, (double)(arrived_us - sent_us));
+}
+
+/* Counts the events (field 6) of a Msg, and takes their latency. */
+static int count_events(const unsigned char *p, size_t n, unsigned long long *events) {
+    struct timespec ts; clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t arrived_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    size_t i = 0;
+    struct pb_field f;
+    while (i < n) {
+        if (pb_next(p, n, &i, &f) < 0) return -1;
+        if (f.number == 6 && f.wire == 2) { (*events)++; event_latency(f.bytes, f.len, arrived_us); }
+    }
+    return 0;
 }
 
 /* Returns -1 to close the connection. */
