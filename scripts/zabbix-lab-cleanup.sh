@@ -10,6 +10,8 @@
 #   - processes whose command line mentions the directory (zabbix_agentd,
 #     zabbix_agent2, zabbix_proxy, zabbix_server) get their process group
 #     SIGTERMed, then SIGKILLed after 10 s;
+#   - file systems mounted inside it (the writer-fault tests' small tmpfs) are
+#     unmounted;
 #   - the directory is removed.
 # Usage: scripts/zabbix-lab-cleanup.sh [--dry-run]
 set -eu
@@ -55,5 +57,8 @@ for dir in /tmp/zabbix-lab-*; do
         sleep 1
     done
     for group in $groups; do kill -s KILL -- "-$group" 2>/dev/null || true; done
+    awk -v d="$dir/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | while read -r mountpoint; do
+        umount -l "$mountpoint" 2>/dev/null || true
+    done
     rm -rf "$dir"
 done

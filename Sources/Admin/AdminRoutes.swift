@@ -21,7 +21,7 @@ struct AdminRoutes: Sendable {
 
     let exporter: MetricsExporter
     let healthy: @Sendable () -> Bool
-    let ready: @Sendable () -> Bool
+    let ready: @Sendable () -> AdminServer.Readiness
     /// Where `/metrics` is rendered, so a slow source never holds up an event loop.
     let threadPool: NIOThreadPool
 
@@ -52,9 +52,11 @@ struct AdminRoutes: Sendable {
                 self.healthy()
                     ? Response(status: .ok, body: "ok\n") : Response(status: .serviceUnavailable, body: "unhealthy\n"))
         case .ready:
+            let readiness = self.ready()
             return eventLoop.makeSucceededFuture(
-                self.ready()
-                    ? Response(status: .ok, body: "ok\n") : Response(status: .serviceUnavailable, body: "not ready\n"))
+                readiness.isReady
+                    ? Response(status: .ok, body: "ok\n")
+                    : Response(status: .serviceUnavailable, body: "not ready\n" + readiness.problems.map { $0 + "\n" }.joined()))
         case .metrics:
             let exporter = self.exporter
             return self.threadPool.runIfActive(eventLoop: eventLoop) {

@@ -16,15 +16,38 @@ extension AdminServer {
         /// and the connection is closed. Header size is bounded by NIO's HTTP parser (80 KiB).
         /// Default 4 KiB.
         public var maximumRequestBodyBytes: Int = 4096
-        /// A connection that sends nothing for this long is closed. Default 60 s.
-        public var idleTimeout: TimeAmount = .seconds(60)
-        /// Open admin connections beyond this many are closed as soon as they are accepted, so a
-        /// misbehaving client cannot pile up file descriptors. Default 32.
+        /// A connection must deliver a complete request within this long of being accepted, or
+        /// of its previous response; otherwise it is closed. Bytes trickling in do not extend it,
+        /// so idle keep-alive sockets and slow ("slow loris") requests go alike. Default 5 s: a
+        /// probe or a scrape sends its request at once.
+        public var requestTimeout: TimeAmount = .seconds(5)
+        /// A request must be answered, and the response taken by the client, within this long;
+        /// otherwise the connection is closed (a client that does not read its `/metrics`).
+        /// Default 30 s.
+        public var responseTimeout: TimeAmount = .seconds(30)
+        /// Open admin connections at most. When all are taken, a new connection takes the slot
+        /// of the one that has waited longest for a request; it is closed at once only when
+        /// every slot is answering a request. Default 32.
         public var maximumConnections: Int = 32
 
         public init(host: String = "127.0.0.1", port: Int = AdminServer.Configuration.defaultPort) {
             self.host = host
             self.port = port
         }
+    }
+
+    /// What `/ready` answers: ready, or the reasons it is not.
+    public struct Readiness: Sendable, Hashable {
+        /// Why the tee is not ready, one line each (`listener agents: no healthy target`); empty
+        /// when ready.
+        public var problems: [String]
+
+        public init(problems: [String]) {
+            self.problems = problems
+        }
+
+        public static let ready = Readiness(problems: [])
+
+        public var isReady: Bool { self.problems.isEmpty }
     }
 }

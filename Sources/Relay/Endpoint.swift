@@ -44,7 +44,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         guard !hostPart.isEmpty else {
             throw ParseError(description: "\"\(text)\" has an empty host")
         }
-        guard let port = Int(portPart), (0...65535).contains(port) else {
+        guard let port = StrictDecimal.parse(portPart), (0...65535).contains(port) else {
             throw ParseError(description: "\"\(text)\" has an invalid port \"\(portPart)\" (expected 0-65535)")
         }
         self.host = String(hostPart)

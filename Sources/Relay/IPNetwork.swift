@@ -133,7 +133,8 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         let width = writtenAsIPv4 ? 32 : 128
         var prefix = width
         if parts.count == 2 {
-            guard let value = Int(parts[1]), (0...width).contains(value) else {
+            // Digits only: Int("+8") and Int("08") would be 8, and a typo must not become a network.
+            guard let value = StrictDecimal.parse(parts[1]), (0...width).contains(value) else {
                 throw ParseError(description: "\"\(text)\" has an invalid prefix length \"\(parts[1])\" (expected 0-\(width))")
             }
             prefix = value
@@ -159,3 +160,17 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+
+/// Unsigned decimal numbers as configuration writes them: ASCII digits only, no sign, no
+/// whitespace, no leading zero (except `0` itself), at most 9 digits. `Int(_:)` would also take
+/// `+8` and `008`.
+enum StrictDecimal {
+    static func parse(_ text: Substring) -> Int? {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return nil
+        }
+        guard digits.count == 1 || digits.first != UInt8(ascii: "0") else { return nil }
+        return digits.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+    }
+}

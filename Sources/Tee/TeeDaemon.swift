@@ -40,6 +40,8 @@ public final class TeeDaemon: Service, Sendable {
     let reloadLock = AsyncLock()
     /// The self-monitoring loop (with a Riemann output), cancelled by the shutdown.
     let selfMonitoring = Mutex<Task<Void, Never>?>(nil)
+    /// The recording writers of listeners with `record:`.
+    let recorders: Recorders
 
     /// What a reload replaces.
     struct Running {
@@ -65,11 +67,13 @@ public final class TeeDaemon: Service, Sendable {
         let decodes = configuration.listeners.contains { configuration.options(for: $0.name).decode }
         self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: self.sink, logger: logger) : nil
         let pipeline = self.pipeline
+        let recorders = Recorders(logger: logger)
+        self.recorders = recorders
         let ids = self.connectionIDs
         let listeners = configuration.listeners.map { listener in
             RelayListener(
                 configuration: listener, group: group,
-                tapFactory: Self.tapFactory(configuration.options(for: listener.name), pipeline: pipeline, logger: logger),
+                tapFactory: Self.tapFactory(configuration.options(for: listener.name), pipeline: pipeline, recorders: recorders),
                 connectionIDs: ids, logger: logger)
         }
         let running = RunningBox(Running(configuration: configuration, listeners: listeners))
@@ -77,18 +81,26 @@ public final class TeeDaemon: Service, Sendable {
         if let adminConfiguration = configuration.admin {
             var sources: [any MetricsSource] = [
                 RelayMetricsSource(listeners: { running.value.withLock { $0.listeners } }), ProcessMetricsSource(),
-                self.reloads.metricsSource,
+                self.reloads.metricsSource, WriterMetricsSource(log: .standardError, recordings: recorders.statistics),
             ]
             if let riemann = self.riemann { sources.append(RiemannMetricsSource(client: riemann)) }
             if let pipeline = self.pipeline {
                 sources.append(DecodeMetricsSource(statistics: pipeline.statistics, catalog: pipeline.catalog, sink: self.sink))
             }
             let state = self.state
+            let riemann = self.riemann
+            // No group: the admin endpoint runs on an event loop of its own, so a saturated relay
+            // or decoder never delays /health.
             self.admin = AdminServer(
                 configuration: adminConfiguration, exporter: MetricsExporter(sources: sources),
                 healthy: { state.isServing },
-                ready: { state.isServing },
-                group: group, logger: logger)
+                ready: {
+                    ReadinessCheck.readiness(
+                        serving: state.isServing,
+                        listeners: running.value.withLock { $0.listeners }.map(ReadinessCheck.listener),
+                        riemannConnected: riemann.map { $0.statistics.connectedServer != nil })
+                },
+                logger: logger)
         } else {
             self.admin = nil
         }
@@ -96,10 +108,12 @@ public final class TeeDaemon: Service, Sendable {
 
     /// The taps of a listener with `options`: the decoder's (when it decodes and there is a
     /// decoder) and the recorder's.
-    static func tapFactory(_ options: TeeConfiguration.ListenerOptions, pipeline: SidePipeline?, logger: Logger) -> (any RelayTapFactory)? {
+    static func tapFactory(
+        _ options: TeeConfiguration.ListenerOptions, pipeline: SidePipeline?, recorders: Recorders
+    ) -> (any RelayTapFactory)? {
         var taps: [any RelayTapFactory] = []
         if options.decode, let pipeline { taps.append(pipeline.tapFactory(passiveProxy: options.passiveProxy)) }
-        if let directory = options.recordDirectory { taps.append(RecordingTapFactory(directory: directory, logger: logger)) }
+        if let record = options.record { taps.append(recorders.tapFactory(for: record)) }
         return taps.isEmpty ? nil : (taps.count == 1 ? taps[0] : CompositeTapFactory(taps))
     }
 
@@ -110,11 +124,19 @@ public final class TeeDaemon: Service, Sendable {
         if let pipeline = self.pipeline {
             if let path = self.configuration.decode.catalogPath {
                 do {
-                    try pipeline.catalog.load(path: path)
-                    self.logger.info("item catalog loaded", metadata: ["path": "\(path)", "entries": "\(pipeline.catalog.entryCount)"])
+                    switch try pipeline.catalog.load(path: path) {
+                    case .missing:
+                        self.logger.info("no item catalog file yet; starting with an empty one", metadata: ["path": "\(path)"])
+                    case .loaded(let entries):
+                        self.logger.info("item catalog loaded", metadata: ["path": "\(path)", "entries": "\(entries)"])
+                    case .setAside(let aside, let reason):
+                        self.logger.error(
+                            "cannot load the item catalog; the file is kept aside and the tee starts with an empty one (itemid-only values wait until agents and proxies refresh it)",
+                            metadata: ["path": "\(path)", "kept_as": "\(aside)", "error": "\(reason)"])
+                    }
                 } catch {
                     self.logger.error(
-                        "cannot load the item catalog; starting with an empty one (itemid-only values wait until agents and proxies refresh it)",
+                        "cannot load the item catalog nor set the file aside; starting with an empty one that is never saved over it",
                         metadata: ["error": "\(error)"])
                 }
             }
@@ -132,6 +154,8 @@ public final class TeeDaemon: Service, Sendable {
         } catch {
             for listener in started { await listener.stopAccepting() }
             await self.stopSidePipeline()
+            await self.recorders.shutdown()
+            await self.admin?.shutdown()
             throw error
         }
         self.state.started.store(true, ordering: .relaxed)
@@ -192,6 +216,7 @@ public final class TeeDaemon: Service, Sendable {
             task.cancel()
             await task.value
         }
+        await self.recorders.shutdown()
         await self.stopSidePipeline()
         await self.admin?.shutdown()
         await self.reloadLock.unlock()

@@ -15,7 +15,7 @@ struct CheckConfigCommand: ParsableCommand {
     func run() throws {
         let configuration = try self.options.load()
         for warning in configuration.warnings {
-            FileHandle.standardError.write(Data("zabbix-tee: \(warning)\n".utf8))
+            StandardStream.error.write("zabbix-tee: \(warning)\n")
         }
         print("# \(self.options.config): valid")
         print(configuration.effectiveYAML, terminator: "")

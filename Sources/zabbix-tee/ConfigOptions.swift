@@ -18,7 +18,7 @@ struct ConfigOptions: ParsableArguments {
         do {
             return try ConfigLoader.load(path: self.config)
         } catch {
-            FileHandle.standardError.write(Data("zabbix-tee: configuration error: \(error)\n".utf8))
+            StandardStream.error.write("zabbix-tee: configuration error: \(error)\n")
             throw ExitCode(78)
         }
     }

@@ -73,7 +73,7 @@ struct DecodeCommand: ParsableCommand {
                 var notes: [String: Any] = ["recording": name]
                 for (reason, count) in failures { notes[reason.rawValue] = count }
                 if result.statistics.tlsConnectionCount > 0 { notes["tls"] = true }
-                FileHandle.standardError.write(Data("zabbix-tee decode: \(Self.text(notes))\n".utf8))
+                StandardStream.error.write("zabbix-tee decode: \(Self.text(notes))\n")
             }
         }
         if self.summary { print(totals.text, terminator: "") }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Relay
 import Riemann
+import Tee
 import UnixSignals
 
 /// `zabbix-tee riemann-listen`: a Riemann-protocol listener that acknowledges and prints events.
@@ -36,7 +37,7 @@ struct RiemannListenCommand: AsyncParsableCommand {
                 }
             }
             .bind(host: endpoint.host, port: endpoint.port).get()
-        FileHandle.standardError.write(Data("zabbix-tee riemann-listen: listening on \(channel.localAddress?.displayText ?? self.listen)\n".utf8))
+        StandardStream.error.write("zabbix-tee riemann-listen: listening on \(channel.localAddress?.displayText ?? self.listen)\n")
         counter.onLimit = { channel.close(promise: nil) }
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let stopOnSignal = Task {
@@ -68,7 +69,7 @@ final class EventPrinter: @unchecked Sendable {
             for event in events {
                 lines += DecodeCommand.text(DecodeCommand.json(event, recording: "").filter { $0.key != "recording" }) + "\n"
             }
-            FileHandle.standardOutput.write(Data(lines.utf8))
+            StandardStream.output.write(lines)
             self.printed += events.count
             return self.limit.map { self.printed >= $0 } ?? false
         }

@@ -26,26 +26,19 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: Logger.Level?
 
     @Option(help: "Log format on standard error: text (human-readable) or json (one object per line).")
-    var logFormat: LogFormat = .text
-
-    enum LogFormat: String, ExpressibleByArgument, CaseIterable {
-        case text, json
-    }
+    var logFormat: TeeLogHandlers.Format = .text
 
     func run() async throws {
+        // A closed standard error (or Riemann, or a peer) is EPIPE, never a fatal SIGPIPE.
+        ignoreBrokenPipes()
         let configuration = try self.options.load()
         let level = self.logLevel ?? configuration.logLevel
         let format = self.logFormat
         LoggingSystem.bootstrap { label in
-            switch format {
-            case .json:
-                return JSONLogHandler(label: label, level: level)
-            case .text:
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            TeeLogHandlers.make(label: label, level: level, format: format)
         }
+        // Log lines are written by a thread of their own; the last ones go out before the exit.
+        defer { LogWriter.standardError.flush(timeout: .seconds(2)) }
         let logger = Logger(label: "zabbix-tee")
         for warning in configuration.warnings {
             logger.warning("\(warning)")
@@ -93,3 +86,4 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension TeeLogHandlers.Format: ExpressibleByArgument {}

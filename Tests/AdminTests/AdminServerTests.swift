@@ -41,7 +41,8 @@ import Glibc
         var configuration = AdminServer.Configuration(host: "127.0.0.1", port: 0)
         configure(&configuration)
         let server = AdminServer(
-            configuration: configuration, exporter: exporter, healthy: { healthy.isSet }, ready: { ready.isSet },
+            configuration: configuration, exporter: exporter, healthy: { healthy.isSet },
+            ready: { ready.isSet ? .ready : AdminServer.Readiness(problems: ["riemann: not connected", "listener a: no healthy target"]) },
             logger: Self.logger)
         try await server.start()
         return (server, try #require(server.localAddress?.port))
@@ -70,7 +71,9 @@ import Glibc
     @Test func readyFollowsItsClosureIndependentlyOfHealth() async throws {
         let ready = Flag(false)
         let (server, port) = try await Self.startServer(ready: ready)
-        #expect(try await HTTPTestClient.get(port: port, "/ready").status == 503)
+        let notReady = try await HTTPTestClient.get(port: port, "/ready")
+        #expect(notReady.status == 503)
+        #expect(notReady.body == "not ready\nriemann: not connected\nlistener a: no healthy target\n", "one problem a line")
         #expect(try await HTTPTestClient.get(port: port, "/health").status == 200)
         ready.set(true)
         let response = try await HTTPTestClient.get(port: port, "/ready")
@@ -232,7 +235,7 @@ import Glibc
     @Test func idleConnectionsAreClosed() async throws {
         // Long enough that a descheduled client thread cannot turn "idle after a request" into
         // "closed before the request"; the close is awaited with the client's 10 s receive timeout.
-        let (server, port) = try await Self.startServer { $0.idleTimeout = .seconds(1) }
+        let (server, port) = try await Self.startServer { $0.requestTimeout = .seconds(1) }
         let closed = try await TestThreads.start { () throws -> Bool in
             let client = try HTTPTestClient(port: port)
             _ = try client.request("GET", "/health")
@@ -288,33 +291,93 @@ import Glibc
         await server.shutdown()  // twice is fine
     }
 
-    @Test func connectionsBeyondTheLimitAreClosedAndOthersKeepWorking() async throws {
-        let (server, port) = try await Self.startServer { $0.maximumConnections = 2 }
-        let (kept, thirdClosed, fourth) = try await TestThreads.start { () throws -> ([Int], Bool, Int) in
-            let first = try HTTPTestClient(port: port)
-            let second = try HTTPTestClient(port: port)
-            let kept = [try first.request("GET", "/health").status, try second.request("GET", "/health").status]
-            let third = try HTTPTestClient(port: port)
-            let thirdClosed = third.isClosedByServer()
-            first.socket.close()
-            // The slot frees once the server has seen the close, on the event loop of that
-            // connection; until then new connections are closed at once. On a loaded machine that
-            // loop may be busy for a long time, so retry until a deadline only a server that never
-            // frees the slot reaches (not for a number of tries that a busy loop can use up).
-            let deadline = ContinuousClock.now + .seconds(20)
-            var status = 0
-            while status == 0, ContinuousClock.now < deadline {
-                if let response = try? HTTPTestClient(port: port).request("GET", "/ready") {
-                    status = response.status
-                } else {
-                    usleep(10_000)
-                }
-            }
-            return (kept, thirdClosed, status)
+    /// Every slot is answering a request (their `/metrics` sources are held): a new connection is
+    /// closed at once; once the answers are out, new connections are served again.
+    @Test func connectionsBeyondTheLimitAreClosedWhileEverySlotIsAnsweringAndOthersKeepWorking() async throws {
+        let scrapes = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let exporter = MetricsExporter()
+        exporter.register { snapshot in
+            scrapes.signal()
+            _ = release.wait(timeout: .now() + .seconds(30))
+            snapshot.gauge("held", help: "Held.", value: 1)
+        }
+        // A pool of its own: the held scrapes must not occupy threads other tests render on.
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        var configuration = AdminServer.Configuration(host: "127.0.0.1", port: 0)
+        configuration.maximumConnections = 2
+        let server = AdminServer(configuration: configuration, exporter: exporter, threadPool: pool, logger: Self.logger)
+        try await server.start()
+        let port = try #require(server.localAddress?.port)
+        let held = (0..<2).map { _ in TestThreads.start { try HTTPTestClient(port: port).request("GET", "/metrics") } }
+        for _ in 0..<2 {
+            let started = try await TestThreads.start { scrapes.wait(timeout: .now() + .seconds(20)) == .success }.value
+            try #require(started, "both scrapes reached the source")
+        }
+        let refused = try await TestThreads.start { () throws -> Bool in
+            try HTTPTestClient(port: port).isClosedByServer()
         }.value
-        #expect(kept == [200, 200])
-        #expect(thirdClosed)
-        #expect(fourth == 200)
+        #expect(refused, "closed at once: both slots are answering")
+        release.signal()
+        release.signal()
+        for scrape in held { #expect(try await scrape.value.status == 200) }
+        #expect(try await HTTPTestClient.get(port: port, "/ready").status == 200)
+        await server.shutdown()
+        try await pool.shutdownGracefully()
+    }
+
+    /// Idle keep-alive connections hold every slot: a new connection is served all the same, in
+    /// the slot of the one that waited longest, which is closed; the other keeps working.
+    @Test func idleConnectionsGiveTheirSlotToNewOnes() async throws {
+        let (server, port) = try await Self.startServer {
+            $0.maximumConnections = 2
+            $0.requestTimeout = .seconds(60)  // only the eviction can close them within the test
+        }
+        let (third, firstClosed, second) = try await TestThreads.start { () throws -> (Int, Bool, Int) in
+            let first = try HTTPTestClient(port: port)
+            _ = try first.request("GET", "/health")
+            let second = try HTTPTestClient(port: port)
+            _ = try second.request("GET", "/health")
+            let third = try HTTPTestClient(port: port).request("GET", "/health").status
+            return (third, first.isClosedByServer(), try second.request("GET", "/ready").status)
+        }.value
+        #expect(third == 200)
+        #expect(firstClosed, "the longest-waiting connection made room")
+        #expect(second == 200)
+        await server.shutdown()
+    }
+
+    /// 100 sockets that never send a byte: /health is answered all the same (before, 32 of them
+    /// made the endpoint refuse every probe until they left).
+    @Test func aHundredIdleSocketsDoNotLockOutHealth() async throws {
+        let (server, port) = try await Self.startServer()
+        let idle = try await TestThreads.start { () throws -> [BlockingSocket] in
+            try (0..<100).map { _ in try BlockingSocket.connect(port: port) }
+        }.value
+        let health = try await HTTPTestClient.get(port: port, "/health")
+        #expect(health.status == 200)
+        for socket in idle { socket.close() }
+        await server.shutdown()
+    }
+
+    /// A request trickled in a byte at a time never completes within the request deadline: the
+    /// connection is closed although bytes keep arriving (an idle timer would be reset by each).
+    @Test func aSlowLorisRequestIsClosedAtTheRequestDeadline() async throws {
+        let (server, port) = try await Self.startServer { $0.requestTimeout = .seconds(1) }
+        let (answered, closed) = try await TestThreads.start { () throws -> (Bool, Bool) in
+            let client = try HTTPTestClient(port: port)
+            let request = Array("GET /health HTTP/1.1\r\nHost: localhost\r\nX-Padding: \(String(repeating: "a", count: 40))\r\n\r\n".utf8)
+            // Paced input, not synchronisation: 50 bytes over about 5 s, well past the 1 s deadline.
+            for byte in request {
+                do { try client.socket.send([byte]) } catch { return (false, true) }
+                usleep(100_000)
+            }
+            guard let response = try? client.readResponse() else { return (false, true) }
+            return (response.status == 200, false)
+        }.value
+        #expect(!answered)
+        #expect(closed)
         await server.shutdown()
     }
 

@@ -129,4 +129,20 @@ final class CommandLineTests {
         #expect(result.exitCode == 71, "\(result)")
         #expect(result.standardError.contains("admin.listen: warning: :: is every address of this host"), "\(result.standardError)")
     }
+
+    /// As the Zabbix agent refuses to start without `Server=`: a listener reachable from other
+    /// hosts without `allow` stops `check-config` and `run` with exit status 78 and the usual
+    /// one-line `file:line:col: key: problem`.
+    @Test func aNonLoopbackListenerWithoutAllowIsAConfigurationError() async throws {
+        let exposed = "listeners:\n  - name: agents\n    listen: [\"0.0.0.0:10051\"]\n    targets: [\"127.0.0.1:2\"]\n"
+        let path = try self.write(exposed)
+        for command in ["check-config", "run"] {
+            let result = try await self.run([command, "--config", path])
+            #expect(result.exitCode == 78, "\(command): \(result)")
+            #expect(result.standardError.hasPrefix("zabbix-tee: configuration error: \(path):3:13: listeners[0].allow: required for a listener on a non-loopback address"), "\(result.standardError)")
+            #expect(result.standardError.split(separator: "\n").count == 1, "one line")
+        }
+        let explicit = try await self.run(["check-config", "--config", try self.write(exposed + "    allow: any\n")])
+        #expect(explicit.exitCode == 0, "\(explicit)")
+    }
 }

@@ -74,9 +74,13 @@ struct MetricsEndToEndTests {
             #expect(delta("zabbix_tee_target_connects_total", [("listener", "agents"), ("target", "127.0.0.1:\(proxy.port)"), ("result", "ok")]) == 2)
             #expect(after.value("zabbix_tee_target_healthy", [("listener", "agents"), ("target", "127.0.0.1:\(proxy.port)")]) == 1)
             // Bytes: the recorded connections (written by `record:`) say how many went each way.
-            try await waitUntil("every recording's meta.json written", timeout: .seconds(10)) {
+            try await waitUntil("every recording finished", timeout: .seconds(10)) {
                 let entries = try FileManager.default.contentsOfDirectory(atPath: "\(recordings)/agents")
-                return entries.allSatisfy { FileManager.default.fileExists(atPath: "\(recordings)/agents/\($0)/meta.json") }
+                return try entries.allSatisfy { entry in
+                    // meta.json is written when a recording starts and says finished once it ends.
+                    guard let meta = FileManager.default.contents(atPath: "\(recordings)/agents/\(entry)/meta.json") else { return false }
+                    return try FixtureRecording(json: meta).finished == true
+                }
             }
             var recorded = (client: 0.0, server: 0.0)
             for entry in try FileManager.default.contentsOfDirectory(atPath: "\(recordings)/agents") {

@@ -68,6 +68,23 @@ import Testing
         #expect(throws: IPNetwork.ParseError.self) { try IPNetwork(parsing: text) }
     }
 
+    /// A typo must not become a network: `Int("+8")` and `Int("08")` are 8, and `/+8` would then
+    /// silently mean `/8`. The prefix is digits only, without a leading zero, within range.
+    @Test(arguments: [
+        "10.0.0.0/+8", "10.0.0.0/08", "10.0.0.0/ 8", "10.0.0.0/8 ", "10.0.0.0/-0", "10.0.0.0/8/8", "10.0.0.0/0x8",
+        "10.0.0.0/١", "2001:db8::/+32", "2001:db8::/032", "::/00", "010.0.0.0/8", "10.0.0.0/99999999999999999999",
+    ])
+    func prefixesAreDigitsOnlyWithoutSignOrLeadingZero(_ text: String) {
+        #expect(throws: IPNetwork.ParseError.self) { try IPNetwork(parsing: text) }
+    }
+
+    @Test func theSmallestAndLargestPrefixesAreAccepted() throws {
+        #expect(try self.network("0.0.0.0/0").prefixBits == 96)
+        #expect(try self.network("10.1.2.3/32").description == "10.1.2.3")
+        #expect(try self.network("::/0").prefixBits == 0)
+        #expect(try self.network("2001:db8::1/128").description == "2001:db8::1")
+    }
+
     @Test func loopbackAndUnspecifiedAreRecognised() throws {
         #expect(try self.address("127.0.0.2").isLoopback)
         #expect(try self.address("::1").isLoopback)

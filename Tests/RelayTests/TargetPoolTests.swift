@@ -80,7 +80,10 @@ struct EndpointTests {
         #expect(endpoint.description == text)
     }
 
-    @Test(arguments: ["10051", "host:", ":10051", "host:99999", "::1:10051", "[::1]10051", "[::1", "host:port"])
+    @Test(arguments: [
+        "10051", "host:", ":10051", "host:99999", "::1:10051", "[::1]10051", "[::1", "host:port", "host:+10051",
+        "host:010051", "host: 10051", "[::1]:-1",
+    ])
     func rejectsMalformedAddresses(text: String) {
         #expect(throws: Endpoint.ParseError.self) { try Endpoint(parsing: text) }
     }

@@ -12,12 +12,12 @@ struct ConfigLoaderTests {
             yaml: """
                 listeners:
                   - name: agents
-                    listen: ["0.0.0.0:10051"]
+                    listen: ["127.0.0.1:10051"]
                     targets: ["zabbix-server.example.net:10051"]
                 """, file: "config.yaml")
         let listener = try #require(configuration.listeners.first)
         #expect(listener.name == "agents")
-        #expect(listener.listen == [Endpoint(host: "0.0.0.0", port: 10051)])
+        #expect(listener.listen == [Endpoint(host: "127.0.0.1", port: 10051)])
         #expect(listener.targets == [Endpoint(host: "zabbix-server.example.net", port: 10051)])
         #expect(listener.balance == .failover)
         #expect(listener.connectTimeout == .seconds(5))
@@ -27,7 +27,7 @@ struct ConfigLoaderTests {
         #expect(listener.maxConnections == 10_000)
         #expect(listener.backlog == 1024)
         #expect(listener.socketBufferSize == nil)
-        #expect(listener.allow == IPNetwork.everyone, "every client")
+        #expect(listener.allow == IPNetwork.everyone, "every client (a loopback-only listener needs no allow list)")
         #expect(listener.maxConnectionsPerSource == nil, "no per-source limit")
         #expect(listener.acceptRate == nil, "no accept rate limit")
         #expect(configuration.logLevel == .info)
@@ -131,7 +131,7 @@ struct ConfigLoaderTests {
         ("admin address", Self.base + "admin:\n  listen: \"localhost\"\n", "admin.listen", "missing ':port'"),
         ("bad allow network", Self.base + "    allow: [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n", "listeners[0].allow[1]", "invalid prefix length"),
         ("host name in allow", Self.base + "    allow: [\"zabbix.example.net\"]\n", "listeners[0].allow[0]", "not an IP address or network"),
-        ("empty allow list", Self.base + "    allow: []\n", "listeners[0].allow", "leave the key out to allow every client"),
+        ("empty allow list", Self.base + "    allow: []\n", "listeners[0].allow", "`any` to allow every client"),
         ("per-source limit 0", Self.base + "    max_connections_per_source: 0\n", "listeners[0].max_connections_per_source", "out of range"),
         ("accept rate without rate", Self.base + "    accept_rate: { burst: 5 }\n", "listeners[0].accept_rate", "missing key 'per_second'"),
         ("accept rate unknown key", Self.base + "    accept_rate: { per_minute: 5 }\n", "listeners[0].accept_rate.per_minute", "unknown key"),

@@ -15,6 +15,8 @@ public final class FaultyZabbixServer: Sendable {
     public enum Behaviour: Sendable, Equatable {
         /// Read the request, answer it, close.
         case answer
+        /// Read the request, answer with these bytes (a whole reply frame), close.
+        case answerWith([UInt8])
         /// Read the request, send the first `afterBytes` bytes of the reply, then reset (RST).
         case resetMidReply(afterBytes: Int)
         /// Read the request and never answer; close only when the peer does.
@@ -96,6 +98,8 @@ public final class FaultyZabbixServer: Sendable {
         switch self.behaviour {
         case .answer, .closeWithoutReading:
             try? socket.send(reply)
+        case .answerWith(let bytes):
+            try? socket.send(bytes)
         case .resetMidReply(let count):
             try? socket.send(Array(reply.prefix(count)))
             usleep(50_000)

@@ -215,6 +215,13 @@ public struct FixtureRecording: Codable, Sendable {
     public var clientBytes: Int?
     public var serverBytes: Int?
     public var complete: Bool?
+    /// The recorder is done with it (the connection closed or the tee stopped); `false` while the
+    /// connection lasts. Absent in recordings made before the recorder wrote `meta.json` early.
+    public var finished: Bool?
+    /// Why it is not complete: `open`, `queue_full`, `write_error`, `max_bytes`, `shutdown`.
+    public var incompleteReason: String?
+    /// The system's wording of a write error.
+    public var error: String?
 
     public init(json: Data) throws {
         self = try FixtureMeta.decoder.decode(FixtureRecording.self, from: json)

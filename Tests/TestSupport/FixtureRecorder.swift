@@ -112,10 +112,13 @@ public struct RecordedConnection: Sendable {
         for entry in entries {
             let path = "\(directory)/\(entry)"
             guard let meta = FileManager.default.contents(atPath: "\(path)/meta.json") else { continue }
-            connections.append(try RecordedConnection(
+            let connection = try RecordedConnection(
                 directory: path, metaJSON: meta,
                 client: FileManager.default.contents(atPath: "\(path)/client.bin").map(Array.init) ?? [],
-                server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? []))
+                server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? [])
+            // meta.json is written when a recording starts; a closed connection's says finished.
+            guard connection.recording.finished != false else { continue }
+            connections.append(connection)
         }
         return connections.sorted { ($0.recording.connection ?? 0) < ($1.recording.connection ?? 0) }
     }

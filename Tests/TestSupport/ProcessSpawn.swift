@@ -16,20 +16,27 @@ public final class ChildProcess: Sendable {
 
     /// Starts `executable` with `arguments` (argv[0] is added). Standard input reads `stdinPath`,
     /// standard output goes to `stdoutPath` and standard error to `stderrPath` (created/truncated;
-    /// the same path for both appends both streams to one file).
+    /// the same path for both appends both streams to one file), or to `stderrDescriptor` (one of
+    /// ours, e.g. a pipe's write end) when given.
     public init(
         _ executable: String, _ arguments: [String],
-        stdinPath: String = "/dev/null", stdoutPath: String, stderrPath: String
+        stdinPath: String = "/dev/null", stdoutPath: String, stderrPath: String, stderrDescriptor: Int32? = nil
     ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        if let stderrDescriptor {
+            // Before the descriptors above 2 are closed: dup2 clears close-on-exec on the copy.
+            posix_spawn_file_actions_adddup2(&actions, stderrDescriptor, 2)
+        }
         // The child gets none of our other descriptors: NIO's sockets are not close-on-exec, and a
         // daemon holding a test server's listening socket keeps its port bound after it stopped.
         ChildProcess.closeFrom(&actions, 3)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)
-        if stderrPath == stdoutPath {
+        if stderrDescriptor != nil {
+            // already in place
+        } else if stderrPath == stdoutPath {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         } else {
             posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o644)

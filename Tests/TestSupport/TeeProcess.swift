@@ -36,9 +36,12 @@ public final class TeeProcess: Sendable {
 
     /// Writes `configuration` to a fresh directory, starts `zabbix-tee run` and waits until
     /// every port in `ports` accepts connections. With `softFileLimit` the tee starts with that
-    /// soft `RLIMIT_NOFILE` (through `sh -c 'ulimit -Sn N; exec ...'`, same pid).
+    /// soft `RLIMIT_NOFILE` (through `sh -c 'ulimit -Sn N; exec ...'`, same pid). With
+    /// `stderrDescriptor` its standard error is that descriptor (a pipe the test controls)
+    /// instead of the log file, which then holds standard output only.
     public static func start(
-        configuration: String, ports: [Int], arguments: [String] = [], softFileLimit: Int? = nil
+        configuration: String, ports: [Int], arguments: [String] = [], softFileLimit: Int? = nil,
+        stderrDescriptor: Int32? = nil
     ) async throws -> TeeProcess {
         let directory = try ZabbixLabDirectory.create("tee")
         let configFile = "\(directory)/config.yaml"
@@ -49,7 +52,7 @@ public final class TeeProcess: Sendable {
             try ChildProcess(
                 "/bin/sh", ["-c", "ulimit -Sn \(limit) && exec \"$0\" \"$@\"", Self.binary] + command,
                 stdoutPath: logFile, stderrPath: logFile)
-        } ?? ChildProcess(Self.binary, command, stdoutPath: logFile, stderrPath: logFile)
+        } ?? ChildProcess(Self.binary, command, stdoutPath: logFile, stderrPath: logFile, stderrDescriptor: stderrDescriptor)
         let tee = TeeProcess(child: child, directory: directory, configFile: configFile, logFile: logFile, ports: ports)
         do {
             try await waitUntil("zabbix-tee to listen on \(ports)", timeout: .seconds(20), interval: .milliseconds(20)) {

@@ -22,6 +22,8 @@ public enum ConfigLoader {
     ]
     /// Keys of a listener's `accept_rate` mapping.
     static let acceptRateKeys = ["per_second", "burst"]
+    /// Keys of a listener's `record` mapping (`record: /path` is `record: { path: /path }`).
+    static let recordKeys = ["path", "max_bytes", "max_files"]
 
     /// Loads `path` from disk.
     public static func load(path: String) throws(ConfigError) -> TeeConfiguration {
@@ -84,7 +86,8 @@ public enum ConfigLoader {
                 throw item.error("listener name \"\(listener.name)\" is already used by \(other)")
             }
             names[listener.name] = item.path
-            let listen = try item.mapping(allowed: Self.listenerKeys)["listen"]!.sequence()
+            let keys = try item.mapping(allowed: Self.listenerKeys)
+            let listen = try keys["listen"].map { (node) throws(ConfigError) in try node.sequence() } ?? []
             for (address, node) in zip(listener.listen, listen) {
                 if let other = addresses[address] {
                     throw node.error("listen address \(address) is already used by \(other)")
@@ -92,15 +95,22 @@ public enum ConfigLoader {
                 addresses[address] = node.path
             }
             configuration.listeners.append(listener)
-            let keys = try item.mapping(allowed: Self.listenerKeys)
             var options = TeeConfiguration.ListenerOptions()
             if let node = keys["decode"] { options.decode = try node.bool() }
-            if let node = keys["record"] { options.recordDirectory = try node.nonEmptyString() }
+            if let node = keys["record"] {
+                let (record, warnings) = try Self.record(node)
+                options.record = record
+                configuration.warnings += warnings
+            }
             if let node = keys["passive_proxy"] { options.passiveProxy = try node.bool() }
             configuration.listenerOptions[listener.name] = options
+            configuration.warnings += Self.listenerWarnings(listener, item: item)
         }
         if let node = keys["decode"] { try Self.decodeSection(node, into: &configuration.decode) }
-        if let node = keys["catalog"] { try Self.catalogSection(node, into: &configuration.decode) }
+        if let node = keys["catalog"] {
+            try Self.catalogSection(node, into: &configuration.decode)
+            configuration.warnings += Self.catalogWarnings(node, path: configuration.decode.catalogPath)
+        }
         if let node = keys["riemann"] {
             let (riemann, flush, selfMonitoring) = try Self.riemannSection(node)
             configuration.riemann = riemann
@@ -115,6 +125,9 @@ public enum ConfigLoader {
             {
                 configuration.warnings.append(listen.warning(exposure))
             }
+        }
+        if let warning = configuration.stopTimeoutWarning(at: keys["shutdown_timeout"] ?? document) {
+            configuration.warnings.append(warning)
         }
         return configuration
     }
@@ -157,17 +170,25 @@ public enum ConfigLoader {
             listener.maxConnectionsPerSource = try node.int(in: 1...1_000_000)
         }
         if let node = keys["accept_rate"], !node.isOff() { listener.acceptRate = try Self.acceptRate(node) }
-        if let node = keys["allow"] { listener.allow = try Self.allowList(node) }
+        if let node = keys["allow"] {
+            listener.allow = try Self.allowList(node)
+        } else if let exposed = listen.first(where: { !Self.isLoopback(host: $0.host) }) {
+            // As the Zabbix agent refuses to start without Server=: no silent "everyone".
+            throw ConfigNode(node: listenNode.node, path: "\(item.path).allow", file: item.file).error(
+                "required for a listener on a non-loopback address (\(exposed)): behind the tee Zabbix sees the tee's address, not the client's, so the agent's Server=, trapper items' \"Allowed hosts\" and proxy address checks no longer filter clients and 'allow' is the only source check left. List your clients' networks, e.g. allow: [\"10.0.0.0/8\"], or write allow: any to accept every client")
+        }
         if let node = keys["backlog"] { listener.backlog = Int32(try node.int(in: 1...65535)) }
         if let node = keys["socket_buffer"] { listener.socketBufferSize = try node.byteSize(in: 4096...(64 << 20)) }
         return listener
     }
 
-    /// `allow: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]`: at least one network.
+    /// `allow: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]`: at least one network; `allow: any`
+    /// accepts every client (``IPNetwork/everyone``).
     private static func allowList(_ node: ConfigNode) throws(ConfigError) -> [IPNetwork] {
+        if case .scalar(let scalar) = node.node, scalar.string == "any" { return IPNetwork.everyone }
         let items = try node.sequence()
         guard !items.isEmpty else {
-            throw node.error("must list at least one network (leave the key out to allow every client)")
+            throw node.error("must list at least one network (or be `any` to allow every client)")
         }
         var networks: [IPNetwork] = []
         for item in items {
@@ -180,6 +201,26 @@ public enum ConfigLoader {
             }
         }
         return networks
+    }
+
+    /// `record: /path` or `record: { path: /path, max_bytes: 1GiB, max_files: 10000 }`, with the
+    /// warnings its path deserves.
+    private static func record(_ node: ConfigNode) throws(ConfigError) -> (RecordingConfiguration, [ConfigWarning]) {
+        let pathNode: ConfigNode
+        var limits: [String: ConfigNode] = [:]
+        if case .mapping = node.node {
+            limits = try node.mapping(allowed: Self.recordKeys)
+            guard let path = limits["path"] else {
+                throw node.error("missing key 'path' (the directory, e.g. { path: /var/lib/zabbix-tee/recordings, max_bytes: 1GiB })")
+            }
+            pathNode = path
+        } else {
+            pathNode = node
+        }
+        var record = RecordingConfiguration(path: try pathNode.nonEmptyString())
+        if let n = limits["max_bytes"] { record.maximumBytes = try n.byteSize(in: (64 << 10)...(1 << 50)) }
+        if let n = limits["max_files"] { record.maximumRecordings = try n.int(in: 1...100_000_000) }
+        return (record, Self.recordingWarnings(pathNode, path: record.path))
     }
 
     /// `accept_rate: { per_second: 50, burst: 100 }`; `burst` defaults to one second's worth.

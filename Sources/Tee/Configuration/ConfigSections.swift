@@ -204,6 +204,7 @@ extension ConfigLoader {
         var paths = Self.topLevelKeys
         paths += Self.listenerKeys.map { "listeners[].\($0)" }
         paths += Self.acceptRateKeys.map { "listeners[].accept_rate.\($0)" }
+        paths += Self.recordKeys.map { "listeners[].record.\($0)" }
         paths += Self.decodeKeys.map { "decode.\($0)" }
         paths += Self.catalogKeys.map { "catalog.\($0)" }
         paths += Self.riemannKeys.map { "riemann.\($0)" }

@@ -47,7 +47,10 @@ extension TeeConfiguration {
         }
         let options = self.options(for: listener.name)
         lines.append("    decode: \(options.decode)")
-        if let record = options.recordDirectory { lines.append("    record: \(Self.quoted(record))") }
+        if let record = options.record {
+            lines.append(
+                "    record: { path: \(Self.quoted(record.path)), max_bytes: \(ByteSizeFormat.text(record.maximumBytes)), max_files: \(record.maximumRecordings) }")
+        }
         lines.append("    passive_proxy: \(options.passiveProxy)")
         return lines
     }

@@ -35,8 +35,8 @@ public struct TeeConfiguration: Sendable {
     public struct ListenerOptions: Sendable, Hashable {
         /// Decode this listener's traffic (key `decode`, default true).
         public var decode: Bool = true
-        /// Write each connection's bytes to this directory as a fixture (key `record`).
-        public var recordDirectory: String? = nil
+        /// Write each connection's bytes to a directory as a fixture (key `record`).
+        public var record: RecordingConfiguration? = nil
         /// The listener sits in front of a passive proxy (key `passive_proxy`, default false): the
         /// configuration the server pushes through it is learned by the item catalog once the
         /// proxy accepts it. On every other listener a pushed configuration is relayed, counted

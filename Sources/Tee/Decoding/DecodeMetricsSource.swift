@@ -76,6 +76,14 @@ struct DecodeMetricsSource: MetricsSource {
             help: "Messages carrying items the catalog did not learn from (not from a real server or proxy), by reason.",
             self.statistics.catalogUpdatesIgnored, into: &snapshot)
         snapshot.counter(
+            "zabbix_tee_catalog_save_failures_total",
+            help: "Catalog saves that failed (the previous file stays whole; the catalog is saved again later).",
+            value: self.catalog.saveFailureCount)
+        snapshot.counter(
+            "zabbix_tee_catalog_files_set_aside_total",
+            help: "Catalog files that could not be loaded at start and were renamed to <path>.corrupt-<time>.",
+            value: self.catalog.setAsideCount)
+        snapshot.counter(
             "zabbix_tee_events_mapped_total", help: "Riemann events made from item values.",
             value: self.sink.eventsMapped)
         snapshot.counter(

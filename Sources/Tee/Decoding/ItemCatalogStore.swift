@@ -19,7 +19,7 @@ public final class ItemCatalogStore: Sendable {
         var deadline: ContinuousClock.Instant
     }
 
-    private struct State {
+    struct State {
         var catalog: ItemCatalog
         var pending: [String: [Pending]] = [:]
         var pendingCount = 0
@@ -28,7 +28,9 @@ public final class ItemCatalogStore: Sendable {
 
     public let maximumPendingValues: Int
     public let pendingTimeout: Duration
-    private let state: Mutex<State>
+    let state: Mutex<State>
+    /// Failed saves and catalog files set aside at start (see `ItemCatalogStore+File.swift`).
+    let fileStatistics = CatalogFileStatistics()
 
     public init(maximumEntries: Int, maximumEntriesPerProxy: Int = .max, maximumPendingValues: Int, pendingTimeout: Duration) {
         self.maximumPendingValues = maximumPendingValues
@@ -167,49 +169,5 @@ public final class ItemCatalogStore: Sendable {
             }
             return decoded
         }
-    }
-
-    // MARK: Persistence
-
-    /// Why the catalog file could not be used.
-    public struct FileError: Error, CustomStringConvertible {
-        public var description: String
-    }
-
-    /// Loads the catalog from `path`; a missing file is an empty catalog.
-    public func load(path: String) throws(FileError) {
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        let bytes: [UInt8]
-        switch FileReading.readAll(path: path, limit: 1 << 30) {
-        case .success(let contents): bytes = contents
-        case .failure(let error): throw FileError(description: "\(path): \(error)")
-        }
-        let (maximum, perProxy) = self.state.withLock { ($0.catalog.maximumEntries, $0.catalog.maximumEntriesPerProxy) }
-        do {
-            let catalog = try ItemCatalog(serialized: bytes, maximumEntries: maximum, maximumEntriesPerProxy: perProxy)
-            self.state.withLock { $0.catalog = catalog }
-        } catch {
-            throw FileError(description: "\(path): \(error)")
-        }
-    }
-
-    /// Writes the catalog to `path` atomically (a temporary file in the same directory, fsync,
-    /// rename), readable by the owner only. Does nothing when nothing changed, unless `force`.
-    /// Returns whether it wrote.
-    @discardableResult
-    public func save(path: String, force: Bool = false) throws(FileError) -> Bool {
-        let bytes: [UInt8]? = self.state.withLock { state in
-            guard state.changedSinceSave || force else { return nil }
-            state.changedSinceSave = false
-            return state.catalog.serialized()
-        }
-        guard let bytes else { return false }
-        do {
-            try AtomicFile.write(bytes, to: path, mode: 0o600)
-        } catch {
-            self.state.withLock { $0.changedSinceSave = true }
-            throw FileError(description: "\(path): \(error)")
-        }
-        return true
     }
 }

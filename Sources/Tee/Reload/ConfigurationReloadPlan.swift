@@ -102,8 +102,8 @@ public struct ConfigurationReloadPlan: Sendable {
         var parts: [String] = []
         if !self.listenersAdded.isEmpty { parts.append("listeners added: \(self.listenersAdded.joined(separator: ", "))") }
         if !self.listenersRemoved.isEmpty { parts.append("listeners removed: \(self.listenersRemoved.joined(separator: ", "))") }
-        for name in self.listenersChanged.keys.sorted() {
-            parts.append("listener \(name): \(self.listenersChanged[name]!.joined(separator: ", "))")
+        for (name, keys) in self.listenersChanged.sorted(by: { $0.key < $1.key }) {
+            parts.append("listener \(name): \(keys.joined(separator: ", "))")
         }
         if !self.mappingChanged.isEmpty { parts.append(self.mappingChanged.joined(separator: ", ")) }
         if !self.riemannChanged.isEmpty { parts.append(self.riemannChanged.joined(separator: ", ")) }

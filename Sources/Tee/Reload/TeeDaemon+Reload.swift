@@ -87,7 +87,7 @@ extension TeeDaemon {
             }
             listener.replaceSettings(
                 configuration: settings,
-                tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, logger: self.logger))
+                tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, recorders: self.recorders))
             _ = await listener.closeRemovedAddresses()
         }
         // Every listener binds what it lacks, changed or not: an address an earlier reload could
@@ -105,7 +105,7 @@ extension TeeDaemon {
             guard let settings = applied.listeners.first(where: { $0.name == name }) else { continue }
             let listener = RelayListener(
                 configuration: settings, group: self.group,
-                tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, logger: self.logger),
+                tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, recorders: self.recorders),
                 connectionIDs: self.connectionIDs, logger: self.logger)
             do {
                 try await listener.start()

@@ -8,13 +8,12 @@ extension TeeDaemon {
         let (listeners, retired) = self.running.value.withLock { ($0.listeners, $0.retired) }
         func sample(_ listener: RelayListener, accepting: Bool) -> SelfMonitoringSample.Listener {
             let statistics = listener.statistics
-            let pool = listener.targetPool
             return SelfMonitoringSample.Listener(
                 name: listener.name, openConnections: listener.openConnections,
                 acceptedConnections: statistics.connectionsAccepted,
                 bytesClientToServer: statistics.bytesRelayed(.clientToServer),
                 bytesServerToClient: statistics.bytesRelayed(.serverToClient),
-                healthyTargets: pool.targets.indices.filter { pool.isHealthy($0) }.count, targets: pool.targets.count,
+                healthyTargets: listener.healthyTargetCount, targets: listener.targetPool.targets.count,
                 accepting: accepting)
         }
         let queue = self.riemann?.statistics.queue
