@@ -117,6 +117,12 @@ public struct DuplicateFilter: Sendable {
         self.remember(session, max(last ?? 0, id))
     }
 
+    /// Remembers `id` as seen in `session` (never lowering what is remembered): for callers that
+    /// hold rows of another type and pass each session's highest id once.
+    public mutating func remember(session: String, id: UInt64) {
+        self.rememberAtLeast(session, id)
+    }
+
     /// The last id seen in `session`, taken out of the previous generation (``remember(_:_:)`` puts
     /// it back in the current one).
     private mutating func lastID(of session: String) -> UInt64? {

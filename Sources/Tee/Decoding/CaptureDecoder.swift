@@ -29,6 +29,8 @@ public struct CaptureDecoder {
     /// Rows accepted so far, shared by every ``decode(client:server:chunkSize:connection:)`` of this
     /// decoder (a retry in a later recording is dropped as the server drops it).
     private let duplicates: SharedDuplicateFilter
+    /// What values waiting for their reply may hold (`decode.queue_bytes`).
+    private let budget: CountingHoldBudget
 
     public init(
         listener: String = "capture", peerHost: String? = nil, passiveProxy: Bool = false,
@@ -40,6 +42,7 @@ public struct CaptureDecoder {
         self.passiveProxy = passiveProxy
         self.catalog = catalog ?? ItemCatalogStore(configuration: configuration)
         self.duplicates = SharedDuplicateFilter(maximumSessions: configuration.duplicateSessions)
+        self.budget = CountingHoldBudget(maximumBytes: configuration.queueBytes)
     }
 
     /// Decodes the two directions of a connection, fed to the frame decoders in pieces of at most
@@ -58,7 +61,7 @@ public struct CaptureDecoder {
         let context = DecodeContext(
             catalog: self.catalog, duplicates: self.duplicates, statistics: statistics,
             inflater: ZabbixInflater(maximumSize: self.configuration.maximumFrameSize),
-            budget: CountingHoldBudget(maximumBytes: self.configuration.queueBytes))
+            budget: self.budget)
         var decoder = ConnectionDecoder(
             listener: self.listener, peerHost: self.peerHost, passiveProxy: self.passiveProxy, connection: connection)
         var result = Result(messages: [], values: [], statistics: statistics)

@@ -109,9 +109,13 @@ struct ConnectionDecoder {
             for index in values.indices where values[index].value.host == nil {
                 values[index].value.host = self.peerHost
             }
-            context.statistics.summarize(values) { $0.decoded += $1 }
-            context.statistics.summarize(values) { $0.accepted += $1 }
-            step.ready += values
+            if let first = values.first {
+                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: values.count) {
+                    $0.decoded += $1
+                    $0.accepted += $1
+                }
+            }
+            step.ready.append(contentsOfOrTake: values)
         case .agentData(let data):
             self.holdValues(message.itemValues, version: data.version, from: peer, into: &step, context: context, now: now)
         case .proxyData(let data):
@@ -123,7 +127,9 @@ struct ConnectionDecoder {
             var batch = AcceptanceGate.Batch(from: peer)
             batch.values = self.decodedValues(rows.map(\.value), version: nil)
             batch.rowIndexes = rows.map(\.row)
-            context.statistics.summarize(batch.values) { $0.decoded += $1 }
+            if let first = batch.values.first {
+                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: batch.values.count) { $0.decoded += $1 }
+            }
             self.hold(batch, bytes: batch.values.reduce(0) { $0 + $1.estimatedBytes }, into: &step, context: context, now: now)
         case .unrecognized:
             // Not the reply a held batch needs (text where JSON was due, JSON without a request
@@ -168,10 +174,11 @@ struct ConnectionDecoder {
         }
     }
 
+    /// `values` with where they were seen. `version` is kept as the sender wrote it (shared, not
+    /// copied): the summary shows it as is (`8.0.0rc1`, agent 2's long version), cut to a bound.
     private func decodedValues(_ values: [ItemValue], version: String?) -> [DecodedValue] {
         guard !values.isEmpty else { return [] }
         let seenAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        let version = version.map { ZabbixVersion(parsing: $0)?.description ?? "unparsed" }
         return values.map {
             DecodedValue(
                 value: $0, listener: self.listener, connection: self.connection, seenAtMicros: seenAt,
@@ -188,23 +195,19 @@ struct ConnectionDecoder {
     ) {
         let fresh = context.duplicates.unseen(rows)
         let values = self.decodedValues(fresh, version: version)
-        if fresh.count < rows.count {
-            let dropped = rows.count - fresh.count
-            context.statistics.duplicatesDropped(dropped)
-            if let request = rows.first?.requestType.rawValue {
-                let key = DecodeStatistics.SummaryKey(request: request, version: values.first?.zabbixVersion ?? Self.versionLabel(version))
-                context.statistics.summarize(key, count: dropped) { $0.duplicates += $1 }
+        let dropped = rows.count - fresh.count
+        if dropped > 0 { context.statistics.duplicatesDropped(dropped) }
+        if let first = rows.first {
+            let key = DecodeStatistics.SummaryKey(request: first.requestType, version: version)
+            context.statistics.summarize(key, count: rows.count) { counts, _ in
+                counts.decoded += fresh.count
+                counts.duplicates += dropped
             }
         }
-        context.statistics.summarize(values) { $0.decoded += $1 }
         var batch = AcceptanceGate.Batch(from: peer)
         batch.values = values
-        batch.duplicates = rows.count - fresh.count
+        batch.duplicates = dropped
         self.hold(batch, bytes: values.reduce(0) { $0 + $1.estimatedBytes }, into: &step, context: context, now: now)
-    }
-
-    private static func versionLabel(_ version: String?) -> String {
-        version.map { ZabbixVersion(parsing: $0)?.description ?? "unparsed" } ?? "-"
     }
 
     private mutating func hold(
@@ -232,23 +235,29 @@ struct ConnectionDecoder {
         let statistics = context.statistics
         context.budget.release(bytes: settlement.bytes)
         statistics.holding(values: -(settlement.accepted.count + settlement.rejected.count), bytes: -settlement.bytes)
-        if let reason = settlement.reason, !settlement.rejected.isEmpty {
+        // The values of a batch come from one message: one summary row, one lock.
+        if let reason = settlement.reason, let first = settlement.rejected.first {
             statistics.rejected(reason, count: settlement.rejected.count)
-            switch reason {
-            case .noReply, .replyUndecoded: statistics.summarize(settlement.rejected) { $0.unanswered += $1 }
-            default: statistics.summarize(settlement.rejected) { $0.rejected += $1 }
+            let unanswered = reason == .noReply || reason == .replyUndecoded
+            statistics.summarize(DecodeStatistics.SummaryKey(first), count: settlement.rejected.count) {
+                if unanswered { $0.unanswered += $1 } else { $0.rejected += $1 }
             }
         }
-        if !settlement.accepted.isEmpty {
+        if let first = settlement.accepted.first {
             let accepted = settlement.accepted
             // Only rows the server took are remembered: a retry after a lost reply is decoded again.
             context.duplicates.remember(accepted)
-            statistics.summarize(accepted) { $0.accepted += $1 }
-            if accepted[0].batchFailed != nil { statistics.summarize(accepted) { $0.partial += $1 } }
             let (resolved, expired) = context.catalog.resolve(accepted, listener: self.listener, now: now)
-            statistics.summarize(resolved.filter { $0.value.itemid != nil }) { $0.resolved += $1 }
-            step.ready += resolved
-            step.unresolved += expired
+            var throughCatalog = 0
+            for value in resolved where value.value.itemid != nil { throughCatalog += 1 }
+            let partial = first.batchFailed != nil
+            statistics.summarize(DecodeStatistics.SummaryKey(first), count: accepted.count) {
+                $0.accepted += $1
+                if partial { $0.partial += $1 }
+                $0.resolved += throughCatalog
+            }
+            step.ready.append(contentsOfOrTake: resolved)
+            step.unresolved.append(contentsOfOrTake: expired)
         }
         if let config = settlement.acceptedConfig {
             let (released, refused) = context.catalog.learn(config, listener: self.listener)
@@ -262,7 +271,7 @@ struct ConnectionDecoder {
     private func resolvedLater(_ released: [DecodedValue], into step: inout Step, context: DecodeContext) {
         guard !released.isEmpty else { return }
         context.statistics.summarize(released) { $0.resolved += $1 }
-        step.ready += released
+        step.ready.append(contentsOfOrTake: released)
     }
 
     /// What holding a pushed configuration until the proxy's answer costs, roughly.
@@ -295,5 +304,12 @@ enum UnresolvedValues {
             statistics.unresolved(emitted: 0, dropped: values.count)
             return []
         }
+    }
+}
+
+extension Array {
+    /// Appends `other`, or takes it whole when this array is empty (no copy of its elements).
+    mutating func append(contentsOfOrTake other: [Element]) {
+        if self.isEmpty { self = other } else { self += other }
     }
 }

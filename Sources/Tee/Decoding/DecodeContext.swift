@@ -60,10 +60,21 @@ final class SharedDuplicateFilter: Sendable {
         return self.filter.withLock { $0.unseen(values) }
     }
 
-    /// Remembers the rows of accepted values.
+    /// Remembers the rows of accepted values: each session's highest id, one lock.
     func remember(_ values: [DecodedValue]) {
-        guard values.contains(where: { $0.value.session != nil && $0.value.id != nil }) else { return }
-        self.filter.withLock { $0.remember(rows: values.lazy.map { (session: $0.value.session, id: $0.value.id) }) }
+        var runs: [(session: String, highest: UInt64)] = []
+        for value in values {
+            guard let session = value.value.session, let id = value.value.id else { continue }
+            if let last = runs.last, last.session == session {
+                runs[runs.count - 1].highest = max(last.highest, id)
+            } else {
+                runs.append((session, id))
+            }
+        }
+        guard !runs.isEmpty else { return }
+        self.filter.withLock { filter in
+            for run in runs { filter.remember(session: run.session, id: run.highest) }
+        }
     }
 }
 

@@ -61,6 +61,17 @@ public final class DecodeStatistics: Sendable {
             self.request = request
             self.version = version
         }
+
+        /// The row of `request` values from a sender that announced `version` (cut to 32
+        /// characters: it comes from the wire).
+        init(request: ItemValue.RequestType, version: String?) {
+            self.init(request: request.rawValue, version: version.map { String($0.prefix(32)) } ?? "-")
+        }
+
+        /// The row of `value`.
+        init(_ value: DecodedValue) {
+            self.init(request: value.value.requestType, version: value.zabbixVersion)
+        }
         public static func < (lhs: SummaryKey, rhs: SummaryKey) -> Bool {
             (lhs.request, lhs.version) < (rhs.request, rhs.version)
         }
@@ -214,19 +225,23 @@ public final class DecodeStatistics: Sendable {
     }
 
     /// Adds to the summary rows of `values` (grouped by request type and version) with `update`.
+    /// The values of one message share request type and version: a run costs two comparisons per
+    /// value, a key per run, one lock per call.
     func summarize(_ values: [DecodedValue], _ update: (inout SummaryCounts, Int) -> Void) {
         guard !values.isEmpty else { return }
-        var groups: [(SummaryKey, Int)] = []
+        var runs: [(request: ItemValue.RequestType, version: String?, count: Int)] = []
         for value in values {
-            let key = SummaryKey(request: value.value.requestType.rawValue, version: value.zabbixVersion ?? "-")
-            if let last = groups.last, last.0 == key {
-                groups[groups.count - 1].1 += 1
+            if let last = runs.last, last.request == value.value.requestType, last.version == value.zabbixVersion {
+                runs[runs.count - 1].count += 1
             } else {
-                groups.append((key, 1))
+                runs.append((value.value.requestType, value.zabbixVersion, 1))
             }
         }
+        guard !runs.isEmpty else { return }
         self.verdicts.withLock { verdicts in
-            for (key, count) in groups { Self.summarize(key, count, update, in: &verdicts) }
+            for run in runs {
+                Self.summarize(SummaryKey(request: run.request, version: run.version), run.count, update, in: &verdicts)
+            }
         }
     }
 

@@ -45,9 +45,8 @@ public struct DecodedValue: Sendable, Hashable {
     /// Roughly what holding this value costs in memory (its strings plus the structure), charged
     /// to the side pipeline's byte budget while the value waits for the server's reply.
     var estimatedBytes: Int {
-        let value = self.value
-        return 256 + value.value.utf8.count + (value.key?.utf8.count ?? 0) + (value.host?.utf8.count ?? 0)
-            + (value.source?.utf8.count ?? 0)
+        256 + self.value.value.utf8.count + (self.value.key?.utf8.count ?? 0) + (self.value.host?.utf8.count ?? 0)
+            + (self.value.source?.utf8.count ?? 0)
     }
 }
 
