@@ -12,7 +12,12 @@
 # accumulate in .build-fuzz/corpus/<target>/ and are reused by the next run on the same machine.
 # Captured traffic in Fixtures/*/client.bin and server.bin, when present, seeds FuzzZabbixFrames.
 #
-# Environment: FUZZ_RSS_LIMIT_MB (default 2048), FUZZ_TIMEOUT (seconds per input, default 10),
+# Cost budget: the Zabbix targets check, through ASan's malloc hooks, that inflating and decoding
+# an input never take more heap than a few times its size plus the decoder's budget (a failure
+# traps as an invariant); any single allocation above FUZZ_MALLOC_LIMIT_MB (default 64) fails
+# the run. The Zabbix targets use the dictionary Fuzz/dict/zabbix.dict (request names, JSON tags).
+#
+# Environment: FUZZ_RSS_LIMIT_MB (default 2048), FUZZ_MALLOC_LIMIT_MB (default 64), FUZZ_TIMEOUT (seconds per input, default 10),
 # FUZZ_NICE (default 10), FUZZ_JOBS (targets fuzzed at once, default 2), FUZZ_SCRATCH (build directory, default .build-fuzz),
 # FUZZ_SEED (libFuzzer's -seed; CI fixes it so that a failure can be replayed with the same sequence;
 # default: a new random seed each run).
@@ -24,6 +29,7 @@ shift || true
 ALL_TARGETS=(FuzzZabbixFrames FuzzZabbixMessages FuzzProxyConfig FuzzRiemannFrames FuzzConfig)
 [ $# -gt 0 ] && TARGETS=("$@") || TARGETS=("${ALL_TARGETS[@]}")
 RSS_LIMIT_MB=${FUZZ_RSS_LIMIT_MB:-2048}
+MALLOC_LIMIT_MB=${FUZZ_MALLOC_LIMIT_MB:-64}
 TIMEOUT=${FUZZ_TIMEOUT:-10}
 NICE=${FUZZ_NICE:-10}
 SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
@@ -38,6 +44,13 @@ max_len() {
         FuzzRiemannFrames) echo 4096 ;;
         FuzzConfig) echo 4096 ;;
         *) echo 4096 ;;
+    esac
+}
+
+# A dictionary for the targets whose input is Zabbix traffic.
+dict_args() {
+    case "$1" in
+        FuzzZabbixFrames|FuzzZabbixMessages|FuzzProxyConfig) echo "-dict=Fuzz/dict/zabbix.dict" ;;
     esac
 }
 
@@ -82,7 +95,7 @@ run_target() {
     set +e
     nice -n "$NICE" "$SCRATCH/release/$target" "$work" "${seeds[@]}" \
         -max_total_time="$SECONDS_PER_TARGET" -max_len="$(max_len "$target")" \
-        -rss_limit_mb="$RSS_LIMIT_MB" -malloc_limit_mb="$RSS_LIMIT_MB" -timeout="$TIMEOUT" \
+        -rss_limit_mb="$RSS_LIMIT_MB" -malloc_limit_mb="$MALLOC_LIMIT_MB" -timeout="$TIMEOUT" $(dict_args "$target") \
         -print_final_stats=1 -artifact_prefix="Fuzz/crashes/$target-" ${SEED_ARGS[@]+"${SEED_ARGS[@]}"} > "$log" 2>&1
     status=$?
     set -e

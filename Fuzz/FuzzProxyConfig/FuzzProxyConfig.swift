@@ -13,7 +13,8 @@ import ZabbixProtocol
 //   rest     the configuration payload (JSON). The same bytes are also read as a serialized
 //            catalog.
 //
-// Invariants: count ≤ maximumEntries; serialized() has exactly one line per entry plus the header;
+// Invariants: decoding the payload never takes more heap than a few times its size plus the
+// conversation's budget (ASan builds); count ≤ maximumEntries; serialized() has exactly one line per entry plus the header;
 // init(serialized: serialized()) gives back the same catalog (same bytes, same count); learning
 // the same configuration twice changes nothing; a catalog read from arbitrary bytes round-trips.
 
@@ -28,9 +29,14 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     let payload = Array(input[1...])
 
     var configs: [ProxyConfig] = []
-    var conversation = ZabbixConversation()
+    let budget = 64 << 10
+    var conversation = ZabbixConversation(budget: budget)
     func send(_ bytes: [UInt8], _ peer: ZabbixPeer) {
-        if case .proxyConfig(let config)? = try? conversation.decode(ByteBuffer(bytes: bytes), from: peer) {
+        let buffer = ByteBuffer(bytes: bytes)
+        let message = FuzzSupport.withinAllocationBudget(8 * bytes.count + 4 * budget + (64 << 10), "decoding a configuration") {
+            try? conversation.decode(buffer, from: peer)
+        }
+        if case .proxyConfig(let config)? = message {
             configs.append(config)
         }
     }

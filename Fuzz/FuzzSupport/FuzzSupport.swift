@@ -1,6 +1,4 @@
-#if FUZZING
 import CLibFuzzer
-#endif
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -40,6 +38,22 @@ public enum FuzzSupport {
             printError("FUZZ INVARIANT VIOLATED at \(file):\(line): \(message())")
             fatalError("fuzz invariant violated: \(message())", file: file, line: line)
         }
+    }
+
+    /// Runs `body` and checks that the heap it used at its peak stayed within `limit` bytes
+    /// (``AllocationBudget``): what decoding an input may cost is bounded by the input, never by
+    /// what it claims or how it is shaped. Without ASan (plain replay builds) it only runs `body`.
+    public static func withinAllocationBudget<R>(
+        _ limit: Int, _ what: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line,
+        _ body: () throws -> R
+    ) rethrows -> R {
+        guard AllocationBudget.isCounting else { return try body() }
+        let start = fuzz_allocations_live()
+        fuzz_allocations_reset_peak()
+        let result = try body()
+        let used = fuzz_allocations_peak() - min(start, fuzz_allocations_peak())
+        Self.check(used <= limit, "\(what()) used \(used) bytes of heap at its peak, budget \(limit)", file: file, line: line)
+        return result
     }
 
     /// The body of the non-fuzzing `main`: runs every file named on the command line (directories
@@ -102,6 +116,12 @@ public enum FuzzSupport {
         }
         return bytes
     }
+}
+
+/// Heap accounting (ASan's malloc hooks; see `Fuzz/CLibFuzzer`).
+public enum AllocationBudget {
+    /// Whether heap bytes are counted: in the `-sanitize=fuzzer,address` builds of scripts/fuzz.sh.
+    public static let isCounting: Bool = fuzz_allocations_start() != 0
 }
 
 /// Splits `bytes` at every `separator` (the separator itself is dropped).

@@ -17,9 +17,14 @@ import ZabbixProtocol
 //   * bufferedByteCount ≤ largeLength + maximumFrameSize after every feed;
 //   * whole and piecewise feeding give the same events and the same finish() result;
 //   * nothing follows .tls / .notZabbix; frames respect the limit and their header's length;
-//   * an inflated payload has exactly the announced size and the inflater honours its limit.
+//   * an inflated payload has exactly the announced size and the inflater honours its limit;
+//   * cost budget (ASan builds): inflating never takes more heap than a few times what zlib can
+//     produce from the compressed bytes (whatever `reserved` claims), and decoding a payload never
+//     more than a few times its size plus the conversation's budget (whatever its shape).
 
 private let limits = [0, 1, 13, 64, 256, 4096, 65536, 1 << 20]
+/// What one payload may keep (the conversation's budget).
+private let budget = 64 << 10
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -74,7 +79,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 
     // Event sequence and frame checks; then the rest of the side pipeline.
     let inflater = ZabbixInflater(maximumSize: limit)
-    var conversation = ZabbixConversation()
+    var conversation = ZabbixConversation(budget: budget)
     var catalog = ItemCatalog(maximumEntries: 64)
     var filter = DuplicateFilter(maximumSessions: 8)
     var consumed = 0
@@ -102,7 +107,12 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             consumed += encoded.count
             let payload: ByteBuffer
             do {
-                payload = try inflater.decodedPayload(of: frame)
+                // zlib inflates at most 1032 bytes per compressed byte: the claim in `reserved`
+                // must not cost more than what could really come out.
+                let possible = min(Int(frame.header.decodedLength) + 1, 1032 * frame.payload.readableBytes + 64)
+                payload = try FuzzSupport.withinAllocationBudget(4 * possible + (256 << 10), "inflating \(frame.header)") {
+                    try inflater.decodedPayload(of: frame)
+                }
             } catch {
                 conversation.forgetFrame(from: peer)
                 continue
@@ -114,7 +124,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             }
             // Alternate peers so that requests get replies on the same conversation.
             let sender: ZabbixPeer = index % 2 == 0 ? peer : peer.other
-            guard let message = try? conversation.decode(payload, from: sender) else {
+            let decoded = FuzzSupport.withinAllocationBudget(
+                8 * payload.readableBytes + 4 * budget + (64 << 10), "decoding \(payload.readableBytes) bytes"
+            ) { try? conversation.decode(payload, from: sender) }
+            guard let message = decoded else {
                 conversation.forgetFrame(from: sender)
                 continue
             }

@@ -16,7 +16,12 @@ import ZabbixProtocol
 //
 // Invariants: parse(bytes), parse(ByteBuffer) and parse([UInt8]) give the same value or the same
 // error; the error offset lies within the input; a shallow parser never accepts what the default
-// one rejects; the catalog honours its limit.
+// one rejects; a parser with a budget either fails with budgetExceeded or gives the same tree; the
+// catalog honours its limit. Cost budget (ASan builds): a budgeted tree and a conversation's decode
+// never take more heap than a few times the payload plus their budget, whatever its shape.
+
+/// What one payload may keep, and the budgeted tree parser's budget.
+private let budget = 64 << 10
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
@@ -27,7 +32,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 
     let parser = JSONParser()
     let shallow = JSONParser(maximumDepth: 3)
-    var conversation = ZabbixConversation()
+    let budgeted = JSONParser(budget: budget)
+    var conversation = ZabbixConversation(budget: budget)
     var catalog = ItemCatalog(maximumEntries: 100)
     var filter = DuplicateFilter(maximumSessions: 4)
 
@@ -43,6 +49,14 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             FuzzSupport.check((try? fromRaw.get()) != nil, "depth-3 parser accepted what the default parser rejects")
         }
         if let value = try? fromRaw.get() { walk(value) }
+        let small = FuzzSupport.withinAllocationBudget(4 * payload.count + 3 * budget + (64 << 10), "a budgeted tree") {
+            Result { () throws(JSONParseError) in try budgeted.parse(payload) }
+        }
+        switch small {
+        case .success(let value): FuzzSupport.check((try? fromRaw.get()) == value, "a budgeted parser built another tree")
+        case .failure(let error) where error.reason == .budgetExceeded: break
+        case .failure(let error): FuzzSupport.check(fromRaw == .failure(error), "a budgeted parser failed otherwise: \(error)")
+        }
 
         let peer: ZabbixPeer
         if index < 8 {
@@ -52,7 +66,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         }
         let message: ZabbixMessage
         do {
-            message = try conversation.decode(bytes: payload, from: peer)
+            message = try FuzzSupport.withinAllocationBudget(8 * payload.count + 4 * budget + (64 << 10), "decoding a payload") {
+                try conversation.decode(bytes: payload, from: peer)
+            }
         } catch {
             conversation.forgetFrame(from: peer)
             continue

@@ -30,14 +30,6 @@ public struct ActiveChecksRequest: Sendable, Hashable {
         self.ip = ip
         self.port = port
     }
-
-    init(json: JSONObject) {
-        self.init(
-            host: json.string("host"), version: json.string("version"), variant: json.int64("variant"),
-            session: json.string("session"), configRevision: json.uint64("config_revision"),
-            hostMetadata: json.string("host_metadata"), interface: json.string("interface"),
-            ip: json.string("ip"), port: json.uint64("port"))
-    }
 }
 
 /// The `delay` of an active check: integer seconds for agents the server believes older than
@@ -73,22 +65,6 @@ public struct ActiveCheckItem: Sendable, Hashable {
         self.mtime = mtime
         self.timeout = timeout
     }
-
-    init?(json: JSONObject) {
-        guard let key = json.string("key") else { return nil }
-        let delay: ActiveCheckDelay?
-        switch json["delay"] {
-        case .number(let number):
-            delay = number.int64.map(ActiveCheckDelay.seconds) ?? .interval(number.text)
-        case .string(let text):
-            delay = .interval(text)
-        default:
-            delay = nil
-        }
-        self.init(
-            key: key, originalKey: json.string("key_orig"), itemid: json.uint64("itemid"), delay: delay,
-            lastlogsize: json.uint64("lastlogsize"), mtime: json.int64("mtime"), timeout: json.string("timeout"))
-    }
 }
 
 /// The server's (or proxy's) reply to `active checks`.
@@ -118,11 +94,93 @@ public struct ActiveChecksResponse: Sendable, Hashable {
         self.configRevision = configRevision
         self.redirect = redirect
     }
+}
 
-    init(json: JSONObject, request: ActiveChecksRequest?) {
-        self.init(
-            request: request, response: json.string("response"), info: json.string("info"),
-            items: json.objects("data")?.compactMap(ActiveCheckItem.init(json:)),
-            configRevision: json.uint64("config_revision"), redirect: ZabbixRedirect(reply: json))
+extension ActiveCheckItem {
+    /// The members of an item object that are kept.
+    private enum Member: Int {
+        case key, originalKey, itemid, delay, lastlogsize, mtime, timeout
+
+        init?(_ name: UnsafeRawBufferPointer) {
+            switch name.count {
+            case 3: if JSONReader.equal(name, "key") { self = .key } else { return nil }
+            case 5: if JSONReader.equal(name, "delay") { self = .delay } else if JSONReader.equal(name, "mtime") { self = .mtime } else { return nil }
+            case 6: if JSONReader.equal(name, "itemid") { self = .itemid } else { return nil }
+            case 7: if JSONReader.equal(name, "timeout") { self = .timeout } else { return nil }
+            case 8: if JSONReader.equal(name, "key_orig") { self = .originalKey } else { return nil }
+            case 11: if JSONReader.equal(name, "lastlogsize") { self = .lastlogsize } else { return nil }
+            default: return nil
+            }
+        }
+    }
+
+    /// Reads the `data` array of an `active checks` reply: `nil` when it is not an array; items
+    /// without a `key` are passed over, items whose key (or original key) is longer than
+    /// ``ZabbixLimits/maximumKeyLength`` are dropped and counted.
+    static func readList(_ reader: inout JSONReader, dropped: inout DroppedRows) throws(JSONParseError) -> [ActiveCheckItem]? {
+        guard try reader.peekKind() == .array else {
+            try reader.skipValue()
+            return nil
+        }
+        var items: [ActiveCheckItem] = []
+        try reader.beginArray()
+        while try reader.nextElement() {
+            guard try reader.peekKind() == .object else {
+                try reader.skipValue()
+                continue
+            }
+            if let item = try self.read(&reader, dropped: &dropped) {
+                try reader.charge(MemoryLayout<ActiveCheckItem>.stride)
+                items.append(item)
+            }
+        }
+        return items
+    }
+
+    /// One item object; the first member of each name counts.
+    private static func read(_ reader: inout JSONReader, dropped: inout DroppedRows) throws(JSONParseError) -> ActiveCheckItem? {
+        var seen: UInt8 = 0
+        var key: String?
+        var item = ActiveCheckItem(key: "")
+        var keyTooLong = false
+        try reader.beginObject()
+        while let name = try reader.nextName() {
+            guard let member = reader.withName(name, Member.init), seen & (1 << member.rawValue) == 0 else {
+                try reader.skipValue()
+                continue
+            }
+            seen |= 1 << member.rawValue
+            let value = try reader.readScalar()
+            switch member {
+            case .key:
+                key = try reader.text(value, maximumCharacters: ZabbixLimits.maximumKeyLength)
+                keyTooLong = keyTooLong || (key == nil && value.hasText)
+            case .originalKey:
+                item.originalKey = try reader.text(value, maximumCharacters: ZabbixLimits.maximumKeyLength)
+                keyTooLong = keyTooLong || (item.originalKey == nil && value.hasText)
+            case .itemid: item.itemid = reader.uint64(value)
+            case .delay:
+                switch value {
+                case .number(let number):
+                    if let seconds = number.int64 {
+                        item.delay = .seconds(seconds)
+                    } else {
+                        item.delay = try reader.text(value).map(ActiveCheckDelay.interval)
+                    }
+                case .string: item.delay = try reader.text(value).map(ActiveCheckDelay.interval)
+                default: item.delay = nil
+                }
+            case .lastlogsize: item.lastlogsize = reader.uint64(value)
+            case .mtime: item.mtime = reader.int64(value)
+            case .timeout: item.timeout = try reader.text(value)
+            }
+        }
+        if keyTooLong {
+            dropped.keyTooLong += 1
+            return nil
+        }
+        guard let key else { return nil }
+        item.key = key
+        return item
     }
 }

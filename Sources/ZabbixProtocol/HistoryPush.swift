@@ -8,15 +8,16 @@
 public struct HistoryPush: Sendable, Hashable {
     /// The address of the API caller, as the frontend reports it.
     public var clientIP: String?
+    /// The rows kept (see ``ValueRowsReader``: rows with nothing usable are not).
     public var rows: [ZabbixValueRow]
+    /// The position in the request's `data` of each of ``rows``: the reply answers by position.
+    public var rowIndexes: [Int]
 
-    public init(clientIP: String? = nil, rows: [ZabbixValueRow] = []) {
+    /// - Parameter rowIndexes: `nil` when `rows` are the request's rows, all of them in order.
+    public init(clientIP: String? = nil, rows: [ZabbixValueRow] = [], rowIndexes: [Int]? = nil) {
         self.clientIP = clientIP
         self.rows = rows
-    }
-
-    init(json: JSONObject) {
-        self.init(clientIP: json.string("clientip"), rows: ZabbixValueRow.rows(json, "data"))
+        self.rowIndexes = rowIndexes ?? Array(rows.indices)
     }
 }
 
@@ -26,12 +27,46 @@ public enum HistoryPushRowResult: Sendable, Hashable {
     case accepted(itemid: UInt64?)
     case refused(error: String)
 
-    init(json: JSONObject) {
-        if let error = json.text("error") {
-            self = .refused(error: error)
-        } else {
-            self = .accepted(itemid: json.uint64("itemid"))
+    /// Reads the `data` array of a `history.push` reply: `nil` when it is not an array. An
+    /// element that is not an object says nothing was stored: it is a refusal (with an empty
+    /// error), so that the results after it keep their positions.
+    static func readList(_ reader: inout JSONReader) throws(JSONParseError) -> [HistoryPushRowResult]? {
+        guard try reader.peekKind() == .array else {
+            try reader.skipValue()
+            return nil
         }
+        var results: [HistoryPushRowResult] = []
+        try reader.beginArray()
+        while try reader.nextElement() {
+            try reader.charge(MemoryLayout<HistoryPushRowResult>.stride)
+            guard try reader.peekKind() == .object else {
+                try reader.skipValue()
+                results.append(.refused(error: ""))
+                continue
+            }
+            results.append(try self.read(&reader))
+        }
+        return results
+    }
+
+    /// One result object; the first `itemid` and `error` count.
+    private static func read(_ reader: inout JSONReader) throws(JSONParseError) -> HistoryPushRowResult {
+        var itemid: UInt64?
+        var error: String?
+        var seen = (itemid: false, error: false)
+        try reader.beginObject()
+        while let name = try reader.nextName() {
+            if !seen.itemid, reader.name(name, is: "itemid") {
+                seen.itemid = true
+                itemid = reader.uint64(try reader.readScalar())
+            } else if !seen.error, reader.name(name, is: "error") {
+                seen.error = true
+                error = try reader.text(try reader.readScalar())
+            } else {
+                try reader.skipValue()
+            }
+        }
+        return error.map { .refused(error: $0) } ?? .accepted(itemid: itemid)
     }
 
     public var isAccepted: Bool {

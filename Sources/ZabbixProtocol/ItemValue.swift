@@ -138,7 +138,7 @@ extension ItemValue {
     public static func values(of push: HistoryPush) -> [(row: Int, value: ItemValue)] {
         var values: [(row: Int, value: ItemValue)] = []
         values.reserveCapacity(push.rows.count)
-        for (index, row) in push.rows.enumerated() {
+        for (index, row) in zip(push.rowIndexes, push.rows) {
             if let value = ItemValue(row: row, requestType: .historyPush, host: nil, proxy: nil, session: nil) {
                 values.append((index, value))
             }

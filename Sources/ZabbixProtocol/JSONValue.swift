@@ -101,13 +101,25 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
 
     /// The value as `Int64` when the literal is an integer that fits (no fraction or exponent).
     @inlinable
-    public var int64: Int64? {
-        guard let magnitude = self.magnitude else { return nil }
-        if self.isNegative {
+    public var int64: Int64? { Self.signed(self.magnitude, negative: self.isNegative) }
+
+    /// `±magnitude` as `Int64` when it fits.
+    @inlinable
+    static func signed(_ magnitude: UInt64?, negative: Bool) -> Int64? {
+        guard let magnitude else { return nil }
+        if negative {
             if magnitude == UInt64(Int64.max) + 1 { return .min }
             return magnitude <= UInt64(Int64.max) ? -Int64(magnitude) : nil
         }
         return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
+    }
+
+    /// `-?[0-9]{1,20}` below 2^64 (the magnitude and whether it had a minus sign), as Zabbix
+    /// reads integers written as strings.
+    static func parseSignedInteger(_ bytes: UnsafeRawBufferPointer) -> (UInt64, Bool)? {
+        let negative = bytes.first == UInt8(ascii: "-")
+        guard let magnitude = self.parseUInt64(negative ? bytes.dropFirst() : bytes[...]) else { return nil }
+        return (magnitude, negative)
     }
 
     /// The nearest `Double` (any literal; large integers lose precision).

@@ -52,20 +52,6 @@ public struct PassiveCheckResponse: Sendable, Hashable {
         }
         return .value(String(decoding: bytes, as: UTF8.self))
     }
-
-    /// A 7.0+ JSON reply. `value` may be a string, a JSON number (`"value":1`, as the 7.4 and 8.0
-    /// documentation shows) or `null`: any scalar is read as text, as the server does.
-    init(json: JSONObject, keys: [String]) {
-        var results: [PassiveCheckResult] = []
-        for element in json.objects("data") ?? [] {
-            if let error = element.text("error") {
-                results.append(.notSupported(error))
-            } else {
-                results.append(.value(element.text("value")))
-            }
-        }
-        self.init(keys: keys, results: results, error: json.text("error"), version: json.string("version"))
-    }
 }
 
 /// `bytes` without trailing spaces, tabs, `\r` and `\n`.
@@ -78,4 +64,84 @@ func trimmedTrailingWhitespace(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBuff
         }
     }
     return bytes[0..<0]
+}
+
+extension PassiveCheckRequest {
+    /// The keys of a 7.0 `passive checks` request's `data` array (`[{"key":...,"timeout":...}]`);
+    /// keys longer than ``ZabbixLimits/maximumKeyLength`` are dropped and counted.
+    static func readKeys(_ reader: inout JSONReader, dropped: inout DroppedRows) throws(JSONParseError) -> [String] {
+        var keys: [String] = []
+        try readObjects(&reader) { reader, name, value throws(JSONParseError) in
+            guard name == .key else { return }
+            if let key = try reader.text(value, maximumCharacters: ZabbixLimits.maximumKeyLength) {
+                try reader.charge(MemoryLayout<String>.stride)
+                keys.append(key)
+            } else if value.hasText {
+                dropped.keyTooLong += 1
+            }
+        }
+        return keys
+    }
+}
+
+extension PassiveCheckResponse {
+    /// The results of a 7.0 passive check reply's `data` array: one per object, an `error`
+    /// member making it not supported. `value` may be a string, a JSON number (`"value":1`, as
+    /// the 7.4 and 8.0 documentation shows) or `null`: any scalar is read as text, as the server
+    /// does.
+    static func readResults(_ reader: inout JSONReader) throws(JSONParseError) -> [PassiveCheckResult] {
+        var results: [PassiveCheckResult] = []
+        var error: String?
+        var value: String?
+        try readObjects(&reader) { reader, name, scalar throws(JSONParseError) in
+            switch name {
+            case .key: return
+            case .error: error = try reader.text(scalar)
+            case .value: value = try reader.text(scalar)
+            case .end:
+                try reader.charge(MemoryLayout<PassiveCheckResult>.stride)
+                results.append(error.map(PassiveCheckResult.notSupported) ?? .value(value))
+                (error, value) = (nil, nil)
+            }
+        }
+        return results
+    }
+}
+
+/// The members of the objects in a passive checks `data` array.
+private enum PassiveMember: Int {
+    case key, error, value
+    /// Not a member: the object ended.
+    case end
+}
+
+/// Calls `body` with the first `key`, `error` and `value` member of every object of the array at
+/// `reader` (other elements and members are passed over), then with `.end` after each object.
+/// Anything but an array is passed over.
+private func readObjects(
+    _ reader: inout JSONReader, _ body: (inout JSONReader, PassiveMember, JSONReader.Scalar) throws(JSONParseError) -> Void
+) throws(JSONParseError) {
+    guard try reader.peekKind() == .array else { return try reader.skipValue() }
+    try reader.beginArray()
+    while try reader.nextElement() {
+        guard try reader.peekKind() == .object else {
+            try reader.skipValue()
+            continue
+        }
+        var seen: UInt8 = 0
+        try reader.beginObject()
+        while let name = try reader.nextName() {
+            let member: PassiveMember? = reader.withName(name) { bytes in
+                JSONReader.equal(bytes, "key") ? .key : JSONReader.equal(bytes, "error") ? .error
+                    : JSONReader.equal(bytes, "value") ? .value : nil
+            }
+            guard let member, seen & (1 << member.rawValue) == 0 else {
+                try reader.skipValue()
+                continue
+            }
+            seen |= 1 << member.rawValue
+            try body(&reader, member, try reader.readScalar())
+        }
+        try body(&reader, .end, .null)
+    }
 }

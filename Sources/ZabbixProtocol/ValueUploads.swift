@@ -25,13 +25,6 @@ public struct AgentData: Sendable, Hashable {
         self.ns = ns
         self.rows = rows
     }
-
-    init(json: JSONObject) {
-        self.init(
-            host: json.string("host"), session: json.string("session"), version: json.string("version"),
-            variant: json.int64("variant"), clock: json.int64("clock"), ns: json.int64("ns"),
-            rows: ZabbixValueRow.rows(json, "data"))
-    }
 }
 
 /// `{"request":"sender data",...}`: trapper values from zabbix_sender and libraries; host and key
@@ -45,10 +38,6 @@ public struct SenderData: Sendable, Hashable {
         self.clock = clock
         self.ns = ns
         self.rows = rows
-    }
-
-    init(json: JSONObject) {
-        self.init(clock: json.int64("clock"), ns: json.int64("ns"), rows: ZabbixValueRow.rows(json, "data"))
     }
 }
 
@@ -67,12 +56,6 @@ public struct ActiveCheckHeartbeat: Sendable, Hashable {
         self.heartbeatFrequency = heartbeatFrequency
         self.version = version
         self.variant = variant
-    }
-
-    init(json: JSONObject) {
-        self.init(
-            host: json.string("host"), heartbeatFrequency: json.int64("heartbeat_freq"), version: json.string("version"),
-            variant: json.int64("variant"))
     }
 }
 
@@ -116,19 +99,20 @@ public struct ServerResponse: Sendable, Hashable {
     /// 7.0: a `redirect` object was present (agent/sender must reconnect elsewhere).
     public var isRedirect: Bool { self.redirect != nil }
 
-    /// - Parameter rowResults: read `data` as a `history.push` reply's per-row results.
-    init(json: JSONObject, rowResults: Bool = false) {
-        self.init(
-            response: json.string("response"), info: json.string("info"), upload: json.string("upload"),
-            redirect: ZabbixRedirect(reply: json),
-            rowResults: rowResults ? json.objects("data")?.map(HistoryPushRowResult.init(json:)) : nil)
-        if let info = self.info {
+    /// A reply with `response`, `info` (its statistics parsed), `upload`, its `redirect` and, for
+    /// a `history.push` reply, its per-row results.
+    static func parsing(
+        response: String?, info: String?, upload: String?, redirect: ZabbixRedirect?, rowResults: [HistoryPushRowResult]?
+    ) -> ServerResponse {
+        var reply = ServerResponse(response: response, info: info, upload: upload, redirect: redirect, rowResults: rowResults)
+        if let info {
             let fields = Self.statistics(info)
-            self.processed = fields.processed
-            self.failed = fields.failed
-            self.total = fields.total
-            self.secondsSpent = fields.secondsSpent
+            reply.processed = fields.processed
+            reply.failed = fields.failed
+            reply.total = fields.total
+            reply.secondsSpent = fields.secondsSpent
         }
+        return reply
     }
 
     /// Splits `processed: 1; failed: 0; total: 1; seconds spent: 0.000050` into its fields.

@@ -30,6 +30,13 @@ public enum ZabbixPeer: Sendable, Hashable {
 /// A client frame that is not JSON and does not answer anything is read as a passive check key.
 /// Call ``forgetFrame(from:)`` for frames that could not be decoded (skipped, bad zlib) so that
 /// the next frame is not paired with a stale request.
+///
+/// Payloads are never built into trees: ``PayloadScan`` streams each one with ``JSONReader`` and
+/// keeps only the fields its message has, so a payload costs memory in proportion to what it
+/// keeps (its rows, item lists, configuration rows), never to how it is shaped. What it keeps is
+/// charged to ``budget``; a payload that would keep more fails with
+/// ``ZabbixMessageError/budgetExceeded(limit:)`` instead. Rows not kept (nothing usable, a host or
+/// key longer than Zabbix allows) are counted (``takeDroppedRows()``).
 public struct ZabbixConversation: Sendable {
     private enum Expected: Sendable {
         case activeChecksReply(ActiveChecksRequest)
@@ -39,16 +46,37 @@ public struct ZabbixConversation: Sendable {
         case proxyConfigPayload(proxyHost: String?)
         case proxyConfigStatus
         case passiveCheckReply(PassiveCheckRequest)
+
+        /// What the containers of the expected reply hold.
+        var role: PayloadRole {
+            switch self {
+            case .activeChecksReply: return .activeChecksReply
+            case .proxyDataReply: return .proxyData
+            case .proxyConfigPayload: return .proxyConfigPayload
+            case .passiveCheckReply: return .passiveCheckReply
+            case .historyPushReply: return .historyPushReply
+            case .response, .proxyConfigStatus: return .none
+            }
+        }
     }
 
-    /// The parser used for JSON payloads.
-    public var parser: JSONParser
+    /// Default ``budget``: 128 MiB, as ``ZabbixFrameDecoder/defaultMaximumFrameSize``.
+    public static let defaultBudget = ZabbixFrameDecoder.defaultMaximumFrameSize
+
+    /// Bytes one payload may keep: its rows, item lists, configuration rows and their strings
+    /// (estimated as Swift lays them out).
+    public var budget: Int
+    /// Deepest nesting of arrays and objects accepted.
+    public var maximumDepth: Int
     /// What the next non-request frame means, and which peer should send it.
     private var expectation: (peer: ZabbixPeer, expected: Expected)?
+    /// Rows read and not kept since ``takeDroppedRows()`` was last called.
+    private var droppedRows = DroppedRows()
 
     /// Creates the state for one connection.
-    public init(parser: JSONParser = JSONParser()) {
-        self.parser = parser
+    public init(budget: Int = ZabbixConversation.defaultBudget, maximumDepth: Int = 64) {
+        self.budget = max(0, budget)
+        self.maximumDepth = maximumDepth
         self.expectation = nil
     }
 
@@ -80,29 +108,43 @@ public struct ZabbixConversation: Sendable {
 
         guard startsWithBrace else {
             if peer == .client && (expectation == nil || expectation?.peer != peer) {
-                let key = String(decoding: trimmedTrailingWhitespace(bytes), as: UTF8.self)
-                let request = PassiveCheckRequest(keys: [key], isJSON: false)
+                let text = trimmedTrailingWhitespace(bytes)
+                guard Self.scalarCount(text) <= ZabbixLimits.maximumKeyLength else {
+                    // Not a key any agent accepts: no check, no reply to pair.
+                    self.droppedRows.keyTooLong += 1
+                    return .unrecognized
+                }
+                let request = PassiveCheckRequest(keys: [String(decoding: text, as: UTF8.self)], isJSON: false)
                 self.expectation = (.server, .passiveCheckReply(request))
                 return .passiveCheckRequest(request)
             }
             return .unrecognized
         }
 
-        let json: JSONObject
+        let role = expectation.flatMap { $0.peer == peer ? $0.expected.role : nil } ?? .none
+        let scan: PayloadScan
         do {
-            guard let object = try self.parser.parse(bytes).object else { return .unrecognized }
-            json = object
+            scan = try PayloadScan.read(bytes, role: role, budget: self.budget, maximumDepth: self.maximumDepth)
         } catch {
+            if error.reason == .budgetExceeded { throw .budgetExceeded(limit: self.budget) }
             throw .invalidJSON(error)
         }
+        self.droppedRows += scan.dropped
 
-        if let request = json["request"]?.string {
-            return self.request(request, json, from: peer)
+        if let request = scan.request {
+            return self.request(request, scan, from: peer)
         }
         guard let expectation, expectation.peer == peer else {
-            return json["response"] != nil ? .response(ServerResponse(json: json)) : .unrecognized
+            return scan.has(.response) ? .response(scan.serverResponse) : .unrecognized
         }
-        return self.reply(json, expected: expectation.expected, from: peer)
+        return self.reply(scan, expected: expectation.expected, from: peer)
+    }
+
+    /// The rows read and not kept since the last call (nothing usable, a host or key longer than
+    /// Zabbix allows), for the caller to count.
+    public mutating func takeDroppedRows() -> DroppedRows {
+        defer { self.droppedRows = DroppedRows() }
+        return self.droppedRows
     }
 
     /// Records that `peer` sent a frame that could not be decoded: the exchange in progress is
@@ -113,39 +155,45 @@ public struct ZabbixConversation: Sendable {
 
     // MARK: - Classification
 
-    private mutating func request(_ name: String, _ json: JSONObject, from peer: ZabbixPeer) -> ZabbixMessage {
+    private mutating func request(_ name: String, _ scan: PayloadScan, from peer: ZabbixPeer) -> ZabbixMessage {
         switch name {
         case "active checks":
-            let request = ActiveChecksRequest(json: json)
+            let request = ActiveChecksRequest(
+                host: scan.host, version: scan.version, variant: scan.variant, session: scan.session,
+                configRevision: scan.configRevision, hostMetadata: scan.hostMetadata, interface: scan.interface,
+                ip: scan.ip, port: scan.port)
             self.expectation = (peer.other, .activeChecksReply(request))
             return .activeChecksRequest(request)
         case "agent data":
             self.expectation = (peer.other, .response)
-            return .agentData(AgentData(json: json))
+            return .agentData(AgentData(
+                host: scan.host, session: scan.session, version: scan.version, variant: scan.variant, clock: scan.clock,
+                ns: scan.ns, rows: scan.dataRows))
         case "sender data":
             self.expectation = (peer.other, .response)
-            return .senderData(SenderData(json: json))
+            return .senderData(SenderData(clock: scan.clock, ns: scan.ns, rows: scan.dataRows))
         case "active check heartbeat":
             // No reply, except a 7.0+ redirect.
             self.expectation = (peer.other, .response)
-            return .activeCheckHeartbeat(ActiveCheckHeartbeat(json: json))
+            return .activeCheckHeartbeat(ActiveCheckHeartbeat(
+                host: scan.host, heartbeatFrequency: scan.heartbeatFrequency, version: scan.version, variant: scan.variant))
         case "proxy heartbeat":
             self.expectation = (peer.other, .response)
-            return .proxyHeartbeat(ProxyHeartbeat(host: json.string("host"), version: json.string("version")))
+            return .proxyHeartbeat(ProxyHeartbeat(host: scan.host, version: scan.version))
         case "proxy data":
-            if json["host"] != nil || json["history data"] != nil || json["session"] != nil {
+            if scan.has(.host) || scan.has(.historyData) || scan.has(.session) {
                 self.expectation = (peer.other, .response)
-                return .proxyData(ProxyData(json: json, isPassiveReply: false))
+                return .proxyData(Self.proxyData(scan, isPassiveReply: false))
             }
             self.expectation = (peer.other, .proxyDataReply)
             return .proxyDataRequest
         case "proxy config":
-            if let data = json["data"]?.object {
+            if let config = scan.pushedConfig {
                 // ≤ 6.2 push to a passive proxy: the tables travel inside the request.
                 self.expectation = (peer.other, .response)
-                return .proxyConfig(ProxyConfig(json: data, proxyHost: nil))
+                return .proxyConfig(config)
             }
-            let request = ProxyConfigRequest(json: json)
+            let request = Self.proxyConfigRequest(scan)
             if request.host != nil {
                 self.expectation = (peer.other, .proxyConfigPayload(proxyHost: request.host))
             } else {
@@ -154,10 +202,9 @@ public struct ZabbixConversation: Sendable {
             return .proxyConfigRequest(request)
         case "history.push":
             self.expectation = (peer.other, .historyPushReply)
-            return .historyPush(HistoryPush(json: json))
+            return .historyPush(HistoryPush(clientIP: scan.clientIP, rows: scan.dataRows, rowIndexes: scan.dataRowIndexes))
         case "passive checks":
-            let keys = (json.objects("data") ?? []).compactMap { $0.string("key") }
-            let request = PassiveCheckRequest(keys: keys, isJSON: true)
+            let request = PassiveCheckRequest(keys: scan.passiveKeys, isJSON: true)
             self.expectation = (peer.other, .passiveCheckReply(request))
             return .passiveCheckRequest(request)
         default:
@@ -166,29 +213,47 @@ public struct ZabbixConversation: Sendable {
         }
     }
 
-    private mutating func reply(_ json: JSONObject, expected: Expected, from peer: ZabbixPeer) -> ZabbixMessage {
+    private mutating func reply(_ scan: PayloadScan, expected: Expected, from peer: ZabbixPeer) -> ZabbixMessage {
         switch expected {
         case .activeChecksReply(let request):
-            return .activeChecksResponse(ActiveChecksResponse(json: json, request: request))
-        case .response:
-            return .response(ServerResponse(json: json))
-        case .historyPushReply:
-            return .response(ServerResponse(json: json, rowResults: true))
+            return .activeChecksResponse(ActiveChecksResponse(
+                request: request, response: scan.response, info: scan.info, items: scan.activeCheckItems,
+                configRevision: scan.configRevision, redirect: scan.redirect))
+        case .response, .historyPushReply:
+            return .response(scan.serverResponse)
         case .proxyDataReply:
-            if json["response"] != nil { return .response(ServerResponse(json: json)) }
+            if scan.has(.response) { return .response(scan.serverResponse) }
             self.expectation = (peer.other, .response)
-            return .proxyData(ProxyData(json: json, isPassiveReply: true))
+            return .proxyData(Self.proxyData(scan, isPassiveReply: true))
         case .proxyConfigPayload(let proxyHost):
-            if json["response"] != nil { return .response(ServerResponse(json: json)) }
+            if scan.has(.response) { return .response(scan.serverResponse) }
             self.expectation = (peer.other, .response)
-            return .proxyConfig(ProxyConfig(json: json, proxyHost: proxyHost))
+            return .proxyConfig(scan.proxyConfig(proxyHost: proxyHost))
         case .proxyConfigStatus:
-            if json["response"] != nil { return .response(ServerResponse(json: json)) }
+            if scan.has(.response) { return .response(scan.serverResponse) }
             self.expectation = (peer.other, .proxyConfigPayload(proxyHost: nil))
-            return .proxyConfigStatus(ProxyConfigRequest(json: json))
+            return .proxyConfigStatus(Self.proxyConfigRequest(scan))
         case .passiveCheckReply(let request):
-            return .passiveCheckResponse(PassiveCheckResponse(json: json, keys: request.keys))
+            return .passiveCheckResponse(PassiveCheckResponse(
+                keys: request.keys, results: scan.passiveResults, error: scan.error, version: scan.version))
         }
+    }
+
+    private static func proxyData(_ scan: PayloadScan, isPassiveReply: Bool) -> ProxyData {
+        ProxyData(
+            host: scan.host, session: scan.session, version: scan.version, clock: scan.clock, ns: scan.ns,
+            history: scan.historyRows, more: (scan.more ?? 0) != 0, isPassiveReply: isPassiveReply)
+    }
+
+    private static func proxyConfigRequest(_ scan: PayloadScan) -> ProxyConfigRequest {
+        ProxyConfigRequest(host: scan.host, version: scan.version, session: scan.session, configRevision: scan.configRevision)
+    }
+
+    /// Unicode scalars in UTF-8 text (bytes that do not continue a sequence), without building it.
+    private static func scalarCount(_ bytes: UnsafeRawBufferPointer.SubSequence) -> Int {
+        // At most 4 bytes per scalar: only the lengths in between need counting.
+        if bytes.count <= ZabbixLimits.maximumKeyLength || bytes.count > 4 * ZabbixLimits.maximumKeyLength { return bytes.count }
+        return bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
     }
 
     private static func firstNonWhitespace(_ bytes: UnsafeRawBufferPointer) -> UInt8? {

@@ -25,6 +25,10 @@ public struct ZabbixFrameDecoder: Sendable {
     /// (or the frame's length if smaller). Larger frames grow their buffer as they arrive.
     public static let initialPayloadCapacity = 64 << 10
 
+    /// The largest ``maximumFrameSize`` there is: 2 GiB − 1. A `ByteBuffer` cannot hold more than
+    /// 4 GiB (it traps beyond), and this leaves the inflater its spare byte far from that.
+    public static let largestMaximumFrameSize = Int(Int32.max)
+
     /// Frames whose payload (wire size, and inflated size when compressed) is larger than this are
     /// skipped rather than decoded.
     public let maximumFrameSize: Int
@@ -47,9 +51,10 @@ public struct ZabbixFrameDecoder: Sendable {
 
     /// Creates a decoder for one direction of one connection.
     ///
-    /// - Parameter maximumFrameSize: the largest payload decoded; larger frames are skipped.
+    /// - Parameter maximumFrameSize: the largest payload decoded; larger frames are skipped. At
+    ///   most ``largestMaximumFrameSize``.
     public init(maximumFrameSize: Int = ZabbixFrameDecoder.defaultMaximumFrameSize) {
-        self.maximumFrameSize = max(0, maximumFrameSize)
+        self.maximumFrameSize = min(max(0, maximumFrameSize), Self.largestMaximumFrameSize)
         self.state = .streamStart
         // Only headers split across reads are collected here; no allocation until one is.
         self.headerBytes = []
@@ -86,6 +91,15 @@ public struct ZabbixFrameDecoder: Sendable {
         case .header: return self.headerBytes.isEmpty
         case .payload, .skipping, .stopped: return false
         }
+    }
+
+    /// Stops accumulating the frame in progress and frees its buffer: the rest of it is passed
+    /// over as an oversized frame is (no event). For callers that ran out of memory to hold it.
+    /// Returns whether a frame was in progress.
+    public mutating func abandonFrame() -> Bool {
+        guard case .payload(let header, let accumulated) = self.state else { return false }
+        self.state = .skipping(header, remaining: header.dataLength - UInt64(accumulated.readableBytes))
+        return true
     }
 
     /// Decodes `buffer`, calling `emit` for every event, in stream order.

@@ -18,14 +18,26 @@ public enum ZabbixInflateError: Error, Sendable, Hashable {
 /// Inflates compressed `ZBXD` payloads (zlib-wrapped deflate, RFC 1950, as produced by zlib
 /// `compress()` in the C components and `compress/zlib` in agent 2).
 ///
+/// The announced size (`reserved`) is a claim, not a fact: it is checked against
+/// ``maximumSize`` before anything happens, and then only used as a ceiling. The output buffer
+/// starts small (``initialCapacity``, or a few times the compressed size) and grows as zlib
+/// actually produces bytes, so a frame that announces 64 MiB and inflates to 10 bytes costs
+/// 10 bytes, and inflating stops one byte past the announced size, so a stream that inflates to
+/// more than it announced (a zlib bomb with a lying `reserved`) costs at most `reserved + 1`
+/// bytes of output and the CPU to produce them.
+///
 /// Pure and `Sendable`: meant to run on the side pipeline, not the event loop.
 public struct ZabbixInflater: Sendable {
+    /// What the output buffer starts with when the compressed payload is small: 64 KiB.
+    public static let initialCapacity = 64 << 10
+
     /// Largest inflated size accepted; larger announcements are refused before allocating.
     public var maximumSize: Int
 
-    /// Creates an inflater that refuses payloads announced larger than `maximumSize` bytes.
+    /// Creates an inflater that refuses payloads announced larger than `maximumSize` bytes (at
+    /// most ``ZabbixFrameDecoder/largestMaximumFrameSize``).
     public init(maximumSize: Int = ZabbixFrameDecoder.defaultMaximumFrameSize) {
-        self.maximumSize = max(0, maximumSize)
+        self.maximumSize = min(max(0, maximumSize), ZabbixFrameDecoder.largestMaximumFrameSize)
     }
 
     /// Inflates `payload` to exactly `expectedSize` bytes (the frame's `reserved`).
@@ -33,35 +45,63 @@ public struct ZabbixInflater: Sendable {
         guard expectedSize <= UInt64(self.maximumSize) else {
             throw .tooLarge(announced: expectedSize, maximum: self.maximumSize)
         }
-        let size = Int(expectedSize)  // Safe: <= maximumSize.
-        var output = ByteBufferAllocator().buffer(capacity: max(size, 1))
-        var status: Int32 = Z_OK
-        var produced = 0
-        _ = payload.withUnsafeReadableBytes { source in
-            output.writeWithUnsafeMutableBytes(minimumWritableBytes: max(size, 1)) { destination in
-                // One spare byte so that "more data than announced" is detectable (Z_BUF_ERROR).
-                var destinationLength = uLong(min(size + 1, destination.count))
-                status = uncompress(
-                    destination.baseAddress?.assumingMemoryBound(to: Bytef.self),
-                    &destinationLength,
-                    source.baseAddress?.assumingMemoryBound(to: Bytef.self),
-                    uLong(source.count))
-                produced = Int(destinationLength)
-                return status == Z_OK ? produced : 0
-            }
+        // Safe: expectedSize <= maximumSize < 2^31. One byte more than announced is allowed in,
+        // so that "more data than announced" is seen rather than cut off.
+        let ceiling = Int(expectedSize) + 1
+        let result: Result<ByteBuffer, ZabbixInflateError> = payload.withUnsafeReadableBytes { source in
+            Self.inflate(source, ceiling: ceiling)
         }
-        switch status {
-        case Z_OK:
-            guard produced == size else {
-                throw .sizeMismatch(expected: expectedSize, actual: produced > size ? nil : produced)
+        let output = try result.get()
+        guard output.readableBytes == Int(expectedSize) else {
+            throw .sizeMismatch(expected: expectedSize, actual: output.readableBytes > Int(expectedSize) ? nil : output.readableBytes)
+        }
+        return output
+    }
+
+    /// Inflates `source` into a buffer that grows with the output, up to `ceiling` bytes.
+    static func inflate(_ source: UnsafeRawBufferPointer, ceiling: Int) -> Result<ByteBuffer, ZabbixInflateError> {
+        var stream = z_stream()
+        var status = inflateInit_(&stream, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard status == Z_OK else { return .failure(.zlibFailure(status: status)) }
+        defer { inflateEnd(&stream) }
+
+        var output = ByteBufferAllocator().buffer(
+            capacity: min(ceiling, max(Self.initialCapacity, source.count.multipliedReportingOverflow(by: 4).partialValue)))
+        var consumed = 0
+        while true {
+            // At the ceiling: one byte more than announced came out; the caller says so.
+            guard output.writerIndex < ceiling else { return .success(output) }
+            if output.writableBytes == 0 {
+                output.reserveCapacity(min(ceiling, output.capacity.multipliedReportingOverflow(by: 2).partialValue))
             }
-            return output
-        case Z_BUF_ERROR:
-            throw .sizeMismatch(expected: expectedSize, actual: nil)
-        case Z_DATA_ERROR:
-            throw .corruptData
-        default:
-            throw .zlibFailure(status: status)
+            // zlib counts in 32 bits: feed and drain at most 1 GiB per call.
+            let input = min(source.count - consumed, 1 << 30)
+            let limit = min(ceiling - output.writerIndex, 1 << 30)
+            var inputLeft = 0
+            output.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { destination in
+                let room = min(destination.count, limit)
+                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: Bytef.self))
+                stream.avail_in = uInt(input)
+                stream.next_out = destination.baseAddress?.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(room)
+                status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                inputLeft = Int(stream.avail_in)
+                return room - Int(stream.avail_out)
+            }
+            consumed += input - inputLeft
+            switch status {
+            case Z_STREAM_END:
+                return .success(output)
+            case Z_OK:
+                continue
+            case Z_BUF_ERROR where output.writableBytes == 0 || output.writerIndex == ceiling:
+                continue  // out of room: grow, or stop at the ceiling, above
+            case Z_BUF_ERROR, Z_DATA_ERROR, Z_NEED_DICT:
+                // Z_BUF_ERROR with room left: the input ended before the stream did.
+                return .failure(.corruptData)
+            default:
+                return .failure(.zlibFailure(status: status))
+            }
         }
     }
 

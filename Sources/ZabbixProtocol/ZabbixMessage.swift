@@ -45,4 +45,7 @@ public enum ZabbixMessage: Sendable, Hashable {
 public enum ZabbixMessageError: Error, Sendable, Hashable {
     /// The payload starts like JSON but is not valid JSON.
     case invalidJSON(JSONParseError)
+    /// The payload would keep more than the conversation's budget (rows, item lists,
+    /// configuration rows): it is not decoded at all.
+    case budgetExceeded(limit: Int)
 }

@@ -18,15 +18,36 @@ public struct ZabbixRedirect: Sendable, Hashable {
         self.reset = reset
     }
 
-    /// The `redirect` member of a reply, if it has one.
-    init?(reply json: JSONObject) {
-        guard let object = json["redirect"]?.object else { return nil }
-        let reset: Bool
-        switch object["reset"] {
-        case .bool(let value)?: reset = value
-        case let other?: reset = (other.int64 ?? 0) != 0
-        case nil: reset = false
+    /// Longest ``address`` kept: `host:port` of a DNS name fits; longer text is not an address.
+    static let maximumAddressLength = 512
+
+    /// Reads the value of a reply's `redirect` member: `nil` unless it is an object. The first
+    /// member of each name counts; `reset` may be a boolean or a number (non-zero is true).
+    static func read(_ reader: inout JSONReader) throws(JSONParseError) -> ZabbixRedirect? {
+        guard try reader.peekKind() == .object else {
+            try reader.skipValue()
+            return nil
         }
-        self.init(address: object.string("address"), revision: object.uint64("revision"), reset: reset)
+        var redirect = ZabbixRedirect()
+        var seen = (address: false, revision: false, reset: false)
+        try reader.beginObject()
+        while let name = try reader.nextName() {
+            if !seen.address, reader.name(name, is: "address") {
+                seen.address = true
+                redirect.address = try reader.text(try reader.readScalar(), maximumCharacters: Self.maximumAddressLength)
+            } else if !seen.revision, reader.name(name, is: "revision") {
+                seen.revision = true
+                redirect.revision = reader.uint64(try reader.readScalar())
+            } else if !seen.reset, reader.name(name, is: "reset") {
+                seen.reset = true
+                switch try reader.readScalar() {
+                case .bool(let value): redirect.reset = value
+                case let other: redirect.reset = (reader.int64(other) ?? 0) != 0
+                }
+            } else {
+                try reader.skipValue()
+            }
+        }
+        return redirect
     }
 }

@@ -116,6 +116,21 @@ struct EmitOnAcceptanceTests {
         #expect(!"\(result.values)".contains(sid))
     }
 
+    @Test func historyPushRowsTheDecoderDoesNotKeepStillHaveTheirPlaceInTheReply() {
+        // The streaming reader keeps no row with nothing usable (and no row whose host is longer
+        // than Zabbix allows), but the reply answers every request row by position.
+        let longHost = String(repeating: "h", count: 129)
+        let request = ZabbixFrames.plain(#"""
+            {"request":"history.push","sid":"s","data":[{"clock":1},{"host":"web01","key":"trap.a","value":"a"},{"host":"\#(longHost)","key":"k","value":"x"},"junk",{"host":"web01","key":"trap.b","value":"b"},{"host":"web01","key":"trap.c","value":"c"}]}
+            """#)
+        let reply = ZabbixFrames.plain(#"""
+            {"response":"success","data":[{"error":"No value."},{"itemid":1},{"error":"Unknown host."},{"error":"Invalid."},{"error":"Item is disabled."},{"itemid":3}]}
+            """#)
+        let result = CaptureDecoder().decode(client: request, server: reply)
+        #expect(result.values.map(\.value.value) == ["a", "c"])
+        #expect(result.statistics.rejectedValues[.rowError] == 1, "trap.b")
+    }
+
     @Test func historyPushRefusedWholeIsNotEmitted() {
         let request = ZabbixFrames.plain(#"{"request":"history.push","sid":"s","clientip":"192.0.2.7","data":[{"host":"h","key":"k","value":"1"}]}"#)
         let result = CaptureDecoder().decode(

@@ -34,25 +34,45 @@ public final class TeeProcess: Sendable {
         return lines.joined(separator: "\n")
     }
 
+    /// The release build of `zabbix-tee`, for tests that measure it (memory ceilings):
+    /// `ZABBIX_TEE_RELEASE_BINARY`, or `swift build -c release --product zabbix-tee` into
+    /// `.build-release` of this package (a no-op when `scripts/test.sh` already built it; a
+    /// scratch path of its own, as `swift test` holds the lock of `.build`).
+    public static func releaseBinary() async throws -> String {
+        if let path = ProcessInfo.processInfo.environment["ZABBIX_TEE_RELEASE_BINARY"] { return path }
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let scratch = "\(package)/.build-release"
+        let result = try await ProcessRunner.run(
+            "/bin/sh", ["-c", "cd \"$0\" && exec swift build -c release --product zabbix-tee --scratch-path \"$1\"", package, scratch],
+            timeout: .seconds(1800))
+        guard result.exitCode == 0 else { throw TeeProcessError.releaseBuildFailed(result.standardOutput + result.standardError) }
+        return "\(scratch)/release/zabbix-tee"
+    }
+
     /// Writes `configuration` to a fresh directory, starts `zabbix-tee run` and waits until
     /// every port in `ports` accepts connections. With `softFileLimit` the tee starts with that
     /// soft `RLIMIT_NOFILE` (through `sh -c 'ulimit -Sn N; exec ...'`, same pid). With
     /// `stderrDescriptor` its standard error is that descriptor (a pipe the test controls)
-    /// instead of the log file, which then holds standard output only.
+    /// instead of the log file, which then holds standard output only. `binary` is the
+    /// executable (``binary`` by default); `launcher` is put in front of the command (a prefix
+    /// that execs it, such as ``MemoryCeiling/prefix``).
     public static func start(
         configuration: String, ports: [Int], arguments: [String] = [], softFileLimit: Int? = nil,
-        stderrDescriptor: Int32? = nil
+        stderrDescriptor: Int32? = nil, binary: String = TeeProcess.binary, launcher: [String] = []
     ) async throws -> TeeProcess {
         let directory = try ZabbixLabDirectory.create("tee")
         let configFile = "\(directory)/config.yaml"
         try Self.configurationText(configuration).write(toFile: configFile, atomically: true, encoding: .utf8)
         let logFile = "\(directory)/tee.log"
-        let command = ["run", "--config", configFile] + arguments
-        let child = try softFileLimit.map { limit in
-            try ChildProcess(
-                "/bin/sh", ["-c", "ulimit -Sn \(limit) && exec \"$0\" \"$@\"", Self.binary] + command,
-                stdoutPath: logFile, stderrPath: logFile)
-        } ?? ChildProcess(Self.binary, command, stdoutPath: logFile, stderrPath: logFile, stderrDescriptor: stderrDescriptor)
+        var command = [binary, "run", "--config", configFile] + arguments
+        if let limit = softFileLimit {
+            command = ["/bin/sh", "-c", "ulimit -Sn \(limit) && exec \"$0\" \"$@\""] + command
+        }
+        command = launcher + command
+        let child = try ChildProcess(
+            command[0], Array(command.dropFirst()), stdoutPath: logFile, stderrPath: logFile,
+            stderrDescriptor: softFileLimit == nil ? stderrDescriptor : nil)
         let tee = TeeProcess(child: child, directory: directory, configFile: configFile, logFile: logFile, ports: ports)
         do {
             try await waitUntil("zabbix-tee to listen on \(ports)", timeout: .seconds(20), interval: .milliseconds(20)) {
@@ -138,9 +158,11 @@ public final class TeeProcess: Sendable {
 
 public enum TeeProcessError: Error, CustomStringConvertible {
     case exited(Int32, String)
+    case releaseBuildFailed(String)
     public var description: String {
         switch self {
         case .exited(let code, let log): return "zabbix-tee exited with \(code) during start-up:\n\(log)"
+        case .releaseBuildFailed(let output): return "swift build -c release failed:\n\(output)"
         }
     }
 }

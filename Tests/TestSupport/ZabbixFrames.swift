@@ -30,3 +30,67 @@ public enum ZabbixFrames {
         return frame + payload
     }
 }
+
+extension ZabbixFrames {
+    /// A compressed frame (flags 0x03) whose payload is `prefix`, then `count` times `element`
+    /// separated by `separator`, then `suffix` — compressed as it is generated, never held whole,
+    /// so a test can send a frame that inflates to hundreds of MiB. `reserved` is the payload's
+    /// size unless given (a lying one).
+    public static func compressedPattern(
+        prefix: String, element: String, separator: String = ",", count: Int, suffix: String,
+        reserved: UInt32? = nil
+    ) -> [UInt8] {
+        let (prefix, element, separator, suffix) = (Array(prefix.utf8), Array(element.utf8), Array(separator.utf8), Array(suffix.utf8))
+        var stream = z_stream()
+        // A run of one byte compresses fastest as runs (level 1 would search for matches).
+        let oneByte = separator.isEmpty && Set(element).count == 1
+        deflateInit2_(
+            &stream, 1, Z_DEFLATED, 15, 8, oneByte ? Z_RLE : Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        defer { deflateEnd(&stream) }
+        var compressed: [UInt8] = []
+        var size = 0
+        var chunk = [UInt8](repeating: 0, count: 256 << 10)
+        func feed(_ bytes: [UInt8], finish: Bool = false) {
+            size += bytes.count
+            var input = bytes
+            input.withUnsafeMutableBufferPointer { input in
+                stream.next_in = input.baseAddress
+                stream.avail_in = uInt(input.count)
+                repeat {
+                    chunk.withUnsafeMutableBufferPointer { output in
+                        stream.next_out = output.baseAddress
+                        stream.avail_out = uInt(output.count)
+                        deflate(&stream, finish ? Z_FINISH : Z_NO_FLUSH)
+                        compressed += output[0..<(output.count - Int(stream.avail_out))]
+                    }
+                } while stream.avail_in > 0 || (finish && stream.avail_out == 0)
+            }
+        }
+        feed(prefix)
+        // Whole blocks of about 1 MiB of `element` + `separator` (built by doubling), then the
+        // rest one by one.
+        var block = element + separator
+        while !block.isEmpty && block.count < 1 << 20 { block += block }
+        let perBlock = max(1, block.count / max(1, element.count + separator.count))
+        var left = count
+        while left > perBlock {
+            feed(block)
+            left -= perBlock
+        }
+        for index in 0..<left { feed(index == left - 1 ? element : element + separator) }
+        feed(suffix, finish: true)
+        return self.frame(flags: 0x03, payload: compressed, reserved: reserved ?? UInt32(size))
+    }
+
+    /// The uncompressed frame (flags 0x01) of the same pattern, built by doubling.
+    public static func plainPattern(prefix: String, element: String, separator: String = ",", count: Int, suffix: String) -> [UInt8] {
+        let unit = Array((element + separator).utf8)
+        var body: [UInt8] = []
+        body.reserveCapacity(unit.count * count)
+        body += unit
+        while body.count * 2 <= unit.count * count { body += body }
+        body += body.prefix(unit.count * count - body.count)  // the body repeats the unit: any prefix of it continues it
+        body.removeLast(separator.utf8.count)
+        return self.frame(flags: 0x01, payload: Array(prefix.utf8) + body + Array(suffix.utf8), reserved: 0)
+    }
+}

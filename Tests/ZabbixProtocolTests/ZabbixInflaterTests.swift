@@ -1,7 +1,7 @@
 import TestSupport
 import NIOCore
 import Testing
-import ZabbixProtocol
+@testable import ZabbixProtocol
 
 @Suite struct ZabbixInflaterTests {
     let json = Array(#"{"request":"proxy data","host":"tee-lab-proxy","session":"e020992624c1bd4010a0d59805f072aa","version":"6.0.14","clock":1795236264,"ns":71407569}"#.utf8)
@@ -72,5 +72,36 @@ import ZabbixProtocol
             if Bool.random(using: &rng), bytes.count > 2 { bytes[0] = 0x78; bytes[1] = 0x9c }
             _ = try? ZabbixInflater(maximumSize: 4096).inflate(ByteBuffer(bytes: bytes), expectedSize: .random(in: 0...5000, using: &rng))
         }
+    }
+
+    /// The output follows what zlib produces, not what `reserved` claims.
+    static func inflated(_ compressed: [UInt8], ceiling: Int) -> Result<ByteBuffer, ZabbixInflateError> {
+        compressed.withUnsafeBytes { ZabbixInflater.inflate($0, ceiling: ceiling) }
+    }
+
+    @Test func anHonestlySmallStreamUnderAHugeClaimCostsWhatItInflatesTo() throws {
+        let output = try Self.inflated(zlibCompress(self.json), ceiling: (64 << 20) + 1).get()
+        #expect(output.readableBytes == self.json.count)
+        #expect(output.capacity <= ZabbixInflater.initialCapacity)
+        #expect(throws: ZabbixInflateError.sizeMismatch(expected: 64 << 20, actual: self.json.count)) {
+            try ZabbixInflater().inflate(ByteBuffer(bytes: zlibCompress(self.json)), expectedSize: 64 << 20)
+        }
+    }
+
+    @Test func aBombWithALyingReservedStopsOneBytePastIt() throws {
+        // 64 MiB of zeros, about 64 KB compressed, claiming 1000 bytes.
+        let bomb = zlibCompress([UInt8](repeating: 0, count: 64 << 20))
+        let output = try Self.inflated(bomb, ceiling: 1001).get()
+        #expect(output.readableBytes == 1001)
+        #expect(output.capacity < 64 << 10)
+        #expect(throws: ZabbixInflateError.sizeMismatch(expected: 1000, actual: nil)) {
+            try ZabbixInflater().inflate(ByteBuffer(bytes: bomb), expectedSize: 1000)
+        }
+    }
+
+    @Test func aLargeHonestStreamGrowsItsBufferAsItInflates() throws {
+        let bytes = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
+        let out = try ZabbixInflater().inflate(ByteBuffer(bytes: zlibCompress(bytes)), expectedSize: UInt64(bytes.count))
+        #expect(out.readableBytesView.elementsEqual(bytes))
     }
 }

@@ -30,7 +30,7 @@ public struct CaptureDecoder {
     /// decoder (a retry in a later recording is dropped as the server drops it).
     private let duplicates: SharedDuplicateFilter
     /// What values waiting for their reply may hold (`decode.queue_bytes`).
-    private let budget: CountingHoldBudget
+    private let budget: ByteBudget
 
     public init(
         listener: String = "capture", peerHost: String? = nil, passiveProxy: Bool = false,
@@ -42,7 +42,7 @@ public struct CaptureDecoder {
         self.passiveProxy = passiveProxy
         self.catalog = catalog ?? ItemCatalogStore(configuration: configuration)
         self.duplicates = SharedDuplicateFilter(maximumSessions: configuration.duplicateSessions)
-        self.budget = CountingHoldBudget(maximumBytes: configuration.queueBytes)
+        self.budget = ByteBudget(limit: configuration.queueBytes)
     }
 
     /// Decodes the two directions of a connection, fed to the frame decoders in pieces of at most
@@ -63,7 +63,8 @@ public struct CaptureDecoder {
             inflater: ZabbixInflater(maximumSize: self.configuration.maximumFrameSize),
             budget: self.budget)
         var decoder = ConnectionDecoder(
-            listener: self.listener, peerHost: self.peerHost, passiveProxy: self.passiveProxy, connection: connection)
+            listener: self.listener, peerHost: self.peerHost, passiveProxy: self.passiveProxy, connection: connection,
+            maximumFrameSize: self.configuration.maximumFrameSize)
         var result = Result(messages: [], values: [], statistics: statistics)
         func take(_ step: ConnectionDecoder.Step) {
             result.values += step.ready

@@ -33,14 +33,25 @@ struct ConnectionDecoder {
     let passiveProxy: Bool
     /// The relayed connection's id, as in the logs.
     let connection: UInt64
-    private var conversation = ZabbixConversation()
+    private var conversation: ZabbixConversation
     private var gate = AcceptanceGate()
 
-    init(listener: String, peerHost: String?, passiveProxy: Bool = false, connection: UInt64) {
+    /// - Parameter maximumFrameSize: `decode.max_frame_size`, which sets what one payload may
+    ///   keep (``payloadBudget(maximumFrameSize:)``).
+    init(listener: String, peerHost: String?, passiveProxy: Bool = false, connection: UInt64, maximumFrameSize: Int) {
         self.listener = listener
         self.peerHost = peerHost
         self.passiveProxy = passiveProxy
         self.connection = connection
+        self.conversation = ZabbixConversation(budget: Self.payloadBudget(maximumFrameSize: maximumFrameSize))
+    }
+
+    /// What one payload may keep (``ZabbixConversation/budget``): `decode.max_frame_size`, and at
+    /// least 64 MiB — about 90 000 values (an agent sends at most 65 535 per frame) or 600 000
+    /// proxy configuration items — so that a small frame limit never refuses a legitimate frame
+    /// for the memory its values take.
+    static func payloadBudget(maximumFrameSize: Int) -> Int {
+        max(maximumFrameSize, 64 << 20)
     }
 
     /// What one frame (or the end of the connection) produced.
@@ -163,12 +174,16 @@ struct ConnectionDecoder {
             self.conversation.forgetFrame(from: peer)
             return nil
         }
+        defer { context.statistics.rowsDropped(self.conversation.takeDroppedRows()) }
         do {
             let message = try self.conversation.decode(payload, from: peer)
             context.statistics.frameDecoded(message: message.kindName, flags: frame.header.flags.rawValue)
             return message
         } catch {
-            context.statistics.failed(.invalidJSON)
+            switch error {
+            case .invalidJSON: context.statistics.failed(.invalidJSON)
+            case .budgetExceeded: context.statistics.failed(.budgetExceeded)
+            }
             self.conversation.forgetFrame(from: peer)
             return nil
         }
@@ -216,7 +231,7 @@ struct ConnectionDecoder {
         // Whatever still waited gets no reply now: a new request has started.
         self.apply(self.gate.end(.noReply), to: &step, context: context, now: now)
         guard !batch.values.isEmpty || batch.config != nil else { return }
-        guard context.budget.reserve(bytes: bytes) else {
+        guard context.budget.reserve(bytes) else {
             context.statistics.failed(.holdBudget)
             if batch.config != nil { context.statistics.catalogUpdateIgnored(.notAccepted) }
             return
@@ -233,7 +248,7 @@ struct ConnectionDecoder {
     ) {
         guard let settlement else { return }
         let statistics = context.statistics
-        context.budget.release(bytes: settlement.bytes)
+        context.budget.release(settlement.bytes)
         statistics.holding(values: -(settlement.accepted.count + settlement.rejected.count), bytes: -settlement.bytes)
         // The values of a batch come from one message: one summary row, one lock.
         if let reason = settlement.reason, let first = settlement.rejected.first {

@@ -9,10 +9,13 @@ public struct DecodeConfiguration: Sendable, Hashable {
     }
 
     /// Frames with a larger (decoded) payload are skipped and counted; relayed all the same.
-    public var maximumFrameSize: Int = 64 << 20
+    /// 128 MiB: a proxy's full configuration is about 105 bytes per item (600 000 items ≈ 63 MB),
+    /// and this is agent 2's own receive limit.
+    public var maximumFrameSize: Int = 128 << 20
     /// Frames waiting for the side pipeline, at most (more are dropped and counted).
     public var queueFrames: Int = 10_000
-    /// Bytes of frames waiting for the side pipeline, at most.
+    /// Bytes the side pipeline holds, at most, all connections together: frames arriving, queued
+    /// and being decoded, and values waiting for their server's reply (one ``ByteBudget``).
     public var queueBytes: Int = 256 << 20
     /// Worker threads that inflate and decode (connections are spread over them).
     public var workers: Int = 1

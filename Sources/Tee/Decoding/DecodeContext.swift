@@ -11,37 +11,11 @@ struct DecodeContext {
     let statistics: DecodeStatistics
     /// Per worker: not shared between threads.
     let inflater: ZabbixInflater
-    /// Where the bytes of values waiting for their reply are charged.
-    let budget: any HoldBudget
-}
-
-/// A byte budget that values waiting for the server's reply are charged to, so that holding them
-/// shares one bound with the rest of the side pipeline (`decode.queue_bytes`).
-protocol HoldBudget: Sendable {
-    /// Takes `bytes` from the budget; `false` (nothing taken) when they do not fit.
-    func reserve(bytes: Int) -> Bool
-    /// Gives back bytes taken by ``reserve(bytes:)``.
-    func release(bytes: Int)
-}
-
-/// The `decode` command's budget: a recording is decoded in one go, held values are settled by
-/// the next frame, so only an upper bound matters.
-final class CountingHoldBudget: HoldBudget {
-    let maximumBytes: Int
-    private let used = Atomic<Int>(0)
-
-    init(maximumBytes: Int) { self.maximumBytes = maximumBytes }
-
-    func reserve(bytes: Int) -> Bool {
-        let after = self.used.add(bytes, ordering: .relaxed).newValue
-        if after > self.maximumBytes {
-            self.used.subtract(bytes, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
-
-    func release(bytes: Int) { self.used.subtract(bytes, ordering: .relaxed) }
+    /// Where the bytes of values waiting for their reply are charged: the side pipeline's one
+    /// byte budget (`decode.queue_bytes`), which also holds the frames arriving, queued and being
+    /// decoded, so that a value waiting for its reply and the frame it came in compete for the
+    /// same bound.
+    let budget: ByteBudget
 }
 
 /// A ``DuplicateFilter`` shared by the workers of a pipeline (a session's connections may land
@@ -77,5 +51,3 @@ final class SharedDuplicateFilter: Sendable {
         }
     }
 }
-
-extension SideQueue: HoldBudget {}

@@ -15,6 +15,13 @@ struct DecodeMetricsSource: MetricsSource {
         Self.byReason(
             "zabbix_tee_decode_failures_total", help: "Frames or connections not decoded (relayed all the same), by reason.",
             self.statistics.failures, into: &snapshot)
+        let dropped = self.statistics.droppedRows
+        for (reason, count) in [("unusable", dropped.unusable), ("host_too_long", dropped.hostTooLong), ("key_too_long", dropped.keyTooLong)] {
+            snapshot.counter(
+                "zabbix_tee_decode_rows_dropped_total",
+                help: "Rows (and passive check keys) read but not kept: nothing usable, or a host or key longer than Zabbix allows.",
+                labels: [.init("reason", reason)], value: count)
+        }
         snapshot.counter(
             "zabbix_tee_tls_connections_total", help: "Connections recognised as TLS: relayed, never decoded.",
             value: self.statistics.tlsConnectionCount)

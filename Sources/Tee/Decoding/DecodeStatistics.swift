@@ -10,20 +10,29 @@ public final class DecodeStatistics: Sendable {
     public enum Failure: String, Sendable, Hashable, CaseIterable {
         /// A frame larger than `decode.max_frame_size` (skipped, decoding resumes after it).
         case oversized
-        /// The side pipeline's queue was full (frame dropped, the relay was not slowed).
+        /// The side pipeline's queue was full (`decode.queue_frames`, or `decode.queue_bytes` of
+        /// frames arriving, queued and being decoded): the frame was not decoded, the relay was
+        /// not slowed.
         case queueFull = "queue_full"
         /// zlib data that does not inflate, or inflates to another size than announced.
         case corruptCompression = "corrupt_compression"
         /// A payload that is not valid JSON (or not valid UTF-8).
         case invalidJSON = "invalid_json"
+        /// A payload that would keep more than its budget (`decode.max_frame_size` bytes of rows,
+        /// item lists or configuration rows): not decoded, nothing of it kept.
+        case budgetExceeded = "budget_exceeded"
+        /// A frame of a connection that had already used its decoding share (inflated bytes per
+        /// second, see ``ConnectionDecodeShare``): dropped before it was queued.
+        case connectionShare = "connection_share"
         /// A connection whose bytes are not ZBXD framing (legacy headerless payloads, garbage,
         /// unknown flag bits): decoding stopped for that connection.
         case notZabbix = "not_zabbix"
         /// A direction of a connection that ended inside a frame: the peer reset or closed
         /// mid-frame, or the idle timeout closed a connection that had sent part of one.
         case truncated
-        /// A request's values could not wait for the server's reply: the values held on the side
-        /// already use the byte budget (`decode.queue_bytes`). Not decoded, counted, relayed.
+        /// A request's values could not wait for the server's reply: the frames and values held
+        /// on the side already use the byte budget (`decode.queue_bytes`). Not emitted, counted,
+        /// relayed.
         case holdBudget = "hold_budget"
     }
 
@@ -115,6 +124,9 @@ public final class DecodeStatistics: Sendable {
     private let unresolvedEmitted = Atomic<Int>(0)
     private let unresolvedDropped = Atomic<Int>(0)
     private let filtered = Atomic<Int>(0)
+    private let droppedUnusable = Atomic<Int>(0)
+    private let droppedHostTooLong = Atomic<Int>(0)
+    private let droppedKeyTooLong = Atomic<Int>(0)
     private let queuedFrames = Atomic<Int>(0)
     private let queuedBytes = Atomic<Int>(0)
     private let verdicts = Mutex(Verdicts())
@@ -165,6 +177,14 @@ public final class DecodeStatistics: Sendable {
     public var unresolvedEmittedCount: Int { self.unresolvedEmitted.load(ordering: .relaxed) }
     /// Values whose itemid stayed unknown and were dropped.
     public var unresolvedDroppedCount: Int { self.unresolvedDropped.load(ordering: .relaxed) }
+    /// Rows (and passive check keys) read but not kept: nothing usable, or a host or key longer
+    /// than Zabbix allows.
+    public var droppedRows: DroppedRows {
+        DroppedRows(
+            unusable: self.droppedUnusable.load(ordering: .relaxed),
+            hostTooLong: self.droppedHostTooLong.load(ordering: .relaxed),
+            keyTooLong: self.droppedKeyTooLong.load(ordering: .relaxed))
+    }
     /// Frames waiting in the side pipeline's queues, and their bytes.
     public var queueFrames: Int { self.queuedFrames.load(ordering: .relaxed) }
     public var queueBytes: Int { self.queuedBytes.load(ordering: .relaxed) }
@@ -187,6 +207,12 @@ public final class DecodeStatistics: Sendable {
 
     func failed(_ reason: Failure, count: Int = 1) {
         self.labelled.withLock { $0.failures[reason, default: 0] += count }
+    }
+
+    func rowsDropped(_ rows: DroppedRows) {
+        if rows.unusable > 0 { self.droppedUnusable.add(rows.unusable, ordering: .relaxed) }
+        if rows.hostTooLong > 0 { self.droppedHostTooLong.add(rows.hostTooLong, ordering: .relaxed) }
+        if rows.keyTooLong > 0 { self.droppedKeyTooLong.add(rows.keyTooLong, ordering: .relaxed) }
     }
 
     func tlsConnection() { self.tlsConnections.add(1, ordering: .relaxed) }

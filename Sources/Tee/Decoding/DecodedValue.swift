@@ -42,10 +42,11 @@ public struct DecodedValue: Sendable, Hashable {
     /// fallback is spelled (the mapper, the side pipeline and the `decode` command use it).
     public static func fallbackKey(itemid: UInt64) -> String { "itemid:\(itemid)" }
 
-    /// Roughly what holding this value costs in memory (its strings plus the structure), charged
-    /// to the side pipeline's byte budget while the value waits for the server's reply.
+    /// Roughly what holding this value costs in memory (its structure plus its strings), charged
+    /// to the side pipeline's byte budget (`decode.queue_bytes`) while the value waits for the
+    /// server's reply.
     var estimatedBytes: Int {
-        256 + self.value.value.utf8.count + (self.value.key?.utf8.count ?? 0) + (self.value.host?.utf8.count ?? 0)
+        MemoryLayout<DecodedValue>.stride + self.value.value.utf8.count + (self.value.key?.utf8.count ?? 0) + (self.value.host?.utf8.count ?? 0)
             + (self.value.source?.utf8.count ?? 0)
     }
 }

@@ -20,6 +20,9 @@ public final class SidePipeline: Sendable {
     private let sink: any ItemValueSink
     private let logger: Logger
     private let queues: [SideQueue<SideWork>]
+    /// Every frame held for decoding — arriving in the taps, queued, being decoded — and every
+    /// value waiting for its server's reply (`decode.queue_bytes`).
+    let frameBytes: ByteBudget
     let duplicates: SharedDuplicateFilter
     /// The tee's listeners and their addresses, to tell whether a redirect's target is covered.
     private let listeners = Mutex<[(name: String, listen: [Endpoint])]>([])
@@ -49,11 +52,11 @@ public final class SidePipeline: Sendable {
         self.sink = sink
         self.logger = logger
         self.warnings = LogThrottle(interval: warningInterval)
+        let frameBytes = ByteBudget(limit: configuration.queueBytes)
+        self.frameBytes = frameBytes
         let workers = max(1, configuration.workers)
         self.queues = (0..<workers).map { _ in
-            SideQueue(
-                maximumItems: max(1, configuration.queueFrames / workers),
-                maximumBytes: max(1, configuration.queueBytes / workers))
+            SideQueue(maximumItems: max(1, configuration.queueFrames / workers), bytes: frameBytes)
         }
         self.duplicates = SharedDuplicateFilter(maximumSessions: configuration.duplicateSessions)
     }
@@ -205,7 +208,7 @@ private final class SideWorker: @unchecked Sendable {
         self.index = index
         self.context = DecodeContext(
             catalog: pipeline.catalog, duplicates: pipeline.duplicates, statistics: pipeline.statistics,
-            inflater: ZabbixInflater(maximumSize: pipeline.configuration.maximumFrameSize), budget: queue)
+            inflater: ZabbixInflater(maximumSize: pipeline.configuration.maximumFrameSize), budget: pipeline.frameBytes)
     }
 
     func run() {
@@ -257,7 +260,8 @@ private final class SideWorker: @unchecked Sendable {
         switch work {
         case .opened(let id, let listener, let peerHost, let passiveProxy):
             self.connections[id] = ConnectionDecoder(
-                listener: listener, peerHost: peerHost, passiveProxy: passiveProxy, connection: id)
+                listener: listener, peerHost: peerHost, passiveProxy: passiveProxy, connection: id,
+                maximumFrameSize: self.pipeline.configuration.maximumFrameSize)
             return nil
         case .closed(let id):
             if var decoder = self.connections.removeValue(forKey: id) {

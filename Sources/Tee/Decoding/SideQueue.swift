@@ -2,7 +2,8 @@ import Foundation
 
 /// A bounded FIFO between the event loops (producers) and one side-pipeline worker (consumer).
 ///
-/// `offer` never blocks: when the queue holds `maximumItems` items or `maximumBytes` bytes it
+/// `offer` never blocks: when the queue holds `maximumItems` items, or its items' bytes do not fit
+/// the ``ByteBudget`` it shares (with other queues and whatever else holds the same bytes), it
 /// refuses, and the producer counts the drop. Control items (connection opened/closed) are
 /// always accepted: they are tiny and there is one per connection.
 ///
@@ -12,17 +13,17 @@ import Foundation
 final class SideQueue<Item>: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Item] = []
-    private var bytes = 0
     private var closed = false
     private var consumerWaiting = false
     let maximumItems: Int
-    let maximumBytes: Int
+    /// The bytes of items queued (and, until ``release(bytes:)``, of items taken) count here.
+    let bytes: ByteBudget
     /// How long a consumer woken by a producer waits for more items before taking them.
     let gatherDelay: Duration
 
-    init(maximumItems: Int, maximumBytes: Int, gatherDelay: Duration = .milliseconds(5)) {
+    init(maximumItems: Int, bytes: ByteBudget, gatherDelay: Duration = .milliseconds(5)) {
         self.maximumItems = maximumItems
-        self.maximumBytes = maximumBytes
+        self.bytes = bytes
         self.gatherDelay = gatherDelay
     }
 
@@ -32,12 +33,9 @@ final class SideQueue<Item>: @unchecked Sendable {
         defer { self.condition.unlock() }
         guard !self.closed else { return false }
         if !control {
-            guard self.items.count < self.maximumItems, self.bytes + bytes <= self.maximumBytes else {
-                return false
-            }
+            guard self.items.count < self.maximumItems, self.bytes.reserve(bytes) else { return false }
         }
         self.items.append(item)
-        self.bytes += bytes
         if self.consumerWaiting {
             self.consumerWaiting = false
             self.condition.signal()
@@ -72,22 +70,9 @@ final class SideQueue<Item>: @unchecked Sendable {
         return taken
     }
 
-    /// Takes `bytes` from the byte budget without queueing anything (values waiting for their
-    /// server's reply); `false` when they do not fit.
-    func reserve(bytes: Int) -> Bool {
-        self.condition.lock()
-        defer { self.condition.unlock() }
-        guard self.bytes + bytes <= self.maximumBytes else { return false }
-        self.bytes += bytes
-        return true
-    }
-
-    /// Gives back the byte budget of consumed items (consumers sum a batch's items: one lock, not
-    /// one per item), or of values that no longer wait.
+    /// Gives back the byte budget of consumed items (consumers sum a batch's items: one lock, not one per item).
     func release(bytes: Int) {
-        self.condition.lock()
-        self.bytes -= bytes
-        self.condition.unlock()
+        self.bytes.release(bytes)
     }
 
     /// No more items are accepted; the consumer gets what is queued, then `nil`.

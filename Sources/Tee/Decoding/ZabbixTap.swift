@@ -26,6 +26,11 @@ final class ZabbixConnectionTap: RelayConnectionTap {
     private var lost = false
     private var finished = false
     private var counted = false
+    /// This connection's share of its decode worker.
+    private var share: ConnectionDecodeShare
+    /// Bytes taken from the pipeline's ``SidePipeline/frameBytes`` for the frame still arriving
+    /// in each direction (its decoder's buffer).
+    private var arriving: (client: Int, server: Int) = (0, 0)
 
     init(pipeline: SidePipeline, connection: RelayConnectionInfo, passiveProxy: Bool) {
         self.pipeline = pipeline
@@ -34,6 +39,7 @@ final class ZabbixConnectionTap: RelayConnectionTap {
         let maximum = pipeline.configuration.maximumFrameSize
         self.client = ZabbixFrameDecoder(maximumFrameSize: maximum)
         self.server = ZabbixFrameDecoder(maximumFrameSize: maximum)
+        self.share = ConnectionDecodeShare(maximumFrameSize: maximum, now: .now())
         _ = pipeline.submit(
             .opened(
                 connection: connection.id, listener: connection.listener, peerHost: connection.target.host,
@@ -49,6 +55,33 @@ final class ZabbixConnectionTap: RelayConnectionTap {
         case .serverToClient:
             self.server.feed(bytes) { self.handle($0, from: .server) }
         }
+        self.holdArriving(direction == .clientToServer ? .client : .server)
+    }
+
+    /// Accounts the frame still arriving from `peer` (its decoder's buffer) in the pipeline's
+    /// frame bytes; when it grew past them it is passed over. Called after each feed: a decoder
+    /// cannot be looked at while it feeds.
+    private func holdArriving(_ peer: ZabbixPeer) {
+        let held = peer == .client ? self.client.bufferedCapacity : self.server.bufferedCapacity
+        let reserved = peer == .client ? self.arriving.client : self.arriving.server
+        guard held != reserved else { return }
+        var now = held
+        if held > reserved, !self.pipeline.frameBytes.reserve(held - reserved) {
+            if peer == .client ? self.client.abandonFrame() : self.server.abandonFrame() {
+                self.pipeline.statistics.failed(.queueFull)
+                self.lost = true
+            }
+            now = 0
+        }
+        if now < reserved { self.pipeline.frameBytes.release(reserved - now) }
+        if peer == .client { self.arriving.client = now } else { self.arriving.server = now }
+    }
+
+    /// The frame from `peer` is complete and out of its decoder: it is held as a queued frame
+    /// from now on.
+    private func arrived(from peer: ZabbixPeer) {
+        self.pipeline.frameBytes.release(peer == .client ? self.arriving.client : self.arriving.server)
+        if peer == .client { self.arriving.client = 0 } else { self.arriving.server = 0 }
     }
 
     func endOfStream(_ direction: RelayDirection) throws {
@@ -58,6 +91,8 @@ final class ZabbixConnectionTap: RelayConnectionTap {
     }
 
     func connectionClosed() {
+        self.pipeline.frameBytes.release(self.arriving.client + self.arriving.server)
+        self.arriving = (0, 0)
         _ = self.pipeline.submit(.closed(connection: self.id), connection: self.id, control: true)
     }
 
@@ -65,6 +100,12 @@ final class ZabbixConnectionTap: RelayConnectionTap {
         let statistics = self.pipeline.statistics
         switch event {
         case .frame(let frame):
+            self.arrived(from: peer)
+            guard self.share.admit(Int(clamping: frame.header.decodedLength), now: .now()) else {
+                statistics.failed(.connectionShare)
+                self.lost = true
+                return
+            }
             let accepted = self.pipeline.submit(
                 .frame(connection: self.id, peer: peer, frame: frame, afterLoss: self.lost),
                 connection: self.id, bytes: frame.payload.readableBytes)

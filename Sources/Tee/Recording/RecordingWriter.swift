@@ -54,7 +54,7 @@ final class RecordingWriter: @unchecked Sendable {
     private let statistics: RecordingStatistics
     private let logger: Logger
     private let warnings: LogThrottle<Warning>
-    private let queue = SideQueue<Record>(maximumItems: 100_000, maximumBytes: 64 << 20)
+    private let queue = SideQueue<Record>(maximumItems: 100_000, bytes: ByteBudget(limit: 64 << 20))
     private let done = Mutex<(finished: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
     // Writer thread only:
     private var budget = RecordingBudget(maximumBytes: 0, maximumRecordings: 0)

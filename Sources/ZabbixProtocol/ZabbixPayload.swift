@@ -1,0 +1,317 @@
+/// What the containers of a payload mean, as far as is known when they are met: from the
+/// `request` member once it has been read, before that from the reply the conversation expects.
+enum PayloadRole: Sendable, Equatable {
+    /// Only scalars matter (replies, heartbeats, anything unknown).
+    case none
+    /// `agent data`, `sender data`: `data` is rows.
+    case valueUpload
+    /// `history.push`: `data` is rows, each kept with its position (the reply answers by position).
+    case historyPush
+    /// The reply to `history.push`: `data` is one result per request row.
+    case historyPushReply
+    /// `proxy data` (request or a passive proxy's reply): `history data` is rows.
+    case proxyData
+    /// `{"request":"proxy config","data":{...}}`: `data` is a ≤ 6.2 configuration pushed.
+    case proxyConfigPush
+    /// `passive checks` (7.0): `data` is the keys.
+    case passiveChecks
+    /// The reply to `active checks`: `data` is the item list.
+    case activeChecksReply
+    /// A 7.0 passive check reply: `data` is the results.
+    case passiveCheckReply
+    /// A configuration payload: the object itself holds the tables.
+    case proxyConfigPayload
+
+    init(request: String) {
+        switch request {
+        case "agent data", "sender data": self = .valueUpload
+        case "history.push": self = .historyPush
+        case "proxy data": self = .proxyData
+        case "proxy config": self = .proxyConfigPush
+        case "passive checks": self = .passiveChecks
+        default: self = .none
+        }
+    }
+}
+
+/// The members of a message's top-level object that the decoders read.
+enum TopLevelMember: Int, CaseIterable {
+    case request, data, historyData, host, session, version, variant, clock, ns, response, info, upload, more
+    case heartbeatFrequency, hostMetadata, interface, ip, port, redirect, error, configRevision
+    case hosts, items, deletedHostIDs, fullSync, clientIP
+
+    init?(_ name: UnsafeRawBufferPointer) {
+        func is_(_ literal: StaticString) -> Bool { JSONReader.equal(name, literal) }
+        switch name.count {
+        case 2: if is_("ns") { self = .ns } else if is_("ip") { self = .ip } else { return nil }
+        case 4:
+            if is_("data") { self = .data } else if is_("host") { self = .host } else if is_("info") { self = .info }
+            else if is_("more") { self = .more } else if is_("port") { self = .port } else { return nil }
+        case 5:
+            if is_("clock") { self = .clock } else if is_("error") { self = .error } else if is_("hosts") { self = .hosts }
+            else if is_("items") { self = .items } else { return nil }
+        case 6: if is_("upload") { self = .upload } else { return nil }
+        case 7:
+            if is_("request") { self = .request } else if is_("session") { self = .session }
+            else if is_("version") { self = .version } else if is_("variant") { self = .variant } else { return nil }
+        case 8:
+            if is_("response") { self = .response } else if is_("redirect") { self = .redirect }
+            else if is_("clientip") { self = .clientIP } else { return nil }
+        case 9: if is_("interface") { self = .interface } else if is_("full_sync") { self = .fullSync } else { return nil }
+        case 11: if is_("del_hostids") { self = .deletedHostIDs } else { return nil }
+        case 12: if is_("history data") { self = .historyData } else { return nil }
+        case 13: if is_("host_metadata") { self = .hostMetadata } else { return nil }
+        case 14: if is_("heartbeat_freq") { self = .heartbeatFrequency } else { return nil }
+        case 15: if is_("config_revision") { self = .configRevision } else { return nil }
+        default: return nil
+        }
+    }
+}
+
+/// One payload read in a single pass with ``JSONReader``: the top-level scalars every message
+/// type takes its fields from, and the containers (rows, item lists, keys, configuration tables)
+/// streamed into what the message keeps. Nothing else is built.
+///
+/// A container is read when it is met, as the role known at that point says; Zabbix programs
+/// send `request` first, so that is the role. A container met before a `request` that gives it
+/// another meaning is read again from where it started once the whole object is known. The first
+/// member of each name counts, as in Zabbix's own parser.
+struct PayloadScan {
+    private(set) var role: PayloadRole
+    private(set) var request: String?
+    /// Members of the object, any name.
+    private(set) var memberCount = 0
+    private var seen: UInt32 = 0
+
+    private(set) var host: String?
+    private(set) var session: String?
+    private(set) var version: String?
+    private(set) var response: String?
+    private(set) var info: String?
+    private(set) var upload: String?
+    private(set) var error: String?
+    private(set) var hostMetadata: String?
+    private(set) var interface: String?
+    private(set) var ip: String?
+    private(set) var variant: Int64?
+    private(set) var clock: Int64?
+    private(set) var ns: Int64?
+    private(set) var more: Int64?
+    private(set) var heartbeatFrequency: Int64?
+    private var topLevelConfigRevision: UInt64?
+    private(set) var port: UInt64?
+    /// `history.push`: the API caller's address.
+    private(set) var clientIP: String?
+    /// A 7.0+ reply's `redirect` object.
+    private(set) var redirect: ZabbixRedirect?
+
+    /// `data` rows (agent and sender data, `history.push`) and `history data` rows (proxy data).
+    private(set) var dataRows: [ZabbixValueRow] = []
+    /// `history.push`: the position in `data` of each of ``dataRows`` (rows not kept leave gaps).
+    private(set) var dataRowIndexes: [Int] = []
+    /// The `data` of a `history.push` reply; `nil` when absent or not an array.
+    private(set) var rowResults: [HistoryPushRowResult]?
+    private(set) var historyRows: [ZabbixValueRow] = []
+    /// The `data` of an `active checks` reply; `nil` when absent or not an array.
+    private(set) var activeCheckItems: [ActiveCheckItem]?
+    private(set) var passiveKeys: [String] = []
+    private(set) var passiveResults: [PassiveCheckResult] = []
+    /// The payload as a configuration (``PayloadRole/proxyConfigPayload``).
+    private var config = ProxyConfigReader()
+    /// The `data` object of a ≤ 6.2 push, and its member count.
+    private var pushed: (reader: ProxyConfigReader, memberCount: Int)?
+    private(set) var dropped = DroppedRows()
+
+    private init(role: PayloadRole) {
+        self.role = role
+    }
+
+    /// Whether a member of this name was present (any value, `null` included).
+    func has(_ member: TopLevelMember) -> Bool { self.seen & (1 << member.rawValue) != 0 }
+
+    /// `config_revision`, wherever the configuration reader took it.
+    var configRevision: UInt64? { self.topLevelConfigRevision ?? self.config.configRevision }
+
+    /// The payload as a configuration payload.
+    func proxyConfig(proxyHost: String?) -> ProxyConfig {
+        self.config.config(proxyHost: proxyHost, memberCount: self.memberCount)
+    }
+
+    /// The configuration pushed in a ≤ 6.2 `proxy config` request's `data` object.
+    var pushedConfig: ProxyConfig? {
+        self.pushed.map { $0.reader.config(proxyHost: nil, memberCount: $0.memberCount) }
+    }
+
+    /// The payload as a trapper reply.
+    var serverResponse: ServerResponse {
+        .parsing(
+            response: self.response, info: self.info, upload: self.upload, redirect: self.redirect,
+            rowResults: self.rowResults)
+    }
+
+    /// Reads the object in `bytes` (the caller checked that it starts with `{`).
+    static func read(
+        _ bytes: UnsafeRawBufferPointer, role: PayloadRole, budget: Int, maximumDepth: Int
+    ) throws(JSONParseError) -> PayloadScan {
+        var reader = JSONReader(bytes, maximumDepth: maximumDepth, budget: budget)
+        var scan = PayloadScan(role: role)
+        // Where `data` and `history data` start, and the role they were read for (nil: passed over).
+        var data: (offset: Int, readAs: PayloadRole?)?
+        var history: (offset: Int, readAs: PayloadRole?)?
+        try reader.beginObject()
+        while let name = try reader.nextName() {
+            scan.memberCount += 1
+            guard let member = reader.withName(name, TopLevelMember.init) else {
+                try reader.skipValue()
+                continue
+            }
+            let first = !scan.has(member)
+            scan.seen |= 1 << member.rawValue
+            if scan.role == .proxyConfigPayload, let configMember = member.configMember {
+                if member == .data, first { data = (reader.index, .proxyConfigPayload) }
+                try scan.config.read(configMember, &reader)
+                continue
+            }
+            guard first else {
+                try reader.skipValue()
+                continue
+            }
+            switch member {
+            case .data:
+                let offset = reader.index
+                data = (offset, try scan.readData(&reader) ? scan.role : nil)
+            case .historyData:
+                let offset = reader.index
+                history = (offset, try scan.readHistory(&reader) ? scan.role : nil)
+            default:
+                try scan.readScalar(member, &reader)
+            }
+        }
+        try reader.finish()
+
+        // Containers met before the `request` that says what they are.
+        if let offset = data?.offset, data?.readAs != scan.role, scan.role.readsData {
+            var again = reader.rewound(to: offset, depth: 1, budget: reader.budget)
+            _ = try scan.readData(&again)
+            try reader.charge(reader.budget - again.budget)
+        }
+        if let offset = history?.offset, history?.readAs != scan.role, scan.role == .proxyData {
+            var again = reader.rewound(to: offset, depth: 1, budget: reader.budget)
+            _ = try scan.readHistory(&again)
+            try reader.charge(reader.budget - again.budget)
+        }
+        scan.dropped += scan.config.dropped
+        if let pushed = scan.pushed { scan.dropped += pushed.reader.dropped }
+        return scan
+    }
+
+    /// Reads `data` as the current role says; `false` when it was passed over.
+    private mutating func readData(_ reader: inout JSONReader) throws(JSONParseError) -> Bool {
+        switch self.role {
+        case .valueUpload, .historyPush:
+            var rows = ValueRowsReader(keepsIndexes: self.role == .historyPush)
+            try rows.read(&reader)
+            self.dataRows = rows.rows
+            self.dataRowIndexes = rows.indexes
+            self.dropped += rows.dropped
+        case .historyPushReply:
+            self.rowResults = try HistoryPushRowResult.readList(&reader)
+        case .proxyConfigPush:
+            guard try reader.peekKind() == .object else {
+                try reader.skipValue()
+                return true
+            }
+            var config = ProxyConfigReader()
+            let count = try config.readObject(&reader)
+            self.pushed = (config, count)
+        case .passiveChecks:
+            self.passiveKeys = try PassiveCheckRequest.readKeys(&reader, dropped: &self.dropped)
+        case .activeChecksReply:
+            self.activeCheckItems = try ActiveCheckItem.readList(&reader, dropped: &self.dropped)
+        case .passiveCheckReply:
+            self.passiveResults = try PassiveCheckResponse.readResults(&reader)
+        case .proxyConfigPayload:
+            try self.config.read(.data, &reader)
+        case .none, .proxyData:
+            try reader.skipValue()
+            return false
+        }
+        return true
+    }
+
+    /// Reads `history data` when the role is proxy data; `false` when it was passed over.
+    private mutating func readHistory(_ reader: inout JSONReader) throws(JSONParseError) -> Bool {
+        guard self.role == .proxyData else {
+            try reader.skipValue()
+            return false
+        }
+        var rows = ValueRowsReader()
+        try rows.read(&reader)
+        self.historyRows = rows.rows
+        self.dropped += rows.dropped
+        return true
+    }
+
+    private mutating func readScalar(_ member: TopLevelMember, _ reader: inout JSONReader) throws(JSONParseError) {
+        if member == .redirect {
+            self.redirect = try ZabbixRedirect.read(&reader)
+            return
+        }
+        let value = try reader.readScalar()
+        switch member {
+        case .request:
+            // A `request` that is not a string is no request (the payload is read as a reply).
+            guard case .string(let token) = value else { return }
+            let request = try reader.string(token)
+            self.request = request
+            self.role = PayloadRole(request: request)
+        case .host: self.host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
+        case .session: self.session = try reader.text(value, maximumCharacters: ZabbixLimits.maximumSessionLength)
+        case .version: self.version = try reader.text(value)
+        case .response: self.response = try reader.text(value)
+        case .info: self.info = try reader.text(value)
+        case .upload: self.upload = try reader.text(value)
+        case .error: self.error = try reader.text(value)
+        case .hostMetadata: self.hostMetadata = try reader.text(value)
+        case .interface: self.interface = try reader.text(value)
+        case .ip: self.ip = try reader.text(value)
+        case .clientIP: self.clientIP = try reader.text(value)
+        case .variant: self.variant = reader.int64(value)
+        case .clock: self.clock = reader.int64(value)
+        case .ns: self.ns = reader.int64(value)
+        case .more: self.more = reader.int64(value)
+        case .heartbeatFrequency: self.heartbeatFrequency = reader.int64(value)
+        case .port: self.port = reader.uint64(value)
+        case .configRevision: self.topLevelConfigRevision = reader.uint64(value)
+        case .data, .historyData, .redirect, .hosts, .items, .deletedHostIDs, .fullSync: break
+        }
+    }
+}
+
+extension PayloadRole {
+    /// Whether `data` means something in this role.
+    var readsData: Bool {
+        switch self {
+        case .valueUpload, .historyPush, .historyPushReply, .proxyConfigPush, .passiveChecks, .activeChecksReply,
+            .passiveCheckReply, .proxyConfigPayload:
+            return true
+        case .none, .proxyData:
+            return false
+        }
+    }
+}
+
+extension TopLevelMember {
+    /// The configuration member of the same name, for payloads that are configurations.
+    var configMember: ProxyConfigReader.Member? {
+        switch self {
+        case .data: return .data
+        case .hosts: return .hosts
+        case .items: return .items
+        case .deletedHostIDs: return .deletedHostIDs
+        case .fullSync: return .fullSync
+        case .configRevision: return .configRevision
+        default: return nil
+        }
+    }
+}
