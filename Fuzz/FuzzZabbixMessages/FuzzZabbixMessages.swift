@@ -85,7 +85,13 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             if case .rows(let rows) = response.acceptance {
                 FuzzSupport.check(rows.count == response.rowResults?.count, "one verdict per history.push result")
             }
-        case .historyPush(let push): _ = ItemValue.values(of: push)
+        case .historyPush(let push):
+            // The reply answers by position: rows the reader did not keep leave gaps, never reorder.
+            let positions = push.rowIndexes
+            FuzzSupport.check(
+                positions.count == push.rows.count && zip(positions, positions.dropFirst()).allSatisfy { $0 < $1 },
+                "history.push rows without increasing positions")
+            _ = ItemValue.values(of: push)
         default: break
         }
         for value in values { _ = catalog.resolved(value, listener: "fuzz") }
