@@ -2,8 +2,10 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   zabbix-tee (executable) → Tee → Relay, ZabbixProtocol, Riemann
-//   Admin (HTTP /metrics, /health, /ready) → Relay, Riemann; Tee wires it in.
+//   zabbix-tee (executable) → Tee → Relay, ZabbixProtocol, Riemann, Admin
+//   Admin (HTTP /, /metrics, /health, /ready) is a leaf: NIO and swift-log only. Tee's
+//   metrics adapters (Sources/Tee/Metrics) read the other modules' statistics for it.
+//   Relay, Riemann → LogThrottling (the one log throttle, shared so neither imports the other).
 // Relay knows nothing of Zabbix or Riemann; ZabbixProtocol knows nothing of sockets.
 let package = Package(
     name: "zabbix-tee",
@@ -34,10 +36,17 @@ let package = Package(
                 "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
+        // One warning per interval instead of one per event, for every module that logs on behalf of peers.
+        .target(
+            name: "LogThrottling",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "Riemann",
             dependencies: [
-                "CRiemannProto",
+                "CRiemannProto", "LogThrottling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -45,6 +54,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
+                "LogThrottling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -52,7 +62,6 @@ let package = Package(
         .target(
             name: "Admin",
             dependencies: [
-                "Relay", "Riemann",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -61,7 +70,7 @@ let package = Package(
         .target(
             name: "Tee",
             dependencies: [
-                "Relay", "ZabbixProtocol", "Riemann", "Admin",
+                "Relay", "ZabbixProtocol", "Riemann", "Admin", "LogThrottling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -96,11 +105,15 @@ let package = Package(
             dependencies: ["ZabbixProtocol", "TestSupport"]),
         .testTarget(
             name: "RiemannTests",
-            dependencies: ["Riemann", "CRiemannProto", "TestSupport"]),
+            dependencies: [
+                "Riemann", "CRiemannProto", "LogThrottling", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "RelayTests",
             dependencies: [
-                "Relay", "TestSupport",
+                "Relay", "LogThrottling", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -108,15 +121,16 @@ let package = Package(
         .testTarget(
             name: "AdminTests",
             dependencies: [
-                "Admin", "Relay", "Riemann", "TestSupport",
+                "Admin", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(
             name: "TeeTests",
             dependencies: [
-                "Tee", "Relay", "ZabbixProtocol", "Riemann", "TestSupport",
+                "Tee", "Admin", "Relay", "ZabbixProtocol", "Riemann", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(

@@ -6,6 +6,7 @@ import NIOPosix
 struct AdminRoutes: Sendable {
     /// One endpoint of the admin server.
     enum Endpoint: Sendable {
+        case status
         case metrics
         case health
         case ready
@@ -20,6 +21,7 @@ struct AdminRoutes: Sendable {
     }
 
     let exporter: MetricsExporter
+    let statusPage: StatusPageEndpoint
     let healthy: @Sendable () -> Bool
     let ready: @Sendable () -> AdminServer.Readiness
     /// Where `/metrics` is rendered, so a slow source never holds up an event loop.
@@ -29,6 +31,7 @@ struct AdminRoutes: Sendable {
     static func endpoint(for uri: String) -> Endpoint? {
         let path = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         switch path {
+        case "/": return .status
         case "/metrics": return .metrics
         case "/health": return .health
         case "/ready": return .ready
@@ -37,7 +40,7 @@ struct AdminRoutes: Sendable {
     }
 
     /// The response to `head`: 404 for unknown paths, 405 for methods other than GET and HEAD,
-    /// else the endpoint's answer. Only `/metrics` does real work, on the thread pool.
+    /// else the endpoint's answer. Only `/` and `/metrics` do real work, on the thread pool.
     func respond(to head: HTTPRequestHead, on eventLoop: any EventLoop) -> EventLoopFuture<Response> {
         guard let endpoint = Self.endpoint(for: head.uri) else {
             return eventLoop.makeSucceededFuture(Response(status: .notFound, body: "not found\n"))
@@ -59,11 +62,24 @@ struct AdminRoutes: Sendable {
                     : Response(status: .serviceUnavailable, body: "not ready\n" + readiness.problems.map { $0 + "\n" }.joined()))
         case .metrics:
             let exporter = self.exporter
-            return self.threadPool.runIfActive(eventLoop: eventLoop) {
+            return self.offLoop(on: eventLoop) {
                 Response(status: .ok, contentType: PrometheusTextWriter.contentType, body: exporter.render())
-            }.flatMapErrorThrowing { _ in
-                Response(status: .serviceUnavailable, body: "shutting down\n")
             }
+        case .status:
+            let statusPage = self.statusPage
+            let uri = head.uri
+            return self.offLoop(on: eventLoop) {
+                Response(
+                    status: .ok, contentType: StatusPage.contentType, extraHeaders: StatusPageEndpoint.headers,
+                    body: statusPage.render(uri: uri))
+            }
+        }
+    }
+
+    /// Runs `body` on the thread pool (sources may be slow); `503` once the pool is shut down.
+    private func offLoop(on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Response) -> EventLoopFuture<Response> {
+        self.threadPool.runIfActive(eventLoop: eventLoop, body).flatMapErrorThrowing { _ in
+            Response(status: .serviceUnavailable, body: "shutting down\n")
         }
     }
 }

@@ -4,9 +4,12 @@ import NIOHTTP1
 import NIOPosix
 import Synchronization
 
-/// The operator's HTTP endpoint: `/metrics` (Prometheus text format 0.0.4), `/health`, `/ready`.
+/// The operator's HTTP endpoint: `/` (the status page), `/metrics` (Prometheus text format
+/// 0.0.4), `/health`, `/ready`.
 ///
 /// ```swift
+/// // The sources that know the relay, the decoder and Riemann live in Tee (Sources/Tee/Metrics):
+/// // Admin knows only MetricsSnapshot, so it stays a leaf.
 /// let exporter = MetricsExporter(sources: [
 ///     RelayMetricsSource(listeners: listeners),
 ///     RiemannMetricsSource(client: riemann),
@@ -20,6 +23,8 @@ import Synchronization
 /// await admin.shutdown()
 /// ```
 ///
+/// - `GET /`: ``StatusPage``, HTML for people, from the same collection as `/metrics`; rendered
+///   on the thread pool.
 /// - `GET /metrics`: every source of the exporter collected at request time, rendered on a
 ///   thread pool, never on the event loop.
 /// - `GET /health`: `200 ok` while `healthy()` is true, else `503`.
@@ -80,7 +85,9 @@ public final class AdminServer: Sendable {
         logger: Logger = Logger(label: "zabbix-tee.admin")
     ) {
         self.configuration = configuration
-        self.routes = AdminRoutes(exporter: exporter, healthy: healthy, ready: ready, threadPool: threadPool)
+        self.routes = AdminRoutes(
+            exporter: exporter, statusPage: StatusPageEndpoint(exporter: exporter), healthy: healthy, ready: ready,
+            threadPool: threadPool)
         if let group {
             self.group = group
             self.ownGroup = nil
@@ -138,9 +145,10 @@ public final class AdminServer: Sendable {
             try? await channel.close()
             return
         }
+        let host = channel.localAddress?.ipAddress ?? configuration.host
+        let port = channel.localAddress?.port ?? configuration.port
         self.logger.info(
-            "Admin endpoint listening",
-            metadata: ["address": "\(channel.localAddress?.displayText ?? "?")"])
+            "Admin endpoint listening", metadata: ["address": "\(host.contains(":") ? "[\(host)]" : host):\(port)"])
     }
 
     /// The bound address once ``start()`` returned (useful with port 0).

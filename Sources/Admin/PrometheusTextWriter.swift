@@ -3,6 +3,14 @@
 /// Every family gets `# HELP` and `# TYPE` lines followed by its samples; histograms expand to
 /// cumulative `_bucket{le="…"}` series ending in `le="+Inf"`, then `_sum` and `_count`.
 /// Help text escapes `\` and newline; label values escape `\`, `"` and newline.
+///
+/// Written by hand rather than with swift-prometheus 2.x: its registry holds metrics that are
+/// updated as events happen and has no collector read at scrape time. Feeding it the statistics
+/// we already keep means a lock around "reset each counter, increment it to the total, emit", and
+/// pre-aggregated histograms (the Riemann ack latency) cannot be fed at all. Its exposition would
+/// also change what scrapers see: families in dictionary order, gauges as `2.0`, `inf` for
+/// `+Inf`, `le="1.0"` for `le="1"` (a new series for every dashboard), newlines dropped from
+/// help text, and a `fatalError` on a help or type clash where a snapshot drops the sample.
 public enum PrometheusTextWriter {
     /// The `Content-Type` of this format.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -33,21 +41,32 @@ public enum PrometheusTextWriter {
     }
 
     private static func line(_ output: inout String, _ name: String, _ labels: [MetricsSnapshot.Label], _ value: String) {
-        output += name
-        if !labels.isEmpty {
-            output += "{"
-            for (index, label) in labels.enumerated() {
-                if index > 0 { output += "," }
-                output += label.name
-                output += "=\""
-                output += self.escapeLabelValue(label.value)
-                output += "\""
-            }
-            output += "}"
-        }
+        self.series(&output, name, labels)
         output += " "
         output += value
         output += "\n"
+    }
+
+    /// `name{label="value",…}` exactly as a sample line starts; the status page names its cells
+    /// with it, so a cell and its `/metrics` line can be matched by text.
+    public static func series(_ name: String, _ labels: [MetricsSnapshot.Label]) -> String {
+        var output = ""
+        self.series(&output, name, labels)
+        return output
+    }
+
+    private static func series(_ output: inout String, _ name: String, _ labels: [MetricsSnapshot.Label]) {
+        output += name
+        guard !labels.isEmpty else { return }
+        output += "{"
+        for (index, label) in labels.enumerated() {
+            if index > 0 { output += "," }
+            output += label.name
+            output += "=\""
+            output += self.escapeLabelValue(label.value)
+            output += "\""
+        }
+        output += "}"
     }
 
     /// A sample value as Prometheus (Go's `strconv.FormatFloat`) accepts it: integers without

@@ -1,4 +1,5 @@
 import Logging
+import LogThrottling
 import NIOCore
 import Synchronization
 

@@ -20,9 +20,9 @@ struct ProtobufArena: ~Copyable {
 
     /// - Parameter stringBytes: total bytes of all C strings that will be requested, including
     ///   their terminating NULs. Strings beyond this get their own block (still freed).
-    private init(stringBytes: Int) {
+    private init(stringBytes: Int) throws(RiemannCodecError) {
         if stringBytes > 0 {
-            let block = self.rawAllocate(byteCount: stringBytes)
+            let block = try self.rawAllocate(byteCount: stringBytes)
             self.stringBlock = block.bindMemory(to: CChar.self, capacity: stringBytes)
             self.stringBlockRemaining = stringBytes
         }
@@ -35,18 +35,20 @@ struct ProtobufArena: ~Copyable {
     }
 
     /// Runs `body` with a fresh arena; everything it allocated is freed when `body` returns.
-    static func with<Result, Failure: Error>(
+    /// Throws ``RiemannCodecError/allocationFailed(byteCount:)`` when memory runs out, instead of
+    /// trapping: the caller drops one message, the process lives on.
+    static func with<Result>(
         stringBytes: Int,
-        _ body: (inout ProtobufArena) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
-        var arena = ProtobufArena(stringBytes: stringBytes)
+        _ body: (inout ProtobufArena) throws(RiemannCodecError) -> Result
+    ) throws(RiemannCodecError) -> Result {
+        var arena = try ProtobufArena(stringBytes: stringBytes)
         return try body(&arena)
     }
 
     /// malloc's alignment (max_align_t) covers every C type protobuf-c uses; never asks for 0 bytes.
-    private mutating func rawAllocate(byteCount: Int) -> UnsafeMutableRawPointer {
-        guard let pointer = malloc(max(byteCount, 1)) else {
-            fatalError("ProtobufArena: out of memory allocating \(byteCount) bytes")
+    private mutating func rawAllocate(byteCount: Int) throws(RiemannCodecError) -> UnsafeMutableRawPointer {
+        guard byteCount >= 0, let pointer = malloc(max(byteCount, 1)) else {
+            throw .allocationFailed(byteCount: byteCount)
         }
         self.blocks.append(pointer)
         return pointer
@@ -54,39 +56,39 @@ struct ProtobufArena: ~Copyable {
 
     /// Memory for `count` values of `T`, zero-filled (so pointers are NULL and `has_*` flags 0).
     /// The caller initializes the values (e.g. with the generated `*__init` functions).
-    mutating func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let byteCount = MemoryLayout<T>.stride * count
-        let raw = self.rawAllocate(byteCount: byteCount)
+    mutating func allocate<T>(_ type: T.Type, count: Int) throws(RiemannCodecError) -> UnsafeMutablePointer<T> {
+        let (byteCount, overflow) = MemoryLayout<T>.stride.multipliedReportingOverflow(by: count)
+        guard !overflow else { throw .allocationFailed(byteCount: .max) }
+        let raw = try self.rawAllocate(byteCount: byteCount)
         memset(raw, 0, max(byteCount, 1))
         return raw.bindMemory(to: T.self, capacity: max(count, 1))
     }
 
     /// A NUL-terminated copy of `string` owned by the arena. An embedded NUL ends the C string.
-    mutating func cString(_ string: String) -> UnsafeMutablePointer<CChar> {
+    mutating func cString(_ string: String) throws(RiemannCodecError) -> UnsafeMutablePointer<CChar> {
+        let needed = string.utf8.count + 1
+        let destination: UnsafeMutablePointer<CChar>
+        if let block = self.stringBlock, self.stringBlockRemaining >= needed {
+            destination = block
+            self.stringBlock = block + needed
+            self.stringBlockRemaining -= needed
+        } else {
+            destination = try self.rawAllocate(byteCount: needed).bindMemory(to: CChar.self, capacity: needed)
+        }
         var string = string
-        return string.withUTF8 { utf8 in
-            let needed = utf8.count + 1
-            let destination: UnsafeMutablePointer<CChar>
-            if let block = self.stringBlock, self.stringBlockRemaining >= needed {
-                destination = block
-                self.stringBlock = block + needed
-                self.stringBlockRemaining -= needed
-            } else {
-                destination = self.rawAllocate(byteCount: needed)
-                    .bindMemory(to: CChar.self, capacity: needed)
-            }
+        string.withUTF8 { utf8 in
             if let base = utf8.baseAddress {
                 UnsafeMutableRawPointer(destination).copyMemory(from: base, byteCount: utf8.count)
             }
             destination[utf8.count] = 0
-            return destination
         }
+        return destination
     }
 
     /// ``cString(_:)`` for an optional string: `nil` stays NULL (field absent).
-    mutating func optionalCString(_ string: String?) -> UnsafeMutablePointer<CChar>? {
+    mutating func optionalCString(_ string: String?) throws(RiemannCodecError) -> UnsafeMutablePointer<CChar>? {
         guard let string else { return nil }
-        return self.cString(string)
+        return try self.cString(string)
     }
 }
 

@@ -9,13 +9,18 @@ import Synchronization
 /// ``RiemannEventQueue`` and returns at once — it never waits for the network, a lock held
 /// across I/O, or the event loop. Everything else runs on one event loop:
 ///
-/// - batches of up to ``RiemannClientConfiguration/maximumBatchEvents`` events, or fewer after
-///   ``RiemannClientConfiguration/maximumBatchDelay``;
+/// - batches of up to ``RiemannClientConfiguration/maximumBatchEvents`` events and
+///   ``RiemannClientConfiguration/maximumBatchBytes`` bytes, or fewer after
+///   ``RiemannClientConfiguration/maximumBatchDelay``; an event that alone exceeds a message's
+///   bytes is dropped and counted (``RiemannDropReason/eventTooLarge``);
 /// - up to ``RiemannClientConfiguration/maximumMessagesInFlight`` messages awaiting acks, which
 ///   Riemann sends in request order; `ok=false` drops the message's events (counted, logged);
 /// - an ack timeout, or any connection loss, puts every unacknowledged event back at the front
 ///   of the queue and reconnects with backoff: delivery is at least once (duplicates possible);
 /// - connect failures move on to the next configured server.
+///
+/// The decisions are ``RiemannConnectionStateMachine``'s; ``RiemannConnectionController``
+/// performs them on the loop.
 ///
 /// Call ``shutdown(deadline:)`` before dropping the last reference: until then the event loop
 /// keeps the client's connection and timers alive.
@@ -23,8 +28,10 @@ public final class RiemannClient: Sendable {
     /// The settings in force: those the client was created with, or the last ``reconfigure(_:)``.
     public var configuration: RiemannClientConfiguration { self.currentConfiguration.withLock { $0 } }
     private let currentConfiguration: Mutex<RiemannClientConfiguration>
-    /// ``RiemannClientConfiguration/maximumBatchEvents``, read by every ``enqueue(_:)-(Sequence)``.
+    /// ``RiemannClientConfiguration/maximumBatchEvents`` and ``RiemannClientConfiguration/maximumBatchBodyBytes``,
+    /// read by every ``enqueue(_:)-(Sequence)`` to decide whether a full batch is waiting.
     private let maximumBatchEvents: Atomic<Int>
+    private let maximumBatchBodyBytes: Atomic<Int>
     /// The event loop all network work runs on.
     public let eventLoop: any EventLoop
     private let queue: RiemannEventQueue
@@ -33,27 +40,38 @@ public final class RiemannClient: Sendable {
 
     /// Creates a client; call ``start()`` to connect. Events enqueued before that wait in the queue.
     /// - Parameters:
-    ///   - configuration: servers, batching, queue and timeout settings.
+    ///   - configuration: servers, batching, queue and timeout settings. Counts below their
+    ///     minimum are raised to it; with no server at all the client never connects (events
+    ///     queue and overflow, counted).
     ///   - eventLoopGroup: the client uses one event loop of it.
     ///   - logger: receives connection and rejection messages.
-    public init(
+    public convenience init(
         configuration: RiemannClientConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "riemann-client")
     ) {
-        precondition(!configuration.servers.isEmpty, "RiemannClientConfiguration.servers must not be empty")
-        precondition(configuration.maximumBatchEvents > 0, "maximumBatchEvents must be positive")
-        precondition(configuration.maximumMessagesInFlight > 0, "maximumMessagesInFlight must be positive")
+        self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, connector: .tcp)
+    }
+
+    /// A client whose connections `connector` opens, with the backoff's jitter from
+    /// `randomNumberGenerator` (tests: in-memory channels on virtual time, seeded jitter).
+    init(
+        configuration: RiemannClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger,
+        connector: RiemannConnector,
+        randomNumberGenerator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
+    ) {
+        let configuration = configuration.normalized
         self.currentConfiguration = Mutex(configuration)
         self.maximumBatchEvents = Atomic(configuration.maximumBatchEvents)
+        self.maximumBatchBodyBytes = Atomic(configuration.maximumBatchBodyBytes)
         self.eventLoop = eventLoopGroup.next()
-        self.queue = RiemannEventQueue(capacity: configuration.queueCapacity, overflowPolicy: configuration.overflowPolicy)
+        self.queue = RiemannEventQueue(limits: configuration.queueLimits, overflowPolicy: configuration.overflowPolicy)
         self.counters = RiemannClientCounters()
         // The controller is only ever touched on its loop; NIOLoopBoundBox checks that.
         self.controller = NIOLoopBoundBox.makeBoxSendingValue(
             RiemannConnectionController(
                 eventLoop: self.eventLoop, configuration: configuration, queue: self.queue, counters: self.counters,
-                logger: logger),
+                logger: logger, connector: connector, randomNumberGenerator: randomNumberGenerator),
             eventLoop: self.eventLoop)
     }
 
@@ -70,7 +88,10 @@ public final class RiemannClient: Sendable {
     public func enqueue<Events: Sequence<RiemannEvent>>(_ events: Events) {
         // After shutdown the queue is closed: the push counts the events as dropped (.shutdown).
         let result = self.queue.push(events)
-        guard result.accepted > 0, result.wasEmpty || result.depth >= self.maximumBatchEvents.load(ordering: .relaxed) else { return }
+        guard result.accepted > 0,
+            result.wasEmpty || result.depth >= self.maximumBatchEvents.load(ordering: .relaxed)
+                || result.bytes >= self.maximumBatchBodyBytes.load(ordering: .relaxed)
+        else { return }
         if self.counters.claimWakeup() {
             self.eventLoop.execute { [controller] in
                 controller.value.wake()
@@ -83,21 +104,24 @@ public final class RiemannClient: Sendable {
         self.enqueue(CollectionOfOne(event))
     }
 
-    /// Applies new settings without losing queued or unacknowledged events: the queue's capacity
-    /// and overflow policy change from the next push on (nothing queued is dropped by the change);
+    /// Applies new settings without losing queued or unacknowledged events: the queue's bounds
+    /// and overflow policy change from the next push on (nothing queued is dropped by the change,
+    /// except events larger than a message may now be, when they are taken);
     /// batching, in-flight window, timeouts, backoff and delivery attempts apply from the next
     /// batch, ack or connect. When the server currently connected (or being connected to) is no
     /// longer listed, the client moves to the first listed server at once: unacknowledged events
     /// go back to the front of the queue, as after a connection loss. Returns once applied.
     public func reconfigure(_ configuration: RiemannClientConfiguration) async {
-        precondition(!configuration.servers.isEmpty, "RiemannClientConfiguration.servers must not be empty")
-        precondition(configuration.maximumBatchEvents > 0, "maximumBatchEvents must be positive")
-        precondition(configuration.maximumMessagesInFlight > 0, "maximumMessagesInFlight must be positive")
-        self.queue.reconfigure(capacity: configuration.queueCapacity, overflowPolicy: configuration.overflowPolicy)
+        var configuration = configuration.normalized
+        if configuration.servers.isEmpty {
+            configuration.servers = self.configuration.servers  // never strand the client
+        }
+        self.queue.reconfigure(limits: configuration.queueLimits, overflowPolicy: configuration.overflowPolicy)
         let promise = self.eventLoop.makePromise(of: Void.self)
-        self.eventLoop.execute { [self] in
+        self.eventLoop.execute { [self, configuration] in
             self.currentConfiguration.withLock { $0 = configuration }
             self.maximumBatchEvents.store(configuration.maximumBatchEvents, ordering: .relaxed)
+            self.maximumBatchBodyBytes.store(configuration.maximumBatchBodyBytes, ordering: .relaxed)
             self.controller.value.reconfigure(configuration)
             promise.succeed()
         }
@@ -108,11 +132,16 @@ public final class RiemannClient: Sendable {
     /// the connection. Events still unacknowledged then are dropped and counted as
     /// ``RiemannDropReason/shutdown``. Safe to call more than once.
     public func shutdown(deadline: NIODeadline) async {
+        try? await self.beginShutdown(deadline: deadline).get()
+    }
+
+    /// ``shutdown(deadline:)`` as a future: the shutdown is handed to the loop before this returns.
+    func beginShutdown(deadline: NIODeadline) -> EventLoopFuture<Void> {
         let promise = self.eventLoop.makePromise(of: Void.self)
         self.eventLoop.execute { [controller] in
             controller.value.shutdown(deadline: deadline, promise: promise)
         }
-        try? await promise.futureResult.get()
+        return promise.futureResult
     }
 
     /// A snapshot of the queue and connection counters, readable from any thread.

@@ -1,25 +1,26 @@
 import NIOCore
 
 /// The last handler of a client connection: hands replies and the connection's end to the
-/// controller, tagged with the connection's generation so stale events are ignored.
+/// controller, tagged with the connection's identity so that events of an earlier connection
+/// are ignored.
 final class RiemannClientHandler: ChannelInboundHandler {
     typealias InboundIn = RiemannMessage
 
     private let controller: RiemannConnectionController
-    private let generation: Int
+    private let connection: RiemannConnectionStateMachine.ConnectionID
     private var error: (any Error)?
 
-    init(controller: RiemannConnectionController, generation: Int) {
+    init(controller: RiemannConnectionController, connection: RiemannConnectionStateMachine.ConnectionID) {
         self.controller = controller
-        self.generation = generation
+        self.connection = connection
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        self.controller.received(Self.unwrapInboundIn(data), generation: self.generation)
+        self.controller.received(Self.unwrapInboundIn(data), connection: self.connection)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.controller.connectionClosed(generation: self.generation, error: self.error)
+        self.controller.connectionClosed(connection: self.connection, error: self.error)
         context.fireChannelInactive()
     }
 

@@ -1,517 +1,207 @@
+import LogThrottling
 import Logging
 import NIOCore
-import NIOPosix
 
-/// The Riemann client's connection state machine. Lives on one event loop; every method must be
-/// called there. Producers never touch it: they push into the ``RiemannEventQueue`` and, at most
-/// once per wake-up, schedule ``wake()`` on the loop.
+/// Performs what ``RiemannConnectionStateMachine`` decides, on one event loop: opens connections
+/// through a ``RiemannConnector``, encodes and writes batches, arms timers, logs, and publishes
+/// counters for other threads. It holds no delivery logic of its own.
+///
+/// Every method must be called on the loop. Producers never touch it: they push into the
+/// ``RiemannEventQueue`` and, at most once per wake-up, schedule ``wake()`` on the loop (the
+/// wake-up flag in ``RiemannClientCounters`` is armed here whenever the machine can send).
 final class RiemannConnectionController {
-    /// One established connection.
-    struct Connection {
-        var channel: any Channel
-        var serverIndex: Int
-        var generation: Int
-    }
-
-    /// The connection lifecycle.
-    enum State {
-        /// Created; ``start()`` not called yet.
-        case idle
-        /// A connect to `servers[serverIndex]` is under way.
-        case connecting(serverIndex: Int, generation: Int)
-        /// Connected; batches can be written.
-        case connected(Connection)
-        /// Waiting out a backoff delay before connecting to `servers[serverIndex]`.
-        case waitingToReconnect(serverIndex: Int, timer: Scheduled<Void>)
-        /// Shut down: nothing is sent any more.
-        case shutDown
-    }
-
-    /// A message written and not yet acknowledged.
-    struct InFlightMessage {
-        var entries: [RiemannEventQueue.Entry]
-        var writtenAt: NIODeadline
-    }
-
-    /// A pending ``RiemannClient/shutdown(deadline:)``.
-    struct Drain {
-        var promise: EventLoopPromise<Void>
-        var deadlineTimer: Scheduled<Void>?
-    }
+    typealias Machine = RiemannConnectionStateMachine
 
     let eventLoop: any EventLoop
-    private(set) var configuration: RiemannClientConfiguration
     let queue: RiemannEventQueue
     let counters: RiemannClientCounters
     var logger: Logger
-
-    private(set) var state: State = .idle
-    private var inFlight: [InFlightMessage] = []
-    private var backoff: Backoff
-    private var generation = 0
-    private var batchTimer: Scheduled<Void>?
-    private var acknowledgementTimer: Scheduled<Void>?
-    private var drain: Drain?
-    private var rejectionLog = RateLimit()
-    private var connectFailureLog = RateLimit()
+    private let connector: RiemannConnector
+    private var machine: Machine
+    private var channels: [Machine.ConnectionID: any Channel] = [:]
+    private var timers: [Machine.Timer: Scheduled<Void>] = [:]
+    private var shutdownPromises: [EventLoopPromise<Void>] = []
+    private(set) var logThrottle: LogThrottle<LogKey>
+    /// Inputs waiting while the actions of an earlier one are performed: an action's outcome (a
+    /// write failing at once, say) is fed to the machine only after the rest of its batch.
+    private var pendingInputs: [(inout Machine, NIODeadline) -> [Machine.Action]] = []
+    private var isFeeding = false
 
     init(
         eventLoop: any EventLoop, configuration: RiemannClientConfiguration, queue: RiemannEventQueue,
-        counters: RiemannClientCounters, logger: Logger
+        counters: RiemannClientCounters, logger: Logger, connector: RiemannConnector,
+        randomNumberGenerator: any RandomNumberGenerator = SystemRandomNumberGenerator()
     ) {
         self.eventLoop = eventLoop
-        self.configuration = configuration
         self.queue = queue
         self.counters = counters
         self.logger = logger
-        self.backoff = Backoff(
-            minimum: configuration.reconnectBackoffMinimum, maximum: configuration.reconnectBackoffMaximum)
+        self.connector = connector
+        self.machine = Machine(configuration: configuration, queue: queue, randomNumberGenerator: randomNumberGenerator)
+        self.logThrottle = LogThrottle(interval: configuration.rejectionLogInterval)
     }
 
     private var loopBound: NIOLoopBound<RiemannConnectionController> {
         NIOLoopBound(self, eventLoop: self.eventLoop)
     }
 
-    // MARK: - Lifecycle
+    // MARK: - Inputs
 
     func start() {
-        self.eventLoop.preconditionInEventLoop()
-        guard case .idle = self.state else { return }
-        self.connect(serverIndex: 0)
+        self.feed { $0.start(now: $1) }
     }
-
-    /// Flushes until the queue and the in-flight window are empty or `deadline` passes, then closes.
-    func shutdown(deadline: NIODeadline, promise: EventLoopPromise<Void>) {
-        self.eventLoop.preconditionInEventLoop()
-        if case .shutDown = self.state {
-            promise.succeed()
-            return
-        }
-        if let drain = self.drain {
-            drain.promise.futureResult.cascade(to: promise)
-            return
-        }
-        let timer = self.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [loopBound] in
-            loopBound.value.finishShutdown(reason: "flush deadline passed")
-        }
-        self.drain = Drain(promise: promise, deadlineTimer: timer)
-        switch self.state {
-        case .idle:
-            self.finishShutdown(reason: "never started")
-        case .connected:
-            self.flush(forcePartialBatch: true)
-            self.finishShutdownIfDrained()
-        case .connecting, .waitingToReconnect:
-            self.finishShutdownIfDrained()
-        case .shutDown:
-            break
-        }
-    }
-
-    private func finishShutdownIfDrained() {
-        guard self.drain != nil, self.inFlight.isEmpty, self.queue.depth == 0 else { return }
-        self.finishShutdown(reason: "queue flushed")
-    }
-
-    private func finishShutdown(reason: String) {
-        if case .shutDown = self.state { return }
-        let previous = self.state
-        self.state = .shutDown
-        self.counters.wakeupArmed.store(false, ordering: .releasing)
-        self.batchTimer?.cancel()
-        self.batchTimer = nil
-        self.acknowledgementTimer?.cancel()
-        self.acknowledgementTimer = nil
-
-        let unacknowledged = self.inFlight.reduce(0) { $0 + $1.entries.count }
-        self.inFlight.removeAll()
-        self.publishInFlight()
-        self.queue.recordDropped(unacknowledged, reason: .shutdown)
-        let unsent = self.queue.close(reason: .shutdown)
-        if unacknowledged + unsent > 0 {
-            self.logger.warning(
-                "Riemann client shut down with undelivered events",
-                metadata: ["reason": "\(reason)", "unsent": "\(unsent)", "unacknowledged": "\(unacknowledged)"])
-        } else {
-            self.logger.debug("Riemann client shut down", metadata: ["reason": "\(reason)"])
-        }
-
-        switch previous {
-        case .connected(let connection):
-            connection.channel.close(promise: nil)
-        case .waitingToReconnect(_, let timer):
-            timer.cancel()
-        case .idle, .connecting, .shutDown:
-            break  // a connect in flight is closed when it completes
-        }
-        self.counters.connectedServerIndex.store(-1, ordering: .relaxed)
-        if let drain = self.drain {
-            self.drain = nil
-            drain.deadlineTimer?.cancel()
-            drain.promise.succeed()
-        }
-    }
-
-    /// Takes new settings (see ``RiemannClient/reconfigure(_:)``). Server indices in the state
-    /// are moved to the new list; a server no longer listed is left for the new list's first.
-    func reconfigure(_ configuration: RiemannClientConfiguration) {
-        self.eventLoop.preconditionInEventLoop()
-        let oldServers = self.configuration.servers
-        self.configuration = configuration
-        if self.backoff.minimum != configuration.reconnectBackoffMinimum
-            || self.backoff.maximum != configuration.reconnectBackoffMaximum
-        {
-            self.backoff = Backoff(
-                minimum: configuration.reconnectBackoffMinimum, maximum: configuration.reconnectBackoffMaximum)
-        }
-        func moved(_ index: Int) -> Int? {
-            guard oldServers.indices.contains(index) else { return nil }
-            return configuration.servers.firstIndex(of: oldServers[index])
-        }
-        switch self.state {
-        case .idle, .shutDown:
-            break
-        case .connecting(let index, let generation):
-            if let index = moved(index) {
-                self.state = .connecting(serverIndex: index, generation: generation)
-            } else {
-                self.logger.info(
-                    "Riemann server no longer configured; connecting to the first configured one",
-                    metadata: ["server": "\(oldServers[index])"])
-                self.connect(serverIndex: 0)  // supersedes the connect under way
-            }
-        case .waitingToReconnect(let index, let timer):
-            if let index = moved(index) {
-                self.state = .waitingToReconnect(serverIndex: index, timer: timer)
-            } else {
-                timer.cancel()
-                self.connect(serverIndex: 0)
-            }
-        case .connected(var connection):
-            if let index = moved(connection.serverIndex) {
-                connection.serverIndex = index
-                self.state = .connected(connection)
-                self.counters.connectedServerIndex.store(index, ordering: .relaxed)
-                self.restartAcknowledgementTimer()
-                self.flush(forcePartialBatch: self.drain != nil)
-            } else {
-                let requeued = self.leaveConnection()
-                self.logger.info(
-                    "Riemann server no longer configured; moving to the first configured one",
-                    metadata: [
-                        "server": "\(oldServers[connection.serverIndex])",
-                        "next-server": "\(configuration.servers[0])", "requeued-events": "\(requeued)",
-                    ])
-                self.connect(serverIndex: 0)  // the old connection's close is then ignored (generation)
-                connection.channel.close(promise: nil)
-            }
-        }
-    }
-
-    // MARK: - Connecting
-
-    private func connect(serverIndex: Int) {
-        let servers = self.configuration.servers
-        let index = servers.isEmpty ? 0 : serverIndex % servers.count
-        guard index < servers.count else {
-            self.logger.error("Riemann client has no servers configured")
-            return
-        }
-        let server = servers[index]
-        self.generation += 1
-        let generation = self.generation
-        self.state = .connecting(serverIndex: index, generation: generation)
-        self.logger.debug("Connecting to Riemann", metadata: ["server": "\(server)"])
-
-        let loopBound = self.loopBound
-        let maximumReplyFrameLength = self.configuration.maximumReplyFrameLength
-        ClientBootstrap(group: self.eventLoop)
-            .connectTimeout(self.configuration.connectTimeout)
-            .channelOption(.socketOption(.so_keepalive), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    // A TLS handler (NIOSSLClientHandler) would be added here, before the decoder.
-                    let handlers: [any ChannelHandler] = [
-                        ByteToMessageHandler(RiemannFrameDecoder(maximumFrameLength: maximumReplyFrameLength)),
-                        RiemannClientHandler(controller: loopBound.value, generation: generation),
-                    ]
-                    try channel.pipeline.syncOperations.addHandlers(handlers)
-                }
-            }
-            .connect(host: server.host, port: server.port)
-            .whenComplete { result in
-                loopBound.value.connectCompleted(result, generation: generation)
-            }
-    }
-
-    private func connectCompleted(_ result: Result<any Channel, any Error>, generation: Int) {
-        // The index in the state, not the one the connect started with: a reconfiguration may
-        // have moved the same server to another position in the list.
-        guard case .connecting(let serverIndex, let current) = self.state, current == generation else {
-            // Shut down (or superseded) while connecting.
-            if case .success(let channel) = result {
-                channel.close(promise: nil)
-            }
-            return
-        }
-        let server = self.configuration.servers[serverIndex]
-        switch result {
-        case .success(let channel) where channel.isActive:
-            self.state = .connected(Connection(channel: channel, serverIndex: serverIndex, generation: generation))
-            self.counters.connectionsEstablished.wrappingAdd(1, ordering: .relaxed)
-            self.counters.connectedServerIndex.store(serverIndex, ordering: .relaxed)
-            self.logger.info("Connected to Riemann", metadata: ["server": "\(server)"])
-            // Whatever waited while disconnected has waited long enough: send partial batches too.
-            self.flush(forcePartialBatch: true)
-            self.finishShutdownIfDrained()
-        case .success(let channel):
-            channel.close(promise: nil)
-            self.connectFailed(serverIndex: serverIndex, error: ChannelError.alreadyClosed)
-        case .failure(let error):
-            self.connectFailed(serverIndex: serverIndex, error: error)
-        }
-    }
-
-    private func connectFailed(serverIndex: Int, error: any Error) {
-        self.counters.connectAttemptsFailed.wrappingAdd(1, ordering: .relaxed)
-        let next = (serverIndex + 1) % max(self.configuration.servers.count, 1)
-        let delay = self.backoff.nextDelay()
-        let metadata: Logger.Metadata = [
-            "server": "\(self.configuration.servers[serverIndex])", "error": "\(error)",
-            "next-server": "\(self.configuration.servers[next])",
-            "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
-        ]
-        // A server that stays down would log on every retry; warn once per interval, debug otherwise.
-        if let suppressed = self.connectFailureLog.permit(at: .now(), interval: self.configuration.rejectionLogInterval) {
-            var metadata = metadata
-            metadata["suppressed-since-last-warning"] = "\(suppressed)"
-            self.logger.warning("Riemann connect failed", metadata: metadata)
-        } else {
-            self.logger.debug("Riemann connect failed", metadata: metadata)
-        }
-        self.scheduleReconnect(serverIndex: next, after: delay)
-    }
-
-    private func scheduleReconnect(serverIndex: Int, after delay: TimeAmount) {
-        let timer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) { [loopBound] in
-            let controller = loopBound.value
-            guard case .waitingToReconnect(let index, _) = controller.state else { return }
-            controller.connect(serverIndex: index)
-        }
-        self.state = .waitingToReconnect(serverIndex: serverIndex, timer: timer)
-    }
-
-    /// Forgets the current connection: no server connected, timers stopped, its unacknowledged
-    /// messages queued again (returns how many events).
-    private func leaveConnection() -> Int {
-        self.counters.connectedServerIndex.store(-1, ordering: .relaxed)
-        self.counters.wakeupArmed.store(false, ordering: .releasing)
-        self.acknowledgementTimer?.cancel()
-        self.acknowledgementTimer = nil
-        self.batchTimer?.cancel()
-        self.batchTimer = nil
-        return self.requeueInFlight()
-    }
-
-    // MARK: - Connection events (from RiemannClientHandler)
-
-    /// The connection of `generation` is gone: queue its unacknowledged messages again, reconnect.
-    func connectionClosed(generation: Int, error: (any Error)?) {
-        guard case .connected(let connection) = self.state, connection.generation == generation else { return }
-        self.counters.connectionsLost.wrappingAdd(1, ordering: .relaxed)
-        let requeued = self.leaveConnection()
-
-        // Retry the same server first; a failed connect moves on to the next one.
-        let delay = self.backoff.nextDelay()
-        self.logger.warning(
-            "Riemann connection lost",
-            metadata: [
-                "server": "\(self.configuration.servers[connection.serverIndex])",
-                "error": "\(error.map { "\($0)" } ?? "closed")", "requeued-events": "\(requeued)",
-                "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
-            ])
-        self.scheduleReconnect(serverIndex: connection.serverIndex, after: delay)
-    }
-
-    /// Puts every unacknowledged event back at the front of the queue (oldest first), dropping
-    /// those that used up their delivery attempts. Returns how many were queued again.
-    private func requeueInFlight() -> Int {
-        var retry: [RiemannEventQueue.Entry] = []
-        var exhausted = 0
-        for message in self.inFlight {
-            for entry in message.entries {
-                if entry.deliveryAttempts >= self.configuration.maximumDeliveryAttempts {
-                    exhausted += 1
-                } else {
-                    retry.append(entry)
-                }
-            }
-        }
-        self.inFlight.removeAll()
-        self.publishInFlight()
-        self.queue.recordDropped(exhausted, reason: .deliveryAttemptsExhausted)
-        self.queue.putBack(retry)
-        return retry.count
-    }
-
-    /// A reply arrived on the connection of `generation`; it answers the oldest in-flight message.
-    func received(_ reply: RiemannMessage, generation: Int) {
-        guard case .connected(let connection) = self.state, connection.generation == generation else { return }
-        guard !self.inFlight.isEmpty else {
-            self.logger.warning("Riemann sent a reply nobody asked for; closing the connection")
-            connection.channel.close(promise: nil)
-            return
-        }
-        let message = self.inFlight.removeFirst()
-        self.counters.acknowledgementLatency.record(.now() - message.writtenAt)
-        self.publishInFlight()
-        self.backoff.reset()  // any reply proves the connection works, ok=false included
-        if reply.ok == true {
-            self.queue.recordAcknowledged(message.entries.count)
-        } else {
-            self.counters.messagesRejected.wrappingAdd(1, ordering: .relaxed)
-            self.queue.recordDropped(message.entries.count, reason: .rejectedByServer)
-            self.logRejection(reply.error, events: message.entries.count)
-        }
-        self.restartAcknowledgementTimer()
-        self.flush(forcePartialBatch: self.drain != nil)
-        self.finishShutdownIfDrained()
-    }
-
-    private func logRejection(_ error: String?, events: Int) {
-        let now = NIODeadline.now()
-        guard let suppressed = self.rejectionLog.permit(at: now, interval: self.configuration.rejectionLogInterval)
-        else { return }
-        self.logger.warning(
-            "Riemann rejected a message (ok=false); its events are dropped",
-            metadata: [
-                "error": "\(error ?? "")", "events": "\(events)", "suppressed-since-last-warning": "\(suppressed)",
-            ])
-    }
-
-    // MARK: - Sending
 
     /// Called on the loop after a producer claimed the wake-up.
     func wake() {
-        self.flush(forcePartialBatch: self.drain != nil)
+        self.feed { $0.eventsQueued(now: $1) }
     }
 
-    private var canSend: Bool {
-        guard case .connected = self.state else { return false }
-        return self.inFlight.count < self.configuration.maximumMessagesInFlight
+    /// Takes new settings (see ``RiemannClient/reconfigure(_:)``).
+    func reconfigure(_ configuration: RiemannClientConfiguration) {
+        if self.logThrottle.interval != configuration.rejectionLogInterval {
+            self.logThrottle = LogThrottle(interval: configuration.rejectionLogInterval)
+        }
+        self.feed { $0.reconfigure(configuration, now: $1) }
     }
 
-    /// Writes full batches while the in-flight window allows. When forced (batch timer fired, just
-    /// connected, draining) it also writes the last partial batch; otherwise a partial batch arms
-    /// the batch timer. Then re-arms the producers' wake-up if the window still has room.
-    private func flush(forcePartialBatch: Bool) {
-        var forcePartial = forcePartialBatch
+    /// Flushes until the queue and the in-flight window are empty or `deadline` passes, then
+    /// closes; `promise` succeeds then.
+    func shutdown(deadline: NIODeadline, promise: EventLoopPromise<Void>) {
+        self.shutdownPromises.append(promise)
+        self.feed { $0.shutdown(deadline: deadline, now: $1) }
+    }
+
+    /// A reply arrived on `connection` (from ``RiemannClientHandler``).
+    func received(_ reply: RiemannMessage, connection: Machine.ConnectionID) {
+        self.feed { $0.replyReceived(reply, connection: connection, now: $1) }
+    }
+
+    /// `connection` is gone (from ``RiemannClientHandler``).
+    func connectionClosed(connection: Machine.ConnectionID, error: (any Error)?) {
+        self.channels[connection] = nil
+        self.feed { $0.connectionClosed(connection: connection, error: error, now: $1) }
+    }
+
+    /// Runs `input` on the machine and performs its actions; inputs arriving meanwhile wait their
+    /// turn. Then publishes the counters and arms the producers' wake-up while the machine can
+    /// send — and, if events were pushed while it was not armed, feeds them in itself.
+    private func feed(_ input: @escaping (inout Machine, NIODeadline) -> [Machine.Action]) {
+        self.pendingInputs.append(input)
+        guard !self.isFeeding else { return }
+        self.isFeeding = true
+        defer { self.isFeeding = false }
         while true {
-            self.counters.wakeupArmed.store(false, ordering: .releasing)
-            while self.canSend {
-                let depth = self.queue.depth
-                if depth == 0 {
-                    break
+            while !self.pendingInputs.isEmpty {
+                let next = self.pendingInputs.removeFirst()
+                for action in next(&self.machine, self.eventLoop.now) {
+                    self.perform(action)
                 }
-                if depth < self.configuration.maximumBatchEvents && !forcePartial {
-                    self.scheduleBatchTimerIfNeeded()
-                    break
-                }
-                self.writeBatch()
             }
-            guard self.canSend else { return }  // an ack or a connect calls flush again
-            forcePartial = self.drain != nil
+            self.publishCounters()
+            guard self.machine.canSend else {
+                self.counters.wakeupArmed.store(false, ordering: .releasing)
+                return
+            }
             self.counters.wakeupArmed.store(true, ordering: .releasing)
-            // A producer may have pushed after we read the depth but before we armed the flag.
-            let depth = self.queue.depth
-            let missed =
-                depth >= self.configuration.maximumBatchEvents || (depth > 0 && self.batchTimer == nil)
-            guard missed, self.counters.claimWakeup() else { return }
+            // A producer may have pushed after the machine read the queue but before the flag was armed.
+            guard self.machine.wantsEvents(self.queue.occupancy), self.counters.claimWakeup() else { return }
+            self.pendingInputs.append { $0.eventsQueued(now: $1) }
         }
     }
 
-    private func scheduleBatchTimerIfNeeded() {
-        guard self.batchTimer == nil else { return }
-        self.batchTimer = self.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.maximumBatchDelay) {
-            [loopBound] in
+    // MARK: - Actions
+
+    private func perform(_ action: Machine.Action) {
+        switch action {
+        case .connect(let server, let connection):
+            self.connect(to: server, connection: connection)
+        case .write(let entries, let connection):
+            self.write(entries, on: connection)
+        case .close(let connection):
+            self.channels.removeValue(forKey: connection)?.close(promise: nil)
+        case .schedule(let timer, let deadline):
+            self.timers[timer]?.cancel()
+            self.timers[timer] = self.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [loopBound] in
+                let controller = loopBound.value
+                controller.timers[timer] = nil
+                controller.feed { $0.timerFired(timer, now: $1) }
+            }
+        case .cancel(let timer):
+            self.timers.removeValue(forKey: timer)?.cancel()
+        case .log(let event):
+            self.log(event)
+        case .recordAcknowledgementLatency(let latency):
+            self.counters.acknowledgementLatency.record(latency)
+        case .completeShutdown:
+            let promises = self.shutdownPromises
+            self.shutdownPromises.removeAll()
+            for promise in promises {
+                promise.succeed()
+            }
+        }
+    }
+
+    private func connect(to server: RiemannServerAddress, connection: Machine.ConnectionID) {
+        let loopBound = self.loopBound
+        let maximumReplyFrameLength = self.machine.configuration.maximumReplyFrameLength
+        self.connector.connect(
+            to: server, connectTimeout: self.machine.configuration.connectTimeout, on: self.eventLoop
+        ) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                // A TLS handler (NIOSSLClientHandler) would be added here, before the decoder.
+                let handlers: [any ChannelHandler] = [
+                    ByteToMessageHandler(RiemannFrameDecoder(maximumFrameLength: maximumReplyFrameLength)),
+                    RiemannClientHandler(controller: loopBound.value, connection: connection),
+                ]
+                try channel.pipeline.syncOperations.addHandlers(handlers)
+            }
+        }.whenComplete { result in
             let controller = loopBound.value
-            controller.batchTimer = nil
-            controller.flush(forcePartialBatch: true)
+            switch result {
+            case .success(let channel) where channel.isActive:
+                controller.channels[connection] = channel
+                controller.feed { $0.connectSucceeded(connection: connection, now: $1) }
+            case .success(let channel):
+                channel.close(promise: nil)
+                controller.feed { $0.connectFailed(connection: connection, error: ChannelError.alreadyClosed, now: $1) }
+            case .failure(let error):
+                controller.feed { $0.connectFailed(connection: connection, error: error, now: $1) }
+            }
         }
     }
 
-    private func writeBatch() {
-        guard case .connected(let connection) = self.state else { return }
-        var entries = self.queue.take(upTo: self.configuration.maximumBatchEvents)
-        guard !entries.isEmpty else { return }
-        for index in entries.indices {
-            entries[index].deliveryAttempts += 1
+    private func write(_ entries: [RiemannEventQueue.Entry], on connection: Machine.ConnectionID) {
+        guard let channel = self.channels[connection] else {
+            self.feed { $0.writeFailed(connection: connection, error: ChannelError.ioOnClosedChannel, now: $1) }
+            return
         }
-        var frame = connection.channel.allocator.buffer(capacity: 0)
-        RiemannMessageCodec.encodeFrame(events: entries.lazy.map(\.event), into: &frame)
-
-        self.inFlight.append(InFlightMessage(entries: entries, writtenAt: .now()))
-        self.publishInFlight()
-        self.queue.recordSent(entries.count)
-        if self.inFlight.count == 1 {
-            self.restartAcknowledgementTimer()
+        var frame = channel.allocator.buffer(capacity: 0)
+        do {
+            // Cannot fail for size: the machine cuts batches to maximumBatchBytes.
+            try RiemannMessageCodec.encodeFrame(events: entries.lazy.map(\.event), into: &frame)
+        } catch {
+            self.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
+            return
         }
-        let channel = connection.channel
-        channel.writeAndFlush(frame).whenFailure { _ in
-            channel.close(promise: nil)  // connectionClosed requeues the message
+        let loopBound = self.loopBound
+        channel.writeAndFlush(frame).whenFailure { error in
+            loopBound.value.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
         }
     }
 
-    // MARK: - Acknowledgement timeout
-
-    /// Arms the timer for the oldest in-flight message (or disarms it when nothing is in flight).
-    private func restartAcknowledgementTimer() {
-        self.acknowledgementTimer?.cancel()
-        self.acknowledgementTimer = nil
-        guard let oldest = self.inFlight.first, case .connected(let connection) = self.state else { return }
-        let generation = connection.generation
-        let deadline = oldest.writtenAt + self.configuration.acknowledgementTimeout
-        self.acknowledgementTimer = self.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            [loopBound] in
-            loopBound.value.acknowledgementTimedOut(generation: generation)
-        }
-    }
-
-    private func acknowledgementTimedOut(generation: Int) {
-        guard case .connected(let connection) = self.state, connection.generation == generation else { return }
-        self.acknowledgementTimer = nil
-        self.counters.acknowledgementTimeouts.wrappingAdd(1, ordering: .relaxed)
-        self.logger.warning(
-            "Riemann acknowledgement timed out; closing the connection and queueing unacknowledged events again",
-            metadata: [
-                "server": "\(self.configuration.servers[connection.serverIndex])",
-                "messages-in-flight": "\(self.inFlight.count)",
-            ])
-        connection.channel.close(promise: nil)
-    }
-
-    private func publishInFlight() {
-        self.counters.messagesInFlight.store(self.inFlight.count, ordering: .relaxed)
-        self.counters.eventsInFlight.store(self.inFlight.reduce(0) { $0 + $1.entries.count }, ordering: .relaxed)
+    private func publishCounters() {
+        let machine = self.machine
+        let counters = machine.counters
+        self.counters.connectedServerIndex.store(machine.connectedServerIndex ?? -1, ordering: .relaxed)
+        self.counters.messagesInFlight.store(machine.inFlight.count, ordering: .relaxed)
+        self.counters.eventsInFlight.store(machine.eventsInFlight, ordering: .relaxed)
+        self.counters.connectionsEstablished.store(counters.connectionsEstablished, ordering: .relaxed)
+        self.counters.connectAttemptsFailed.store(counters.connectAttemptsFailed, ordering: .relaxed)
+        self.counters.connectionsLost.store(counters.connectionsLost, ordering: .relaxed)
+        self.counters.acknowledgementTimeouts.store(counters.acknowledgementTimeouts, ordering: .relaxed)
+        self.counters.messagesRejected.store(counters.messagesRejected, ordering: .relaxed)
     }
 }
 
 @available(*, unavailable)
 extension RiemannConnectionController: Sendable {}
-
-/// Lets one log line through per interval and counts what it held back.
-struct RateLimit {
-    private var lastPermitted: NIODeadline?
-    private var suppressed = 0
-
-    /// The number of suppressed calls since the last permitted one, or `nil` to stay quiet.
-    mutating func permit(at now: NIODeadline, interval: TimeAmount) -> Int? {
-        if let last = self.lastPermitted, now < last + interval {
-            self.suppressed += 1
-            return nil
-        }
-        defer { self.suppressed = 0 }
-        self.lastPermitted = now
-        return self.suppressed
-    }
-}

@@ -29,9 +29,9 @@ public struct RiemannFrameDecoder: ByteToMessageDecoder, Sendable {
     /// The largest body length accepted.
     public let maximumFrameLength: Int
 
+    /// - Parameter maximumFrameLength: the largest body accepted (a negative value accepts only empty ones).
     public init(maximumFrameLength: Int = RiemannFrameDecoder.defaultMaximumFrameLength) {
-        precondition(maximumFrameLength >= 0, "maximumFrameLength must not be negative")
-        self.maximumFrameLength = maximumFrameLength
+        self.maximumFrameLength = max(maximumFrameLength, 0)
     }
 
     /// Takes one complete frame body out of `buffer`, or `nil` if more bytes are needed.

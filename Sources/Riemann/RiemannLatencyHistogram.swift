@@ -34,9 +34,9 @@ public final class RiemannLatencyHistogram: Sendable {
     private let upperBounds: [Double]
     private let state: Mutex<(counts: [UInt64], sum: Double)>
 
-    /// - Parameter upperBounds: ascending bucket bounds in seconds.
+    /// - Parameter upperBounds: bucket bounds in seconds (sorted, duplicates and NaN left out).
     public init(upperBounds: [Double] = RiemannLatencyHistogram.defaultUpperBounds) {
-        precondition(zip(upperBounds, upperBounds.dropFirst()).allSatisfy { $0 < $1 }, "bounds must ascend")
+        let upperBounds = Array(Set(upperBounds.filter { !$0.isNaN })).sorted()
         self.upperBounds = upperBounds
         self.state = Mutex((Array(repeating: 0, count: upperBounds.count + 1), 0))
     }

@@ -1,10 +1,16 @@
 import CRiemannProto
 import NIOCore
 
-/// Why a Riemann message body could not be decoded.
+/// Why a Riemann message could not be decoded or encoded.
 public enum RiemannCodecError: Error, Sendable, Equatable {
     /// protobuf-c rejected the body (not a valid `Msg`).
     case malformedMessage(bodyLength: Int)
+    /// The encoded message would be larger than a frame (or a `ByteBuffer`) can hold: its 4-byte
+    /// length prefix caps a body at 4 GiB. The Riemann client never gets here (its batches are
+    /// bounded by ``RiemannClientConfiguration/maximumBatchBytes``); the check makes it impossible.
+    case messageTooLarge(bodyLength: Int)
+    /// Memory for the C structures of the message could not be allocated.
+    case allocationFailed(byteCount: Int)
 }
 
 /// Encodes ``RiemannMessage``s to Riemann's protobuf wire format and decodes them back,
@@ -19,8 +25,9 @@ public enum RiemannMessageCodec {
     public static let frameHeaderLength = 4
 
     /// Appends `message` as one TCP frame (4-byte big-endian length, then the protobuf body).
-    public static func encodeFrame(_ message: RiemannMessage, into buffer: inout ByteBuffer) {
-        self.encodeFrame(
+    /// On error nothing is appended.
+    public static func encodeFrame(_ message: RiemannMessage, into buffer: inout ByteBuffer) throws(RiemannCodecError) {
+        try self.encodeFrame(
             ok: message.ok, error: message.error, query: message.query, events: message.events, into: &buffer)
     }
 
@@ -28,29 +35,43 @@ public enum RiemannMessageCodec {
     /// (Specialized for arrays so that callers in other modules do not run the generic code,
     /// which instantiates metadata and allocates for every event.)
     @_specialize(exported: true, where Events == [RiemannEvent])
-    public static func encodeFrame<Events: Collection<RiemannEvent>>(events: Events, into buffer: inout ByteBuffer) {
-        self.encodeFrame(ok: nil, error: nil, query: nil, events: events, into: &buffer)
+    public static func encodeFrame<Events: Collection<RiemannEvent>>(
+        events: Events, into buffer: inout ByteBuffer
+    ) throws(RiemannCodecError) {
+        try self.encodeFrame(ok: nil, error: nil, query: nil, events: events, into: &buffer)
     }
 
     /// A new buffer holding `message` as one TCP frame.
-    public static func frame(_ message: RiemannMessage, allocator: ByteBufferAllocator = ByteBufferAllocator())
-        -> ByteBuffer
-    {
+    public static func frame(
+        _ message: RiemannMessage, allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) throws(RiemannCodecError) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 0)
-        self.encodeFrame(message, into: &buffer)
+        try self.encodeFrame(message, into: &buffer)
         return buffer
     }
 
+    /// The frame of ``RiemannMessage/ack`` (`{ok: true}`): `00 00 00 02 10 01`, written without
+    /// the encoder, which cannot fail for it but says it could.
+    public static func acknowledgementFrame(allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+        allocator.buffer(bytes: [0x00, 0x00, 0x00, 0x02, 0x10, 0x01])
+    }
+
     /// The protobuf body of `message`, without the length prefix (for UDP or debugging).
-    public static func encodeBody(_ message: RiemannMessage) -> [UInt8] {
-        self.withPackedMessage(ok: message.ok, error: message.error, query: message.query, events: message.events) {
-            msg in
+    public static func encodeBody(_ message: RiemannMessage) throws(RiemannCodecError) -> [UInt8] {
+        try self.withPackedMessage(
+            ok: message.ok, error: message.error, query: message.query, events: message.events
+        ) { (msg) throws(RiemannCodecError) in
             let size = riemann__msg__get_packed_size(msg)
+            guard size <= Self.maximumBodyLength else { throw .messageTooLarge(bodyLength: size) }
             return [UInt8](unsafeUninitializedCapacity: size) { bytes, count in
                 count = bytes.baseAddress.map { riemann__msg__pack(msg, $0) } ?? 0
             }
         }
     }
+
+    /// The largest body a frame can announce in its 4-byte length, less the header, so that a
+    /// whole frame also fits a `ByteBuffer` (whose capacity is a `UInt32`).
+    public static let maximumBodyLength = Int(UInt32.max) - RiemannMessageCodec.frameHeaderLength
 
     /// Decodes one protobuf body (no length prefix).
     public static func decode(body: UnsafeRawBufferPointer) throws(RiemannCodecError) -> RiemannMessage {
@@ -89,10 +110,15 @@ public enum RiemannMessageCodec {
 
     private static func encodeFrame<Events: Collection<RiemannEvent>>(
         ok: Bool?, error: String?, query: String?, events: Events, into buffer: inout ByteBuffer
-    ) {
-        self.withPackedMessage(ok: ok, error: error, query: query, events: events) { msg in
+    ) throws(RiemannCodecError) {
+        try self.withPackedMessage(ok: ok, error: error, query: query, events: events) {
+            (msg) throws(RiemannCodecError) in
             let size = riemann__msg__get_packed_size(msg)
-            precondition(size <= Int(UInt32.max), "Riemann message of \(size) bytes does not fit a 4-byte length")
+            // The frame must fit its 4-byte length and, with what the buffer holds already, a
+            // ByteBuffer (which traps beyond UInt32.max bytes).
+            guard size <= Self.maximumBodyLength - buffer.writerIndex else {
+                throw .messageTooLarge(bodyLength: size)
+            }
             buffer.reserveCapacity(minimumWritableBytes: self.frameHeaderLength + size)
             buffer.writeInteger(UInt32(truncatingIfNeeded: size), endianness: .big)
             let written = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
@@ -106,8 +132,8 @@ public enum RiemannMessageCodec {
     /// Builds a C `Msg` whose strings and arrays live in an arena, runs `body`, frees everything.
     private static func withPackedMessage<Events: Collection<RiemannEvent>, Result>(
         ok: Bool?, error: String?, query: String?, events: Events,
-        _ body: (UnsafePointer<Riemann__Msg>) -> Result
-    ) -> Result {
+        _ body: (UnsafePointer<Riemann__Msg>) throws(RiemannCodecError) -> Result
+    ) throws(RiemannCodecError) -> Result {
         var stringBytes = Self.cStringSize(error) + Self.cStringSize(query)
         var tagCount = 0
         var attributeCount = 0
@@ -118,25 +144,26 @@ public enum RiemannMessageCodec {
         }
         let eventCount = events.count
 
-        return ProtobufArena.with(stringBytes: stringBytes) { arena in
-            let cEvents = arena.allocate(Riemann__Event.self, count: eventCount)
-            let cEventPointers = arena.allocate(UnsafeMutablePointer<Riemann__Event>?.self, count: eventCount)
-            let cAttributes = arena.allocate(Riemann__Attribute.self, count: attributeCount)
-            let cAttributePointers = arena.allocate(UnsafeMutablePointer<Riemann__Attribute>?.self, count: attributeCount)
-            let cTags = arena.allocate(UnsafeMutablePointer<CChar>?.self, count: tagCount)
+        return try ProtobufArena.with(stringBytes: stringBytes) { (arena) throws(RiemannCodecError) in
+            let cEvents = try arena.allocate(Riemann__Event.self, count: eventCount)
+            let cEventPointers = try arena.allocate(UnsafeMutablePointer<Riemann__Event>?.self, count: eventCount)
+            let cAttributes = try arena.allocate(Riemann__Attribute.self, count: attributeCount)
+            let cAttributePointers = try arena.allocate(
+                UnsafeMutablePointer<Riemann__Attribute>?.self, count: attributeCount)
+            let cTags = try arena.allocate(UnsafeMutablePointer<CChar>?.self, count: tagCount)
 
             var nextTag = 0
             var nextAttribute = 0
             for (index, event) in events.enumerated() {
                 let cEvent = cEvents + index
                 riemann__event__init(cEvent)
-                cEvent.pointee.fill(from: event, arena: &arena)
+                try cEvent.pointee.fill(from: event, arena: &arena)
 
                 if !event.tags.isEmpty {
                     cEvent.pointee.n_tags = event.tags.count
                     cEvent.pointee.tags = cTags + nextTag
                     for tag in event.tags {
-                        cTags[nextTag] = arena.cString(tag)
+                        cTags[nextTag] = try arena.cString(tag)
                         nextTag += 1
                     }
                 }
@@ -146,8 +173,8 @@ public enum RiemannMessageCodec {
                     for attribute in event.attributes {
                         let cAttribute = cAttributes + nextAttribute
                         riemann__attribute__init(cAttribute)
-                        cAttribute.pointee.key = arena.cString(attribute.key)
-                        cAttribute.pointee.value = arena.optionalCString(attribute.value)
+                        cAttribute.pointee.key = try arena.cString(attribute.key)
+                        cAttribute.pointee.value = try arena.optionalCString(attribute.value)
                         cAttributePointers[nextAttribute] = cAttribute
                         nextAttribute += 1
                     }
@@ -161,17 +188,17 @@ public enum RiemannMessageCodec {
                 msg.has_ok = 1
                 msg.ok = ok ? 1 : 0
             }
-            msg.error = arena.optionalCString(error)
+            msg.error = try arena.optionalCString(error)
             var cQuery = Riemann__Query()
             riemann__query__init(&cQuery)
-            cQuery.string = arena.optionalCString(query)
+            cQuery.string = try arena.optionalCString(query)
             msg.n_events = eventCount
             msg.events = eventCount > 0 ? cEventPointers : nil
-            return withUnsafeMutablePointer(to: &cQuery) { queryPointer in
+            return try withUnsafeMutablePointer(to: &cQuery) { (queryPointer) throws(RiemannCodecError) in
                 if query != nil {
                     msg.query = queryPointer
                 }
-                return withUnsafePointer(to: &msg) { body($0) }
+                return try withUnsafePointer(to: &msg) { (msg) throws(RiemannCodecError) in try body(msg) }
             }
         }
     }
@@ -198,7 +225,7 @@ extension RiemannEvent {
 
 extension Riemann__Event {
     /// Fills the scalar and string fields (not tags/attributes) from `event`.
-    fileprivate mutating func fill(from event: RiemannEvent, arena: inout ProtobufArena) {
+    fileprivate mutating func fill(from event: RiemannEvent, arena: inout ProtobufArena) throws(RiemannCodecError) {
         if let time = event.time {
             self.has_time = 1
             self.time = time
@@ -207,10 +234,10 @@ extension Riemann__Event {
             self.has_time_micros = 1
             self.time_micros = timeMicros
         }
-        self.state = arena.optionalCString(event.state)
-        self.service = arena.optionalCString(event.service)
-        self.host = arena.optionalCString(event.host)
-        self.description = arena.optionalCString(event.description)
+        self.state = try arena.optionalCString(event.state)
+        self.service = try arena.optionalCString(event.service)
+        self.host = try arena.optionalCString(event.host)
+        self.description = try arena.optionalCString(event.description)
         if let ttl = event.ttl {
             self.has_ttl = 1
             self.ttl = ttl

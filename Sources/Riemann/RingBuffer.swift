@@ -12,6 +12,9 @@ struct RingBuffer<Element> {
 
     var isEmpty: Bool { self.count == 0 }
 
+    /// The element ``popFirst()`` would return.
+    var first: Element? { self.count > 0 ? self.storage[self.head] : nil }
+
     private func physical(_ logical: Int) -> Int {
         let index = self.head + logical
         return index >= self.storage.count ? index - self.storage.count : index

@@ -101,6 +101,12 @@ public struct ZabbixConversation: Sendable {
         if let expectation, expectation.peer == peer, case .passiveCheckReply(let request) = expectation.expected,
             !(request.isJSON && startsWithBrace)
         {
+            if request.isJSON {
+                // A text answer to a JSON request is an agent older than 7.0 that read the JSON as
+                // an unknown key (`ZBX_NOTSUPPORTED`). Zabbix takes nothing from it and asks again
+                // in plain text on a new connection (`zbx_agent_handle_response`): no value here.
+                return .passiveCheckResponse(PassiveCheckResponse(keys: request.keys, results: []))
+            }
             // A text reply may itself look like JSON (system.run output): never parse it.
             return .passiveCheckResponse(PassiveCheckResponse(
                 keys: request.keys, results: [PassiveCheckResponse.textResult(bytes)]))

@@ -40,6 +40,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let target: Endpoint
         do { target = try Endpoint(parsing: self.to) } catch { throw ValidationError("--to: \(error)") }
         guard self.count >= 1, self.concurrency >= 1 else { throw ValidationError("--count and --concurrency must be at least 1") }
+        guard self.timeout > 0, self.timeout <= 86_400 else { throw ValidationError("--timeout must be above 0 and at most 86400 seconds") }
         var failed = false
         for recording in try Recording.load(self.path) {
             let started = Date()
@@ -154,7 +155,9 @@ struct Recording: Sendable {
     static func frames(_ bytes: [UInt8]) -> [[UInt8]] {
         var frames: [[UInt8]] = []
         var offset = 0
-        while let length = frameLength(bytes, at: offset), offset + length <= bytes.count {
+        // `length <= bytes.count - offset`, not `offset + length <= bytes.count`: a recorded header
+        // may announce up to 2^64 bytes, and the sum would overflow.
+        while let length = frameLength(bytes, at: offset), length <= bytes.count - offset {
             frames.append(Array(bytes[offset..<(offset + length)]))
             offset += length
         }
@@ -164,10 +167,12 @@ struct Recording: Sendable {
 
     /// Header plus payload length of the ZBXD frame at `offset`, if one starts there.
     static func frameLength(_ bytes: [UInt8], at offset: Int) -> Int? {
-        guard bytes.count >= offset + 13, Array(bytes[offset..<(offset + 4)]) == Array("ZBXD".utf8) else { return nil }
+        guard offset >= 0, bytes.count - offset >= 13, Array(bytes[offset..<(offset + 4)]) == Array("ZBXD".utf8) else {
+            return nil
+        }
         let large = bytes[offset + 4] & 0x04 != 0
         let header = large ? 21 : 13
-        guard bytes.count >= offset + header else { return nil }
+        guard bytes.count - offset >= header else { return nil }
         var length: UInt64 = 0
         for index in 0..<(large ? 8 : 4) { length |= UInt64(bytes[offset + 5 + index]) << (8 * UInt64(index)) }
         guard length < UInt64(Int.max - header) else { return nil }
@@ -206,7 +211,10 @@ final class ReplaySocket {
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(self.fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { raw -> Int in
+                guard let base = raw.baseAddress else { return bytes.count - offset }  // empty: nothing to send
+                return Glibc.send(self.fd, base + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Failure(description: "send: \(String(cString: strerror(errno)))")

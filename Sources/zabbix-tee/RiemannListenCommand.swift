@@ -90,7 +90,9 @@ final class RiemannPrintingHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let message = self.unwrapInboundIn(data)
         self.printer.print(message.events)
-        context.writeAndFlush(self.wrapOutboundOut(RiemannMessageCodec.frame(.ack, allocator: context.channel.allocator)), promise: nil)
+        context.writeAndFlush(
+            self.wrapOutboundOut(RiemannMessageCodec.acknowledgementFrame(allocator: context.channel.allocator)),
+            promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

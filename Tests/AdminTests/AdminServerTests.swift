@@ -93,6 +93,25 @@ import Glibc
         await server.shutdown()
     }
 
+    @Test func theStatusPageIsHTMLFromTheSameSourcesThatMayLoadNothingElse() async throws {
+        let exporter = MetricsExporter()
+        exporter.register { $0.counter("zabbix_tee_demo_total", help: "Demo.", labels: [.init("listener", "a&b")], value: 12345) }
+        let (server, port) = try await Self.startServer(exporter: exporter)
+        let response = try await HTTPTestClient.get(port: port, "/?refresh=10")
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "text/html; charset=utf-8")
+        #expect(response.header("Content-Security-Policy")?.hasPrefix("default-src 'none'") == true)
+        #expect(response.header("Cache-Control") == "no-store")
+        #expect(response.body.contains("<meta http-equiv=\"refresh\" content=\"10\">"))
+        let cells = StatusPageCells(html: response.body)
+        #expect(cells.cells(#"zabbix_tee_demo_total{listener="a&b"}"#).map(\.value) == ["12345"])
+        let head = try await HTTPTestClient.get(port: port, "/", method: "HEAD")
+        #expect(head.status == 200)
+        #expect(head.body.isEmpty)
+        #expect(try await HTTPTestClient.get(port: port, "/", method: "POST").status == 405)
+        await server.shutdown()
+    }
+
     /// Order, not timing: the source does not return until the test has its `/health` answer, so
     /// that answer can only come while `/metrics` is still rendering. Were the scrape run on the
     /// (only) event loop, `/health` could not be answered before the source gives up waiting.
@@ -142,7 +161,8 @@ import Glibc
 
     @Test func unknownPathsGet404AndOtherMethodsGet405() async throws {
         let (server, port) = try await Self.startServer()
-        #expect(try await HTTPTestClient.get(port: port, "/").status == 404)
+        #expect(try await HTTPTestClient.get(port: port, "/status").status == 404)
+        #expect(try await HTTPTestClient.get(port: port, "/index.html").status == 404)
         #expect(try await HTTPTestClient.get(port: port, "/metrics/").status == 404)
         #expect(try await HTTPTestClient.get(port: port, "/nope", method: "POST").status == 404)
         for method in ["POST", "PUT", "DELETE", "OPTIONS"] {

@@ -1,6 +1,7 @@
 import Admin
 import Synchronization
 import Testing
+import TestSupport
 
 /// Sources come and go; each scrape collects whatever is registered then.
 @Suite struct MetricsExporterTests {

@@ -1,5 +1,6 @@
 import Admin
 import Testing
+import TestSupport
 
 #if os(Linux)
 /// `process_*` metrics from /proc/self.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Captures the fixtures in `Fixtures/`: real Zabbix 6.0 programs talk through a `zabbix-tee`
+/// Captures the fixtures in `Fixtures/`: real Zabbix 6.0 and 7.0 programs talk through a `zabbix-tee`
 /// whose listener has `record:`, and the connections the fixtures need are copied out with a
 /// `meta.json` whose expected items come from an independent source — the real server's history
 /// (clock/ns as stored), the exact `zabbix_sender` input, the lab's known UserParameter values —
@@ -11,9 +11,15 @@ import TestSupport
 /// Writes into the source tree, so it runs only on request:
 /// `ZABBIX_TEE_CAPTURE=1 swift test --no-parallel --filter FixtureCapture`.
 enum FixtureCapture {
-    /// `ZABBIX_TEE_CAPTURE=1`, and the lab's server can run.
+    /// `ZABBIX_TEE_CAPTURE=1`, and the lab's 6.0 server can run (a missing 7.0 skips its cases).
     static var enabled: Bool {
         ProcessInfo.processInfo.environment["ZABBIX_TEE_CAPTURE"] == "1" && ZabbixPrograms.serverUnavailableReason == nil
+    }
+
+    /// A fixture's name: `<program>-<what>` for 6.0 (the names the first captures had),
+    /// `<program>-7.0-<what>` for 7.0.
+    static func name(_ program: String, _ version: ZabbixLabVersion, _ what: String) -> String {
+        version == .v6_0 ? "\(program)-\(what)" : "\(program)-\(version)-\(what)"
     }
 }
 
@@ -28,25 +34,22 @@ struct FixtureCaptureTests {
 
     // MARK: Active agents
 
-    @Test func agentdActiveChecksAndAgentData() async throws {
-        try await self.captureActiveAgent(agent2: false)
-    }
-
-    @Test func agent2ActiveChecksAndAgentData() async throws {
-        try await self.captureActiveAgent(agent2: true)
-    }
-
     /// An active agent with int, float, text, log, unsupported and > 256 KiB items, all checked
     /// once at start-up: the `active checks` connection and the first `agent data` connection
     /// carrying the log lines (which also carries the other items' first values).
-    private func captureActiveAgent(agent2: Bool) async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
+    func activeChecksAndAgentData(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
+        let agent2 = agent == .agent2
+        // agent2 always, agentd from 7.0 on: the agent says its version, the server answers with
+        // itemids, and agent data rows carry itemids only.
+        let itemidShaped = agent2 || version.isAtLeast7
         let logFile = try ZabbixTestLogFile()
         defer { logFile.remove() }
         // Lines present before the agent starts: its first check of log[] ships them (lastlogsize 0).
         try logFile.append("fixture log line one")
         try logFile.append("fixture log line two")
-        let prefix = agent2 ? "agent2" : "agentd"
+        let prefix = agent.rawValue
         // An enabled action for internal events makes the server store its "not supported" events,
         // the only place it keeps the clock/ns of an unsupported value.
         try await lab.database.query(
@@ -59,8 +62,10 @@ struct FixtureCaptureTests {
             .active(logFile.itemKey, .log),
             .active(Self.unsupportedKey, .text),
         ])
-        let program = agent2 ? "zabbix_agent2" : "zabbix_agentd"
-        let executable = agent2 ? ZabbixPrograms.agent2 : ZabbixPrograms.agentd
+        let program = agent.program.rawValue
+        let executable = try #require(agent.program.executable(version))
+        let checksName = FixtureCapture.name(prefix, version, "active-checks")
+        let dataName = FixtureCapture.name(prefix, version, "agent-data")
         let keysByItemid = Dictionary(uniqueKeysWithValues: host.items.map { (UInt64($0.value.itemid), $0.key) })
 
         let (checks, data) = try await FixtureRecorder.withRecording(target: lab.port) { recorder in
@@ -76,15 +81,9 @@ struct FixtureCaptureTests {
                 }
                 return (checks, data)
             }
-            if agent2 {
-                var options = ZabbixAgent2.Options(hostname: host.name, activeServer: recorder.address)
-                options.refreshActiveChecks = 600
-                return try await ZabbixAgent2.withRunning(options) { _ in try await run() }
-            } else {
-                var options = ZabbixAgentd.Options(hostname: host.name, activeServer: recorder.address)
-                options.refreshActiveChecks = 600
-                return try await ZabbixAgentd.withRunning(options) { _ in try await run() }
-            }
+            var options = ZabbixAgentOptions(hostname: host.name, activeServer: recorder.address, version: version)
+            options.refreshActiveChecks = 600
+            return try await agent.withRunning(options) { _ in try await run() }
         }
 
         // The agent data rows, each matched to what the server stored for it.
@@ -108,12 +107,12 @@ struct FixtureCaptureTests {
                     #expect(match.value.count == 65_535 && ZabbixTestItems.bigTextValue.hasPrefix(match.value))
                     item = FixtureItem(host: host.name, key: key, value: ZabbixTestItems.bigTextValue,
                                        clock: Int64(match.clock), ns: Int64(match.ns),
-                                       source: "value: the UserParameter's output (`yes 0123456789abcde | head -n 19200`, trailing newline stripped by the agent); the server's history holds its first 65 535 characters (checked); clock/ns: server history")
+                                       source: "value: the UserParameter's output (`yes 0123456789abcde 2>/dev/null | head -n 19200`, trailing newline stripped by the agent); the server's history holds its first 65 535 characters (checked); clock/ns: server history")
                 } else {
                     item = FixtureItem(host: host.name, key: key, value: match.value, clock: Int64(match.clock), ns: Int64(match.ns))
                 }
             }
-            if agent2 { item.itemid = UInt64(itemid) }
+            if itemidShaped { item.itemid = UInt64(itemid) }
             items.append(item)
         }
         let wantedKeys: Set<String> = [ZabbixTestItems.intKey, ZabbixTestItems.floatKey, ZabbixTestItems.textKey,
@@ -123,21 +122,27 @@ struct FixtureCaptureTests {
         notes.append("Hostname=\(host.name); items (all delay 1s) created by SQL; the log file held two lines before the agent started")
         notes.append("log item key: \(logFile.itemKey) (a lab temporary file)")
 
-        let version = try await Self.version(executable)
-        let serverVersion = try await Self.serverVersion()
+        let programVersion = try await Self.version(executable)
+        let serverVersion = try await Self.serverVersion(version)
+        let checksShape = switch (agent2, itemidShaped) {
+        case (true, _): "compressed; the reply lists itemids, the catalog \(dataName) needs"
+        case (false, true): "plain, with version and variant 1; the reply lists itemids, the catalog \(dataName) needs"
+        case (false, false): "plain; agentd 6.0 sends no version, so the reply carries keys only"
+        }
         let checksMeta = Self.meta(
-            name: "\(prefix)-active-checks", connection: checks,
-            description: "\(program) asks the real server for its active checks (\(agent2 ? "compressed; the reply lists itemids, the catalog agent2-agent-data needs" : "plain; agentd 6.0 sends no version, so the reply carries keys only"))",
-            program: program, programVersion: version, peer: Self.serverProgram, peerVersion: serverVersion,
+            name: checksName, connection: checks,
+            description: "\(program) \(version) asks the real server for its active checks (\(checksShape))",
+            program: program, programVersion: programVersion, peer: Self.serverProgram, peerVersion: serverVersion,
             catalog: nil, deterministic: false,
             deterministicNote: "the reply depends on the server's configuration database (items, itemids, lastlogsize)",
             itemsSource: "none: active checks carry no item values", valuesHaveClock: false, items: [], notes: notes)
         try checks.save(as: checksMeta.name, meta: checksMeta)
+        let dataShape = agent2 ? ", compressed and itemid-shaped" : itemidShaped ? ", itemid-shaped (plain)" : ", host/key-shaped"
         let dataMeta = Self.meta(
-            name: "\(prefix)-agent-data", connection: data,
-            description: "\(program) sends its first values (int, float, text, two log lines, an unsupported item, a 307 199-byte text) to the real server\(agent2 ? ", compressed and itemid-shaped" : ", host/key-shaped")",
-            program: program, programVersion: version, peer: Self.serverProgram, peerVersion: serverVersion,
-            catalog: agent2 ? "\(prefix)-active-checks" : nil, deterministic: false,
+            name: dataName, connection: data,
+            description: "\(program) \(version) sends its first values (int, float, text, two log lines, an unsupported item, a 307 199-byte text) to the real server\(dataShape)",
+            program: program, programVersion: programVersion, peer: Self.serverProgram, peerVersion: serverVersion,
+            catalog: itemidShaped ? checksName : nil, deterministic: false,
             deterministicNote: "the reply carries `seconds spent`, and the server drops rows it has already seen for the session",
             itemsSource: "the real server's history tables, values and clock/ns as stored (rows matched by item and clock/ns); see each item's `source` where it differs",
             valuesHaveClock: true, items: items, notes: notes)
@@ -183,20 +188,24 @@ struct FixtureCaptureTests {
 
     // MARK: zabbix_sender
 
-    @Test func senderFixtures() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    /// One value, batches with clocks and nanoseconds, and (6.0 only: the framing of a big value
+    /// did not change) a 1 MiB value.
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderFixtures(_ zabbixVersion: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(zabbixVersion)
         let host = try await lab.addHost("fixture-sender", items: [
             .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
         ])
-        let version = try await Self.version(ZabbixPrograms.sender)
-        let serverVersion = try await Self.serverVersion()
+        let version = try await Self.version(zabbixVersion.programs.sender)
+        let serverVersion = try await Self.serverVersion(zabbixVersion)
         let noReplay = "the reply carries `seconds spent`"
+        func name(_ what: String) -> String { FixtureCapture.name("sender", zabbixVersion, what) }
 
         // One value, no clock.
-        try await self.captureSender(lab: lab, name: "sender-single", arguments: ["-s", host.name, "-k", "trap.int", "-o", "42"],
+        try await self.captureSender(lab: lab, name: name("single"), arguments: ["-s", host.name, "-k", "trap.int", "-o", "42"],
                                      input: nil, expectProcessed: 1) { connection, output in
-            Self.meta(name: "sender-single", connection: connection,
-                      description: "zabbix_sender -s -k -o: one value, no clock, to the real server",
+            Self.meta(name: name("single"), connection: connection,
+                      description: "zabbix_sender \(zabbixVersion) -s -k -o: one value, no clock, to the real server",
                       program: "zabbix_sender", programVersion: version, peer: Self.serverProgram, peerVersion: serverVersion,
                       catalog: nil, deterministic: false, deterministicNote: noReplay,
                       itemsSource: "the exact zabbix_sender input; no clock on the wire (the server stamps the value on arrival)",
@@ -209,10 +218,10 @@ struct FixtureCaptureTests {
         let batch: [(String, Int64, String)] = [("trap.int", clock + 1, "42"), ("trap.float", clock + 2, "3.25"),
                                                 ("trap.text", clock + 3, "hello fixture")]
         let batchInput = batch.map { "\"\(host.name)\" \($0.0) \($0.1) \"\($0.2)\"" }.joined(separator: "\n") + "\n"
-        try await self.captureSender(lab: lab, name: "sender-batch-clock", arguments: ["-T", "-i", "-"],
+        try await self.captureSender(lab: lab, name: name("batch-clock"), arguments: ["-T", "-i", "-"],
                                      input: batchInput, expectProcessed: 3) { connection, output in
-            Self.meta(name: "sender-batch-clock", connection: connection,
-                      description: "zabbix_sender -T -i -: three values with clocks in one request, to the real server",
+            Self.meta(name: name("batch-clock"), connection: connection,
+                      description: "zabbix_sender \(zabbixVersion) -T -i -: three values with clocks in one request, to the real server",
                       program: "zabbix_sender", programVersion: version, peer: Self.serverProgram, peerVersion: serverVersion,
                       catalog: nil, deterministic: false, deterministicNote: noReplay,
                       itemsSource: "the exact zabbix_sender input (-T clocks; no ns given, so none on the wire)",
@@ -228,10 +237,10 @@ struct FixtureCaptureTests {
         let nsInput = withNs.map {
             "\"\(host.name)\" \($0.0) \($0.1) \($0.2) \"\($0.3.replacingOccurrences(of: "\"", with: "\\\""))\""
         }.joined(separator: "\n") + "\n"
-        try await self.captureSender(lab: lab, name: "sender-batch-ns", arguments: ["-T", "-N", "-i", "-"],
+        try await self.captureSender(lab: lab, name: name("batch-ns"), arguments: ["-T", "-N", "-i", "-"],
                                      input: nsInput, expectProcessed: 3) { connection, output in
-            Self.meta(name: "sender-batch-ns", connection: connection,
-                      description: "zabbix_sender -T -N -i -: three values with clocks and nanoseconds, to the real server",
+            Self.meta(name: name("batch-ns"), connection: connection,
+                      description: "zabbix_sender \(zabbixVersion) -T -N -i -: three values with clocks and nanoseconds, to the real server",
                       program: "zabbix_sender", programVersion: version, peer: Self.serverProgram, peerVersion: serverVersion,
                       catalog: nil, deterministic: false, deterministicNote: noReplay,
                       itemsSource: "the exact zabbix_sender input (-T clocks, -N nanoseconds)",
@@ -241,12 +250,13 @@ struct FixtureCaptureTests {
         }
 
         // One 1 MiB value (through -i: a command-line argument cannot be that long).
+        guard zabbixVersion == .v6_0 else { return }
         let line = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"  // 64 characters
         let big = String(repeating: line, count: (1 << 20) / line.count)
         let bigInput = "\"\(host.name)\" trap.text \"\(big)\"\n"
-        try await self.captureSender(lab: lab, name: "sender-1mib", arguments: ["-i", "-"],
+        try await self.captureSender(lab: lab, name: name("1mib"), arguments: ["-i", "-"],
                                      input: bigInput, expectProcessed: 1) { connection, output in
-            Self.meta(name: "sender-1mib", connection: connection,
+            Self.meta(name: name("1mib"), connection: connection,
                       description: "zabbix_sender -i -: one 1 MiB (1 048 576-byte) text value, to the real server",
                       program: "zabbix_sender", programVersion: version, peer: Self.serverProgram, peerVersion: serverVersion,
                       catalog: nil, deterministic: false, deterministicNote: noReplay,
@@ -262,7 +272,7 @@ struct FixtureCaptureTests {
     ) async throws {
         let (connection, output) = try await FixtureRecorder.withRecording(target: lab.port) { recorder in
             let result = try await ProcessRunner.run(
-                ZabbixPrograms.sender, ["-z", "127.0.0.1", "-p", String(recorder.port)] + arguments, input: input)
+                lab.version.programs.sender, ["-z", "127.0.0.1", "-p", String(recorder.port)] + arguments, input: input)
             #expect(result.exitCode == 0, "\(result)")
             #expect(result.standardOutput.contains("processed: \(expectProcessed); failed: 0"), "\(result)")
             let connection = try await recorder.waitForConnection("sender data") { $0.request == "sender data" }
@@ -275,20 +285,25 @@ struct FixtureCaptureTests {
 
     // MARK: zabbix_get (passive checks)
 
-    @Test func passiveChecksWithZabbixGet() async throws {
-        let getVersion = try await Self.version(ZabbixPrograms.get)
-        let deterministicNote = "any lab agent answers the same key with the same bytes (deterministic UserParameters, fixed error text)"
-        try await ZabbixAgentd.withRunning { agent in
-            let agentVersion = try await Self.version(ZabbixPrograms.agentd)
+    /// zabbix_get against both agents of the same version: 6.0 sends the key as text, 7.0 a JSON
+    /// `passive checks` request that 7.0 agents answer in JSON.
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func passiveChecksWithZabbixGet(_ zabbixVersion: ZabbixLabVersion) async throws {
+        try zabbixVersion.requirePrograms()
+        let getVersion = try await Self.version(zabbixVersion.programs.get)
+        let deterministicNote = "any lab agent of the same version answers the same key with the same bytes (deterministic UserParameters, fixed error text)"
+        let json = zabbixVersion.isAtLeast7
+        let form = json ? "a JSON passive check (`passive checks` request, JSON reply)" : "a passive check (plain-text key, plain-text value)"
+        func name(_ what: String) -> String { FixtureCapture.name("get-passive", zabbixVersion, what) }
+        try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: zabbixVersion)) { agent in
+            let agentVersion = try await Self.version(zabbixVersion.programs.agentd)
             try await FixtureRecorder.withRecording(target: agent.port) { recorder in
-                let int = try await ZabbixGet.get(port: recorder.port, key: ZabbixTestItems.intKey)
+                let int = try await ZabbixGet.get(port: recorder.port, key: ZabbixTestItems.intKey, version: zabbixVersion)
                 #expect(int.value == ZabbixTestItems.intValue, "\(int)")
-                let intConnection = try await recorder.waitForConnection("passive check \(ZabbixTestItems.intKey)") {
-                    $0.clientFrames.first?.payload == Array(ZabbixTestItems.intKey.utf8) && !$0.serverFrames.isEmpty
-                }
-                try intConnection.save(as: "get-passive-agentd", meta: Self.meta(
-                    name: "get-passive-agentd", connection: intConnection,
-                    description: "zabbix_get -k lab.int against zabbix_agentd: a passive check (plain-text key, plain-text value)",
+                let intConnection = try await Self.passiveCheck(ZabbixTestItems.intKey, recorder)
+                try intConnection.save(as: name("agentd"), meta: Self.meta(
+                    name: name("agentd"), connection: intConnection,
+                    description: "zabbix_get \(zabbixVersion) -k lab.int against zabbix_agentd \(zabbixVersion): \(form)",
                     program: "zabbix_get", programVersion: getVersion, peer: "zabbix_agentd", peerVersion: agentVersion,
                     catalog: nil, deterministic: true, deterministicNote: deterministicNote,
                     itemsSource: "the lab's UserParameter lab.int (`echo 42`); zabbix_get printed the same. Passive checks carry no host and no clock.",
@@ -297,16 +312,15 @@ struct FixtureCaptureTests {
                     notes: ["zabbix_get printed: \(int.value)"]))
                 try Self.expectReplayGivesSameReply(port: agent.port, intConnection)
 
-                let missing = try await ZabbixGet.get(port: recorder.port, key: "no.such.key")
+                let missing = try await ZabbixGet.get(port: recorder.port, key: "no.such.key", version: zabbixVersion)
                 let prefix = "ZBX_NOTSUPPORTED: "
                 #expect(missing.value.hasPrefix(prefix), "\(missing)")
                 let error = String(missing.value.dropFirst(prefix.count))
-                let missingConnection = try await recorder.waitForConnection("passive check no.such.key") {
-                    $0.clientFrames.first?.payload == Array("no.such.key".utf8) && !$0.serverFrames.isEmpty
-                }
-                try missingConnection.save(as: "get-passive-notsupported", meta: Self.meta(
-                    name: "get-passive-notsupported", connection: missingConnection,
-                    description: "zabbix_get -k no.such.key against zabbix_agentd: ZBX_NOTSUPPORTED\\0<error>",
+                let missingConnection = try await Self.passiveCheck("no.such.key", recorder)
+                try missingConnection.save(as: name("notsupported"), meta: Self.meta(
+                    name: name("notsupported"), connection: missingConnection,
+                    description: "zabbix_get \(zabbixVersion) -k no.such.key against zabbix_agentd \(zabbixVersion): "
+                        + (json ? "the JSON reply's data[0].error" : "ZBX_NOTSUPPORTED\\0<error>"),
                     program: "zabbix_get", programVersion: getVersion, peer: "zabbix_agentd", peerVersion: agentVersion,
                     catalog: nil, deterministic: true, deterministicNote: deterministicNote,
                     itemsSource: "zabbix_get's output `ZBX_NOTSUPPORTED: <error>`: state 1, value the error text. No host, no clock.",
@@ -316,17 +330,16 @@ struct FixtureCaptureTests {
                 try Self.expectReplayGivesSameReply(port: agent.port, missingConnection)
             }
         }
-        try await ZabbixAgent2.withRunning { agent in
-            let agentVersion = try await Self.version(ZabbixPrograms.agent2)
+        try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(version: zabbixVersion)) { agent in
+            let agentVersion = try await Self.version(zabbixVersion.programs.agent2)
             try await FixtureRecorder.withRecording(target: agent.port) { recorder in
-                let text = try await ZabbixGet.get(port: recorder.port, key: ZabbixTestItems.textKey)
+                let text = try await ZabbixGet.get(port: recorder.port, key: ZabbixTestItems.textKey, version: zabbixVersion)
                 #expect(text.value == ZabbixTestItems.textValue, "\(text)")
-                let connection = try await recorder.waitForConnection("passive check \(ZabbixTestItems.textKey)") {
-                    $0.clientFrames.first?.payload == Array(ZabbixTestItems.textKey.utf8) && !$0.serverFrames.isEmpty
-                }
-                try connection.save(as: "get-passive-agent2", meta: Self.meta(
-                    name: "get-passive-agent2", connection: connection,
-                    description: "zabbix_get -k lab.text against zabbix_agent2: its plain reply fills `reserved` with the length",
+                let connection = try await Self.passiveCheck(ZabbixTestItems.textKey, recorder)
+                try connection.save(as: name("agent2"), meta: Self.meta(
+                    name: name("agent2"), connection: connection,
+                    description: "zabbix_get \(zabbixVersion) -k lab.text against zabbix_agent2 \(zabbixVersion): "
+                        + (json ? form : "its plain reply fills `reserved` with the length"),
                     program: "zabbix_get", programVersion: getVersion, peer: "zabbix_agent2", peerVersion: agentVersion,
                     catalog: nil, deterministic: true, deterministicNote: deterministicNote,
                     itemsSource: "the lab's UserParameter lab.text; zabbix_get printed the same. No host, no clock.",
@@ -334,6 +347,22 @@ struct FixtureCaptureTests {
                     items: [FixtureItem(host: nil, key: ZabbixTestItems.textKey, value: ZabbixTestItems.textValue)],
                     notes: ["zabbix_get printed: \(text.value)"]))
                 try Self.expectReplayGivesSameReply(port: agent.port, connection)
+            }
+        }
+    }
+
+    /// The recorded passive check of `key` that got a reply: the key as text (≤ 6.4), or a 7.0 JSON
+    /// `passive checks` request for it.
+    static func passiveCheck(_ key: String, _ recorder: FixtureRecorder, json: Bool? = nil) async throws -> RecordedConnection {
+        try await recorder.waitForConnection("passive check \(key)") { connection in
+            guard let request = connection.clientFrames.first, !connection.serverFrames.isEmpty else { return false }
+            let asText = request.payload == Array(key.utf8)
+            let asJSON = request.json?["request"] as? String == "passive checks"
+                && (request.json?["data"] as? [[String: Any]])?.first?["key"] as? String == key
+            switch json {
+            case true?: return asJSON
+            case false?: return asText
+            case nil: return asText || asJSON
             }
         }
     }
@@ -351,16 +380,18 @@ struct FixtureCaptureTests {
 
     // MARK: Active proxy ↔ server
 
+    /// 6.0: one full configuration, one upload. (7.0's incremental configuration, `host data` and
+    /// the catalog chain they need: `FixtureCapture70Tests`.)
     @Test func activeProxyConfigAndData() async throws {
         let lab = try await ZabbixServerLab.shared()
         let proxyName = "fixture-proxy"
-        let proxyHostid = try await lab.database.addProxy(proxyName)
+        let proxyid = try await lab.database.addProxy(proxyName)
         let host = try await lab.addHost("fixture-proxied", items: [
             .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
-        ], proxyHostid: proxyHostid)
+        ], proxyid: proxyid)
         let keysByItemid = Dictionary(uniqueKeysWithValues: host.items.map { (Int64($0.value.itemid), $0.key) })
         let proxyVersion = try await Self.version(ZabbixPrograms.proxy)
-        let serverVersion = try await Self.serverVersion()
+        let serverVersion = try await Self.serverVersion(.v6_0)
 
         let (config, data, senderOutput) = try await FixtureRecorder.withRecording(target: lab.port) { recorder in
             var options = ZabbixProxy.Options(hostname: proxyName, activeServer: recorder.address)
@@ -386,17 +417,7 @@ struct FixtureCaptureTests {
             }
         }
 
-        var items: [FixtureItem] = []
-        for row in data.dataRows {
-            guard let key = keysByItemid[row.int64("itemid") ?? -1], row["value"] != nil else { continue }
-            let clock = try #require(row.int64("clock"))
-            let ns = row.int64("ns") ?? 0
-            let valueType = try #require(host.items[key]?.valueType)
-            let stored = try await lab.database.history(itemid: host.itemid(key), valueType: valueType)
-            let match = try #require(stored.first { Int64($0.clock) == clock && Int64($0.ns) == ns }, "\(key) \(clock).\(ns) not in history")
-            items.append(FixtureItem(host: host.name, key: key, itemid: UInt64(host.itemid(key)), value: match.value,
-                                     clock: Int64(match.clock), ns: Int64(match.ns)))
-        }
+        let items = try await Self.historyItems(data, host, lab)
         #expect(Set(items.map(\.key)) == ["trap.int", "trap.float", "trap.text"])
         let notes = ["proxy \(proxyName) (active, ConfigFrequency=1, DataSenderFrequency=1); host \(host.name) with trapper items monitored by it",
                      "zabbix_sender sent to the proxy directly (not recorded): " + senderOutput.split(separator: "\n").filter { $0.hasPrefix("Response") }.joined()]
@@ -477,14 +498,32 @@ struct FixtureCaptureTests {
             version: FixtureMeta.version(fromProgramVersion: programVersion), synthesized: false)
     }
 
+    /// The connection's history rows of `host`, each matched to what the server stored (itemid,
+    /// clock and ns; the value as stored).
+    static func historyItems(_ connection: RecordedConnection, _ host: ZabbixHostRecord, _ lab: ZabbixServerLab) async throws -> [FixtureItem] {
+        let keysByItemid = Dictionary(uniqueKeysWithValues: host.items.map { (Int64($0.value.itemid), $0.key) })
+        var items: [FixtureItem] = []
+        for row in connection.dataRows {
+            guard let key = keysByItemid[row.int64("itemid") ?? -1], row["value"] != nil else { continue }
+            let clock = try #require(row.int64("clock"))
+            let ns = row.int64("ns") ?? 0
+            let valueType = try #require(host.items[key]?.valueType)
+            let stored = try await lab.database.history(itemid: host.itemid(key), valueType: valueType)
+            let match = try #require(stored.first { Int64($0.clock) == clock && Int64($0.ns) == ns }, "\(key) \(clock).\(ns) not in history")
+            items.append(FixtureItem(host: host.name, key: key, itemid: UInt64(host.itemid(key)), value: match.value,
+                                     clock: Int64(match.clock), ns: Int64(match.ns)))
+        }
+        return items
+    }
+
     /// The first line of `program -V`.
     static func version(_ executable: String) async throws -> String {
         let result = try await ProcessRunner.run(executable, ["-V"])
         return String(result.standardOutput.split(separator: "\n").first ?? "")
     }
 
-    static func serverVersion() async throws -> String {
-        try await self.version(try #require(ZabbixPrograms.server))
+    static func serverVersion(_ version: ZabbixLabVersion) async throws -> String {
+        try await self.version(try #require(version.programs.server))
     }
 
     static func fromHex(_ hex: String) -> String {

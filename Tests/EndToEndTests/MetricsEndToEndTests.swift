@@ -2,14 +2,17 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Acceptance: `/metrics` scraped while real Zabbix traffic goes through the tee reports each
-/// metric with the value the traffic calls for, and parses with Prometheus' own parser.
+/// Acceptance: `/metrics` scraped while real Zabbix traffic (6.0, and 7.0 with its JSON passive
+/// checks) goes through the tee reports each metric with the value the traffic calls for, and
+/// parses with Prometheus' own parser.
 @Suite("metrics during real Zabbix traffic", .timeLimit(.minutes(2)))
 struct MetricsEndToEndTests {
-    @Test func metricsReportWhatRealTrafficDid() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func metricsReportWhatRealTrafficDid(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
         let riemann = try await RiemannTestServer.start()
-        let proxy = try await ZabbixProxy.start()
-        let agent = try await ZabbixAgentd.start()
+        let proxy = try await ZabbixProxy.start(ZabbixProxy.Options(version: version))
+        let agent = try await ZabbixAgentd.start(ZabbixAgentd.Options(version: version))
         let agentsPort = try LoopbackPort.free()
         let passivePort = try LoopbackPort.free()
         let adminPort = try LoopbackPort.free()
@@ -45,9 +48,9 @@ struct MetricsEndToEndTests {
             // Real traffic: one zabbix_sender batch (the proxy, which has no server behind it, refuses
             // its five values: processed: 0), three passive checks, one TLS connection.
             let values = (0..<5).map { ZabbixSender.Value(host: "metrics-host", key: "m.k\($0)", value: "\($0)") }
-            _ = try await ZabbixSender.send(port: agentsPort, values: values)
+            _ = try await ZabbixSender.send(port: agentsPort, values: values, version: version)
             for key in [ZabbixTestItems.intKey, ZabbixTestItems.textKey, "no.such.key"] {
-                _ = try await ZabbixGet.get(port: passivePort, key: key)
+                _ = try await ZabbixGet.get(port: passivePort, key: key, version: version)
             }
             try await TestThreads.start {
                 let socket = try BlockingSocket.connect(port: agentsPort)

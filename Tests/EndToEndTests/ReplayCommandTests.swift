@@ -19,12 +19,36 @@ struct ReplayCommandTests {
         return (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]) ?? [:]
     }
 
-    @Test func deterministicAgentdFixturesReplayIdenticallyThroughALiveTee() async throws {
-        try await ZabbixAgentd.withRunning { agent in
+    /// A recording holds what a client sent, hostile or not: a header announcing 2^63 bytes after a
+    /// first frame made the frame cutter overflow (`offset + length`) and trap.
+    @Test func aRecordedHeaderAnnouncingExabytesIsReplayedAsBytesNotACrash() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("replay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var client = ZabbixFrames.plain(#"{"request":"active checks","host":"h"}"#)
+        client += Array("ZBXD".utf8) + [0x05] + [0xE9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F] + Array(repeating: 0, count: 8)
+        try Data(client).write(to: directory.appendingPathComponent("client.bin"))
+        let echo = try EchoTarget()
+        defer { echo.stop() }
+        let result = try await ProcessRunner.run(
+            TeeProcess.binary, ["replay", directory.path, "--to", "127.0.0.1:\(echo.port)", "--timeout", "1"],
+            timeout: .seconds(30))
+        #expect(result.exitCode == 1, "a different reply, reported: \(result)")
+        #expect(Self.report(result)["replays"] as? Int == 1, "\(result.standardOutput)")
+    }
+
+    /// Each version's agentd fixtures against an agentd of that version (7.0: JSON passive checks).
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func deterministicAgentdFixturesReplayIdenticallyThroughALiveTee(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
+        try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             let port = try LoopbackPort.free()
             let configuration = "listeners:\n" + TeeProcess.listener(name: "passive", port: port, targets: [agent.port])
             try await TeeProcess.withRunning(configuration: configuration, ports: [port]) { _ in
-                for fixture in ["get-passive-agentd", "get-passive-notsupported"] {
+                let fixtures = version == .v6_0
+                    ? ["get-passive-agentd", "get-passive-notsupported"]
+                    : ["get-passive-7.0-agentd", "get-passive-7.0-notsupported"]
+                for fixture in fixtures {
                     let result = try await self.replay(fixture, port: port, extra: ["--count", "40", "--concurrency", "4"])
                     #expect(result.exitCode == 0, "\(fixture): \(result)")
                     let report = Self.report(result)
@@ -36,19 +60,25 @@ struct ReplayCommandTests {
         }
     }
 
-    @Test func deterministicAgent2FixtureReplaysIdenticallyAndAgentdsDoesNot() async throws {
-        try await ZabbixAgent2.withRunning { agent in
+    /// 6.0: agentd's recorded reply has reserved = 0 where agent2 fills in the length (byte 9).
+    /// 7.0: neither fills it, but the JSON reply names the agent: `"variant":1` vs 2 (byte 42).
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func deterministicAgent2FixtureReplaysIdenticallyAndAgentdsDoesNot(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
+        try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(version: version)) { agent in
             let port = try LoopbackPort.free()
             let configuration = "listeners:\n" + TeeProcess.listener(name: "passive", port: port, targets: [agent.port])
             try await TeeProcess.withRunning(configuration: configuration, ports: [port]) { _ in
-                let same = try await self.replay("get-passive-agent2", port: port)
+                let (agent2Fixture, agentdFixture, difference) = version == .v6_0
+                    ? ("get-passive-agent2", "get-passive-agentd", "byte 9")
+                    : ("get-passive-7.0-agent2", "get-passive-7.0-agentd", "byte 42")
+                let same = try await self.replay(agent2Fixture, port: port)
                 #expect(same.exitCode == 0, "\(same)")
                 #expect(Self.report(same)["identical"] as? Int == 1)
-                // agentd's recorded reply has reserved = 0; agent 2 fills it: a real difference.
-                let other = try await self.replay("get-passive-agentd", port: port)
+                let other = try await self.replay(agentdFixture, port: port)
                 #expect(other.exitCode == 1, "\(other)")
                 #expect(Self.report(other)["identical"] as? Int == 0)
-                #expect((Self.report(other)["first_difference"] as? String)?.hasPrefix("byte 9") == true, "\(other.standardOutput)")
+                #expect((Self.report(other)["first_difference"] as? String)?.hasPrefix(difference) == true, "\(other.standardOutput)")
             }
         }
     }

@@ -79,18 +79,20 @@ struct TLSPassthroughTests {
         #expect(framesAfter == framesBefore, "no ZBXD frame decoded out of a TLS session")
     }
 
-    @Test func zabbixSenderWithPSKToAProxyWithPSKWorksThroughTheTeeByteForByte() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func zabbixSenderWithPSKToAProxyWithPSKWorksThroughTheTeeByteForByte(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
         let directory = try ZabbixLabDirectory.create("psk-sender")
         defer { ZabbixLabDirectory.remove(directory) }
         let pskFile = try Self.writePSKFile(in: directory)
-        var options = ZabbixProxy.Options(hostname: "psk-proxy")
+        var options = ZabbixProxy.Options(hostname: "psk-proxy", version: version)
         options.extraConfiguration = ["TLSAccept=psk", "TLSPSKIdentity=\(Self.identity)", "TLSPSKFile=\(pskFile)"]
         try await ZabbixProxy.withRunning(options) { proxy in
             let arguments = ["-s", "psk-unknown-host", "-k", "trap.int", "-o", "1"] + Self.tlsArguments(pskFile)
-            let direct = try await ProcessRunner.run(ZabbixPrograms.sender, ["-z", "127.0.0.1", "-p", String(proxy.port)] + arguments)
+            let direct = try await ProcessRunner.run(version.programs.sender, ["-z", "127.0.0.1", "-p", String(proxy.port)] + arguments)
             #expect(direct.standardOutput.contains("Response from"), "PSK works directly: \(direct)")
             let (through, before, after) = try await Self.throughTeeAndRecorder(target: proxy.port, connections: 1) { port in
-                try await ProcessRunner.run(ZabbixPrograms.sender, ["-z", "127.0.0.1", "-p", String(port)] + arguments)
+                try await ProcessRunner.run(version.programs.sender, ["-z", "127.0.0.1", "-p", String(port)] + arguments)
             }
             #expect(through.exitCode == direct.exitCode, "\(through)")
             #expect(Self.summary(through.standardOutput) == Self.summary(direct.standardOutput), "\(through)")
@@ -98,25 +100,27 @@ struct TLSPassthroughTests {
         }
     }
 
-    @Test func zabbixGetWithPSKToAnAgentWithPSKWorksThroughTheTeeByteForByte() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func zabbixGetWithPSKToAnAgentWithPSKWorksThroughTheTeeByteForByte(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
         let directory = try ZabbixLabDirectory.create("psk-agent")
         defer { ZabbixLabDirectory.remove(directory) }
         let pskFile = try Self.writePSKFile(in: directory)
-        var options = ZabbixAgentd.Options()
+        var options = ZabbixAgentd.Options(version: version)
         options.extraConfiguration = ["TLSAccept=psk", "TLSPSKIdentity=\(Self.identity)", "TLSPSKFile=\(pskFile)"]
         try await ZabbixAgentd.withRunning(options) { agent in
             let keys = [ZabbixTestItems.intKey, ZabbixTestItems.bigTextKey, "no.such.key"]
             var direct: [ZabbixGet.Result] = []
             for key in keys {
-                direct.append(try await ZabbixGet.get(port: agent.port, key: key, extraArguments: Self.tlsArguments(pskFile)))
+                direct.append(try await ZabbixGet.get(port: agent.port, key: key, extraArguments: Self.tlsArguments(pskFile), version: version))
             }
             #expect(direct[0].exitCode == 0, "PSK works directly: \(direct[0])")
-            let plain = try await ZabbixGet.get(port: agent.port, key: ZabbixTestItems.intKey)
+            let plain = try await ZabbixGet.get(port: agent.port, key: ZabbixTestItems.intKey, version: version)
             #expect(plain.value != direct[0].value, "the agent refuses unencrypted checks, so the test needs PSK: \(plain)")
             let (through, before, after) = try await Self.throughTeeAndRecorder(target: agent.port, connections: keys.count) { port in
                 var results: [ZabbixGet.Result] = []
                 for key in keys {
-                    results.append(try await ZabbixGet.get(port: port, key: key, extraArguments: Self.tlsArguments(pskFile)))
+                    results.append(try await ZabbixGet.get(port: port, key: key, extraArguments: Self.tlsArguments(pskFile), version: version))
                 }
                 return results
             }
@@ -129,9 +133,9 @@ struct TLSPassthroughTests {
         }
     }
 
-    @Test(.enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"))
-    func activeAgentdWithPSKThroughTheTeeDeliversItsValuesToARealServer() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func activeAgentdWithPSKThroughTheTeeDeliversItsValuesToARealServer(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let directory = try ZabbixLabDirectory.create("psk-active")
         defer { ZabbixLabDirectory.remove(directory) }
         let pskFile = try Self.writePSKFile(in: directory)
@@ -152,7 +156,7 @@ struct TLSPassthroughTests {
             """
         try await TeeProcess.withRunning(configuration: configuration, ports: [port, adminPort]) { _ in
             let before = try MetricsScrape.get(port: adminPort)
-            var options = ZabbixAgentd.Options(hostname: host.name, activeServer: "127.0.0.1:\(port)")
+            var options = ZabbixAgentd.Options(hostname: host.name, activeServer: "127.0.0.1:\(port)", version: version)
             options.extraConfiguration = ["TLSConnect=psk", "TLSAccept=psk", "TLSPSKIdentity=\(Self.identity)", "TLSPSKFile=\(pskFile)"]
             try await ZabbixAgentd.withRunning(options) { _ in
                 try await TeeInFrontOfZabbixServerTests.expectStored(lab: lab, host: host)

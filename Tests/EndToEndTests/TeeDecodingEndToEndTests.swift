@@ -3,14 +3,11 @@ import Riemann
 import Testing
 import TestSupport
 
-/// Acceptance for decoding through a live tee: a real proxy's itemid-only history resolved
-/// through the configuration the tee saw, the catalog surviving a restart, and huge frames
-/// decoded without slowing other connections.
-@Suite(
-    "zabbix-tee decoding live traffic",
-    .serialized,
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(3)))
+/// Acceptance for decoding through a live tee: a real proxy's itemid-only history (6.0, and 7.0
+/// with its incremental configuration) resolved through the configuration the tee saw, the
+/// catalog surviving a restart, 7.0 heartbeats, and huge frames decoded without slowing other
+/// connections.
+@Suite("zabbix-tee decoding live traffic", .serialized, .timeLimit(.minutes(3)))
 struct TeeDecodingEndToEndTests {
     static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
@@ -26,23 +23,24 @@ struct TeeDecodingEndToEndTests {
         """
     }
 
-    @Test func proxyHistoryThroughTheTeeIsResolvedWithTheConfigurationTheTeeSaw() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func proxyHistoryThroughTheTeeIsResolvedWithTheConfigurationTheTeeSaw(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let proxyName = Self.uniqueName("tee-proxy")
-        let proxyHostid = try await lab.database.addProxy(proxyName)
+        let proxyid = try await lab.database.addProxy(proxyName)
         let host = try await lab.addHost(
-            Self.uniqueName("tee-proxied"), items: [.trapper("proxied.int"), .trapper("proxied.text", .text)], proxyHostid: proxyHostid)
+            Self.uniqueName("tee-proxied"), items: [.trapper("proxied.int"), .trapper("proxied.text", .text)], proxyid: proxyid)
         let riemann = try await RiemannTestServer.start()
         let port = try LoopbackPort.free()
         try await TeeProcess.withRunning(configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]) { _ in
-            var options = ZabbixProxy.Options(hostname: proxyName, activeServer: "127.0.0.1:\(port)")
+            var options = ZabbixProxy.Options(hostname: proxyName, activeServer: "127.0.0.1:\(port)", version: version)
             options.configFrequency = 1
             try await ZabbixProxy.withRunning(options) { proxy in
                 try await waitUntil("the proxy to accept values for \(host.name)", timeout: .seconds(30), interval: .milliseconds(200)) {
                     try await ZabbixSender.send(port: proxy.port, values: [
                         .init(host: host.name, key: "proxied.int", value: "31337"),
                         .init(host: host.name, key: "proxied.text", value: "via proxy"),
-                    ]).processed == 2
+                    ], version: version).processed == 2
                 }
                 // The proxy forwards the values to the server in `proxy data` (itemids only),
                 // compressed, through the tee.
@@ -64,13 +62,36 @@ struct TeeDecodingEndToEndTests {
                 let text = events.first { $0.service == "proxied.text" }
                 #expect(text?.metric == nil)
                 #expect(text?.description == "via proxy")
+
+                // An item added while the proxy runs reaches it in its next configuration: in full
+                // (6.0), or as the only change (7.0, incremental); either way the tee learns it.
+                let later = try await lab.database.addItems(to: host, [.trapper("proxied.later", .float)])
+                try await waitUntil("the proxy to accept proxied.later", timeout: .seconds(30), interval: .milliseconds(200)) {
+                    try await ZabbixSender.send(
+                        port: proxy.port, host: host.name, key: "proxied.later", value: "2.5", version: version).processed == 1
+                }
+                try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                    server.receivedEvents.contains { $0.host == name && $0.service == "proxied.later" }
+                }
+                let late = riemann.receivedEvents.first { $0.host == name && $0.service == "proxied.later" }
+                #expect(late?.metric == .double(2.5))
+                let lateAttributes = Dictionary((late?.attributes ?? []).map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+                #expect(lateAttributes["zabbix_itemid"] == String(later.itemid("proxied.later")))
+                #expect(riemann.receivedEvents.filter { $0.host == name }.allSatisfy { !($0.service ?? "").hasPrefix("itemid:") },
+                        "every proxied value resolved")
             }
         }
         await riemann.shutdown()
     }
 
-    @Test func teeRestartedBetweenAgent2ActiveChecksAndItsDataStillResolvesTheKeys() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    /// The agents that send itemid-only `agent data`: agent2 (6.0 and 7.0) and agentd 7.0.
+    static let itemidOnlyAgents: [(ZabbixLabVersion, ZabbixAgentKind)] = [(.v6_0, .agent2), (.v7_0, .agentd), (.v7_0, .agent2)]
+
+    @Test(arguments: Self.itemidOnlyAgents)
+    func teeRestartedBetweenActiveChecksAndItemidOnlyAgentDataStillResolvesTheKeys(
+        _ version: ZabbixLabVersion, _ agentKind: ZabbixAgentKind
+    ) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(Self.uniqueName("tee-restart"), items: [.active(ZabbixTestItems.intKey, .unsigned)])
         let riemann = try await RiemannTestServer.start()
         let port = try LoopbackPort.free()
@@ -79,18 +100,19 @@ struct TeeDecodingEndToEndTests {
         let extra = "catalog:\n  path: \(directory)/catalog.jsonl\n  unresolved_wait: 1s"
         let configuration = Self.configuration(port: port, target: lab.port, riemann: riemann.port, extra: extra)
 
-        // First tee: sees agent2's `active checks` (itemid → key), then stops (SIGTERM saves the catalog).
+        // First tee: sees the agent's `active checks` (itemid → key), then stops (SIGTERM saves the catalog).
         let first = try await TeeProcess.start(configuration: configuration, ports: [port])
-        var agentOptions = ZabbixAgent2.Options(hostname: host.name, activeServer: "127.0.0.1:\(port)")
+        var agentOptions = ZabbixAgentOptions(hostname: host.name, activeServer: "127.0.0.1:\(port)", version: version)
         agentOptions.refreshActiveChecks = 600
-        let agent = try await ZabbixAgent2.start(agentOptions)
+        let agent: any ZabbixLabDaemon = agentKind == .agent2
+            ? try await ZabbixAgent2.start(agentOptions) : try await ZabbixAgentd.start(agentOptions)
         do {
             _ = try await lab.waitForHistory(host, ZabbixTestItems.intKey)
             #expect(try await first.stop() == 0)
             #expect(FileManager.default.fileExists(atPath: "\(directory)/catalog.jsonl"))
             let before = riemann.receivedEvents.count
 
-            // Second tee, same address: agent2 only sends `agent data` now (next refresh in 10 min).
+            // Second tee, same address: the agent only sends `agent data` now (next refresh in 10 min).
             let second = try await TeeProcess.start(configuration: configuration, ports: [port])
             let name = host.name
             try await riemann.waitUntil(timeout: .seconds(30)) { server in
@@ -106,6 +128,51 @@ struct TeeDecodingEndToEndTests {
             throw error
         }
         try await agent.stop()
+        await riemann.shutdown()
+    }
+
+    /// 7.0 agents' `active check heartbeat` (agentd plain, agent2 compressed) reaches the real
+    /// server through the tee, which decodes it as a heartbeat and makes no event of it (it
+    /// carries no value).
+    @Test func heartbeatsOf70AgentsGoThroughTheTeeAndAreDecodedAsHeartbeatsWithoutEvents() async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(.v7_0)
+        let agentdHost = try await lab.addHost(Self.uniqueName("tee-heartbeat-agentd"), items: [])
+        let agent2Host = try await lab.addHost(Self.uniqueName("tee-heartbeat-agent2"), items: [])
+        let riemann = try await RiemannTestServer.start()
+        let port = try LoopbackPort.free()
+        let adminPort = try LoopbackPort.free()
+        try await TeeProcess.withRunning(
+            configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port, adminPort: adminPort),
+            ports: [port, adminPort]
+        ) { _ in
+            func heartbeats(_ flags: String) throws -> Double {
+                try MetricsScrape.get(port: adminPort).value(
+                    "zabbix_tee_frames_decoded_total", [("type", "active check heartbeat"), ("flags", flags)])
+            }
+            var agentd = ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: "127.0.0.1:\(port)", version: .v7_0)
+            agentd.heartbeatFrequency = 1
+            var agent2 = ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: "127.0.0.1:\(port)", version: .v7_0)
+            agent2.heartbeatFrequency = 1
+            try await ZabbixAgentd.withRunning(agentd) { _ in
+                try await ZabbixAgent2.withRunning(agent2) { _ in
+                    try await waitUntil("heartbeats of both agents decoded", timeout: .seconds(20), interval: .milliseconds(200)) {
+                        try heartbeats("0x1") >= 2 && heartbeats("0x3") >= 2
+                    }
+                    // The server heard them: both hosts' active agents become available
+                    // (host_rtdata.active_available 1, written by its availability manager).
+                    try await waitUntil("the server to mark both active agents available", timeout: .seconds(30), interval: .milliseconds(250)) {
+                        try await lab.database.query(
+                            "SELECT active_available FROM host_rtdata WHERE hostid IN (\(agentdHost.hostid), \(agent2Host.hostid));"
+                        ) == [["1"], ["1"]]
+                    }
+                }
+            }
+            let metrics = try MetricsScrape.get(port: adminPort)
+            let failures = metrics.samples.filter { $0.key.hasPrefix("zabbix_tee_decode_failures_total") }.values.reduce(0, +)
+            #expect(failures == 0, "\(metrics.text)")
+        }
+        let names: Set<String> = [agentdHost.name, agent2Host.name]
+        #expect(riemann.receivedEvents.filter { names.contains($0.host ?? "") }.isEmpty, "heartbeats carry no values")
         await riemann.shutdown()
     }
 

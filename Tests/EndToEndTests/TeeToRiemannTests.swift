@@ -3,13 +3,10 @@ import Riemann
 import Testing
 import TestSupport
 
-/// Acceptance: real Zabbix programs → zabbix-tee → real Zabbix server, and the Riemann-protocol
-/// test server receives exactly the events the values call for, while Zabbix gets exactly the
-/// answers it gets without the tee.
-@Suite(
-    "zabbix-tee events from real Zabbix traffic",
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(3)))
+/// Acceptance: real Zabbix programs (6.0 and 7.0) → zabbix-tee → real Zabbix server of the same
+/// version, and the Riemann-protocol test server receives exactly the events the values call for,
+/// while Zabbix gets exactly the answers it gets without the tee.
+@Suite("zabbix-tee events from real Zabbix traffic", .timeLimit(.minutes(3)))
 struct TeeToRiemannTests {
     static func configuration(port: Int, target: Int, riemann: Int, extra: String = "") -> String {
         """
@@ -31,8 +28,9 @@ struct TeeToRiemannTests {
         Dictionary(event.attributes.map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
     }
 
-    @Test func senderBatchWithTimestampsBecomesExactlyTheExpectedEvents() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderBatchWithTimestampsBecomesExactlyTheExpectedEvents(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(Self.uniqueName("tee-events"), items: [
             .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
         ])
@@ -50,7 +48,7 @@ struct TeeToRiemannTests {
                 "\"\(host.name)\" trap.text \(clock + 3) \"hello riemann\"",
             ].joined(separator: "\n") + "\n"
             let sent = try await ProcessRunner.run(
-                ZabbixPrograms.sender, ["-z", "127.0.0.1", "-p", String(port), "-T", "-i", "-"], input: input)
+                version.programs.sender, ["-z", "127.0.0.1", "-p", String(port), "-T", "-i", "-"], input: input)
             #expect(sent.exitCode == 0, "\(sent)")
             #expect(sent.standardOutput.contains("processed: 3; failed: 0; total: 3"), "\(sent)")
 
@@ -81,8 +79,11 @@ struct TeeToRiemannTests {
         await riemann.shutdown()
     }
 
-    @Test func activeAgentdAndAgent2ValuesBecomeEventsThatMatchTheServersHistory() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    /// agent2 sends itemids only, and from 7.0 on so does agentd: their keys come from the catalog
+    /// the tee learnt from the `active checks` replies.
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func activeAgentdAndAgent2ValuesBecomeEventsThatMatchTheServersHistory(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let items: [ZabbixItemSpec] = [
             .active(ZabbixTestItems.intKey, .unsigned), .active(ZabbixTestItems.floatKey, .float),
             .active(ZabbixTestItems.textKey, .string), .active(Self.unsupportedKey, .text),
@@ -95,14 +96,17 @@ struct TeeToRiemannTests {
             configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]
         ) { _ in
             let tee = "127.0.0.1:\(port)"
-            try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: tee)) { _ in
-                try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: tee)) { _ in
+            try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: tee, version: version)) { _ in
+                try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: tee, version: version)) { _ in
                     try await Self.expectAgentEvents(host: agentdHost, lab: lab, riemann: riemann)
                     try await Self.expectAgentEvents(host: agent2Host, lab: lab, riemann: riemann)
-                    // agent 2 sends itemids only: its keys came from the catalog.
-                    let agent2Int = riemann.receivedEvents.first { $0.host == agent2Host.name && $0.service == ZabbixTestItems.intKey }
-                    let itemid = agent2Int.flatMap { Self.attributes($0)["zabbix_itemid"] }
-                    #expect(itemid == String(agent2Host.itemid(ZabbixTestItems.intKey)))
+                    // Itemid-only rows: their keys came from the catalog.
+                    let itemidOnly = version.isAtLeast7 ? [agentdHost, agent2Host] : [agent2Host]
+                    for host in itemidOnly {
+                        let int = riemann.receivedEvents.first { $0.host == host.name && $0.service == ZabbixTestItems.intKey }
+                        let itemid = int.flatMap { Self.attributes($0)["zabbix_itemid"] }
+                        #expect(itemid == String(host.itemid(ZabbixTestItems.intKey)), "\(host.name)")
+                    }
                 }
             }
         }
@@ -136,18 +140,41 @@ struct TeeToRiemannTests {
         #expect(unsupported?.description?.isEmpty == false)
     }
 
-    @Test func passiveChecksThroughTheTeeBecomeEventsForTheAgentAddress() async throws {
+    /// Plain-text passive checks (6.0) and JSON ones (7.0), from zabbix_get of the agent's version.
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func passiveChecksThroughTheTeeBecomeEventsForTheAgentAddress(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
+        try await Self.expectPassiveEvents(agent: version, get: version)
+    }
+
+    /// zabbix_get 7.0 against a 6.0 agent: the agent refuses the JSON request (`ZBX_NOTSUPPORTED`)
+    /// and the plain-text retry gets the value. Only the retry's value is an event: the refusal
+    /// is not the item being unsupported.
+    @Test func passiveCheckFallbackToPlainTextIsOneEventNotACriticalOne() async throws {
+        try ZabbixLabVersion.v6_0.requirePrograms()
+        try ZabbixLabVersion.v7_0.requirePrograms()
+        try await Self.expectPassiveEvents(agent: .v6_0, get: .v7_0)
+    }
+
+    /// `zabbix_get` of `get`'s version through the tee to agentd of `agent`'s version: lab.int,
+    /// then no.such.key, become exactly one event each, in that order.
+    static func expectPassiveEvents(agent version: ZabbixLabVersion, get: ZabbixLabVersion) async throws {
         let riemann = try await RiemannTestServer.start()
-        try await ZabbixAgentd.withRunning { agent in
+        try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             let port = try LoopbackPort.free()
             try await TeeProcess.withRunning(
                 configuration: Self.configuration(port: port, target: agent.port, riemann: riemann.port), ports: [port]
             ) { _ in
-                #expect(try await ZabbixGet.get(port: port, key: ZabbixTestItems.intKey).value == ZabbixTestItems.intValue)
-                #expect(try await ZabbixGet.get(port: port, key: "no.such.key").value.hasPrefix("ZBX_NOTSUPPORTED"))
-                let events = try await riemann.waitForEvents(count: 2)
+                #expect(try await ZabbixGet.get(port: port, key: ZabbixTestItems.intKey, version: get).value == ZabbixTestItems.intValue)
+                #expect(try await ZabbixGet.get(port: port, key: "no.such.key", version: get).value.hasPrefix("ZBX_NOTSUPPORTED"))
+                // The second check's event comes after the first's: once it is there, any event of the
+                // first check (a false "not supported" from a refused JSON attempt) is there too.
+                try await riemann.waitUntil(timeout: .seconds(20)) { $0.receivedEvents.contains { $0.service == "no.such.key" } }
+                let events = riemann.receivedEvents
+                #expect(events.count == 2, "\(events.map { "\($0.service ?? "") \($0.state ?? "")" })")
                 let int = events.first { $0.service == ZabbixTestItems.intKey }
                 #expect(int?.metric == .sint64(42))
+                #expect(int?.state == "ok")
                 #expect(int?.host == "127.0.0.1")
                 #expect(events.first { $0.service == "no.such.key" }?.state == "critical")
             }

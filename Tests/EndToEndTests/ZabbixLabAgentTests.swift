@@ -1,28 +1,36 @@
 import Testing
 import TestSupport
 
-/// The lab's agents are real Zabbix 6.0 agents: they answer `zabbix_get` on loopback with the
-/// deterministic test items, and stop without leaving a process behind.
+/// The lab's agents are real Zabbix 6.0 and 7.0 agents: they answer `zabbix_get` of their own
+/// version on loopback with the deterministic test items, and stop without leaving a process behind.
 @Suite("Zabbix lab: agents answer passive checks", .timeLimit(.minutes(1)))
 struct ZabbixLabAgentTests {
-    @Test func agentdAnswersPingAndTestItemsAndRefusesUnknownKeys() async throws {
-        let pid = try await ZabbixAgentd.withRunning { agent in
-            try await expectPassiveChecksAnswered(port: agent.port)
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func agentdAnswersPingAndTestItemsAndRefusesUnknownKeys(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
+        let pid = try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
+            try await expectPassiveChecksAnswered(port: agent.port, version: version)
             return agent.daemon.pid
         }
         #expect(ProcessGroup.members(pid).isEmpty, "zabbix_agentd workers left after stop")
     }
 
-    @Test func agent2AnswersPingAndTestItemsAndRefusesUnknownKeys() async throws {
-        let pid = try await ZabbixAgent2.withRunning { agent in
-            try await expectPassiveChecksAnswered(port: agent.port)
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func agent2AnswersPingAndTestItemsAndRefusesUnknownKeys(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
+        let pid = try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(version: version)) { agent in
+            try await expectPassiveChecksAnswered(port: agent.port, version: version)
             return agent.daemon.pid
         }
         #expect(ProcessGroup.members(pid).isEmpty, "zabbix_agent2 left after stop")
     }
 
-    @Test func agentdForksWorkersThatStopWithIt() async throws {
-        let agent = try await ZabbixAgentd.start()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func agentdForksWorkersThatStopWithIt(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
+        let agent = try await ZabbixAgentd.start(ZabbixAgentd.Options(version: version))
+        // It accepts connections as soon as it listens, which can be before the last worker forked.
+        try? await waitUntil("agentd's workers forked", timeout: .seconds(10)) { agent.daemon.processes.count >= 3 }
         let workers = agent.daemon.processes
         try await agent.stop()
         // agentd -f: main process, collector, listeners (StartAgents=2), no active checks process.
@@ -33,21 +41,37 @@ struct ZabbixLabAgentTests {
         #expect(!LoopbackPort.isAccepting(agent.port))
     }
 
-    private func expectPassiveChecksAnswered(port: Int) async throws {
-        let ping = try await ZabbixGet.get(port: port, key: "agent.ping")
+    /// Each agent version answers its own zabbix_get, and a 7.0 zabbix_get (JSON first, plain-text
+    /// fallback) gets the same answers from a 6.0 agent.
+    @Test func zabbixGet7AnswersFrom6AgentsThroughThePlainTextFallback() async throws {
+        try ZabbixLabVersion.v6_0.requirePrograms()
+        try ZabbixLabVersion.v7_0.requirePrograms()
+        try await ZabbixAgentd.withRunning { agent in
+            try await expectPassiveChecksAnswered(port: agent.port, version: .v7_0)
+        }
+        try await ZabbixAgent2.withRunning { agent in
+            try await expectPassiveChecksAnswered(port: agent.port, version: .v7_0)
+        }
+    }
+
+    private func expectPassiveChecksAnswered(port: Int, version: ZabbixLabVersion) async throws {
+        func get(_ key: String) async throws -> ZabbixGet.Result {
+            try await ZabbixGet.get(port: port, key: key, version: version)
+        }
+        let ping = try await get("agent.ping")
         #expect(ping.exitCode == 0, "\(ping)")
         #expect(ping.value == "1")
 
-        #expect(try await ZabbixGet.get(port: port, key: ZabbixTestItems.intKey).value == ZabbixTestItems.intValue)
-        #expect(try await ZabbixGet.get(port: port, key: ZabbixTestItems.floatKey).value == ZabbixTestItems.floatValue)
-        #expect(try await ZabbixGet.get(port: port, key: ZabbixTestItems.textKey).value == ZabbixTestItems.textValue)
-        #expect(try await ZabbixGet.get(port: port, key: "\(ZabbixTestItems.echoKey)[hello]").value == "hello")
+        #expect(try await get(ZabbixTestItems.intKey).value == ZabbixTestItems.intValue)
+        #expect(try await get(ZabbixTestItems.floatKey).value == ZabbixTestItems.floatValue)
+        #expect(try await get(ZabbixTestItems.textKey).value == ZabbixTestItems.textValue)
+        #expect(try await get("\(ZabbixTestItems.echoKey)[hello]").value == "hello")
 
-        let big = try await ZabbixGet.get(port: port, key: ZabbixTestItems.bigTextKey)
+        let big = try await get(ZabbixTestItems.bigTextKey)
         #expect(big.value.utf8.count == ZabbixTestItems.bigTextValue.utf8.count)
         #expect(big.value == ZabbixTestItems.bigTextValue)
 
-        let unknown = try await ZabbixGet.get(port: port, key: "lab.no.such.key")
+        let unknown = try await get("lab.no.such.key")
         #expect(unknown.value.hasPrefix("ZBX_NOTSUPPORTED: "), "\(unknown)")
     }
 }

@@ -1,47 +1,43 @@
 import Testing
 import TestSupport
 
-/// The lab's proxy is a real Zabbix 6.0 proxy that, with no server behind it, answers senders and
-/// active agents itself — enough of a peer for relay tests.
+/// The lab's proxy is a real Zabbix 6.0 or 7.0 proxy that, with no server behind it, answers
+/// senders and active agents of its version itself — enough of a peer for relay tests.
 @Suite("Zabbix lab: proxy without a server", .timeLimit(.minutes(1)))
 struct ZabbixLabProxyTests {
-    @Test func senderToProxyIsAnsweredWithOneFailedValueForAnUnknownHost() async throws {
-        try await ZabbixProxy.withRunning { proxy in
-            let sent = try await ZabbixSender.send(port: proxy.port, host: "lab-unknown-host", key: "lab.trap", value: "1")
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderToProxyIsAnsweredWithOneFailedValueForAnUnknownHost(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
+        try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
+            let sent = try await ZabbixSender.send(
+                port: proxy.port, host: "lab-unknown-host", key: "lab.trap", value: "1", version: version)
             #expect(sent.processed == 0, "\(sent)")
             #expect(sent.failed == 1, "\(sent)")
             #expect(sent.total == 1, "\(sent)")
-            // zabbix_sender 6.0 exits 2 when the peer answered but failed some values.
-            #expect(sent.exitCode == 2, "\(sent)")
+            // zabbix_sender 6.0 exits 2 when the peer answered but failed some values; 7.0 exits 0.
+            #expect(sent.exitCode == ZabbixSender.Result.expectedExitCode(failed: 1, version: version), "\(sent)")
         }
     }
 
-    @Test func senderToNothingListeningExitsOne() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderToNothingListeningExitsOne(_ version: ZabbixLabVersion) async throws {
+        try version.requirePrograms()
         let port = try LoopbackPort.free()
-        let sent = try await ZabbixSender.send(port: port, host: "h", key: "k", value: "1")
+        let sent = try await ZabbixSender.send(port: port, host: "h", key: "k", value: "1", version: version)
         #expect(sent.exitCode == 1, "\(sent)")
         #expect(sent.processed == nil)
     }
 
-    @Test func activeAgentdAsksProxyForChecksAndIsToldItsHostIsUnknown() async throws {
-        try await ZabbixProxy.withRunning { proxy in
-            var options = ZabbixAgentd.Options(hostname: "lab-agentd-unknown", activeServer: "127.0.0.1:\(proxy.port)")
-            options.bufferSend = 1
-            try await ZabbixAgentd.withRunning(options) { agent in
+    @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
+    func activeAgentAsksProxyForChecksAndIsToldItsHostIsUnknown(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
+        try version.requirePrograms()
+        try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
+            let hostname = "lab-\(agent)-unknown"
+            let options = ZabbixAgentOptions(hostname: hostname, activeServer: "127.0.0.1:\(proxy.port)", version: version)
+            try await agent.withRunning(options) { daemon in
                 // The agent requests active checks once at start-up; the proxy refuses the unknown host.
-                try await waitUntil("agentd to log the proxy's refusal", timeout: .seconds(20)) {
-                    agent.log().contains("host [lab-agentd-unknown] not found")
-                }
-            }
-        }
-    }
-
-    @Test func activeAgent2AsksProxyForChecksAndIsToldItsHostIsUnknown() async throws {
-        try await ZabbixProxy.withRunning { proxy in
-            let options = ZabbixAgent2.Options(hostname: "lab-agent2-unknown", activeServer: "127.0.0.1:\(proxy.port)")
-            try await ZabbixAgent2.withRunning(options) { agent in
-                try await waitUntil("agent2 to log the proxy's refusal", timeout: .seconds(20)) {
-                    agent.log().contains("host [lab-agent2-unknown] not found")
+                try await waitUntil("\(agent) to log the proxy's refusal", timeout: .seconds(20)) {
+                    daemon.log().contains("host [\(hostname)] not found")
                 }
             }
         }

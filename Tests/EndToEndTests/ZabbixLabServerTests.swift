@@ -2,20 +2,19 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The lab's full back end (PostgreSQL + zabbix_server 6.0) accepts real senders, agents and
-/// proxies, and stores their values where a Zabbix operator would look: the history tables.
-/// All tests share one server (`ZabbixServerLab.shared()`), each with its own host.
-@Suite(
-    "Zabbix lab: full server",
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil,
-             "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(2)))
+/// The lab's full back end (PostgreSQL + zabbix_server 6.0 or 7.0) accepts real senders, agents
+/// and proxies of its version, and stores their values where a Zabbix operator would look: the
+/// history tables. All tests of one version share one server (`ZabbixServerLab.shared(version)`),
+/// each with its own host.
+@Suite("Zabbix lab: full server", .timeLimit(.minutes(2)))
 struct ZabbixLabServerTests {
-    @Test func senderTrapperValueIsProcessedAndStoredInHistoryUint() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderTrapperValueIsProcessedAndStoredInHistoryUint(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(uniqueName("lab-sender"), items: [.trapper("lab.trap.uint")])
 
-        let sent = try await ZabbixSender.send(port: lab.port, host: host.name, key: "lab.trap.uint", value: "12345")
+        let sent = try await ZabbixSender.send(
+            port: lab.port, host: host.name, key: "lab.trap.uint", value: "12345", version: version)
         #expect(sent.processed == 1, "\(sent)")
         #expect(sent.failed == 0, "\(sent)")
         #expect(sent.exitCode == 0, "\(sent)")
@@ -27,40 +26,33 @@ struct ZabbixLabServerTests {
         #expect(direct == [["12345"]])
     }
 
-    @Test func senderValueForAnUnknownKeyIsFailedByTheServer() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderValueForAnUnknownKeyIsFailedByTheServer(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(uniqueName("lab-sender"), items: [.trapper("lab.trap.uint")])
-        let sent = try await ZabbixSender.send(port: lab.port, host: host.name, key: "lab.no.such.item", value: "1")
+        let sent = try await ZabbixSender.send(
+            port: lab.port, host: host.name, key: "lab.no.such.item", value: "1", version: version)
         #expect(sent.processed == 0, "\(sent)")
         #expect(sent.failed == 1, "\(sent)")
-        #expect(sent.exitCode == 2, "\(sent)")
+        #expect(sent.exitCode == ZabbixSender.Result.expectedExitCode(failed: 1, version: version), "\(sent)")
     }
 
-    @Test func activeAgentdGetsItsChecksAndItsValuesLandInHistory() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
+    func activeAgentGetsItsChecksAndItsValuesLandInHistory(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let logFile = try ZabbixTestLogFile()
         defer { logFile.remove() }
-        let host = try await lab.addHost(uniqueName("lab-agentd"), items: activeItems(logFile))
-        let options = ZabbixAgentd.Options(hostname: host.name, activeServer: lab.address)
-        try await ZabbixAgentd.withRunning(options) { _ in
+        let host = try await lab.addHost(uniqueName("lab-\(agent)"), items: activeItems(logFile))
+        let options = ZabbixAgentOptions(hostname: host.name, activeServer: lab.address, version: version)
+        try await agent.withRunning(options) { _ in
             try await expectActiveValuesStored(lab: lab, host: host, logFile: logFile)
         }
     }
 
-    @Test func activeAgent2GetsItsChecksAndItsValuesLandInHistory() async throws {
-        let lab = try await ZabbixServerLab.shared()
-        let logFile = try ZabbixTestLogFile()
-        defer { logFile.remove() }
-        let host = try await lab.addHost(uniqueName("lab-agent2"), items: activeItems(logFile))
-        let options = ZabbixAgent2.Options(hostname: host.name, activeServer: lab.address)
-        try await ZabbixAgent2.withRunning(options) { _ in
-            try await expectActiveValuesStored(lab: lab, host: host, logFile: logFile)
-        }
-    }
-
-    @Test func serverPollsPassiveAgentdAndStoresItsValues() async throws {
-        let lab = try await ZabbixServerLab.shared()
-        try await ZabbixAgentd.withRunning { agent in
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func serverPollsPassiveAgentdAndStoresItsValues(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
+        try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             let host = try await lab.addHost(uniqueName("lab-passive"), items: [
                 .passive(ZabbixTestItems.intKey, .unsigned),
                 .passive(ZabbixTestItems.textKey, .string),
@@ -70,19 +62,21 @@ struct ZabbixLabServerTests {
         }
     }
 
-    @Test func senderValueThroughAnActiveProxyLandsInServerHistory() async throws {
-        let lab = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func senderValueThroughAnActiveProxyLandsInServerHistory(_ version: ZabbixLabVersion) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let proxyName = uniqueName("lab-proxy")
-        let proxyHostid = try await lab.database.addProxy(proxyName)
+        let proxyid = try await lab.database.addProxy(proxyName)
         let host = try await lab.addHost(uniqueName("lab-proxied"), items: [.trapper("lab.trap.uint")],
-                                         proxyHostid: proxyHostid)
-        var options = ZabbixProxy.Options(hostname: proxyName, activeServer: lab.address)
+                                         proxyid: proxyid)
+        var options = ZabbixProxy.Options(hostname: proxyName, activeServer: lab.address, version: version)
         options.configFrequency = 1
         try await ZabbixProxy.withRunning(options) { proxy in
             // The proxy knows the host once it has fetched its configuration from the server.
             var sent: ZabbixSender.Result?
             try await waitUntil("proxy to accept values for \(host.name)", timeout: .seconds(30), interval: .milliseconds(200)) {
-                sent = try await ZabbixSender.send(port: proxy.port, host: host.name, key: "lab.trap.uint", value: "777")
+                sent = try await ZabbixSender.send(
+                    port: proxy.port, host: host.name, key: "lab.trap.uint", value: "777", version: version)
                 return sent?.processed == 1
             }
             #expect(sent?.exitCode == 0)
@@ -91,11 +85,17 @@ struct ZabbixLabServerTests {
         }
     }
 
-    @Test func sharedLabIsOneServerPerTestProcess() async throws {
-        let first = try await ZabbixServerLab.shared()
-        let second = try await ZabbixServerLab.shared()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func sharedLabIsOneServerPerVersionAndTestProcess(_ version: ZabbixLabVersion) async throws {
+        let first = try await ZabbixServerLab.sharedOrSkip(version)
+        let second = try await ZabbixServerLab.shared(version)
         #expect(first === second)
+        #expect(first.version == version)
         #expect(LoopbackPort.isAccepting(first.port))
+        let other = try await ZabbixServerLab.sharedOrSkip(version == .v6_0 ? .v7_0 : .v6_0)
+        #expect(other !== first && other.port != first.port)
+        let reported = try await ProcessRunner.run(try #require(version.programs.server), ["-V"])
+        #expect(reported.standardOutput.contains("(Zabbix) \(version)."), "\(reported)")
     }
 
     /// The deterministic test items as "Zabbix agent (active)" items, plus a log item.

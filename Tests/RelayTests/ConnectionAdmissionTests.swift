@@ -1,3 +1,4 @@
+import LogThrottling
 import NIOCore
 import Relay
 import Testing

@@ -1,3 +1,4 @@
+import LogThrottling
 import NIOCore
 import Testing
 
@@ -37,14 +38,16 @@ import Testing
     }
 }
 
-@Suite struct RateLimitTests {
+/// The Riemann client's connect-failure and rejection warnings go through the shared throttle.
+@Suite struct RiemannLogThrottleTests {
     @Test func letsOneThroughPerIntervalAndCountsTheRest() {
-        var limit = RateLimit()
+        let limit = LogThrottle<RiemannConnectionController.LogKey>(interval: .seconds(10))
         let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
-        #expect(limit.permit(at: start, interval: .seconds(10)) == 0)
-        #expect(limit.permit(at: start + .seconds(1), interval: .seconds(10)) == nil)
-        #expect(limit.permit(at: start + .seconds(9), interval: .seconds(10)) == nil)
-        #expect(limit.permit(at: start + .seconds(10), interval: .seconds(10)) == 2)
-        #expect(limit.permit(at: start + .seconds(11), interval: .seconds(10)) == nil)
+        #expect(limit.record(.rejected, now: start) == 0)
+        #expect(limit.record(.rejected, now: start + .seconds(1)) == nil)
+        #expect(limit.record(.rejected, now: start + .seconds(9)) == nil)
+        #expect(limit.record(.connectFailed, now: start + .seconds(9)) == 0, "each key on its own")
+        #expect(limit.record(.rejected, now: start + .seconds(10)) == 2)
+        #expect(limit.record(.rejected, now: start + .seconds(11)) == nil)
     }
 }

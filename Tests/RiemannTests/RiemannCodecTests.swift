@@ -32,13 +32,13 @@ enum CodecFixtures {
 @Suite struct RiemannCodecTests {
     @Test func roundTripPreservesEveryField() throws {
         let message = RiemannMessage(events: [CodecFixtures.full] + CodecFixtures.extremes)
-        let body = RiemannMessageCodec.encodeBody(message)
+        let body = try RiemannMessageCodec.encodeBody(message)
         let decoded = try RiemannMessageCodec.decode(body: body)
         #expect(decoded == message)
     }
 
     @Test func roundTripPreservesNaNMetric() throws {
-        let body = RiemannMessageCodec.encodeBody(RiemannMessage(events: [RiemannEvent(metric: .double(.nan))]))
+        let body = try RiemannMessageCodec.encodeBody(RiemannMessage(events: [RiemannEvent(metric: .double(.nan))]))
         let decoded = try RiemannMessageCodec.decode(body: body)
         guard case .double(let value) = decoded.events.first?.metric else {
             Issue.record("metric lost: \(decoded)")
@@ -52,36 +52,36 @@ enum CodecFixtures {
             RiemannMessage(ok: false, error: "no such stream"), RiemannMessage(query: "service = \"x\""),
             RiemannMessage(ok: true), RiemannMessage(query: ""), RiemannMessage(),
         ] {
-            #expect(try RiemannMessageCodec.decode(body: RiemannMessageCodec.encodeBody(message)) == message)
+            #expect(try RiemannMessageCodec.decode(body: try RiemannMessageCodec.encodeBody(message)) == message)
         }
     }
 
     @Test func frameIsBigEndianLengthThenBody() throws {
         let message = RiemannMessage(events: [CodecFixtures.full, CodecFixtures.full])
         var buffer = ByteBuffer()
-        RiemannMessageCodec.encodeFrame(message, into: &buffer)
-        let body = RiemannMessageCodec.encodeBody(message)
+        try RiemannMessageCodec.encodeFrame(message, into: &buffer)
+        let body = try RiemannMessageCodec.encodeBody(message)
         #expect(buffer.readInteger(as: UInt32.self) == UInt32(body.count))
         #expect(buffer.readBytes(length: buffer.readableBytes) == body)
     }
 
-    @Test func encodingEventsDirectlyMatchesEncodingAMessage() {
+    @Test func encodingEventsDirectlyMatchesEncodingAMessage() throws {
         var direct = ByteBuffer()
-        RiemannMessageCodec.encodeFrame(events: CodecFixtures.extremes[...], into: &direct)
+        try RiemannMessageCodec.encodeFrame(events: CodecFixtures.extremes[...], into: &direct)
         var viaMessage = ByteBuffer()
-        RiemannMessageCodec.encodeFrame(RiemannMessage(events: CodecFixtures.extremes), into: &viaMessage)
+        try RiemannMessageCodec.encodeFrame(RiemannMessage(events: CodecFixtures.extremes), into: &viaMessage)
         #expect(direct == viaMessage)
     }
 
     @Test func framesAppendToAnExistingBuffer() throws {
         var buffer = ByteBuffer(bytes: [0xAA])
-        RiemannMessageCodec.encodeFrame(.ack, into: &buffer)
-        RiemannMessageCodec.encodeFrame(.ack, into: &buffer)
+        try RiemannMessageCodec.encodeFrame(.ack, into: &buffer)
+        try RiemannMessageCodec.encodeFrame(.ack, into: &buffer)
         #expect(Array(buffer.readableBytesView) == [0xAA, 0, 0, 0, 2, 0x10, 0x01, 0, 0, 0, 2, 0x10, 0x01])
     }
 
     @Test func ackFrameIsSixBytes() throws {
-        let frame = RiemannMessageCodec.frame(.ack)
+        let frame = try RiemannMessageCodec.frame(.ack)
         #expect(Array(frame.readableBytesView) == [0x00, 0x00, 0x00, 0x02, 0x10, 0x01])
         #expect(try RiemannMessageCodec.decode(body: [0x10, 0x01]) == .ack)
     }
@@ -113,7 +113,7 @@ enum CodecFixtures {
     }
 
     @Test func stringsAreCutAtTheFirstNUL() throws {
-        let body = RiemannMessageCodec.encodeBody(RiemannMessage(events: [RiemannEvent(service: "ab\0cd")]))
+        let body = try RiemannMessageCodec.encodeBody(RiemannMessage(events: [RiemannEvent(service: "ab\0cd")]))
         #expect(try RiemannMessageCodec.decode(body: body).events.first?.service == "ab")
     }
 

@@ -15,7 +15,7 @@ import Testing
     static let events = [CodecFixtures.full] + CodecFixtures.extremes
 
     @Test func genericProtobufCUnpackerReadsEveryField() throws {
-        let body = RiemannMessageCodec.encodeBody(RiemannMessage(events: Self.events))
+        let body = try RiemannMessageCodec.encodeBody(RiemannMessage(events: Self.events))
         // The address of the real descriptor global (an initialized message points at it; a Swift
         // `withUnsafePointer(to:)` on the imported constant would only give a temporary copy).
         var template = Riemann__Msg()
@@ -55,7 +55,7 @@ import Testing
 
     @Test(.enabled(if: isExecutable(RiemannCrossCheckTests.protoc)))
     func protocDecodesEveryField() async throws {
-        let body = RiemannMessageCodec.encodeBody(RiemannMessage(events: Self.events))
+        let body = try RiemannMessageCodec.encodeBody(RiemannMessage(events: Self.events))
         let output = try await runProcess(
             Self.protoc, ["--decode=riemann.Msg", "-I", Self.protoDirectory, "\(Self.protoDirectory)/riemann.proto"],
             input: body)
@@ -73,7 +73,7 @@ import Testing
         let message = RiemannMessage(ok: false, error: "stream threw", events: [RiemannEvent(metric: .double(.nan))])
         let output = try await runProcess(
             Self.protoc, ["--decode=riemann.Msg", "-I", Self.protoDirectory, "\(Self.protoDirectory)/riemann.proto"],
-            input: RiemannMessageCodec.encodeBody(message))
+            input: try RiemannMessageCodec.encodeBody(message))
         #expect(output.standardOutput == "ok: false\nerror: \"stream threw\"\nevents {\n  metric_d: nan\n}\n")
     }
 }

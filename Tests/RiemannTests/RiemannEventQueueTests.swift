@@ -6,6 +6,11 @@ import Testing
         range.map { RiemannEvent(service: "e\($0)", metric: .sint64(Int64($0))) }
     }
 
+    /// The bytes the queue accounts for these events.
+    static func bytes(_ range: Range<Int>) -> Int {
+        self.events(range).reduce(0) { $0 + $1.encodedSizeInMessage }
+    }
+
     static func services(_ entries: [RiemannEventQueue.Entry]) -> [String] {
         entries.map { $0.event.service ?? "?" }
     }
@@ -21,9 +26,9 @@ import Testing
     @Test func dropOldestKeepsTheNewestAndCountsDrops() {
         let queue = RiemannEventQueue(capacity: 5, overflowPolicy: .dropOldest)
         let first = queue.push(Self.events(0..<3))
-        #expect(first == .init(accepted: 3, dropped: 0, depth: 3, wasEmpty: true))
+        #expect(first == .init(accepted: 3, dropped: 0, depth: 3, bytes: Self.bytes(0..<3), wasEmpty: true))
         let second = queue.push(Self.events(3..<12))
-        #expect(second == .init(accepted: 5, dropped: 7, depth: 5, wasEmpty: false))
+        #expect(second == .init(accepted: 5, dropped: 7, depth: 5, bytes: Self.bytes(7..<12), wasEmpty: false))
         #expect(Self.services(queue.take(upTo: 10)) == (7..<12).map { "e\($0)" })
         let stats = queue.statistics
         #expect(stats.dropped[.queueFull] == 7)
@@ -33,7 +38,7 @@ import Testing
     @Test func dropNewestRefusesIncomingAndCountsDrops() {
         let queue = RiemannEventQueue(capacity: 5, overflowPolicy: .dropNewest)
         let result = queue.push(Self.events(0..<12))
-        #expect(result == .init(accepted: 5, dropped: 7, depth: 5, wasEmpty: true))
+        #expect(result == .init(accepted: 5, dropped: 7, depth: 5, bytes: Self.bytes(0..<5), wasEmpty: true))
         #expect(Self.services(queue.take(upTo: 10)) == (0..<5).map { "e\($0)" })
         #expect(queue.statistics.dropped[.queueFull] == 7)
         #expect(queue.statistics.enqueued == 5)

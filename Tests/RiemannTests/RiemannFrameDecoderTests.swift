@@ -5,7 +5,7 @@ import Testing
 @Suite struct RiemannFrameDecoderTests {
     @Test func waitsForTheWholeHeaderAndBody() throws {
         let decoder = RiemannFrameDecoder()
-        let frame = RiemannMessageCodec.frame(RiemannMessage(events: [RiemannEvent(service: "s")]))
+        let frame = try RiemannMessageCodec.frame(RiemannMessage(events: [RiemannEvent(service: "s")]))
         var buffer = ByteBuffer()
         for byte in frame.readableBytesView.dropLast() {
             buffer.writeInteger(byte)
@@ -20,9 +20,9 @@ import Testing
     @Test func splitsBackToBackFrames() throws {
         let decoder = RiemannFrameDecoder()
         var buffer = ByteBuffer()
-        RiemannMessageCodec.encodeFrame(.ack, into: &buffer)
-        RiemannMessageCodec.encodeFrame(RiemannMessage(ok: false, error: "x"), into: &buffer)
-        RiemannMessageCodec.encodeFrame(RiemannMessage(), into: &buffer)
+        try RiemannMessageCodec.encodeFrame(.ack, into: &buffer)
+        try RiemannMessageCodec.encodeFrame(RiemannMessage(ok: false, error: "x"), into: &buffer)
+        try RiemannMessageCodec.encodeFrame(RiemannMessage(), into: &buffer)
         var messages: [RiemannMessage] = []
         while let body = try decoder.readFrameBody(from: &buffer) {
             messages.append(try RiemannMessageCodec.decode(body: body))
@@ -42,7 +42,7 @@ import Testing
 
     @Test func frameAtTheLimitIsAccepted() throws {
         let decoder = RiemannFrameDecoder(maximumFrameLength: 2)
-        var buffer = RiemannMessageCodec.frame(.ack)
+        var buffer = try RiemannMessageCodec.frame(.ack)
         #expect(try decoder.readFrameBody(from: &buffer).map { Array($0.readableBytesView) } == [0x10, 0x01])
     }
 }

@@ -120,6 +120,11 @@ struct ConfigLoaderTests {
         ("no listeners", "listeners: []\n", "listeners", "at least one listener"),
         ("riemann without servers", Self.base + "riemann:\n  batch: { max_events: 10 }\n", "riemann", "missing key 'servers'"),
         ("bad overflow policy", Self.base + "riemann:\n  servers: [\"r:5555\"]\n  queue: { overflow: drop-random }\n", "riemann.queue.overflow", "expected drop-oldest, drop-newest"),
+        ("riemann queue smaller than a batch", Self.base + "riemann:\n  servers: [\"r:5555\"]\n  batch: { max_bytes: 4MiB }\n  queue: { max_bytes: 1MiB }\n", "riemann.queue.max_bytes", "at least batch max_bytes"),
+        ("riemann batch bytes out of range", Self.base + "riemann:\n  servers: [\"r:5555\"]\n  batch: { max_bytes: 1KiB }\n", "riemann.batch.max_bytes", "out of range"),
+        ("riemann queue bytes not a size", Self.base + "riemann:\n  servers: [\"r:5555\"]\n  queue: { max_bytes: lots }\n", "riemann.queue.max_bytes", "not a size"),
+        ("descriptions larger than a message", Self.base + "riemann:\n  servers: [\"r:5555\"]\nmapping:\n  description_max_length: 2MiB\n", "mapping.description_max_length", "raise riemann.batch.max_bytes"),
+        ("messages smaller than descriptions", Self.base + "riemann:\n  servers: [\"r:5555\"]\n  batch: { max_bytes: 64KiB }\nmapping:\n  description_max_length: 60KiB\n", "mapping.description_max_length", "more than one Riemann message"),
         ("unknown service placeholder", Self.base + "mapping:\n  service: \"{hostname}.{key}\"\n", "mapping.service", "unknown placeholder {hostname}"),
         ("invalid regex", Self.base + "mapping:\n  include: { keys: [\"/([a-z/\"] }\n", "mapping.include.keys[0]", "not a valid regular expression"),
         ("attribute Riemann drops", Self.base + "mapping:\n  attributes: { ttl: \"60\" }\n", "mapping.attributes.ttl", "Riemann drops"),
@@ -148,8 +153,8 @@ struct ConfigLoaderTests {
                 catalog: { path: /tmp/c.jsonl, unresolved: drop, unresolved_wait: 5s, max_entries_per_proxy: 1234 }
                 riemann:
                   servers: ["r1:5555", "[::1]:5556"]
-                  batch: { max_events: 50, max_delay: 20ms }
-                  queue: { max_events: 1000, overflow: drop-newest }
+                  batch: { max_events: 50, max_bytes: 256KiB, max_delay: 20ms }
+                  queue: { max_events: 1000, max_bytes: 2MiB, overflow: drop-newest }
                   ack_timeout: 2s
                   flush_timeout: 3s
                 mapping:
@@ -173,6 +178,8 @@ struct ConfigLoaderTests {
         #expect(riemann.maximumBatchEvents == 50)
         #expect(riemann.maximumBatchDelay == .milliseconds(20))
         #expect(riemann.queueCapacity == 1000)
+        #expect(riemann.maximumBatchBytes == 256 << 10)
+        #expect(riemann.queueMaximumBytes == 2 << 20)
         #expect(riemann.overflowPolicy == .dropNewest)
         #expect(riemann.acknowledgementTimeout == .seconds(2))
         #expect(configuration.riemannFlushTimeout == .seconds(3))
@@ -241,6 +248,19 @@ struct ConfigLoaderTests {
             #expect(configuration.warnings.isEmpty, "\(host)")
         }
         #expect(try ConfigLoader.parse(yaml: Self.base, file: "tee.yaml").warnings.isEmpty, "the default is loopback")
+    }
+
+    @Test func effectiveConfigurationSpellsOutTheRiemannByteLimitsAndLoadsThemBack() throws {
+        let original = try ConfigLoader.parse(yaml: Self.base + "riemann:\n  servers: [\"r:5555\"]\n", file: "tee.yaml")
+        let yaml = original.effectiveYAML
+        #expect(yaml.contains("  batch: { max_events: 500, max_bytes: 1MiB, max_delay: 200ms }\n"))
+        #expect(yaml.contains("  queue: { max_events: 100000, max_bytes: 64MiB, overflow: drop-oldest }\n"))
+        let custom = try ConfigLoader.parse(
+            yaml: Self.base + "riemann:\n  servers: [\"r:5555\"]\n  batch: { max_bytes: 100000 }\n  queue: { max_bytes: 3GiB }\n",
+            file: "tee.yaml")
+        let reloaded = try ConfigLoader.parse(yaml: custom.effectiveYAML, file: "effective")
+        #expect(reloaded.riemann?.maximumBatchBytes == 100_000)
+        #expect(reloaded.riemann?.queueMaximumBytes == 3 << 30)
     }
 
     @Test func effectiveConfigurationSpellsOutTheLimitDefaults() throws {

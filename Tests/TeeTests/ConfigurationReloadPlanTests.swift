@@ -149,3 +149,17 @@ extension ConfigurationReloadPlanTests {
         #expect(plan.applied.selfMonitoring?.interval == .seconds(5))
     }
 }
+
+extension ConfigurationReloadPlanTests {
+    @Test func riemannByteLimitsAreLiveChanges() throws {
+        let running = try Self.configuration(Self.base)
+        let new = try Self.variant([
+            ("[\"riemann-a:5555\"]", "[\"riemann-a:5555\"]\n  batch: { max_bytes: 256KiB }\n  queue: { max_bytes: 8MiB }")
+        ])
+        let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
+        #expect(plan.riemannChanged == ["riemann.batch", "riemann.queue"])
+        #expect(plan.restartRequired.isEmpty)
+        #expect(plan.applied.riemann?.maximumBatchBytes == 256 << 10)
+        #expect(plan.applied.riemann?.queueMaximumBytes == 8 << 20)
+    }
+}

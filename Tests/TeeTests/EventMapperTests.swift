@@ -113,6 +113,64 @@ struct EventMapperTests {
         #expect(event.description == String(repeating: "é", count: 50))
     }
 
+    @Test func hostAndKeyAreCutAtZabbixsLengthsCountedInCharacters() throws {
+        // 200 two-byte characters: 128 of them fit Zabbix's host, whatever their bytes.
+        let host = String(repeating: "ü", count: 200)
+        let key = "k[" + String(repeating: "日", count: 3_000) + "]"
+        let event = try self.event(Self.decoded("1", key: key, host: host))
+        #expect(event.host == String(repeating: "ü", count: 128))
+        #expect(event.service == "k[" + String(repeating: "日", count: 2_046))
+        #expect(event.service?.unicodeScalars.count == 2_048)
+        // What Zabbix can store is never cut.
+        let fits = try self.event(Self.decoded("1", key: String(repeating: "k", count: 2_048), host: String(repeating: "h", count: 128)))
+        #expect(fits.host?.count == 128 && fits.service?.count == 2_048)
+    }
+
+    @Test func aKeyOfManyMebibytesBecomesAServiceOfBoundedSize() throws {
+        // A non-JSON frame on a passive listener once made its whole payload the key.
+        let key = String(repeating: "x", count: 8 << 20)
+        let event = try self.event(Self.decoded("1", key: key, host: "web01")) { $0.service = ServiceTemplate("{host} {key} {host} {key}") }
+        let service = try #require(event.service)
+        #expect(service.utf8.count <= MappingConfiguration.serviceMaximumBytes)
+        #expect(service.hasPrefix("web01 " + String(repeating: "x", count: 2_048) + " web01 x"))
+        #expect(event.encodedSizeInMessage < 32 << 10)
+    }
+
+    @Test func theServiceIsCutWithoutSplittingACharacter() throws {
+        // 4-byte characters: 2 048 of them make 8 KiB; twice plus a separator is just over 16 KiB.
+        let key = String(repeating: "🚀", count: 2_048)
+        let event = try self.event(Self.decoded("1", key: key)) { $0.service = ServiceTemplate("{key}-{key}") }
+        let service = try #require(event.service)
+        #expect(service.utf8.count <= MappingConfiguration.serviceMaximumBytes)
+        #expect(service == key + "-" + String(repeating: "🚀", count: 2_047))
+    }
+
+    @Test func attributeValuesFromTheTrafficAreCut() throws {
+        let long = String(repeating: "é", count: 1_000)  // 2 000 bytes
+        let value = ItemValue(
+            requestType: .proxyData, host: "h", key: "log[/var/log/x]", proxy: long, value: "line", source: long)
+        let decoded = DecodedValue(value: value, listener: "proxies", connection: 1, seenAtMicros: 1_800_000_000_000_000)
+        let event = try EventMapper(configuration: MappingConfiguration()).event(for: decoded).get()
+        let attributes = Dictionary(event.attributes.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        #expect(attributes["zabbix_proxy"] == String(repeating: "é", count: 512))
+        #expect(attributes["zabbix_log_source"] == String(repeating: "é", count: 512))
+    }
+
+    @Test func everyEventTheMappingMakesStaysWithinItsStatedLargestSize() throws {
+        var configuration = MappingConfiguration()
+        configuration.service = ServiceTemplate("{listener} {host} {key} {itemid} {request} {key}")
+        configuration.attributes = [("env", "production")]
+        let huge = String(repeating: "💥", count: 4 << 20)
+        let value = ItemValue(
+            requestType: .proxyData, host: huge, key: huge, itemid: .max, proxy: huge, value: huge, state: .notSupported,
+            clock: .min, ns: .max, lastlogsize: .max, mtime: .min, timestamp: .min, source: huge, severity: .min,
+            eventid: .min)
+        let decoded = DecodedValue(value: value, listener: "proxies", connection: 1, seenAtMicros: .min)
+        let event = try EventMapper(configuration: configuration).event(for: decoded).get()
+        #expect(event.encodedSizeInMessage <= configuration.largestEventBytes)
+        #expect(configuration.largestEventBytes < 64 << 10, "the defaults fit a message many times over")
+    }
+
     @Test func includeAndExcludeFiltersByHostAndKeyWithGlobsAndRegexes() throws {
         let mapper = EventMapper(configuration: {
             var c = MappingConfiguration()

@@ -8,12 +8,13 @@ import Testing
 import TestSupport
 import ZabbixProtocol
 
-/// Replays every fixture in `Fixtures/` (real Zabbix 6.0 traffic recorded through the tee, and
-/// 8.0 traffic synthesized from Zabbix's source and documentation, see `Fixtures/README.md`) — no
-/// Zabbix programs needed.
+/// Replays every fixture in `Fixtures/` (real Zabbix 6.0 and 7.0 traffic recorded through the tee,
+/// and 8.0 traffic synthesized from Zabbix's source and documentation, see `Fixtures/README.md`) —
+/// no Zabbix programs needed.
 ///
 /// Decoding: each fixture goes through `CaptureDecoder` (sharing one `ItemCatalogStore` with the
-/// fixture its `meta.json` names as `catalog`, decoded first under the same listener) and must
+/// fixture its `meta.json` names as `catalog`, and that one's catalog fixture and so on, decoded
+/// first, oldest first, under the same listener) and must
 /// decode to exactly the `items` of its `meta.json` — host, key, itemid where given, value, clock,
 /// ns, state; compared as a multiset (order aside, nothing missing, nothing extra). Those items
 /// come from the real server's history, the sender's input or the agent's known values, never
@@ -45,6 +46,13 @@ struct FixtureReplayTests {
             "sender-single", "sender-batch-clock", "sender-batch-ns", "sender-1mib",
             "get-passive-agentd", "get-passive-notsupported", "get-passive-agent2",
             "proxy-config", "proxy-data", "sender-tls-psk",
+            // 7.0, recorded from the real 7.0.9 programs
+            "agentd-7.0-active-checks", "agentd-7.0-agent-data", "agent2-7.0-active-checks", "agent2-7.0-agent-data",
+            "agentd-7.0-heartbeat", "agent2-7.0-heartbeat",
+            "sender-7.0-single", "sender-7.0-batch-clock", "sender-7.0-batch-ns",
+            "get-passive-7.0-agentd", "get-passive-7.0-notsupported", "get-passive-7.0-agent2",
+            "get-passive-7.0-to-6.0-json", "get-passive-7.0-to-6.0-text",
+            "proxy-7.0-config", "proxy-7.0-data", "proxy-7.0-config-incremental", "proxy-7.0-data-incremental",
         ]
         let expected = recorded.union(SynthesizedFixtures.all.map(\.name))
         #expect(expected.subtracting(Self.names).isEmpty, "missing: \(expected.subtracting(Self.names).sorted())")
@@ -72,6 +80,29 @@ struct FixtureReplayTests {
             return meta.synthesized == true && meta.version?.hasPrefix("8.0") == true
         }
         #expect(synthesized80.count >= 3, "\(synthesized80)")
+    }
+
+    /// A fixture recorded from real programs names them with the Zabbix version they are
+    /// (`... (Zabbix) 7.0.9`, `version` 7.0.9), and one whose name says 7.0 is 7.0 traffic.
+    @Test(arguments: Self.names) func metaNamesTheProgramsAndTheirVersion(_ name: String) throws {
+        let meta = try FixtureFiles.meta(name)
+        guard meta.synthesized == false else { return }
+        #expect(meta.programVersion.hasPrefix(meta.program + " ") && meta.programVersion.contains("(Zabbix) "), "\(meta.programVersion)")
+        #expect(meta.peerVersion.hasPrefix(meta.peer + " ") && meta.peerVersion.contains("(Zabbix) "), "\(meta.peerVersion)")
+        #expect(meta.version == FixtureMeta.version(fromProgramVersion: meta.programVersion), "\(name)")
+        #expect(meta.version?.hasPrefix(name.contains("-7.0-") ? "7.0." : "6.0.") == true, "\(name): \(meta.version ?? "-")")
+    }
+
+    /// The fixtures whose traffic `name` needs decoded first: its `catalog`, that one's, and so
+    /// on, oldest first.
+    static func catalogChain(_ name: String) throws -> [String] {
+        var chain: [String] = []
+        var next = try FixtureFiles.meta(name).catalog
+        while let catalog = next, !chain.contains(catalog), chain.count < 8 {
+            chain.insert(catalog, at: 0)
+            next = try FixtureFiles.meta(catalog).catalog
+        }
+        return chain
     }
 
     /// `meta.json` agrees with the bytes: sizes, the recorder's `complete`, flags and frame counts
@@ -160,7 +191,7 @@ struct FixtureReplayTests {
     /// pipeline must emit exactly the fixture's items (TLS: none).
     @Test(arguments: Self.names) func liveTeeRelaysTheFixtureUnchangedAndDecodesItsItems(_ name: String) async throws {
         let meta = try FixtureFiles.meta(name)
-        let connections = (meta.catalog.map { [$0] } ?? []) + [name]
+        let connections = try Self.catalogChain(name) + [name]
         let peer = try BlockingListener()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "fixture-relay")
@@ -254,14 +285,14 @@ struct FixtureReplayTests {
             + "clock=\(item.clock.map(String.init) ?? "nil") ns=\(item.ns.map(String.init) ?? "nil") state=\(item.state)"
     }
 
-    /// Decodes fixture `name` (after its catalog fixture, with the same store) in chunks of `chunkSize`.
+    /// Decodes fixture `name` (after its catalog chain, with the same store) in chunks of `chunkSize`.
     static func decode(_ name: String, chunkSize: Int) throws -> (meta: FixtureMeta, result: CaptureDecoder.Result) {
         let meta = try FixtureFiles.meta(name)
         let configuration = DecodeConfiguration()
         let store = ItemCatalogStore(
             maximumEntries: configuration.catalogMaximumEntries, maximumPendingValues: configuration.unresolvedMaximum,
             pendingTimeout: configuration.unresolvedWait)
-        if let catalog = meta.catalog {
+        for catalog in try Self.catalogChain(name) {
             let catalogMeta = try FixtureFiles.meta(catalog)
             _ = CaptureDecoder(listener: catalogMeta.listener, configuration: configuration, catalog: store).decode(
                 client: FixtureFiles.bytes(catalog, "client.bin"), server: FixtureFiles.bytes(catalog, "server.bin"),

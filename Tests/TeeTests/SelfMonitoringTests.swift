@@ -59,6 +59,18 @@ struct SelfMonitoringTests {
         #expect(events.allSatisfy { $0.state == "ok" })
     }
 
+    @Test func aQueueNearlyFullInBytesIsAWarningToo() {
+        let previous = Self.sample(at: 0, accepted: 1, open: 0, up: 0, down: 0, values: 0, dropped: 0)
+        var current = Self.sample(at: 10, accepted: 1, open: 0, up: 0, down: 0, values: 0, dropped: 0, depth: 3)
+        current.riemannQueueBytes = 60 << 20
+        current.riemannQueueMaximumBytes = 64 << 20
+        let events = SelfMonitoringReport.events(
+            previous: previous, current: current, configuration: SelfMonitoringConfiguration(), timeMicros: 0)
+        let queue = events.first { $0.service == "zabbix-tee riemann queue" }
+        #expect(queue?.state == "warning", "3 of 100 events, but 60 of 64 MiB")
+        #expect(queue?.description == "3 of 100 events queued (62914560 of 67108864 bytes)")
+    }
+
     @Test func theSectionIsReadWithItsDefaults() throws {
         let configuration = try ConfigLoader.parse(
             yaml: """

@@ -352,7 +352,10 @@ private final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func reply(_ message: RiemannMessage, context: ChannelHandlerContext, at due: NIODeadline?) {
-        let frame = RiemannMessageCodec.frame(message, allocator: context.channel.allocator)
+        guard let frame = try? RiemannMessageCodec.frame(message, allocator: context.channel.allocator) else {
+            context.close(promise: nil)  // replies are a few bytes: cannot happen
+            return
+        }
         // Keep replies in request order even when the delay changes between messages.
         let due = max(due ?? .now(), self.lastAckDue)
         self.lastAckDue = due

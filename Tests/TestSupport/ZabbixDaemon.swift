@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// One running Zabbix daemon (agentd, agent2, proxy, server) in a lab directory.
+/// One running Zabbix daemon (agentd, agent2, proxy, server) of either version in a lab directory.
 ///
 /// Started in the foreground by `ChildProcess`, so it leads a process group of its own that all its
 /// forked workers join; `stop()` empties that group and checks that nothing is left.
@@ -33,9 +33,57 @@ public final class ZabbixDaemon: Sendable {
         self.outputFile = outputFile
     }
 
+    /// What to start: which program of which version, on which port, with which configuration.
+    public struct Options: Sendable {
+        public var program: ZabbixDaemonProgram
+        public var version: ZabbixLabVersion
+        /// Port to listen on; nil picks a free one.
+        public var port: Int?
+        /// The program's own `Key=Value` lines, after the common ones
+        /// (`ZabbixDaemonProgram.commonConfiguration`); given the lab directory, for sockets and databases.
+        public var configuration: @Sendable (_ directory: String) -> [String]
+        /// Runs in the lab directory before the program starts (e.g. creating its database).
+        public var prepare: (@Sendable (_ directory: String) async throws -> Void)?
+        /// How long it may take to accept connections.
+        public var startTimeout: Duration = .seconds(30)
+
+        public init(_ program: ZabbixDaemonProgram, version: ZabbixLabVersion, port: Int? = nil,
+                    configuration: @escaping @Sendable (_ directory: String) -> [String]) {
+            self.program = program
+            self.version = version
+            self.port = port
+            self.configuration = configuration
+        }
+    }
+
+    /// Creates a lab directory, writes the configuration to `<directory>/<program>.conf`, starts the
+    /// program in the foreground and waits until it accepts TCP connections on its port. On failure
+    /// nothing is left running and the directory is removed.
+    public static func start(_ options: Options) async throws -> ZabbixDaemon {
+        let program = options.program
+        guard let executable = program.executable(options.version), ZabbixPrograms.isExecutable(executable) else {
+            throw ZabbixLabError.missing("\(program.rawValue) \(options.version)")
+        }
+        let directory = try ZabbixLabDirectory.create(program.directoryName)
+        do {
+            let port = try options.port ?? LoopbackPort.free()
+            let logFile = "\(directory)/\(program.rawValue).log"
+            let configuration = program.commonConfiguration(directory: directory, port: port, logFile: logFile)
+                + options.configuration(directory)
+            try await options.prepare?(directory)
+            return try await launch(
+                program: program.rawValue, executable: executable, arguments: program.arguments(configFile:),
+                configuration: configuration, port: port, directory: directory, logFile: logFile,
+                startTimeout: options.startTimeout)
+        } catch {
+            ZabbixLabDirectory.remove(directory)
+            throw error
+        }
+    }
+
     /// Writes `configuration` (one `Key=Value` per line) to `<directory>/<program>.conf`, starts
     /// `executable` with `arguments(configFile)`, and waits until it accepts TCP connections on `port`.
-    public static func launch(
+    private static func launch(
         program: String,
         executable: String,
         arguments: (String) -> [String],
@@ -43,9 +91,8 @@ public final class ZabbixDaemon: Sendable {
         port: Int,
         directory: String,
         logFile: String,
-        startTimeout: Duration = .seconds(30)
+        startTimeout: Duration
     ) async throws -> ZabbixDaemon {
-        guard ZabbixPrograms.isExecutable(executable) else { throw ZabbixLabError.missing(executable) }
         let configFile = "\(directory)/\(program).conf"
         let outputFile = "\(directory)/\(program).out"
         try (configuration.joined(separator: "\n") + "\n").write(toFile: configFile, atomically: true, encoding: .utf8)

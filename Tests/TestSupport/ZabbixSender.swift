@@ -1,9 +1,10 @@
 import Foundation
 
-/// Runs the real `zabbix_sender` (Zabbix 6.0) against 127.0.0.1.
+/// Runs the real `zabbix_sender` (Zabbix 6.0 or 7.0) against 127.0.0.1.
 ///
 /// Exit codes seen with 6.0.14: 0 all values processed; 2 the peer answered but failed some
-/// values (e.g. unknown host); 1 sending failed (nothing listening, bad response).
+/// values (e.g. unknown host); 1 sending failed (nothing listening, bad response). 7.0.9 exits 0
+/// whenever the peer answered, failed values or not (`expectedExitCode(failed:)`), so read the counters.
 public enum ZabbixSender {
     /// One value to send: `host key value` (and optional clock/ns with `-T`, not used here).
     public struct Value: Sendable {
@@ -37,6 +38,11 @@ public enum ZabbixSender {
             total = Self.sum("; total", in: text)
         }
 
+        /// What this version exits with when the peer answered and failed `failed` values.
+        public static func expectedExitCode(failed: Int, version: ZabbixLabVersion) -> Int32 {
+            failed > 0 && version == .v6_0 ? 2 : 0
+        }
+
         private static func sum(_ label: String, in text: String) -> Int? {
             var found: Int?
             for line in text.split(separator: "\n") where line.hasPrefix("Response from") {
@@ -48,22 +54,23 @@ public enum ZabbixSender {
         }
     }
 
-    /// `zabbix_sender -z 127.0.0.1 -p port -s host -k key -o value` plus `extraArguments`.
+    /// `zabbix_sender -z 127.0.0.1 -p port -s host -k key -o value` plus `extraArguments`, of `version`.
     public static func send(
         port: Int, host: String, key: String, value: String,
-        extraArguments: [String] = [], timeout: Duration = .seconds(30)
+        extraArguments: [String] = [], timeout: Duration = .seconds(30), version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let arguments = ["-z", "127.0.0.1", "-p", String(port), "-s", host, "-k", key, "-o", value]
-        return Result(try await ProcessRunner.run(ZabbixPrograms.sender, arguments + extraArguments, timeout: timeout))
+        return Result(try await ProcessRunner.run(version.programs.sender, arguments + extraArguments, timeout: timeout))
     }
 
     /// Sends several values in one run via `-i -` (one connection, up to 250 values per request).
     public static func send(
-        port: Int, values: [Value], extraArguments: [String] = [], timeout: Duration = .seconds(30)
+        port: Int, values: [Value], extraArguments: [String] = [], timeout: Duration = .seconds(30),
+        version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let input = values.map { "\(quote($0.host)) \(quote($0.key)) \(quote($0.value))" }.joined(separator: "\n") + "\n"
         let arguments = ["-z", "127.0.0.1", "-p", String(port), "-i", "-"] + extraArguments
-        return Result(try await ProcessRunner.run(ZabbixPrograms.sender, arguments, input: input, timeout: timeout))
+        return Result(try await ProcessRunner.run(version.programs.sender, arguments, input: input, timeout: timeout))
     }
 
     /// Quotes a field for `zabbix_sender -i`: double quotes, with `"` and `\` escaped.

@@ -1,11 +1,12 @@
 import Foundation
 import Synchronization
 
-/// A complete Zabbix 6.0 back end for tests: private PostgreSQL cluster, Zabbix database, and
-/// `zabbix_server` on 127.0.0.1. About 2 s to start.
+/// A complete Zabbix back end (6.0 or 7.0) for tests: private PostgreSQL cluster, Zabbix database,
+/// and `zabbix_server` on 127.0.0.1. A few seconds to start (most of it loading the schema).
 ///
-/// Share one per test process with `ZabbixServerLab.shared()`: the first caller starts it, later
-/// callers get the same one, and it is stopped when the test process exits (an `atexit` handler).
+/// Share one per version and test process with `ZabbixServerLab.shared(version)`: the first caller
+/// starts it, later callers get the same one, and it is stopped when the test process exits (an
+/// `atexit` handler).
 /// Tests sharing it stay independent by creating their own uniquely named hosts with `addHost`.
 /// A test that needs a server to itself (restarts, broken configs) uses `start()` and `stop()`.
 ///
@@ -14,8 +15,8 @@ import Synchronization
 ///     let sent = try await ZabbixSender.send(port: lab.port, host: host.name, key: "my.key", value: "7")
 ///     let stored = try await lab.waitForHistory(host, "my.key")
 ///
-/// Tests that need the server should skip when `ZabbixPrograms.serverUnavailableReason` is
-/// non-nil, e.g. `@Test(.enabled(if: ZabbixPrograms.serverUnavailableReason == nil))`.
+/// Tests that need the server should skip when `version.programs.serverUnavailableReason` is
+/// non-nil.
 public final class ZabbixServerLab: Sendable {
     public let postgres: ZabbixPostgres
     public let database: ZabbixServerDatabase
@@ -24,6 +25,8 @@ public final class ZabbixServerLab: Sendable {
 
     /// Trapper port of the server on 127.0.0.1.
     public var port: Int { server.port }
+    /// The Zabbix version of the server and its database.
+    public var version: ZabbixLabVersion { database.version }
     /// `"127.0.0.1:port"`, for `ServerActive=` / a proxy's `Server=`.
     public var address: String { "127.0.0.1:\(port)" }
 
@@ -34,11 +37,11 @@ public final class ZabbixServerLab: Sendable {
     }
 
     /// Starts a private lab: cluster, database, server. The caller must `stop()` it.
-    public static func start(serverConfiguration: [String] = []) async throws -> ZabbixServerLab {
-        if let reason = ZabbixPrograms.serverUnavailableReason { throw ZabbixLabError.missing(reason) }
+    public static func start(_ version: ZabbixLabVersion = .v6_0, serverConfiguration: [String] = []) async throws -> ZabbixServerLab {
+        if let reason = version.programs.serverUnavailableReason { throw ZabbixLabError.missing(reason) }
         let postgres = try await ZabbixPostgres.start()
         do {
-            let database = try await ZabbixServerDatabase.create(in: postgres)
+            let database = try await ZabbixServerDatabase.create(in: postgres, version: version)
             let server = try await ZabbixServer.start(database: database, extraConfiguration: serverConfiguration)
             return ZabbixServerLab(postgres: postgres, database: database, server: server)
         } catch {
@@ -47,17 +50,20 @@ public final class ZabbixServerLab: Sendable {
         }
     }
 
-    /// The lab shared by every test in this process, started on first use and stopped at exit.
-    public static func shared() async throws -> ZabbixServerLab {
-        let task = sharedLab.withLock { task in
-            if let task { return task }
+    /// The lab of `version` shared by every test in this process, started on first use and stopped at exit.
+    public static func shared(_ version: ZabbixLabVersion = .v6_0) async throws -> ZabbixServerLab {
+        let task = sharedLabs.withLock { tasks in
+            if let task = tasks[version] { return task }
             let started = Task { () throws -> ZabbixServerLab in
-                let lab = try await start()
-                sharedForExit.withLock { $0 = lab }
-                atexit { sharedForExit.withLock { $0 }?.stopBlocking() }
+                let lab = try await start(version)
+                let first = sharedForExit.withLock { labs in
+                    labs.append(lab)
+                    return labs.count == 1
+                }
+                if first { atexit { sharedForExit.withLock { $0 }.forEach { $0.stopBlocking() } } }
                 return lab
             }
-            task = started
+            tasks[version] = started
             return started
         }
         return try await task.value
@@ -66,13 +72,14 @@ public final class ZabbixServerLab: Sendable {
     /// Adds a host with `items` (see `ZabbixServerDatabase.addHost`) and waits until the server's
     /// configuration cache knows it, by sending to its `lab.ready` trapper item until the server
     /// accepts the value. Agents started afterwards get their active checks on the first request.
-    public func addHost(_ name: String, items: [ZabbixItemSpec], proxyHostid: Int? = nil, agentPort: Int? = nil,
+    public func addHost(_ name: String, items: [ZabbixItemSpec], proxyid: Int? = nil, agentPort: Int? = nil,
                         psk: (identity: String, key: String)? = nil,
                         timeout: Duration = .seconds(30)) async throws -> ZabbixHostRecord {
-        let host = try await database.addHost(name, items: items, proxyHostid: proxyHostid, agentPort: agentPort, psk: psk)
-        if proxyHostid == nil {
+        let host = try await database.addHost(name, items: items, proxyid: proxyid, agentPort: agentPort, psk: psk)
+        if proxyid == nil {
             try await waitUntil("server to know host \(name)", timeout: timeout, interval: .milliseconds(200)) {
-                let probe = try await ZabbixSender.send(port: port, host: name, key: ZabbixHostRecord.readinessKey, value: "1")
+                let probe = try await ZabbixSender.send(
+                    port: port, host: name, key: ZabbixHostRecord.readinessKey, value: "1", version: version)
                 return probe.processed == 1
             }
         }
@@ -109,5 +116,5 @@ public final class ZabbixServerLab: Sendable {
     }
 }
 
-private let sharedLab = Mutex<Task<ZabbixServerLab, Error>?>(nil)
-private let sharedForExit = Mutex<ZabbixServerLab?>(nil)
+private let sharedLabs = Mutex<[ZabbixLabVersion: Task<ZabbixServerLab, Error>]>([:])
+private let sharedForExit = Mutex<[ZabbixServerLab]>([])

@@ -11,7 +11,9 @@ public enum ZabbixTestItems {
     public static let textKey = "lab.text"
     public static let textValue = "zabbix-tee lab text"
     /// Text over 256 KiB: 19 200 lines "0123456789abcde", joined by newlines (307 199 bytes;
-    /// the agent strips the command's trailing newline).
+    /// the agent strips the command's trailing newline). `yes` is told to be quiet: agentd 7.0 runs
+    /// commands with SIGPIPE ignored and keeps their standard error, so `yes` would append
+    /// "yes: standard output: Broken pipe" when `head` stops reading.
     public static let bigTextKey = "lab.bigtext"
     public static let bigTextValue: String = {
         let line = "0123456789abcde"
@@ -26,7 +28,7 @@ public enum ZabbixTestItems {
             "UserParameter=\(intKey),echo \(intValue)",
             "UserParameter=\(floatKey),echo \(floatValue)",
             "UserParameter=\(textKey),echo '\(textValue)'",
-            "UserParameter=\(bigTextKey),yes 0123456789abcde | head -n 19200",
+            "UserParameter=\(bigTextKey),yes 0123456789abcde 2>/dev/null | head -n 19200",
             "UserParameter=\(echoKey)[*],echo '$1'",
         ]
     }

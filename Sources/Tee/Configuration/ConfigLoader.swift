@@ -118,6 +118,7 @@ public enum ConfigLoader {
             configuration.selfMonitoring = selfMonitoring
         }
         if let node = keys["mapping"] { configuration.mapping = try Self.mappingSection(node) }
+        try Self.checkEventsFitBatches(configuration, riemann: keys["riemann"], mapping: keys["mapping"])
         if let node = keys["admin"] {
             configuration.admin = try Self.adminSection(node)
             if let admin = configuration.admin, let listen = try node.mapping(allowed: Self.adminKeys)["listen"],

@@ -14,8 +14,8 @@ extension ConfigLoader {
         "max_delivery_attempts", "flush_timeout", "self_monitoring",
     ]
     static let selfMonitoringKeys = ["interval", "host", "service_prefix", "ttl", "tags"]
-    static let riemannBatchKeys = ["max_events", "max_delay"]
-    static let riemannQueueKeys = ["max_events", "overflow"]
+    static let riemannBatchKeys = ["max_events", "max_bytes", "max_delay"]
+    static let riemannQueueKeys = ["max_events", "max_bytes", "overflow"]
     static let riemannReconnectKeys = ["min", "max"]
     static let mappingKeys = [
         "service", "state", "not_supported", "partial", "tags", "attributes", "zabbix_attributes", "ttl",
@@ -67,11 +67,15 @@ extension ConfigLoader {
         if let batch = keys["batch"] {
             let b = try batch.mapping(allowed: Self.riemannBatchKeys)
             if let n = b["max_events"] { riemann.maximumBatchEvents = try n.int(in: 1...100_000) }
+            if let n = b["max_bytes"] { riemann.maximumBatchBytes = try n.byteSize(in: (64 << 10)...(64 << 20)) }
             if let n = b["max_delay"] { riemann.maximumBatchDelay = try n.duration() }
         }
+        var queueBytesNode = node
         if let queue = keys["queue"] {
             let q = try queue.mapping(allowed: Self.riemannQueueKeys)
+            queueBytesNode = q["max_bytes"] ?? queue
             if let n = q["max_events"] { riemann.queueCapacity = try n.int(in: 1...100_000_000) }
+            if let n = q["max_bytes"] { riemann.queueMaximumBytes = try n.byteSize(in: (64 << 10)...(16 << 30)) }
             if let n = q["overflow"] {
                 switch try n.string() {
                 case "drop-oldest": riemann.overflowPolicy = .dropOldest
@@ -79,6 +83,9 @@ extension ConfigLoader {
                 case let other: throw n.error("unknown value \"\(other)\" (expected drop-oldest, drop-newest)")
                 }
             }
+        }
+        if riemann.queueMaximumBytes < riemann.maximumBatchBytes {
+            throw queueBytesNode.error("queue max_bytes (\(ByteSizeFormat.text(riemann.queueMaximumBytes))) must be at least batch max_bytes (\(ByteSizeFormat.text(riemann.maximumBatchBytes))), or a full batch could never be queued")
         }
         if let n = keys["in_flight"] { riemann.maximumMessagesInFlight = try n.int(in: 1...1024) }
         if let n = keys["ack_timeout"] { riemann.acknowledgementTimeout = try n.duration(atLeast: .milliseconds(10)) }
@@ -95,6 +102,22 @@ extension ConfigLoader {
         if let n = keys["flush_timeout"] { flushTimeout = try n.duration().duration }
         let selfMonitoring = try keys["self_monitoring"].map { (n) throws(ConfigError) in try Self.selfMonitoringSection(n) }
         return (riemann, flushTimeout, selfMonitoring)
+    }
+
+    /// Every event the mapping can make must fit one Riemann message: otherwise values with long
+    /// texts would be dropped (as `event_too_large`) instead of sent. Points at the key that makes
+    /// events long, or at the one that makes messages short.
+    static func checkEventsFitBatches(
+        _ configuration: TeeConfiguration, riemann: ConfigNode?, mapping: ConfigNode?
+    ) throws(ConfigError) {
+        guard let client = configuration.riemann, let riemann else { return }
+        let largest = configuration.mapping.largestEventBytes
+        guard largest > client.maximumBatchBodyBytes else { return }
+        let description = (try? mapping?.mapping(allowed: Self.mappingKeys))?["description_max_length"]
+        let batch = (try? riemann.mapping(allowed: Self.riemannKeys))?["batch"]
+        let batchBytes = (try? batch?.mapping(allowed: Self.riemannBatchKeys))?["max_bytes"]
+        throw (description ?? batchBytes ?? riemann).error(
+            "an event can take up to \(ByteSizeFormat.text(largest)) bytes with mapping.description_max_length \(ByteSizeFormat.text(configuration.mapping.descriptionMaximumLength)), more than one Riemann message (riemann.batch.max_bytes \(ByteSizeFormat.text(client.maximumBatchBytes))) carries; raise riemann.batch.max_bytes or lower mapping.description_max_length")
     }
 
     static func selfMonitoringSection(_ node: ConfigNode) throws(ConfigError) -> SelfMonitoringConfiguration {

@@ -89,8 +89,8 @@ extension TeeConfiguration {
         if let riemann = self.riemann {
             lines.append("riemann:")
             lines.append("  servers: [\(riemann.servers.map { Self.quoted(Endpoint(host: $0.host, port: $0.port).description) }.joined(separator: ", "))]")
-            lines.append("  batch: { max_events: \(riemann.maximumBatchEvents), max_delay: \(DurationFormat.text(riemann.maximumBatchDelay)) }")
-            lines.append("  queue: { max_events: \(riemann.queueCapacity), overflow: \(riemann.overflowPolicy == .dropOldest ? "drop-oldest" : "drop-newest") }")
+            lines.append("  batch: { max_events: \(riemann.maximumBatchEvents), max_bytes: \(ByteSizeFormat.text(riemann.maximumBatchBytes)), max_delay: \(DurationFormat.text(riemann.maximumBatchDelay)) }")
+            lines.append("  queue: { max_events: \(riemann.queueCapacity), max_bytes: \(ByteSizeFormat.text(riemann.queueMaximumBytes)), overflow: \(riemann.overflowPolicy == .dropOldest ? "drop-oldest" : "drop-newest") }")
             lines.append("  in_flight: \(riemann.maximumMessagesInFlight)")
             lines.append("  ack_timeout: \(DurationFormat.text(riemann.acknowledgementTimeout))")
             lines.append("  connect_timeout: \(DurationFormat.text(riemann.connectTimeout))")

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import LogThrottling
 import NIOCore
 import Relay
 import Synchronization

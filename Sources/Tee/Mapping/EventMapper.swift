@@ -21,8 +21,12 @@ public struct EventMapper: Sendable {
         let value = decoded.value
         let configuration = self.configuration
         if decoded.batchFailed != nil, configuration.partial == .drop { return .failure(SkipReason(.partialBatch)) }
-        let host = value.host ?? ""
-        let key = value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? ""
+        // Cut first: filters, template and event then cost what a legitimate value costs. The
+        // host is the value's own (passive checks got the agent's address when decoded).
+        let host = ZabbixValueParsing.truncated(value.host ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
+        let key = ZabbixValueParsing.truncated(
+            value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? "",
+            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
         if !configuration.include.isEmpty, !configuration.include.matches(host: host, key: key) {
             return .failure(SkipReason(.filtered))
         }
@@ -32,8 +36,11 @@ public struct EventMapper: Sendable {
 
         var event = RiemannEvent()
         event.host = host
-        event.service = configuration.service.render(
-            key: key, host: host, itemid: value.itemid, listener: decoded.listener, request: value.requestType.rawValue)
+        event.service = ZabbixValueParsing.truncated(
+            configuration.service.render(
+                key: key, host: host, itemid: value.itemid, listener: decoded.listener,
+                request: value.requestType.rawValue),
+            maximumBytes: MappingConfiguration.serviceMaximumBytes)
         if let clock = value.clock {
             event.time = clock
             event.timeMicros = clock &* 1_000_000 &+ (value.ns ?? 0) / 1000
@@ -69,14 +76,14 @@ public struct EventMapper: Sendable {
             attributes.append(RiemannAttribute(key: "zabbix_request", value: value.requestType.rawValue))
             attributes.append(RiemannAttribute(key: "zabbix_listener", value: decoded.listener))
             if let itemid = value.itemid { attributes.append(RiemannAttribute(key: "zabbix_itemid", value: String(itemid))) }
-            if let proxy = value.proxy { attributes.append(RiemannAttribute(key: "zabbix_proxy", value: proxy)) }
+            if let proxy = value.proxy { attributes.append(RiemannAttribute(key: "zabbix_proxy", value: Self.cut(proxy))) }
             if let failed = decoded.batchFailed {
                 attributes.append(RiemannAttribute(key: "zabbix_batch_failed", value: String(failed)))
             }
             if let number = value.lastlogsize { attributes.append(RiemannAttribute(key: "zabbix_lastlogsize", value: String(number))) }
             if let number = value.mtime { attributes.append(RiemannAttribute(key: "zabbix_mtime", value: String(number))) }
             if let number = value.timestamp { attributes.append(RiemannAttribute(key: "zabbix_log_timestamp", value: String(number))) }
-            if let source = value.source { attributes.append(RiemannAttribute(key: "zabbix_log_source", value: source)) }
+            if let source = value.source { attributes.append(RiemannAttribute(key: "zabbix_log_source", value: Self.cut(source))) }
             if let number = value.severity { attributes.append(RiemannAttribute(key: "zabbix_log_severity", value: String(number))) }
             if let number = value.eventid { attributes.append(RiemannAttribute(key: "zabbix_log_eventid", value: String(number))) }
         }
@@ -84,9 +91,39 @@ public struct EventMapper: Sendable {
         return .success(event)
     }
 
+    /// An attribute value from the traffic, cut to ``MappingConfiguration/attributeValueMaximumBytes``.
+    private static func cut(_ value: String) -> String {
+        ZabbixValueParsing.truncated(value, maximumBytes: MappingConfiguration.attributeValueMaximumBytes)
+    }
+
     /// A value that produced no event, and why.
     public struct SkipReason: Error, Sendable, Hashable {
         public var reason: Skip
         init(_ reason: Skip) { self.reason = reason }
+    }
+}
+
+extension MappingConfiguration {
+    /// An upper bound of the encoded size of any event these settings make (see
+    /// ``RiemannEvent/encodedSizeInMessage``): every field at the most the mapping lets through —
+    /// host, service, description at their cuts, both metric and time fields at their widest, the
+    /// configured tags and attributes, and a dozen `zabbix_*` attributes with values at their cut.
+    /// The configuration check compares it with `riemann.batch.max_bytes`, so that no value can
+    /// make an event too large to send.
+    public var largestEventBytes: Int {
+        func text(bytes: Int) -> String { String(repeating: "x", count: max(bytes, 0)) }
+        var attributes = self.attributes.map { RiemannAttribute(key: $0.key, value: $0.value) }
+        if self.zabbixAttributes {
+            let longest = RiemannAttribute(key: text(bytes: 32), value: text(bytes: Self.attributeValueMaximumBytes))
+            attributes += Array(repeating: longest, count: 12)
+        }
+        var states = [self.state ?? ""]
+        if case .state(let state) = self.notSupported { states.append(state) }
+        let event = RiemannEvent(
+            time: .min, timeMicros: .min, state: states.max { $0.utf8.count < $1.utf8.count },
+            service: text(bytes: Self.serviceMaximumBytes), host: text(bytes: Self.hostMaximumCharacters * 4),
+            description: text(bytes: self.descriptionMaximumLength), tags: self.tags, ttl: self.ttl,
+            attributes: attributes, metric: .sint64(.min))
+        return event.encodedSizeInMessage
     }
 }

@@ -32,6 +32,23 @@ public struct MappingConfiguration: Sendable {
     public var ttl: Float? = 300
     /// Text values and errors longer than this are cut (UTF-8 safe) for `description`.
     public var descriptionMaximumLength: Int = 4096
+
+    // What a value can make an event hold is bounded whatever the traffic carries (the decoder
+    // cuts or drops such rows too; this is the last line of defence, at the event).
+
+    /// `host` is cut to this many characters: Zabbix's host name length (`HOST_HOST_LEN`), so a
+    /// host Zabbix can store is never cut.
+    public static let hostMaximumCharacters = 128
+    /// The item key is cut to this many characters before it fills the service template:
+    /// Zabbix's key length (`ITEM_KEY_LEN`).
+    public static let keyMaximumCharacters = 2048
+    /// The rendered `service` is cut to this many bytes (UTF-8 safe): room for a whole key of
+    /// 2 048 four-byte characters and a host, with whatever text the template adds.
+    public static let serviceMaximumBytes = 16 << 10
+    /// Attribute values taken from the traffic (`zabbix_proxy`, `zabbix_log_source`) are cut to
+    /// this many bytes (UTF-8 safe); Zabbix stores a proxy name in 128 characters and a log
+    /// source in 64.
+    public static let attributeValueMaximumBytes = 1024
     /// Only values matching these are emitted (empty: all).
     public var include: ValueFilter = ValueFilter()
     /// Values matching these are not emitted.

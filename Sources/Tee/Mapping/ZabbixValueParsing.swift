@@ -44,13 +44,27 @@ enum ZabbixValueParsing {
         return .double(value)
     }
 
-    /// `text` cut to at most `maximumBytes` bytes of UTF-8 without splitting a character.
+    /// `text` cut to at most `maximumBytes` bytes of UTF-8 without splitting a character (a
+    /// Unicode scalar). O(1) when it fits, O(`maximumBytes`) at most otherwise.
     static func truncated(_ text: String, maximumBytes: Int) -> String {
-        guard text.utf8.count > maximumBytes else { return text }
-        var end = text.utf8.index(text.utf8.startIndex, offsetBy: maximumBytes)
-        while end > text.utf8.startIndex, !text.unicodeScalars.indices.contains(end) {
-            end = text.utf8.index(before: end)
+        let utf8 = text.utf8
+        guard utf8.count > maximumBytes else { return text }
+        var end = utf8.index(utf8.startIndex, offsetBy: max(maximumBytes, 0))
+        // Back to the first byte of the scalar that would be split (continuation bytes are 10xxxxxx).
+        while end > utf8.startIndex, UTF8.isContinuation(utf8[end]) {
+            end = utf8.index(before: end)
         }
-        return String(text[..<end])
+        return String(decoding: utf8[..<end], as: UTF8.self)
+    }
+
+    /// `text` cut to at most `maximumCharacters` Unicode scalars, the characters Zabbix counts
+    /// in a host name or an item key. O(1) when it has no more bytes than that, otherwise
+    /// O(`maximumCharacters`): a many-MiB key costs no more than one of the allowed length.
+    static func truncated(_ text: String, maximumCharacters: Int) -> String {
+        guard text.utf8.count > maximumCharacters else { return text }  // never more scalars than bytes
+        let scalars = text.unicodeScalars
+        guard let end = scalars.index(scalars.startIndex, offsetBy: max(maximumCharacters, 0), limitedBy: scalars.endIndex)
+        else { return text }
+        return String(scalars[..<end])
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LogThrottling
 import Logging
 import NIOCore
 import Relay

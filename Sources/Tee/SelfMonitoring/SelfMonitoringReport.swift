@@ -42,10 +42,13 @@ public struct SelfMonitoringSample: Sendable {
     public var eventsDropped: UInt64
     public var riemannQueueDepth: Int
     public var riemannQueueCapacity: Int
+    /// Encoded bytes queued, and the queue's maximum (0: not known, not reported).
+    public var riemannQueueBytes: Int
+    public var riemannQueueMaximumBytes: Int
 
     public init(
         monotonicSeconds: Double, listeners: [Listener], itemValues: Int?, catalogEntries: Int?, eventsDropped: UInt64,
-        riemannQueueDepth: Int, riemannQueueCapacity: Int
+        riemannQueueDepth: Int, riemannQueueCapacity: Int, riemannQueueBytes: Int = 0, riemannQueueMaximumBytes: Int = 0
     ) {
         self.monotonicSeconds = monotonicSeconds
         self.listeners = listeners
@@ -54,6 +57,8 @@ public struct SelfMonitoringSample: Sendable {
         self.eventsDropped = eventsDropped
         self.riemannQueueDepth = riemannQueueDepth
         self.riemannQueueCapacity = riemannQueueCapacity
+        self.riemannQueueBytes = riemannQueueBytes
+        self.riemannQueueMaximumBytes = riemannQueueMaximumBytes
     }
 }
 
@@ -62,7 +67,7 @@ public struct SelfMonitoringSample: Sendable {
 /// Services (after `service_prefix` and a space): `connections open`, `connections/s`,
 /// `bytes/s client_to_server`, `bytes/s server_to_client`, `item values/s`, `events dropped`
 /// (since the last report; `warning` when above 0), `events dropped total`, `riemann queue`
-/// (`warning` at 90 % of capacity or more), `catalog entries`, and per listener
+/// (`warning` at 90 % of either bound, events or bytes, or more), `catalog entries`, and per listener
 /// `listener NAME healthy targets` (`warning` when 0). Rates are per second over the interval.
 public enum SelfMonitoringReport {
     public static func events(
@@ -105,10 +110,15 @@ public enum SelfMonitoringReport {
             "events dropped", .sint64(Int64(clamping: dropped)), state: dropped > 0 ? "warning" : "ok",
             description: "\(dropped) Riemann events dropped since the last report, \(current.eventsDropped) in total")
         add("events dropped total", .sint64(Int64(clamping: current.eventsDropped)))
-        let nearlyFull = current.riemannQueueDepth * 10 >= current.riemannQueueCapacity * 9
+        let maximumBytes = current.riemannQueueMaximumBytes
+        let nearlyFull =
+            current.riemannQueueDepth >= current.riemannQueueCapacity - current.riemannQueueCapacity / 10
+            || (maximumBytes > 0 && current.riemannQueueBytes >= maximumBytes - maximumBytes / 10)
+        var queued = "\(current.riemannQueueDepth) of \(current.riemannQueueCapacity) events queued"
+        if maximumBytes > 0 { queued += " (\(current.riemannQueueBytes) of \(maximumBytes) bytes)" }
         add(
             "riemann queue", .sint64(Int64(current.riemannQueueDepth)), state: nearlyFull ? "warning" : "ok",
-            description: "\(current.riemannQueueDepth) of \(current.riemannQueueCapacity) events queued")
+            description: queued)
         if let entries = current.catalogEntries {
             add("catalog entries", .sint64(Int64(entries)))
         }

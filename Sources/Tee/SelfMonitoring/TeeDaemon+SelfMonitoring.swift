@@ -24,7 +24,9 @@ extension TeeDaemon {
             catalogEntries: self.pipeline?.catalog.entryCount,
             eventsDropped: queue?.droppedTotal ?? 0,
             riemannQueueDepth: queue?.depth ?? 0,
-            riemannQueueCapacity: queue?.capacity ?? 0)
+            riemannQueueCapacity: queue?.capacity ?? 0,
+            riemannQueueBytes: queue?.bytes ?? 0,
+            riemannQueueMaximumBytes: queue?.maximumBytes ?? 0)
     }
 
     /// Every `riemann.self_monitoring.interval`, queues the report events on the Riemann client

@@ -91,7 +91,7 @@ struct Stages {
     /// length-prefixed protobuf `Msg` frame (protobuf-c), into a reused buffer.
     func protobufEncode(into buffer: inout ByteBuffer) {
         buffer.clear()
-        RiemannMessageCodec.encodeFrame(events: self.batch, into: &buffer)
+        try! RiemannMessageCodec.encodeFrame(events: self.batch, into: &buffer)  // 500 events: far below any limit
     }
 
     /// Everything from the client's bytes to encoded events; `events` carries the events not yet
@@ -117,7 +117,7 @@ struct Stages {
         }
         if events.count >= Self.batchEvents {
             buffer.clear()
-            RiemannMessageCodec.encodeFrame(events: events, into: &buffer)
+            try! RiemannMessageCodec.encodeFrame(events: events, into: &buffer)
             events.removeAll(keepingCapacity: true)
         }
     }

@@ -1,0 +1,1 @@
+../../../../Sources/Admin/PrometheusTextWriter.swift
