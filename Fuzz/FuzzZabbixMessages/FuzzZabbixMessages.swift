@@ -75,10 +75,23 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         }
         _ = message.hashValue
         let values = message.itemValues
-        _ = filter.filter(values)
+        let unseen = filter.unseen(values)
+        filter.remember(unseen)
         switch message {
         case .activeChecksResponse(let response): catalog.learn(response, listener: "fuzz")
         case .proxyConfig(let config): catalog.learn(config, listener: "fuzz", proxy: config.proxyHost ?? "")
+        case .response(let response):
+            // The verdict on a request's values: rows verdicts only for history.push replies.
+            if case .rows(let rows) = response.acceptance {
+                FuzzSupport.check(rows.count == response.rowResults?.count, "one verdict per history.push result")
+            }
+        case .historyPush(let push):
+            // The reply answers by position: rows the reader did not keep leave gaps, never reorder.
+            let positions = push.rowIndexes
+            FuzzSupport.check(
+                positions.count == push.rows.count && zip(positions, positions.dropFirst()).allSatisfy { $0 < $1 },
+                "history.push rows without increasing positions")
+            _ = ItemValue.values(of: push)
         default: break
         }
         for value in values { _ = catalog.resolved(value, listener: "fuzz") }

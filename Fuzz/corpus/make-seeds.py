@@ -84,6 +84,11 @@ CONVERSATIONS = [
     ("sender-timestamps", [(0, SENDER_2), (1, SENDER_REPLY)]),
     ("heartbeat", [(0, HEARTBEAT)]),
     ("redirect", [(0, AGENT_DATA_AGENT2), (1, REDIRECT)]),
+    ("heartbeat-redirect", [(0, b'{"request":"active check heartbeat","host":"h","heartbeat_freq":60,"version":"8.0.0rc1","variant":2}'),
+                            (1, REDIRECT)]),
+    ("history-push", [(0, b'{"request":"history.push","sid":"00112233445566778899aabbccddeeff","clientip":"192.0.2.7",'
+                          b'"data":[{"itemid":5,"value":"1"},{"host":"h","key":"k","value":2,"clock":1,"ns":2}]}'),
+                      (1, b'{"response":"success","data":[{"itemid":5},{"itemid":6,"error":"Item is disabled."}]}')]),
     ("active-proxy-config", [(0, PROXY_CONFIG_REQ), (1, CONFIG_60)]),
     ("active-proxy-config-64", [(0, PROXY_CONFIG_REQ), (1, CONFIG_64_FULL)]),
     ("active-proxy-heartbeat", [(0, PROXY_HEARTBEAT), (1, b'{"response":"success"}')]),

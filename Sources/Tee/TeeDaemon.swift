@@ -118,7 +118,7 @@ public final class TeeDaemon: Service, Sendable {
         _ options: TeeConfiguration.ListenerOptions, pipeline: SidePipeline?, recorders: Recorders
     ) -> (any RelayTapFactory)? {
         var taps: [any RelayTapFactory] = []
-        if options.decode, let pipeline { taps.append(pipeline.tapFactory) }
+        if options.decode, let pipeline { taps.append(pipeline.tapFactory(passiveProxy: options.passiveProxy)) }
         if let record = options.record { taps.append(recorders.tapFactory(for: record)) }
         return taps.isEmpty ? nil : (taps.count == 1 ? taps[0] : CompositeTapFactory(taps))
     }
@@ -146,6 +146,7 @@ public final class TeeDaemon: Service, Sendable {
                         metadata: ["error": "\(error)"])
                 }
             }
+            pipeline.listenersChanged(self.configuration.listeners.map { ($0.name, $0.listen) })
             pipeline.start()
         }
         self.riemann?.start()

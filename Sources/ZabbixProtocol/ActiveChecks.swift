@@ -80,16 +80,19 @@ public struct ActiveChecksResponse: Sendable, Hashable {
     public var items: [ActiveCheckItem]?
     /// 6.4+.
     public var configRevision: UInt64?
+    /// 7.0+: the agent is sent to another proxy of its proxy group (the reply is then `failed`).
+    public var redirect: ZabbixRedirect?
 
     public init(
         request: ActiveChecksRequest? = nil, response: String? = nil, info: String? = nil,
-        items: [ActiveCheckItem]? = nil, configRevision: UInt64? = nil
+        items: [ActiveCheckItem]? = nil, configRevision: UInt64? = nil, redirect: ZabbixRedirect? = nil
     ) {
         self.request = request
         self.response = response
         self.info = info
         self.items = items
         self.configRevision = configRevision
+        self.redirect = redirect
     }
 }
 

@@ -41,14 +41,37 @@ public struct DuplicateFilter: Sendable {
     /// Same result as ``accept(session:id:)`` row by row, but a run of rows of one session (an
     /// upload: one session per frame) costs one lookup, and nothing is copied when nothing is dropped.
     public mutating func filter(_ values: [ItemValue]) -> [ItemValue] {
+        self.scan(values, remembering: true)
+    }
+
+    /// `values` without the rows already remembered (and without rows whose id does not grow
+    /// within `values`), in order; remembers nothing.
+    ///
+    /// With ``remember(_:)`` this splits what ``filter(_:)`` does in one step, so that only rows
+    /// the server accepted are remembered: a client's retry after a reply the tee never saw is
+    /// then decoded again (and emitted once the server accepts it), while a retry of rows whose
+    /// acceptance the tee did see is dropped.
+    public func unseen(_ values: [ItemValue]) -> [ItemValue] {
+        var view = self  // never written when not remembering: no copy is made
+        return view.scan(values, remembering: false)
+    }
+
+    /// The rows of `values` above the last id of their session. `remembering`: record each
+    /// session's last id as it goes (``filter(_:)``); otherwise only read (``unseen(_:)``), with
+    /// the runs seen so far in `values` standing in for what would have been recorded.
+    private mutating func scan(_ values: [ItemValue], remembering: Bool) -> [ItemValue] {
         var kept: [ItemValue]?  // built only from the first dropped row on
         var run: (session: String, last: UInt64?)?
+        var earlierRuns: [String: UInt64] = [:]  // unseen only, sessions interleaved within `values`
         for index in values.indices {
             var keep = true
             if let session = values[index].session, let id = values[index].id {
                 if run?.session != session {
-                    if let previous = run, let last = previous.last { self.remember(previous.session, last) }
-                    run = (session, self.lastID(of: session))
+                    if let finished = run, let last = finished.last {
+                        if remembering { self.remember(finished.session, last) } else { earlierRuns[finished.session] = last }
+                    }
+                    let last = remembering ? self.lastID(of: session) : earlierRuns[session] ?? self.current[session] ?? self.previous[session]
+                    run = (session, last)
                 }
                 if let last = run!.last, id <= last {
                     keep = false
@@ -62,8 +85,42 @@ public struct DuplicateFilter: Sendable {
                 kept!.append(values[index])
             }
         }
-        if let previous = run, let last = previous.last { self.remember(previous.session, last) }
+        if remembering, let finished = run, let last = finished.last { self.remember(finished.session, last) }
         return kept ?? values
+    }
+
+    /// Remembers the rows of `values` as seen: per session, the highest id (never lowering what
+    /// is remembered).
+    public mutating func remember(_ values: [ItemValue]) {
+        self.remember(rows: values.lazy.map { (session: $0.session, id: $0.id) })
+    }
+
+    /// Remembers `(session, id)` pairs as seen (rows without either are passed over): per
+    /// session, the highest id, never lowering what is remembered. A run of one session costs one
+    /// lookup.
+    public mutating func remember<Rows: Sequence>(rows: Rows) where Rows.Element == (session: String?, id: UInt64?) {
+        var run: (session: String, highest: UInt64)?
+        for row in rows {
+            guard let session = row.session, let id = row.id else { continue }
+            if let current = run, current.session == session {
+                run!.highest = max(current.highest, id)
+                continue
+            }
+            if let finished = run { self.rememberAtLeast(finished.session, finished.highest) }
+            run = (session, id)
+        }
+        if let finished = run { self.rememberAtLeast(finished.session, finished.highest) }
+    }
+
+    private mutating func rememberAtLeast(_ session: String, _ id: UInt64) {
+        let last = self.lastID(of: session)
+        self.remember(session, max(last ?? 0, id))
+    }
+
+    /// Remembers `id` as seen in `session` (never lowering what is remembered): for callers that
+    /// hold rows of another type and pass each session's highest id once.
+    public mutating func remember(session: String, id: UInt64) {
+        self.rememberAtLeast(session, id)
     }
 
     /// The last id seen in `session`, taken out of the previous generation (``remember(_:_:)`` puts

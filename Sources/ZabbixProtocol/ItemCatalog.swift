@@ -4,8 +4,9 @@ public struct ItemCatalogEntry: Sendable, Hashable {
     public var host: String?
     /// Item key.
     public var key: String
-    /// Zabbix value type (0 float, 1 character, 2 log, 3 unsigned, 4 text, 5 binary), when known
-    /// (proxy configuration only).
+    /// Zabbix value type (0 float, 1 character, 2 log, 3 unsigned, 4 text, 5 binary, 6 JSON in
+    /// 8.0; any other number a later version adds is kept as is), when known (proxy
+    /// configuration only).
     public var valueType: Int64?
 
     public init(host: String?, key: String, valueType: Int64? = nil) {
@@ -29,6 +30,10 @@ public struct ItemCatalogEntry: Sendable, Hashable {
 ///   full sync; it is harmless because itemids are never reused within a server.
 /// * At most ``maximumEntries`` items and hosts are held; further inserts are refused and counted
 ///   in ``refusedCount``.
+/// * One proxy's namespace holds at most ``maximumEntriesPerProxy`` items and hosts; further
+///   inserts into it are refused and counted in ``refusedCount`` and ``quotaRefusedCount``, so
+///   that no single proxy configuration (a forged push on a passive-proxy listener included) can
+///   take the whole catalog.
 ///
 /// A value type: copy it to hand a snapshot to another thread.
 public struct ItemCatalog: Sendable, Hashable {
@@ -49,15 +54,21 @@ public struct ItemCatalog: Sendable, Hashable {
 
     /// Upper bound on items plus hosts held.
     public let maximumEntries: Int
+    /// Upper bound on items plus hosts held for one proxy.
+    public let maximumEntriesPerProxy: Int
     /// Items plus hosts held.
     public internal(set) var count: Int = 0
-    /// Inserts refused because the catalog was full.
+    /// Inserts refused because the catalog (or a proxy's quota) was full.
     public internal(set) var refusedCount: Int = 0
+    /// Of ``refusedCount``: inserts refused because the proxy's namespace was at its quota.
+    public internal(set) var quotaRefusedCount: Int = 0
     var namespaces: [String: Namespace] = [:]
 
-    /// Creates an empty catalog holding at most `maximumEntries` items plus hosts.
-    public init(maximumEntries: Int = 1_000_000) {
+    /// Creates an empty catalog holding at most `maximumEntries` items plus hosts, at most
+    /// `maximumEntriesPerProxy` of them for one proxy.
+    public init(maximumEntries: Int = 1_000_000, maximumEntriesPerProxy: Int = .max) {
         self.maximumEntries = max(0, maximumEntries)
+        self.maximumEntriesPerProxy = max(0, maximumEntriesPerProxy)
     }
 
     /// The namespace of items an agent learned through `active checks` on a listener.
@@ -90,7 +101,7 @@ public struct ItemCatalog: Sendable, Hashable {
         case .agentData:
             guard let host = value.host else { return nil }
             return self.entry(namespace: Self.agentNamespace(listener: listener, host: host), itemid: itemid)
-        case .senderData, .passiveCheck:
+        case .senderData, .passiveCheck, .historyPush:
             return nil
         }
     }
@@ -143,21 +154,30 @@ public struct ItemCatalog: Sendable, Hashable {
             space.items = space.items.filter { !deleted.contains($0.value.hostid ?? 0) }
         }
         for host in config.hosts {
-            if space.hosts[host.hostid] == nil && self.count + space.count >= self.maximumEntries {
-                self.refusedCount += 1
-                continue
-            }
+            if space.hosts[host.hostid] == nil, !self.admitsOneMore(into: space) { continue }
             space.hosts[host.hostid] = host.host
         }
         for item in config.items {
-            if space.items[item.itemid] == nil && self.count + space.count >= self.maximumEntries {
-                self.refusedCount += 1
-                continue
-            }
+            if space.items[item.itemid] == nil, !self.admitsOneMore(into: space) { continue }
             space.items[item.itemid] = StoredItem(key: item.key, valueType: item.valueType, hostid: item.hostid, host: nil)
         }
         self.count += space.count
         if space.count > 0 { self.namespaces[name] = space }
+    }
+
+    /// Whether a new entry fits in the proxy namespace `space` (taken out of the catalog while it
+    /// is updated); counts the refusal when not.
+    private mutating func admitsOneMore(into space: Namespace) -> Bool {
+        if space.count >= self.maximumEntriesPerProxy {
+            self.refusedCount += 1
+            self.quotaRefusedCount += 1
+            return false
+        }
+        if self.count + space.count >= self.maximumEntries {
+            self.refusedCount += 1
+            return false
+        }
+        return true
     }
 
     /// Forgets a namespace.

@@ -63,10 +63,13 @@ extension ItemCatalog {
         return output
     }
 
-    /// Reads bytes written by ``serialized()``. Entries beyond `maximumEntries` are refused and
-    /// counted in ``refusedCount``; any malformed line fails the whole read.
-    public init(serialized bytes: [UInt8], maximumEntries: Int = 1_000_000) throws(ItemCatalogError) {
-        self.init(maximumEntries: maximumEntries)
+    /// Reads bytes written by ``serialized()``. Entries beyond `maximumEntries` (or beyond
+    /// `maximumEntriesPerProxy` in one proxy's namespace) are refused and counted in
+    /// ``refusedCount``; any malformed line fails the whole read.
+    public init(
+        serialized bytes: [UInt8], maximumEntries: Int = 1_000_000, maximumEntriesPerProxy: Int = .max
+    ) throws(ItemCatalogError) {
+        self.init(maximumEntries: maximumEntries, maximumEntriesPerProxy: maximumEntriesPerProxy)
         let parser = JSONParser(maximumDepth: 2)
         var lineNumber = 0
         var sawHeader = false
@@ -104,10 +107,11 @@ extension ItemCatalog {
         guard let name = object["ns"]?.string else { throw ItemCatalogError(.missingField("ns"), line: line) }
         var space = self.namespaces.removeValue(forKey: name) ?? Namespace()
         defer { if space.count > 0 { self.namespaces[name] = space } }
+        let quota = name.hasPrefix("proxy:") ? self.maximumEntriesPerProxy : Int.max
         if let itemid = object.uint64("itemid") {
             guard let key = object["key"]?.string else { throw ItemCatalogError(.missingField("key"), line: line) }
             guard space.items[itemid] == nil else { return }
-            guard self.count < self.maximumEntries else {
+            guard self.count < self.maximumEntries, space.count < quota else {
                 self.refusedCount += 1
                 return
             }
@@ -118,7 +122,7 @@ extension ItemCatalog {
         } else if let hostid = object.uint64("hostid") {
             guard let host = object["host"]?.string else { throw ItemCatalogError(.missingField("host"), line: line) }
             guard space.hosts[hostid] == nil else { return }
-            guard self.count < self.maximumEntries else {
+            guard self.count < self.maximumEntries, space.count < quota else {
                 self.refusedCount += 1
                 return
             }

@@ -11,6 +11,7 @@ public struct ItemValue: Sendable, Hashable {
         case senderData = "sender data"
         case proxyData = "proxy data"
         case passiveCheck = "passive checks"
+        case historyPush = "history.push"
     }
 
     /// Whether the item delivered a value or an error.
@@ -92,6 +93,8 @@ extension ZabbixMessage {
             return Self.values(data.rows, .agentData, host: data.host, proxy: nil, session: data.session)
         case .senderData(let data):
             return Self.values(data.rows, .senderData, host: nil, proxy: nil, session: nil)
+        case .historyPush(let push):
+            return Self.values(push.rows, .historyPush, host: nil, proxy: nil, session: nil)
         case .proxyData(let data):
             return Self.values(data.history, .proxyData, host: nil, proxy: data.host, session: data.session)
         case .passiveCheckResponse(let response):
@@ -123,6 +126,21 @@ extension ZabbixMessage {
         for row in rows {
             if let value = ItemValue(row: row, requestType: requestType, host: host, proxy: proxy, session: session) {
                 values.append(value)
+            }
+        }
+        return values
+    }
+}
+
+extension ItemValue {
+    /// `history.push` values with the index of the request row each came from: the reply's
+    /// `data[]` answers row by row, rows without a value included.
+    public static func values(of push: HistoryPush) -> [(row: Int, value: ItemValue)] {
+        var values: [(row: Int, value: ItemValue)] = []
+        values.reserveCapacity(push.rows.count)
+        for (index, row) in zip(push.rowIndexes, push.rows) {
+            if let value = ItemValue(row: row, requestType: .historyPush, host: nil, proxy: nil, session: nil) {
+                values.append((index, value))
             }
         }
         return values

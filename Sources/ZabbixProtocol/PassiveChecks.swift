@@ -28,11 +28,14 @@ public struct PassiveCheckResponse: Sendable, Hashable {
     public var results: [PassiveCheckResult]
     /// 7.0 request-level error (`{"error":...}` at top level).
     public var error: String?
+    /// 7.0+ JSON replies: the agent's version (`7.0.9`, `8.0.0rc1`).
+    public var version: String?
 
-    public init(keys: [String], results: [PassiveCheckResult], error: String? = nil) {
+    public init(keys: [String], results: [PassiveCheckResult], error: String? = nil, version: String? = nil) {
         self.keys = keys
         self.results = results
         self.error = error
+        self.version = version
     }
 
     static let notSupportedPrefix = Array("ZBX_NOTSUPPORTED".utf8)
@@ -83,7 +86,9 @@ extension PassiveCheckRequest {
 
 extension PassiveCheckResponse {
     /// The results of a 7.0 passive check reply's `data` array: one per object, an `error`
-    /// member making it not supported.
+    /// member making it not supported. `value` may be a string, a JSON number (`"value":1`, as
+    /// the 7.4 and 8.0 documentation shows) or `null`: any scalar is read as text, as the server
+    /// does.
     static func readResults(_ reader: inout JSONReader) throws(JSONParseError) -> [PassiveCheckResult] {
         var results: [PassiveCheckResult] = []
         var error: String?

@@ -41,14 +41,21 @@ public struct SenderData: Sendable, Hashable {
     }
 }
 
-/// `{"request":"active check heartbeat",...}` (6.2+); the server normally sends no reply.
+/// `{"request":"active check heartbeat",...}` (6.2+); the server normally sends no reply, but a
+/// 7.0+ server in a proxy group may answer with a ``ZabbixRedirect``.
 public struct ActiveCheckHeartbeat: Sendable, Hashable {
     public var host: String?
     public var heartbeatFrequency: Int64?
+    /// 7.0+ (the long version from agent 2, e.g. `7.4.3`; pre-releases carry `rc1`, `alpha2`...).
+    public var version: String?
+    /// 7.0+: 1 = agentd, 2 = agent 2.
+    public var variant: Int64?
 
-    public init(host: String? = nil, heartbeatFrequency: Int64? = nil) {
+    public init(host: String? = nil, heartbeatFrequency: Int64? = nil, version: String? = nil, variant: Int64? = nil) {
         self.host = host
         self.heartbeatFrequency = heartbeatFrequency
+        self.version = version
+        self.variant = variant
     }
 }
 
@@ -66,12 +73,15 @@ public struct ServerResponse: Sendable, Hashable {
     public var secondsSpent: String?
     /// `"enabled"`/`"disabled"` (proxy data replies; 7.0 paused collection).
     public var upload: String?
-    /// 7.0: a `redirect` object was present (agent/sender must reconnect elsewhere).
-    public var isRedirect: Bool
+    /// 7.0: the client must reconnect elsewhere (proxy groups).
+    public var redirect: ZabbixRedirect?
+    /// `history.push` replies: one result per request row, in order (`nil` for other replies).
+    public var rowResults: [HistoryPushRowResult]?
 
     public init(
         response: String? = nil, info: String? = nil, processed: Int64? = nil, failed: Int64? = nil,
-        total: Int64? = nil, secondsSpent: String? = nil, upload: String? = nil, isRedirect: Bool = false
+        total: Int64? = nil, secondsSpent: String? = nil, upload: String? = nil, redirect: ZabbixRedirect? = nil,
+        rowResults: [HistoryPushRowResult]? = nil
     ) {
         self.response = response
         self.info = info
@@ -80,16 +90,21 @@ public struct ServerResponse: Sendable, Hashable {
         self.total = total
         self.secondsSpent = secondsSpent
         self.upload = upload
-        self.isRedirect = isRedirect
+        self.redirect = redirect
+        self.rowResults = rowResults
     }
 
     /// Whether `response` is `"success"`.
     public var isSuccess: Bool { self.response == "success" }
+    /// 7.0: a `redirect` object was present (agent/sender must reconnect elsewhere).
+    public var isRedirect: Bool { self.redirect != nil }
 
-    /// A reply with `response`, `info` (its statistics parsed), `upload` and whether a
-    /// `redirect` object came with it.
-    static func parsing(response: String?, info: String?, upload: String?, isRedirect: Bool) -> ServerResponse {
-        var reply = ServerResponse(response: response, info: info, upload: upload, isRedirect: isRedirect)
+    /// A reply with `response`, `info` (its statistics parsed), `upload`, its `redirect` and, for
+    /// a `history.push` reply, its per-row results.
+    static func parsing(
+        response: String?, info: String?, upload: String?, redirect: ZabbixRedirect?, rowResults: [HistoryPushRowResult]?
+    ) -> ServerResponse {
+        var reply = ServerResponse(response: response, info: info, upload: upload, redirect: redirect, rowResults: rowResults)
         if let info {
             let fields = Self.statistics(info)
             reply.processed = fields.processed

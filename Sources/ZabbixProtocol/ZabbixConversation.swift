@@ -21,7 +21,7 @@ public enum ZabbixPeer: Sendable, Hashable {
 ///
 /// | exchange | frames |
 /// |---|---|
-/// | agent, sender, active proxy | request → reply |
+/// | agent, sender, active proxy, `history.push` | request → reply |
 /// | passive check (text or 7.0 JSON) | key(s) → value(s) |
 /// | passive proxy data poll | `{"request":"proxy data"}` → data → response |
 /// | passive proxy config push ≤ 6.2 | request with `data` → response |
@@ -41,6 +41,7 @@ public struct ZabbixConversation: Sendable {
     private enum Expected: Sendable {
         case activeChecksReply(ActiveChecksRequest)
         case response
+        case historyPushReply
         case proxyDataReply
         case proxyConfigPayload(proxyHost: String?)
         case proxyConfigStatus
@@ -53,6 +54,7 @@ public struct ZabbixConversation: Sendable {
             case .proxyDataReply: return .proxyData
             case .proxyConfigPayload: return .proxyConfigPayload
             case .passiveCheckReply: return .passiveCheckReply
+            case .historyPushReply: return .historyPushReply
             case .response, .proxyConfigStatus: return .none
             }
         }
@@ -177,8 +179,10 @@ public struct ZabbixConversation: Sendable {
             self.expectation = (peer.other, .response)
             return .senderData(SenderData(clock: scan.clock, ns: scan.ns, rows: scan.dataRows))
         case "active check heartbeat":
+            // No reply, except a 7.0+ redirect.
             self.expectation = (peer.other, .response)
-            return .activeCheckHeartbeat(ActiveCheckHeartbeat(host: scan.host, heartbeatFrequency: scan.heartbeatFrequency))
+            return .activeCheckHeartbeat(ActiveCheckHeartbeat(
+                host: scan.host, heartbeatFrequency: scan.heartbeatFrequency, version: scan.version, variant: scan.variant))
         case "proxy heartbeat":
             self.expectation = (peer.other, .response)
             return .proxyHeartbeat(ProxyHeartbeat(host: scan.host, version: scan.version))
@@ -202,6 +206,9 @@ public struct ZabbixConversation: Sendable {
                 self.expectation = (peer.other, .proxyConfigStatus)
             }
             return .proxyConfigRequest(request)
+        case "history.push":
+            self.expectation = (peer.other, .historyPushReply)
+            return .historyPush(HistoryPush(clientIP: scan.clientIP, rows: scan.dataRows, rowIndexes: scan.dataRowIndexes))
         case "passive checks":
             let request = PassiveCheckRequest(keys: scan.passiveKeys, isJSON: true)
             self.expectation = (peer.other, .passiveCheckReply(request))
@@ -217,8 +224,8 @@ public struct ZabbixConversation: Sendable {
         case .activeChecksReply(let request):
             return .activeChecksResponse(ActiveChecksResponse(
                 request: request, response: scan.response, info: scan.info, items: scan.activeCheckItems,
-                configRevision: scan.configRevision))
-        case .response:
+                configRevision: scan.configRevision, redirect: scan.redirect))
+        case .response, .historyPushReply:
             return .response(scan.serverResponse)
         case .proxyDataReply:
             if scan.has(.response) { return .response(scan.serverResponse) }
@@ -233,7 +240,8 @@ public struct ZabbixConversation: Sendable {
             self.expectation = (peer.other, .proxyConfigPayload(proxyHost: nil))
             return .proxyConfigStatus(Self.proxyConfigRequest(scan))
         case .passiveCheckReply(let request):
-            return .passiveCheckResponse(PassiveCheckResponse(keys: request.keys, results: scan.passiveResults, error: scan.error))
+            return .passiveCheckResponse(PassiveCheckResponse(
+                keys: request.keys, results: scan.passiveResults, error: scan.error, version: scan.version))
         }
     }
 

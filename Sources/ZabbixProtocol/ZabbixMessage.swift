@@ -10,6 +10,9 @@ public enum ZabbixMessage: Sendable, Hashable {
     case agentData(AgentData)
     /// `sender data`.
     case senderData(SenderData)
+    /// `history.push` (7.0+, frontend → server): values of the API call; the reply says per row
+    /// whether it was stored.
+    case historyPush(HistoryPush)
     /// `active check heartbeat` (6.2+).
     case activeCheckHeartbeat(ActiveCheckHeartbeat)
     /// `proxy heartbeat` (≤ 6.2).
@@ -30,7 +33,8 @@ public enum ZabbixMessage: Sendable, Hashable {
     case passiveCheckResponse(PassiveCheckResponse)
     /// A trapper reply: `response`, `info` and statistics.
     case response(ServerResponse)
-    /// Any other request (`queue.get`, `status.get`, `zabbix.stats`, `history.push`, …); not decoded.
+    /// Any other request (`queue.get`, `status.get`, `zabbix.stats`, or a name this decoder does
+    /// not know, such as a newer version's); relayed, not decoded. See ``ZabbixRequestName``.
     case other(request: String)
     /// A frame that is valid JSON (or text) but fits no known exchange, e.g. a reply whose request
     /// was not seen.

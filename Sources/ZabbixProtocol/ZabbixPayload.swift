@@ -5,6 +5,10 @@ enum PayloadRole: Sendable, Equatable {
     case none
     /// `agent data`, `sender data`: `data` is rows.
     case valueUpload
+    /// `history.push`: `data` is rows, each kept with its position (the reply answers by position).
+    case historyPush
+    /// The reply to `history.push`: `data` is one result per request row.
+    case historyPushReply
     /// `proxy data` (request or a passive proxy's reply): `history data` is rows.
     case proxyData
     /// `{"request":"proxy config","data":{...}}`: `data` is a ≤ 6.2 configuration pushed.
@@ -21,6 +25,7 @@ enum PayloadRole: Sendable, Equatable {
     init(request: String) {
         switch request {
         case "agent data", "sender data": self = .valueUpload
+        case "history.push": self = .historyPush
         case "proxy data": self = .proxyData
         case "proxy config": self = .proxyConfigPush
         case "passive checks": self = .passiveChecks
@@ -33,7 +38,7 @@ enum PayloadRole: Sendable, Equatable {
 enum TopLevelMember: Int, CaseIterable {
     case request, data, historyData, host, session, version, variant, clock, ns, response, info, upload, more
     case heartbeatFrequency, hostMetadata, interface, ip, port, redirect, error, configRevision
-    case hosts, items, deletedHostIDs, fullSync
+    case hosts, items, deletedHostIDs, fullSync, clientIP
 
     init?(_ name: UnsafeRawBufferPointer) {
         func is_(_ literal: StaticString) -> Bool { JSONReader.equal(name, literal) }
@@ -49,7 +54,9 @@ enum TopLevelMember: Int, CaseIterable {
         case 7:
             if is_("request") { self = .request } else if is_("session") { self = .session }
             else if is_("version") { self = .version } else if is_("variant") { self = .variant } else { return nil }
-        case 8: if is_("response") { self = .response } else if is_("redirect") { self = .redirect } else { return nil }
+        case 8:
+            if is_("response") { self = .response } else if is_("redirect") { self = .redirect }
+            else if is_("clientip") { self = .clientIP } else { return nil }
         case 9: if is_("interface") { self = .interface } else if is_("full_sync") { self = .fullSync } else { return nil }
         case 11: if is_("del_hostids") { self = .deletedHostIDs } else { return nil }
         case 12: if is_("history data") { self = .historyData } else { return nil }
@@ -93,10 +100,17 @@ struct PayloadScan {
     private(set) var heartbeatFrequency: Int64?
     private var topLevelConfigRevision: UInt64?
     private(set) var port: UInt64?
-    private(set) var redirectIsObject = false
+    /// `history.push`: the API caller's address.
+    private(set) var clientIP: String?
+    /// A 7.0+ reply's `redirect` object.
+    private(set) var redirect: ZabbixRedirect?
 
-    /// `data` rows (agent and sender data) and `history data` rows (proxy data).
+    /// `data` rows (agent and sender data, `history.push`) and `history data` rows (proxy data).
     private(set) var dataRows: [ZabbixValueRow] = []
+    /// `history.push`: the position in `data` of each of ``dataRows`` (rows not kept leave gaps).
+    private(set) var dataRowIndexes: [Int] = []
+    /// The `data` of a `history.push` reply; `nil` when absent or not an array.
+    private(set) var rowResults: [HistoryPushRowResult]?
     private(set) var historyRows: [ZabbixValueRow] = []
     /// The `data` of an `active checks` reply; `nil` when absent or not an array.
     private(set) var activeCheckItems: [ActiveCheckItem]?
@@ -130,7 +144,9 @@ struct PayloadScan {
 
     /// The payload as a trapper reply.
     var serverResponse: ServerResponse {
-        .parsing(response: self.response, info: self.info, upload: self.upload, isRedirect: self.redirectIsObject)
+        .parsing(
+            response: self.response, info: self.info, upload: self.upload, redirect: self.redirect,
+            rowResults: self.rowResults)
     }
 
     /// Reads the object in `bytes` (the caller checked that it starts with `{`).
@@ -192,11 +208,14 @@ struct PayloadScan {
     /// Reads `data` as the current role says; `false` when it was passed over.
     private mutating func readData(_ reader: inout JSONReader) throws(JSONParseError) -> Bool {
         switch self.role {
-        case .valueUpload:
-            var rows = ValueRowsReader()
+        case .valueUpload, .historyPush:
+            var rows = ValueRowsReader(keepsIndexes: self.role == .historyPush)
             try rows.read(&reader)
             self.dataRows = rows.rows
+            self.dataRowIndexes = rows.indexes
             self.dropped += rows.dropped
+        case .historyPushReply:
+            self.rowResults = try HistoryPushRowResult.readList(&reader)
         case .proxyConfigPush:
             guard try reader.peekKind() == .object else {
                 try reader.skipValue()
@@ -235,8 +254,8 @@ struct PayloadScan {
 
     private mutating func readScalar(_ member: TopLevelMember, _ reader: inout JSONReader) throws(JSONParseError) {
         if member == .redirect {
-            self.redirectIsObject = try reader.peekKind() == .object
-            return try reader.skipValue()
+            self.redirect = try ZabbixRedirect.read(&reader)
+            return
         }
         let value = try reader.readScalar()
         switch member {
@@ -256,6 +275,7 @@ struct PayloadScan {
         case .hostMetadata: self.hostMetadata = try reader.text(value)
         case .interface: self.interface = try reader.text(value)
         case .ip: self.ip = try reader.text(value)
+        case .clientIP: self.clientIP = try reader.text(value)
         case .variant: self.variant = reader.int64(value)
         case .clock: self.clock = reader.int64(value)
         case .ns: self.ns = reader.int64(value)
@@ -272,7 +292,8 @@ extension PayloadRole {
     /// Whether `data` means something in this role.
     var readsData: Bool {
         switch self {
-        case .valueUpload, .proxyConfigPush, .passiveChecks, .activeChecksReply, .passiveCheckReply, .proxyConfigPayload:
+        case .valueUpload, .historyPush, .historyPushReply, .proxyConfigPush, .passiveChecks, .activeChecksReply,
+            .passiveCheckReply, .proxyConfigPayload:
             return true
         case .none, .proxyData:
             return false

@@ -55,7 +55,14 @@ public struct ZabbixValueRow: Sendable, Hashable {
 /// counted in ``dropped``.
 struct ValueRowsReader {
     private(set) var rows: [ZabbixValueRow] = []
+    /// With ``keepsIndexes``: the position in the array of each of ``rows``.
+    private(set) var indexes: [Int] = []
     private(set) var dropped = DroppedRows()
+    /// Whether to keep each row's position (`history.push`: its reply answers row by row, rows
+    /// not kept included).
+    let keepsIndexes: Bool
+    /// Elements read so far.
+    private var position = 0
     /// The previous row's host: consecutive rows of one agent name the same host, and reusing
     /// its string saves an allocation per row.
     private var lastHost: (start: Int, end: Int, text: String)?
@@ -65,11 +72,16 @@ struct ValueRowsReader {
     /// and two item values (about 740 bytes); its strings are charged once, the copies share them.
     static let costPerRow = MemoryLayout<ZabbixValueRow>.stride + 2 * MemoryLayout<ItemValue>.stride
 
+    init(keepsIndexes: Bool = false) {
+        self.keepsIndexes = keepsIndexes
+    }
+
     /// Reads the array at `reader`; any other value is passed over (no rows).
     mutating func read(_ reader: inout JSONReader) throws(JSONParseError) {
         guard try reader.peekKind() == .array else { return try reader.skipValue() }
         try reader.beginArray()
         while try reader.nextElement() {
+            defer { self.position += 1 }
             guard try reader.peekKind() == .object else {
                 try reader.skipValue()
                 self.dropped.unusable += 1
@@ -163,6 +175,10 @@ struct ValueRowsReader {
             self.dropped.unusable += 1
         } else {
             try reader.charge(Self.costPerRow)
+            if self.keepsIndexes {
+                try reader.charge(MemoryLayout<Int>.stride)
+                self.indexes.append(self.position)
+            }
             self.rows.append(ZabbixValueRow(
                 host: host, key: key, itemid: itemid, value: value, state: state, id: id, clock: clock, ns: ns,
                 lastlogsize: lastlogsize, mtime: mtime, timestamp: timestamp, source: source, severity: severity,

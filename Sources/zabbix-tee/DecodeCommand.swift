@@ -14,6 +14,11 @@ struct DecodeCommand: ParsableCommand {
             writes them), a directory of such recordings (decoded in name order, sharing what the
             item catalog learns, so an agent's `active checks` resolve its later `agent data`), or a
             single file of bytes sent by a client.
+
+            Values are those the server's replies accepted, as the live tee emits them. With
+            --summary, prints instead a table to attach to an upgrade plan: per request type and
+            Zabbix version seen, how many values were decoded, accepted, resolved through the item
+            catalog, left unresolved, rejected by the server or left unanswered.
             """
     )
 
@@ -26,22 +31,31 @@ struct DecodeCommand: ParsableCommand {
     @Option(help: "Configuration whose decode, catalog and mapping sections apply.")
     var config: String?
 
-    @Option(help: "Listener name the traffic is attributed to.")
+    @Flag(help: "Print a per request type and Zabbix version summary (an upgrade check) instead of the values.")
+    var summary = false
+
+    @Option(help: "Listener name the traffic is attributed to (its passive_proxy option applies, with --config).")
     var listener = "capture"
 
     func run() throws {
         var decode = DecodeConfiguration()
         var mapping = MappingConfiguration()
+        var passiveProxy = false
         if let config = self.config {
             let loaded = try ConfigOptions(config: config).load()
             decode = loaded.decode
             mapping = loaded.mapping
+            passiveProxy = loaded.options(for: self.listener).passiveProxy
         }
-        let decoder = CaptureDecoder(listener: self.listener, configuration: decode)
+        let decoder = CaptureDecoder(listener: self.listener, passiveProxy: passiveProxy, configuration: decode)
         let mapper = EventMapper(configuration: mapping)
-        for (name, client, server) in try self.recordings() {
-            let result = decoder.decode(client: client, server: server)
-            if self.events {
+        var totals = DecodeSummary()
+        for (index, (name, client, server)) in try self.recordings().enumerated() {
+            let result = decoder.decode(client: client, server: server, connection: UInt64(index + 1))
+            totals.add(result)
+            if self.summary {
+                continue
+            } else if self.events {
                 for value in result.values {
                     guard case .success(let event) = mapper.event(for: value) else { continue }
                     Self.printJSON(Self.json(event, recording: name))
@@ -62,6 +76,7 @@ struct DecodeCommand: ParsableCommand {
                 StandardStream.error.write("zabbix-tee decode: \(Self.text(notes))\n")
             }
         }
+        if self.summary { print(totals.text, terminator: "") }
     }
 
     private func recordings() throws -> [(String, [UInt8], [UInt8])] {
@@ -97,6 +112,8 @@ struct DecodeCommand: ParsableCommand {
         if let id = value.id { object["id"] = id }
         if let lastlogsize = value.lastlogsize { object["lastlogsize"] = lastlogsize }
         if let mtime = value.mtime { object["mtime"] = mtime }
+        if let failed = decoded.batchFailed { object["batch_failed"] = failed }
+        if let version = decoded.zabbixVersion { object["version"] = version }
         return object
     }
 
@@ -130,9 +147,10 @@ struct DecodeCommand: ParsableCommand {
 }
 
 extension ZabbixMessage {
-    /// The message type as JSON output names it (management requests keep their request name).
+    /// The message type as JSON output names it (management and unknown requests keep their
+    /// request name).
     var kindDescription: String {
-        if case .other(let request) = self { return "other: \(request)" }
+        if case .other(let request) = self { return "\(self.kindName): \(request)" }
         return self.kindName
     }
 }

@@ -15,7 +15,9 @@ import Glibc
 ///
 /// (frames held, arriving, queued or being decoded; then per worker the inflated payload and
 /// what it keeps, with room for the allocator). Every shape goes through an echo target, so each
-/// frame is decoded twice, once per direction.
+/// frame is decoded twice, once per direction. An echoed request is no reply: the values of each
+/// direction are held (charged to `decode.queue_bytes`) until the next request or the end of the
+/// connection, and counted as `no_reply` rather than emitted.
 @Suite("memory ceilings with the release binary", .serialized, .timeLimit(.minutes(10)))
 struct MemoryCeilingTests {
     /// One hostile input and the counter it must move.
@@ -28,6 +30,9 @@ struct MemoryCeilingTests {
     }
 
     enum Listener: Sendable { case trappers, passive }
+
+    /// Values decoded, held until a reply that never comes (the echo of a request is a request).
+    static let unanswered = "zabbix_tee_item_values_rejected_total"
 
     /// Payloads inflate to about this much: just under the default decode.max_frame_size.
     static let size = 120 << 20
@@ -61,7 +66,7 @@ struct MemoryCeilingTests {
                     ZabbixFrames.compressedPattern(
                         prefix: sender + #"{"host":"h","key":"k","value":""#, element: "x", separator: "", count: size, suffix: #""}]}"#)
                 },
-                counted: ("zabbix_tee_item_values_total", [], 2)),
+                counted: (Self.unanswered, [("reason", "no_reply")], 2)),
             Shape(
                 name: "huge keys (\(keys) of 1 MiB)", listener: .trappers,
                 frame: {
@@ -76,7 +81,7 @@ struct MemoryCeilingTests {
                     let rows = (0..<hosts).map { #"{"host":"host-\#($0).fleet.example.net","key":"system.cpu.load[all,avg1]","value":"\#($0)"}"# }
                     return ZabbixFrames.compressed(sender + rows.joined(separator: ",") + "]}")
                 },
-                counted: ("zabbix_tee_item_values_total", [], Double(2 * hosts))),
+                counted: (Self.unanswered, [("reason", "no_reply")], Double(2 * hosts))),
             Shape(
                 name: "zlib bomb, honest reserved (120 MiB from 120 KB; nothing to keep)", listener: .trappers,
                 frame: { ZabbixFrames.compressedPattern(prefix: #"{"request":"sender data","data":""#, element: "A", separator: "", count: size, suffix: #""}"#) },
@@ -131,7 +136,7 @@ struct MemoryCeilingTests {
             // Idle: started, one ordinary exchange decoded.
             let warmUp = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"1"}]}"#)
             #expect(try await Self.echo(warmUp, port: trappers))
-            try await Self.waitForCounter(admin, ("zabbix_tee_item_values_total", [], 2), from: 0)
+            try await Self.waitForCounter(admin, (Self.unanswered, [("reason", "no_reply")], 2), from: 0)
             let idle = try #require(ResidentMemory.of(pid: pid)).current
 
             for shape in Self.shapes {

@@ -83,8 +83,10 @@ struct ConfigLoaderTests {
                     max_connections_per_source: 20
                     accept_rate: { per_second: 2.5, burst: 10 }
                     allow: ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
+                    passive_proxy: true
                 """, file: "config.yaml")
         let listener = try #require(configuration.listeners.first)
+        #expect(configuration.options(for: "proxies").passiveProxy)
         #expect(listener.maxConnectionsPerSource == 20)
         #expect(listener.acceptRate == AcceptRate(perSecond: 2.5, burst: 10))
         #expect(listener.allow.map(\.description) == ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"])
@@ -172,6 +174,9 @@ struct ConfigLoaderTests {
         ("attribute Riemann drops", Self.base + "mapping:\n  attributes: { ttl: \"60\" }\n", "mapping.attributes.ttl", "Riemann drops"),
         ("queue smaller than a frame", Self.base + "decode:\n  max_frame_size: 512MiB\n  queue_bytes: 64MiB\n", "decode", "at least max_frame_size"),
         ("unknown unresolved action", Self.base + "catalog:\n  unresolved: keep\n", "catalog.unresolved", "expected emit, drop"),
+        ("unknown partial action", Self.base + "mapping:\n  partial: some\n", "mapping.partial", "expected emit, drop"),
+        ("per-proxy quota of zero", Self.base + "catalog:\n  max_entries_per_proxy: 0\n", "catalog.max_entries_per_proxy", "out of range"),
+        ("passive_proxy not a boolean", Self.base + "    passive_proxy: maybe\n", "listeners[0].passive_proxy", "true or false"),
         ("admin address", Self.base + "admin:\n  listen: \"localhost\"\n", "admin.listen", "missing ':port'"),
         ("bad allow network", Self.base + "    allow: [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n", "listeners[0].allow[1]", "invalid prefix length"),
         ("host name in allow", Self.base + "    allow: [\"zabbix.example.net\"]\n", "listeners[0].allow[0]", "not an IP address or network"),
@@ -189,7 +194,7 @@ struct ConfigLoaderTests {
         let configuration = try ConfigLoader.parse(
             yaml: Self.base + """
                 decode: { max_frame_size: 8MiB, workers: 2 }
-                catalog: { path: /tmp/c.jsonl, unresolved: drop, unresolved_wait: 5s }
+                catalog: { path: /tmp/c.jsonl, unresolved: drop, unresolved_wait: 5s, max_entries_per_proxy: 1234 }
                 riemann:
                   servers: ["r1:5555", "[::1]:5556"]
                   batch: { max_events: 50, max_bytes: 256KiB, max_delay: 20ms }
@@ -199,6 +204,7 @@ struct ConfigLoaderTests {
                 mapping:
                   service: "zabbix.{host}.{key}"
                   not_supported: drop
+                  partial: drop
                   tags: [zabbix, prod]
                   attributes: { env: prod }
                   ttl: none
@@ -209,6 +215,8 @@ struct ConfigLoaderTests {
         #expect(configuration.decode.catalogPath == "/tmp/c.jsonl")
         #expect(configuration.decode.unresolvedAction == .drop)
         #expect(configuration.decode.unresolvedWait == .seconds(5))
+        #expect(configuration.decode.catalogMaximumEntriesPerProxy == 1234)
+        #expect(configuration.mapping.partial == .drop)
         let riemann = try #require(configuration.riemann)
         #expect(riemann.servers.map(\.description) == ["r1:5555", "::1:5556"])
         #expect(riemann.maximumBatchEvents == 50)
@@ -304,5 +312,12 @@ struct ConfigLoaderTests {
         #expect(yaml.contains("    max_connections_per_source: off\n"))
         #expect(yaml.contains("    accept_rate: \"off\"\n"))
         #expect(yaml.contains("    allow: [\"0.0.0.0/0\", \"::/0\"]\n"))
+    }
+
+    @Test func effectiveConfigurationSpellsOutTheTruthDefaults() throws {
+        let yaml = try ConfigLoader.parse(yaml: Self.base, file: "tee.yaml").effectiveYAML
+        #expect(yaml.contains("    passive_proxy: false\n"))
+        #expect(yaml.contains("  max_entries_per_proxy: 500000\n"))
+        #expect(yaml.contains("  partial: emit\n"))
     }
 }

@@ -47,6 +47,21 @@ struct ConfigurationReloadPlanTests {
         #expect(!plan.changesNothing)
     }
 
+    @Test func passiveProxyAndMappingPartialAreLiveAndTheProxyQuotaNeedsARestart() throws {
+        let running = try Self.configuration(Self.base)
+        let new = try Self.variant([
+            ("targets: [\"agent:10050\"]", "targets: [\"agent:10050\"]\n    passive_proxy: true"),
+            ("service: \"{key}\"", "service: \"{key}\"\n  partial: drop"),
+        ] + [("threads: 2", "threads: 2\ncatalog: { max_entries_per_proxy: 10 }")])
+        let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
+        #expect(plan.listenersChanged == ["passive": ["passive_proxy"]])
+        #expect(plan.mappingChanged == ["mapping.partial"])
+        #expect(plan.restartRequired == ["catalog.max_entries_per_proxy"])
+        #expect(plan.applied.options(for: "passive").passiveProxy)
+        #expect(plan.applied.mapping.partial == .drop)
+        #expect(plan.applied.decode.catalogMaximumEntriesPerProxy == running.decode.catalogMaximumEntriesPerProxy)
+    }
+
     @Test func theSameFileChangesNothing() throws {
         let plan = ConfigurationReloadPlan(
             running: try Self.configuration(Self.base), new: try Self.configuration(Self.base), decoderRunning: true)

@@ -9,7 +9,8 @@ import TestSupport
 import ZabbixProtocol
 
 /// Replays every fixture in `Fixtures/` (real Zabbix 6.0 and 7.0 traffic recorded through the tee,
-/// see `Fixtures/README.md`) — no Zabbix programs needed.
+/// and 8.0 traffic synthesized from Zabbix's source and documentation, see `Fixtures/README.md`) —
+/// no Zabbix programs needed.
 ///
 /// Decoding: each fixture goes through `CaptureDecoder` (sharing one `ItemCatalogStore` with the
 /// fixture its `meta.json` names as `catalog`, and that one's catalog fixture and so on, decoded
@@ -40,7 +41,7 @@ struct FixtureReplayTests {
 
     /// Every capture the suite is meant to hold is there.
     @Test func theFixturesArePresent() throws {
-        let expected: Set<String> = [
+        let recorded: Set<String> = [
             "agentd-active-checks", "agentd-agent-data", "agent2-active-checks", "agent2-agent-data",
             "sender-single", "sender-batch-clock", "sender-batch-ns", "sender-1mib",
             "get-passive-agentd", "get-passive-notsupported", "get-passive-agent2",
@@ -53,7 +54,32 @@ struct FixtureReplayTests {
             "get-passive-7.0-to-6.0-json", "get-passive-7.0-to-6.0-text",
             "proxy-7.0-config", "proxy-7.0-data", "proxy-7.0-config-incremental", "proxy-7.0-data-incremental",
         ]
+        let expected = recorded.union(SynthesizedFixtures.all.map(\.name))
         #expect(expected.subtracting(Self.names).isEmpty, "missing: \(expected.subtracting(Self.names).sorted())")
+    }
+
+    /// Each `meta.json` names the program, its Zabbix version and whether the bytes were recorded
+    /// from real programs or synthesized (and then from what); at least three synthesized 8.0 ones.
+    @Test(arguments: Self.names) func metaNamesProgramVersionAndWhetherSynthesized(_ name: String) throws {
+        let meta = try FixtureFiles.meta(name)
+        #expect(!meta.program.isEmpty)
+        let version = try #require(meta.version, "\(name): version")
+        #expect(ZabbixVersion(parsing: version) != nil, "\(name): \(version)")
+        let synthesized = try #require(meta.synthesized, "\(name): synthesized")
+        if synthesized {
+            #expect(meta.recording == nil, "a synthesized fixture was not recorded")
+            #expect(!(meta.synthesizedFrom ?? []).isEmpty, "\(name): the sources it was derived from")
+        } else {
+            #expect(meta.recording != nil, "a recorded fixture keeps the recorder's meta.json")
+        }
+    }
+
+    @Test func atLeastThreeSynthesized80FixturesArePresent() throws {
+        let synthesized80 = try Self.names.filter {
+            let meta = try FixtureFiles.meta($0)
+            return meta.synthesized == true && meta.version?.hasPrefix("8.0") == true
+        }
+        #expect(synthesized80.count >= 3, "\(synthesized80)")
     }
 
     /// A fixture recorded from real programs names them with the Zabbix version they are
@@ -87,8 +113,10 @@ struct FixtureReplayTests {
         let server = FixtureFiles.bytes(name, "server.bin")
         #expect(meta.name == name)
         #expect(meta.clientBytes == client.count && meta.serverBytes == server.count)
-        #expect(meta.recording?.complete == true, "the recorder kept every byte")
-        #expect(meta.recording?.clientBytes == client.count && meta.recording?.serverBytes == server.count)
+        if meta.synthesized != true {
+            #expect(meta.recording?.complete == true, "the recorder kept every byte")
+            #expect(meta.recording?.clientBytes == client.count && meta.recording?.serverBytes == server.count)
+        }
         #expect(meta.tls == (client.first == 0x16))
         let clientFrames = FixtureFrame.frames(client)
         let serverFrames = FixtureFrame.frames(server)

@@ -26,7 +26,7 @@ struct SidePipelineTests {
         var nextID: UInt64 = 1
 
         init(
-            log: CapturedLog? = nil, warningInterval: TimeAmount = .seconds(60),
+            log: CapturedLog? = nil, warningInterval: TimeAmount = .seconds(60), passiveProxy: Bool = false,
             _ configure: (inout DecodeConfiguration) -> Void = { _ in }
         ) {
             var configuration = DecodeConfiguration()
@@ -37,7 +37,7 @@ struct SidePipelineTests {
             if log == nil { logger.logLevel = .critical }
             self.pipeline = SidePipeline(
                 configuration: configuration, sink: self.sink, logger: logger, warningInterval: warningInterval)
-            self.factory = self.pipeline.tapFactory
+            self.factory = self.pipeline.tapFactory(passiveProxy: passiveProxy)
             self.pipeline.start()
         }
 
@@ -119,11 +119,11 @@ struct SidePipelineTests {
     }
 
     @Test func valuesArrivingBeforeTheirCatalogWaitAndAreResolvedWhenItArrives() async throws {
-        var harness = Harness { $0.unresolvedWait = .seconds(30) }
+        // A wait no test run outlasts: a starved run must not see the values expire.
+        var harness = Harness { $0.unresolvedWait = .seconds(3600) }
         try harness.connection(Self.agent2Data())
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { harness.pipeline.catalog.pendingCount == 2 })
         #expect(harness.sink.values.isEmpty, "nothing is emitted with an unknown itemid while it may still be learned")
-        #expect(harness.pipeline.catalog.pendingCount == 2)
         try harness.connection(Self.agent2ActiveChecks())
         let values = await harness.values(count: 2)
         #expect(values.map(\.value.key) == ["agent.ping", "system.uname"])
@@ -194,7 +194,7 @@ struct SidePipelineTests {
         // Oversized frame, then a good one on the same connection: decoding resumes after it.
         let big = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
         let small = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k2","value":"5"}]}"#)
-        try harness.connection([(.clientToServer, big + small)])
+        try harness.connection([(.clientToServer, big + small), (.serverToClient, Self.success)])
         // TLS and not-ZBXD connections.
         try harness.connection([(.clientToServer, [0x16, 0x03, 0x01, 0x00, 0x86, 0x01]), (.serverToClient, [0x16, 0x03, 0x03])])
         try harness.connection([(.clientToServer, Array("agent.ping\n".utf8))])
@@ -215,7 +215,7 @@ struct SidePipelineTests {
         let big = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
         let small = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k2","value":"5"}]}"#)
         let client = try SocketAddress(ipAddress: "192.0.2.10", port: 50000)
-        try harness.connection(client: client, [(.clientToServer, big + big + big + small)])
+        try harness.connection(client: client, [(.clientToServer, big + big + big + small), (.serverToClient, Self.success)])
         _ = await harness.values(count: 1)
         var lines = log.entries(containing: "frame larger than decode.max_frame_size")
         #expect(lines.count == 1, "three oversized frames, one line")
@@ -299,5 +299,85 @@ struct SidePipelineTests {
         let values = await second.values(count: 2)
         await second.pipeline.shutdown()
         #expect(values.map(\.value.key) == ["agent.ping", "system.uname"])
+    }
+
+    // MARK: The server's verdict
+
+    @Test func valuesWaitForTheReplyAndTheHeldBudgetIsGivenBackWhenItComes() async throws {
+        var harness = Harness()
+        let request = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"1"}]}"#)
+        try harness.connection([(.clientToServer, request), (.serverToClient, Self.success)])
+        try harness.connection([(.clientToServer, request)])  // never answered
+        let values = await harness.values(count: 1)
+        #expect(await eventually { harness.pipeline.statistics.rejectedValues[.noReply] == 1 })
+        await harness.pipeline.shutdown()
+        #expect(values.count == 1)
+        #expect(harness.pipeline.statistics.heldValueCount == 0)
+        #expect(harness.pipeline.statistics.heldByteCount == 0)
+        #expect(harness.pipeline.statistics.queueBytes == 0, "held bytes were given back to the queue's budget")
+    }
+
+    @Test func valuesThatDoNotFitTheByteBudgetAreNotHeldAndCounted() async throws {
+        // 64 KiB for the queue and the values waiting for replies together.
+        var harness = Harness {
+            $0.queueBytes = 64 << 10
+            $0.maximumFrameSize = 64 << 10
+        }
+        let rows = (0..<400).map { #"{"host":"h","key":"k\#($0)","value":"\#($0)"}"# }.joined(separator: ",")
+        let big = ZabbixFrames.plain(#"{"request":"sender data","data":[\#(rows)]}"#)
+        try harness.connection([(.clientToServer, big), (.serverToClient, Self.success)])
+        #expect(await eventually { harness.pipeline.statistics.failures(.holdBudget) == 1 })
+        await harness.pipeline.shutdown()
+        #expect(harness.sink.values.isEmpty)
+    }
+
+    @Test func anActiveChecksReplySentByTheConnectingSideTeachesNothing() async throws {
+        var harness = Harness()
+        // The accepting side asks, the connecting side "answers" with an item list: not a server.
+        try harness.connection([
+            (.serverToClient, ZabbixFrames.plain(#"{"request":"active checks","host":"h"}"#)),
+            (.clientToServer, ZabbixFrames.plain(#"{"response":"success","data":[{"key":"k","itemid":1,"delay":"1s"}]}"#)),
+        ])
+        #expect(await eventually { harness.pipeline.statistics.catalogUpdatesIgnored[.wrongSide] == 1 })
+        await harness.pipeline.shutdown()
+        #expect(harness.pipeline.catalog.entryCount == 0)
+    }
+
+    @Test func aConfigurationPushIsLearnedOnlyThroughAPassiveProxyListener() async throws {
+        let push = ZabbixFrames.plain(
+            #"{"request":"proxy config","data":{"hosts":{"fields":["hostid","host"],"data":[[7,"h7"]]},"items":{"fields":["itemid","hostid","key_","value_type"],"data":[[70,7,"k70",3]]}}}"#)
+        let accepted = ZabbixFrames.plain(#"{"response":"success","version":"6.0.14"}"#)
+        var ordinary = Harness()
+        try ordinary.connection([(.clientToServer, push), (.serverToClient, accepted)])
+        #expect(await eventually { ordinary.pipeline.statistics.catalogUpdatesIgnored[.untrustedListener] == 1 })
+        await ordinary.pipeline.shutdown()
+        #expect(ordinary.pipeline.catalog.entryCount == 0)
+
+        var passive = Harness(passiveProxy: true)
+        try passive.connection([(.clientToServer, push), (.serverToClient, accepted)])
+        #expect(await eventually { passive.pipeline.catalog.entryCount == 2 })
+        await passive.pipeline.shutdown()
+    }
+
+    @Test func redirectsAreCountedAndLoggedOncePerIntervalWithWhetherAListenerCoversTheAddress() async throws {
+        let log = CapturedLog()
+        var harness = Harness(log: log)
+        harness.pipeline.listenersChanged([("agents", [Endpoint(host: "127.0.0.1", port: 10051)])])
+        let request = ZabbixFrames.plain(#"{"request":"agent data","session":"s","data":[{"host":"h","key":"k","value":"1","id":1}]}"#)
+        let away = ZabbixFrames.plain(#"{"response":"failed","redirect":{"revision":1,"address":"10.9.9.9:10051"}}"#)
+        let covered = ZabbixFrames.plain(#"{"response":"failed","redirect":{"revision":1,"address":"127.0.0.1:10051"}}"#)
+        for _ in 0..<3 { try harness.connection([(.clientToServer, request), (.serverToClient, away)]) }
+        try harness.connection([(.clientToServer, request), (.serverToClient, covered)])
+        #expect(await eventually { harness.pipeline.statistics.redirects.values.reduce(0, +) == 4 })
+        await harness.pipeline.shutdown()
+        #expect(harness.pipeline.statistics.redirects[.init(listener: "agents", address: "10.9.9.9:10051")] == 3)
+        #expect(harness.pipeline.statistics.rejectedValues[.redirect] == 4)
+        #expect(harness.sink.values.isEmpty)
+        let lines = log.entries(containing: "redirected a client")
+        #expect(lines.count == 2, "one line per address within the interval")
+        let bypass = lines.first { $0.metadata["address"] == "10.9.9.9:10051" }
+        #expect(bypass?.level == .warning && bypass?.metadata["covered"] == "false")
+        let kept = lines.first { $0.metadata["address"] == "127.0.0.1:10051" }
+        #expect(kept?.level == .notice && kept?.metadata["covered"] == "true")
     }
 }

@@ -75,4 +75,28 @@ private func filtered(_ filter: inout DuplicateFilter, _ values: [ItemValue]) ->
         }
         #expect(!accept(&filter, "busy", 1001))
     }
+
+    @Test func unseenRemembersNothingSoAnUnacceptedBatchPassesAgain() {
+        var filter = DuplicateFilter()
+        let batch = [value("a", 1), value("a", 2), value("b", 1)]
+        #expect(filter.unseen(batch) == batch)
+        #expect(filter.unseen(batch) == batch, "nothing was remembered")
+        #expect(filter.sessionCount == 0)
+        filter.remember(batch)
+        #expect(filter.unseen(batch).isEmpty)
+        #expect(filter.unseen([value("a", 3), value("b", 1)]) == [value("a", 3)])
+    }
+
+    @Test func unseenDropsIdsThatDoNotGrowWithinTheBatchEvenAcrossInterleavedSessions() {
+        let filter = DuplicateFilter()
+        let batch = [value("a", 1), value("a", 2), value("b", 1), value("a", 2), value("a", 3), value(nil, 1)]
+        #expect(filter.unseen(batch) == [value("a", 1), value("a", 2), value("b", 1), value("a", 3), value(nil, 1)])
+    }
+
+    @Test func rememberNeverLowersWhatIsRemembered() {
+        var filter = DuplicateFilter()
+        filter.remember([value("a", 10)])
+        filter.remember([value("a", 3)])
+        #expect(filter.unseen([value("a", 5), value("a", 11)]) == [value("a", 11)])
+    }
 }

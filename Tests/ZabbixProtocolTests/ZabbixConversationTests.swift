@@ -159,7 +159,9 @@ func converse(_ frames: [(ZabbixPeer, String)]) throws -> [ZabbixMessage] {
             (.server, #"{"response":"failed","info":"data collection is paused","upload":"disabled","redirect":{"revision":1,"address":"a:10051"}}"#),
         ])
         #expect(messages[1] == .response(ServerResponse(
-            response: "failed", info: "data collection is paused", upload: "disabled", isRedirect: true)))
+            response: "failed", info: "data collection is paused", upload: "disabled",
+            redirect: ZabbixRedirect(address: "a:10051", revision: 1))))
+        #expect(messages[1].isRedirectReply)
     }
 
     // MARK: Proxy
@@ -376,5 +378,12 @@ func converse(_ frames: [(ZabbixPeer, String)]) throws -> [ZabbixMessage] {
                 _ = message?.itemValues
             }
         }
+    }
+}
+
+extension ZabbixMessage {
+    var isRedirectReply: Bool {
+        if case .response(let response) = self { return response.isRedirect }
+        return false
     }
 }

@@ -20,7 +20,7 @@ public enum ConfigLoader {
         "name", "listen", "targets", "balance", "connect_timeout", "idle_timeout", "target_cooldown",
         "drain_timeout", "first_byte_timeout", "client_fin_timeout", "server_reply_timeout", "max_connections",
         "max_connections_per_source", "accept_rate", "allow", "backlog", "socket_buffer", "tcp_smart_connect",
-        "tcp_fin_with_data", "tcp_defer_accept", "decode", "record",
+        "tcp_fin_with_data", "tcp_defer_accept", "decode", "record", "passive_proxy",
     ]
     /// Keys of a listener's `accept_rate` mapping.
     static let acceptRateKeys = ["per_second", "burst"]
@@ -105,6 +105,7 @@ public enum ConfigLoader {
                 options.record = record
                 configuration.warnings += warnings
             }
+            if let node = keys["passive_proxy"] { options.passiveProxy = try node.bool() }
             configuration.listenerOptions[listener.name] = options
             configuration.warnings += Self.listenerWarnings(listener, item: item)
         }

@@ -6,7 +6,9 @@ import Riemann
 /// Readers for the sections beyond `listeners`.
 extension ConfigLoader {
     static let decodeKeys = ["max_frame_size", "queue_frames", "queue_bytes", "workers", "duplicate_sessions"]
-    static let catalogKeys = ["path", "max_entries", "save_interval", "unresolved_wait", "unresolved_max", "unresolved"]
+    static let catalogKeys = [
+        "path", "max_entries", "max_entries_per_proxy", "save_interval", "unresolved_wait", "unresolved_max", "unresolved",
+    ]
     static let riemannKeys = [
         "servers", "batch", "queue", "in_flight", "ack_timeout", "connect_timeout", "reconnect",
         "max_delivery_attempts", "flush_timeout", "self_monitoring",
@@ -16,7 +18,7 @@ extension ConfigLoader {
     static let riemannQueueKeys = ["max_events", "max_bytes", "overflow"]
     static let riemannReconnectKeys = ["min", "max"]
     static let mappingKeys = [
-        "service", "state", "not_supported", "tags", "attributes", "zabbix_attributes", "ttl",
+        "service", "state", "not_supported", "partial", "tags", "attributes", "zabbix_attributes", "ttl",
         "description_max_length", "include", "exclude",
     ]
     static let filterKeys = ["hosts", "keys"]
@@ -38,6 +40,7 @@ extension ConfigLoader {
         let keys = try node.mapping(allowed: Self.catalogKeys)
         if let n = keys["path"] { decode.catalogPath = try n.nonEmptyString() }
         if let n = keys["max_entries"] { decode.catalogMaximumEntries = try n.int(in: 1...100_000_000) }
+        if let n = keys["max_entries_per_proxy"] { decode.catalogMaximumEntriesPerProxy = try n.int(in: 1...100_000_000) }
         if let n = keys["save_interval"] { decode.catalogSaveInterval = try n.duration(atLeast: .seconds(1)).duration }
         if let n = keys["unresolved_wait"] { decode.unresolvedWait = try n.duration().duration }
         if let n = keys["unresolved_max"] { decode.unresolvedMaximum = try n.int(in: 0...100_000_000) }
@@ -151,6 +154,7 @@ extension ConfigLoader {
             let text = try n.nonEmptyString()
             mapping.notSupported = text == "drop" ? .drop : .state(text)
         }
+        if let n = keys["partial"] { mapping.partial = try n.oneOf(MappingConfiguration.PartialBatch.self) }
         if let n = keys["tags"] { mapping.tags = try n.sequence().map { (item) throws(ConfigError) in try item.nonEmptyString() } }
         if let n = keys["attributes"] {
             guard case .mapping(let pairs) = n.node else { throw n.error("expected a mapping of attribute names to values") }

@@ -58,6 +58,7 @@ extension TeeConfiguration {
             lines.append(
                 "    record: { path: \(Self.quoted(record.path)), max_bytes: \(ByteSizeFormat.text(record.maximumBytes)), max_files: \(record.maximumRecordings) }")
         }
+        lines.append("    passive_proxy: \(options.passiveProxy)")
         return lines
     }
 
@@ -81,6 +82,7 @@ extension TeeConfiguration {
         lines.append("catalog:")
         if let path = decode.catalogPath { lines.append("  path: \(Self.quoted(path))") }
         lines.append("  max_entries: \(decode.catalogMaximumEntries)")
+        lines.append("  max_entries_per_proxy: \(decode.catalogMaximumEntriesPerProxy)")
         lines.append("  save_interval: \(Self.text(decode.catalogSaveInterval))")
         lines.append("  unresolved_wait: \(Self.text(decode.unresolvedWait))")
         lines.append("  unresolved_max: \(decode.unresolvedMaximum)")
@@ -129,6 +131,7 @@ extension TeeConfiguration {
         case .drop: lines.append("  not_supported: drop")
         case .state(let state): lines.append("  not_supported: \(Self.quoted(state))")
         }
+        lines.append("  partial: \(mapping.partial.rawValue)")
         lines.append("  tags: [\(mapping.tags.map(Self.quoted).joined(separator: ", "))]")
         if mapping.attributes.isEmpty {
             lines.append("  attributes: {}")

@@ -43,6 +43,11 @@ public struct TeeConfiguration: Sendable {
         public var decode: Bool = true
         /// Write each connection's bytes to a directory as a fixture (key `record`).
         public var record: RecordingConfiguration? = nil
+        /// The listener sits in front of a passive proxy (key `passive_proxy`, default false): the
+        /// configuration the server pushes through it is learned by the item catalog once the
+        /// proxy accepts it. On every other listener a pushed configuration is relayed, counted
+        /// and ignored, so that no client can write the catalog.
+        public var passiveProxy: Bool = false
         public init() {}
     }
 

@@ -11,7 +11,8 @@ public struct CaptureDecoder {
     public struct Result: Sendable {
         /// Every decoded message, with the side that sent it, in decoding order.
         public var messages: [(peer: ZabbixPeer, message: ZabbixMessage)]
-        /// The item values, resolved through ``catalog`` where they carry only itemids.
+        /// The item values the replies accepted, resolved through ``catalog`` where they carry
+        /// only itemids.
         public var values: [DecodedValue]
         /// How the stream was framed: TLS, not ZBXD, oversized frames...
         public var statistics: DecodeStatistics
@@ -23,24 +24,31 @@ public struct CaptureDecoder {
     public let catalog: ItemCatalogStore
     public let listener: String
     public let peerHost: String?
+    /// Decode as a listener in front of a passive proxy (`listeners[].passive_proxy`).
+    public let passiveProxy: Bool
+    /// Rows accepted so far, shared by every ``decode(client:server:chunkSize:connection:)`` of this
+    /// decoder (a retry in a later recording is dropped as the server drops it).
+    private let duplicates: SharedDuplicateFilter
+    /// What values waiting for their reply may hold (`decode.queue_bytes`).
+    private let budget: ByteBudget
 
     public init(
-        listener: String = "capture", peerHost: String? = nil, configuration: DecodeConfiguration = DecodeConfiguration(),
-        catalog: ItemCatalogStore? = nil
+        listener: String = "capture", peerHost: String? = nil, passiveProxy: Bool = false,
+        configuration: DecodeConfiguration = DecodeConfiguration(), catalog: ItemCatalogStore? = nil
     ) {
         self.configuration = configuration
         self.listener = listener
         self.peerHost = peerHost
-        self.catalog =
-            catalog
-            ?? ItemCatalogStore(
-                maximumEntries: configuration.catalogMaximumEntries, maximumPendingValues: configuration.unresolvedMaximum,
-                pendingTimeout: configuration.unresolvedWait)
+        self.passiveProxy = passiveProxy
+        self.catalog = catalog ?? ItemCatalogStore(configuration: configuration)
+        self.duplicates = SharedDuplicateFilter(maximumSessions: configuration.duplicateSessions)
+        self.budget = ByteBudget(limit: configuration.queueBytes)
     }
 
     /// Decodes the two directions of a connection, fed to the frame decoders in pieces of at most
     /// `chunkSize` bytes (to check that where the relay's reads split the stream does not matter).
-    /// Values whose itemid the catalog does not know are returned with key `itemid:N`.
+    /// Values are those the replies accepted, as live; values whose itemid the catalog does not
+    /// know are returned with key `itemid:N` (or left out, by `catalog.unresolved`).
     public func decode(client: [UInt8], server: [UInt8], chunkSize: Int = .max, connection: UInt64 = 1) -> Result {
         let statistics = DecodeStatistics()
         // The connection's first byte decides: TLS (0x16) is relayed, never decoded, counted once.
@@ -50,28 +58,32 @@ public struct CaptureDecoder {
         }
         let clientFrames = Self.frames(client, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
         let serverFrames = Self.frames(server, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
-        var decoder = ConnectionDecoder(listener: self.listener, peerHost: self.peerHost, maximumFrameSize: self.configuration.maximumFrameSize)
-        let inflater = ZabbixInflater(maximumSize: self.configuration.maximumFrameSize)
-        var duplicates = DuplicateFilter(maximumSessions: self.configuration.duplicateSessions)
+        let context = DecodeContext(
+            catalog: self.catalog, duplicates: self.duplicates, statistics: statistics,
+            inflater: ZabbixInflater(maximumSize: self.configuration.maximumFrameSize),
+            budget: self.budget)
+        var decoder = ConnectionDecoder(
+            listener: self.listener, peerHost: self.peerHost, passiveProxy: self.passiveProxy, connection: connection,
+            maximumFrameSize: self.configuration.maximumFrameSize)
         var result = Result(messages: [], values: [], statistics: statistics)
+        func take(_ step: ConnectionDecoder.Step) {
+            result.values += step.ready
+            result.values += UnresolvedValues.settle(step.unresolved, action: self.configuration.unresolvedAction, statistics: statistics)
+        }
         var (nextClient, nextServer) = (0, 0)
         while nextClient < clientFrames.count || nextServer < serverFrames.count {
             let peer: ZabbixPeer = nextClient < clientFrames.count && (nextClient <= nextServer || nextServer >= serverFrames.count) ? .client : .server
             let (frame, afterLoss) = peer == .client ? clientFrames[nextClient] : serverFrames[nextServer]
             if peer == .client { nextClient += 1 } else { nextServer += 1 }
-            guard let message = decoder.decode(frame, from: peer, afterLoss: afterLoss, inflater: inflater, statistics: statistics) else {
-                continue
+            let step = decoder.process(frame, from: peer, afterLoss: afterLoss, context: context)
+            if let message = step.message { result.messages.append((peer, message)) }
+            if let redirect = step.redirect {
+                statistics.redirected(listener: self.listener, address: redirect.address ?? (redirect.reset ? "reset" : "unknown"))
             }
-            result.messages.append((peer, message))
-            let (released, _) = self.catalog.learn(from: message, listener: self.listener)
-            let values = decoder.values(of: message, connection: connection, statistics: statistics) { duplicates.filter($0) }
-            let (resolved, _) = self.catalog.resolve(values, listener: self.listener, now: .now)
-            result.values += released + resolved
+            take(step)
         }
-        for var value in self.catalog.drainPending() {
-            if value.value.key == nil, let itemid = value.value.itemid { value.value.key = "itemid:\(itemid)" }
-            result.values.append(value)
-        }
+        take(decoder.finish(context: context))
+        take(ConnectionDecoder.Step(unresolved: self.catalog.drainPending()))
         return result
     }
 

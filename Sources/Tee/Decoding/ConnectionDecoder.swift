@@ -2,21 +2,47 @@ import Foundation
 import NIOCore
 import ZabbixProtocol
 
-/// The decoding state of one relayed connection: frames → messages → item values.
+/// The decoding state of one relayed connection, and the one decode step every frame goes
+/// through: inflate → message → learn → dedupe → hold until the reply → resolve.
 ///
-/// Shared by the side pipeline's workers and by ``CaptureDecoder`` (the `decode` command and
-/// the fixture tests), so that recorded traffic is decoded exactly as live traffic is.
+/// Shared by the side pipeline's workers and by ``CaptureDecoder`` (the `decode` command and the
+/// fixture tests), so that recorded traffic is decoded exactly as live traffic is. What the
+/// connections of one pipeline share — catalog, duplicate filter, statistics, inflater, byte
+/// budget — comes in once, as a ``DecodeContext``.
+///
+/// The order of the two waits a value may have (see README "What an event means"):
+/// 1. the **server's verdict**, on this connection, usually within milliseconds: values are held
+///    (charged to the byte budget) until the reply; rejected and unanswered ones are counted and
+///    never reach the catalog or the sink;
+/// 2. then, for itemid-only values, the **catalog**: accepted values whose itemid is not known
+///    yet wait there (up to `catalog.unresolved_wait`) for an `active checks` reply or a proxy
+///    configuration on another connection.
+/// Deciding first keeps the catalog's wait list for values Zabbix took, so a client cannot fill
+/// it with values the server refuses, and the wait for the reply is never stretched by the
+/// catalog's.
+///
+/// The catalog learns only what a real server or proxy said: `active checks` replies and proxy
+/// configuration replies only from the target side; a configuration the client pushes (the
+/// server pushing to a passive proxy) only on a listener declared `passive_proxy`, and only once
+/// the proxy answered `success`.
 struct ConnectionDecoder {
     let listener: String
     /// The relay target's host: names the agent in passive checks, which carry no host name.
     let peerHost: String?
+    /// Whether the listener sits in front of a passive proxy (`listeners[].passive_proxy`).
+    let passiveProxy: Bool
+    /// The relayed connection's id, as in the logs.
+    let connection: UInt64
     private var conversation: ZabbixConversation
+    private var gate = AcceptanceGate()
 
     /// - Parameter maximumFrameSize: `decode.max_frame_size`, which sets what one payload may
     ///   keep (``payloadBudget(maximumFrameSize:)``).
-    init(listener: String, peerHost: String?, maximumFrameSize: Int) {
+    init(listener: String, peerHost: String?, passiveProxy: Bool = false, connection: UInt64, maximumFrameSize: Int) {
         self.listener = listener
         self.peerHost = peerHost
+        self.passiveProxy = passiveProxy
+        self.connection = connection
         self.conversation = ZabbixConversation(budget: Self.payloadBudget(maximumFrameSize: maximumFrameSize))
     }
 
@@ -28,51 +54,277 @@ struct ConnectionDecoder {
         max(maximumFrameSize, 64 << 20)
     }
 
-    /// Inflates and decodes one frame; `nil` (counted in `statistics`) when it cannot be decoded.
-    mutating func decode(
-        _ frame: ZabbixFrame, from peer: ZabbixPeer, afterLoss: Bool, inflater: ZabbixInflater, statistics: DecodeStatistics
-    ) -> ZabbixMessage? {
-        if afterLoss { self.conversation.forgetFrame(from: peer) }
+    /// What one frame (or the end of the connection) produced.
+    struct Step {
+        /// The decoded message; `nil` when the frame could not be decoded.
+        var message: ZabbixMessage?
+        /// Values accepted by the server and resolved: for the sink.
+        var ready: [DecodedValue] = []
+        /// Values accepted by the server whose itemid the catalog could not wait for (its wait list
+        /// is full or they name no catalog): to be settled by `catalog.unresolved`.
+        var unresolved: [DecodedValue] = []
+        /// A reply that sends the client elsewhere (7.0 proxy groups).
+        var redirect: ZabbixRedirect?
+        /// Items and hosts the catalog refused (full, or a proxy's quota).
+        var catalogRefused = 0
+    }
+
+    /// Decodes one frame sent by `peer`. `afterLoss`: frames of this connection were skipped or
+    /// dropped on the side since the previous one.
+    mutating func process(
+        _ frame: ZabbixFrame, from peer: ZabbixPeer, afterLoss: Bool, context: DecodeContext,
+        now: ContinuousClock.Instant = .now
+    ) -> Step {
+        var step = Step()
+        if afterLoss {
+            // The lost frame may have been the reply: its verdict is unknown.
+            self.conversation.forgetFrame(from: peer)
+            self.apply(self.gate.end(.replyUndecoded), to: &step, context: context, now: now)
+        }
+        guard let message = self.decode(frame, from: peer, context: context) else {
+            self.apply(self.gate.end(.replyUndecoded), to: &step, context: context, now: now)
+            return step
+        }
+        step.message = message
+        switch message {
+        case .activeChecksResponse(let response):
+            if peer == .server { step.redirect = response.redirect }
+            guard response.items != nil else { break }
+            if peer == .server {
+                let (released, refused) = context.catalog.learn(response, listener: self.listener)
+                self.resolvedLater(released, into: &step, context: context)
+                step.catalogRefused += refused
+            } else {
+                context.statistics.catalogUpdateIgnored(.wrongSide)
+            }
+        case .proxyConfig(let config):
+            if peer == .server {
+                // An active proxy's configuration, as the server sent it.
+                let (released, refused) = context.catalog.learn(config, listener: self.listener)
+                self.resolvedLater(released, into: &step, context: context)
+                step.catalogRefused += refused
+            } else if self.passiveProxy {
+                // The server pushing to the passive proxy behind this listener: learned once the
+                // proxy accepts it.
+                self.hold(AcceptanceGate.Batch(config: config, from: peer), bytes: Self.estimatedBytes(config), into: &step, context: context, now: now)
+            } else {
+                context.statistics.catalogUpdateIgnored(.untrustedListener)
+            }
+        case .response(let response):
+            // Only Zabbix, on the accepting side, redirects its clients.
+            if peer == .server { step.redirect = response.redirect }
+            self.apply(self.gate.reply(response, from: peer), to: &step, context: context, now: now)
+        case .passiveCheckResponse(let response):
+            // The value is in the reply itself: nothing to wait for.
+            var values = self.decodedValues(message.itemValues, version: response.version)
+            for index in values.indices where values[index].value.host == nil {
+                values[index].value.host = self.peerHost
+            }
+            if let first = values.first {
+                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: values.count) {
+                    $0.decoded += $1
+                    $0.accepted += $1
+                }
+            }
+            step.ready.append(contentsOfOrTake: values)
+        case .agentData(let data):
+            self.holdValues(message.itemValues, version: data.version, from: peer, into: &step, context: context, now: now)
+        case .proxyData(let data):
+            self.holdValues(message.itemValues, version: data.version, from: peer, into: &step, context: context, now: now)
+        case .senderData:
+            self.holdValues(message.itemValues, version: nil, from: peer, into: &step, context: context, now: now)
+        case .historyPush(let push):
+            let rows = ItemValue.values(of: push)
+            var batch = AcceptanceGate.Batch(from: peer)
+            batch.values = self.decodedValues(rows.map(\.value), version: nil)
+            batch.rowIndexes = rows.map(\.row)
+            if let first = batch.values.first {
+                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: batch.values.count) { $0.decoded += $1 }
+            }
+            self.hold(batch, bytes: batch.values.reduce(0) { $0 + $1.estimatedBytes }, into: &step, context: context, now: now)
+        case .unrecognized:
+            // Not the reply a held batch needs (text where JSON was due, JSON without a request
+            // or a known shape): its verdict cannot be read.
+            if let held = self.gate.held, held.from == peer.other {
+                self.apply(self.gate.end(.replyUndecoded), to: &step, context: context, now: now)
+            }
+        case .activeChecksRequest, .activeCheckHeartbeat, .proxyHeartbeat, .proxyDataRequest, .proxyConfigRequest,
+            .proxyConfigStatus, .passiveCheckRequest, .other:
+            break
+        }
+        return step
+    }
+
+    /// The connection ended: whatever still waits for a reply never gets one.
+    mutating func finish(context: DecodeContext, now: ContinuousClock.Instant = .now) -> Step {
+        var step = Step()
+        self.apply(self.gate.end(.noReply), to: &step, context: context, now: now)
+        return step
+    }
+
+    // MARK: Decoding
+
+    /// Inflates and decodes one frame; `nil` (counted) when it cannot be decoded.
+    private mutating func decode(_ frame: ZabbixFrame, from peer: ZabbixPeer, context: DecodeContext) -> ZabbixMessage? {
         let payload: ByteBuffer
         do {
-            payload = try inflater.decodedPayload(of: frame)
+            payload = try context.inflater.decodedPayload(of: frame)
         } catch {
-            statistics.failed(.corruptCompression)
+            context.statistics.failed(.corruptCompression)
             self.conversation.forgetFrame(from: peer)
             return nil
         }
-        defer { statistics.rowsDropped(self.conversation.takeDroppedRows()) }
+        defer { context.statistics.rowsDropped(self.conversation.takeDroppedRows()) }
         do {
             let message = try self.conversation.decode(payload, from: peer)
-            statistics.frameDecoded(message: message.kindName, flags: frame.header.flags.rawValue)
+            context.statistics.frameDecoded(message: message.kindName, flags: frame.header.flags.rawValue)
             return message
         } catch {
             switch error {
-            case .invalidJSON: statistics.failed(.invalidJSON)
-            case .budgetExceeded: statistics.failed(.budgetExceeded)
+            case .invalidJSON: context.statistics.failed(.invalidJSON)
+            case .budgetExceeded: context.statistics.failed(.budgetExceeded)
             }
             self.conversation.forgetFrame(from: peer)
             return nil
         }
     }
 
-    /// The item values of `message`, duplicates removed by `deduplicate`, ready for the catalog.
-    func values(
-        of message: ZabbixMessage, connection: UInt64, statistics: DecodeStatistics,
-        deduplicate: ([ItemValue]) -> [ItemValue]
-    ) -> [DecodedValue] {
-        let rows = message.itemValues
-        guard !rows.isEmpty else { return [] }
-        var values = deduplicate(rows)
-        if values.count < rows.count { statistics.duplicatesDropped(rows.count - values.count) }
-        if case .passiveCheckResponse = message {
-            for index in values.indices where values[index].host == nil {
-                values[index].host = self.peerHost
-            }
-        }
+    /// `values` with where they were seen. `version` is kept as the sender wrote it (shared, not
+    /// copied): the summary shows it as is (`8.0.0rc1`, agent 2's long version), cut to a bound.
+    private func decodedValues(_ values: [ItemValue], version: String?) -> [DecodedValue] {
+        guard !values.isEmpty else { return [] }
         let seenAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
         return values.map {
-            DecodedValue(value: $0, listener: self.listener, connection: connection, seenAtMicros: seenAt, peerHost: self.peerHost)
+            DecodedValue(
+                value: $0, listener: self.listener, connection: self.connection, seenAtMicros: seenAt,
+                peerHost: self.peerHost, zabbixVersion: version)
         }
+    }
+
+    // MARK: Holding until the reply
+
+    /// Holds a request's values (duplicates of rows already accepted removed) until its reply.
+    private mutating func holdValues(
+        _ rows: [ItemValue], version: String?, from peer: ZabbixPeer, into step: inout Step, context: DecodeContext,
+        now: ContinuousClock.Instant
+    ) {
+        let fresh = context.duplicates.unseen(rows)
+        let values = self.decodedValues(fresh, version: version)
+        let dropped = rows.count - fresh.count
+        if dropped > 0 { context.statistics.duplicatesDropped(dropped) }
+        if let first = rows.first {
+            let key = DecodeStatistics.SummaryKey(request: first.requestType, version: version)
+            context.statistics.summarize(key, count: rows.count) { counts, _ in
+                counts.decoded += fresh.count
+                counts.duplicates += dropped
+            }
+        }
+        var batch = AcceptanceGate.Batch(from: peer)
+        batch.values = values
+        batch.duplicates = dropped
+        self.hold(batch, bytes: values.reduce(0) { $0 + $1.estimatedBytes }, into: &step, context: context, now: now)
+    }
+
+    private mutating func hold(
+        _ batch: AcceptanceGate.Batch, bytes: Int, into step: inout Step, context: DecodeContext, now: ContinuousClock.Instant
+    ) {
+        // Whatever still waited gets no reply now: a new request has started.
+        self.apply(self.gate.end(.noReply), to: &step, context: context, now: now)
+        guard !batch.values.isEmpty || batch.config != nil else { return }
+        guard context.budget.reserve(bytes) else {
+            context.statistics.failed(.holdBudget)
+            if batch.config != nil { context.statistics.catalogUpdateIgnored(.notAccepted) }
+            return
+        }
+        var batch = batch
+        batch.bytes = bytes
+        context.statistics.holding(values: batch.values.count, bytes: bytes)
+        _ = self.gate.hold(batch)
+    }
+
+    /// Carries out what a settled batch means: counts, the duplicate filter, the catalog.
+    private func apply(
+        _ settlement: AcceptanceGate.Settlement?, to step: inout Step, context: DecodeContext, now: ContinuousClock.Instant
+    ) {
+        guard let settlement else { return }
+        let statistics = context.statistics
+        context.budget.release(settlement.bytes)
+        statistics.holding(values: -(settlement.accepted.count + settlement.rejected.count), bytes: -settlement.bytes)
+        // The values of a batch come from one message: one summary row, one lock.
+        if let reason = settlement.reason, let first = settlement.rejected.first {
+            statistics.rejected(reason, count: settlement.rejected.count)
+            let unanswered = reason == .noReply || reason == .replyUndecoded
+            statistics.summarize(DecodeStatistics.SummaryKey(first), count: settlement.rejected.count) {
+                if unanswered { $0.unanswered += $1 } else { $0.rejected += $1 }
+            }
+        }
+        if let first = settlement.accepted.first {
+            let accepted = settlement.accepted
+            // Only rows the server took are remembered: a retry after a lost reply is decoded again.
+            context.duplicates.remember(accepted)
+            let (resolved, expired) = context.catalog.resolve(accepted, listener: self.listener, now: now)
+            var throughCatalog = 0
+            for value in resolved where value.value.itemid != nil { throughCatalog += 1 }
+            let partial = first.batchFailed != nil
+            statistics.summarize(DecodeStatistics.SummaryKey(first), count: accepted.count) {
+                $0.accepted += $1
+                if partial { $0.partial += $1 }
+                $0.resolved += throughCatalog
+            }
+            step.ready.append(contentsOfOrTake: resolved)
+            step.unresolved.append(contentsOfOrTake: expired)
+        }
+        if let config = settlement.acceptedConfig {
+            let (released, refused) = context.catalog.learn(config, listener: self.listener)
+            self.resolvedLater(released, into: &step, context: context)
+            step.catalogRefused += refused
+        }
+        if settlement.refusedConfig { statistics.catalogUpdateIgnored(.notAccepted) }
+    }
+
+    /// Values that waited for the catalog and are now resolved.
+    private func resolvedLater(_ released: [DecodedValue], into step: inout Step, context: DecodeContext) {
+        guard !released.isEmpty else { return }
+        context.statistics.summarize(released) { $0.resolved += $1 }
+        step.ready.append(contentsOfOrTake: released)
+    }
+
+    /// What holding a pushed configuration until the proxy's answer costs, roughly.
+    private static func estimatedBytes(_ config: ProxyConfig) -> Int {
+        config.items.reduce(128 * config.items.count) { $0 + $1.key.utf8.count }
+            + config.hosts.reduce(96 * config.hosts.count) { $0 + $1.host.utf8.count }
+    }
+}
+
+/// Settles accepted values whose itemid stayed unknown, as `catalog.unresolved` says: the one
+/// place the `itemid:N` fallback is applied (the live pipeline and the `decode` command).
+enum UnresolvedValues {
+    /// The values to emit (with key `itemid:N`), counting both outcomes.
+    static func settle(
+        _ values: [DecodedValue], action: DecodeConfiguration.UnresolvedAction, statistics: DecodeStatistics
+    ) -> [DecodedValue] {
+        guard !values.isEmpty else { return [] }
+        statistics.summarize(values) { $0.unresolved += $1 }
+        switch action {
+        case .emit:
+            statistics.unresolved(emitted: values.count, dropped: 0)
+            return values.map { decoded in
+                var decoded = decoded
+                if decoded.value.key == nil, let itemid = decoded.value.itemid {
+                    decoded.value.key = DecodedValue.fallbackKey(itemid: itemid)
+                }
+                return decoded
+            }
+        case .drop:
+            statistics.unresolved(emitted: 0, dropped: values.count)
+            return []
+        }
+    }
+}
+
+extension Array {
+    /// Appends `other`, or takes it whole when this array is empty (no copy of its elements).
+    mutating func append(contentsOfOrTake other: [Element]) {
+        if self.isEmpty { self = other } else { self += other }
     }
 }

@@ -14,7 +14,8 @@ public struct DecodeConfiguration: Sendable, Hashable {
     public var maximumFrameSize: Int = 128 << 20
     /// Frames waiting for the side pipeline, at most (more are dropped and counted).
     public var queueFrames: Int = 10_000
-    /// Bytes of frames waiting for the side pipeline, at most.
+    /// Bytes the side pipeline holds, at most, all connections together: frames arriving, queued
+    /// and being decoded, and values waiting for their server's reply (one ``ByteBudget``).
     public var queueBytes: Int = 256 << 20
     /// Worker threads that inflate and decode (connections are spread over them).
     public var workers: Int = 1
@@ -24,6 +25,9 @@ public struct DecodeConfiguration: Sendable, Hashable {
     public var catalogPath: String? = nil
     /// Items plus hosts the catalog holds at most.
     public var catalogMaximumEntries: Int = 1_000_000
+    /// Items plus hosts one proxy's configuration may put in the catalog at most (the largest
+    /// real proxies carry a few hundred thousand items).
+    public var catalogMaximumEntriesPerProxy: Int = 500_000
     /// How often a changed catalog is written to `catalogPath`.
     public var catalogSaveInterval: Duration = .seconds(30)
     /// How long a value waits for its itemid to be learned.

@@ -30,6 +30,91 @@ public final class DecodeStatistics: Sendable {
         /// A direction of a connection that ended inside a frame: the peer reset or closed
         /// mid-frame, or the idle timeout closed a connection that had sent part of one.
         case truncated
+        /// A request's values could not wait for the server's reply: the frames and values held
+        /// on the side already use the byte budget (`decode.queue_bytes`). Not emitted, counted,
+        /// relayed.
+        case holdBudget = "hold_budget"
+    }
+
+    /// Why the catalog did not learn from a message that carried items.
+    public enum CatalogUpdateIgnored: String, Sendable, Hashable, CaseIterable {
+        /// A client pushed a proxy configuration on a listener not declared `passive_proxy`.
+        case untrustedListener = "untrusted_listener"
+        /// A pushed configuration the passive proxy did not answer with `success`.
+        case notAccepted = "not_accepted"
+        /// An `active checks` reply or configuration reply sent by the connecting side, not the target.
+        case wrongSide = "wrong_side"
+    }
+
+    /// A redirect, by the listener whose reply carried it and the address it sends clients to
+    /// (`reset` for a reset; `other` once ``maximumRedirectAddresses`` addresses are counted).
+    public struct RedirectKey: Sendable, Hashable {
+        public var listener: String
+        public var address: String
+        public init(listener: String, address: String) {
+            self.listener = listener
+            self.address = address
+        }
+    }
+
+    /// Distinct (listener, address) pairs counted before further addresses count as `other`:
+    /// the address comes from the wire, so the label set must stay bounded.
+    public static let maximumRedirectAddresses = 64
+
+    /// One row of the `decode --summary` upgrade check: a request type and the Zabbix version its
+    /// sender announced (`-` when it announces none, as `zabbix_sender` does).
+    public struct SummaryKey: Sendable, Hashable, Comparable {
+        public var request: String
+        public var version: String
+        public init(request: String, version: String) {
+            self.request = request
+            self.version = version
+        }
+
+        /// The row of `request` values from a sender that announced `version` (cut to 32
+        /// characters: it comes from the wire).
+        init(request: ItemValue.RequestType, version: String?) {
+            self.init(request: request.rawValue, version: version.map { String($0.prefix(32)) } ?? "-")
+        }
+
+        /// The row of `value`.
+        init(_ value: DecodedValue) {
+            self.init(request: value.value.requestType, version: value.zabbixVersion)
+        }
+        public static func < (lhs: SummaryKey, rhs: SummaryKey) -> Bool {
+            (lhs.request, lhs.version) < (rhs.request, rhs.version)
+        }
+    }
+
+    /// What became of the values of one ``SummaryKey``.
+    public struct SummaryCounts: Sendable, Hashable {
+        /// Values decoded (duplicates removed).
+        public var decoded = 0
+        /// Rows dropped as duplicates.
+        public var duplicates = 0
+        /// Values the reply accepted.
+        public var accepted = 0
+        /// Of ``accepted``: values of batches the server only partly accepted.
+        public var partial = 0
+        /// Values the server refused (failed response, `processed: 0`, redirect, row errors).
+        public var rejected = 0
+        /// Values whose request got no (readable) reply.
+        public var unanswered = 0
+        /// Accepted itemid-only values whose host and key came from the catalog.
+        public var resolved = 0
+        /// Accepted itemid-only values the catalog could not resolve in time.
+        public var unresolved = 0
+        public init() {}
+    }
+
+    /// Rows of the summary before further (request, version) pairs count as version `other`.
+    public static let maximumSummaryRows = 256
+
+    private struct Verdicts {
+        var rejected: [ValueRejection: Int] = [:]
+        var redirects: [RedirectKey: Int] = [:]
+        var catalogIgnored: [CatalogUpdateIgnored: Int] = [:]
+        var summary: [SummaryKey: SummaryCounts] = [:]
     }
 
     private let labelled = Mutex<(frames: [FrameKind: Int], failures: [Failure: Int])>(([:], [:]))
@@ -44,6 +129,9 @@ public final class DecodeStatistics: Sendable {
     private let droppedKeyTooLong = Atomic<Int>(0)
     private let queuedFrames = Atomic<Int>(0)
     private let queuedBytes = Atomic<Int>(0)
+    private let verdicts = Mutex(Verdicts())
+    private let held = Atomic<Int>(0)
+    private let heldBytes = Atomic<Int>(0)
 
     public init() {}
 
@@ -62,8 +150,27 @@ public final class DecodeStatistics: Sendable {
 
     /// Connections recognised as TLS (relayed, never decoded).
     public var tlsConnectionCount: Int { self.tlsConnections.load(ordering: .relaxed) }
-    /// Item values decoded (after duplicate suppression, before mapping filters).
+    /// Item values handed on to the sink: decoded, not duplicates, accepted by the server's reply
+    /// (before mapping filters).
     public var itemValueCount: Int { self.values.load(ordering: .relaxed) }
+    /// Values not taken as stored, by reason (every reason the decoder counts present, zero
+    /// included; `partial_batch` is counted by the mapping, see ``RiemannSink``).
+    public var rejectedValues: [ValueRejection: Int] {
+        let counted = self.verdicts.withLock { $0.rejected }
+        return Dictionary(uniqueKeysWithValues: ValueRejection.allCases.filter { $0 != .partialBatch }.map { ($0, counted[$0] ?? 0) })
+    }
+    /// Replies carrying a 7.0 redirect, by listener and target address.
+    public var redirects: [RedirectKey: Int] { self.verdicts.withLock { $0.redirects } }
+    /// Messages whose items the catalog did not learn, by reason (every reason present).
+    public var catalogUpdatesIgnored: [CatalogUpdateIgnored: Int] {
+        let counted = self.verdicts.withLock { $0.catalogIgnored }
+        return Dictionary(uniqueKeysWithValues: CatalogUpdateIgnored.allCases.map { ($0, counted[$0] ?? 0) })
+    }
+    /// Per request type and sender version: what became of the values (`decode --summary`).
+    public var summary: [SummaryKey: SummaryCounts] { self.verdicts.withLock { $0.summary } }
+    /// Values waiting for the reply to their request, and the bytes charged for them.
+    public var heldValueCount: Int { self.held.load(ordering: .relaxed) }
+    public var heldByteCount: Int { self.heldBytes.load(ordering: .relaxed) }
     /// Rows dropped as duplicates (same session, id not above the last seen).
     public var duplicateCount: Int { self.duplicates.load(ordering: .relaxed) }
     /// Values whose itemid stayed unknown and were emitted with service `itemid:N`.
@@ -114,6 +221,68 @@ public final class DecodeStatistics: Sendable {
     func unresolved(emitted: Int, dropped: Int) {
         self.unresolvedEmitted.add(emitted, ordering: .relaxed)
         self.unresolvedDropped.add(dropped, ordering: .relaxed)
+    }
+
+    func rejected(_ reason: ValueRejection, count: Int) {
+        guard count > 0 else { return }
+        self.verdicts.withLock { $0.rejected[reason, default: 0] += count }
+    }
+
+    /// Counts a redirect; returns the address label it was counted under (`other` past the bound).
+    @discardableResult
+    func redirected(listener: String, address: String) -> String {
+        self.verdicts.withLock { verdicts in
+            var key = RedirectKey(listener: listener, address: address)
+            if verdicts.redirects[key] == nil, verdicts.redirects.count >= Self.maximumRedirectAddresses {
+                key.address = "other"
+            }
+            verdicts.redirects[key, default: 0] += 1
+            return key.address
+        }
+    }
+
+    func catalogUpdateIgnored(_ reason: CatalogUpdateIgnored) {
+        self.verdicts.withLock { $0.catalogIgnored[reason, default: 0] += 1 }
+    }
+
+    func holding(values: Int, bytes: Int) {
+        self.held.add(values, ordering: .relaxed)
+        self.heldBytes.add(bytes, ordering: .relaxed)
+    }
+
+    /// Adds to the summary rows of `values` (grouped by request type and version) with `update`.
+    /// The values of one message share request type and version: a run costs two comparisons per
+    /// value, a key per run, one lock per call.
+    func summarize(_ values: [DecodedValue], _ update: (inout SummaryCounts, Int) -> Void) {
+        guard !values.isEmpty else { return }
+        var runs: [(request: ItemValue.RequestType, version: String?, count: Int)] = []
+        for value in values {
+            if let last = runs.last, last.request == value.value.requestType, last.version == value.zabbixVersion {
+                runs[runs.count - 1].count += 1
+            } else {
+                runs.append((value.value.requestType, value.zabbixVersion, 1))
+            }
+        }
+        guard !runs.isEmpty else { return }
+        self.verdicts.withLock { verdicts in
+            for run in runs {
+                Self.summarize(SummaryKey(request: run.request, version: run.version), run.count, update, in: &verdicts)
+            }
+        }
+    }
+
+    /// Adds `count` to the summary row `key` with `update`.
+    func summarize(_ key: SummaryKey, count: Int, _ update: (inout SummaryCounts, Int) -> Void) {
+        guard count > 0 else { return }
+        self.verdicts.withLock { Self.summarize(key, count, update, in: &$0) }
+    }
+
+    private static func summarize(
+        _ key: SummaryKey, _ count: Int, _ update: (inout SummaryCounts, Int) -> Void, in verdicts: inout Verdicts
+    ) {
+        var key = key
+        if verdicts.summary[key] == nil, verdicts.summary.count >= Self.maximumSummaryRows { key.version = "other" }
+        update(&verdicts.summary[key, default: SummaryCounts()], count)
     }
 
     func queued(bytes: Int) {

@@ -41,9 +41,9 @@ extension ItemCatalogStore {
         case .failure(let error):
             reason = "\(error)"
         case .success(let bytes):
-            let maximum = self.state.withLock { $0.catalog.maximumEntries }
+            let (maximum, perProxy) = self.state.withLock { ($0.catalog.maximumEntries, $0.catalog.maximumEntriesPerProxy) }
             do {
-                let catalog = try ItemCatalog(serialized: bytes, maximumEntries: maximum)
+                let catalog = try ItemCatalog(serialized: bytes, maximumEntries: maximum, maximumEntriesPerProxy: perProxy)
                 let entries = self.state.withLock { state in
                     state.catalog = catalog
                     return catalog.count

@@ -32,46 +32,57 @@ public final class ItemCatalogStore: Sendable {
     /// Failed saves and catalog files set aside at start (see `ItemCatalogStore+File.swift`).
     let fileStatistics = CatalogFileStatistics()
 
-    public init(maximumEntries: Int, maximumPendingValues: Int, pendingTimeout: Duration) {
+    public init(maximumEntries: Int, maximumEntriesPerProxy: Int = .max, maximumPendingValues: Int, pendingTimeout: Duration) {
         self.maximumPendingValues = maximumPendingValues
         self.pendingTimeout = pendingTimeout
-        self.state = Mutex(State(catalog: ItemCatalog(maximumEntries: maximumEntries)))
+        self.state = Mutex(State(catalog: ItemCatalog(maximumEntries: maximumEntries, maximumEntriesPerProxy: maximumEntriesPerProxy)))
+    }
+
+    /// A store sized by `configuration` (`catalog.max_entries`, `max_entries_per_proxy`,
+    /// `unresolved_max`, `unresolved_wait`).
+    public convenience init(configuration: DecodeConfiguration) {
+        self.init(
+            maximumEntries: configuration.catalogMaximumEntries,
+            maximumEntriesPerProxy: configuration.catalogMaximumEntriesPerProxy,
+            maximumPendingValues: configuration.unresolvedMaximum, pendingTimeout: configuration.unresolvedWait)
     }
 
     /// Items (plus hosts) held.
     public var entryCount: Int { self.state.withLock { $0.catalog.count } }
-    /// Inserts refused because the catalog was full.
+    /// Inserts refused because the catalog was full (or a proxy's quota reached).
     public var refusedCount: Int { self.state.withLock { $0.catalog.refusedCount } }
+    /// Of ``refusedCount``: inserts refused by `catalog.max_entries_per_proxy`.
+    public var quotaRefusedCount: Int { self.state.withLock { $0.catalog.quotaRefusedCount } }
     /// Values waiting for their itemid to be learned.
     public var pendingCount: Int { self.state.withLock { $0.pendingCount } }
     /// A copy of the catalog.
     public var snapshot: ItemCatalog { self.state.withLock { $0.catalog } }
 
-    /// Learns from a message; returns the waiting values the new knowledge resolves, and how many
-    /// items and hosts the message taught that did not fit (the catalog is full).
-    func learn(from message: ZabbixMessage, listener: String) -> (released: [DecodedValue], refused: Int) {
-        let namespace: String
-        switch message {
-        case .activeChecksResponse(let response):
-            guard let host = response.request?.host, response.items != nil else { return ([], 0) }
-            namespace = ItemCatalog.agentNamespace(listener: listener, host: host)
-            return self.state.withLock { state in
-                let refusedBefore = state.catalog.refusedCount
-                state.catalog.learn(response, listener: listener)
-                state.changedSinceSave = true
-                return (Self.release(namespace, in: &state), state.catalog.refusedCount - refusedBefore)
-            }
-        case .proxyConfig(let config):
-            let proxy = config.proxyHost ?? ""
-            namespace = ItemCatalog.proxyNamespace(listener: listener, proxy: proxy)
-            return self.state.withLock { state in
-                let refusedBefore = state.catalog.refusedCount
-                state.catalog.learn(config, listener: listener, proxy: proxy)
-                state.changedSinceSave = true
-                return (Self.release(namespace, in: &state), state.catalog.refusedCount - refusedBefore)
-            }
-        default:
-            return ([], 0)
+    /// Learns an agent's items from an `active checks` reply (the caller checked that the server
+    /// side sent it); returns the waiting values the new knowledge resolves, and how many items
+    /// did not fit.
+    func learn(_ response: ActiveChecksResponse, listener: String) -> (released: [DecodedValue], refused: Int) {
+        guard let host = response.request?.host, response.items != nil else { return ([], 0) }
+        let namespace = ItemCatalog.agentNamespace(listener: listener, host: host)
+        return self.state.withLock { state in
+            let refusedBefore = state.catalog.refusedCount
+            state.catalog.learn(response, listener: listener)
+            state.changedSinceSave = true
+            return (Self.release(namespace, in: &state), state.catalog.refusedCount - refusedBefore)
+        }
+    }
+
+    /// Learns a proxy's items from a configuration payload (the caller checked that a real server
+    /// sent it, or that the passive proxy accepted it); returns the waiting values it resolves and
+    /// how many items and hosts did not fit (catalog full or the proxy's quota reached).
+    func learn(_ config: ProxyConfig, listener: String) -> (released: [DecodedValue], refused: Int) {
+        let proxy = config.proxyHost ?? ""
+        let namespace = ItemCatalog.proxyNamespace(listener: listener, proxy: proxy)
+        return self.state.withLock { state in
+            let refusedBefore = state.catalog.refusedCount
+            state.catalog.learn(config, listener: listener, proxy: proxy)
+            state.changedSinceSave = true
+            return (Self.release(namespace, in: &state), state.catalog.refusedCount - refusedBefore)
         }
     }
 
@@ -142,7 +153,7 @@ public final class ItemCatalogStore: Sendable {
             return ItemCatalog.proxyNamespace(listener: decoded.listener, proxy: decoded.value.proxy ?? "")
         case .agentData:
             return decoded.value.host.map { ItemCatalog.agentNamespace(listener: decoded.listener, host: $0) }
-        case .senderData, .passiveCheck:
+        case .senderData, .passiveCheck, .historyPush:
             return nil
         }
     }

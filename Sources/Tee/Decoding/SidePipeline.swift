@@ -7,11 +7,13 @@ import Synchronization
 import ZabbixProtocol
 
 /// Decodes tapped Zabbix frames off the event loops: inflate, JSON, conversation pairing,
-/// catalog, duplicate suppression; hands item values to a sink.
+/// catalog, duplicate suppression, the server's verdict; hands the values Zabbix accepted to a
+/// sink (see ``ConnectionDecoder`` for the one decode step).
 ///
 /// Each worker thread owns the conversations of the connections assigned to it (by connection
-/// id), so frames of one connection are decoded in order. Producers never wait: a full queue
-/// drops the frame and counts it (see ``DecodeStatistics``).
+/// id), so frames of one connection are decoded in order, and a request's values wait on that
+/// worker for its reply. Producers never wait: a full queue drops the frame and counts it (see
+/// ``DecodeStatistics``).
 public final class SidePipeline: Sendable {
     public let configuration: DecodeConfiguration
     public let statistics: DecodeStatistics
@@ -19,10 +21,12 @@ public final class SidePipeline: Sendable {
     private let sink: any ItemValueSink
     private let logger: Logger
     private let queues: [SideQueue<SideWork>]
-    /// Every frame held for decoding: arriving in the taps, queued, being decoded
-    /// (`decode.queue_bytes`).
+    /// Every frame held for decoding — arriving in the taps, queued, being decoded — and every
+    /// value waiting for its server's reply (`decode.queue_bytes`).
     let frameBytes: ByteBudget
-    private let duplicates: Mutex<DuplicateFilter>
+    let duplicates: SharedDuplicateFilter
+    /// The tee's listeners and their addresses, to tell whether a redirect's target is covered.
+    private let listeners = Mutex<[(name: String, listen: [Endpoint])]>([])
     private let running = Mutex<(workers: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
     /// Limits hit on the side (oversized frames, a full catalog): warned about once per interval.
     let warnings: LogThrottle<LimitWarning>
@@ -33,6 +37,8 @@ public final class SidePipeline: Sendable {
         case oversizedFrame(listener: String)
         /// The item catalog is at `catalog.max_entries`.
         case catalogFull
+        /// Replies on this listener redirect clients to this address (7.0 proxy groups).
+        case redirect(listener: String, address: String)
     }
 
     /// - Parameter warningInterval: the shortest time between two warnings about the same limit.
@@ -43,11 +49,7 @@ public final class SidePipeline: Sendable {
     ) {
         self.configuration = configuration
         self.statistics = statistics
-        self.catalog =
-            catalog
-            ?? ItemCatalogStore(
-                maximumEntries: configuration.catalogMaximumEntries,
-                maximumPendingValues: configuration.unresolvedMaximum, pendingTimeout: configuration.unresolvedWait)
+        self.catalog = catalog ?? ItemCatalogStore(configuration: configuration)
         self.sink = sink
         self.logger = logger
         self.warnings = LogThrottle(interval: warningInterval)
@@ -57,11 +59,23 @@ public final class SidePipeline: Sendable {
         self.queues = (0..<workers).map { _ in
             SideQueue(maximumItems: max(1, configuration.queueFrames / workers), bytes: frameBytes)
         }
-        self.duplicates = Mutex(DuplicateFilter(maximumSessions: configuration.duplicateSessions))
+        self.duplicates = SharedDuplicateFilter(maximumSessions: configuration.duplicateSessions)
     }
 
     /// The tap that feeds this pipeline from relayed connections.
     public var tapFactory: ZabbixTapFactory { ZabbixTapFactory(pipeline: self) }
+
+    /// The tap for a listener; `passiveProxy`: the listener sits in front of a passive proxy, so
+    /// configuration the server pushes through it is learned (once the proxy accepts it).
+    public func tapFactory(passiveProxy: Bool) -> ZabbixTapFactory {
+        ZabbixTapFactory(pipeline: self, passiveProxy: passiveProxy)
+    }
+
+    /// Tells the pipeline which addresses the tee listens on (at start and after a reload), to
+    /// say in the log whether a redirect's target is covered by a listener.
+    public func listenersChanged(_ listeners: [(name: String, listen: [Endpoint])]) {
+        self.listeners.withLock { $0 = listeners }
+    }
 
     /// Starts the worker threads.
     public func start() {
@@ -108,11 +122,6 @@ public final class SidePipeline: Sendable {
         return true
     }
 
-    func filterDuplicates(_ values: [ItemValue]) -> [ItemValue] {
-        guard values.contains(where: { $0.session != nil && $0.id != nil }) else { return values }
-        return self.duplicates.withLock { $0.filter(values) }
-    }
-
     func emit(_ values: [DecodedValue]) {
         guard !values.isEmpty else { return }
         self.statistics.valuesDecoded(values.count)
@@ -149,18 +158,28 @@ public final class SidePipeline: Sendable {
 
     /// Values whose itemid stayed unknown.
     func settle(_ expired: [DecodedValue]) {
-        guard !expired.isEmpty else { return }
-        switch self.configuration.unresolvedAction {
-        case .emit:
-            self.statistics.unresolved(emitted: expired.count, dropped: 0)
-            self.emit(expired.map { decoded in
-                var decoded = decoded
-                if decoded.value.key == nil, let itemid = decoded.value.itemid { decoded.value.key = "itemid:\(itemid)" }
-                return decoded
-            })
-        case .drop:
-            self.statistics.unresolved(emitted: 0, dropped: expired.count)
-        }
+        self.emit(UnresolvedValues.settle(expired, action: self.configuration.unresolvedAction, statistics: self.statistics))
+    }
+
+    /// A reply on `listener` sent its client to `redirect`'s address: counted per listener and
+    /// address, and logged (throttled) with whether a tee listener covers that address.
+    func redirected(_ redirect: ZabbixRedirect, listener: String, connection: UInt64) {
+        let address = redirect.address.map { String($0.prefix(256)) } ?? (redirect.reset ? "reset" : "unknown")
+        // The label (bounded: `other` past a limit) also keys the log throttle, so it stays bounded too.
+        let label = self.statistics.redirected(listener: listener, address: address)
+        guard let target = redirect.address else { return }
+        let coverage = RedirectCoverage.of(target, listeners: self.listeners.withLock { $0 })
+        guard let suppressed = self.warnings.record(.redirect(listener: listener, address: label)) else { return }
+        var metadata: Logger.Metadata = [
+            "listener": "\(listener)", "connection": "\(connection)", "address": "\(address)",
+            "covered": "\(coverage != .none)",
+        ]
+        if suppressed > 0 { metadata["suppressed-since-last-warning"] = "\(suppressed)" }
+        // Covered: the traffic still passes a tee listener. Not covered: the tee loses it.
+        self.logger.log(
+            level: coverage == .none ? .warning : .notice,
+            "Zabbix redirected a client to another proxy of its proxy group (reply relayed unchanged); \(coverage.description)",
+            metadata: metadata)
     }
 
     /// Writes the catalog when it changed (or always, with `force`: at shutdown).
@@ -178,21 +197,19 @@ public final class SidePipeline: Sendable {
 
 /// One worker thread: the conversations of its connections, in order.
 private final class SideWorker: @unchecked Sendable {
-    private struct Connection {
-        var decoder: ConnectionDecoder
-    }
-
     private let pipeline: SidePipeline
     private let queue: SideQueue<SideWork>
     private let index: Int
-    private let inflater: ZabbixInflater
-    private var connections: [UInt64: Connection] = [:]
+    private let context: DecodeContext
+    private var connections: [UInt64: ConnectionDecoder] = [:]
 
     init(pipeline: SidePipeline, queue: SideQueue<SideWork>, index: Int) {
         self.pipeline = pipeline
         self.queue = queue
         self.index = index
-        self.inflater = ZabbixInflater(maximumSize: pipeline.configuration.maximumFrameSize)
+        self.context = DecodeContext(
+            catalog: pipeline.catalog, duplicates: pipeline.duplicates, statistics: pipeline.statistics,
+            inflater: ZabbixInflater(maximumSize: pipeline.configuration.maximumFrameSize), budget: pipeline.frameBytes)
     }
 
     func run() {
@@ -223,6 +240,11 @@ private final class SideWorker: @unchecked Sendable {
                 self.pipeline.saveCatalog()
             }
         }
+        // Closed at shutdown: connections whose close never reached the queue got no reply either.
+        for (id, var decoder) in self.connections {
+            self.handle(decoder.finish(context: self.context), connection: id, listener: decoder.listener)
+        }
+        self.connections = [:]
         self.pipeline.workerFinished()
     }
 
@@ -237,32 +259,30 @@ private final class SideWorker: @unchecked Sendable {
     /// Handles one item; returns the byte size of a consumed frame (its share of the queue's budget).
     private func process(_ work: SideWork) -> Int? {
         switch work {
-        case .opened(let id, let listener, let peerHost):
-            self.connections[id] = Connection(decoder: ConnectionDecoder(listener: listener, peerHost: peerHost, maximumFrameSize: self.pipeline.configuration.maximumFrameSize))
+        case .opened(let id, let listener, let peerHost, let passiveProxy):
+            self.connections[id] = ConnectionDecoder(
+                listener: listener, peerHost: peerHost, passiveProxy: passiveProxy, connection: id,
+                maximumFrameSize: self.pipeline.configuration.maximumFrameSize)
             return nil
         case .closed(let id):
-            self.connections[id] = nil
+            if var decoder = self.connections.removeValue(forKey: id) {
+                self.handle(decoder.finish(context: self.context), connection: id, listener: decoder.listener)
+            }
             return nil
         case .frame(let id, let peer, let frame, let afterLoss):
             let bytes = frame.payload.readableBytes
-            guard var connection = self.connections[id] else { return bytes }
-            self.decode(frame, from: peer, afterLoss: afterLoss, connection: &connection, id: id)
-            self.connections[id] = connection
+            guard var decoder = self.connections[id] else { return bytes }
+            let step = decoder.process(frame, from: peer, afterLoss: afterLoss, context: self.context)
+            self.connections[id] = decoder
+            self.handle(step, connection: id, listener: decoder.listener)
             return bytes
         }
     }
 
-    private func decode(_ frame: ZabbixFrame, from peer: ZabbixPeer, afterLoss: Bool, connection: inout Connection, id: UInt64) {
-        guard let message = connection.decoder.decode(frame, from: peer, afterLoss: afterLoss, inflater: self.inflater, statistics: self.pipeline.statistics) else {
-            return
-        }
-        let (released, refused) = self.pipeline.catalog.learn(from: message, listener: connection.decoder.listener)
-        self.pipeline.catalogRefused(refused, listener: connection.decoder.listener)
-        let values = connection.decoder.values(of: message, connection: id, statistics: self.pipeline.statistics) {
-            self.pipeline.filterDuplicates($0)
-        }
-        let (resolved, expired) = self.pipeline.catalog.resolve(values, listener: connection.decoder.listener, now: .now)
-        self.pipeline.emit(released.isEmpty ? resolved : released + resolved)
-        self.pipeline.settle(expired)
+    private func handle(_ step: ConnectionDecoder.Step, connection: UInt64, listener: String) {
+        self.pipeline.catalogRefused(step.catalogRefused, listener: listener)
+        if let redirect = step.redirect { self.pipeline.redirected(redirect, listener: listener, connection: connection) }
+        self.pipeline.emit(step.ready)
+        self.pipeline.settle(step.unresolved)
     }
 }

@@ -7,9 +7,11 @@ import ZabbixProtocol
 /// pipeline's threads.
 public struct ZabbixTapFactory: RelayTapFactory {
     let pipeline: SidePipeline
+    /// The listener sits in front of a passive proxy (`listeners[].passive_proxy`).
+    var passiveProxy = false
 
     public func makeTap(for connection: RelayConnectionInfo) -> (any RelayConnectionTap)? {
-        ZabbixConnectionTap(pipeline: self.pipeline, connection: connection)
+        ZabbixConnectionTap(pipeline: self.pipeline, connection: connection, passiveProxy: self.passiveProxy)
     }
 }
 
@@ -30,7 +32,7 @@ final class ZabbixConnectionTap: RelayConnectionTap {
     /// in each direction (its decoder's buffer).
     private var arriving: (client: Int, server: Int) = (0, 0)
 
-    init(pipeline: SidePipeline, connection: RelayConnectionInfo) {
+    init(pipeline: SidePipeline, connection: RelayConnectionInfo, passiveProxy: Bool) {
         self.pipeline = pipeline
         self.id = connection.id
         self.connection = connection
@@ -39,7 +41,9 @@ final class ZabbixConnectionTap: RelayConnectionTap {
         self.server = ZabbixFrameDecoder(maximumFrameSize: maximum)
         self.share = ConnectionDecodeShare(maximumFrameSize: maximum, now: .now())
         _ = pipeline.submit(
-            .opened(connection: connection.id, listener: connection.listener, peerHost: connection.target.host),
+            .opened(
+                connection: connection.id, listener: connection.listener, peerHost: connection.target.host,
+                passiveProxy: passiveProxy),
             connection: connection.id, control: true)
     }
 

@@ -13,17 +13,20 @@ public struct EventMapper: Sendable {
     public enum Skip: Sendable, Hashable {
         case filtered
         case notSupported
+        /// From a batch the server only partly accepted, with `mapping.partial: drop`.
+        case partialBatch
     }
 
     public func event(for decoded: DecodedValue) -> Result<RiemannEvent, SkipReason> {
         let value = decoded.value
-        // Cut first: filters, template and event then cost what a legitimate value costs.
-        let host = ZabbixValueParsing.truncated(
-            value.host ?? decoded.peerHost ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
-        let key = ZabbixValueParsing.truncated(
-            value.key ?? value.itemid.map { "itemid:\($0)" } ?? "",
-            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
         let configuration = self.configuration
+        if decoded.batchFailed != nil, configuration.partial == .drop { return .failure(SkipReason(.partialBatch)) }
+        // Cut first: filters, template and event then cost what a legitimate value costs. The
+        // host is the value's own (passive checks got the agent's address when decoded).
+        let host = ZabbixValueParsing.truncated(value.host ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
+        let key = ZabbixValueParsing.truncated(
+            value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? "",
+            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
         if !configuration.include.isEmpty, !configuration.include.matches(host: host, key: key) {
             return .failure(SkipReason(.filtered))
         }
@@ -65,7 +68,7 @@ public struct EventMapper: Sendable {
         event.ttl = configuration.ttl
         // One allocation: the configured attributes plus every zabbix_* one a value can have.
         var attributes: [RiemannAttribute] = []
-        attributes.reserveCapacity(configuration.attributes.count + (configuration.zabbixAttributes ? 10 : 0))
+        attributes.reserveCapacity(configuration.attributes.count + (configuration.zabbixAttributes ? 11 : 0))
         for attribute in configuration.attributes {
             attributes.append(RiemannAttribute(key: attribute.key, value: attribute.value))
         }
@@ -74,6 +77,9 @@ public struct EventMapper: Sendable {
             attributes.append(RiemannAttribute(key: "zabbix_listener", value: decoded.listener))
             if let itemid = value.itemid { attributes.append(RiemannAttribute(key: "zabbix_itemid", value: String(itemid))) }
             if let proxy = value.proxy { attributes.append(RiemannAttribute(key: "zabbix_proxy", value: Self.cut(proxy))) }
+            if let failed = decoded.batchFailed {
+                attributes.append(RiemannAttribute(key: "zabbix_batch_failed", value: String(failed)))
+            }
             if let number = value.lastlogsize { attributes.append(RiemannAttribute(key: "zabbix_lastlogsize", value: String(number))) }
             if let number = value.mtime { attributes.append(RiemannAttribute(key: "zabbix_mtime", value: String(number))) }
             if let number = value.timestamp { attributes.append(RiemannAttribute(key: "zabbix_log_timestamp", value: String(number))) }

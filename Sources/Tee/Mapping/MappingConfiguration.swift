@@ -8,11 +8,21 @@ public struct MappingConfiguration: Sendable {
         case drop
     }
 
+    /// What to do with values of a batch the server only partly accepted (`processed: N; failed: M`,
+    /// both above 0): Zabbix does not say which rows it refused.
+    public enum PartialBatch: String, Sendable, Hashable, CaseIterable {
+        /// Emit every value of the batch, each with attribute `zabbix_batch_failed: M`.
+        case emit
+        /// Emit none of them (counted as rejected, reason `partial_batch`).
+        case drop
+    }
+
     /// The event's service: `{key}`, `{host}`, `{itemid}`, `{listener}`, `{request}` are replaced.
     public var service: ServiceTemplate = ServiceTemplate("{key}")
     /// State of events for normal values (`nil`: no state).
     public var state: String? = "ok"
     public var notSupported: NotSupported = .state("critical")
+    public var partial: PartialBatch = .emit
     public var tags: [String] = ["zabbix"]
     /// Attributes added to every event, in order.
     public var attributes: [(key: String, value: String)] = []

@@ -14,6 +14,7 @@ public final class RiemannSink: ItemValueSink {
     private let mapped = Atomic<Int>(0)
     private let filtered = Atomic<Int>(0)
     private let notSupportedDropped = Atomic<Int>(0)
+    private let partialDropped = Atomic<Int>(0)
 
     public init(mapper: EventMapper, client: RiemannClient?) {
         self.currentMapper = Mutex(mapper)
@@ -26,6 +27,8 @@ public final class RiemannSink: ItemValueSink {
     public var valuesFiltered: Int { self.filtered.load(ordering: .relaxed) }
     /// Not-supported values dropped by `mapping.not_supported: drop`.
     public var valuesNotSupportedDropped: Int { self.notSupportedDropped.load(ordering: .relaxed) }
+    /// Values of partly accepted batches dropped by `mapping.partial: drop`.
+    public var valuesPartialDropped: Int { self.partialDropped.load(ordering: .relaxed) }
 
     /// Maps the values that arrive from now on with `mapper`.
     public func replaceMapper(_ mapper: EventMapper) {
@@ -43,6 +46,7 @@ public final class RiemannSink: ItemValueSink {
                 switch skip.reason {
                 case .filtered: self.filtered.add(1, ordering: .relaxed)
                 case .notSupported: self.notSupportedDropped.add(1, ordering: .relaxed)
+                case .partialBatch: self.partialDropped.add(1, ordering: .relaxed)
                 }
             }
         }

@@ -13,12 +13,9 @@ struct DecodeMetricsSource: MetricsSource {
                 "zabbix_tee_frames_decoded_total", help: "ZBXD frames decoded, by message type and flags byte.",
                 labels: [.init("type", kind.message), .init("flags", "0x" + String(kind.flags, radix: 16))], value: count)
         }
-        for (reason, count) in self.statistics.failures.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
-            snapshot.counter(
-                "zabbix_tee_decode_failures_total",
-                help: "Frames or connections not decoded (relayed all the same), by reason.",
-                labels: [.init("reason", reason.rawValue)], value: count)
-        }
+        Self.byReason(
+            "zabbix_tee_decode_failures_total", help: "Frames or connections not decoded (relayed all the same), by reason.",
+            self.statistics.failures, into: &snapshot)
         let dropped = self.statistics.droppedRows
         for (reason, count) in [("unusable", dropped.unusable), ("host_too_long", dropped.hostTooLong), ("key_too_long", dropped.keyTooLong)] {
             snapshot.counter(
@@ -30,8 +27,28 @@ struct DecodeMetricsSource: MetricsSource {
             "zabbix_tee_tls_connections_total", help: "Connections recognised as TLS: relayed, never decoded.",
             value: self.statistics.tlsConnectionCount)
         snapshot.counter(
-            "zabbix_tee_item_values_total", help: "Item values decoded (after duplicate suppression).",
+            "zabbix_tee_item_values_total",
+            help: "Item values Zabbix accepted (per the reply on their connection), handed on to the mapping.",
             value: self.statistics.itemValueCount)
+        var rejected = self.statistics.rejectedValues
+        rejected[.partialBatch] = self.sink.valuesPartialDropped
+        Self.byReason(
+            "zabbix_tee_item_values_rejected_total",
+            help: "Item values not emitted because Zabbix did not accept them (or said nothing), by reason.", rejected,
+            into: &snapshot)
+        snapshot.gauge(
+            "zabbix_tee_item_values_held", help: "Item values waiting for the reply to their request.",
+            value: self.statistics.heldValueCount)
+        snapshot.gauge(
+            "zabbix_tee_item_values_held_bytes",
+            help: "Bytes charged to decode.queue_bytes for values waiting for their reply.",
+            value: self.statistics.heldByteCount)
+        for (key, count) in self.statistics.redirects.sorted(by: { ($0.key.listener, $0.key.address) < ($1.key.listener, $1.key.address) }) {
+            snapshot.counter(
+                "zabbix_tee_redirects_total",
+                help: "Replies redirecting a client to another proxy of its proxy group (7.0+), by listener and address.",
+                labels: [.init("listener", key.listener), .init("address", key.address)], value: count)
+        }
         snapshot.counter(
             "zabbix_tee_item_values_duplicate_total",
             help: "Rows dropped as duplicates (same session, id not above the last seen).",
@@ -66,8 +83,16 @@ struct DecodeMetricsSource: MetricsSource {
                 labels: [.init("source", source.rawValue)], value: tally.namespaces)
         }
         snapshot.counter(
-            "zabbix_tee_catalog_refused_total", help: "Catalog inserts refused because it was full.",
+            "zabbix_tee_catalog_refused_total",
+            help: "Catalog inserts refused because it was full or a proxy's quota was reached.",
             value: self.catalog.refusedCount)
+        snapshot.counter(
+            "zabbix_tee_catalog_proxy_quota_refused_total",
+            help: "Catalog inserts refused by catalog.max_entries_per_proxy.", value: self.catalog.quotaRefusedCount)
+        Self.byReason(
+            "zabbix_tee_catalog_updates_ignored_total",
+            help: "Messages carrying items the catalog did not learn from (not from a real server or proxy), by reason.",
+            self.statistics.catalogUpdatesIgnored, into: &snapshot)
         snapshot.counter(
             "zabbix_tee_catalog_save_failures_total",
             help: "Catalog saves that failed (the previous file stays whole; the catalog is saved again later).",
@@ -87,5 +112,14 @@ struct DecodeMetricsSource: MetricsSource {
             "zabbix_tee_item_values_filtered_total",
             help: "Item values left out by mapping.include/exclude or mapping.not_supported: drop.",
             labels: [.init("reason", "not_supported")], value: self.sink.valuesNotSupportedDropped)
+    }
+
+    /// One counter per reason, label `reason`, in the order of the reasons' names.
+    private static func byReason<Reason: RawRepresentable>(
+        _ name: String, help: String, _ counts: [Reason: Int], into snapshot: inout MetricsSnapshot
+    ) where Reason.RawValue == String {
+        for (reason, count) in counts.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            snapshot.counter(name, help: help, labels: [.init("reason", reason.rawValue)], value: count)
+        }
     }
 }

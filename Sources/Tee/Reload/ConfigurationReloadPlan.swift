@@ -9,8 +9,8 @@ import Relay
 ///   `balance`, `connect_timeout`, `idle_timeout`, `target_cooldown`, `drain_timeout`,
 ///   `first_byte_timeout`, `client_fin_timeout`, `server_reply_timeout`, `max_connections`,
 ///   `max_connections_per_source`, `accept_rate`, `allow`, `socket_buffer`, `tcp_smart_connect`,
-///   `tcp_fin_with_data`, `record`, `decode`, and `backlog` and `tcp_defer_accept` (for addresses
-///   bound from then on): new connections use the new values;
+///   `tcp_fin_with_data`, `record`, `decode`, `passive_proxy`, and `backlog` and `tcp_defer_accept`
+///   (for addresses bound from then on): new connections use the new values;
 /// - `mapping` (all keys): values decoded from then on;
 /// - `riemann` (all keys, while the section stays present): the running client is reconfigured
 ///   without losing queued events;

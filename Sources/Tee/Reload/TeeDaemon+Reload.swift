@@ -127,6 +127,7 @@ extension TeeDaemon {
             running.listeners = listeners
             running.retired = stillOpen
         }
+        self.pipeline?.listenersChanged(applied.listeners.map { ($0.name, $0.listen) })
         return failures
     }
 }

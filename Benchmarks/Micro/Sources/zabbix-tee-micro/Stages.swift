@@ -123,10 +123,11 @@ struct Stages {
     }
 
     /// The tee's own decode path for recorded traffic (ConnectionDecoder, ItemCatalogStore with its
-    /// lock, DecodeStatistics, DuplicateFilter), from bytes to resolved values; no mapping.
+    /// lock, DecodeStatistics, DuplicateFilter, holding the values until the server's reply), from
+    /// the exchange's bytes to accepted, resolved values; no mapping.
     func teeDecodePath(_ bytes: [UInt8]) {
         let decoder = CaptureDecoder(listener: self.workload.listener, catalog: self.workload.catalogStore)
-        blackHole(decoder.decode(client: bytes, server: []).values.count)
+        blackHole(decoder.decode(client: bytes, server: self.workload.reply).values.count)
     }
 
     // MARK: Baselines (same bytes, same run)

@@ -12,7 +12,10 @@ struct Workload {
     /// The catalog learned from the fixture named in `meta.json`'s `catalog` (empty if none).
     var catalog: ItemCatalog
     /// The same knowledge as a ``ItemCatalogStore``, for the tee's own decode path.
-    var catalogStore: ItemCatalogStore?
+    var catalogStore: ItemCatalogStore? = nil
+    /// The server's reply: the tee emits a request's values once the reply accepts them, so its
+    /// own decode path is measured on the exchange, request and reply.
+    var reply: [UInt8] = []
     let listener = "fixture"
 
     /// Frames of `stream`, cut once.
@@ -39,6 +42,7 @@ struct Workload {
     static func fixture(_ name: String, in directory: URL) throws -> Workload {
         let folder = directory.appendingPathComponent(name)
         let client = try Data(contentsOf: folder.appendingPathComponent("client.bin"))
+        let reply = [UInt8](try Data(contentsOf: folder.appendingPathComponent("server.bin")))
         var catalog = ItemCatalog()
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("meta.json")))
         if let teacher = (meta as? [String: Any])?["catalog"] as? String {
@@ -48,16 +52,16 @@ struct Workload {
                 client: [UInt8](try Data(contentsOf: teacherFolder.appendingPathComponent("client.bin"))),
                 server: [UInt8](try Data(contentsOf: teacherFolder.appendingPathComponent("server.bin"))))
             catalog = store.snapshot
-            return Workload(name: name, stream: ByteBuffer(bytes: client), catalog: catalog, catalogStore: store)
+            return Workload(name: name, stream: ByteBuffer(bytes: client), catalog: catalog, catalogStore: store, reply: reply)
         }
-        return Workload(name: name, stream: ByteBuffer(bytes: client), catalog: catalog)
+        return Workload(name: name, stream: ByteBuffer(bytes: client), catalog: catalog, reply: reply)
     }
 
     /// The frame `zbxload churn` sends: a zabbix_agentd 6.0 active agent's one-value upload (328 B).
     static var churnFrame: Workload {
         let json =
             #"{"request":"agent data","session":"6e7bd1bd1a3e9c4b2d0f5a8c00000007","data":[{"host":"bench-agent-0007.example.net","key":"system.cpu.load[all,avg1]","value":"0.000007","id":1,"clock":1795236260,"ns":123456789}],"clock":1795236260,"ns":223456789,"host":"bench-agent-0007.example.net","version":"6.0.25","variant":1}"#
-        return Workload(name: "churn frame (1 value)", stream: Self.plainFrame(json), catalog: ItemCatalog())
+        return Workload(name: "churn frame (1 value)", stream: Self.plainFrame(json), catalog: ItemCatalog(), reply: Self.accepted(1))
     }
 
     /// A busy zabbix_agentd's full send buffer (BufferSize=100): 100 values in one frame, as
@@ -70,7 +74,12 @@ struct Workload {
             json += #"{"host":"bench-agent-0007.example.net","key":"vfs.fs.size[/srv/\#(index),pused]","value":"\#(value)","id":\#(index + 1),"clock":1795236260,"ns":\#(index * 7_919_111 % 1_000_000_000)}"#
         }
         json += #"],"clock":1795236261,"ns":223456789,"host":"bench-agent-0007.example.net","version":"6.0.25","variant":1}"#
-        return Workload(name: "agent buffer (100 values)", stream: Self.plainFrame(json), catalog: ItemCatalog())
+        return Workload(name: "agent buffer (100 values)", stream: Self.plainFrame(json), catalog: ItemCatalog(), reply: Self.accepted(100))
+    }
+
+    /// The server's reply accepting `count` values.
+    private static func accepted(_ count: Int) -> [UInt8] {
+        Array(Self.plainFrame(#"{"response":"success","info":"processed: \#(count); failed: 0; total: \#(count); seconds spent: 0.000050"}"#).readableBytesView)
     }
 
     private static func plainFrame(_ json: String) -> ByteBuffer {

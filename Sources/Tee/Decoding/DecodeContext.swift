@@ -1,0 +1,53 @@
+import Synchronization
+import ZabbixProtocol
+
+/// What every ``ConnectionDecoder`` of one side pipeline worker (or one `decode` run) shares,
+/// handed in once.
+struct DecodeContext {
+    /// itemid → host/key, learned from trusted replies; values waiting for it.
+    let catalog: ItemCatalogStore
+    /// Sessions and the last row id accepted in each.
+    let duplicates: SharedDuplicateFilter
+    let statistics: DecodeStatistics
+    /// Per worker: not shared between threads.
+    let inflater: ZabbixInflater
+    /// Where the bytes of values waiting for their reply are charged: the side pipeline's one
+    /// byte budget (`decode.queue_bytes`), which also holds the frames arriving, queued and being
+    /// decoded, so that a value waiting for its reply and the frame it came in compete for the
+    /// same bound.
+    let budget: ByteBudget
+}
+
+/// A ``DuplicateFilter`` shared by the workers of a pipeline (a session's connections may land
+/// on different workers).
+final class SharedDuplicateFilter: Sendable {
+    private let filter: Mutex<DuplicateFilter>
+
+    init(maximumSessions: Int) {
+        self.filter = Mutex(DuplicateFilter(maximumSessions: maximumSessions))
+    }
+
+    /// `values` without rows already accepted (see ``DuplicateFilter/unseen(_:)``).
+    func unseen(_ values: [ItemValue]) -> [ItemValue] {
+        // agentd 6.0 and senders: no session; nothing to look up, no lock.
+        guard values.contains(where: { $0.session != nil && $0.id != nil }) else { return values }
+        return self.filter.withLock { $0.unseen(values) }
+    }
+
+    /// Remembers the rows of accepted values: each session's highest id, one lock.
+    func remember(_ values: [DecodedValue]) {
+        var runs: [(session: String, highest: UInt64)] = []
+        for value in values {
+            guard let session = value.value.session, let id = value.value.id else { continue }
+            if let last = runs.last, last.session == session {
+                runs[runs.count - 1].highest = max(last.highest, id)
+            } else {
+                runs.append((session, id))
+            }
+        }
+        guard !runs.isEmpty else { return }
+        self.filter.withLock { filter in
+            for run in runs { filter.remember(session: run.session, id: run.highest) }
+        }
+    }
+}
