@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Logging
 import NIOCore
@@ -264,6 +265,12 @@ struct SidePipelineTests {
         pipeline.start()
         let tap = try #require(pipeline.tapFactory.makeTap(for: RelayConnectionInfo(id: 1, listener: "l", client: nil, local: nil, target: Endpoint(host: "h", port: 1))))
         let frame = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"1"}]}"#)
+        // Values reach the sink only once the server accepted them: one accepted request puts the
+        // only worker inside the blocking sink, so nothing drains the queue from then on.
+        let reply = ZabbixFrames.plain(#"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000042"}"#)
+        try frame.withUnsafeBytes { try tap.observe($0, direction: .clientToServer) }
+        try reply.withUnsafeBytes { try tap.observe($0, direction: .serverToClient) }
+        #expect(await eventually { blocking.entered.load(ordering: .relaxed) })
         let started = ContinuousClock.now
         for _ in 0..<50 { try frame.withUnsafeBytes { try tap.observe($0, direction: .clientToServer) } }
         #expect(ContinuousClock.now - started < .seconds(5), "the tap never waits for the pipeline")
@@ -276,7 +283,12 @@ struct SidePipelineTests {
     /// A sink that holds the worker until released, to fill the queue.
     final class BlockingSink: ItemValueSink, @unchecked Sendable {
         let semaphore = DispatchSemaphore(value: 0)
-        func consume(_ values: [DecodedValue]) { _ = self.semaphore.wait(timeout: .now() + 10) }
+        /// A worker is (or was) inside ``consume(_:)``.
+        let entered = Atomic(false)
+        func consume(_ values: [DecodedValue]) {
+            self.entered.store(true, ordering: .relaxed)
+            _ = self.semaphore.wait(timeout: .now() + 10)
+        }
         func release() { for _ in 0..<100 { self.semaphore.signal() } }
     }
 
