@@ -3,19 +3,20 @@ import Riemann
 import Testing
 import TestSupport
 
-/// Acceptance for "an event means Zabbix stored this value", with the real Zabbix server (6.0 on
-/// PostgreSQL) behind the tee and real `zabbix_sender` and `zabbix_agentd` in front of it: values
-/// the server refuses produce no event, accepted ones exactly one, a partly accepted batch follows
-/// `mapping.partial`, and an agent's retry after a lost reply is emitted once.
-///
-/// The lab comes from ``lab()``: the one place a suite for another Zabbix version swaps it.
+/// Acceptance for "an event means Zabbix stored this value", with the real Zabbix server (6.0 and
+/// 7.0, each on PostgreSQL) behind the tee and real `zabbix_sender` and `zabbix_agentd` of the same
+/// version in front of it: values the server refuses produce no event, accepted ones exactly one, a
+/// partly accepted batch follows `mapping.partial`, and an agent's retry after a lost reply is
+/// emitted once.
 @Suite(
     "zabbix-tee emits what the real server accepted",
     .serialized,
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(3)))
 struct EmitOnAcceptanceEndToEndTests {
-    static func lab() async throws -> ZabbixServerLab { try await ZabbixServerLab.shared() }
+    static func lab(_ version: ZabbixLabVersion) async throws -> ZabbixServerLab {
+        try await ZabbixServerLab.sharedOrSkip(version)
+    }
 
     static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
@@ -56,9 +57,9 @@ struct EmitOnAcceptanceEndToEndTests {
 
     /// Sends an accepted value on its own connection and waits for its event: every connection
     /// before it has been decoded by then (one decode worker, connections in order).
-    static func sendMarker(port: Int, host: ZabbixHostRecord, riemann: RiemannTestServer) async throws {
+    static func sendMarker(port: Int, host: ZabbixHostRecord, riemann: RiemannTestServer, version: ZabbixLabVersion) async throws {
         let marker = UUID().uuidString
-        let sent = try await ZabbixSender.send(port: port, host: host.name, key: "tee.marker", value: marker)
+        let sent = try await ZabbixSender.send(port: port, host: host.name, key: "tee.marker", value: marker, version: version)
         #expect(sent.processed == 1, "\(sent)")
         try await riemann.waitUntil(timeout: .seconds(20)) { server in
             server.receivedEvents.contains { $0.host == host.name && $0.description == marker }
@@ -73,29 +74,31 @@ struct EmitOnAcceptanceEndToEndTests {
         event.attributes.first { $0.key == key }?.value ?? nil
     }
 
-    @Test func aValueTheServerRefusesBecomesNoEventAndIsCounted() async throws {
-        let lab = try await Self.lab()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func aValueTheServerRefusesBecomesNoEventAndIsCounted(_ version: ZabbixLabVersion) async throws {
+        let lab = try await Self.lab(version)
         let host = try await lab.addHost(Self.uniqueName("tee-refused"), items: [.trapper("tee.int"), .trapper("tee.marker", .text)])
         try await Self.withTee(lab: lab) { port, riemann, admin in
             let nobody = Self.uniqueName("nobody")
             // zabbix_sender -s nobody: the server answers processed: 0; failed: 1.
-            let refused = try await ZabbixSender.send(port: port, host: nobody, key: "tee.int", value: "7")
+            let refused = try await ZabbixSender.send(port: port, host: nobody, key: "tee.int", value: "7", version: version)
             #expect(refused.processed == 0 && refused.failed == 1, "\(refused)")
-            try await Self.sendMarker(port: port, host: host, riemann: riemann)
+            try await Self.sendMarker(port: port, host: host, riemann: riemann, version: version)
             #expect(!riemann.receivedEvents.contains { $0.host == nobody }, "a refused value is no event")
             let metrics = try MetricsScrape.get(port: admin)
             #expect(metrics.value("zabbix_tee_item_values_rejected_total", [("reason", "none_processed")]) == 1, "\(metrics.text)")
         }
     }
 
-    @Test func anAcceptedValueBecomesExactlyOneEvent() async throws {
-        let lab = try await Self.lab()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func anAcceptedValueBecomesExactlyOneEvent(_ version: ZabbixLabVersion) async throws {
+        let lab = try await Self.lab(version)
         let host = try await lab.addHost(Self.uniqueName("tee-accepted"), items: [.trapper("tee.int"), .trapper("tee.marker", .text)])
         try await Self.withTee(lab: lab) { port, riemann, _ in
-            let sent = try await ZabbixSender.send(port: port, host: host.name, key: "tee.int", value: "4242")
+            let sent = try await ZabbixSender.send(port: port, host: host.name, key: "tee.int", value: "4242", version: version)
             #expect(sent.processed == 1 && sent.failed == 0, "\(sent)")
             #expect(try await lab.waitForHistory(host, "tee.int").map(\.value) == ["4242"])
-            try await Self.sendMarker(port: port, host: host, riemann: riemann)
+            try await Self.sendMarker(port: port, host: host, riemann: riemann, version: version)
             let events = Self.events(riemann, host: host.name, service: "tee.int")
             #expect(events.count == 1, "\(events)")
             #expect(events.first?.metric == .sint64(4242))
@@ -103,18 +106,18 @@ struct EmitOnAcceptanceEndToEndTests {
         }
     }
 
-    @Test(arguments: ["emit", "drop"])
-    func aPartlyAcceptedBatchFollowsMappingPartial(_ partial: String) async throws {
-        let lab = try await Self.lab()
+    @Test(arguments: ZabbixLabVersion.allCases, ["emit", "drop"])
+    func aPartlyAcceptedBatchFollowsMappingPartial(_ version: ZabbixLabVersion, _ partial: String) async throws {
+        let lab = try await Self.lab(version)
         let host = try await lab.addHost(Self.uniqueName("tee-mixed"), items: [.trapper("tee.int"), .trapper("tee.marker", .text)])
         try await Self.withTee(lab: lab, mapping: "mapping:\n  partial: \(partial)") { port, riemann, admin in
             // One row for an item the host has, one for a key it does not: processed: 1; failed: 1.
             let sent = try await ZabbixSender.send(port: port, values: [
                 .init(host: host.name, key: "tee.int", value: "11"),
                 .init(host: host.name, key: "tee.no.such.key", value: "12"),
-            ])
+            ], version: version)
             #expect(sent.processed == 1 && sent.failed == 1, "\(sent)")
-            try await Self.sendMarker(port: port, host: host, riemann: riemann)
+            try await Self.sendMarker(port: port, host: host, riemann: riemann, version: version)
             let mixed = riemann.receivedEvents.filter { $0.host == host.name && $0.service != "tee.marker" }
             if partial == "emit" {
                 // Zabbix does not say which row failed: both are emitted, each saying one of its batch failed.
@@ -128,14 +131,15 @@ struct EmitOnAcceptanceEndToEndTests {
         }
     }
 
-    @Test func anAgentsRetryAfterALostReplyIsEmittedOnce() async throws {
-        let lab = try await Self.lab()
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func anAgentsRetryAfterALostReplyIsEmittedOnce(_ version: ZabbixLabVersion) async throws {
+        let lab = try await Self.lab(version)
         let host = try await lab.addHost(Self.uniqueName("tee-retry"), items: [.active(ZabbixTestItems.intKey, .unsigned)])
         try await Self.withTee(lab: lab) { port, riemann, admin in
             // agentd → a relay that loses the first `agent data` reply → the tee → the server.
             let relay = try ReplyDroppingRelay(target: port, dropping: 1)
             defer { relay.stop() }
-            let options = ZabbixAgentd.Options(hostname: host.name, activeServer: "127.0.0.1:\(relay.port)")
+            let options = ZabbixAgentd.Options(hostname: host.name, activeServer: "127.0.0.1:\(relay.port)", version: version)
             try await ZabbixAgentd.withRunning(options) { agent in
                 try await waitUntil("a reply to be lost and the agent to send again", timeout: .seconds(30)) {
                     relay.dropped == 1 && relay.forwarded >= 3
