@@ -268,7 +268,10 @@ struct SidePipelineTests {
         // Values reach the sink only once the server accepted them: one accepted request puts the
         // only worker inside the blocking sink, so nothing drains the queue from then on.
         let reply = ZabbixFrames.plain(#"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000042"}"#)
+        // The queue holds two items, the connection's opening among them: the reply is offered
+        // once the worker has taken the request.
         try frame.withUnsafeBytes { try tap.observe($0, direction: .clientToServer) }
+        #expect(await eventually { pipeline.statistics.queueFrames == 0 })
         try reply.withUnsafeBytes { try tap.observe($0, direction: .serverToClient) }
         #expect(await eventually { blocking.entered.load(ordering: .relaxed) })
         let started = ContinuousClock.now
