@@ -5,18 +5,19 @@ import TestSupport
 
 /// Acceptance: SIGTERM lets a transfer in progress finish, delivers the queued events to a slow
 /// Riemann within the flush deadline, writes the catalog and exits 0. The events are of values the
-/// real Zabbix server accepted (the tee emits nothing else).
+/// real Zabbix server (6.0 and 7.0) accepted (the tee emits nothing else).
 @Suite(
     "graceful shutdown",
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(2)))
 struct GracefulShutdownTests {
-    @Test func sigtermMidTransferFinishesTheTransferFlushesEventsSavesTheCatalogAndExitsZero() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func sigtermMidTransferFinishesTheTransferFlushesEventsSavesTheCatalogAndExitsZero(_ version: ZabbixLabVersion) async throws {
         let pattern = PayloadPattern.shared
         let total = 64 << 20
         // The target reads slowly: the transfer takes a few seconds.
         let target = try SlowBulkTarget(total: total, pause: .milliseconds(2))
-        let lab = try await ZabbixServerLab.shared()
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(
             "shutdown-host-\(UUID().uuidString.prefix(8).lowercased())", items: (0..<40).map { .trapper("k\($0)") })
         let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .acknowledgeAfter(.seconds(2)))
@@ -41,7 +42,7 @@ struct GracefulShutdownTests {
         let tee = try await TeeProcess.start(configuration: configuration, ports: [bulkPort, agentsPort])
         // Events queued behind slow acks: 40 values, 10 per message, one message in flight, 2 s per ack.
         let values = (0..<40).map { ZabbixSender.Value(host: host.name, key: "k\($0)", value: "\($0)") }
-        let sent = try await ZabbixSender.send(port: agentsPort, values: values)
+        let sent = try await ZabbixSender.send(port: agentsPort, values: values, version: version)
         #expect(sent.processed == 40, "\(sent)")
         // The bulk transfer, under way when SIGTERM arrives.
         let client = TestThreads.start { () throws -> [UInt8] in

@@ -7,9 +7,9 @@ import TestSupport
 /// through the tee gets its normal replies without added delay, memory stays bounded, the
 /// counters say what happened, and what is still queued is delivered once Riemann is back.
 ///
-/// The Zabbix side is the real Zabbix server (which stores the values: the tee emits only what
-/// Zabbix accepted) and real zabbix_sender runs; the tee is the real binary with its admin
-/// endpoint scraped for the counters.
+/// The Zabbix side is the real Zabbix server, 6.0 and 7.0 (which stores the values: the tee emits
+/// only what Zabbix accepted), and real zabbix_sender runs of the same version; the tee is the
+/// real binary with its admin endpoint scraped for the counters.
 @Suite(
     "Riemann faults never reach Zabbix", .serialized,
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
@@ -22,9 +22,13 @@ struct RiemannFaultTests {
         let tee: TeeProcess
         let teePort: Int
         let adminPort: Int
+        /// The Zabbix version of the server and of zabbix_sender.
+        let version: ZabbixLabVersion
 
-        static func start(riemannPort: Int, queue: Int = 100_000, ackTimeout: String = "5s") async throws -> Setup {
-            let lab = try await ZabbixServerLab.shared()
+        static func start(
+            version: ZabbixLabVersion, riemannPort: Int, queue: Int = 100_000, ackTimeout: String = "5s"
+        ) async throws -> Setup {
+            let lab = try await ZabbixServerLab.sharedOrSkip(version)
             let items = (0..<8).flatMap { run in (0..<10).map { ZabbixItemSpec.trapper("fault.run\(run).k\($0)") } }
             let host = try await lab.addHost("fault-host-\(UUID().uuidString.prefix(8).lowercased())", items: items)
             let teePort = try LoopbackPort.free()
@@ -42,7 +46,7 @@ struct RiemannFaultTests {
                   listen: "127.0.0.1:\(adminPort)"
                 """
             let tee = try await TeeProcess.start(configuration: configuration, ports: [teePort, adminPort])
-            return Setup(host: host, tee: tee, teePort: teePort, adminPort: adminPort)
+            return Setup(host: host, tee: tee, teePort: teePort, adminPort: adminPort, version: version)
         }
 
         func stop() async throws {
@@ -54,7 +58,7 @@ struct RiemannFaultTests {
         func send(run: Int) async throws -> Duration {
             let values = (0..<10).map { ZabbixSender.Value(host: self.host.name, key: "fault.run\(run).k\($0)", value: "\($0)") }
             let started = ContinuousClock.now
-            let sent = try await ZabbixSender.send(port: self.teePort, values: values)
+            let sent = try await ZabbixSender.send(port: self.teePort, values: values, version: self.version)
             let elapsed = ContinuousClock.now - started
             #expect(sent.processed == 10 && sent.total == 10, "run \(run): the server's answer: \(sent)")
             return elapsed
@@ -75,9 +79,10 @@ struct RiemannFaultTests {
         Set(runs.flatMap { run in (0..<10).map { "fault.run\(run).k\($0)" } })
     }
 
-    @Test func riemannAbsentAtStartThenAppearingGetsEverythingQueued() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func riemannAbsentAtStartThenAppearingGetsEverythingQueued(_ version: ZabbixLabVersion) async throws {
         let riemannPort = try LoopbackPort.free()
-        let setup = try await Setup.start(riemannPort: riemannPort)
+        let setup = try await Setup.start(version: version, riemannPort: riemannPort)
         for run in 0..<5 { #expect(try await setup.send(run: run) < Self.promptReply) }
         try await waitUntil("50 events queued", timeout: .seconds(10)) {
             try setup.metrics().value("zabbix_tee_riemann_queue_events") == 50
@@ -91,10 +96,11 @@ struct RiemannFaultTests {
         await riemann.shutdown()
     }
 
-    @Test func riemannKilledMidStreamLosesNothingOnceItIsBack() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func riemannKilledMidStreamLosesNothingOnceItIsBack(_ version: ZabbixLabVersion) async throws {
         let riemannPort = try LoopbackPort.free()
         let riemann = try await RiemannTestServer.start(port: riemannPort)
-        let setup = try await Setup.start(riemannPort: riemannPort)
+        let setup = try await Setup.start(version: version, riemannPort: riemannPort)
         for run in 0..<3 { #expect(try await setup.send(run: run) < Self.promptReply) }
         try await riemann.waitUntil(timeout: .seconds(10)) { Self.services($0).isSuperset(of: Self.allServices(runs: 0..<3)) }
         await riemann.stopListening()
@@ -109,9 +115,10 @@ struct RiemannFaultTests {
         await riemann.shutdown()
     }
 
-    @Test func slowAcknowledgementsDoNotDelayZabbixAndEverythingArrives() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func slowAcknowledgementsDoNotDelayZabbixAndEverythingArrives(_ version: ZabbixLabVersion) async throws {
         let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .acknowledgeAfter(.seconds(3)))
-        let setup = try await Setup.start(riemannPort: riemann.port, ackTimeout: "10s")
+        let setup = try await Setup.start(version: version, riemannPort: riemann.port, ackTimeout: "10s")
         for run in 0..<6 { #expect(try await setup.send(run: run) < Self.promptReply, "run \(run)") }
         #expect(try setup.metrics().value("zabbix_tee_riemann_events_acked_total") < 60, "acks really are slow")
         try await riemann.waitUntil(timeout: .seconds(30)) { Self.services($0).isSuperset(of: Self.allServices(runs: 0..<6)) }
@@ -122,9 +129,10 @@ struct RiemannFaultTests {
         await riemann.shutdown()
     }
 
-    @Test func rejectedMessagesAreCountedAsDroppedByTheServer() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func rejectedMessagesAreCountedAsDroppedByTheServer(_ version: ZabbixLabVersion) async throws {
         let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .reject(error: "stream threw"))
-        let setup = try await Setup.start(riemannPort: riemann.port)
+        let setup = try await Setup.start(version: version, riemannPort: riemann.port)
         for run in 0..<3 { #expect(try await setup.send(run: run) < Self.promptReply) }
         try await waitUntil("30 events rejected", timeout: .seconds(10)) {
             try setup.metrics().value("zabbix_tee_riemann_events_dropped_total", [("reason", "rejected_by_server")]) == 30
@@ -140,9 +148,10 @@ struct RiemannFaultTests {
         await riemann.shutdown()
     }
 
-    @Test func resetConnectionsAreRetriedAndEverythingArrivesOnceRiemannBehaves() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func resetConnectionsAreRetriedAndEverythingArrivesOnceRiemannBehaves(_ version: ZabbixLabVersion) async throws {
         let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .resetConnection)
-        let setup = try await Setup.start(riemannPort: riemann.port)
+        let setup = try await Setup.start(version: version, riemannPort: riemann.port)
         for run in 0..<4 { #expect(try await setup.send(run: run) < Self.promptReply) }
         try await waitUntil("connections reset", timeout: .seconds(10)) {
             try setup.metrics().value("zabbix_tee_riemann_connections_lost_total") >= 2
@@ -153,9 +162,10 @@ struct RiemannFaultTests {
         await riemann.shutdown()
     }
 
-    @Test func overflowingQueueDropsOldestCountedAndMemoryStaysBounded() async throws {
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func overflowingQueueDropsOldestCountedAndMemoryStaysBounded(_ version: ZabbixLabVersion) async throws {
         let riemannPort = try LoopbackPort.free()  // nothing listens: everything queues
-        let setup = try await Setup.start(riemannPort: riemannPort, queue: 25)
+        let setup = try await Setup.start(version: version, riemannPort: riemannPort, queue: 25)
         for run in 0..<5 { #expect(try await setup.send(run: run) < Self.promptReply) }
         try await waitUntil("drops counted", timeout: .seconds(10)) {
             try setup.metrics().value("zabbix_tee_riemann_events_dropped_total", [("reason", "queue_full")]) == 25
