@@ -76,6 +76,7 @@ let package = Package(
                 "Relay", "ZabbixProtocol", "Riemann", "Admin", "LogThrottling",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),  // the Zabbix API client (catalog.zabbix_api)
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -71,7 +71,7 @@ public final class TeeDaemon: Service, Sendable {
         }
         self.sink = RiemannSink(mapper: EventMapper(configuration: configuration.mapping), client: self.riemann)
         let decodes = configuration.listeners.contains { configuration.options(for: $0.name).decode }
-        self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: self.sink, logger: logger) : nil
+        self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: self.sink, logger: logger, apiEventLoop: group.next()) : nil
         let pipeline = self.pipeline
         let recorders = Recorders(logger: logger)
         self.recorders = recorders
@@ -92,6 +92,7 @@ public final class TeeDaemon: Service, Sendable {
             if let riemann = self.riemann { sources.append(RiemannMetricsSource(client: riemann)) }
             if let pipeline = self.pipeline {
                 sources.append(DecodeMetricsSource(statistics: pipeline.statistics, catalog: pipeline.catalog, sink: self.sink))
+                sources.append(CatalogAPIMetricsSource(pipeline: pipeline))
             }
             let state = self.state
             let riemann = self.riemann

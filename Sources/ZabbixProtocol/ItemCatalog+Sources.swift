@@ -5,6 +5,9 @@ extension ItemCatalog {
         case activeChecks = "active_checks"
         /// Proxy configuration sent by the server or accepted by a passive proxy (`proxy:`).
         case proxyConfig = "proxy_config"
+        /// The Zabbix API's `item.get` (`catalog.zabbix_api`; the ``apiNamespace``): a real
+        /// server's database, asked about itemids the wire did not name.
+        case zabbixAPI = "zabbix_api"
 
         /// The source of a namespace, by the prefix ``agentNamespace(listener:host:)`` and
         /// ``proxyNamespace(listener:proxy:)`` give it.
@@ -13,6 +16,8 @@ extension ItemCatalog {
                 self = .activeChecks
             } else if namespace.hasPrefix("proxy:") {
                 self = .proxyConfig
+            } else if namespace == ItemCatalog.apiNamespace {
+                self = .zabbixAPI
             } else {
                 return nil
             }

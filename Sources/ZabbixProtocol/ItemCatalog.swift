@@ -82,6 +82,10 @@ public struct ItemCatalog: Sendable, Hashable {
         "proxy:" + listener + "/" + proxy
     }
 
+    /// The namespace of items the Zabbix API named (`catalog.zabbix_api`): one for the server,
+    /// whose itemids are unique. Consulted only for itemids the wire namespaces do not hold.
+    public static let apiNamespace = "api:"
+
     /// Names of the namespaces held.
     public var namespaceNames: [String] { Array(self.namespaces.keys) }
 
@@ -92,18 +96,32 @@ public struct ItemCatalog: Sendable, Hashable {
             host: item.host ?? item.hostid.flatMap { space.hosts[$0] }, key: item.key, valueType: item.valueType)
     }
 
-    /// The entry for an itemid-only value seen on `listener` (agent or proxy data), if known.
+    /// The entry for an itemid-only value seen on `listener` (agent or proxy data), if known:
+    /// from the agent's or proxy's own namespace, else from what the Zabbix API said (see
+    /// ``apiEntry(for:)``).
     public func entry(for value: ItemValue, listener: String) -> ItemCatalogEntry? {
         guard let itemid = value.itemid else { return nil }
+        let wire: ItemCatalogEntry?
         switch value.requestType {
         case .proxyData:
-            return self.entry(namespace: Self.proxyNamespace(listener: listener, proxy: value.proxy ?? ""), itemid: itemid)
+            wire = self.entry(namespace: Self.proxyNamespace(listener: listener, proxy: value.proxy ?? ""), itemid: itemid)
         case .agentData:
             guard let host = value.host else { return nil }
-            return self.entry(namespace: Self.agentNamespace(listener: listener, host: host), itemid: itemid)
+            wire = self.entry(namespace: Self.agentNamespace(listener: listener, host: host), itemid: itemid)
         case .senderData, .passiveCheck, .historyPush:
             return nil
         }
+        return wire ?? self.apiEntry(for: value)
+    }
+
+    /// The API's entry for an agent or proxy value. Wire namespaces come first: an `active checks`
+    /// key is expanded (what the agent evaluated), the API's `key_` is not (user macros such as
+    /// `{$MOUNT}` and positional `$1` stay as written), so the API names only what the wire did not.
+    /// An agent value whose host differs from the item's host is not named by it.
+    public func apiEntry(for value: ItemValue) -> ItemCatalogEntry? {
+        guard let itemid = value.itemid, let entry = self.entry(namespace: Self.apiNamespace, itemid: itemid) else { return nil }
+        if value.requestType == .agentData, let host = value.host, let itemHost = entry.host, host != itemHost { return nil }
+        return entry
     }
 
     /// `value` with missing host and key (and nothing else) filled in from the catalog.
@@ -178,6 +196,23 @@ public struct ItemCatalog: Sendable, Hashable {
             return false
         }
         return true
+    }
+
+    /// Learns items the Zabbix API named (an `item.get` answer), in ``apiNamespace``; an entry
+    /// already there is replaced (the item's key may have been edited since). Entries that do
+    /// not fit are refused and counted.
+    public mutating func learn(apiEntries: [UInt64: ItemCatalogEntry]) {
+        var space = self.namespaces.removeValue(forKey: Self.apiNamespace) ?? Namespace()
+        self.count -= space.count
+        for (itemid, entry) in apiEntries {
+            if space.items[itemid] == nil, self.count + space.count >= self.maximumEntries {
+                self.refusedCount += 1
+                continue
+            }
+            space.items[itemid] = StoredItem(key: entry.key, valueType: entry.valueType, hostid: nil, host: entry.host)
+        }
+        self.count += space.count
+        if space.count > 0 { self.namespaces[Self.apiNamespace] = space }
     }
 
     /// Forgets a namespace.

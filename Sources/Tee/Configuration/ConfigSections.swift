@@ -8,6 +8,7 @@ extension ConfigLoader {
     static let decodeKeys = ["max_frame_size", "queue_frames", "queue_bytes", "workers", "duplicate_sessions"]
     static let catalogKeys = [
         "path", "max_entries", "max_entries_per_proxy", "save_interval", "unresolved_wait", "unresolved_max", "unresolved",
+        "zabbix_api",
     ]
     static let riemannKeys = [
         "servers", "batch", "queue", "in_flight", "ack_timeout", "connect_timeout", "reconnect",
@@ -45,6 +46,7 @@ extension ConfigLoader {
         if let n = keys["unresolved_wait"] { decode.unresolvedWait = try n.duration().duration }
         if let n = keys["unresolved_max"] { decode.unresolvedMaximum = try n.int(in: 0...100_000_000) }
         if let n = keys["unresolved"] { decode.unresolvedAction = try n.oneOf(DecodeConfiguration.UnresolvedAction.self) }
+        if let n = keys["zabbix_api"] { decode.zabbixAPI = try Self.zabbixAPISection(n) }
     }
 
     static func riemannSection(_ node: ConfigNode) throws(ConfigError)
@@ -230,6 +232,7 @@ extension ConfigLoader {
         paths += Self.recordKeys.map { "listeners[].record.\($0)" }
         paths += Self.decodeKeys.map { "decode.\($0)" }
         paths += Self.catalogKeys.map { "catalog.\($0)" }
+        paths += Self.zabbixAPIKeys.map { "catalog.zabbix_api.\($0)" }
         paths += Self.riemannKeys.map { "riemann.\($0)" }
         paths += Self.riemannBatchKeys.map { "riemann.batch.\($0)" }
         paths += Self.riemannQueueKeys.map { "riemann.queue.\($0)" }

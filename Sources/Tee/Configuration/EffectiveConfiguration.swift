@@ -87,6 +87,7 @@ extension TeeConfiguration {
         lines.append("  unresolved_wait: \(Self.text(decode.unresolvedWait))")
         lines.append("  unresolved_max: \(decode.unresolvedMaximum)")
         lines.append("  unresolved: \(decode.unresolvedAction.rawValue)")
+        if let api = decode.zabbixAPI { lines += api.effectiveLines(quoted: Self.quoted, text: Self.text) }
         return lines
     }
 

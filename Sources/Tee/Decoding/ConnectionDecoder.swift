@@ -63,6 +63,8 @@ struct ConnectionDecoder {
         /// Values accepted by the server whose itemid the catalog could not wait for (its wait list
         /// is full or they name no catalog): to be settled by `catalog.unresolved`.
         var unresolved: [DecodedValue] = []
+        /// Itemids of values now waiting for the catalog: for the Zabbix API, when configured.
+        var lookups: [UInt64] = []
         /// A reply that sends the client elsewhere (7.0 proxy groups).
         var redirect: ZabbixRedirect?
         /// Items and hosts the catalog refused (full, or a proxy's quota).
@@ -262,7 +264,7 @@ struct ConnectionDecoder {
             let accepted = settlement.accepted
             // Only rows the server took are remembered: a retry after a lost reply is decoded again.
             context.duplicates.remember(accepted)
-            let (resolved, expired) = context.catalog.resolve(accepted, listener: self.listener, now: now)
+            let (resolved, expired, waiting) = context.catalog.resolve(accepted, listener: self.listener, now: now)
             var throughCatalog = 0
             for value in resolved where value.value.itemid != nil { throughCatalog += 1 }
             let partial = first.batchFailed != nil
@@ -273,6 +275,7 @@ struct ConnectionDecoder {
             }
             step.ready.append(contentsOfOrTake: resolved)
             step.unresolved.append(contentsOfOrTake: expired)
+            step.lookups.append(contentsOfOrTake: waiting)
         }
         if let config = settlement.acceptedConfig {
             let (released, refused) = context.catalog.learn(config, listener: self.listener)

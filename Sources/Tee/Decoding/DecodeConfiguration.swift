@@ -35,6 +35,8 @@ public struct DecodeConfiguration: Sendable, Hashable {
     /// Values waiting for the catalog, at most (more are handled as expired at once).
     public var unresolvedMaximum: Int = 100_000
     public var unresolvedAction: UnresolvedAction = .emit
+    /// Where itemids the wire did not name are looked up (`catalog.zabbix_api`); `nil`: nowhere.
+    public var zabbixAPI: CatalogAPIConfiguration? = nil
 
     public init() {}
 }

@@ -87,17 +87,19 @@ public final class ItemCatalogStore: Sendable {
     }
 
     /// Fills in host and key from the catalog. Values it cannot resolve yet are kept waiting
-    /// (or, when the wait list is full, returned in `expired` at once).
+    /// (or, when the wait list is full, returned in `expired` at once); `waiting` names their
+    /// itemids, for the Zabbix API (`catalog.zabbix_api`) to be asked about.
     func resolve(_ values: [DecodedValue], listener: String, now: ContinuousClock.Instant)
-        -> (resolved: [DecodedValue], expired: [DecodedValue])
+        -> (resolved: [DecodedValue], expired: [DecodedValue], waiting: [UInt64])
     {
         // agentd and senders name host and key on every row: nothing to look up, no copy, no lock.
         guard values.contains(where: { $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil) }) else {
-            return (values, [])
+            return (values, [], [])
         }
         return self.state.withLock { state in
             var resolved: [DecodedValue] = []
             var expired: [DecodedValue] = []
+            var waiting: [UInt64] = []
             resolved.reserveCapacity(values.count)
             for var decoded in values {
                 if decoded.value.itemid != nil, decoded.value.key == nil || decoded.value.host == nil {
@@ -110,6 +112,7 @@ public final class ItemCatalogStore: Sendable {
                             state.pending[namespace, default: []].append(
                                 Pending(value: decoded, namespace: namespace, deadline: now + self.pendingTimeout))
                             state.pendingCount += 1
+                            if let itemid = decoded.value.itemid { waiting.append(itemid) }
                         } else {
                             expired.append(decoded)
                         }
@@ -118,7 +121,7 @@ public final class ItemCatalogStore: Sendable {
                 }
                 resolved.append(decoded)
             }
-            return (resolved, expired)
+            return (resolved, expired, waiting)
         }
     }
 
@@ -161,13 +164,16 @@ public final class ItemCatalogStore: Sendable {
     private static func release(_ namespace: String, in state: inout State) -> [DecodedValue] {
         guard let waiting = state.pending.removeValue(forKey: namespace) else { return [] }
         state.pendingCount -= waiting.count
-        return waiting.map { pending in
-            var decoded = pending.value
-            decoded.value = state.catalog.resolved(decoded.value, listener: decoded.listener)
-            if let entry = state.catalog.entry(for: decoded.value, listener: decoded.listener) {
-                decoded.valueType = entry.valueType
-            }
-            return decoded
+        return waiting.map { Self.resolvedNow($0.value, catalog: state.catalog) }
+    }
+
+    /// A waiting value with host, key and value type filled in from `catalog`.
+    static func resolvedNow(_ waiting: DecodedValue, catalog: ItemCatalog) -> DecodedValue {
+        var decoded = waiting
+        decoded.value = catalog.resolved(decoded.value, listener: decoded.listener)
+        if let entry = catalog.entry(for: decoded.value, listener: decoded.listener) {
+            decoded.valueType = entry.valueType
         }
+        return decoded
     }
 }

@@ -19,7 +19,7 @@ public final class SidePipeline: Sendable {
     public let statistics: DecodeStatistics
     public let catalog: ItemCatalogStore
     private let sink: any ItemValueSink
-    private let logger: Logger
+    let logger: Logger
     private let queues: [SideQueue<SideWork>]
     /// Every frame held for decoding — arriving in the taps, queued, being decoded — and every
     /// value waiting for its server's reply (`decode.queue_bytes`).
@@ -30,6 +30,12 @@ public final class SidePipeline: Sendable {
     private let running = Mutex<(workers: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
     /// Limits hit on the side (oversized frames, a full catalog): warned about once per interval.
     let warnings: LogThrottle<LimitWarning>
+    /// Asks the Zabbix API about itemids the wire did not name (`catalog.zabbix_api`); replaced
+    /// by a reload. See `SidePipeline+CatalogAPI.swift`.
+    let catalogAPI = Mutex<CatalogAPIClient?>(nil)
+    public let catalogAPIStatistics = CatalogAPIStatistics()
+    /// Where the API client runs; `nil`: no API lookups (the `decode` command, tests).
+    let apiEventLoop: (any EventLoop)?
 
     /// A limit of the side pipeline, for ``warnings``.
     enum LimitWarning: Hashable, Sendable {
@@ -41,13 +47,16 @@ public final class SidePipeline: Sendable {
         case redirect(listener: String, address: String)
     }
 
-    /// - Parameter warningInterval: the shortest time between two warnings about the same limit.
+    /// - Parameters:
+    ///   - warningInterval: the shortest time between two warnings about the same limit.
+    ///   - apiEventLoop: where the Zabbix API client (`catalog.zabbix_api`) runs.
     public init(
         configuration: DecodeConfiguration, statistics: DecodeStatistics = DecodeStatistics(),
         catalog: ItemCatalogStore? = nil, sink: any ItemValueSink, logger: Logger,
-        warningInterval: TimeAmount = .seconds(60)
+        warningInterval: TimeAmount = .seconds(60), apiEventLoop: (any EventLoop)? = nil
     ) {
         self.configuration = configuration
+        self.apiEventLoop = apiEventLoop
         self.statistics = statistics
         self.catalog = catalog ?? ItemCatalogStore(configuration: configuration)
         self.sink = sink
@@ -86,12 +95,14 @@ public final class SidePipeline: Sendable {
             thread.name = "zabbix-tee-decode-\(index)"
             thread.start()
         }
+        self.configureCatalogAPI(self.configuration.zabbixAPI)
     }
 
     /// Stops accepting frames, decodes what is queued, settles the values still waiting for the
     /// catalog (emit or drop, as configured), and saves the catalog.
     public func shutdown() async {
         for queue in self.queues { queue.close() }
+        self.configureCatalogAPI(nil)
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let done = self.running.withLock { state in
                 if state.workers == 0 { return true }
@@ -284,5 +295,6 @@ private final class SideWorker: @unchecked Sendable {
         if let redirect = step.redirect { self.pipeline.redirected(redirect, listener: listener, connection: connection) }
         self.pipeline.emit(step.ready)
         self.pipeline.settle(step.unresolved)
+        if !step.lookups.isEmpty { self.pipeline.lookUp(step.lookups) }
     }
 }

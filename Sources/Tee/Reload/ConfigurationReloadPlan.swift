@@ -15,10 +15,11 @@ import Relay
 /// - `riemann` (all keys, while the section stays present): the running client is reconfigured
 ///   without losing queued events;
 /// - `shutdown_timeout`, and the process-wide `max_connections` (new connections are admitted
-///   against it; open ones above a lowered limit stay open).
+///   against it; open ones above a lowered limit stay open);
+/// - `catalog.zabbix_api` (all keys, and the token read again): the API client is replaced.
 ///
 /// Restart required (a warning names the key; the running value stays): `log_level`, `threads`,
-/// `decode`, `catalog`, `admin`, adding or removing the whole `riemann` section, and turning
+/// `decode`, `catalog` (but `zabbix_api`), `admin`, adding or removing the whole `riemann` section, and turning
 /// `decode` on for a listener when no listener decoded at start (there is no decoder running).
 public struct ConfigurationReloadPlan: Sendable {
     /// The configuration to run with: the new one, with every restart-only value kept from the
@@ -55,8 +56,12 @@ public struct ConfigurationReloadPlan: Sendable {
         keep("log_level", \.logLevel, changed: running.logLevel != new.logLevel)
         keep("threads", \.threads, changed: running.threads != new.threads)
         for path in Self.changedKeys(running.effectiveDecodeLines, new.effectiveDecodeLines) { restart.append(path) }
-        for path in Self.changedKeys(running.effectiveCatalogLines, new.effectiveCatalogLines) { restart.append(path) }
+        for path in Self.changedKeys(running.effectiveCatalogLines, new.effectiveCatalogLines)
+        where !path.hasPrefix("catalog.zabbix_api") { restart.append(path) }
         applied.decode = running.decode
+        // The API client is swapped live (a rotated token file included, which no line shows).
+        let apiChanged = decoderRunning && running.decode.zabbixAPI != new.decode.zabbixAPI
+        if apiChanged { applied.decode.zabbixAPI = new.decode.zabbixAPI }
         if running.effectiveAdminLines != new.effectiveAdminLines {
             restart += Self.changedKeys(running.effectiveAdminLines, new.effectiveAdminLines)
             applied.admin = running.admin
@@ -92,6 +97,7 @@ public struct ConfigurationReloadPlan: Sendable {
         self.riemannChanged = Self.changedKeys(running.effectiveRiemannLines, applied.effectiveRiemannLines)
         if running.shutdownTimeout != applied.shutdownTimeout { self.otherChanged.append("shutdown_timeout") }
         if running.maxConnections != applied.maxConnections { self.otherChanged.append("max_connections") }
+        if apiChanged { self.otherChanged.append("catalog.zabbix_api") }
     }
 
     /// Whether the reload changes nothing that is applied live.

@@ -68,6 +68,7 @@ extension TeeDaemon {
             self.sink.replaceMapper(EventMapper(configuration: applied.mapping))
         }
         self.engine.budget?.setLimit(applied.maxConnections)
+        if plan.otherChanged.contains("catalog.zabbix_api") { self.pipeline?.configureCatalogAPI(applied.decode.zabbixAPI) }
 
         let (current, retired) = self.running.value.withLock { ($0.listeners, $0.retired) }
         var byName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
