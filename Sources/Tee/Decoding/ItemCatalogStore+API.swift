@@ -19,6 +19,11 @@ extension ItemCatalogStore {
         }
     }
 
+    /// The itemids values wait for (for a new API client to ask about).
+    var pendingItemids: [UInt64] {
+        self.state.withLock { state in Array(Set(state.pending.values.joined().compactMap(\.value.value.itemid))) }
+    }
+
     /// The waiting values of `itemids` (which the API does not know): their wait ends now.
     func expire(itemids: [UInt64]) -> [DecodedValue] {
         guard !itemids.isEmpty else { return [] }

@@ -26,6 +26,8 @@ extension SidePipeline {
         }
         previous?.shutdown()
         client?.start()
+        // Values already waiting are asked about anew (each still falls back at its own deadline).
+        if previous != nil, let client { client.want(self.catalog.pendingItemids, until: .now + self.catalog.pendingTimeout) }
         if let configuration, client != nil {
             self.logger.info("item catalog backfill from the Zabbix API", metadata: ["url": "\(configuration.endpoint)"])
         }

@@ -75,7 +75,7 @@ struct DecodeMetricsSource: MetricsSource {
         for (source, tally) in self.catalog.tallyBySource.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             snapshot.gauge(
                 "zabbix_tee_catalog_source_entries",
-                help: "Items plus hosts in the item catalog by what taught them (active_checks: the server's replies to agents, proxy_config: proxy configuration).",
+                help: "Items plus hosts in the item catalog by what taught them (active_checks: the server's replies to agents, proxy_config: proxy configuration, zabbix_api: the Zabbix API).",
                 labels: [.init("source", source.rawValue)], value: tally.entries)
             snapshot.gauge(
                 "zabbix_tee_catalog_source_namespaces",
