@@ -46,6 +46,8 @@ PACKAGES="
     gzip util-linux procps
     gcc libc6-dev curl iproute2 python3
     chromium fonts-dejavu-core
+    haproxy
+    php-cli php-pgsql php-bcmath php-gd php-mbstring php-xml php-curl php-ldap
 "
 # Shared libraries the unpacked zabbix_server links against (its Depends line,
 # which apt cannot resolve for an unpacked package), plus fping it may call.
@@ -65,12 +67,12 @@ ZABBIX7_PROGRAMS="
     usr/sbin/zabbix_agentd usr/sbin/zabbix_agent2 usr/sbin/zabbix_proxy usr/sbin/zabbix_server
     usr/bin/zabbix_sender usr/bin/zabbix_get
 "
-# FRONTEND: a later test of the Zabbix API runs the unpacked frontend with PHP's
-# built-in server (php -S) against the lab's PostgreSQL. It needs (not installed
-# here, as no test uses it yet; both frontends' Depends lines):
-#   php-cli php-pgsql php-bcmath php-gd php-mbstring php-xml php-curl php-ldap fonts-dejavu-core
-# (bookworm's PHP 8.2; the 7.0 frontend needs PHP >= 8.0). Its
-# conf/zabbix.conf.php is written by the test; the database is the server's.
+# FRONTEND: the Zabbix API tests (Tests/EndToEndTests/CatalogAPIBackfillEndToEndTests.swift)
+# run the unpacked frontend with PHP's built-in server (php -S) against the lab's
+# PostgreSQL: php-* above are both frontends' Depends lines (bookworm's PHP 8.2;
+# the 7.0 frontend needs PHP >= 8.0). Its zabbix.conf.php is written by the test;
+# the database is the server's. haproxy is the load balancer of the
+# several-instances test.
 
 BACKPORTS_SOURCES=/etc/apt/sources.list.d/zabbix-tee-bookworm-backports.sources
 BACKPORTS_PIN=/etc/apt/preferences.d/zabbix-tee-bookworm-backports
