@@ -116,7 +116,7 @@ apt-get install -y -qq --no-install-recommends $PACKAGES $SERVER_LIBRARIES $ZABB
 
 # Some package scripts start their daemon without invoke-rc.d, and a machine
 # may have had them running before: stop and disable them all.
-for service in zabbix-agent zabbix-agent2 zabbix-proxy zabbix-server postgresql; do
+for service in zabbix-agent zabbix-agent2 zabbix-proxy zabbix-server postgresql haproxy; do
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
         systemctl stop "$service" >/dev/null 2>&1 || true
         systemctl disable "$service" >/dev/null 2>&1 || true

@@ -124,4 +124,109 @@ struct CatalogAPIBackfillEndToEndTests {
         try await agent.stop()
         await riemann.shutdown()
     }
+    @Test(arguments: ZabbixLabVersion.allCases)
+    func twoTeesBehindHAProxyNameEveryValueOfAnAgent2AndAProxyWhoseConnectionsAlternate(
+        _ version: ZabbixLabVersion
+    ) async throws {
+        let lab = try await ZabbixServerLab.sharedOrSkip(version)
+        if let reason = HAProxyProcess.unavailableReason { try Test.cancel(Comment(rawValue: "needs \(reason)")) }
+        let agentHost = try await lab.addHost(Self.uniqueName("tee-lb-agent"), items: [.active(ZabbixTestItems.intKey, .unsigned)])
+        let proxyName = Self.uniqueName("tee-lb-proxy")
+        let proxyid = try await lab.database.addProxy(proxyName)
+        let proxied = try await lab.addHost(
+            Self.uniqueName("tee-lb-proxied"), items: [.trapper("lb.int"), .trapper("lb.text", .text)], proxyid: proxyid)
+        let (frontend, token, tokenFile) = try await Self.frontendWithToken(lab)
+        defer { ZabbixLabDirectory.remove((tokenFile as NSString).deletingLastPathComponent) }
+        let riemann = try await RiemannTestServer.start()
+        let ports = (try LoopbackPort.free(), try LoopbackPort.free())
+        let admins = (try LoopbackPort.free(), try LoopbackPort.free())
+        var started: [TeeProcess] = []
+        var haproxy: HAProxyProcess?
+        var daemons: [any ZabbixLabDaemon] = []
+        do {
+            for (port, admin) in [(ports.0, admins.0), (ports.1, admins.1)] {
+                started.append(try await TeeProcess.start(
+                    configuration: Self.configuration(
+                        port: port, target: lab.port, riemann: riemann.port, admin: admin, frontend: frontend,
+                        tokenFile: tokenFile, wait: "8s"),
+                    ports: [port]))
+            }
+            let balancer = try await HAProxyProcess.start(backends: [ports.0, ports.1])
+            haproxy = balancer
+            let through = "127.0.0.1:\(balancer.port)"
+            daemons.append(try await ZabbixAgent2.start(ZabbixAgentOptions(hostname: agentHost.name, activeServer: through, version: version)))
+            var proxyOptions = ZabbixProxy.Options(hostname: proxyName, activeServer: through, version: version)
+            proxyOptions.configFrequency = 1
+            let proxy = try await ZabbixProxy.start(proxyOptions)
+            daemons.append(proxy)
+
+            // Values through the proxy (`proxy data`, itemids only) and from the agent (`agent
+            // data`, itemids only), each connection to whichever tee HAProxy picks next.
+            var sent = 0
+            func sendThroughProxy() async throws {
+                sent += 1
+                let value = 1000 + sent
+                try await waitUntil("the proxy to accept values for \(proxied.name)", timeout: .seconds(30), interval: .milliseconds(200)) {
+                    try await ZabbixSender.send(port: proxy.port, values: [
+                        .init(host: proxied.name, key: "lb.int", value: "\(value)"),
+                        .init(host: proxied.name, key: "lb.text", value: "text \(value)"),
+                    ], version: version).processed == 2
+                }
+            }
+            for _ in 0..<4 { try await sendThroughProxy() }
+            _ = try await lab.waitForHistory(proxied, "lb.int", count: 4)
+            _ = try await lab.waitForHistory(agentHost, ZabbixTestItems.intKey, count: 6)
+            let (agentName, proxiedName) = (agentHost.name, proxied.name)
+            try await riemann.waitUntil(timeout: .seconds(40)) { server in
+                let events = server.receivedEvents
+                return events.filter { $0.host == agentName }.count >= 6
+                    && events.filter { $0.host == proxiedName && $0.service == "lb.int" }.count >= 4
+                    && events.filter { $0.host == proxiedName && $0.service == "lb.text" }.count >= 4
+            }
+            let events = riemann.receivedEvents.filter { $0.host == agentName || $0.host == proxiedName }
+            #expect(events.allSatisfy { !($0.service ?? "").hasPrefix("itemid:") }, "\(events.compactMap(\.service))")
+            #expect(events.filter { $0.host == agentName }.allSatisfy { $0.service == ZabbixTestItems.intKey })
+            #expect(Set(events.filter { $0.host == proxiedName }.compactMap(\.service)) == ["lb.int", "lb.text"])
+            #expect(events.contains { $0.host == proxiedName && $0.service == "lb.int" && $0.metric == .sint64(1001) })
+            #expect(events.filter { $0.service == "lb.text" }.allSatisfy { $0.metric == nil }, "text: never a metric")
+            let scrapes = [try MetricsScrape.get(port: admins.0), try MetricsScrape.get(port: admins.1)]
+            for scrape in scrapes {
+                #expect(scrape.value("zabbix_tee_item_values_total") > 0, "both instances carried values")
+                #expect(!scrape.text.contains(token))
+            }
+            #expect(scrapes.map { $0.value("zabbix_tee_catalog_api_items_total", [("outcome", "resolved")]) }.reduce(0, +) >= 1,
+                "an instance named values only the API could name")
+            #expect(scrapes.map { $0.value("zabbix_tee_item_values_unresolved_total", [("action", "emitted")]) }.reduce(0, +) == 0)
+
+            // The API stops: the relay carries on (the server stores what passes). What an
+            // instance learned keeps naming values; an itemid it never learned falls back to
+            // `itemid:N` after unresolved_wait (which instance gets what is HAProxy's choice).
+            await frontend.stop()
+            let before = riemann.receivedEvents.count
+            for _ in 0..<2 { try await sendThroughProxy() }
+            _ = try await lab.waitForHistory(proxied, "lb.int", count: 6)
+            let stored = try await lab.database.history(itemid: agentHost.itemid(ZabbixTestItems.intKey), valueType: .unsigned).count
+            _ = try await lab.waitForHistory(agentHost, ZabbixTestItems.intKey, count: stored + 3)
+            try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                server.receivedEvents.dropFirst(before).filter { $0.host == proxiedName }.count >= 4
+            }
+            let after = riemann.receivedEvents.dropFirst(before).filter { $0.host == agentName || $0.host == proxiedName }
+            let allowed: Set<String> = [
+                ZabbixTestItems.intKey, "lb.int", "lb.text", "itemid:\(agentHost.itemid(ZabbixTestItems.intKey))",
+                "itemid:\(proxied.itemid("lb.int"))", "itemid:\(proxied.itemid("lb.text"))",
+            ]
+            #expect(after.allSatisfy { allowed.contains($0.service ?? "") }, "named, or fallen back: \(after.compactMap(\.service))")
+        } catch {
+            for daemon in daemons { try? await daemon.stop() }
+            await haproxy?.stop()
+            for tee in started { _ = try? await tee.stop() }
+            await frontend.stop()
+            await riemann.shutdown()
+            throw error
+        }
+        for daemon in daemons { try await daemon.stop() }
+        await haproxy?.stop()
+        for tee in started { #expect(try await tee.stop() == 0) }
+        await riemann.shutdown()
+    }
 }
