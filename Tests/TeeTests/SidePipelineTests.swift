@@ -28,7 +28,7 @@ struct SidePipelineTests {
 
         init(
             log: CapturedLog? = nil, warningInterval: TimeAmount = .seconds(60), passiveProxy: Bool = false,
-            _ configure: (inout DecodeConfiguration) -> Void = { _ in }
+            apiEventLoop: (any EventLoop)? = nil, _ configure: (inout DecodeConfiguration) -> Void = { _ in }
         ) {
             var configuration = DecodeConfiguration()
             configuration.unresolvedWait = .milliseconds(300)
@@ -37,7 +37,8 @@ struct SidePipelineTests {
             var logger = log?.logger(level: .info) ?? Logger(label: "test")
             if log == nil { logger.logLevel = .critical }
             self.pipeline = SidePipeline(
-                configuration: configuration, sink: self.sink, logger: logger, warningInterval: warningInterval)
+                configuration: configuration, sink: self.sink, logger: logger, warningInterval: warningInterval,
+                apiEventLoop: apiEventLoop)
             self.factory = self.pipeline.tapFactory(passiveProxy: passiveProxy)
             self.pipeline.start()
         }

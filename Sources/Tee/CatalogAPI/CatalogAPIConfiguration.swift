@@ -8,6 +8,12 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
         /// The request target: `/zabbix/api_jsonrpc.php`.
         public var path: String
 
+        public init(host: String, port: Int, path: String) {
+            self.host = host
+            self.port = port
+            self.path = path
+        }
+
         public var description: String {
             let host = self.host.contains(":") ? "[\(self.host)]" : self.host
             return "http://\(host):\(self.port)\(self.path)"
