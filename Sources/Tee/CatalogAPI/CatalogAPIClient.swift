@@ -124,7 +124,7 @@ final class CatalogAPIClient: Sendable {
             case .success(let channel):
                 self.channels.withLock { $0[request.id] = channel }
                 var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: endpoint.path)
-                head.headers.add(name: "Host", value: endpoint.port == 80 ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
+                head.headers.add(name: "Host", value: endpoint.hostHeader)
                 head.headers.add(name: "Content-Type", value: "application/json-rpc")
                 head.headers.add(name: "Content-Length", value: "\(body.count)")
                 head.headers.add(name: "Connection", value: "close")
@@ -154,6 +154,8 @@ final class CatalogAPIClient: Sendable {
                 self.run { $0.answered(requestID: request.id, entries: entries, now: .now) }
             }
         } catch {
+            // A request abandoned at its timeout (already logged) fails too, late: not logged again.
+            guard self.machine.withLock({ $0.machine.inFlightRequestID == request.id }) else { return }
             self.logger.warning(
                 "Zabbix API request failed; values wait for it at most catalog.unresolved_wait",
                 metadata: ["url": "\(self.configuration.endpoint)", "error": "\(error)"])

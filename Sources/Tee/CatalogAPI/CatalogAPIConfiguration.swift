@@ -14,9 +14,12 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
             self.path = path
         }
 
-        public var description: String {
+        public var description: String { "http://\(self.hostHeader)\(self.path)" }
+
+        /// The `Host` header: `host`, `host:port` unless 80, IPv6 literals in brackets.
+        var hostHeader: String {
             let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-            return "http://\(host):\(self.port)\(self.path)"
+            return self.port == 80 ? host : "\(host):\(self.port)"
         }
 
         /// The endpoint of a plain-HTTP `url`, or why it is not one.

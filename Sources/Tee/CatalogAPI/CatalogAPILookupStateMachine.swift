@@ -124,6 +124,8 @@ struct CatalogAPILookupStateMachine {
         self.configuration = configuration
     }
 
+    /// The request awaited now, if any (an answer to any other is late and changes nothing).
+    var inFlightRequestID: UInt64? { self.inFlight?.request.id }
     /// Itemids waiting to be asked about (or being asked).
     var wantedCount: Int { self.wanted.count }
     /// Itemids in the negative cache (expired ones included until the next prune).
