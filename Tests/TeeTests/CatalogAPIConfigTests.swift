@@ -64,7 +64,8 @@ struct CatalogAPIConfigTests {
     @Test func aBrokenAPISectionNamesTheKeyAndNeverTheToken() throws {
         let open = try Self.tokenFile(Self.secret, mode: 0o644)
         let empty = try Self.tokenFile("\n")
-        defer { for path in [open, empty] { try? FileManager.default.removeItem(atPath: path) } }
+        let two = try Self.tokenFile("first\r\nX-Injected: yes")
+        defer { for path in [open, empty, two] { try? FileManager.default.removeItem(atPath: path) } }
         let cases: [(String, String, String)] = [
             ("url: https://zabbix/api_jsonrpc.php\ntoken_env: HOME", "catalog.zabbix_api.url", "https is not supported"),
             ("url: ftp://zabbix/\ntoken_env: HOME", "catalog.zabbix_api.url", "http://"),
@@ -74,6 +75,7 @@ struct CatalogAPIConfigTests {
             ("url: http://zabbix/\ntoken_env: HOME\ntoken_file: \(empty)", "catalog.zabbix_api.token_env", "not both"),
             ("url: http://zabbix/\ntoken_file: \(open)", "catalog.zabbix_api.token_file", "readable by every user"),
             ("url: http://zabbix/\ntoken_file: \(empty)", "catalog.zabbix_api.token_file", "is empty"),
+            ("url: http://zabbix/\ntoken_file: \(two)", "catalog.zabbix_api.token_file", "more than one token"),
             ("url: http://zabbix/\ntoken_file: /nonexistent/token", "catalog.zabbix_api.token_file", "cannot read"),
             ("url: http://zabbix/\ntoken_env: TEE_TEST_UNSET_VARIABLE", "catalog.zabbix_api.token_env", "not set"),
             ("url: http://zabbix/\ntoken_env: HOME\nrate: 0", "catalog.zabbix_api.rate", "out of range"),

@@ -50,6 +50,7 @@ extension ConfigLoader {
             case .success(let bytes):
                 let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
                 guard !text.isEmpty else { throw file.error("\(path) is empty") }
+                guard Self.isTokenText(text) else { throw file.error("\(path) holds more than one token (white space or control characters inside)") }
                 return (.init(text), .file(path))
             case .failure(let failure):
                 throw file.error("cannot read \(path): \(failure)")
@@ -59,8 +60,16 @@ extension ConfigLoader {
             guard let value = getenv(name).map({ String(cString: $0) })?.trimmingWhitespace(), !value.isEmpty else {
                 throw environment.error("environment variable \(name) is not set or empty")
             }
+            guard Self.isTokenText(value) else {
+                throw environment.error("environment variable \(name) holds white space or control characters inside")
+            }
             return (.init(value), .environment(name))
         }
+    }
+
+    /// A token goes into an HTTP header and a JSON string as is: visible ASCII only.
+    private static func isTokenText(_ text: String) -> Bool {
+        text.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 }
 
