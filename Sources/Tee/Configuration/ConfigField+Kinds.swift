@@ -116,7 +116,7 @@ extension ConfigField {
             }
         }
         return ConfigField(
-            name: name, doc: doc, subPaths: table.keyPaths.map { ".\($0)" },
+            name: name, doc: doc, subKeys: table.keys.map { (".\($0.path)", $0.doc) },
             read: { (node, section, warnings) throws(ConfigError) in
                 try table.read(node, into: &section[keyPath: keyPath], warnings: &warnings)
             },
@@ -163,7 +163,7 @@ extension ConfigField {
             }
         }
         return ConfigField(
-            name: name, doc: doc, subPaths: table.keyPaths.map { ".\($0)" },
+            name: name, doc: doc, subKeys: table.keys.map { (".\($0.path)", $0.doc) },
             read: { (node, section, warnings) throws(ConfigError) in
                 if allowsOff, node.isOff() {
                     section[keyPath: keyPath] = nil

@@ -25,8 +25,8 @@ struct ConfigField<Section> {
     let name: String
     /// One line: what the key means.
     let doc: String
-    /// Key paths below this one, relative: `.max_events`, `[].name` (for the README check).
-    let subPaths: [String]
+    /// Keys below this one, with their paths relative to it: `.max_events`, `[].name`.
+    let subKeys: [(path: String, doc: String)]
     /// The message when the key is absent, for a required key; `nil`: optional.
     let missing: String?
     /// Reads the key's node into the section; warnings go to the list.
@@ -40,7 +40,7 @@ struct ConfigField<Section> {
     let keepRestartOnly: (inout Section, Section) -> [String]
 
     init(
-        name: String, doc: String, subPaths: [String] = [], missing: String? = nil,
+        name: String, doc: String, subKeys: [(path: String, doc: String)] = [], missing: String? = nil,
         read: @escaping (ConfigNode, inout Section, inout [ConfigDiagnostic]) throws(ConfigError) -> Void,
         print: @escaping (Section) -> ConfigText?,
         changes: @escaping (Section, Section) -> [String],
@@ -48,7 +48,7 @@ struct ConfigField<Section> {
     ) {
         self.name = name
         self.doc = doc
-        self.subPaths = subPaths
+        self.subKeys = subKeys
         self.missing = missing
         self.read = read
         self.print = print
@@ -75,10 +75,12 @@ struct ConfigTable<Section> {
 
     var names: [String] { self.fields.map(\.name) }
 
-    /// Every key path of the section: `servers`, `batch`, `batch.max_events`...
-    var keyPaths: [String] {
-        self.fields.flatMap { field in [field.name] + field.subPaths.map { field.name + $0 } }
+    /// Every key of the section with its doc line, as paths: `servers`, `batch`, `batch.max_events`...
+    var keys: [(path: String, doc: String)] {
+        self.fields.flatMap { field in [(field.name, field.doc)] + field.subKeys.map { (field.name + $0.path, $0.doc) } }
     }
+
+    var keyPaths: [String] { self.keys.map(\.path) }
 
     /// Reads a mapping node: unknown keys and missing required keys are errors.
     func read(_ node: ConfigNode, into section: inout Section, warnings: inout [ConfigDiagnostic]) throws(ConfigError) {

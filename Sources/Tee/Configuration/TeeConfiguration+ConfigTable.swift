@@ -49,7 +49,7 @@ extension TeeConfiguration {
     private static var listenersField: ConfigField<TeeConfiguration> {
         ConfigField(
             name: "listeners", doc: "where the tee accepts connections and where it relays them",
-            subPaths: ListenerSection.table.keyPaths.map { "[].\($0)" },
+            subKeys: ListenerSection.table.keys.map { ("[].\($0.path)", $0.doc) },
             missing: "missing key 'listeners' (at least one listener is needed)",
             read: { (node, configuration, warnings) throws(ConfigError) in
                 let items = try node.sequence()

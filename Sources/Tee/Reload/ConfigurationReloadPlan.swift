@@ -3,23 +3,14 @@ import Relay
 /// What a configuration reload changes, worked out from the running and the new configuration
 /// before anything is touched.
 ///
-/// Live (applied to the running daemon, open connections untouched):
-/// - listeners added (bound and started), removed (stop accepting; their open connections
-///   finish), and per listener `listen` (added addresses bound, removed ones closed), `targets`,
-///   `balance`, `connect_timeout`, `idle_timeout`, `target_cooldown`, `drain_timeout`,
-///   `first_byte_timeout`, `client_fin_timeout`, `server_reply_timeout`, `max_connections`,
-///   `max_connections_per_source`, `accept_rate`, `allow`, `socket_buffer`, `tcp_smart_connect`,
-///   `tcp_fin_with_data`, `record`, `decode`, `passive_proxy`, and `backlog` and `tcp_defer_accept`
-///   (for addresses bound from then on): new connections use the new values;
-/// - `mapping` (all keys): values decoded from then on;
-/// - `riemann` (all keys, while the section stays present): the running client is reconfigured
-///   without losing queued events;
-/// - `shutdown_timeout`, and the process-wide `max_connections` (new connections are admitted
-///   against it; open ones above a lowered limit stay open).
-///
-/// Restart required (a warning names the key; the running value stays): `log_level`, `threads`,
-/// `decode`, `catalog`, `admin`, adding or removing the whole `riemann` section, and turning
-/// `decode` on for a listener when no listener decoded at start (there is no decoder running).
+/// Whether a key is applied live or needs a restart is in its section's table
+/// (`Configuration/…+ConfigTable.swift`); values are compared key by key. In short: listeners
+/// (matched by name; new connections use the new values), `mapping`, `riemann` (while the section
+/// stays present; the client is reconfigured without losing queued events), `shutdown_timeout` and
+/// `max_connections` are live. `log_level`, `threads`, `decode`, `catalog`, `admin` and adding or
+/// removing the `riemann` section need a restart: a warning names the key and the running value
+/// stays. So does turning `decode` on for a listener when no listener decoded at start (there is
+/// no decoder running).
 public struct ConfigurationReloadPlan: Sendable {
     /// The configuration to run with: the new one, with every restart-only value kept from the
     /// running one.
