@@ -101,6 +101,39 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
     /// `breaker_open`: how long the open breaker asks nothing (then one probe).
     public var breakerOpen: Duration = .seconds(30)
 
+    /// A token and where it was read (`token_file`'s path, `token_env`'s name): compared by
+    /// both, so that a rotated token is a change.
+    struct TokenFromPlace: Hashable {
+        var place: String
+        var token: Token
+    }
+
+    /// `token_file`, when the token came from a file.
+    var tokenFile: TokenFromPlace? {
+        get {
+            guard case .file(let path) = self.tokenSource else { return nil }
+            return TokenFromPlace(place: path, token: self.token)
+        }
+        set {
+            guard let newValue else { return }
+            self.tokenSource = .file(newValue.place)
+            self.token = newValue.token
+        }
+    }
+
+    /// `token_env`, when the token came from the environment.
+    var tokenEnvironment: TokenFromPlace? {
+        get {
+            guard case .environment(let name) = self.tokenSource else { return nil }
+            return TokenFromPlace(place: name, token: self.token)
+        }
+        set {
+            guard let newValue else { return }
+            self.tokenSource = .environment(newValue.place)
+            self.token = newValue.token
+        }
+    }
+
     public init(endpoint: Endpoint, token: Token, tokenSource: TokenSource) {
         self.endpoint = endpoint
         self.token = token
@@ -122,24 +155,3 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
     }
 }
 
-extension CatalogAPIConfiguration {
-    /// `catalog.zabbix_api` in `check-config` output: where the token comes from, never the token.
-    func effectiveLines(quoted: (String) -> String, text: (Duration) -> String) -> [String] {
-        let token: String
-        switch self.tokenSource {
-        case .file(let path): token = "token_file: \(quoted(path))"
-        case .environment(let name): token = "token_env: \(quoted(name))"
-        }
-        return [
-            "  zabbix_api:",
-            "    url: \(quoted(self.endpoint.description))",
-            "    \(token)  # token: \(self.token)",
-            "    timeout: \(text(self.timeout))",
-            "    batch: \(self.batch)",
-            "    rate: \(self.rate)",
-            "    not_found_ttl: \(text(self.notFoundTTL))",
-            "    breaker_failures: \(self.breakerFailures)",
-            "    breaker_open: \(text(self.breakerOpen))",
-        ]
-    }
-}

@@ -68,7 +68,9 @@ extension TeeDaemon {
             self.sink.replaceMapper(EventMapper(configuration: applied.mapping))
         }
         self.engine.budget?.setLimit(applied.maxConnections)
-        if plan.otherChanged.contains("catalog.zabbix_api") { self.pipeline?.configureCatalogAPI(applied.decode.zabbixAPI) }
+        if plan.otherChanged.contains(where: { $0.hasPrefix("catalog.zabbix_api") }) {
+            self.pipeline?.configureCatalogAPI(applied.decode.zabbixAPI)
+        }
 
         let (current, retired) = self.running.value.withLock { ($0.listeners, $0.retired) }
         var byName = Dictionary(uniqueKeysWithValues: current.map { ($0.name, $0) })
