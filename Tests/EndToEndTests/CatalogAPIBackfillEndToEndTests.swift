@@ -13,22 +13,27 @@ import TestSupport
 struct CatalogAPIBackfillEndToEndTests {
     static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
-    /// A tee in front of `target` with the API backfill, an admin endpoint and Riemann.
+    /// A tee in front of `target` with the API backfill (unless `api` is false), an admin
+    /// endpoint and Riemann.
     static func configuration(
-        port: Int, target: Int, riemann: Int, admin: Int, frontend: ZabbixFrontend, tokenFile: String, wait: String
+        port: Int, target: Int, riemann: Int, admin: Int, frontend: ZabbixFrontend, tokenFile: String, wait: String,
+        api: Bool = true
     ) -> String {
-        """
+        let zabbixAPI = """
+              zabbix_api:
+                url: \(frontend.url)
+                token_file: \(tokenFile)
+                timeout: 2s
+                breaker_failures: 2
+                breaker_open: 2s
+            """
+        return """
         listeners:
         \(TeeProcess.listener(name: "upstream", port: port, targets: [target]))
         catalog:
           unresolved_wait: \(wait)
           unresolved: emit
-          zabbix_api:
-            url: \(frontend.url)
-            token_file: \(tokenFile)
-            timeout: 2s
-            breaker_failures: 2
-            breaker_open: 2s
+        \(api ? zabbixAPI : "")
         riemann:
           servers: ["127.0.0.1:\(riemann)"]
           batch: { max_events: 100, max_delay: 20ms }
@@ -57,7 +62,7 @@ struct CatalogAPIBackfillEndToEndTests {
     }
 
     @Test(arguments: ZabbixLabVersion.allCases)
-    func aTeeThatNeverSawTheActiveChecksNamesAgent2ValuesThroughTheAPIAndFallsBackWhenItIsDown(
+    func aTeeThatNeverSawTheActiveChecksNamesAgent2ValuesThroughTheAPIAddedByAReloadAndFallsBackWhenItIsDown(
         _ version: ZabbixLabVersion
     ) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
@@ -82,9 +87,26 @@ struct CatalogAPIBackfillEndToEndTests {
             _ = try await lab.waitForHistory(host, ZabbixTestItems.intKey)
             #expect(try await first.stop() == 0)
 
-            // Second tee, empty catalog: only `agent data` (itemids) passes it; the API names them.
+            // Second tee, empty catalog, started without the API: only `agent data` (itemids)
+            // passes it, and its values fall back to itemid:N.
+            let unnamedStart = riemann.receivedEvents.count
+            let second = try await TeeProcess.start(
+                configuration: Self.configuration(
+                    port: port, target: lab.port, riemann: riemann.port, admin: admin, frontend: frontend,
+                    tokenFile: tokenFile, wait: "3s", api: false),
+                ports: [port])
+            try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                server.receivedEvents.dropFirst(unnamedStart).contains { $0.host == name && $0.service == "itemid:\(itemid)" }
+            }
+            // The API added by a reload (live): the API names them from then on.
+            try second.rewriteConfiguration(configuration)
+            try await second.reload(expectingOutcome: 1)
+            #expect(second.log().contains("catalog.zabbix_api"), "the reload names the section")
+            let reloaded = riemann.receivedEvents.count
+            try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                server.receivedEvents.dropFirst(reloaded).contains { $0.host == name && $0.service == ZabbixTestItems.intKey }
+            }
             let before = riemann.receivedEvents.count
-            let second = try await TeeProcess.start(configuration: configuration, ports: [port])
             try await riemann.waitUntil(timeout: .seconds(30)) { server in
                 server.receivedEvents.dropFirst(before).filter { $0.host == name }.count >= 3
             }
@@ -207,16 +229,24 @@ struct CatalogAPIBackfillEndToEndTests {
             _ = try await lab.waitForHistory(proxied, "lb.int", count: 6)
             let stored = try await lab.database.history(itemid: agentHost.itemid(ZabbixTestItems.intKey), valueType: .unsigned).count
             _ = try await lab.waitForHistory(agentHost, ZabbixTestItems.intKey, count: stored + 3)
-            try await riemann.waitUntil(timeout: .seconds(30)) { server in
-                server.receivedEvents.dropFirst(before).filter { $0.host == proxiedName }.count >= 4
-            }
-            let after = riemann.receivedEvents.dropFirst(before).filter { $0.host == agentName || $0.host == proxiedName }
-            let allowed: Set<String> = [
-                ZabbixTestItems.intKey, "lb.int", "lb.text", "itemid:\(agentHost.itemid(ZabbixTestItems.intKey))",
-                "itemid:\(proxied.itemid("lb.int"))", "itemid:\(proxied.itemid("lb.text"))",
+            // A proxy's fallen-back value names no host (`proxy data` rows carry only itemids).
+            let fallbacks: Set<String> = [
+                "itemid:\(agentHost.itemid(ZabbixTestItems.intKey))", "itemid:\(proxied.itemid("lb.int"))",
+                "itemid:\(proxied.itemid("lb.text"))",
             ]
+            let ours: @Sendable (RiemannEvent) -> Bool = {
+                $0.host == agentName || $0.host == proxiedName || fallbacks.contains($0.service ?? "")
+            }
+            try await riemann.waitUntil(timeout: .seconds(30)) { server in
+                server.receivedEvents.dropFirst(before).filter { ours($0) && $0.host != agentName }.count >= 4
+            }
+            let after = riemann.receivedEvents.dropFirst(before).filter(ours)
+            let allowed = fallbacks.union([ZabbixTestItems.intKey, "lb.int", "lb.text"])
             #expect(after.allSatisfy { allowed.contains($0.service ?? "") }, "named, or fallen back: \(after.compactMap(\.service))")
+            #expect(after.filter { $0.host == proxiedName }.allSatisfy { $0.service == "lb.int" || $0.service == "lb.text" })
         } catch {
+            let services = riemann.receivedEvents.map { "\($0.host ?? "-")/\($0.service ?? "-")" }
+            Issue.record("events: \(services.suffix(60)); tee logs: \(started.map { ZabbixLabDirectory.tail($0.logFile, lines: 15) })")
             for daemon in daemons { try? await daemon.stop() }
             await haproxy?.stop()
             for tee in started { _ = try? await tee.stop() }

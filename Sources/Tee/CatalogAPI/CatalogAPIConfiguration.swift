@@ -110,28 +110,18 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
 
     /// `token_file`, when the token came from a file.
     var tokenFile: TokenFromPlace? {
-        get {
-            guard case .file(let path) = self.tokenSource else { return nil }
-            return TokenFromPlace(place: path, token: self.token)
-        }
-        set {
-            guard let newValue else { return }
-            self.tokenSource = .file(newValue.place)
-            self.token = newValue.token
-        }
+        get { self.tokenFrom { if case .file(let path) = $0 { path } else { nil } } }
+        set { if let newValue { (self.tokenSource, self.token) = (.file(newValue.place), newValue.token) } }
     }
 
     /// `token_env`, when the token came from the environment.
     var tokenEnvironment: TokenFromPlace? {
-        get {
-            guard case .environment(let name) = self.tokenSource else { return nil }
-            return TokenFromPlace(place: name, token: self.token)
-        }
-        set {
-            guard let newValue else { return }
-            self.tokenSource = .environment(newValue.place)
-            self.token = newValue.token
-        }
+        get { self.tokenFrom { if case .environment(let name) = $0 { name } else { nil } } }
+        set { if let newValue { (self.tokenSource, self.token) = (.environment(newValue.place), newValue.token) } }
+    }
+
+    private func tokenFrom(_ place: (TokenSource) -> String?) -> TokenFromPlace? {
+        place(self.tokenSource).map { TokenFromPlace(place: $0, token: self.token) }
     }
 
     public init(endpoint: Endpoint, token: Token, tokenSource: TokenSource) {
