@@ -32,6 +32,8 @@ final class CatalogAPIClient: Sendable {
     private let machine: Mutex<(machine: CatalogAPILookupStateMachine, counted: CatalogAPIStatistics.Counts)>
     private let channels = Mutex<[UInt64: any Channel]>([:])
     private let ticker = Mutex<RepeatedTask?>(nil)
+    /// Set by ``shutdown()``: what arrives later (a late answer) changes nothing.
+    private let stopped = Atomic(false)
 
     init(
         configuration: CatalogAPIConfiguration, maximumQueued: Int, eventLoop: any EventLoop, statistics: CatalogAPIStatistics,
@@ -55,6 +57,7 @@ final class CatalogAPIClient: Sendable {
 
     /// Stops ticking and abandons the request in flight; later answers change nothing.
     func shutdown() {
+        self.stopped.store(true, ordering: .relaxed)
         self.ticker.withLock { $0?.cancel() }
         for channel in self.channels.withLock({ channels in defer { channels = [:] }; return Array(channels.values) }) {
             channel.close(promise: nil)
@@ -81,6 +84,7 @@ final class CatalogAPIClient: Sendable {
     }
 
     private func perform(_ action: CatalogAPILookupStateMachine.Action) {
+        guard !self.stopped.load(ordering: .relaxed) else { return }
         switch action {
         case .send(let request):
             self.eventLoop.execute { self.send(request) }
@@ -99,29 +103,47 @@ final class CatalogAPIClient: Sendable {
     private func send(_ request: CatalogAPILookupStateMachine.Request) {
         let endpoint = self.configuration.endpoint
         let body: [UInt8]
-        var bearer: String?
+        let bearer: String?
         switch request.kind {
         case .version:
             body = ZabbixAPIItemGet.versionRequest(id: request.id)
+            bearer = nil
         case .items(let itemids, let authMember):
             let secret = self.configuration.token.secret
             body = ZabbixAPIItemGet.request(itemids: itemids, id: request.id, auth: authMember ? secret : nil)
-            if !authMember { bearer = secret }
+            bearer = authMember ? nil : secret
         }
+        // Everything below runs on `eventLoop` (the channel's loop too). The answer completes
+        // once: from the handler, a failed connect, or this request's own deadline, which bounds
+        // the connection whatever the state machine's timeout saw (a connect completing just
+        // after it, say).
         let promise = self.eventLoop.makePromise(of: [UInt8].self)
+        let completed = NIOLoopBoundBox(false, eventLoop: self.eventLoop)
+        let complete: @Sendable (Result<[UInt8], any Error>) -> Void = { result in
+            guard !completed.value else { return }
+            completed.value = true
+            promise.completeWith(result)
+        }
+        let deadline = self.eventLoop.scheduleTask(in: TimeAmount(self.configuration.timeout)) {
+            complete(.failure(CatalogAPIAnswerHandler.Failure(description: "no answer within \(self.configuration.timeout)")))
+        }
         let connected = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(TimeAmount(self.configuration.timeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(
-                        CatalogAPIAnswerHandler(limit: Self.maximumAnswerBytes, answer: promise))
+                        CatalogAPIAnswerHandler(limit: Self.maximumAnswerBytes, complete: complete))
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
         connected.whenComplete { result in
             switch result {
             case .success(let channel):
+                guard !completed.value else {
+                    channel.close(promise: nil)
+                    return
+                }
                 self.channels.withLock { $0[request.id] = channel }
                 var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: endpoint.path)
                 head.headers.add(name: "Host", value: endpoint.hostHeader)
@@ -133,10 +155,11 @@ final class CatalogAPIClient: Sendable {
                 channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
                 channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
             case .failure(let error):
-                promise.fail(error)
+                complete(.failure(error))
             }
         }
         promise.futureResult.whenComplete { result in
+            deadline.cancel()
             if let channel = self.channels.withLock({ $0.removeValue(forKey: request.id) }) { channel.close(promise: nil) }
             self.finished(request, result)
         }
@@ -164,8 +187,8 @@ final class CatalogAPIClient: Sendable {
     }
 }
 
-/// Collects one HTTP answer's body (up to a limit) and completes `answer` with it; anything
-/// but a whole `200` answer fails it.
+/// Collects one HTTP answer's body (up to a limit) and hands it to `complete`; anything but a
+/// whole `200` answer is a failure.
 private final class CatalogAPIAnswerHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
@@ -174,14 +197,14 @@ private final class CatalogAPIAnswerHandler: ChannelInboundHandler, RemovableCha
     }
 
     private let limit: Int
-    private let answer: EventLoopPromise<[UInt8]>
+    private let complete: @Sendable (Result<[UInt8], any Error>) -> Void
     private var status: HTTPResponseStatus?
     private var body: [UInt8] = []
     private var done = false
 
-    init(limit: Int, answer: EventLoopPromise<[UInt8]>) {
+    init(limit: Int, complete: @escaping @Sendable (Result<[UInt8], any Error>) -> Void) {
         self.limit = limit
-        self.answer = answer
+        self.complete = complete
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -216,7 +239,7 @@ private final class CatalogAPIAnswerHandler: ChannelInboundHandler, RemovableCha
     private func complete(_ result: Result<[UInt8], any Error>, context: ChannelHandlerContext) {
         guard !self.done else { return }
         self.done = true
-        self.answer.completeWith(result)
+        self.complete(result)
         context.close(promise: nil)
     }
 }
