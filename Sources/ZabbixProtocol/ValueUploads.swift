@@ -162,19 +162,29 @@ public struct ServerResponse: Sendable, Hashable {
             if let colon = info[start..<end].firstIndex(of: UInt8(ascii: ":")) {
                 let name = Self.trimmingSpaces(info[start..<colon])
                 let value = Self.trimmingSpaces(info[(colon + 1)..<end])
-                if name.elementsEqual("processed".utf8) {
+                if Self.equals(name, "processed") {
                     result.processed = Self.integer(value)
-                } else if name.elementsEqual("failed".utf8) {
+                } else if Self.equals(name, "failed") {
                     result.failed = Self.integer(value)
-                } else if name.elementsEqual("total".utf8) {
+                } else if Self.equals(name, "total") {
                     result.total = Self.integer(value)
-                } else if name.elementsEqual("seconds spent".utf8) {
+                } else if Self.equals(name, "seconds spent") {
                     result.secondsSpent = String(decoding: value, as: UTF8.self)
                 }
             }
             start = end + 1
         }
         return result
+    }
+
+    private static func equals(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ name: StaticString) -> Bool {
+        guard bytes.count == name.utf8CodeUnitCount else { return false }
+        var other = name.utf8Start
+        for byte in bytes {
+            guard byte == other.pointee else { return false }
+            other += 1
+        }
+        return true
     }
 
     private static func trimmingSpaces(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
