@@ -8,11 +8,14 @@ public struct ItemCatalogEntry: Sendable, Hashable {
     /// 8.0; any other number a later version adds is kept as is), when known (proxy
     /// configuration only).
     public var valueType: Int64?
+    /// The item's update interval, when the server or proxy configuration said it.
+    public var delay: ZabbixUpdateInterval?
 
-    public init(host: String?, key: String, valueType: Int64? = nil) {
+    public init(host: String?, key: String, valueType: Int64? = nil, delay: ZabbixUpdateInterval? = nil) {
         self.host = host
         self.key = key
         self.valueType = valueType
+        self.delay = delay
     }
 }
 
@@ -44,6 +47,8 @@ public struct ItemCatalog: Sendable, Hashable {
         var hostid: UInt64?
         /// Set for active-check items.
         var host: String?
+        /// `delay`, as the active checks reply or the proxy configuration gave it.
+        var delay: ZabbixUpdateInterval? = nil
     }
 
     struct Namespace: Sendable, Hashable {
@@ -89,7 +94,8 @@ public struct ItemCatalog: Sendable, Hashable {
     public func entry(namespace: String, itemid: UInt64) -> ItemCatalogEntry? {
         guard let space = self.namespaces[namespace], let item = space.items[itemid] else { return nil }
         return ItemCatalogEntry(
-            host: item.host ?? item.hostid.flatMap { space.hosts[$0] }, key: item.key, valueType: item.valueType)
+            host: item.host ?? item.hostid.flatMap { space.hosts[$0] }, key: item.key, valueType: item.valueType,
+            delay: item.delay)
     }
 
     /// The entry for an itemid-only value seen on `listener` (agent or proxy data), if known.
@@ -134,7 +140,7 @@ public struct ItemCatalog: Sendable, Hashable {
                 self.refusedCount += 1
                 continue
             }
-            space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host)
+            space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host, delay: item.delay?.interval)
             self.count += 1
         }
         if space.count > 0 { self.namespaces[name] = space }
@@ -159,7 +165,8 @@ public struct ItemCatalog: Sendable, Hashable {
         }
         for item in config.items {
             if space.items[item.itemid] == nil, !self.admitsOneMore(into: space) { continue }
-            space.items[item.itemid] = StoredItem(key: item.key, valueType: item.valueType, hostid: item.hostid, host: nil)
+            space.items[item.itemid] = StoredItem(
+                key: item.key, valueType: item.valueType, hostid: item.hostid, host: nil, delay: item.delay)
         }
         self.count += space.count
         if space.count > 0 { self.namespaces[name] = space }

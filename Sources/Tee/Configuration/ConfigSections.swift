@@ -19,7 +19,7 @@ extension ConfigLoader {
     static let riemannReconnectKeys = ["min", "max"]
     static let mappingKeys = [
         "service", "state", "not_supported", "partial", "tags", "attributes", "zabbix_attributes", "ttl",
-        "description_max_length", "include", "exclude",
+        "description_max_length", "include", "exclude", "ttl_multiple", "ttl_fallback",
     ]
     static let filterKeys = ["hosts", "keys"]
     static let adminKeys = ["listen"]
@@ -142,7 +142,7 @@ extension ConfigLoader {
             let text = try n.nonEmptyString()
             let unknown = ServiceTemplate.unknownPlaceholders(in: text)
             guard unknown.isEmpty else {
-                throw n.error("unknown placeholder \(unknown[0]) (known: \(ServiceTemplate.placeholders.joined(separator: ", ")))")
+                throw n.error("unknown placeholder \(unknown[0]) (known: \(ServiceTemplate.placeholders.joined(separator: ", ")); filters: \(ServiceTemplate.filters.map { "|" + $0 }.joined(separator: ", ")))")
             }
             mapping.service = ServiceTemplate(text)
         }
@@ -169,14 +169,35 @@ extension ConfigLoader {
             }
         }
         if let n = keys["zabbix_attributes"] { mapping.zabbixAttributes = try n.bool() }
-        if let n = keys["ttl"] {
-            let text = try n.string()
-            mapping.ttl = text == "none" ? nil : Float(Double(try n.duration().nanoseconds) / 1e9)
-        }
+        try Self.mappingTTL(keys, into: &mapping)
         if let n = keys["description_max_length"] { mapping.descriptionMaximumLength = try n.byteSize(in: 16...(16 << 20)) }
         if let n = keys["include"] { mapping.include = try Self.filter(n) }
         if let n = keys["exclude"] { mapping.exclude = try Self.filter(n) }
         return mapping
+    }
+
+    /// `ttl: 300s | none | auto`; with `auto`, `ttl_multiple` (default 3) and `ttl_fallback`
+    /// (default 300 s, or `none`), which mean nothing without it.
+    static func mappingTTL(_ keys: [String: ConfigNode], into mapping: inout MappingConfiguration) throws(ConfigError) {
+        func seconds(_ n: ConfigNode) throws(ConfigError) -> Float? {
+            try n.string() == "none" ? nil : Float(Double(try n.duration().nanoseconds) / 1e9)
+        }
+        guard let node = keys["ttl"], try node.string() == "auto" else {
+            if let extra = keys["ttl_multiple"] ?? keys["ttl_fallback"] {
+                throw extra.error("only applies with mapping.ttl: auto")
+            }
+            if let node = keys["ttl"] { mapping.ttl = try seconds(node) }
+            return
+        }
+        mapping.ttlIntervalMultiple = 3
+        if let n = keys["ttl_multiple"] {
+            let text = try n.string()
+            guard let multiple = Double(text), multiple.isFinite, multiple >= 1, multiple <= 1000 else {
+                throw n.error("\"\(text)\" is not a number between 1 and 1000 (the TTL in update intervals)")
+            }
+            mapping.ttlIntervalMultiple = multiple
+        }
+        if let n = keys["ttl_fallback"] { mapping.ttl = try seconds(n) }
     }
 
     static func filter(_ node: ConfigNode) throws(ConfigError) -> ValueFilter {

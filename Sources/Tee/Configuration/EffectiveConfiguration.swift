@@ -140,7 +140,12 @@ extension TeeConfiguration {
             for (key, value) in mapping.attributes { lines.append("    \(Self.quoted(key)): \(Self.quoted(value))") }
         }
         lines.append("  zabbix_attributes: \(mapping.zabbixAttributes)")
-        lines.append("  ttl: \(mapping.ttl.map { DurationFormat.text(.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none")")
+        let ttl = mapping.ttl.map { DurationFormat.text(.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none"
+        if let multiple = mapping.ttlIntervalMultiple {
+            lines += ["  ttl: auto", "  ttl_multiple: \(Self.number(multiple))", "  ttl_fallback: \(ttl)"]
+        } else {
+            lines.append("  ttl: \(ttl)")
+        }
         lines.append("  description_max_length: \(mapping.descriptionMaximumLength)")
         for (name, filter) in [("include", mapping.include), ("exclude", mapping.exclude)] where !filter.isEmpty {
             lines.append("  \(name):")

@@ -101,10 +101,7 @@ public final class ItemCatalogStore: Sendable {
             resolved.reserveCapacity(values.count)
             for var decoded in values {
                 if decoded.value.itemid != nil, decoded.value.key == nil || decoded.value.host == nil {
-                    decoded.value = state.catalog.resolved(decoded.value, listener: listener)
-                    if let entry = state.catalog.entry(for: decoded.value, listener: listener) {
-                        decoded.valueType = entry.valueType
-                    }
+                    Self.resolve(&decoded, listener: listener, in: state.catalog)
                     if decoded.value.key == nil {
                         if state.pendingCount < self.maximumPendingValues, let namespace = Self.namespace(of: decoded) {
                             state.pending[namespace, default: []].append(
@@ -163,11 +160,17 @@ public final class ItemCatalogStore: Sendable {
         state.pendingCount -= waiting.count
         return waiting.map { pending in
             var decoded = pending.value
-            decoded.value = state.catalog.resolved(decoded.value, listener: decoded.listener)
-            if let entry = state.catalog.entry(for: decoded.value, listener: decoded.listener) {
-                decoded.valueType = entry.valueType
-            }
+            Self.resolve(&decoded, listener: decoded.listener, in: state.catalog)
             return decoded
+        }
+    }
+
+    /// Fills in host and key, and the value type and update interval the catalog knows.
+    private static func resolve(_ decoded: inout DecodedValue, listener: String, in catalog: ItemCatalog) {
+        decoded.value = catalog.resolved(decoded.value, listener: listener)
+        if let entry = catalog.entry(for: decoded.value, listener: listener) {
+            decoded.valueType = entry.valueType
+            decoded.delay = entry.delay
         }
     }
 }

@@ -65,7 +65,7 @@ public struct EventMapper: Sendable {
             event.description = ZabbixValueParsing.truncated(value.value, maximumBytes: configuration.descriptionMaximumLength)
         }
         event.tags = configuration.tags
-        event.ttl = configuration.ttl
+        event.ttl = configuration.ttl(delay: decoded.delay)
         // One allocation: the configured attributes plus every zabbix_* one a value can have.
         var attributes: [RiemannAttribute] = []
         attributes.reserveCapacity(configuration.attributes.count + (configuration.zabbixAttributes ? 11 : 0))
@@ -122,7 +122,8 @@ extension MappingConfiguration {
         let event = RiemannEvent(
             time: .min, timeMicros: .min, state: states.max { $0.utf8.count < $1.utf8.count },
             service: text(bytes: Self.serviceMaximumBytes), host: text(bytes: Self.hostMaximumCharacters * 4),
-            description: text(bytes: self.descriptionMaximumLength), tags: self.tags, ttl: self.ttl,
+            description: text(bytes: self.descriptionMaximumLength), tags: self.tags,
+            ttl: self.ttl ?? self.ttlIntervalMultiple.map { _ in 1 },
             attributes: attributes, metric: .sint64(.min))
         return event.encodedSizeInMessage
     }
