@@ -13,7 +13,7 @@ public enum ConfigLoader {
     /// Keys of the top-level mapping.
     static let topLevelKeys = [
         "log_level", "shutdown_timeout", "threads", "max_connections", "listeners", "decode", "catalog", "riemann",
-        "mapping", "admin",
+        "mapping", "admin", "graphite",
     ]
     /// Keys of one `listeners` item.
     static let listenerKeys = [
@@ -121,6 +121,7 @@ public enum ConfigLoader {
             configuration.selfMonitoring = selfMonitoring
         }
         if let node = keys["mapping"] { configuration.mapping = try Self.mappingSection(node) }
+        if let node = keys["graphite"] { configuration.graphite = try Self.graphiteSection(node) }
         try Self.checkEventsFitBatches(configuration, riemann: keys["riemann"], mapping: keys["mapping"])
         if let node = keys["admin"] {
             configuration.admin = try Self.adminSection(node)

@@ -259,6 +259,7 @@ extension ConfigLoader {
         paths += Self.mappingKeys.map { "mapping.\($0)" }
         paths += Self.filterKeys.map { "mapping.include.\($0)" } + Self.filterKeys.map { "mapping.exclude.\($0)" }
         paths += Self.adminKeys.map { "admin.\($0)" }
+        paths += Self.graphiteKeyPaths
         return paths
     }
 }

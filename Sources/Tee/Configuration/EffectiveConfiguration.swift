@@ -18,6 +18,7 @@ extension TeeConfiguration {
         lines += self.effectiveDecodeLines
         lines += self.effectiveCatalogLines
         lines += self.effectiveRiemannLines
+        lines += self.effectiveGraphiteLines
         lines += self.effectiveMappingLines
         lines += self.effectiveAdminLines
         return lines.joined(separator: "\n") + "\n"
@@ -176,7 +177,7 @@ extension TeeConfiguration {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
-    private static func quoted(_ text: String) -> String {
+    static func quoted(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

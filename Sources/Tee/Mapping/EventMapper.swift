@@ -21,12 +21,7 @@ public struct EventMapper: Sendable {
         let value = decoded.value
         let configuration = self.configuration
         if decoded.batchFailed != nil, configuration.partial == .drop { return .failure(SkipReason(.partialBatch)) }
-        // Cut first: filters, template and event then cost what a legitimate value costs. The
-        // host is the value's own (passive checks got the agent's address when decoded).
-        let host = ZabbixValueParsing.truncated(value.host ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
-        let key = ZabbixValueParsing.truncated(
-            value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? "",
-            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
+        let (host, key) = Self.hostAndKey(of: decoded)
         if !configuration.include.isEmpty, !configuration.include.matches(host: host, key: key) {
             return .failure(SkipReason(.filtered))
         }
@@ -36,11 +31,7 @@ public struct EventMapper: Sendable {
 
         var event = RiemannEvent()
         event.host = host
-        event.service = ZabbixValueParsing.truncated(
-            configuration.service.render(
-                key: key, host: host, itemid: value.itemid, listener: decoded.listener,
-                request: value.requestType.rawValue),
-            maximumBytes: MappingConfiguration.serviceMaximumBytes)
+        event.service = Self.render(configuration.service, decoded, host: host, key: key)
         if let clock = value.clock {
             event.time = clock
             event.timeMicros = clock &* 1_000_000 &+ (value.ns ?? 0) / 1000
@@ -89,6 +80,33 @@ public struct EventMapper: Sendable {
         }
         event.attributes = attributes
         return .success(event)
+    }
+
+    /// The value's host and key as events carry them. Cut first: filters, template and event then
+    /// cost what a legitimate value costs. The host is the value's own (passive checks got the
+    /// agent's address when decoded).
+    private static func hostAndKey(of decoded: DecodedValue) -> (host: String, key: String) {
+        let value = decoded.value
+        let host = ZabbixValueParsing.truncated(value.host ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
+        let key = ZabbixValueParsing.truncated(
+            value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? "",
+            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
+        return (host, key)
+    }
+
+    private static func render(_ template: ServiceTemplate, _ decoded: DecodedValue, host: String, key: String) -> String {
+        ZabbixValueParsing.truncated(
+            template.render(
+                key: key, host: host, itemid: decoded.value.itemid, listener: decoded.listener,
+                request: decoded.value.requestType.rawValue),
+            maximumBytes: MappingConfiguration.serviceMaximumBytes)
+    }
+
+    /// `template` filled in for `decoded` as ``MappingConfiguration/service`` is (same cuts): the
+    /// Graphite output's path.
+    public static func render(_ template: ServiceTemplate, for decoded: DecodedValue) -> String {
+        let (host, key) = Self.hostAndKey(of: decoded)
+        return Self.render(template, decoded, host: host, key: key)
     }
 
     /// An attribute value from the traffic, cut to ``MappingConfiguration/attributeValueMaximumBytes``.

@@ -18,7 +18,7 @@ import Relay
 ///   against it; open ones above a lowered limit stay open).
 ///
 /// Restart required (a warning names the key; the running value stays): `log_level`, `threads`,
-/// `decode`, `catalog`, `admin`, adding or removing the whole `riemann` section, and turning
+/// `decode`, `catalog`, `admin`, `graphite` (every key), adding or removing the whole `riemann` section, and turning
 /// `decode` on for a listener when no listener decoded at start (there is no decoder running).
 public struct ConfigurationReloadPlan: Sendable {
     /// The configuration to run with: the new one, with every restart-only value kept from the
@@ -60,6 +60,10 @@ public struct ConfigurationReloadPlan: Sendable {
         if running.effectiveAdminLines != new.effectiveAdminLines {
             restart += Self.changedKeys(running.effectiveAdminLines, new.effectiveAdminLines)
             applied.admin = running.admin
+        }
+        if running.effectiveGraphiteLines != new.effectiveGraphiteLines {
+            restart += Self.changedKeys(running.effectiveGraphiteLines, new.effectiveGraphiteLines)
+            applied.graphite = running.graphite
         }
         if (running.riemann == nil) != (new.riemann == nil) {
             restart.append("riemann")

@@ -1,0 +1,20 @@
+import Riemann
+
+/// The Graphite output (`graphite:` in config.yaml): the values the mapping emits, those with a
+/// metric, as carbon plaintext lines, delivered by the same client as Riemann's events
+/// (``EventWireFormat/graphitePlaintext``): same bounded queue, batching, backoff and failover.
+public struct GraphiteConfiguration: Sendable {
+    /// Servers (`servers`, carbon's line receiver, usually port 2003), batching, queue, timeouts
+    /// and backoff; `acknowledgementTimeout` is `write_timeout` here.
+    public var client: RiemannClientConfiguration
+    /// Put, with a `.`, in front of every path (`prefix`, default `zabbix`; `""`: nothing).
+    public var prefix: String = "zabbix"
+    /// The path of a value (`path`), rendered like `mapping.service`.
+    public var path = ServiceTemplate("{host|reverse}.{key|graphite}")
+    /// How long a shutdown waits for queued lines to be written (`flush_timeout`).
+    public var flushTimeout: Duration = .seconds(10)
+
+    public init(servers: [RiemannServerAddress]) {
+        self.client = RiemannClientConfiguration(servers: servers)
+    }
+}
