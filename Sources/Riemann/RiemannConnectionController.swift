@@ -17,7 +17,7 @@ final class RiemannConnectionController {
     let counters: RiemannClientCounters
     var logger: Logger
     private let connector: RiemannConnector
-    private let wireFormat: EventWireFormat
+    let wireFormat: EventWireFormat
     private var machine: Machine
     private var channels: [Machine.ConnectionID: any Channel] = [:]
     private var timers: [Machine.Timer: Scheduled<Void>] = [:]

@@ -14,4 +14,12 @@ public enum EventWireFormat: String, Sendable, Hashable {
     /// bytes the kernel had taken before a connection loss may be lost (carbon keeps the last
     /// value per path and timestamp, so a resent line is harmless).
     case graphitePlaintext
+
+    /// The peer's name in log lines: `Riemann`, `Graphite`.
+    var title: String {
+        switch self {
+        case .riemann: "Riemann"
+        case .graphitePlaintext: "Graphite"
+        }
+    }
 }

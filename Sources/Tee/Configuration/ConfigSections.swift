@@ -51,17 +51,7 @@ extension ConfigLoader {
         -> (RiemannClientConfiguration, Duration, SelfMonitoringConfiguration?)
     {
         let keys = try node.mapping(allowed: Self.riemannKeys)
-        guard let serversNode = keys["servers"] else {
-            throw node.error("missing key 'servers' (Riemann servers, e.g. [\"riemann:5555\"])")
-        }
-        let serverNodes = try serversNode.sequence()
-        guard !serverNodes.isEmpty else { throw serversNode.error("must list at least one server") }
-        var servers: [RiemannServerAddress] = []
-        for item in serverNodes {
-            let endpoint = try item.endpoint()
-            guard endpoint.port != 0 else { throw item.error("port must not be 0") }
-            servers.append(RiemannServerAddress(host: endpoint.host, port: endpoint.port))
-        }
+        let servers = try Self.servers(keys["servers"], of: node, example: "(Riemann servers, e.g. [\"riemann:5555\"])")
         var riemann = RiemannClientConfiguration(servers: servers)
         var flushTimeout: Duration = .seconds(10)
         if let batch = keys["batch"] {
@@ -76,13 +66,7 @@ extension ConfigLoader {
             queueBytesNode = q["max_bytes"] ?? queue
             if let n = q["max_events"] { riemann.queueCapacity = try n.int(in: 1...100_000_000) }
             if let n = q["max_bytes"] { riemann.queueMaximumBytes = try n.byteSize(in: (64 << 10)...(16 << 30)) }
-            if let n = q["overflow"] {
-                switch try n.string() {
-                case "drop-oldest": riemann.overflowPolicy = .dropOldest
-                case "drop-newest": riemann.overflowPolicy = .dropNewest
-                case let other: throw n.error("unknown value \"\(other)\" (expected drop-oldest, drop-newest)")
-                }
-            }
+            if let n = q["overflow"] { riemann.overflowPolicy = try Self.overflowPolicy(n) }
         }
         if riemann.queueMaximumBytes < riemann.maximumBatchBytes {
             throw queueBytesNode.error("queue max_bytes (\(ByteSizeFormat.text(riemann.queueMaximumBytes))) must be at least batch max_bytes (\(ByteSizeFormat.text(riemann.maximumBatchBytes))), or a full batch could never be queued")

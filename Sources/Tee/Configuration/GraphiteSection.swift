@@ -20,17 +20,7 @@ extension ConfigLoader {
 
     static func graphiteSection(_ node: ConfigNode) throws(ConfigError) -> GraphiteConfiguration {
         let keys = try node.mapping(allowed: Self.graphiteKeys)
-        guard let serversNode = keys["servers"] else {
-            throw node.error("missing key 'servers' (carbon line receivers, e.g. [\"graphite:2003\"])")
-        }
-        let serverNodes = try serversNode.sequence()
-        guard !serverNodes.isEmpty else { throw serversNode.error("must list at least one server") }
-        var servers: [RiemannServerAddress] = []
-        for item in serverNodes {
-            let endpoint = try item.endpoint()
-            guard endpoint.port != 0 else { throw item.error("port must not be 0") }
-            servers.append(RiemannServerAddress(host: endpoint.host, port: endpoint.port))
-        }
+        let servers = try Self.servers(keys["servers"], of: node, example: "(carbon line receivers, e.g. [\"graphite:2003\"])")
         var graphite = GraphiteConfiguration(servers: servers)
         if let n = keys["protocol"] {
             switch try n.string() {
@@ -76,6 +66,21 @@ extension ConfigLoader {
         }
         if let n = keys["flush_timeout"] { graphite.flushTimeout = try n.duration().duration }
         return graphite
+    }
+
+    /// A section's `servers` (required, at least one `host:port`, port not 0); `example` follows
+    /// the "missing key" message.
+    static func servers(_ serversNode: ConfigNode?, of section: ConfigNode, example: String) throws(ConfigError) -> [RiemannServerAddress] {
+        guard let serversNode else { throw section.error("missing key 'servers' \(example)") }
+        let serverNodes = try serversNode.sequence()
+        guard !serverNodes.isEmpty else { throw serversNode.error("must list at least one server") }
+        var servers: [RiemannServerAddress] = []
+        for item in serverNodes {
+            let endpoint = try item.endpoint()
+            guard endpoint.port != 0 else { throw item.error("port must not be 0") }
+            servers.append(RiemannServerAddress(host: endpoint.host, port: endpoint.port))
+        }
+        return servers
     }
 
     /// `drop-oldest` or `drop-newest`.
