@@ -54,7 +54,11 @@ public struct ItemCatalog: Sendable, Hashable {
     struct Namespace: Sendable, Hashable {
         var items: [UInt64: StoredItem] = [:]
         var hosts: [UInt64: String] = [:]
-        var count: Int { self.items.count + self.hosts.count }
+        /// Update intervals of an agent's items told without itemid (agentd before 7.0, whose
+        /// values carry keys), by key. Not saved to the catalog file: agents ask again every
+        /// `RefreshActiveChecks`.
+        var keyedDelays: [String: ZabbixUpdateInterval] = [:]
+        var count: Int { self.items.count + self.hosts.count + self.keyedDelays.count }
     }
 
     /// Upper bound on items plus hosts held.
@@ -112,6 +116,13 @@ public struct ItemCatalog: Sendable, Hashable {
         }
     }
 
+    /// The update interval of an agent's item that values name by key (agentd before 7.0), if an
+    /// `active checks` reply on `listener` told it.
+    public func delay(forKeyed value: ItemValue, listener: String) -> ZabbixUpdateInterval? {
+        guard value.requestType == .agentData, let host = value.host, let key = value.key else { return nil }
+        return self.namespaces[Self.agentNamespace(listener: listener, host: host)]?.keyedDelays[key]
+    }
+
     /// `value` with missing host and key (and nothing else) filled in from the catalog.
     public func resolved(_ value: ItemValue, listener: String) -> ItemValue {
         guard value.key == nil || value.host == nil, let entry = self.entry(for: value, listener: listener) else {
@@ -126,21 +137,27 @@ public struct ItemCatalog: Sendable, Hashable {
     // MARK: - Learning
 
     /// Learns an agent's items from an `active checks` reply seen on `listener`. A reply with
-    /// `data` replaces what was known for that agent; items without `itemid` (agents older than
-    /// 4.4, whose data carries keys anyway) are not stored. Replies without `data`, without a
-    /// paired request host, or not successful change nothing.
+    /// `data` replaces what was known for that agent; of items without `itemid` (agentd before
+    /// 7.0, whose data carries keys anyway) only the update interval is kept, by key. Replies
+    /// without `data`, without a paired request host, or not successful change nothing.
     public mutating func learn(_ response: ActiveChecksResponse, listener: String) {
         guard let host = response.request?.host, let items = response.items, response.response != "failed" else { return }
         let name = Self.agentNamespace(listener: listener, host: host)
         self.removeNamespace(name)
         var space = Namespace()
         for item in items {
-            guard let itemid = item.itemid, space.items[itemid] == nil else { continue }
+            let interval = item.delay?.interval
+            let isNew = item.itemid.map { space.items[$0] == nil } ?? (interval != nil && space.keyedDelays[item.key] == nil)
+            guard isNew else { continue }
             guard self.count < self.maximumEntries else {
                 self.refusedCount += 1
                 continue
             }
-            space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host, delay: item.delay?.interval)
+            if let itemid = item.itemid {
+                space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host, delay: interval)
+            } else {
+                space.keyedDelays[item.key] = interval
+            }
             self.count += 1
         }
         if space.count > 0 { self.namespaces[name] = space }

@@ -1,6 +1,7 @@
 import Riemann
 import Tee
 import Testing
+import TestSupport
 import ZabbixProtocol
 
 /// `mapping.ttl: auto`: an event lives as many update intervals of its item as configured, so
@@ -68,7 +69,7 @@ import ZabbixProtocol
     /// Real 7.0 traffic: agentd's and agent 2's `active checks` and a proxy's configuration say
     /// `1s` for the lab's active items (and `0` for trapper items); the values they label get 3 s,
     /// the others the 5 min fallback.
-    @Test(arguments: ["agentd-7.0-agent-data", "agent2-7.0-agent-data", "proxy-7.0-data"])
+    @Test(arguments: ["agentd-7.0-agent-data", "agent2-7.0-agent-data", "proxy-7.0-data", "agent2-agent-data", "proxy-data"])
     func recordedTrafficCarriesTheIntervalToTheEvent(fixture: String) throws {
         let (_, result) = try FixtureReplayTests.decode(fixture, chunkSize: .max)
         var mapping = MappingConfiguration()
@@ -80,6 +81,26 @@ import ZabbixProtocol
             let expected: Float = value.delay?.text == "1s" ? 3 : 300
             #expect(event.ttl == expected, "\(value.value.key ?? ""): delay \(value.delay?.text ?? "unknown")")
             #expect(value.delay == nil || ["1s", "0"].contains(value.delay?.text))
+        }
+    }
+
+    /// agentd 6.0 gets its items without itemid (delay in seconds) and sends values by key: the
+    /// catalog keeps the intervals by key for the agent.
+    @Test func agentd60ValuesGetTheirIntervalByKey() throws {
+        let configuration = DecodeConfiguration()
+        let store = ItemCatalogStore(configuration: configuration)
+        for fixture in ["agentd-active-checks", "agentd-agent-data"] {
+            let meta = try FixtureFiles.meta(fixture)
+            let result = CaptureDecoder(listener: meta.listener, configuration: configuration, catalog: store).decode(
+                client: FixtureFiles.bytes(fixture, "client.bin"), server: FixtureFiles.bytes(fixture, "server.bin"), chunkSize: .max)
+            guard fixture == "agentd-agent-data" else { continue }
+            #expect(!result.values.isEmpty)
+            var mapping = MappingConfiguration()
+            mapping.ttlIntervalMultiple = 3
+            for value in result.values {
+                #expect(value.delay == ZabbixUpdateInterval(seconds: 1), "\(value.value.key ?? "")")
+                #expect(try EventMapper(configuration: mapping).event(for: value).get().ttl == 3)
+            }
         }
     }
 }

@@ -164,6 +164,31 @@ import ZabbixProtocol
         #expect(catalog.entry(namespace: ItemCatalog.proxyNamespace(listener: "l", proxy: "p"), itemid: 3)?.delay?.text == "{$DELAY}")
     }
 
+    @Test func anAgentsKeyedItemsKeepOnlyTheirIntervalAndOnlyInMemory() throws {
+        var catalog = ItemCatalog(maximumEntries: 3)
+        catalog.learn(ActiveChecksResponse(
+            request: ActiveChecksRequest(host: "h"), response: "success",
+            items: [
+                ActiveCheckItem(key: "agent.ping", delay: .seconds(30)), ActiveCheckItem(key: "flexible", delay: .seconds(0)),
+                ActiveCheckItem(key: "no.delay"), ActiveCheckItem(key: "one.too.many", delay: .seconds(60)),
+            ]), listener: "l")
+        let value = ItemValue(requestType: .agentData, host: "h", key: "agent.ping", value: "1")
+        #expect(catalog.delay(forKeyed: value, listener: "l")?.baseSeconds == 30)
+        var flexible = value
+        flexible.key = "flexible"
+        #expect(catalog.delay(forKeyed: flexible, listener: "l") == ZabbixUpdateInterval(seconds: 0))
+        #expect(catalog.delay(forKeyed: value, listener: "other") == nil)
+        #expect(catalog.count == 3, "an item without itemid or delay teaches nothing")
+        var sender = value
+        sender.requestType = .senderData
+        #expect(catalog.delay(forKeyed: sender, listener: "l") == nil, "only agents' values")
+        catalog.learn(ActiveChecksResponse(
+            request: ActiveChecksRequest(host: "h2"), response: "success",
+            items: [ActiveCheckItem(key: "a", delay: .seconds(1)), ActiveCheckItem(key: "b", delay: .seconds(1))]), listener: "l")
+        #expect(catalog.count == 3 && catalog.refusedCount == 2, "bounded with the rest")
+        #expect(try ItemCatalog(serialized: catalog.serialized()).count == 0, "not saved: agents ask again")
+    }
+
     @Test func delaysSurviveTheFileAndAnOlderFileWithoutThemStillLoads() throws {
         var catalog = ItemCatalog()
         catalog.learn(ActiveChecksResponse(

@@ -91,8 +91,9 @@ public final class ItemCatalogStore: Sendable {
     func resolve(_ values: [DecodedValue], listener: String, now: ContinuousClock.Instant)
         -> (resolved: [DecodedValue], expired: [DecodedValue])
     {
-        // agentd and senders name host and key on every row: nothing to look up, no copy, no lock.
-        guard values.contains(where: { $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil) }) else {
+        // Senders name host and key on every row: nothing to look up, no copy, no lock. agentd
+        // before 7.0 does too, but the catalog may know its items' update intervals by key.
+        guard values.contains(where: { $0.value.requestType == .agentData || $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil) }) else {
             return (values, [])
         }
         return self.state.withLock { state in
@@ -100,6 +101,9 @@ public final class ItemCatalogStore: Sendable {
             var expired: [DecodedValue] = []
             resolved.reserveCapacity(values.count)
             for var decoded in values {
+                if decoded.value.itemid == nil {
+                    decoded.delay = decoded.delay ?? state.catalog.delay(forKeyed: decoded.value, listener: listener)
+                }
                 if decoded.value.itemid != nil, decoded.value.key == nil || decoded.value.host == nil {
                     Self.resolve(&decoded, listener: listener, in: state.catalog)
                     if decoded.value.key == nil {
