@@ -7,6 +7,12 @@ public struct GraphiteConfiguration: Sendable {
     /// Servers (`servers`, carbon's line receiver, usually port 2003), batching, queue, timeouts
     /// and backoff; `acknowledgementTimeout` is `write_timeout` here.
     public var client: RiemannClientConfiguration
+    /// How lines are written (`protocol`): carbon's plaintext. Pickle is not implemented (the
+    /// key exists so that `pickle` is refused with a reason, not as an unknown key).
+    public var wireProtocol: WireProtocol = .plaintext
+    public enum WireProtocol: String, Sendable, Hashable {
+        case plaintext
+    }
     /// Put, with a `.`, in front of every path (`prefix`, default `zabbix`; `""`: nothing).
     public var prefix: String = "zabbix"
     /// The path of a value (`path`), rendered like `mapping.service`.
