@@ -8,10 +8,9 @@ extension GraphiteConfiguration {
     static var table: ConfigTable<GraphiteConfiguration> {
         ConfigTable(
             [
-                .value(
-                    "servers", \.client.servers, .restart, "carbon line receivers (usually port 2003), in order of preference",
-                    missing: "missing key 'servers' (carbon line receivers, e.g. [\"graphite:2003\"])", parse: RiemannSection.servers,
-                    print: { servers in ConfigText.list(servers.map { Endpoint(host: $0.host, port: $0.port).description }) }),
+                .servers(
+                    \.client.servers, .restart, "carbon line receivers (usually port 2003), in order of preference",
+                    example: "carbon line receivers, e.g. [\"graphite:2003\"]"),
                 .value(
                     "protocol", \.wireProtocol, .restart, "plaintext (`path value timestamp` lines); pickle is not implemented",
                     parse: { (node) throws(ConfigError) in

@@ -17,10 +17,7 @@ struct RiemannSection {
     static var table: ConfigTable<RiemannSection> {
         ConfigTable(
             [
-                .value(
-                    "servers", \.client.servers, .live, "Riemann servers, in order of preference",
-                    missing: "missing key 'servers' (Riemann servers, e.g. [\"riemann:5555\"])", parse: Self.servers,
-                    print: { servers in ConfigText.list(servers.map { Endpoint(host: $0.host, port: $0.port).description }) }),
+                .servers(\.client.servers, .live, "Riemann servers, in order of preference", example: "Riemann servers, e.g. [\"riemann:5555\"]"),
                 .table("batch", \.client, RiemannClientConfiguration.batchTable, .inline, .live, "how events are grouped into messages"),
                 .table("queue", \.client, RiemannClientConfiguration.queueTable, .inline, .live, "events waiting to be sent"),
                 .int("in_flight", \.client.maximumMessagesInFlight, in: 1...1024, .live, "messages sent and not yet acknowledged"),
@@ -37,10 +34,21 @@ struct RiemannSection {
             validate: { (node, riemann, _) throws(ConfigError) in try riemann.client.checkQueueHoldsABatch(node) })
     }
 
-    /// A `servers` list (Riemann's, carbon's).
     static func servers(_ node: ConfigNode) throws(ConfigError) -> [RiemannServerAddress] {
         try node.endpoints(atLeastOne: "server") { endpoint, _ in endpoint.port == 0 ? "port must not be 0" : nil }
             .map { RiemannServerAddress(host: $0.host, port: $0.port) }
+    }
+}
+
+extension ConfigField {
+    /// A required `servers` list of `host:port` (Riemann's, carbon's); `example` follows the
+    /// "missing key" message.
+    static func servers(
+        _ keyPath: WritableKeyPath<Section, [RiemannServerAddress]>, _ reload: ReloadClass, _ doc: String, example: String
+    ) -> Self {
+        .value(
+            "servers", keyPath, reload, doc, missing: "missing key 'servers' (\(example))", parse: RiemannSection.servers,
+            print: { servers in ConfigText.list(servers.map { Endpoint(host: $0.host, port: $0.port).description }) })
     }
 }
 
