@@ -156,7 +156,7 @@ final class RiemannConnectionController {
                 let replies: any ChannelHandler =
                     switch wireFormat {
                     case .riemann: ByteToMessageHandler(RiemannFrameDecoder(maximumFrameLength: maximumReplyFrameLength))
-                    case .graphitePlaintext: DiscardingInboundHandler()  // carbon sends nothing
+                    case .graphitePlaintext, .graphitePickle: DiscardingInboundHandler()  // carbon sends nothing
                     }
                 let handlers: [any ChannelHandler] = [
                     replies, RiemannClientHandler(controller: loopBound.value, connection: connection),
@@ -197,9 +197,13 @@ final class RiemannConnectionController {
             channel.writeAndFlush(frame).whenFailure { error in
                 loopBound.value.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
             }
-        case .graphitePlaintext:
+        case .graphitePlaintext, .graphitePickle:
             // No replies: a completed write is the acknowledgement (see EventWireFormat).
-            GraphitePlaintext.encode(entries.lazy.map(\.event), into: &frame)
+            if self.wireFormat == .graphitePickle {
+                GraphitePickle.encode(entries.lazy.map(\.event), into: &frame)
+            } else {
+                GraphitePlaintext.encode(entries.lazy.map(\.event), into: &frame)
+            }
             channel.writeAndFlush(frame).whenComplete { result in
                 switch result {
                 case .success:

@@ -76,7 +76,7 @@ public final class TeeDaemon: Service, Sendable {
         self.graphite = configuration.graphite.map {
             GraphiteSink(
                 configuration: $0, mapper: EventMapper(configuration: configuration.mapping),
-                client: RiemannClient(configuration: $0.client, wireFormat: .graphitePlaintext, eventLoopGroup: group, logger: logger))
+                client: RiemannClient(configuration: $0.client, wireFormat: $0.wireProtocol.wireFormat, eventLoopGroup: group, logger: logger))
         }
         let sinks: any ItemValueSink = self.graphite.map { ItemValueSinks(sinks: [sink, $0]) } ?? sink
         let decodes = configuration.listeners.contains { configuration.options(for: $0.name).decode }

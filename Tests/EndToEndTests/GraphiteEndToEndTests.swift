@@ -5,7 +5,7 @@ import TestSupport
 /// The Graphite output against a real carbon-cache: values from the real `zabbix_sender` (6.0 and
 /// 7.0), accepted by the real server behind the tee, are read back from carbon's whisper files
 /// (`whisper-fetch`) at the path the mapping names, with the value and the timestamp the sender
-/// gave them. Text values make no line.
+/// gave them, over carbon's plaintext and pickle receivers. Text values make no line.
 @Suite(
     "zabbix-tee writes accepted values to a real carbon-cache",
     .serialized,
@@ -13,8 +13,8 @@ import TestSupport
     .enabled(if: CarbonCache.unavailableReason == nil, "graphite-carbon missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(3)))
 struct GraphiteEndToEndTests {
-    @Test(arguments: ZabbixLabVersion.allCases)
-    func acceptedValuesLandInWhisperFilesAtTheirPathValueAndTimestamp(_ version: ZabbixLabVersion) async throws {
+    @Test(arguments: ZabbixLabVersion.allCases, ["plaintext", "pickle"])
+    func acceptedValuesLandInWhisperFilesAtTheirPathValueAndTimestamp(_ version: ZabbixLabVersion, _ wire: String) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let unique = "tee-graphite-\(UUID().uuidString.prefix(8).lowercased())"
         let host = try await lab.addHost(
@@ -27,7 +27,8 @@ struct GraphiteEndToEndTests {
             listeners:
             \(TeeProcess.listener(name: "trapper", port: port, targets: [lab.port]))
             graphite:
-              servers: ["127.0.0.1:\(carbon.port)"]
+              servers: ["127.0.0.1:\(wire == "pickle" ? carbon.picklePort : carbon.port)"]
+              protocol: \(wire)
               prefix: zabbix
               batch: { max_events: 100, max_delay: 20ms }
             admin:
@@ -63,7 +64,7 @@ struct GraphiteEndToEndTests {
                 #expect(!FileManager.default.fileExists(atPath: carbon.whisperFile("\(base).tee_text")), "text has no line")
                 let metrics = try MetricsScrape.get(port: admin)
                 #expect(metrics.value("zabbix_tee_graphite_events_acked_total") == 2, "\(metrics.text)")
-                #expect(metrics.value("zabbix_tee_graphite_connected", [("server", "127.0.0.1:\(carbon.port)")]) == 1)
+                #expect(metrics.value("zabbix_tee_graphite_connected", [("server", "127.0.0.1:\(wire == "pickle" ? carbon.picklePort : carbon.port)")]) == 1)
                 #expect(metrics.value("zabbix_tee_graphite_events_dropped_total", [("reason", "queue_full")]) == 0)
             }
         } catch {

@@ -40,6 +40,40 @@ import TestSupport
             """)
     }
 
+    @Test func picklesAreLengthPrefixedListsOfPathTimestampValueTuples() throws {
+        var buffer = ByteBuffer()
+        GraphitePickle.encode([Self.event("a b", .sint64(2), time: 10), Self.event("t", nil, time: 11)], into: &buffer)
+        let body: [UInt8] =
+            [0x80, 0x02, 0x5D, 0x28]  // PROTO 2, EMPTY_LIST, MARK
+            + [0x58, 3, 0, 0, 0] + Array("a_b".utf8)  // BINUNICODE
+            + [0x47] + withUnsafeBytes(of: (10.0).bitPattern.bigEndian, Array.init)  // BINFLOAT timestamp
+            + [0x47] + withUnsafeBytes(of: (2.0).bitPattern.bigEndian, Array.init)  // BINFLOAT value
+            + [0x86, 0x86, 0x65, 0x2E]  // TUPLE2, TUPLE2, APPENDS, STOP
+        let length = buffer.readInteger(as: UInt32.self)
+        #expect(length == UInt32(body.count))
+        let bytes = buffer.readBytes(length: buffer.readableBytes)
+        #expect(bytes == body)
+
+        var empty = ByteBuffer()
+        GraphitePickle.encode([Self.event("t", nil, time: 1)], into: &empty)
+        #expect(empty.readableBytes == 0, "no metric, no frame")
+    }
+
+    @Test func aLargeBatchIsCutIntoFramesCarbonAccepts() throws {
+        let path = String(repeating: "p", count: 1000)
+        var buffer = ByteBuffer()
+        GraphitePickle.encode((0..<1000).map { Self.event(path, .sint64(Int64($0)), time: 1) }, into: &buffer)
+        var frames = 0
+        while let length = buffer.readInteger(as: UInt32.self) {
+            #expect(Int(length) <= GraphitePickle.maximumFrameBytes + 1100)
+            let bytes = buffer.readBytes(length: Int(length))
+            let body = try #require(bytes)
+            #expect(body.prefix(4) == [0x80, 0x02, 0x5D, 0x28] && body.suffix(2) == [0x65, 0x2E])
+            frames += 1
+        }
+        #expect(frames == 4)
+    }
+
     @Test func aCompletedWriteCountsAsDeliveredAndCarbonsBytesAreIgnored() async throws {
         let network = VirtualRiemannNetwork()
         let client = network.client(.forTests([Self.carbon], batch: 2, delay: .milliseconds(10)), wireFormat: .graphitePlaintext)

@@ -20,6 +20,8 @@ import Testing
         #expect(graphite.client.queueCapacity == 100_000)
         #expect(graphite.client.acknowledgementTimeout == .seconds(5))
         #expect(graphite.flushTimeout == .seconds(10))
+        #expect(graphite.wireProtocol == .plaintext)
+        #expect(try Self.parse("graphite:\n  servers: [\"c:2004\"]\n  protocol: pickle\n").graphite?.wireProtocol.wireFormat == .graphitePickle)
         #expect(try Self.parse("").graphite == nil)
     }
 
@@ -51,8 +53,7 @@ import Testing
 
     @Test(arguments: [
         ("graphite:\n  prefix: x\n", "graphite", "missing key 'servers'"),
-        ("graphite:\n  servers: [\"c:2003\"]\n  protocol: pickle\n", "graphite.protocol", "pickle protocol is not implemented"),
-        ("graphite:\n  servers: [\"c:2003\"]\n  protocol: udp\n", "graphite.protocol", "expected plaintext"),
+        ("graphite:\n  servers: [\"c:2003\"]\n  protocol: udp\n", "graphite.protocol", "expected plaintext, pickle"),
         ("graphite:\n  servers: [\"c:2003\"]\n  path: \"{key|graphit}\"\n", "graphite.path", "unknown placeholder {key|graphit}"),
         ("graphite:\n  servers: [\"c:2003\"]\n  queue: { max_bytes: 64KiB }\n", "graphite.queue.max_bytes", "at least batch max_bytes"),
         ("graphite:\n  servers: [\"c:2003\"]\n  reconnect: { min: 5s, max: 1s }\n", "graphite.reconnect", "max must not be below min"),

@@ -21,11 +21,14 @@ public final class CarbonCache: Sendable {
 
     /// The plaintext line receiver's port.
     public let port: Int
+    /// The pickle receiver's port.
+    public let picklePort: Int
     public let directory: String
     private let process: ChildProcess
 
-    private init(port: Int, directory: String, process: ChildProcess) {
+    private init(port: Int, picklePort: Int, directory: String, process: ChildProcess) {
         self.port = port
+        self.picklePort = picklePort
         self.directory = directory
         self.process = process
     }
@@ -70,11 +73,11 @@ public final class CarbonCache: Sendable {
         let process = try ChildProcess(
             Self.executable, ["--config=\(directory)/carbon.conf", "--nodaemon", "start"],
             stdoutPath: "\(directory)/console.log", stderrPath: "\(directory)/console.log")
-        let carbon = CarbonCache(port: line, directory: directory, process: process)
+        let carbon = CarbonCache(port: line, picklePort: pickle, directory: directory, process: process)
         do {
-            try await waitUntil("carbon-cache to accept on 127.0.0.1:\(line)", timeout: .seconds(30)) {
+            try await waitUntil("carbon-cache to accept on 127.0.0.1:\(line) and :\(pickle)", timeout: .seconds(30)) {
                 guard process.isRunning else { throw CarbonCacheError.exited(carbon.consoleLog) }
-                return LoopbackPort.isAccepting(line)
+                return LoopbackPort.isAccepting(line) && LoopbackPort.isAccepting(pickle)
             }
         } catch {
             await carbon.stop()

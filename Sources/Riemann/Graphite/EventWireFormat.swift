@@ -14,12 +14,15 @@ public enum EventWireFormat: String, Sendable, Hashable {
     /// bytes the kernel had taken before a connection loss may be lost (carbon keeps the last
     /// value per path and timestamp, so a resent line is harmless).
     case graphitePlaintext
+    /// Graphite's pickle protocol (``GraphitePickle``), with the same delivery rules as
+    /// ``graphitePlaintext``.
+    case graphitePickle
 
     /// The peer's name in log lines: `Riemann`, `Graphite`.
     var title: String {
         switch self {
         case .riemann: "Riemann"
-        case .graphitePlaintext: "Graphite"
+        case .graphitePlaintext, .graphitePickle: "Graphite"
         }
     }
 }

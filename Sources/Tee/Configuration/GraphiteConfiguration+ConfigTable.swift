@@ -11,16 +11,7 @@ extension GraphiteConfiguration {
                 .servers(
                     \.client.servers, .restart, "carbon line receivers (usually port 2003), in order of preference",
                     example: "carbon line receivers, e.g. [\"graphite:2003\"]"),
-                .value(
-                    "protocol", \.wireProtocol, .restart, "plaintext (`path value timestamp` lines); pickle is not implemented",
-                    parse: { (node) throws(ConfigError) in
-                        switch try node.string() {
-                        case "plaintext": return .plaintext
-                        case "pickle": throw node.error("the pickle protocol is not implemented; use plaintext (carbon's line receiver, port 2003)")
-                        case let other: throw node.error("unknown value \"\(other)\" (expected plaintext)")
-                        }
-                    },
-                    print: \.rawValue),
+                .choice("protocol", \.wireProtocol, .restart, "plaintext (lines, carbon port 2003) or pickle (frames, port 2004)"),
                 .string("prefix", \.prefix, nonEmpty: false, .restart, "put, with a dot, in front of every path (empty: nothing)"),
                 .value(
                     "path", \.path, .restart, "a value's path: placeholders and filters as in mapping.service",

@@ -7,11 +7,20 @@ public struct GraphiteConfiguration: Sendable {
     /// Servers (`servers`, carbon's line receiver, usually port 2003), batching, queue, timeouts
     /// and backoff; `acknowledgementTimeout` is `write_timeout` here.
     public var client: RiemannClientConfiguration
-    /// How lines are written (`protocol`): carbon's plaintext. Pickle is not implemented (the
-    /// key exists so that `pickle` is refused with a reason, not as an unknown key).
+    /// How values are written (`protocol`): carbon's plaintext lines (port 2003) or pickle
+    /// frames (port 2004).
     public var wireProtocol: WireProtocol = .plaintext
-    public enum WireProtocol: String, Sendable, Hashable {
+    public enum WireProtocol: String, Sendable, Hashable, CaseIterable {
         case plaintext
+        case pickle
+
+        /// The client's wire format for this protocol.
+        public var wireFormat: EventWireFormat {
+            switch self {
+            case .plaintext: .graphitePlaintext
+            case .pickle: .graphitePickle
+            }
+        }
     }
     /// Put, with a `.`, in front of every path (`prefix`, default `zabbix`; `""`: nothing).
     public var prefix: String = "zabbix"
