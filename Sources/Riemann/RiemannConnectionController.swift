@@ -41,7 +41,7 @@ final class RiemannConnectionController {
         self.logger = logger
         self.connector = connector
         self.machine = Machine(configuration: configuration, queue: queue, randomNumberGenerator: randomNumberGenerator)
-        self.logThrottle = LogThrottle(interval: configuration.rejectionLogInterval)
+        self.logThrottle = LogThrottle(interval: TimeAmount(configuration.rejectionLogInterval))
     }
 
     private var loopBound: NIOLoopBound<RiemannConnectionController> {
@@ -61,8 +61,8 @@ final class RiemannConnectionController {
 
     /// Takes new settings (see ``RiemannClient/reconfigure(_:)``).
     func reconfigure(_ configuration: RiemannClientConfiguration) {
-        if self.logThrottle.interval != configuration.rejectionLogInterval {
-            self.logThrottle = LogThrottle(interval: configuration.rejectionLogInterval)
+        if self.logThrottle.interval != TimeAmount(configuration.rejectionLogInterval) {
+            self.logThrottle = LogThrottle(interval: TimeAmount(configuration.rejectionLogInterval))
         }
         self.feed { $0.reconfigure(configuration, now: $1) }
     }
@@ -149,7 +149,7 @@ final class RiemannConnectionController {
         let maximumReplyFrameLength = self.machine.configuration.maximumReplyFrameLength
         let wireFormat = self.wireFormat
         self.connector.connect(
-            to: server, connectTimeout: self.machine.configuration.connectTimeout, on: self.eventLoop
+            to: server, connectTimeout: TimeAmount(self.machine.configuration.connectTimeout), on: self.eventLoop
         ) { channel in
             channel.eventLoop.makeCompletedFuture {
                 // A TLS handler (NIOSSLClientHandler) would be added here, before the decoder.
