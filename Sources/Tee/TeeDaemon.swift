@@ -30,6 +30,8 @@ public final class TeeDaemon: Service, Sendable {
     /// The Riemann output; `nil` without a `riemann:` section.
     public let riemann: RiemannClient?
     public let sink: RiemannSink
+    /// The Graphite output, fed the same values; `nil` without a `graphite:` section.
+    public let graphite: GraphiteSink?
     public let admin: AdminServer?
     let group: any EventLoopGroup
     /// The relay's event loops (``RelayEngine``): `threads` of them, the process-wide
@@ -69,9 +71,16 @@ public final class TeeDaemon: Service, Sendable {
         self.riemann = configuration.riemann.map {
             RiemannClient(configuration: $0, eventLoopGroup: group, logger: logger)
         }
-        self.sink = RiemannSink(mapper: EventMapper(configuration: configuration.mapping), client: self.riemann)
+        let sink = RiemannSink(mapper: EventMapper(configuration: configuration.mapping), client: self.riemann)
+        self.sink = sink
+        self.graphite = configuration.graphite.map {
+            GraphiteSink(
+                configuration: $0, mapper: EventMapper(configuration: configuration.mapping),
+                client: RiemannClient(configuration: $0.client, wireFormat: $0.wireProtocol.wireFormat, eventLoopGroup: group, logger: logger))
+        }
+        let sinks: any ItemValueSink = self.graphite.map { ItemValueSinks(sinks: [sink, $0]) } ?? sink
         let decodes = configuration.listeners.contains { configuration.options(for: $0.name).decode }
-        self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: self.sink, logger: logger, apiEventLoop: group.next()) : nil
+        self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: sinks, logger: logger, apiEventLoop: group.next()) : nil
         let pipeline = self.pipeline
         let recorders = Recorders(logger: logger)
         self.recorders = recorders
@@ -90,6 +99,7 @@ public final class TeeDaemon: Service, Sendable {
                 self.reloads.metricsSource, WriterMetricsSource(log: .standardError, recordings: recorders.statistics),
             ]
             if let riemann = self.riemann { sources.append(RiemannMetricsSource(client: riemann)) }
+            if let graphite = self.graphite { sources.append(RiemannMetricsSource(graphite: graphite)) }
             if let pipeline = self.pipeline {
                 sources.append(DecodeMetricsSource(statistics: pipeline.statistics, catalog: pipeline.catalog, sink: self.sink))
                 sources.append(CatalogAPIMetricsSource(pipeline: pipeline))
@@ -151,6 +161,7 @@ public final class TeeDaemon: Service, Sendable {
             pipeline.start()
         }
         self.riemann?.start()
+        self.graphite?.client.start()
         var started: [RelayListener] = []
         do {
             for listener in self.listeners {
@@ -244,6 +255,9 @@ public final class TeeDaemon: Service, Sendable {
             if dropped > 0 {
                 self.logger.warning("Riemann did not acknowledge every queued event before the flush timeout", metadata: ["dropped": "\(dropped)"])
             }
+        }
+        if let graphite = self.graphite, let timeout = self.configuration.graphite?.flushTimeout {
+            await graphite.client.shutdown(deadline: .now() + TimeAmount(timeout))
         }
     }
 }

@@ -64,8 +64,9 @@ public enum ZabbixAPIItemGet {
         version < ZabbixVersion(major: 6, minor: 4)
     }
 
-    /// The items an `item.get` answer names, by itemid. Rows without an itemid or key are left
-    /// out; an item with several hosts (never the case for a real item) takes the first.
+    /// The items an `item.get` answer names, by itemid, with host, key, value type and update
+    /// interval (`delay` as configured: a macro there leaves it unknown). Rows without an itemid or
+    /// key are left out; an item with several hosts (never the case for a real item) takes the first.
     public static func entries(fromAnswer body: [UInt8]) throws(Failure) -> [UInt64: ItemCatalogEntry] {
         let result = try Self.result(of: body)
         guard let rows = result.array else { throw .malformed("item.get result is not an array") }
@@ -74,7 +75,9 @@ public enum ZabbixAPIItemGet {
         for row in rows {
             guard let itemid = row["itemid"]?.uint64, let key = row["key_"]?.string, !key.isEmpty else { continue }
             let host = row["hosts"]?.array?.first?["host"]?.string
-            entries[itemid] = ItemCatalogEntry(host: host, key: key, valueType: row["value_type"]?.int64)
+            let delay = row["delay"]?.string.map { String($0.prefix(ZabbixUpdateInterval.maximumTextLength)) }
+            entries[itemid] = ItemCatalogEntry(
+                host: host, key: key, valueType: row["value_type"]?.int64, delay: delay.flatMap(ZabbixUpdateInterval.init))
         }
         return entries
     }

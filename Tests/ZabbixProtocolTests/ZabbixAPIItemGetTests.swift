@@ -26,7 +26,7 @@ struct ZabbixAPIItemGetTests {
     @Test func anAnswerNamesEachItemByItsHostAndUnexpandedKey() throws {
         let answer = #"{"jsonrpc":"2.0","result":[{"itemid":"101","key_":"vfs.fs.size[{$MOUNT},free]","value_type":"3","delay":"1m","hosts":[{"hostid":"5","host":"web-1"}]},{"itemid":"102","key_":""},{"key_":"no.itemid"}],"id":7}"#
         let entries = try ZabbixAPIItemGet.entries(fromAnswer: Array(answer.utf8))
-        #expect(entries == [101: ItemCatalogEntry(host: "web-1", key: "vfs.fs.size[{$MOUNT},free]", valueType: 3)])
+        #expect(entries == [101: ItemCatalogEntry(host: "web-1", key: "vfs.fs.size[{$MOUNT},free]", valueType: 3, delay: ZabbixUpdateInterval("1m"))])
     }
 
     @Test func anAPIErrorOrAnotherShapeIsAFailureNamingWhy() {

@@ -15,7 +15,12 @@ extension ItemCatalogStore {
                 guard let itemid = pending.value.value.itemid, apiEntries[itemid] != nil else { return false }
                 return catalog.apiEntry(for: pending.value.value) != nil
             }
-            return (released.map { Self.resolvedNow($0, catalog: catalog) }, catalog.refusedCount - refusedBefore)
+            let named = released.map { value in
+                var decoded = value
+                Self.resolve(&decoded, listener: decoded.listener, in: catalog)
+                return decoded
+            }
+            return (named, catalog.refusedCount - refusedBefore)
         }
     }
 

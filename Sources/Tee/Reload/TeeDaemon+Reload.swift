@@ -66,6 +66,7 @@ extension TeeDaemon {
         }
         if !plan.mappingChanged.isEmpty {
             self.sink.replaceMapper(EventMapper(configuration: applied.mapping))
+            self.graphite?.replaceMapper(EventMapper(configuration: applied.mapping))
         }
         self.engine.budget?.setLimit(applied.maxConnections)
         if plan.otherChanged.contains(where: { $0.hasPrefix("catalog.zabbix_api") }) {
