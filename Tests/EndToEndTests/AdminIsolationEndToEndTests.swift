@@ -14,7 +14,7 @@ import Glibc
 /// The admin endpoint answers whatever its clients and the data plane do: idle sockets and a
 /// slow-loris client cannot lock a probe out, and a relay event loop that is busy (here: blocked
 /// outright) does not delay `/health`.
-@Suite("admin isolation", .timeLimit(.minutes(2)))
+@Suite("admin isolation", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
 struct AdminIsolationEndToEndTests {
     /// Against the real binary with its default admin limits: 100 sockets that never send a
     /// byte, and one trickling a request a byte every 200 ms. `/health` and `/metrics` answer,

@@ -8,6 +8,7 @@ import TestSupport
 /// real Zabbix server (6.0 and 7.0) accepted (the tee emits nothing else).
 @Suite(
     "graceful shutdown",
+    .tags(.integration), .tier(.integration),
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(2)))
 struct GracefulShutdownTests {

@@ -5,7 +5,7 @@ import TestSupport
 /// Acceptance: `/metrics` scraped while real Zabbix traffic (6.0, and 7.0 with its JSON passive
 /// checks) goes through the tee reports each metric with the value the traffic calls for, and
 /// parses with Prometheus' own parser.
-@Suite("metrics during real Zabbix traffic", .timeLimit(.minutes(2)))
+@Suite("metrics during real Zabbix traffic", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
 struct MetricsEndToEndTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func metricsReportWhatRealTrafficDid(_ version: ZabbixLabVersion) async throws {

@@ -7,7 +7,7 @@ import TestSupport
 /// stays one readable table with 50 listeners (screenshots in `.build/test-output/status-page/`,
 /// or `$ZABBIX_TEE_TEST_OUTPUT/status-page/`, for a person to look at).
 @Suite(
-    "status page in a browser", .timeLimit(.minutes(3)), .serialized,
+    "status page in a browser", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)), .serialized,
     .enabled(if: HeadlessChromium.isAvailable, "needs Debian's chromium (scripts/install-test-deps.sh); skipped"))
 struct StatusPageBrowserTests {
     /// Where the screenshots go.

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Resets and early closes: what one side already sent is delivered where the other side can
 /// still take it, then both channels close; nothing hangs and nothing leaks.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayFaultTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayFaultTests {
     let pattern = PayloadPattern.shared
 
     @Test func serverResettingMidReplyStillDeliversWhatItSentAndClosesTheClient() async throws {

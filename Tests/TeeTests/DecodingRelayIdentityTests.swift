@@ -12,7 +12,7 @@ import ZabbixProtocol
 /// lying sizes, corrupt zlib, invalid JSON or UTF-8, 100 MB of random bytes — is relayed
 /// byte-identical through a relay that decodes, each problem is counted by reason, and the
 /// decoder's memory stays within its configured bounds.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3)))
 struct DecodingRelayIdentityTests {
     final class NullSink: ItemValueSink {
         func consume(_ values: [DecodedValue]) {}

@@ -30,6 +30,8 @@ public final class SidePipeline: Sendable {
     private let running = Mutex<(workers: Int, waiters: [CheckedContinuation<Void, Never>])>((0, []))
     /// Limits hit on the side (oversized frames, a full catalog): warned about once per interval.
     let warnings: LogThrottle<LimitWarning>
+    /// The time ``warnings`` are throttled by: the wall clock, or a test's virtual one.
+    private let now: @Sendable () -> NIODeadline
 
     /// A limit of the side pipeline, for ``warnings``.
     enum LimitWarning: Hashable, Sendable {
@@ -41,11 +43,13 @@ public final class SidePipeline: Sendable {
         case redirect(listener: String, address: String)
     }
 
-    /// - Parameter warningInterval: the shortest time between two warnings about the same limit.
+    /// - Parameters:
+    ///   - warningInterval: the shortest time between two warnings about the same limit.
+    ///   - now: the clock the warnings are throttled by (tests pass a virtual one).
     public init(
         configuration: DecodeConfiguration, statistics: DecodeStatistics = DecodeStatistics(),
         catalog: ItemCatalogStore? = nil, sink: any ItemValueSink, logger: Logger,
-        warningInterval: TimeAmount = .seconds(60)
+        warningInterval: TimeAmount = .seconds(60), now: @escaping @Sendable () -> NIODeadline = { .now() }
     ) {
         self.configuration = configuration
         self.statistics = statistics
@@ -53,6 +57,7 @@ public final class SidePipeline: Sendable {
         self.sink = sink
         self.logger = logger
         self.warnings = LogThrottle(interval: warningInterval)
+        self.now = now
         let frameBytes = ByteBudget(limit: configuration.queueBytes)
         self.frameBytes = frameBytes
         let workers = max(1, configuration.workers)
@@ -140,7 +145,7 @@ public final class SidePipeline: Sendable {
         self.warnings.warning(
             .oversizedFrame(listener: connection.listener),
             "frame larger than decode.max_frame_size; not decoded (relayed unchanged)", logger: self.logger,
-            metadata: metadata)
+            metadata: metadata, now: self.now())
     }
 
     /// The catalog refused `count` items or hosts because it is full.
@@ -153,7 +158,7 @@ public final class SidePipeline: Sendable {
             metadata: [
                 "listener": "\(listener)", "refused": "\(count)",
                 "max_entries": "\(self.configuration.catalogMaximumEntries)",
-            ])
+            ], now: self.now())
     }
 
     /// Values whose itemid stayed unknown.
@@ -169,7 +174,7 @@ public final class SidePipeline: Sendable {
         let label = self.statistics.redirected(listener: listener, address: address)
         guard let target = redirect.address else { return }
         let coverage = RedirectCoverage.of(target, listeners: self.listeners.withLock { $0 })
-        guard let suppressed = self.warnings.record(.redirect(listener: listener, address: label)) else { return }
+        guard let suppressed = self.warnings.record(.redirect(listener: listener, address: label), now: self.now()) else { return }
         var metadata: Logger.Metadata = [
             "listener": "\(listener)", "connection": "\(connection)", "address": "\(address)",
             "covered": "\(coverage != .none)",
