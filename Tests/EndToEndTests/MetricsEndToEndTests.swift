@@ -29,7 +29,7 @@ struct MetricsEndToEndTests {
               listen: "127.0.0.1:\(adminPort)"
             """
         let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, passivePort, adminPort])
-        do {
+        try await tee.whileRunning {
             // The baseline waits for the readiness probe's connections (TeeProcess.start connects to
             // each port): the tee accepts them and connects them to their target asynchronously, and
             // a probe counted after the baseline would count as this test's traffic.
@@ -124,11 +124,7 @@ struct MetricsEndToEndTests {
                 input: text)
             #expect(parsed.exitCode == 0, "\(parsed)")
             #expect((Int(parsed.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 30, "\(parsed)")
-        } catch {
-            _ = try? await tee.stop()
-            throw error
         }
-        #expect(try await tee.stop() == 0)
         try await agent.stop()
         try await proxy.stop()
         await riemann.shutdown()
