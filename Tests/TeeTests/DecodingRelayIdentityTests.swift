@@ -88,7 +88,8 @@ struct DecodingRelayIdentityTests {
         await pipeline.shutdown()
         let failures = pipeline.statistics.failures
         #expect(failures[.notZabbix]! >= 3, "\(failures)")  // wrong magic, flags, random
-        #expect(failures[.truncated]! >= 2, "\(failures)")  // the truncated frame; streams ending inside a skipped frame
+        // The truncated frame; streams ending inside a skipped frame.
+        #expect(failures[.truncated]! >= 2, "\(failures)")
         #expect(failures[.oversized]! >= 3, "\(failures)")  // 2^64-1, the oversized frame, the 256 MiB header
         #expect(failures[.corruptCompression] == 2, "\(failures)")
         #expect(failures[.invalidJSON] == 2, "\(failures)")
