@@ -193,7 +193,7 @@ struct ReloadEndToEndTests {
                 try pattern.send(seed: 11, length: total, on: socket)
                 return try socket.receiveAll()
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitUntil("the bulk transfer under way", timeout: .seconds(20)) { bulk.receivedBytes > 0 }
             try tee.rewriteConfiguration(
                 """
                 listeners:
