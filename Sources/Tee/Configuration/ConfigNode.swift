@@ -14,8 +14,18 @@ struct ConfigNode {
         ConfigError(file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message)
     }
 
-    func warning(_ message: String) -> ConfigWarning {
-        ConfigWarning(file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message)
+    func warning(_ message: String) -> ConfigDiagnostic {
+        ConfigDiagnostic(
+            file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message,
+            severity: .warning)
+    }
+
+    /// The entry `key` of a mapping, unchecked (for pointing at it; reading goes through
+    /// ``mapping(allowed:)``); `nil` when absent or when this is not a mapping.
+    subscript(key: String) -> ConfigNode? {
+        guard case .mapping(let mapping) = self.node else { return nil }
+        guard let value = mapping.first(where: { $0.key.scalar?.string == key })?.value else { return nil }
+        return self.child(value, key: key)
     }
 
     private func child(_ node: Node, key: String) -> ConfigNode {
@@ -119,12 +129,12 @@ struct ConfigNode {
     }
 
     /// A duration: `250ms`, `5s`, `10m`, `1h`, or a bare number of seconds.
-    func duration(atLeast minimum: TimeAmount = .zero) throws(ConfigError) -> TimeAmount {
+    func duration<D: ConfigDuration>(atLeast minimum: D = .zero) throws(ConfigError) -> D {
         let text = try self.string().trimmingCharacters(in: .whitespaces)
         let units: [(suffix: String, nanoseconds: Double)] = [
             ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
         ]
-        var amount: TimeAmount?
+        var amount: D?
         var nanoseconds: Double?
         for unit in units where text.hasSuffix(unit.suffix) {
             let number = text.dropLast(unit.suffix.count)
@@ -141,12 +151,12 @@ struct ConfigNode {
             guard let exact = Int64(exactly: nanoseconds.rounded(.towardZero)) else {
                 throw self.error("\(text) is too long (at most about 292 years)")
             }
-            amount = .nanoseconds(exact)
+            amount = D(nanoseconds: exact)
         }
         guard let amount else {
             throw self.error("\"\(text)\" is not a duration (examples: 250ms, 5s, 10m, 1h)")
         }
-        guard amount >= minimum else {
+        guard amount.nanosecondCount >= minimum.nanosecondCount else {
             throw self.error("\(text) is too short (at least \(DurationFormat.text(minimum)))")
         }
         return amount
@@ -159,6 +169,22 @@ struct ConfigNode {
         } catch {
             throw self.error(error.description)
         }
+    }
+
+    /// A non-empty list of `host:port` addresses (`must list at least one <what>`); `refuse`
+    /// names what is wrong with an address, given the ones before it.
+    func endpoints(
+        atLeastOne what: String, refuse: (Endpoint, _ before: [Endpoint]) -> String? = { _, _ in nil }
+    ) throws(ConfigError) -> [Endpoint] {
+        let items = try self.sequence()
+        guard !items.isEmpty else { throw self.error("must list at least one \(what)") }
+        var endpoints: [Endpoint] = []
+        for item in items {
+            let endpoint = try item.endpoint()
+            if let problem = refuse(endpoint, endpoints) { throw item.error(problem) }
+            endpoints.append(endpoint)
+        }
+        return endpoints
     }
 
     func oneOf<T: RawRepresentable>(_ type: T.Type) throws(ConfigError) -> T
@@ -193,11 +219,44 @@ enum ByteSizeFormat {
 
 /// Renders durations the way the configuration accepts them.
 enum DurationFormat {
-    static func text(_ amount: TimeAmount) -> String {
-        let ns = amount.nanoseconds
+    static func text<D: ConfigDuration>(_ amount: D) -> String {
+        let ns = amount.nanosecondCount
         if ns % 3_600_000_000_000 == 0, ns != 0 { return "\(ns / 3_600_000_000_000)h" }
         if ns % 60_000_000_000 == 0, ns != 0 { return "\(ns / 60_000_000_000)m" }
         if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
         return "\(ns / 1_000_000)ms"
+    }
+}
+
+/// A span of time a configuration type holds: `Duration`, or NIO's `TimeAmount` where a type
+/// still carries it. Lets one parser and one printer serve both.
+protocol ConfigDuration {
+    init(nanoseconds: Int64)
+    var nanosecondCount: Int64 { get }
+    static var zero: Self { get }
+}
+
+extension TimeAmount: ConfigDuration {
+    init(nanoseconds: Int64) { self = .nanoseconds(nanoseconds) }
+    var nanosecondCount: Int64 { self.nanoseconds }
+}
+
+extension Duration: ConfigDuration {
+    init(nanoseconds: Int64) { self = .nanoseconds(nanoseconds) }
+    /// Saturates instead of trapping (a configured span is at most about 292 years).
+    var nanosecondCount: Int64 {
+        let (seconds, attoseconds) = self.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return seconds < 0 ? .min : .max }
+        let (sum, overflowed) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
+        return overflowed ? (seconds < 0 ? .min : .max) : sum
+    }
+}
+
+extension TimeAmount {
+    /// The same span as `duration`, to nanosecond precision: where a `Duration` from the
+    /// configuration meets a NIO call.
+    init(_ duration: Duration) {
+        self = .nanoseconds(duration.nanosecondCount)
     }
 }

@@ -3,23 +3,14 @@ import Relay
 /// What a configuration reload changes, worked out from the running and the new configuration
 /// before anything is touched.
 ///
-/// Live (applied to the running daemon, open connections untouched):
-/// - listeners added (bound and started), removed (stop accepting; their open connections
-///   finish), and per listener `listen` (added addresses bound, removed ones closed), `targets`,
-///   `balance`, `connect_timeout`, `idle_timeout`, `target_cooldown`, `drain_timeout`,
-///   `first_byte_timeout`, `client_fin_timeout`, `server_reply_timeout`, `max_connections`,
-///   `max_connections_per_source`, `accept_rate`, `allow`, `socket_buffer`, `tcp_smart_connect`,
-///   `tcp_fin_with_data`, `record`, `decode`, `passive_proxy`, and `backlog` and `tcp_defer_accept`
-///   (for addresses bound from then on): new connections use the new values;
-/// - `mapping` (all keys): values decoded from then on;
-/// - `riemann` (all keys, while the section stays present): the running client is reconfigured
-///   without losing queued events;
-/// - `shutdown_timeout`, and the process-wide `max_connections` (new connections are admitted
-///   against it; open ones above a lowered limit stay open).
-///
-/// Restart required (a warning names the key; the running value stays): `log_level`, `threads`,
-/// `decode`, `catalog`, `admin`, adding or removing the whole `riemann` section, and turning
-/// `decode` on for a listener when no listener decoded at start (there is no decoder running).
+/// Whether a key is applied live or needs a restart is in its section's table
+/// (`Configuration/…+ConfigTable.swift`); values are compared key by key. In short: listeners
+/// (matched by name; new connections use the new values), `mapping`, `riemann` (while the section
+/// stays present; the client is reconfigured without losing queued events), `shutdown_timeout` and
+/// `max_connections` are live. `log_level`, `threads`, `decode`, `catalog`, `admin` and adding or
+/// removing the `riemann` section need a restart: a warning names the key and the running value
+/// stays. So does turning `decode` on for a listener when no listener decoded at start (there is
+/// no decoder running).
 public struct ConfigurationReloadPlan: Sendable {
     /// The configuration to run with: the new one, with every restart-only value kept from the
     /// running one.
@@ -46,26 +37,8 @@ public struct ConfigurationReloadPlan: Sendable {
     ///   - decoderRunning: whether the daemon has a decoder (some listener decoded at start).
     public init(running: TeeConfiguration, new: TeeConfiguration, decoderRunning: Bool) {
         var applied = new
-        var restart: [String] = []
-        func keep<Value>(_ path: String, _ keyPath: WritableKeyPath<TeeConfiguration, Value>, changed: Bool) {
-            guard changed else { return }
-            restart.append(path)
-            applied[keyPath: keyPath] = running[keyPath: keyPath]
-        }
-        keep("log_level", \.logLevel, changed: running.logLevel != new.logLevel)
-        keep("threads", \.threads, changed: running.threads != new.threads)
-        for path in Self.changedKeys(running.effectiveDecodeLines, new.effectiveDecodeLines) { restart.append(path) }
-        for path in Self.changedKeys(running.effectiveCatalogLines, new.effectiveCatalogLines) { restart.append(path) }
-        applied.decode = running.decode
-        if running.effectiveAdminLines != new.effectiveAdminLines {
-            restart += Self.changedKeys(running.effectiveAdminLines, new.effectiveAdminLines)
-            applied.admin = running.admin
-        }
-        if (running.riemann == nil) != (new.riemann == nil) {
-            restart.append("riemann")
-            applied.riemann = running.riemann
-            applied.riemannFlushTimeout = running.riemannFlushTimeout
-        }
+        // Each key's reload class is in its section's table (`…+ConfigTable.swift`).
+        var restart = TeeConfiguration.table.keepRestartOnly(&applied, running: running)
         if !decoderRunning {
             for listener in new.listeners where new.options(for: listener.name).decode {
                 applied.listenerOptions[listener.name, default: .init()].decode = false
@@ -85,13 +58,18 @@ public struct ConfigurationReloadPlan: Sendable {
         self.listenersRemoved = runningNames.filter { !newNames.contains($0) }
         for listener in applied.listeners {
             guard let old = running.listeners.first(where: { $0.name == listener.name }) else { continue }
-            let keys = Self.changedKeys(running.effectiveLines(listener: old), applied.effectiveLines(listener: listener))
+            let keys = ListenerSection.table.changes(
+                ListenerSection(relay: old, options: running.options(for: old.name)),
+                ListenerSection(relay: listener, options: applied.options(for: listener.name)))
             if !keys.isEmpty { self.listenersChanged[listener.name] = keys }
         }
-        self.mappingChanged = Self.changedKeys(running.effectiveMappingLines, applied.effectiveMappingLines)
-        self.riemannChanged = Self.changedKeys(running.effectiveRiemannLines, applied.effectiveRiemannLines)
-        if running.shutdownTimeout != applied.shutdownTimeout { self.otherChanged.append("shutdown_timeout") }
-        if running.maxConnections != applied.maxConnections { self.otherChanged.append("max_connections") }
+        for path in TeeConfiguration.table.changes(running, applied) {
+            switch path.prefix(while: { $0 != "." }) {
+            case "mapping": self.mappingChanged.append(path)
+            case "riemann": self.riemannChanged.append(path)
+            default: self.otherChanged.append(path)
+            }
+        }
     }
 
     /// Whether the reload changes nothing that is applied live.
@@ -113,49 +91,5 @@ public struct ConfigurationReloadPlan: Sendable {
         if !self.riemannChanged.isEmpty { parts.append(self.riemannChanged.joined(separator: ", ")) }
         parts += self.otherChanged
         return parts.isEmpty ? "no change" : parts.joined(separator: "; ")
-    }
-
-    /// The key paths whose lines differ between two renderings of the same section, in order of
-    /// first appearance (`mapping.service`, `riemann.batch`, `targets` for a listener item).
-    static func changedKeys(_ old: [String], _ new: [String]) -> [String] {
-        let before = Self.flatten(old)
-        let after = Self.flatten(new)
-        let beforeValues = Dictionary(before, uniquingKeysWith: { first, _ in first })
-        let afterValues = Dictionary(after, uniquingKeysWith: { first, _ in first })
-        var changed: [String] = []
-        for (path, _) in after + before where beforeValues[path] != afterValues[path] && !changed.contains(path) {
-            changed.append(path)
-        }
-        return changed
-    }
-
-    /// `(key path, line)` for each line of an effective-YAML rendering: nested keys joined with
-    /// dots by indentation; a list item's `- ` counts as indentation; the item's `name` line
-    /// (which identifies it) is left out.
-    private static func flatten(_ lines: [String]) -> [(String, String)] {
-        var stack: [(indent: Int, key: String)] = []
-        var result: [(String, String)] = []
-        for line in lines {
-            var text = Substring(line)
-            var indent = 0
-            while let first = text.first, first == " " || (first == "-" && text.dropFirst().first == " ") {
-                indent += 1
-                text = text.dropFirst()
-            }
-            if text.hasPrefix("# ") {
-                text = text.dropFirst(2)  // `# riemann: (absent...)`: the key of a section left out
-            }
-            guard let colon = text.firstIndex(of: ":") else {
-                result.append((String(text), line))
-                continue
-            }
-            let key = String(text[..<colon])
-            while let last = stack.last, last.indent >= indent { stack.removeLast() }
-            stack.append((indent, key))
-            if line.hasPrefix("  - ") && key == "name" { continue }
-            let path = stack.filter { !($0.key == "name" && $0.indent == 4) }.map(\.key).joined(separator: ".")
-            result.append((path, line))
-        }
-        return result
     }
 }

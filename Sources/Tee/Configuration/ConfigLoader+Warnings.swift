@@ -4,29 +4,6 @@ import Relay
 import Glibc
 #endif
 
-/// Something valid but probably unwise in the configuration, located like a ``ConfigError``:
-/// `config.yaml:40:11: admin.listen: warning: ...`. `check-config` prints warnings on standard
-/// error (the exit status stays 0); `run` logs them at start-up.
-public struct ConfigWarning: Sendable, Hashable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var column: Int?
-    public var keyPath: String
-    public var message: String
-
-    public init(file: String, line: Int? = nil, column: Int? = nil, keyPath: String, message: String) {
-        self.file = file
-        self.line = line
-        self.column = column
-        self.keyPath = keyPath
-        self.message = message
-    }
-
-    public var description: String {
-        "\(ConfigError.location(file: self.file, line: self.line, column: self.column)): \(self.keyPath): warning: \(self.message)"
-    }
-}
-
 extension ConfigLoader {
     /// Why binding the admin endpoint to `host` may expose it, or `nil` for a loopback address.
     static func adminExposure(host: String) -> String? {
@@ -50,7 +27,7 @@ extension ConfigLoader {
     /// A listener relaying to its own listen address would connect to itself, again and again,
     /// until `max_connections` is reached.
     static func listenerWarnings(_ listener: RelayListenerConfiguration, item: ConfigNode) -> [ConfigWarning] {
-        let targetNodes = (try? item.mapping(allowed: Self.listenerKeys))?["targets"].flatMap { try? $0.sequence() } ?? []
+        let targetNodes = item["targets"].flatMap { try? $0.sequence() } ?? []
         var warnings: [ConfigWarning] = []
         for (target, node) in zip(listener.targets, targetNodes) {
             guard let own = listener.listen.first(where: { Self.isSameSocket(listen: $0, target: target) }) else { continue }
@@ -99,7 +76,7 @@ extension ConfigLoader {
     /// A catalog in a directory anyone may write to can be replaced or blocked by another user.
     static func catalogWarnings(_ node: ConfigNode, path: String?) -> [ConfigWarning] {
         guard let path else { return [] }
-        let pathNode = (try? node.mapping(allowed: Self.catalogKeys))?["path"] ?? node
+        let pathNode = node["path"] ?? node
         let directory = AtomicFile.directory(of: path)
         var info = stat()
         guard stat(directory, &info) == 0 else {
