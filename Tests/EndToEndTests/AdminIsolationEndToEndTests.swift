@@ -80,7 +80,11 @@ struct AdminIsolationEndToEndTests {
         var logger = Logger(label: "admin-isolation")
         logger.logLevel = .critical
         let daemon = TeeDaemon(configuration: configuration, group: group, logger: logger)
-        try await daemon.start()
+        let services = daemon.makeServiceGroup(gracefulShutdownSignals: [])
+        let running = Task { try await services.run() }
+        try await waitUntil("the admin endpoint answers", timeout: .seconds(20)) {
+            (try? MetricsScrape.get(port: admin, path: "/health").text) == "ok\n"
+        }
         let release = DispatchSemaphore(value: 0)
         let blocked = DispatchSemaphore(value: 0)
         group.next().execute {
@@ -97,7 +101,8 @@ struct AdminIsolationEndToEndTests {
         }.value
         release.signal()
         #expect(health == "ok\n")
-        await daemon.shutdown()
+        await services.triggerGracefulShutdown()
+        try await running.value
         try await group.shutdownGracefully()
     }
 }
