@@ -29,7 +29,7 @@ struct MetricsEndToEndTests {
               listen: "127.0.0.1:\(adminPort)"
             """
         let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, passivePort, adminPort])
-        try await tee.whileRunning {
+        try await tee.whileRunning(thenStopping: [agent, proxy], riemann) {
             // The baseline waits for the readiness probe's connections (TeeProcess.start connects to
             // each port): the tee accepts them and connects them to their target asynchronously, and
             // a probe counted after the baseline would count as this test's traffic.
@@ -125,8 +125,5 @@ struct MetricsEndToEndTests {
             #expect(parsed.exitCode == 0, "\(parsed)")
             #expect((Int(parsed.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 30, "\(parsed)")
         }
-        try await agent.stop()
-        try await proxy.stop()
-        await riemann.shutdown()
     }
 }

@@ -47,7 +47,7 @@ struct StatusPageBrowserTests {
               listen: "127.0.0.1:\(adminPort)"
             """
         let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, passivePort, oddPort, adminPort])
-        try await tee.whileRunning {
+        try await tee.whileRunning(thenStopping: [agent, proxy], riemann) {
             // Traffic: three passive checks of the real agent, a zabbix_sender batch to the real
             // proxy (which, with no server behind it, may refuse the values), and a client on the
             // listener whose only target is down (its health shows `down`; the client is closed).
@@ -120,9 +120,6 @@ struct StatusPageBrowserTests {
             try await HeadlessChromium.screenshot(
                 url + "?refresh=0", to: Self.outputDirectory + "/status-page.png", width: 1400, height: 1500)
         }
-        try await agent.stop()
-        try await proxy.stop()
-        await riemann.shutdown()
     }
 
     @Test func fiftyListenersStayOneCompactTable() async throws {

@@ -15,4 +15,16 @@ extension TeeProcess {
         }
         #expect(try await self.stop() == 0, "zabbix-tee's exit status", sourceLocation: sourceLocation)
     }
+
+    /// ``whileRunning(sourceLocation:_:)`` for a tee in front of lab programs that feeds a Riemann
+    /// test server: after the tee, the programs and the server are stopped too (when `body`
+    /// threw, they are left to the lab clean-up, as the error matters more).
+    public func whileRunning(
+        sourceLocation: SourceLocation = #_sourceLocation, thenStopping daemons: [any ZabbixLabDaemon],
+        _ riemann: RiemannTestServer, _ body: () async throws -> Void
+    ) async throws {
+        try await self.whileRunning(sourceLocation: sourceLocation, body)
+        for daemon in daemons { try await daemon.stop() }
+        await riemann.shutdown()
+    }
 }
