@@ -16,8 +16,8 @@
 # sink; the segments the proxy itself sent are those from its listening port plus those to the
 # target. `direct` (no proxy) gives the load generator's and the target's own segments: what a
 # proxy adds on the wire is its total minus direct's.
-# (No instruction counts: this VM has no hardware counters for perf stat, and valgrind 3.19 crashes
-# on the Swift runtime.)
+# (No instruction counts here: this VM has no hardware counters for perf stat; instructions.sh
+# counts them with callgrind.)
 #
 #   Benchmarks/per-connection.sh [--conns N] [--variants LIST] [--tee-variant NAME=TEMPLATE]...
 #                                [--tee-variants-dir DIR] [--no-netns] [--no-install]

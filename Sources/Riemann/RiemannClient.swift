@@ -85,6 +85,9 @@ public final class RiemannClient: Sendable {
     /// Queues events for delivery. Never blocks: when the queue is full the overflow policy
     /// decides what is dropped (counted in ``statistics``); after shutdown events are dropped
     /// as ``RiemannDropReason/shutdown``.
+    // Specialized for the array the sink hands over once per batch of values: called from another
+    // module, the generic body (and the queue's push in it) otherwise runs through witness tables.
+    @_specialize(exported: false, where Events == [RiemannEvent])
     public func enqueue<Events: Sequence<RiemannEvent>>(_ events: Events) {
         // After shutdown the queue is closed: the push counts the events as dropped (.shutdown).
         let result = self.queue.push(events)

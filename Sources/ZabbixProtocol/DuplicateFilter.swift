@@ -113,7 +113,13 @@ public struct DuplicateFilter: Sendable {
     }
 
     private mutating func rememberAtLeast(_ session: String, _ id: UInt64) {
-        let last = self.lastID(of: session)
+        // A session of the current generation (an agent uploading again) is raised in place: one
+        // lookup (hashing the session) instead of three.
+        if let index = self.current.index(forKey: session) {
+            if self.current.values[index] < id { self.current.values[index] = id }
+            return
+        }
+        let last = self.previous.removeValue(forKey: session)
         self.remember(session, max(last ?? 0, id))
     }
 

@@ -343,8 +343,19 @@ public struct JSONReader {
         let start = self.index
         var escaped = false
         let count = self.bytes.count
+        let bytes = self.bytes
         while self.index < count {
-            let byte = self.bytes[self.index]
+            // The run of plain characters (printable ASCII but quote and backslash), with the
+            // position in a local: most of a Zabbix payload's text is such runs.
+            var plain = self.index
+            while plain < count {
+                let byte = bytes[plain]
+                guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
+                plain += 1
+            }
+            self.index = plain
+            guard plain < count else { break }
+            let byte = bytes[plain]
             if byte >= 0x20 && byte < 0x80 {
                 if byte == UInt8(ascii: "\"") {
                     let end = self.index

@@ -115,9 +115,24 @@ public struct ServerResponse: Sendable, Hashable {
         return reply
     }
 
+    /// The fields of a reply's `info`.
+    typealias Statistics = (processed: Int64?, failed: Int64?, total: Int64?, secondsSpent: String?)
+
     /// Splits `processed: 1; failed: 0; total: 1; seconds spent: 0.000050` into its fields.
-    static func statistics(_ info: String) -> (processed: Int64?, failed: Int64?, total: Int64?, secondsSpent: String?) {
-        var result: (processed: Int64?, failed: Int64?, total: Int64?, secondsSpent: String?) = (nil, nil, nil, nil)
+    ///
+    /// Every trapper reply has one, so this runs once per relayed upload: ASCII text (what Zabbix
+    /// writes) is read as bytes, without substrings; anything else takes the `Character` path,
+    /// whose answer the byte path gives for every ASCII text.
+    static func statistics(_ info: String) -> Statistics {
+        if let result = info.utf8.withContiguousStorageIfAvailable({ Self.asciiStatistics($0) }), let result {
+            return result
+        }
+        return Self.characterStatistics(info)
+    }
+
+    /// The `Character` reading of ``statistics(_:)``.
+    static func characterStatistics(_ info: String) -> Statistics {
+        var result: Statistics = (nil, nil, nil, nil)
         for part in info.split(separator: ";") {
             guard let colon = part.firstIndex(of: ":") else { continue }
             let name = part[..<colon].trimmingSpaces()
@@ -131,6 +146,71 @@ public struct ServerResponse: Sendable, Hashable {
             }
         }
         return result
+    }
+
+    /// ``statistics(_:)`` over ASCII bytes; `nil` when `info` is not all ASCII.
+    static func asciiStatistics(_ info: UnsafeBufferPointer<UInt8>) -> Statistics? {
+        var result: Statistics = (nil, nil, nil, nil)
+        var start = 0
+        while start <= info.count {
+            var end = start
+            while end < info.count, info[end] != UInt8(ascii: ";") {
+                guard info[end] < 0x80 else { return nil }
+                end += 1
+            }
+            // One `name: value` part, between `start` and `end`.
+            if let colon = info[start..<end].firstIndex(of: UInt8(ascii: ":")) {
+                let name = Self.trimmingSpaces(info[start..<colon])
+                let value = Self.trimmingSpaces(info[(colon + 1)..<end])
+                if Self.equals(name, "processed") {
+                    result.processed = Self.integer(value)
+                } else if Self.equals(name, "failed") {
+                    result.failed = Self.integer(value)
+                } else if Self.equals(name, "total") {
+                    result.total = Self.integer(value)
+                } else if Self.equals(name, "seconds spent") {
+                    result.secondsSpent = String(decoding: value, as: UTF8.self)
+                }
+            }
+            start = end + 1
+        }
+        return result
+    }
+
+    private static func equals(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ name: StaticString) -> Bool {
+        guard bytes.count == name.utf8CodeUnitCount else { return false }
+        var other = name.utf8Start
+        for byte in bytes {
+            guard byte == other.pointee else { return false }
+            other += 1
+        }
+        return true
+    }
+
+    private static func trimmingSpaces(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+        var bytes = bytes
+        while bytes.first == UInt8(ascii: " ") { bytes = bytes.dropFirst() }
+        while bytes.last == UInt8(ascii: " ") { bytes = bytes.dropLast() }
+        return bytes
+    }
+
+    /// `Int64(text)` for ASCII bytes: an optional sign, then one or more decimal digits, in range.
+    private static func integer(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
+        var digits = bytes
+        let negative = digits.first == UInt8(ascii: "-")
+        if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
+        guard !digits.isEmpty else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let digit = Int64(byte - UInt8(ascii: "0"))
+            // Accumulated negatively so that Int64.min parses, as `Int64(_:)` does.
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            guard !overflow, !overflow2 else { return nil }
+            value = next
+        }
+        return value
     }
 }
 

@@ -48,10 +48,17 @@ public final class RelayEngine: Sendable {
         try self.loops.withLock { loops in
             if let loops { return loops }
             var started: [RelayEventLoop] = []
-            for index in 0..<self.threads {
-                let loop = try RelayEventLoop(engine: self, index: index)
-                loop.start()
-                started.append(loop)
+            do {
+                for index in 0..<self.threads {
+                    let loop = try RelayEventLoop(engine: self, index: index)
+                    try loop.start()
+                    started.append(loop)
+                }
+            } catch {
+                // All loops or none: the listener's start fails with this error (reported at
+                // start-up), and the loops already running end their threads.
+                for loop in started { loop.submit(.stop) }
+                throw error
             }
             loops = started
             return started

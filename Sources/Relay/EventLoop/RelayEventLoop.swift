@@ -103,9 +103,10 @@ final class RelayEventLoop: @unchecked Sendable {
         self.spills.drain()
     }
 
-    func start() {
+    /// Starts the loop's thread; throws when no thread can be created.
+    func start() throws(SystemCallError) {
         let name = "relay-loop-\(self.index)"
-        self.thread = TargetResolver.spawn {
+        self.thread = try TargetResolver.spawn {
             crelay_set_thread_name(name)
             self.run()
         }

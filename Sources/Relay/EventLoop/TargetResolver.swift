@@ -101,10 +101,13 @@ public final class TargetResolver: Sendable {
             return true
         }
         guard start else { return }
-        let thread = Self.spawn {
+        // Without the thread, names are still resolved when listeners start or reload (on the
+        // caller's thread, see `detached`), only not refreshed in between; the next start or
+        // reload tries again.
+        guard let thread = try? Self.spawn({
             crelay_set_thread_name("relay-resolver")
             self.run()
-        }
+        }) else { return }
         self.state.withLock { $0.thread = thread }
     }
 
@@ -127,25 +130,41 @@ public final class TargetResolver: Sendable {
         return address
     }
 
-    /// Runs `body` on a new thread that nobody joins.
-    static func detached(_ body: @escaping @Sendable () -> Void) {
-        let thread = Self.spawn(body)
+    /// Runs `body` on a new thread that nobody joins; on the caller's thread when no thread can
+    /// be created (the work it is used for, resolving names and joining stopped loops, is bounded).
+    static func detached(_ body: @escaping @Sendable () -> Void, create: ThreadCreate = { pthread_create($0, $1, $2, $3) }) {
+        guard let thread = try? Self.spawn(body, create: create) else {
+            body()
+            return
+        }
         pthread_detach(thread)
     }
 
-    /// Starts a thread running `body`.
-    static func spawn(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    /// The signature of `pthread_create`, so that tests can make it fail.
+    typealias ThreadCreate = (
+        UnsafeMutablePointer<pthread_t>, UnsafePointer<pthread_attr_t>?,
+        @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer?, UnsafeMutableRawPointer?
+    ) -> Int32
+
+    /// Starts a thread running `body`. A thread that cannot be created (`EAGAIN`: the process or
+    /// the system is at its thread limit) is a thrown error, for the caller to report.
+    static func spawn(
+        _ body: @escaping @Sendable () -> Void, create: ThreadCreate = { pthread_create($0, $1, $2, $3) }
+    ) throws(SystemCallError) -> pthread_t {
         final class Box: Sendable {
             let body: @Sendable () -> Void
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }
         }
-        let context = Unmanaged.passRetained(Box(body)).toOpaque()
+        let context = Unmanaged.passRetained(Box(body))
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { context in
+        let result = create(&thread, nil, { context in
             Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
             return nil
-        }, context)
-        precondition(result == 0, "pthread_create failed: \(result)")
+        }, context.toOpaque())
+        guard result == 0 else {
+            context.release()  // the thread that would have taken it never started
+            throw SystemCallError("pthread_create", errno: result)
+        }
         return thread
     }
 }

@@ -79,10 +79,12 @@ struct ConnectionDecoder {
         if afterLoss {
             // The lost frame may have been the reply: its verdict is unknown.
             self.conversation.forgetFrame(from: peer)
-            self.apply(self.gate.end(.replyUndecoded), to: &step, context: context, now: now)
+            let settlement = self.gate.end(.replyUndecoded)
+            self.apply(settlement, to: &step, context: context, now: now)
         }
         guard let message = self.decode(frame, from: peer, context: context) else {
-            self.apply(self.gate.end(.replyUndecoded), to: &step, context: context, now: now)
+            let settlement = self.gate.end(.replyUndecoded)
+            self.apply(settlement, to: &step, context: context, now: now)
             return step
         }
         step.message = message
@@ -113,7 +115,8 @@ struct ConnectionDecoder {
         case .response(let response):
             // Only Zabbix, on the accepting side, redirects its clients.
             if peer == .server { step.redirect = response.redirect }
-            self.apply(self.gate.reply(response, from: peer), to: &step, context: context, now: now)
+            let settlement = self.gate.reply(response, from: peer)
+            self.apply(settlement, to: &step, context: context, now: now)
         case .passiveCheckResponse(let response):
             // The value is in the reply itself: nothing to wait for.
             var values = self.decodedValues(message.itemValues, version: response.version)
@@ -146,7 +149,8 @@ struct ConnectionDecoder {
             // Not the reply a held batch needs (text where JSON was due, JSON without a request
             // or a known shape): its verdict cannot be read.
             if let held = self.gate.held, held.from == peer.other {
-                self.apply(self.gate.end(.replyUndecoded), to: &step, context: context, now: now)
+                let settlement = self.gate.end(.replyUndecoded)
+                self.apply(settlement, to: &step, context: context, now: now)
             }
         case .activeChecksRequest, .activeCheckHeartbeat, .proxyHeartbeat, .proxyDataRequest, .proxyConfigRequest,
             .proxyConfigStatus, .passiveCheckRequest, .other:
@@ -158,7 +162,8 @@ struct ConnectionDecoder {
     /// The connection ended: whatever still waits for a reply never gets one.
     mutating func finish(context: DecodeContext, now: ContinuousClock.Instant = .now) -> Step {
         var step = Step()
-        self.apply(self.gate.end(.noReply), to: &step, context: context, now: now)
+        let settlement = self.gate.end(.noReply)
+        self.apply(settlement, to: &step, context: context, now: now)
         return step
     }
 
@@ -229,7 +234,8 @@ struct ConnectionDecoder {
         _ batch: AcceptanceGate.Batch, bytes: Int, into step: inout Step, context: DecodeContext, now: ContinuousClock.Instant
     ) {
         // Whatever still waited gets no reply now: a new request has started.
-        self.apply(self.gate.end(.noReply), to: &step, context: context, now: now)
+        let settlement = self.gate.end(.noReply)
+        self.apply(settlement, to: &step, context: context, now: now)
         guard !batch.values.isEmpty || batch.config != nil else { return }
         guard context.budget.reserve(bytes) else {
             context.statistics.failed(.holdBudget)
@@ -243,6 +249,9 @@ struct ConnectionDecoder {
     }
 
     /// Carries out what a settled batch means: counts, the duplicate filter, the catalog.
+    ///
+    /// Callers take the gate's settlement first and pass it in: `self.apply(self.gate.end(…))`
+    /// would copy the whole decoder for the call, since the argument mutates `self`.
     private func apply(
         _ settlement: AcceptanceGate.Settlement?, to step: inout Step, context: DecodeContext, now: ContinuousClock.Instant
     ) {

@@ -74,7 +74,9 @@ public final class DecodeStatistics: Sendable {
         /// The row of `request` values from a sender that announced `version` (cut to 32
         /// characters: it comes from the wire).
         init(request: ItemValue.RequestType, version: String?) {
-            self.init(request: request.rawValue, version: version.map { String($0.prefix(32)) } ?? "-")
+            // A version of at most 32 bytes has at most 32 characters: kept as it is (shared, no
+            // grapheme walk), as `prefix(32)` would give it back whole.
+            self.init(request: request.rawValue, version: version.map { $0.utf8.count <= 32 ? $0 : String($0.prefix(32)) } ?? "-")
         }
 
         /// The row of `value`.
@@ -280,8 +282,13 @@ public final class DecodeStatistics: Sendable {
     private static func summarize(
         _ key: SummaryKey, _ count: Int, _ update: (inout SummaryCounts, Int) -> Void, in verdicts: inout Verdicts
     ) {
+        // The row exists once its first value is counted: updated in place, one lookup.
+        if let index = verdicts.summary.index(forKey: key) {
+            update(&verdicts.summary.values[index], count)
+            return
+        }
         var key = key
-        if verdicts.summary[key] == nil, verdicts.summary.count >= Self.maximumSummaryRows { key.version = "other" }
+        if verdicts.summary.count >= Self.maximumSummaryRows { key.version = "other" }
         update(&verdicts.summary[key, default: SummaryCounts()], count)
     }
 

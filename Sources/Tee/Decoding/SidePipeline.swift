@@ -276,17 +276,19 @@ private final class SideWorker: @unchecked Sendable {
             return nil
         case .frame(let id, let peer, let frame, let afterLoss):
             let bytes = frame.payload.readableBytes
-            guard var decoder = self.connections[id] else { return bytes }
-            let step = decoder.process(frame, from: peer, afterLoss: afterLoss, context: self.context)
-            self.connections[id] = decoder
-            self.handle(step, connection: id, listener: decoder.listener)
+            // Decoded in place: a copy taken out of the dictionary and written back would copy
+            // the decoder, and its held values on write, once per frame.
+            guard let index = self.connections.index(forKey: id) else { return bytes }
+            let step = self.connections.values[index].process(frame, from: peer, afterLoss: afterLoss, context: self.context)
+            self.handle(step, connection: id, listener: self.connections.values[index].listener)
             return bytes
         }
     }
 
-    private func handle(_ step: ConnectionDecoder.Step, connection: UInt64, listener: String) {
-        self.pipeline.catalogRefused(step.catalogRefused, listener: listener)
-        if let redirect = step.redirect { self.pipeline.redirected(redirect, listener: listener, connection: connection) }
+    /// `listener` is read only when the step has something to log (reading it copies the decoder).
+    private func handle(_ step: ConnectionDecoder.Step, connection: UInt64, listener: @autoclosure () -> String) {
+        if step.catalogRefused > 0 { self.pipeline.catalogRefused(step.catalogRefused, listener: listener()) }
+        if let redirect = step.redirect { self.pipeline.redirected(redirect, listener: listener(), connection: connection) }
         self.pipeline.emit(step.ready)
         self.pipeline.settle(step.unresolved)
     }
