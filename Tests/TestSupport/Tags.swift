@@ -16,7 +16,7 @@ extension Tag {
     @Tag public static var integration: Self
     /// Measures throughput, memory ceilings or sustained load: long, and sensitive to a busy machine.
     @Tag public static var load: Self
-    /// Pure, but sweeps a space (every split of every fixture): minutes of CPU in a debug build.
+    /// Pure, but sweeps a space (every split of every fixture): a minute of CPU in a debug build.
     @Tag public static var exhaustive: Self
 }
 
