@@ -37,7 +37,8 @@ fi
 # Build dependencies, the real Zabbix 6.0 programs, and their peers; gcc, curl, ss and python3
 # for the load test (scripts/agent-load.sh compiles the C load generator in Benchmarks/src);
 # headless chromium (about 155 MB to download, 350 MB installed) renders the status page in the
-# browser test (Tests/EndToEndTests/StatusPageBrowserTests.swift).
+# browser test (Tests/EndToEndTests/StatusPageBrowserTests.swift); a real carbon-cache and
+# whisper-fetch read back what the Graphite output wrote (Tests/EndToEndTests/GraphiteEndToEndTests.swift).
 PACKAGES="
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev
     zabbix-agent zabbix-agent2 zabbix-proxy-sqlite3
@@ -46,6 +47,7 @@ PACKAGES="
     gzip util-linux procps
     gcc libc6-dev curl iproute2 python3
     chromium fonts-dejavu-core
+    graphite-carbon python3-whisper
 "
 # Shared libraries the unpacked zabbix_server links against (its Depends line,
 # which apt cannot resolve for an unpacked package), plus fping it may call.
@@ -114,7 +116,7 @@ apt-get install -y -qq --no-install-recommends $PACKAGES $SERVER_LIBRARIES $ZABB
 
 # Some package scripts start their daemon without invoke-rc.d, and a machine
 # may have had them running before: stop and disable them all.
-for service in zabbix-agent zabbix-agent2 zabbix-proxy zabbix-server postgresql; do
+for service in zabbix-agent zabbix-agent2 zabbix-proxy zabbix-server postgresql carbon-cache; do
     if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
         systemctl stop "$service" >/dev/null 2>&1 || true
         systemctl disable "$service" >/dev/null 2>&1 || true

@@ -126,7 +126,8 @@ public final class AdminServer: Sendable {
                         try pipeline.addHandler(
                             AdminHTTPHandler(
                                 routes: routes, maximumBodyBytes: configuration.maximumRequestBodyBytes,
-                                requestTimeout: configuration.requestTimeout, responseTimeout: configuration.responseTimeout,
+                                requestTimeout: TimeAmount(configuration.requestTimeout),
+                                responseTimeout: TimeAmount(configuration.responseTimeout),
                                 hooks: self.hooks(for: channel)))
                     }
                 }

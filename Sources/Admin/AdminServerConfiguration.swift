@@ -1,5 +1,3 @@
-import NIOCore
-
 extension AdminServer {
     /// Where the admin server listens and how it bounds its clients.
     public struct Configuration: Sendable {
@@ -20,11 +18,11 @@ extension AdminServer {
         /// of its previous response; otherwise it is closed. Bytes trickling in do not extend it,
         /// so idle keep-alive sockets and slow ("slow loris") requests go alike. Default 5 s: a
         /// probe or a scrape sends its request at once.
-        public var requestTimeout: TimeAmount = .seconds(5)
+        public var requestTimeout: Duration = .seconds(5)
         /// A request must be answered, and the response taken by the client, within this long;
         /// otherwise the connection is closed (a client that does not read its `/metrics`).
         /// Default 30 s.
-        public var responseTimeout: TimeAmount = .seconds(30)
+        public var responseTimeout: Duration = .seconds(30)
         /// Open admin connections at most. When all are taken, a new connection takes the slot
         /// of the one that has waited longest for a request; it is closed at once only when
         /// every slot is answering a request. Default 32.

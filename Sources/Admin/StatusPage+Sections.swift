@@ -15,6 +15,7 @@ extension StatusPage {
                     "zabbix_tee_tls_", "zabbix_tee_redirects",
                 ]),
             Section(id: "riemann", title: "Riemann", prefixes: ["zabbix_tee_riemann_"]),
+            Section(id: "graphite", title: "Graphite", prefixes: ["zabbix_tee_graphite_"]),
             Section(id: "catalog", title: "Item catalog", prefixes: ["zabbix_tee_catalog_"]),
             Section(id: "process", title: "Process", prefixes: ["process_", "zabbix_tee_config_", "zabbix_tee_log_"]),
         ]

@@ -104,12 +104,13 @@ public final class RelayListener: Sendable {
         self.connectionIDs = connectionIDs
         let statistics = RelayStatistics()
         self.statistics = statistics
-        self.warnings = LogThrottle(interval: configuration.refusalLogInterval)
+        self.warnings = LogThrottle(interval: TimeAmount(configuration.refusalLogInterval))
         self.admission = ConnectionAdmission(
             settings: ConnectionAdmission.Settings(configuration), statistics: statistics, logger: logger,
-            logInterval: configuration.refusalLogInterval, budget: engine.budget)
+            logInterval: TimeAmount(configuration.refusalLogInterval), budget: engine.budget)
         let pool = TargetPool(
-            targets: configuration.targets, strategy: configuration.balance, coolDown: configuration.targetCoolDown)
+            targets: configuration.targets, strategy: configuration.balance,
+            coolDown: TimeAmount(configuration.targetCoolDown))
         let shared = Shared(configuration: configuration, targetPool: pool, tapFactory: tapFactory, listener: self)
         self.state.withLock { $0.shared = shared }
     }
@@ -184,7 +185,7 @@ public final class RelayListener: Sendable {
             {
                 pool = TargetPool(
                     targets: configuration.targets, strategy: configuration.balance,
-                    coolDown: configuration.targetCoolDown, carryingOver: shared.targetPool)
+                    coolDown: TimeAmount(configuration.targetCoolDown), carryingOver: shared.targetPool)
                 newPool = true
             }
             state.shared = Shared(configuration: configuration, targetPool: pool, tapFactory: tapFactory, listener: self)

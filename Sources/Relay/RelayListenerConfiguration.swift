@@ -10,23 +10,23 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     public var targets: [Endpoint]
     public var balance: BalanceStrategy
     /// How long one connect attempt to a target may take before the next target is tried.
-    public var connectTimeout: TimeAmount
+    public var connectTimeout: Duration
     /// A connection with no byte read or written in either direction for this long is closed.
     /// Zabbix proxies wait up to 600 s for a reply, so the default is well above that.
-    public var idleTimeout: TimeAmount
+    public var idleTimeout: Duration
     /// How long a target that failed a connect is tried only after the healthy ones.
-    public var targetCoolDown: TimeAmount
+    public var targetCoolDown: Duration
     /// How long a side may take to accept what is still queued for it once the other side closed.
-    public var drainTimeout: TimeAmount
+    public var drainTimeout: Duration
     /// How long a client may stay connected without sending a byte (in every Zabbix conversation
     /// the connecting side speaks first).
-    public var firstByteTimeout: TimeAmount
+    public var firstByteTimeout: Duration
     /// Once the server finished (its end of stream passed on, nothing queued for the client), how
     /// long the client may stay without sending or closing (HAProxy's `timeout client-fin`).
-    public var clientFinTimeout: TimeAmount
+    public var clientFinTimeout: Duration
     /// Once the client finished sending (shut down its output), how long the server may stay
     /// without sending: the longest reply a Zabbix server or proxy takes (600 s) and some.
-    public var serverReplyTimeout: TimeAmount
+    public var serverReplyTimeout: Duration
     /// Client connections open at once; more are closed on accept and counted.
     public var maxConnections: Int
     /// Client addresses allowed to connect; others are closed on accept and counted. Default:
@@ -39,7 +39,7 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     public var acceptRate: AcceptRate?
     /// The shortest time between two warnings about refused connections of the same kind
     /// (not in `config.yaml`; tests shorten it).
-    public var refusalLogInterval: TimeAmount
+    public var refusalLogInterval: Duration
     /// Listen backlog of each listening socket.
     public var backlog: Int32
     /// Kernel send and receive buffer size (SO_SNDBUF/SO_RCVBUF) of both sockets of a relayed
@@ -48,11 +48,13 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     /// TCP options that save packets or system calls (``RelayKernelOptions``).
     public var kernel: RelayKernelOptions
 
-    /// The deadlines of this listener's connections.
+    /// The deadlines of this listener's connections, in the `NIODeadline` arithmetic the state
+    /// machine and its timer wheel run on (converted once per settings snapshot).
     public var timeouts: RelayTimeouts {
         RelayTimeouts(
-            connect: self.connectTimeout, firstByte: self.firstByteTimeout, idle: self.idleTimeout,
-            drain: self.drainTimeout, clientFin: self.clientFinTimeout, serverReply: self.serverReplyTimeout)
+            connect: TimeAmount(self.connectTimeout), firstByte: TimeAmount(self.firstByteTimeout),
+            idle: TimeAmount(self.idleTimeout), drain: TimeAmount(self.drainTimeout),
+            clientFin: TimeAmount(self.clientFinTimeout), serverReply: TimeAmount(self.serverReplyTimeout))
     }
 
     public init(
@@ -60,18 +62,18 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
         listen: [Endpoint],
         targets: [Endpoint],
         balance: BalanceStrategy = .failover,
-        connectTimeout: TimeAmount = .seconds(5),
-        idleTimeout: TimeAmount = .seconds(900),
-        targetCoolDown: TimeAmount = .seconds(30),
-        drainTimeout: TimeAmount = .seconds(30),
-        firstByteTimeout: TimeAmount = .seconds(30),
-        clientFinTimeout: TimeAmount = .seconds(10),
-        serverReplyTimeout: TimeAmount = .seconds(620),
+        connectTimeout: Duration = .seconds(5),
+        idleTimeout: Duration = .seconds(900),
+        targetCoolDown: Duration = .seconds(30),
+        drainTimeout: Duration = .seconds(30),
+        firstByteTimeout: Duration = .seconds(30),
+        clientFinTimeout: Duration = .seconds(10),
+        serverReplyTimeout: Duration = .seconds(620),
         maxConnections: Int = 10_000,
         allow: [IPNetwork] = IPNetwork.everyone,
         maxConnectionsPerSource: Int? = nil,
         acceptRate: AcceptRate? = nil,
-        refusalLogInterval: TimeAmount = .seconds(60),
+        refusalLogInterval: Duration = .seconds(60),
         backlog: Int32 = 1024,
         socketBufferSize: Int? = nil,
         kernel: RelayKernelOptions = RelayKernelOptions()
@@ -111,9 +113,9 @@ public struct RelayKernelOptions: Sendable, Hashable {
     /// `TCP_DEFER_ACCEPT` on the listening sockets: a connection is accepted only once its first
     /// bytes arrived (or this long passed); `nil`: off. Clients that never speak then never reach
     /// the tee (nor its counters).
-    public var deferAccept: TimeAmount?
+    public var deferAccept: Duration?
 
-    public init(quickAckOffBeforeConnect: Bool = false, moreBeforeEndOfStream: Bool = false, deferAccept: TimeAmount? = nil) {
+    public init(quickAckOffBeforeConnect: Bool = false, moreBeforeEndOfStream: Bool = false, deferAccept: Duration? = nil) {
         self.quickAckOffBeforeConnect = quickAckOffBeforeConnect
         self.moreBeforeEndOfStream = moreBeforeEndOfStream
         self.deferAccept = deferAccept

@@ -15,6 +15,13 @@ struct Backoff: Sendable {
         self.maximum = max(maximum, self.minimum)
     }
 
+    /// The reconnect backoff `configuration` asks for, in the event loop's time.
+    init(_ configuration: RiemannClientConfiguration) {
+        self.init(
+            minimum: TimeAmount(configuration.reconnectBackoffMinimum),
+            maximum: TimeAmount(configuration.reconnectBackoffMaximum))
+    }
+
     /// The current upper bound, before jitter.
     var ceiling: TimeAmount {
         guard self.consecutiveFailures > 0 else { return .nanoseconds(0) }

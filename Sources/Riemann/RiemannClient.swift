@@ -45,19 +45,24 @@ public final class RiemannClient: Sendable {
     ///     queue and overflow, counted).
     ///   - eventLoopGroup: the client uses one event loop of it.
     ///   - logger: receives connection and rejection messages.
+    ///   - wireFormat: Riemann's protocol, or Graphite's plaintext lines (the same delivery rules;
+    ///     see ``EventWireFormat`` for what "acknowledged" means there).
     public convenience init(
         configuration: RiemannClientConfiguration,
+        wireFormat: EventWireFormat = .riemann,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "riemann-client")
     ) {
-        self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, connector: .tcp)
+        self.init(
+            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, connector: .tcp,
+            wireFormat: wireFormat)
     }
 
     /// A client whose connections `connector` opens, with the backoff's jitter from
     /// `randomNumberGenerator` (tests: in-memory channels on virtual time, seeded jitter).
     init(
         configuration: RiemannClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger,
-        connector: RiemannConnector,
+        connector: RiemannConnector, wireFormat: EventWireFormat = .riemann,
         randomNumberGenerator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
     ) {
         let configuration = configuration.normalized
@@ -71,7 +76,7 @@ public final class RiemannClient: Sendable {
         self.controller = NIOLoopBoundBox.makeBoxSendingValue(
             RiemannConnectionController(
                 eventLoop: self.eventLoop, configuration: configuration, queue: self.queue, counters: self.counters,
-                logger: logger, connector: connector, randomNumberGenerator: randomNumberGenerator),
+                logger: logger, connector: connector, wireFormat: wireFormat, randomNumberGenerator: randomNumberGenerator),
             eventLoop: self.eventLoop)
     }
 

@@ -1,5 +1,3 @@
-import NIOCore
-
 /// A Riemann server address.
 public struct RiemannServerAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
@@ -33,7 +31,7 @@ public struct RiemannClientConfiguration: Sendable {
     /// worth relying on (its decoder accepts 2 GiB; a 140 MB message failed, riemann#597).
     public var maximumBatchBytes: Int = 1 << 20
     /// Maximum time an event waits for a batch to fill before a partial batch is sent. Default 200 ms.
-    public var maximumBatchDelay: TimeAmount = .milliseconds(200)
+    public var maximumBatchDelay: Duration = .milliseconds(200)
 
     /// Maximum events waiting to be sent (not counting those written and awaiting an ack).
     /// Default 100 000.
@@ -52,25 +50,25 @@ public struct RiemannClientConfiguration: Sendable {
     public var maximumMessagesInFlight: Int = 8
     /// Time the oldest unacknowledged message may wait for its ack; then the connection is
     /// closed and every unacknowledged message is queued again. Default 5 s.
-    public var acknowledgementTimeout: TimeAmount = .seconds(5)
+    public var acknowledgementTimeout: Duration = .seconds(5)
     /// How many times an event may be written without an ack (ack timeout or connection loss)
     /// before it is dropped as ``RiemannDropReason/deliveryAttemptsExhausted``. Default 10.
     public var maximumDeliveryAttempts: Int = 10
 
     /// TCP connect timeout. Default 5 s.
-    public var connectTimeout: TimeAmount = .seconds(5)
+    public var connectTimeout: Duration = .seconds(5)
     /// Reconnect backoff: full jitter between 0 and `min(maximum, minimum × 2^(failures−1))`.
     /// Defaults 100 ms and 10 s.
-    public var reconnectBackoffMinimum: TimeAmount = .milliseconds(100)
+    public var reconnectBackoffMinimum: Duration = .milliseconds(100)
     /// See ``reconnectBackoffMinimum``.
-    public var reconnectBackoffMaximum: TimeAmount = .seconds(10)
+    public var reconnectBackoffMaximum: Duration = .seconds(10)
 
     /// Largest reply frame accepted from the server. Default 1 MiB (acks are 6 bytes).
     public var maximumReplyFrameLength: Int = 1 << 20
     /// Minimum interval between two warnings about `ok=false` replies, and separately between two
     /// warnings about failed connects (the rest are logged at debug level and counted in the next
     /// warning). Default 10 s.
-    public var rejectionLogInterval: TimeAmount = .seconds(10)
+    public var rejectionLogInterval: Duration = .seconds(10)
 
     public init(servers: [RiemannServerAddress]) {
         self.servers = servers

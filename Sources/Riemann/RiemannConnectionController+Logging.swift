@@ -14,13 +14,13 @@ extension RiemannConnectionController {
     func log(_ event: Machine.LogEvent) {
         switch event {
         case .connecting(let server):
-            self.logger.debug("Connecting to Riemann", metadata: ["server": "\(server)"])
+            self.logger.debug("Connecting to \(self.wireFormat.title)", metadata: ["server": "\(server)"])
         case .connected(let server):
-            self.logger.info("Connected to Riemann", metadata: ["server": "\(server)"])
+            self.logger.info("Connected to \(self.wireFormat.title)", metadata: ["server": "\(server)"])
         case .connectFailed(let server, let error, let next, let delay):
             // A server that stays down would log on every retry: warn once per interval, debug otherwise.
             self.throttledWarning(
-                .connectFailed, "Riemann connect failed",
+                .connectFailed, "\(self.wireFormat.title) connect failed",
                 metadata: [
                     "server": "\(server)", "error": "\(error)", "next-server": "\(next)",
                     "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
@@ -28,7 +28,7 @@ extension RiemannConnectionController {
         case .connectionLost(let server, .acknowledgementTimeout(let messages), let requeued, let delay):
             self.throttledWarning(
                 .acknowledgementTimeout,
-                "Riemann acknowledgement timed out; closing the connection and queueing unacknowledged events again",
+                "\(self.wireFormat.title) acknowledgement timed out; closing the connection and queueing unacknowledged events again",
                 metadata: [
                     "server": "\(server)", "messages-in-flight": "\(messages)", "requeued-events": "\(requeued)",
                     "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
@@ -42,26 +42,26 @@ extension RiemannConnectionController {
             case .acknowledgementTimeout: error = "acknowledgement timed out"
             }
             self.throttledWarning(
-                .connectionLost, "Riemann connection lost",
+                .connectionLost, "\(self.wireFormat.title) connection lost",
                 metadata: [
                     "server": "\(server)", "error": "\(error)", "requeued-events": "\(requeued)",
                     "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
                 ])
         case .rejected(let error, let events):
             self.throttledWarning(
-                .rejected, "Riemann rejected a message (ok=false); its events are dropped",
+                .rejected, "\(self.wireFormat.title) rejected a message (ok=false); its events are dropped",
                 metadata: ["error": "\(error ?? "")", "events": "\(events)"])
         case .serverRemoved(let server, let next, let requeued):
             self.logger.info(
-                "Riemann server no longer configured; moving to the first configured one",
+                "\(self.wireFormat.title) server no longer configured; moving to the first configured one",
                 metadata: ["server": "\(server)", "next-server": "\(next)", "requeued-events": "\(requeued)"])
         case .shutDown(let reason, let unsent, let unacknowledged):
             if unsent + unacknowledged > 0 {
                 self.logger.warning(
-                    "Riemann client shut down with undelivered events",
+                    "\(self.wireFormat.title) client shut down with undelivered events",
                     metadata: ["reason": "\(reason)", "unsent": "\(unsent)", "unacknowledged": "\(unacknowledged)"])
             } else {
-                self.logger.debug("Riemann client shut down", metadata: ["reason": "\(reason)"])
+                self.logger.debug("\(self.wireFormat.title) client shut down", metadata: ["reason": "\(reason)"])
             }
         }
     }

@@ -17,6 +17,7 @@ final class RiemannConnectionController {
     let counters: RiemannClientCounters
     var logger: Logger
     private let connector: RiemannConnector
+    let wireFormat: EventWireFormat
     private var machine: Machine
     private var channels: [Machine.ConnectionID: any Channel] = [:]
     private var timers: [Machine.Timer: Scheduled<Void>] = [:]
@@ -30,15 +31,17 @@ final class RiemannConnectionController {
     init(
         eventLoop: any EventLoop, configuration: RiemannClientConfiguration, queue: RiemannEventQueue,
         counters: RiemannClientCounters, logger: Logger, connector: RiemannConnector,
+        wireFormat: EventWireFormat = .riemann,
         randomNumberGenerator: any RandomNumberGenerator = SystemRandomNumberGenerator()
     ) {
+        self.wireFormat = wireFormat
         self.eventLoop = eventLoop
         self.queue = queue
         self.counters = counters
         self.logger = logger
         self.connector = connector
         self.machine = Machine(configuration: configuration, queue: queue, randomNumberGenerator: randomNumberGenerator)
-        self.logThrottle = LogThrottle(interval: configuration.rejectionLogInterval)
+        self.logThrottle = LogThrottle(interval: TimeAmount(configuration.rejectionLogInterval))
     }
 
     private var loopBound: NIOLoopBound<RiemannConnectionController> {
@@ -58,8 +61,8 @@ final class RiemannConnectionController {
 
     /// Takes new settings (see ``RiemannClient/reconfigure(_:)``).
     func reconfigure(_ configuration: RiemannClientConfiguration) {
-        if self.logThrottle.interval != configuration.rejectionLogInterval {
-            self.logThrottle = LogThrottle(interval: configuration.rejectionLogInterval)
+        if self.logThrottle.interval != TimeAmount(configuration.rejectionLogInterval) {
+            self.logThrottle = LogThrottle(interval: TimeAmount(configuration.rejectionLogInterval))
         }
         self.feed { $0.reconfigure(configuration, now: $1) }
     }
@@ -144,14 +147,19 @@ final class RiemannConnectionController {
     private func connect(to server: RiemannServerAddress, connection: Machine.ConnectionID) {
         let loopBound = self.loopBound
         let maximumReplyFrameLength = self.machine.configuration.maximumReplyFrameLength
+        let wireFormat = self.wireFormat
         self.connector.connect(
-            to: server, connectTimeout: self.machine.configuration.connectTimeout, on: self.eventLoop
+            to: server, connectTimeout: TimeAmount(self.machine.configuration.connectTimeout), on: self.eventLoop
         ) { channel in
             channel.eventLoop.makeCompletedFuture {
                 // A TLS handler (NIOSSLClientHandler) would be added here, before the decoder.
+                let replies: any ChannelHandler =
+                    switch wireFormat {
+                    case .riemann: ByteToMessageHandler(RiemannFrameDecoder(maximumFrameLength: maximumReplyFrameLength))
+                    case .graphitePlaintext, .graphitePickle: DiscardingInboundHandler()  // carbon sends nothing
+                    }
                 let handlers: [any ChannelHandler] = [
-                    ByteToMessageHandler(RiemannFrameDecoder(maximumFrameLength: maximumReplyFrameLength)),
-                    RiemannClientHandler(controller: loopBound.value, connection: connection),
+                    replies, RiemannClientHandler(controller: loopBound.value, connection: connection),
                 ]
                 try channel.pipeline.syncOperations.addHandlers(handlers)
             }
@@ -176,16 +184,34 @@ final class RiemannConnectionController {
             return
         }
         var frame = channel.allocator.buffer(capacity: 0)
-        do {
-            // Cannot fail for size: the machine cuts batches to maximumBatchBytes.
-            try RiemannMessageCodec.encodeFrame(events: entries.lazy.map(\.event), into: &frame)
-        } catch {
-            self.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
-            return
-        }
         let loopBound = self.loopBound
-        channel.writeAndFlush(frame).whenFailure { error in
-            loopBound.value.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
+        switch self.wireFormat {
+        case .riemann:
+            do {
+                // Cannot fail for size: the machine cuts batches to maximumBatchBytes.
+                try RiemannMessageCodec.encodeFrame(events: entries.lazy.map(\.event), into: &frame)
+            } catch {
+                self.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
+                return
+            }
+            channel.writeAndFlush(frame).whenFailure { error in
+                loopBound.value.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
+            }
+        case .graphitePlaintext, .graphitePickle:
+            // No replies: a completed write is the acknowledgement (see EventWireFormat).
+            if self.wireFormat == .graphitePickle {
+                GraphitePickle.encode(entries.lazy.map(\.event), into: &frame)
+            } else {
+                GraphitePlaintext.encode(entries.lazy.map(\.event), into: &frame)
+            }
+            channel.writeAndFlush(frame).whenComplete { result in
+                switch result {
+                case .success:
+                    loopBound.value.feed { $0.replyReceived(RiemannMessage(ok: true), connection: connection, now: $1) }
+                case .failure(let error):
+                    loopBound.value.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
+                }
+            }
         }
     }
 
@@ -205,3 +231,13 @@ final class RiemannConnectionController {
 
 @available(*, unavailable)
 extension RiemannConnectionController: Sendable {}
+
+/// Reads and forgets whatever a peer that should send nothing sends (carbon), so that it neither
+/// reaches ``RiemannClientHandler`` nor piles up.
+final class DiscardingInboundHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
+
+@available(*, unavailable)
+extension DiscardingInboundHandler: Sendable {}

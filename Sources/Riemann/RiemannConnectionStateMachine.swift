@@ -133,8 +133,7 @@ struct RiemannConnectionStateMachine {
     ) {
         self.configuration = configuration.normalized
         self.queue = queue
-        self.backoff = Backoff(
-            minimum: configuration.reconnectBackoffMinimum, maximum: configuration.reconnectBackoffMaximum)
+        self.backoff = Backoff(configuration)
         self.randomNumberGenerator = randomNumberGenerator
     }
 
@@ -283,11 +282,9 @@ struct RiemannConnectionStateMachine {
             configuration.servers = oldServers  // RiemannClient refuses an empty list; never strand the client
         }
         self.configuration = configuration
-        if self.backoff.minimum != configuration.reconnectBackoffMinimum
-            || self.backoff.maximum != configuration.reconnectBackoffMaximum
-        {
-            self.backoff = Backoff(
-                minimum: configuration.reconnectBackoffMinimum, maximum: configuration.reconnectBackoffMaximum)
+        let backoff = Backoff(configuration)
+        if self.backoff.minimum != backoff.minimum || self.backoff.maximum != backoff.maximum {
+            self.backoff = backoff
         }
         func moved(_ index: Int) -> Int? {
             guard oldServers.indices.contains(index) else { return nil }
@@ -429,7 +426,7 @@ struct RiemannConnectionStateMachine {
             guard occupancy.events > 0 else { return }
             guard forcePartialBatch || self.isFullBatch(occupancy) else {
                 if self.batchDeadline == nil {
-                    let deadline = now + self.configuration.maximumBatchDelay
+                    let deadline = now + TimeAmount(self.configuration.maximumBatchDelay)
                     self.batchDeadline = deadline
                     actions.append(.schedule(.batch, at: deadline))
                 }
@@ -461,7 +458,7 @@ struct RiemannConnectionStateMachine {
             }
             return
         }
-        let deadline = oldest.writtenAt + self.configuration.acknowledgementTimeout
+        let deadline = oldest.writtenAt + TimeAmount(self.configuration.acknowledgementTimeout)
         self.acknowledgementDeadline = deadline
         actions.append(.schedule(.acknowledgement, at: deadline))
     }

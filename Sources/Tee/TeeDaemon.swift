@@ -11,11 +11,12 @@ import UnixSignals
 /// The running tee: relay listeners, the side pipeline that decodes their traffic, the Riemann
 /// output and the admin endpoint, built from a configuration and run as `Service`s of a
 /// `ServiceGroup` (``makeServiceGroup(gracefulShutdownSignals:)``), in dependency order: the
-/// admin endpoint, Riemann, the side pipeline, the listeners. The group starts them in that
-/// order and, on SIGTERM/SIGINT, shuts them down gracefully in the reverse one: stop accepting;
-/// let open connections finish for up to `shutdown_timeout`, then close them; decode what is
-/// queued and save the item catalog; give Riemann up to `riemann.flush_timeout` to acknowledge
-/// what is queued; stop the admin endpoint. A service that fails (a listener that cannot be
+/// admin endpoint, Graphite, Riemann, the side pipeline, the listeners. The group starts them in
+/// that order and, on SIGTERM/SIGINT, shuts them down gracefully in the reverse one: stop
+/// accepting; let open connections finish for up to `shutdown_timeout`, then close them; decode
+/// what is queued and save the item catalog; give Riemann up to `riemann.flush_timeout` to
+/// acknowledge what is queued, then Graphite up to `graphite.flush_timeout`; stop the admin
+/// endpoint. A service that fails (a listener that cannot be
 /// bound) shuts the others down the same way.
 ///
 /// ``reload(path:)`` (on SIGHUP) applies a new configuration file without dropping connections;
@@ -32,6 +33,8 @@ public final class TeeDaemon: Sendable {
     /// The Riemann output; `nil` without a `riemann:` section.
     public let riemann: RiemannClient?
     public let sink: RiemannSink
+    /// The Graphite output, fed the same values; `nil` without a `graphite:` section.
+    public let graphite: GraphiteSink?
     public let admin: AdminServer?
     let group: any EventLoopGroup
     /// The relay's event loops (``RelayEngine``): `threads` of them, the process-wide
@@ -68,9 +71,16 @@ public final class TeeDaemon: Sendable {
         self.riemann = configuration.riemann.map {
             RiemannClient(configuration: $0, eventLoopGroup: group, logger: logger)
         }
-        self.sink = RiemannSink(mapper: EventMapper(configuration: configuration.mapping), client: self.riemann)
+        let sink = RiemannSink(mapper: EventMapper(configuration: configuration.mapping), client: self.riemann)
+        self.sink = sink
+        self.graphite = configuration.graphite.map {
+            GraphiteSink(
+                configuration: $0, mapper: EventMapper(configuration: configuration.mapping),
+                client: RiemannClient(configuration: $0.client, wireFormat: $0.wireProtocol.wireFormat, eventLoopGroup: group, logger: logger))
+        }
+        let sinks: any ItemValueSink = self.graphite.map { ItemValueSinks(sinks: [sink, $0]) } ?? sink
         let decodes = configuration.listeners.contains { configuration.options(for: $0.name).decode }
-        self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: self.sink, logger: logger) : nil
+        self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: sinks, logger: logger) : nil
         let pipeline = self.pipeline
         let recorders = Recorders(logger: logger)
         self.recorders = recorders
@@ -89,6 +99,7 @@ public final class TeeDaemon: Sendable {
                 self.reloads.metricsSource, WriterMetricsSource(log: .standardError, recordings: recorders.statistics),
             ]
             if let riemann = self.riemann { sources.append(RiemannMetricsSource(client: riemann)) }
+            if let graphite = self.graphite { sources.append(RiemannMetricsSource(graphite: graphite)) }
             if let pipeline = self.pipeline {
                 sources.append(DecodeMetricsSource(statistics: pipeline.statistics, catalog: pipeline.catalog, sink: self.sink))
             }
@@ -128,12 +139,17 @@ public final class TeeDaemon: Sendable {
     }
 
     /// The services, in dependency order (each may rely on those before it): the admin
-    /// endpoint, Riemann, the side pipeline, the listeners.
+    /// endpoint, Graphite, Riemann, the side pipeline, the listeners.
     public func makeServices() -> [any Service] {
         var services: [any Service] = []
         var prerequisites: [AsyncStream<Void>] = []
         let (listenersBound, bound) = AsyncStream.makeStream(of: Void.self)
         if let admin = self.admin { services.append(AdminService(admin: admin, listenersBound: listenersBound)) }
+        if let graphite = self.graphite {
+            let (started, continuation) = AsyncStream.makeStream(of: Void.self)
+            prerequisites.append(started)
+            services.append(GraphiteService(client: graphite.client, daemon: self, started: continuation))
+        }
         if let riemann = self.riemann {
             let (started, continuation) = AsyncStream.makeStream(of: Void.self)
             prerequisites.append(started)

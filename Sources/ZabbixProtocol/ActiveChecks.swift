@@ -37,6 +37,14 @@ public struct ActiveChecksRequest: Sendable, Hashable {
 public enum ActiveCheckDelay: Sendable, Hashable {
     case seconds(Int64)
     case interval(String)
+
+    /// The delay as an update interval (`nil` when its text is longer than Zabbix allows).
+    public var interval: ZabbixUpdateInterval? {
+        switch self {
+        case .seconds(let seconds): ZabbixUpdateInterval(seconds: seconds)
+        case .interval(let text): ZabbixUpdateInterval(text)
+        }
+    }
 }
 
 /// One element of the `data` array of an `active checks` reply.

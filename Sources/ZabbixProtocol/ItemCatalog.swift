@@ -8,11 +8,14 @@ public struct ItemCatalogEntry: Sendable, Hashable {
     /// 8.0; any other number a later version adds is kept as is), when known (proxy
     /// configuration only).
     public var valueType: Int64?
+    /// The item's update interval, when the server or proxy configuration said it.
+    public var delay: ZabbixUpdateInterval?
 
-    public init(host: String?, key: String, valueType: Int64? = nil) {
+    public init(host: String?, key: String, valueType: Int64? = nil, delay: ZabbixUpdateInterval? = nil) {
         self.host = host
         self.key = key
         self.valueType = valueType
+        self.delay = delay
     }
 }
 
@@ -44,12 +47,18 @@ public struct ItemCatalog: Sendable, Hashable {
         var hostid: UInt64?
         /// Set for active-check items.
         var host: String?
+        /// `delay`, as the active checks reply or the proxy configuration gave it.
+        var delay: ZabbixUpdateInterval? = nil
     }
 
     struct Namespace: Sendable, Hashable {
         var items: [UInt64: StoredItem] = [:]
         var hosts: [UInt64: String] = [:]
-        var count: Int { self.items.count + self.hosts.count }
+        /// Update intervals of an agent's items told without itemid (agentd before 7.0, whose
+        /// values carry keys), by key. Not saved to the catalog file: agents ask again every
+        /// `RefreshActiveChecks`.
+        var keyedDelays: [String: ZabbixUpdateInterval] = [:]
+        var count: Int { self.items.count + self.hosts.count + self.keyedDelays.count }
     }
 
     /// Upper bound on items plus hosts held.
@@ -89,7 +98,8 @@ public struct ItemCatalog: Sendable, Hashable {
     public func entry(namespace: String, itemid: UInt64) -> ItemCatalogEntry? {
         guard let space = self.namespaces[namespace], let item = space.items[itemid] else { return nil }
         return ItemCatalogEntry(
-            host: item.host ?? item.hostid.flatMap { space.hosts[$0] }, key: item.key, valueType: item.valueType)
+            host: item.host ?? item.hostid.flatMap { space.hosts[$0] }, key: item.key, valueType: item.valueType,
+            delay: item.delay)
     }
 
     /// The entry for an itemid-only value seen on `listener` (agent or proxy data), if known.
@@ -106,6 +116,13 @@ public struct ItemCatalog: Sendable, Hashable {
         }
     }
 
+    /// The update interval of an agent's item that values name by key (agentd before 7.0), if an
+    /// `active checks` reply on `listener` told it.
+    public func delay(forKeyed value: ItemValue, listener: String) -> ZabbixUpdateInterval? {
+        guard value.requestType == .agentData, let host = value.host, let key = value.key else { return nil }
+        return self.namespaces[Self.agentNamespace(listener: listener, host: host)]?.keyedDelays[key]
+    }
+
     /// `value` with missing host and key (and nothing else) filled in from the catalog.
     public func resolved(_ value: ItemValue, listener: String) -> ItemValue {
         guard value.key == nil || value.host == nil, let entry = self.entry(for: value, listener: listener) else {
@@ -120,21 +137,27 @@ public struct ItemCatalog: Sendable, Hashable {
     // MARK: - Learning
 
     /// Learns an agent's items from an `active checks` reply seen on `listener`. A reply with
-    /// `data` replaces what was known for that agent; items without `itemid` (agents older than
-    /// 4.4, whose data carries keys anyway) are not stored. Replies without `data`, without a
-    /// paired request host, or not successful change nothing.
+    /// `data` replaces what was known for that agent; of items without `itemid` (agentd before
+    /// 7.0, whose data carries keys anyway) only the update interval is kept, by key. Replies
+    /// without `data`, without a paired request host, or not successful change nothing.
     public mutating func learn(_ response: ActiveChecksResponse, listener: String) {
         guard let host = response.request?.host, let items = response.items, response.response != "failed" else { return }
         let name = Self.agentNamespace(listener: listener, host: host)
         self.removeNamespace(name)
         var space = Namespace()
         for item in items {
-            guard let itemid = item.itemid, space.items[itemid] == nil else { continue }
+            let interval = item.delay?.interval
+            let isNew = item.itemid.map { space.items[$0] == nil } ?? (interval != nil && space.keyedDelays[item.key] == nil)
+            guard isNew else { continue }
             guard self.count < self.maximumEntries else {
                 self.refusedCount += 1
                 continue
             }
-            space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host)
+            if let itemid = item.itemid {
+                space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host, delay: interval)
+            } else {
+                space.keyedDelays[item.key] = interval
+            }
             self.count += 1
         }
         if space.count > 0 { self.namespaces[name] = space }
@@ -159,7 +182,8 @@ public struct ItemCatalog: Sendable, Hashable {
         }
         for item in config.items {
             if space.items[item.itemid] == nil, !self.admitsOneMore(into: space) { continue }
-            space.items[item.itemid] = StoredItem(key: item.key, valueType: item.valueType, hostid: item.hostid, host: nil)
+            space.items[item.itemid] = StoredItem(
+                key: item.key, valueType: item.valueType, hostid: item.hostid, host: nil, delay: item.delay)
         }
         self.count += space.count
         if space.count > 0 { self.namespaces[name] = space }

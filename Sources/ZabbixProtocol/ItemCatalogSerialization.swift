@@ -6,7 +6,9 @@ extension ItemCatalog {
     /// The catalog as JSON lines: a header line
     /// `{"format":"zabbix-tee item catalog","version":1}`, then one line per host
     /// (`{"ns":..,"hostid":..,"host":..}`) and per item
-    /// (`{"ns":..,"itemid":..,"key":..[,"host":..][,"hostid":..][,"value_type":..]}`).
+    /// (`{"ns":..,"itemid":..,"key":..[,"host":..][,"hostid":..][,"value_type":..][,"delay":..]}`).
+    /// `delay` was added without a version change: files written before it load with the
+    /// intervals unknown, and older readers pass the member over.
     /// Namespaces and rows are sorted so equal catalogs serialize to equal bytes.
     public func serialized() -> [UInt8] {
         var output: [UInt8] = []
@@ -56,6 +58,11 @@ extension ItemCatalog {
                     output.append(UInt8(ascii: ","))
                     JSONWriter.appendKey("value_type", to: &output)
                     JSONWriter.appendInteger(valueType, to: &output)
+                }
+                if let delay = item.delay {
+                    output.append(UInt8(ascii: ","))
+                    JSONWriter.appendKey("delay", to: &output)
+                    JSONWriter.appendString(delay.text, to: &output)
                 }
                 output.append(contentsOf: [UInt8(ascii: "}"), 0x0A])
             }
@@ -117,7 +124,7 @@ extension ItemCatalog {
             }
             space.items[itemid] = StoredItem(
                 key: key, valueType: object.int64("value_type"), hostid: object.uint64("hostid"),
-                host: object["host"]?.string)
+                host: object["host"]?.string, delay: object["delay"]?.string.flatMap(ZabbixUpdateInterval.init))
             self.count += 1
         } else if let hostid = object.uint64("hostid") {
             guard let host = object["host"]?.string else { throw ItemCatalogError(.missingField("host"), line: line) }

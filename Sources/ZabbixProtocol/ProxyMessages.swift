@@ -75,12 +75,15 @@ public struct ProxyConfig: Sendable, Hashable {
         public var key: String
         /// 0 float, 1 character, 2 log, 3 unsigned, 4 text, 5 binary (7.0).
         public var valueType: Int64?
+        /// `delay`, as configured (`1m`, `{$DELAY}`, `0` for trapper items, flexible intervals).
+        public var delay: ZabbixUpdateInterval?
 
-        public init(itemid: UInt64, hostid: UInt64, key: String, valueType: Int64? = nil) {
+        public init(itemid: UInt64, hostid: UInt64, key: String, valueType: Int64? = nil, delay: ZabbixUpdateInterval? = nil) {
             self.itemid = itemid
             self.hostid = hostid
             self.key = key
             self.valueType = valueType
+            self.delay = delay
         }
     }
 
@@ -234,7 +237,7 @@ struct ProxyConfigReader {
 
     /// The columns kept from `hosts` and `items`.
     private enum Column: UInt8 {
-        case none, hostid, host, itemid, key, valueType
+        case none, hostid, host, itemid, key, valueType, delay
     }
 
     /// One table row's kept cells.
@@ -244,6 +247,7 @@ struct ProxyConfigReader {
         var itemid: JSONReader.Scalar?
         var key: JSONReader.Scalar?
         var valueType: JSONReader.Scalar?
+        var delay: JSONReader.Scalar?
     }
 
     /// Reads the table `member` names (`hosts` or `items`; anything else is passed over) into
@@ -265,7 +269,9 @@ struct ProxyConfigReader {
             }
         case .items where !tables.sawItems:
             tables.sawItems = true
-            try Self.readRows(&reader, columns: ["itemid": .itemid, "hostid": .hostid, "key_": .key, "value_type": .valueType]) {
+            try Self.readRows(&reader, columns: [
+                "itemid": .itemid, "hostid": .hostid, "key_": .key, "value_type": .valueType, "delay": .delay,
+            ]) {
                 cells, reader throws(JSONParseError) in
                 guard let itemid = cells.itemid.flatMap({ reader.uint64($0) }),
                     let hostid = cells.hostid.flatMap({ reader.uint64($0) }), let value = cells.key
@@ -275,8 +281,12 @@ struct ProxyConfigReader {
                     return
                 }
                 try reader.charge(MemoryLayout<ProxyConfig.Item>.stride)
+                let delay = try cells.delay.flatMap { (cell) throws(JSONParseError) in
+                    try reader.text(cell, maximumCharacters: ZabbixUpdateInterval.maximumTextLength).flatMap(ZabbixUpdateInterval.init)
+                }
                 tables.items.append(ProxyConfig.Item(
-                    itemid: itemid, hostid: hostid, key: key, valueType: cells.valueType.flatMap { reader.int64($0) }))
+                    itemid: itemid, hostid: hostid, key: key, valueType: cells.valueType.flatMap { reader.int64($0) },
+                    delay: delay))
             }
         default:
             try reader.skipValue()
@@ -366,6 +376,7 @@ struct ProxyConfigReader {
                 case .itemid: cells.itemid = try reader.readScalar()
                 case .key: cells.key = try reader.readScalar()
                 case .valueType: cells.valueType = try reader.readScalar()
+                case .delay: cells.delay = try reader.readScalar()
                 }
             }
             try row(cells, &reader)

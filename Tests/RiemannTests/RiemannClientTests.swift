@@ -14,12 +14,12 @@ import TestSupport
     }
 
     static func configuration(
-        _ servers: [RiemannTestServer], batch: Int = 50, delay: TimeAmount = .milliseconds(10)
+        _ servers: [RiemannTestServer], batch: Int = 50, delay: Duration = .milliseconds(10)
     ) -> RiemannClientConfiguration {
         self.configuration(ports: servers.map(\.port), batch: batch, delay: delay)
     }
 
-    static func configuration(ports: [Int], batch: Int = 50, delay: TimeAmount = .milliseconds(10))
+    static func configuration(ports: [Int], batch: Int = 50, delay: Duration = .milliseconds(10))
         -> RiemannClientConfiguration
     {
         .forTests(ports.map { RiemannServerAddress(host: "127.0.0.1", port: $0) }, batch: batch, delay: delay)

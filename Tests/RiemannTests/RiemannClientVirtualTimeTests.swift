@@ -15,7 +15,7 @@ import TestSupport
     static let backup = RiemannServerAddress(host: "riemann-b", port: 5556)
 
     static func configuration(
-        _ servers: [RiemannServerAddress] = [server], batch: Int = 50, delay: TimeAmount = .milliseconds(10)
+        _ servers: [RiemannServerAddress] = [server], batch: Int = 50, delay: Duration = .milliseconds(10)
     ) -> RiemannClientConfiguration {
         .forTests(servers, batch: batch, delay: delay)
     }

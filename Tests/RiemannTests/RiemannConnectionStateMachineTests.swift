@@ -19,7 +19,7 @@ import TestSupport
     struct Refused: Error {}
 
     static func configuration(
-        _ servers: [RiemannServerAddress] = [first], batch: Int = 10, delay: TimeAmount = .milliseconds(100)
+        _ servers: [RiemannServerAddress] = [first], batch: Int = 10, delay: Duration = .milliseconds(100)
     ) -> RiemannClientConfiguration {
         var configuration = RiemannClientConfiguration.forTests(servers, batch: batch, delay: delay)
         configuration.acknowledgementTimeout = .milliseconds(200)

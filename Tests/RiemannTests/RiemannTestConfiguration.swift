@@ -6,7 +6,7 @@ import TestSupport
 extension RiemannClientConfiguration {
     /// Settings for tests: small batches sent soon, fast reconnects (10 to 100 ms), 1 s connects.
     static func forTests(
-        _ servers: [RiemannServerAddress], batch: Int = 50, delay: TimeAmount = .milliseconds(10)
+        _ servers: [RiemannServerAddress], batch: Int = 50, delay: Duration = .milliseconds(10)
     ) -> RiemannClientConfiguration {
         var configuration = RiemannClientConfiguration(servers: servers)
         configuration.maximumBatchEvents = batch
@@ -21,7 +21,7 @@ extension RiemannClientConfiguration {
     /// comes from `SeededGenerator(seed: seed)`: the same generator, the same ceilings.
     func backoffDelays(_ count: Int, seed: UInt64 = 1) -> [TimeAmount] {
         var generator = SeededGenerator(seed: seed)
-        var backoff = Backoff(minimum: self.reconnectBackoffMinimum, maximum: self.reconnectBackoffMaximum)
+        var backoff = Backoff(self)
         return (0..<count).map { _ in backoff.nextDelay(using: &generator) }
     }
 }

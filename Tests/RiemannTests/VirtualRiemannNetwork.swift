@@ -23,10 +23,10 @@ final class VirtualRiemannNetwork: Sendable {
     }()
 
     /// A client on this network whose backoff jitter comes from `seed`.
-    func client(_ configuration: RiemannClientConfiguration, seed: UInt64 = 1) -> RiemannClient {
+    func client(_ configuration: RiemannClientConfiguration, seed: UInt64 = 1, wireFormat: EventWireFormat = .riemann) -> RiemannClient {
         RiemannClient(
             configuration: configuration, eventLoopGroup: self.loop, logger: Self.logger, connector: self.connector,
-            randomNumberGenerator: SeededGenerator(seed: seed))
+            wireFormat: wireFormat, randomNumberGenerator: SeededGenerator(seed: seed))
     }
 
     /// A started client that has been handed `events`, once the loop has done what it can with them.

@@ -67,6 +67,17 @@ struct ConfigTableTests {
           description_max_length: 1KiB
           include: { hosts: ["web*"], keys: ["a.*"] }
           exclude: { hosts: ["h"], keys: ["agent.ping"] }
+        graphite:
+          servers: ["carbon:2003", "carbon-b:2004"]
+          protocol: plaintext
+          prefix: "zbx"
+          path: "{host|graphite}.{key|graphite}"
+          batch: { max_events: 20, max_bytes: 256KiB, max_delay: 1s }
+          queue: { max_events: 77, max_bytes: 4MiB, overflow: drop-newest }
+          write_timeout: 2s
+          connect_timeout: 3s
+          reconnect: { min: 2s, max: 2m }
+          flush_timeout: 4s
         admin: { listen: "127.0.0.1:9000" }
         """
 

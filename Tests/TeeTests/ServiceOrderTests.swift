@@ -40,6 +40,20 @@ struct ServiceOrderTests {
         await daemon.admin?.shutdown()  // the admin endpoint's own event loop, never started
     }
 
+    @Test func graphiteStartsBeforeRiemannAndIsFlushedAfterIt() async throws {
+        let daemon = try Self.daemon(
+            Self.listener(decode: true) + """
+
+            riemann:
+              servers: ["127.0.0.1:5555"]
+            graphite:
+              servers: ["127.0.0.1:2003"]
+            """)
+        #expect(
+            Self.names(daemon) == ["AdminService", "GraphiteService", "RiemannService", "SidePipelineService", "RelayService"])
+        await daemon.admin?.shutdown()
+    }
+
     @Test func withoutRiemannOrDecodingTheDefaultAdminEndpointAndTheListeners() async throws {
         let daemon = try Self.daemon(Self.listener(decode: false))
         #expect(Self.names(daemon) == ["AdminService", "RelayService"])

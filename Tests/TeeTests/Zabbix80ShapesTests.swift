@@ -34,7 +34,7 @@ struct Zabbix80ShapesTests {
         #expect(learned.statistics.failures.values.reduce(0, +) == 0)
         let space = ItemCatalog.proxyNamespace(listener: "proxies", proxy: "proxy80")
         let catalog = decoder.catalog.snapshot
-        #expect(catalog.entry(namespace: space, itemid: 80001) == ItemCatalogEntry(host: "web80", key: "app.state", valueType: 6))
+        #expect(catalog.entry(namespace: space, itemid: 80001) == ItemCatalogEntry(host: "web80", key: "app.state", valueType: 6, delay: ZabbixUpdateInterval("1m")))
         #expect(catalog.entry(namespace: space, itemid: 80007)?.valueType == 9, "a value type from after 8.0 is kept as is")
     }
 

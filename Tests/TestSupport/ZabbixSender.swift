@@ -6,15 +6,18 @@ import Foundation
 /// values (e.g. unknown host); 1 sending failed (nothing listening, bad response). 7.0.9 exits 0
 /// whenever the peer answered, failed values or not (`expectedExitCode(failed:)`), so read the counters.
 public enum ZabbixSender {
-    /// One value to send: `host key value` (and optional clock/ns with `-T`, not used here).
+    /// One value to send: `host key value`, or `host key clock value` when it has a clock (a run
+    /// whose values all have one is sent with `-T`).
     public struct Value: Sendable {
         public var host: String
         public var key: String
         public var value: String
-        public init(host: String, key: String, value: String) {
+        public var clock: Int64?
+        public init(host: String, key: String, value: String, clock: Int64? = nil) {
             self.host = host
             self.key = key
             self.value = value
+            self.clock = clock
         }
     }
 
@@ -68,8 +71,11 @@ public enum ZabbixSender {
         port: Int, values: [Value], extraArguments: [String] = [], timeout: Duration = .seconds(30),
         version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
-        let input = values.map { "\(quote($0.host)) \(quote($0.key)) \(quote($0.value))" }.joined(separator: "\n") + "\n"
-        let arguments = ["-z", "127.0.0.1", "-p", String(port), "-i", "-"] + extraArguments
+        let timed = !values.isEmpty && values.allSatisfy { $0.clock != nil }
+        let input = values.map { value in
+            [quote(value.host), quote(value.key)] + (timed ? [String(value.clock ?? 0)] : []) + [quote(value.value)]
+        }.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n"
+        let arguments = ["-z", "127.0.0.1", "-p", String(port)] + (timed ? ["-T"] : []) + ["-i", "-"] + extraArguments
         return Result(try await ProcessRunner.run(version.programs.sender, arguments, input: input, timeout: timeout))
     }
 

@@ -146,3 +146,62 @@ import ZabbixProtocol
         #expect(reason(header + "\n\r\n") == nil)
     }
 }
+
+/// The catalog keeps each item's update interval as the server said it, in its file too.
+@Suite struct ItemCatalogDelayTests {
+    @Test func learnsDelaysFromActiveChecksAndProxyConfiguration() {
+        var catalog = ItemCatalog()
+        catalog.learn(ActiveChecksResponse(
+            request: ActiveChecksRequest(host: "h"), response: "success",
+            items: [ActiveCheckItem(key: "a", itemid: 1, delay: .interval("30s")), ActiveCheckItem(key: "b", itemid: 2)]),
+            listener: "l")
+        catalog.learn(ProxyConfig(
+            isFullSync: true, hosts: [.init(hostid: 7, host: "web01")],
+            items: [.init(itemid: 3, hostid: 7, key: "c", delay: ZabbixUpdateInterval("{$DELAY}"))]), listener: "l", proxy: "p")
+        let agent = ItemCatalog.agentNamespace(listener: "l", host: "h")
+        #expect(catalog.entry(namespace: agent, itemid: 1)?.delay == ZabbixUpdateInterval("30s"))
+        #expect(catalog.entry(namespace: agent, itemid: 2)?.delay == nil)
+        #expect(catalog.entry(namespace: ItemCatalog.proxyNamespace(listener: "l", proxy: "p"), itemid: 3)?.delay?.text == "{$DELAY}")
+    }
+
+    @Test func anAgentsKeyedItemsKeepOnlyTheirIntervalAndOnlyInMemory() throws {
+        var catalog = ItemCatalog(maximumEntries: 3)
+        catalog.learn(ActiveChecksResponse(
+            request: ActiveChecksRequest(host: "h"), response: "success",
+            items: [
+                ActiveCheckItem(key: "agent.ping", delay: .seconds(30)), ActiveCheckItem(key: "flexible", delay: .seconds(0)),
+                ActiveCheckItem(key: "no.delay"), ActiveCheckItem(key: "one.too.many", delay: .seconds(60)),
+            ]), listener: "l")
+        let value = ItemValue(requestType: .agentData, host: "h", key: "agent.ping", value: "1")
+        #expect(catalog.delay(forKeyed: value, listener: "l")?.baseSeconds == 30)
+        var flexible = value
+        flexible.key = "flexible"
+        #expect(catalog.delay(forKeyed: flexible, listener: "l") == ZabbixUpdateInterval(seconds: 0))
+        #expect(catalog.delay(forKeyed: value, listener: "other") == nil)
+        #expect(catalog.count == 3, "an item without itemid or delay teaches nothing")
+        var sender = value
+        sender.requestType = .senderData
+        #expect(catalog.delay(forKeyed: sender, listener: "l") == nil, "only agents' values")
+        catalog.learn(ActiveChecksResponse(
+            request: ActiveChecksRequest(host: "h2"), response: "success",
+            items: [ActiveCheckItem(key: "a", delay: .seconds(1)), ActiveCheckItem(key: "b", delay: .seconds(1))]), listener: "l")
+        #expect(catalog.count == 3 && catalog.refusedCount == 2, "bounded with the rest")
+        #expect(try ItemCatalog(serialized: catalog.serialized()).count == 0, "not saved: agents ask again")
+    }
+
+    @Test func delaysSurviveTheFileAndAnOlderFileWithoutThemStillLoads() throws {
+        var catalog = ItemCatalog()
+        catalog.learn(ActiveChecksResponse(
+            request: ActiveChecksRequest(host: "h"), response: "success",
+            items: [ActiveCheckItem(key: "a", itemid: 1, delay: .interval("1m;wd1-5,9:00-18:00"))]), listener: "l")
+        let bytes = catalog.serialized()
+        #expect(String(decoding: bytes, as: UTF8.self).contains(#""delay":"1m;wd1-5,9:00-18:00""#))
+        #expect(try ItemCatalog(serialized: bytes) == catalog)
+        let old = #"""
+            {"format":"zabbix-tee item catalog","version":1}
+            {"ns":"agent:l/h","itemid":1,"key":"a","host":"h"}
+            """#
+        let loaded = try ItemCatalog(serialized: Array(old.utf8))
+        #expect(loaded.entry(namespace: "agent:l/h", itemid: 1) == ItemCatalogEntry(host: "h", key: "a"))
+    }
+}

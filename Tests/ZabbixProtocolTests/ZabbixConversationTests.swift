@@ -216,8 +216,8 @@ func converse(_ frames: [(ZabbixPeer, String)]) throws -> [ZabbixMessage] {
             proxyHost: "tee-lab-proxy", isFullSync: true,
             hosts: [.init(hostid: 10105, host: "web01"), .init(hostid: 10106, host: "db01")],
             items: [
-                .init(itemid: 23662, hostid: 10105, key: "agent.ping", valueType: 3),
-                .init(itemid: 23663, hostid: 10106, key: "system.cpu.load[all,avg1]", valueType: 0),
+                .init(itemid: 23662, hostid: 10105, key: "agent.ping", valueType: 3, delay: ZabbixUpdateInterval("1m")),
+                .init(itemid: 23663, hostid: 10106, key: "system.cpu.load[all,avg1]", valueType: 0, delay: ZabbixUpdateInterval("1m")),
             ])))
     }
 

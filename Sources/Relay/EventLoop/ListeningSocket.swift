@@ -20,7 +20,7 @@ struct ListeningSocket: Sendable {
 
     /// Binds `endpoint` (an IP literal or a name, resolved here) and listens.
     static func open(
-        _ endpoint: Endpoint, backlog: Int32, socketBufferSize: Int?, deferAccept: TimeAmount?
+        _ endpoint: Endpoint, backlog: Int32, socketBufferSize: Int?, deferAccept: Duration?
     ) throws -> ListeningSocket {
         #if os(Linux)
         let address: RawSocketAddress
@@ -49,7 +49,7 @@ struct ListeningSocket: Sendable {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(size))
         }
         if let deferAccept {
-            var seconds = Int32(clamping: max(1, deferAccept.nanoseconds / 1_000_000_000))
+            var seconds = Int32(clamping: max(1, deferAccept.components.seconds))
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_DEFER_ACCEPT, &seconds, socklen_t(size))
         }
         guard address.withSockAddr({ bind(fd, $0, $1) }) == 0 else { throw fail("bind") }

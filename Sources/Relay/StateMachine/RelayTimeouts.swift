@@ -17,6 +17,10 @@ import NIOCore
 ///
 /// All but ``connect`` and ``drain`` count from the last byte or end of stream read or written,
 /// so a peer that is making progress is never cut.
+///
+/// The spans are in NIO's `TimeAmount`, the unit of the `NIODeadline`s the state machine and the
+/// timer wheel compute with; ``RelayListenerConfiguration/timeouts`` converts the configured
+/// `Duration`s once per settings snapshot.
 public struct RelayTimeouts: Sendable, Hashable {
     public var connect: TimeAmount
     public var firstByte: TimeAmount

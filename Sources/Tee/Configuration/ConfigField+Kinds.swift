@@ -53,8 +53,8 @@ extension ConfigField {
     }
 
     /// A span of time, printed as `250ms`, `5s`, `10m`, `1h`.
-    static func duration<D: ConfigDuration & Equatable>(
-        _ name: String, _ keyPath: WritableKeyPath<Section, D>, atLeast minimum: D = .zero, _ reload: ReloadClass,
+    static func duration(
+        _ name: String, _ keyPath: WritableKeyPath<Section, Duration>, atLeast minimum: Duration = .zero, _ reload: ReloadClass,
         _ doc: String
     ) -> Self {
         .value(
@@ -97,7 +97,7 @@ extension ConfigField {
         .value(
             name, keyPath, reload, doc,
             parse: { (node) throws(ConfigError) in
-                try node.string() == "none" ? nil : Float(Double(try node.duration(atLeast: Duration.zero).nanosecondCount) / 1e9)
+                try node.string() == "none" ? nil : Float(Double(try node.duration().nanosecondCount) / 1e9)
             },
             print: { ttl in ttl.map { DurationFormat.text(Duration.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none" })
     }

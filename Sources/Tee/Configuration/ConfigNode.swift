@@ -1,5 +1,4 @@
 import Foundation
-import NIOCore
 import Relay
 import Yams
 
@@ -129,12 +128,12 @@ struct ConfigNode {
     }
 
     /// A duration: `250ms`, `5s`, `10m`, `1h`, or a bare number of seconds.
-    func duration<D: ConfigDuration>(atLeast minimum: D = .zero) throws(ConfigError) -> D {
+    func duration(atLeast minimum: Duration = .zero) throws(ConfigError) -> Duration {
         let text = try self.string().trimmingCharacters(in: .whitespaces)
         let units: [(suffix: String, nanoseconds: Double)] = [
             ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
         ]
-        var amount: D?
+        var amount: Duration?
         var nanoseconds: Double?
         for unit in units where text.hasSuffix(unit.suffix) {
             let number = text.dropLast(unit.suffix.count)
@@ -151,7 +150,7 @@ struct ConfigNode {
             guard let exact = Int64(exactly: nanoseconds.rounded(.towardZero)) else {
                 throw self.error("\(text) is too long (at most about 292 years)")
             }
-            amount = D(nanoseconds: exact)
+            amount = .nanoseconds(exact)
         }
         guard let amount else {
             throw self.error("\"\(text)\" is not a duration (examples: 250ms, 5s, 10m, 1h)")
@@ -219,7 +218,7 @@ enum ByteSizeFormat {
 
 /// Renders durations the way the configuration accepts them.
 enum DurationFormat {
-    static func text<D: ConfigDuration>(_ amount: D) -> String {
+    static func text(_ amount: Duration) -> String {
         let ns = amount.nanosecondCount
         if ns % 3_600_000_000_000 == 0, ns != 0 { return "\(ns / 3_600_000_000_000)h" }
         if ns % 60_000_000_000 == 0, ns != 0 { return "\(ns / 60_000_000_000)m" }
@@ -228,35 +227,14 @@ enum DurationFormat {
     }
 }
 
-/// A span of time a configuration type holds: `Duration`, or NIO's `TimeAmount` where a type
-/// still carries it. Lets one parser and one printer serve both.
-protocol ConfigDuration {
-    init(nanoseconds: Int64)
-    var nanosecondCount: Int64 { get }
-    static var zero: Self { get }
-}
-
-extension TimeAmount: ConfigDuration {
-    init(nanoseconds: Int64) { self = .nanoseconds(nanoseconds) }
-    var nanosecondCount: Int64 { self.nanoseconds }
-}
-
-extension Duration: ConfigDuration {
-    init(nanoseconds: Int64) { self = .nanoseconds(nanoseconds) }
-    /// Saturates instead of trapping (a configured span is at most about 292 years).
+extension Duration {
+    /// The span in whole nanoseconds, saturating instead of trapping (a configured span is at
+    /// most about 292 years).
     var nanosecondCount: Int64 {
         let (seconds, attoseconds) = self.components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return seconds < 0 ? .min : .max }
         let (sum, overflowed) = whole.addingReportingOverflow(attoseconds / 1_000_000_000)
         return overflowed ? (seconds < 0 ? .min : .max) : sum
-    }
-}
-
-extension TimeAmount {
-    /// The same span as `duration`, to nanosecond precision: where a `Duration` from the
-    /// configuration meets a NIO call.
-    init(_ duration: Duration) {
-        self = .nanoseconds(duration.nanosecondCount)
     }
 }

@@ -4,16 +4,9 @@ extension MappingConfiguration {
     static var table: ConfigTable<MappingConfiguration> {
         ConfigTable([
             .value(
-                "service", \.service, .live, "the event's service; {key}, {host}, {itemid}, {listener}, {request} are replaced",
-                parse: { (node) throws(ConfigError) in
-                    let text = try node.nonEmptyString()
-                    let unknown = ServiceTemplate.unknownPlaceholders(in: text)
-                    guard unknown.isEmpty else {
-                        throw node.error("unknown placeholder \(unknown[0]) (known: \(ServiceTemplate.placeholders.joined(separator: ", ")))")
-                    }
-                    return ServiceTemplate(text)
-                },
-                print: { ConfigText.quoted($0.description) }),
+                "service", \.service, .live,
+                "the event's service; {key}, {host}, {itemid}, {listener}, {request} are replaced, with filters |graphite, |reverse",
+                parse: ServiceTemplate.read, print: { ConfigText.quoted($0.description) }),
             .value(
                 "state", \.state, .live, "state of events for normal values, or none",
                 parse: { (node) throws(ConfigError) in
@@ -43,13 +36,76 @@ extension MappingConfiguration {
                 },
                 same: nil),
             .bool("zabbix_attributes", \.zabbixAttributes, .live, "add zabbix_request, zabbix_listener, zabbix_itemid, zabbix_proxy and the log fields"),
-            .ttl("ttl", \.ttl, .live, "event time to live, or none"),
+            Self.ttlField,
+            .value(
+                "ttl_multiple", \.ttlIntervalMultiple, .live, "with ttl: auto, the TTL in update intervals (default 3)",
+                parse: { (node) throws(ConfigError) in
+                    let text = try node.string()
+                    guard let multiple = Double(text), multiple.isFinite, multiple >= 1, multiple <= 1000 else {
+                        throw node.error("\"\(text)\" is not a number between 1 and 1000 (the TTL in update intervals)")
+                    }
+                    return multiple
+                },
+                print: { $0.map { $0 == $0.rounded() ? String(Int64($0)) : "\($0)" } }),
+            Self.ttlFallbackField,
             .value(
                 "description_max_length", \.descriptionMaximumLength, .live, "text values and errors are cut to this many bytes",
                 parse: { (node) throws(ConfigError) in try node.byteSize(in: 16...(16 << 20)) }, print: { "\($0)" }),
             .table("include", \.include, ValueFilter.table, .block, .live, "only values matching these are emitted", omitWhen: \.isEmpty),
             .table("exclude", \.exclude, ValueFilter.table, .block, .live, "values matching these are not emitted", omitWhen: \.isEmpty),
-        ])
+        ], validate: Self.checkTTL)
+    }
+
+    /// `ttl`: a duration, `none`, or `auto` (a multiple of each item's update interval, with
+    /// `ttl_multiple` and `ttl_fallback`, which are read after it and mean nothing without it).
+    /// With `auto` it prints `auto`, `ttl_multiple` and `ttl_fallback` print the rest.
+    private static var ttlField: ConfigField<MappingConfiguration> {
+        let changes: (MappingConfiguration, MappingConfiguration) -> [String] = { old, new in
+            switch (old.ttlIntervalMultiple, new.ttlIntervalMultiple) {
+            case (nil, nil): old.ttl == new.ttl ? [] : ["ttl"]
+            case (.some, .some): []  // ttl_multiple and ttl_fallback name their own changes
+            default: ["ttl"]
+            }
+        }
+        return ConfigField(
+            name: "ttl", doc: "event time to live, none, or auto: ttl_multiple times the item's update interval",
+            read: { (node, mapping, _) throws(ConfigError) in
+                if try node.string() == "auto" {
+                    mapping.ttlIntervalMultiple = 3
+                } else {
+                    mapping.ttl = try Self.ttlSeconds(node)
+                }
+            },
+            print: { mapping in .inline(mapping.ttlIntervalMultiple == nil ? Self.ttlText(mapping.ttl) : "auto") },
+            changes: changes, keepRestartOnly: { _, _ in [] })
+    }
+
+    /// `ttl_fallback`: with `ttl: auto`, the TTL where the interval is unknown (stored as ``ttl``).
+    private static var ttlFallbackField: ConfigField<MappingConfiguration> {
+        ConfigField(
+            name: "ttl_fallback", doc: "with ttl: auto, the TTL where the interval is unknown, or none (default 5m)",
+            read: { (node, mapping, _) throws(ConfigError) in mapping.ttl = try Self.ttlSeconds(node) },
+            print: { mapping in mapping.ttlIntervalMultiple == nil ? nil : .inline(Self.ttlText(mapping.ttl)) },
+            changes: { old, new in
+                old.ttlIntervalMultiple != nil && new.ttlIntervalMultiple != nil && old.ttl != new.ttl ? ["ttl_fallback"] : []
+            },
+            keepRestartOnly: { _, _ in [] })
+    }
+
+    private static func ttlSeconds(_ node: ConfigNode) throws(ConfigError) -> Float? {
+        try node.string() == "none" ? nil : Float(Double(try node.duration(atLeast: Duration.zero).nanosecondCount) / 1e9)
+    }
+
+    private static func ttlText(_ ttl: Float?) -> String {
+        ttl.map { DurationFormat.text(Duration.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none"
+    }
+
+    /// `ttl_multiple` and `ttl_fallback` only with `ttl: auto`.
+    private static func checkTTL(_ node: ConfigNode, _ mapping: inout MappingConfiguration, _: inout [ConfigDiagnostic]) throws(ConfigError) {
+        let auto = (try? node["ttl"]?.string()) == "auto"
+        if !auto, let extra = node["ttl_multiple"] ?? node["ttl_fallback"] {
+            throw extra.error("only applies with mapping.ttl: auto")
+        }
     }
 
     private static func attributes(_ node: ConfigNode) throws(ConfigError) -> [(key: String, value: String)] {
@@ -93,5 +149,18 @@ extension ValueFilter {
                 return patterns
             },
             text: { $0.isEmpty ? nil : .inline(ConfigText.list($0.map(\.description))) }, same: nil)
+    }
+}
+
+extension ServiceTemplate {
+    /// A template key (`mapping.service`, `graphite.path`): unknown placeholders and filters are
+    /// errors.
+    static func read(_ node: ConfigNode) throws(ConfigError) -> ServiceTemplate {
+        let text = try node.nonEmptyString()
+        if let unknown = Self.unknownPlaceholders(in: text).first {
+            throw node.error(
+                "unknown placeholder \(unknown) (known: \(Self.placeholders.joined(separator: ", ")); filters: \(Self.filters.map { "|" + $0 }.joined(separator: ", ")))")
+        }
+        return ServiceTemplate(text)
     }
 }

@@ -1,4 +1,3 @@
-import NIOCore
 import Relay
 
 /// One `listeners` item: what the relay needs and what the tee does besides relaying.
@@ -53,7 +52,7 @@ struct ListenerSection {
                 .bool("tcp_fin_with_data", \.relay.kernel.moreBeforeEndOfStream, .live, "send the last data and the FIN in one segment"),
                 .value(
                     "tcp_defer_accept", \.relay.kernel.deferAccept, .live, "accept a connection only once it has data, or off",
-                    parse: { (node) throws(ConfigError) in node.isOff() ? nil : try node.duration(atLeast: TimeAmount.seconds(1)) },
+                    parse: { (node) throws(ConfigError) in node.isOff() ? nil : try node.duration(atLeast: .seconds(1)) },
                     print: { $0.map { DurationFormat.text($0) } ?? "off" }),
                 .bool("decode", \.options.decode, .live, "decode this listener's traffic into events"),
                 .optionalTable(

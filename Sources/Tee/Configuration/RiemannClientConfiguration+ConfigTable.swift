@@ -1,4 +1,3 @@
-import NIOCore
 import Relay
 import Riemann
 
@@ -17,10 +16,7 @@ struct RiemannSection {
     static var table: ConfigTable<RiemannSection> {
         ConfigTable(
             [
-                .value(
-                    "servers", \.client.servers, .live, "Riemann servers, in order of preference",
-                    missing: "missing key 'servers' (Riemann servers, e.g. [\"riemann:5555\"])", parse: Self.servers,
-                    print: { servers in ConfigText.list(servers.map { Endpoint(host: $0.host, port: $0.port).description }) }),
+                .servers(\.client.servers, .live, "Riemann servers, in order of preference", example: "Riemann servers, e.g. [\"riemann:5555\"]"),
                 .table("batch", \.client, RiemannClientConfiguration.batchTable, .inline, .live, "how events are grouped into messages"),
                 .table("queue", \.client, RiemannClientConfiguration.queueTable, .inline, .live, "events waiting to be sent"),
                 .int("in_flight", \.client.maximumMessagesInFlight, in: 1...1024, .live, "messages sent and not yet acknowledged"),
@@ -34,22 +30,36 @@ struct RiemannSection {
                     "the tee's own figures as events (absent: off)", make: { SelfMonitoringConfiguration() },
                     absent: .comment("(absent: off)")),
             ],
-            validate: { (node, riemann, _) throws(ConfigError) in
-                let client = riemann.client
-                guard client.queueMaximumBytes >= client.maximumBatchBytes else {
-                    throw (node["queue"]?["max_bytes"] ?? node["queue"] ?? node).error(
-                        "queue max_bytes (\(ByteSizeFormat.text(client.queueMaximumBytes))) must be at least batch max_bytes (\(ByteSizeFormat.text(client.maximumBatchBytes))), or a full batch could never be queued")
-                }
-            })
+            validate: { (node, riemann, _) throws(ConfigError) in try riemann.client.checkQueueHoldsABatch(node) })
     }
 
-    private static func servers(_ node: ConfigNode) throws(ConfigError) -> [RiemannServerAddress] {
+    static func servers(_ node: ConfigNode) throws(ConfigError) -> [RiemannServerAddress] {
         try node.endpoints(atLeastOne: "server") { endpoint, _ in endpoint.port == 0 ? "port must not be 0" : nil }
             .map { RiemannServerAddress(host: $0.host, port: $0.port) }
     }
 }
 
+extension ConfigField {
+    /// A required `servers` list of `host:port` (Riemann's, carbon's); `example` follows the
+    /// "missing key" message.
+    static func servers(
+        _ keyPath: WritableKeyPath<Section, [RiemannServerAddress]>, _ reload: ReloadClass, _ doc: String, example: String
+    ) -> Self {
+        .value(
+            "servers", keyPath, reload, doc, missing: "missing key 'servers' (\(example))", parse: RiemannSection.servers,
+            print: { servers in ConfigText.list(servers.map { Endpoint(host: $0.host, port: $0.port).description }) })
+    }
+}
+
 extension RiemannClientConfiguration {
+    /// The queue must hold a full batch; `node` is the section (`riemann`, `graphite`).
+    func checkQueueHoldsABatch(_ node: ConfigNode) throws(ConfigError) {
+        guard self.queueMaximumBytes >= self.maximumBatchBytes else {
+            throw (node["queue"]?["max_bytes"] ?? node["queue"] ?? node).error(
+                "queue max_bytes (\(ByteSizeFormat.text(self.queueMaximumBytes))) must be at least batch max_bytes (\(ByteSizeFormat.text(self.maximumBatchBytes))), or a full batch could never be queued")
+        }
+    }
+
     static var batchTable: ConfigTable<RiemannClientConfiguration> {
         ConfigTable([
             .int("max_events", \.maximumBatchEvents, in: 1...100_000, .live, "events in one message at most"),

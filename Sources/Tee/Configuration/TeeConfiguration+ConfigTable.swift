@@ -33,6 +33,10 @@ extension TeeConfiguration {
                     "the Riemann output (absent: values are decoded and counted, no events are sent)",
                     make: RiemannSection.defaults, absent: .comment("(absent: values are decoded and counted, no events are sent)")),
                 .table("mapping", \.mapping, MappingConfiguration.table, .block, .live, "item value → Riemann event"),
+                .optionalTable(
+                    "graphite", \.graphite, GraphiteConfiguration.table, .block, .restart,
+                    "the Graphite output (absent: none); lines for the values the mapping emits with a metric",
+                    make: { GraphiteConfiguration(servers: []) }, absent: .comment("(absent: no Graphite output)")),
                 .table("admin", \.admin, AdminServer.table, .block, .restart, "the metrics and health endpoint"),
             ],
             validate: { (document, configuration, warnings) throws(ConfigError) in

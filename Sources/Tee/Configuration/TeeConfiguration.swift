@@ -29,6 +29,8 @@ public struct TeeConfiguration: Sendable {
     public var riemannFlushTimeout: Duration
     /// The tee's own figures as events (`riemann.self_monitoring:`); `nil`: off.
     public var selfMonitoring: SelfMonitoringConfiguration?
+    /// The Graphite output (`graphite:`); `nil` when the section is absent.
+    public var graphite: GraphiteConfiguration? = nil
     /// Item value → Riemann event (`mapping:`).
     public var mapping: MappingConfiguration
     /// The metrics and health endpoint (`admin:`); `nil` when `admin.listen` is `off`.

@@ -12,6 +12,9 @@ public struct DecodedValue: Sendable, Hashable {
     /// The Zabbix value type (0 float, 1 character, 2 log, 3 unsigned, 4 text) when the catalog
     /// knows it (proxy configuration), else `nil`.
     public var valueType: Int64?
+    /// The item's update interval when the catalog knows it (active checks, proxy configuration):
+    /// `mapping.ttl: auto` derives the event's TTL from it.
+    public var delay: ZabbixUpdateInterval?
     /// When the tee decoded it, Unix microseconds (the event time when the value has no clock).
     public var seenAtMicros: Int64
     /// For passive checks, which carry no host name: the agent's address (the relay target).
@@ -26,8 +29,10 @@ public struct DecodedValue: Sendable, Hashable {
 
     public init(
         value: ItemValue, listener: String, connection: UInt64, valueType: Int64? = nil, seenAtMicros: Int64,
-        peerHost: String? = nil, batchFailed: Int64? = nil, zabbixVersion: String? = nil
+        peerHost: String? = nil, batchFailed: Int64? = nil, zabbixVersion: String? = nil,
+        delay: ZabbixUpdateInterval? = nil
     ) {
+        self.delay = delay
         self.value = value
         self.listener = listener
         self.connection = connection

@@ -91,8 +91,9 @@ public final class ItemCatalogStore: Sendable {
     func resolve(_ values: [DecodedValue], listener: String, now: ContinuousClock.Instant)
         -> (resolved: [DecodedValue], expired: [DecodedValue])
     {
-        // agentd and senders name host and key on every row: nothing to look up, no copy, no lock.
-        guard values.contains(where: { $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil) }) else {
+        // Senders name host and key on every row: nothing to look up, no copy, no lock. agentd
+        // before 7.0 does too, but the catalog may know its items' update intervals by key.
+        guard values.contains(where: { $0.value.requestType == .agentData || $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil) }) else {
             return (values, [])
         }
         return self.state.withLock { state in
@@ -100,11 +101,11 @@ public final class ItemCatalogStore: Sendable {
             var expired: [DecodedValue] = []
             resolved.reserveCapacity(values.count)
             for var decoded in values {
+                if decoded.value.itemid == nil {
+                    decoded.delay = decoded.delay ?? state.catalog.delay(forKeyed: decoded.value, listener: listener)
+                }
                 if decoded.value.itemid != nil, decoded.value.key == nil || decoded.value.host == nil {
-                    decoded.value = state.catalog.resolved(decoded.value, listener: listener)
-                    if let entry = state.catalog.entry(for: decoded.value, listener: listener) {
-                        decoded.valueType = entry.valueType
-                    }
+                    Self.resolve(&decoded, listener: listener, in: state.catalog)
                     if decoded.value.key == nil {
                         if state.pendingCount < self.maximumPendingValues, let namespace = Self.namespace(of: decoded) {
                             state.pending[namespace, default: []].append(
@@ -163,11 +164,17 @@ public final class ItemCatalogStore: Sendable {
         state.pendingCount -= waiting.count
         return waiting.map { pending in
             var decoded = pending.value
-            decoded.value = state.catalog.resolved(decoded.value, listener: decoded.listener)
-            if let entry = state.catalog.entry(for: decoded.value, listener: decoded.listener) {
-                decoded.valueType = entry.valueType
-            }
+            Self.resolve(&decoded, listener: decoded.listener, in: state.catalog)
             return decoded
+        }
+    }
+
+    /// Fills in host and key, and the value type and update interval the catalog knows.
+    private static func resolve(_ decoded: inout DecodedValue, listener: String, in catalog: ItemCatalog) {
+        decoded.value = catalog.resolved(decoded.value, listener: listener)
+        if let entry = catalog.entry(for: decoded.value, listener: listener) {
+            decoded.valueType = entry.valueType
+            decoded.delay = entry.delay
         }
     }
 }

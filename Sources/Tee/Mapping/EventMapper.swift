@@ -21,12 +21,7 @@ public struct EventMapper: Sendable {
         let value = decoded.value
         let configuration = self.configuration
         if decoded.batchFailed != nil, configuration.partial == .drop { return .failure(SkipReason(.partialBatch)) }
-        // Cut first: filters, template and event then cost what a legitimate value costs. The
-        // host is the value's own (passive checks got the agent's address when decoded).
-        let host = ZabbixValueParsing.truncated(value.host ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
-        let key = ZabbixValueParsing.truncated(
-            value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? "",
-            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
+        let (host, key) = Self.hostAndKey(of: decoded)
         if !configuration.include.isEmpty, !configuration.include.matches(host: host, key: key) {
             return .failure(SkipReason(.filtered))
         }
@@ -36,11 +31,7 @@ public struct EventMapper: Sendable {
 
         var event = RiemannEvent()
         event.host = host
-        event.service = ZabbixValueParsing.truncated(
-            configuration.service.render(
-                key: key, host: host, itemid: value.itemid, listener: decoded.listener,
-                request: value.requestType.rawValue),
-            maximumBytes: MappingConfiguration.serviceMaximumBytes)
+        event.service = Self.render(configuration.service, decoded, host: host, key: key)
         if let clock = value.clock {
             event.time = clock
             event.timeMicros = clock &* 1_000_000 &+ (value.ns ?? 0) / 1000
@@ -65,7 +56,7 @@ public struct EventMapper: Sendable {
             event.description = ZabbixValueParsing.truncated(value.value, maximumBytes: configuration.descriptionMaximumLength)
         }
         event.tags = configuration.tags
-        event.ttl = configuration.ttl
+        event.ttl = configuration.ttl(delay: decoded.delay)
         // One allocation: the configured attributes plus every zabbix_* one a value can have.
         var attributes: [RiemannAttribute] = []
         attributes.reserveCapacity(configuration.attributes.count + (configuration.zabbixAttributes ? 11 : 0))
@@ -89,6 +80,33 @@ public struct EventMapper: Sendable {
         }
         event.attributes = attributes
         return .success(event)
+    }
+
+    /// The value's host and key as events carry them. Cut first: filters, template and event then
+    /// cost what a legitimate value costs. The host is the value's own (passive checks got the
+    /// agent's address when decoded).
+    private static func hostAndKey(of decoded: DecodedValue) -> (host: String, key: String) {
+        let value = decoded.value
+        let host = ZabbixValueParsing.truncated(value.host ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
+        let key = ZabbixValueParsing.truncated(
+            value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? "",
+            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
+        return (host, key)
+    }
+
+    private static func render(_ template: ServiceTemplate, _ decoded: DecodedValue, host: String, key: String) -> String {
+        ZabbixValueParsing.truncated(
+            template.render(
+                key: key, host: host, itemid: decoded.value.itemid, listener: decoded.listener,
+                request: decoded.value.requestType.rawValue),
+            maximumBytes: MappingConfiguration.serviceMaximumBytes)
+    }
+
+    /// `template` filled in for `decoded` as ``MappingConfiguration/service`` is (same cuts): the
+    /// Graphite output's path.
+    public static func render(_ template: ServiceTemplate, for decoded: DecodedValue) -> String {
+        let (host, key) = Self.hostAndKey(of: decoded)
+        return Self.render(template, decoded, host: host, key: key)
     }
 
     /// An attribute value from the traffic, cut to ``MappingConfiguration/attributeValueMaximumBytes``.
@@ -122,7 +140,8 @@ extension MappingConfiguration {
         let event = RiemannEvent(
             time: .min, timeMicros: .min, state: states.max { $0.utf8.count < $1.utf8.count },
             service: text(bytes: Self.serviceMaximumBytes), host: text(bytes: Self.hostMaximumCharacters * 4),
-            description: text(bytes: self.descriptionMaximumLength), tags: self.tags, ttl: self.ttl,
+            description: text(bytes: self.descriptionMaximumLength), tags: self.tags,
+            ttl: self.ttl ?? self.ttlIntervalMultiple.map { _ in 1 },
             attributes: attributes, metric: .sint64(.min))
         return event.encodedSizeInMessage
     }

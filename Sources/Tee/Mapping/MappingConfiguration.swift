@@ -1,3 +1,5 @@
+import ZabbixProtocol
+
 /// How item values become Riemann events (`mapping:` in config.yaml).
 public struct MappingConfiguration: Sendable {
     /// What to do with a not-supported item (`state:1`, `ZBX_NOTSUPPORTED`).
@@ -28,8 +30,19 @@ public struct MappingConfiguration: Sendable {
     public var attributes: [(key: String, value: String)] = []
     /// Add `zabbix_request`, `zabbix_listener`, `zabbix_itemid`, `zabbix_proxy` and the log fields.
     public var zabbixAttributes: Bool = true
-    /// Event time to live, seconds (`nil`: none, Riemann's default applies).
+    /// Event time to live, seconds (`nil`: none, Riemann's default applies). With
+    /// ``ttlIntervalMultiple`` set, the TTL of values whose update interval is unknown.
     public var ttl: Float? = 300
+    /// `ttl: auto`: each event's TTL is this many times its item's update interval (the base delay,
+    /// see ``ZabbixUpdateInterval``), so Riemann expires an item that stopped arriving after it
+    /// missed this many updates; ``ttl`` where the interval is unknown. `nil`: ``ttl`` for all.
+    public var ttlIntervalMultiple: Double? = nil
+
+    /// The TTL of an event for an item collected every `delay`, per ``ttl`` and ``ttlIntervalMultiple``.
+    public func ttl(delay: ZabbixUpdateInterval?) -> Float? {
+        guard let multiple = self.ttlIntervalMultiple, let seconds = delay?.baseSeconds else { return self.ttl }
+        return Float(Double(seconds) * multiple)
+    }
     /// Text values and errors longer than this are cut (UTF-8 safe) for `description`.
     public var descriptionMaximumLength: Int = 4096
 

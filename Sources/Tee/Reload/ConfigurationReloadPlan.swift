@@ -7,7 +7,7 @@ import Relay
 /// (`Configuration/…+ConfigTable.swift`); values are compared key by key. In short: listeners
 /// (matched by name; new connections use the new values), `mapping`, `riemann` (while the section
 /// stays present; the client is reconfigured without losing queued events), `shutdown_timeout` and
-/// `max_connections` are live. `log_level`, `threads`, `decode`, `catalog`, `admin` and adding or
+/// `max_connections` are live. `log_level`, `threads`, `decode`, `catalog`, `admin`, `graphite` and adding or
 /// removing the `riemann` section need a restart: a warning names the key and the running value
 /// stays. So does turning `decode` on for a listener when no listener decoded at start (there is
 /// no decoder running).

@@ -59,6 +59,7 @@ extension TeeDaemon {
         }
         if !plan.mappingChanged.isEmpty {
             self.sink.replaceMapper(EventMapper(configuration: applied.mapping))
+            self.graphite?.replaceMapper(EventMapper(configuration: applied.mapping))
         }
         self.engine.budget?.setLimit(applied.maxConnections)
 
