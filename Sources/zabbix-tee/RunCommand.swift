@@ -52,11 +52,7 @@ struct RunCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? CPUAffinity.availableCPUs)
         let daemon = TeeDaemon(
             configuration: configuration, configurationPath: self.options.config, group: group, logger: logger)
-        let services = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: daemon)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        let services = daemon.makeServiceGroup(gracefulShutdownSignals: [.sigterm, .sigint])
         do {
             try await services.run()
         } catch let error as RelayListener.BindError {

@@ -12,7 +12,7 @@ import Glibc
 #endif
 
 /// The HTTP side: routes, status codes, keep-alive, limits, shutdown.
-@Suite(.timeLimit(.minutes(1))) struct AdminServerTests {
+@Suite(.tags(.integration), .tier(.integration), .timeLimit(.minutes(1))) struct AdminServerTests {
     /// A flag the test flips and the server reads.
     final class Flag: Sendable {
         private let value: Atomic<Bool>

@@ -14,7 +14,7 @@ import Glibc
 /// The admin endpoint answers whatever its clients and the data plane do: idle sockets and a
 /// slow-loris client cannot lock a probe out, and a relay event loop that is busy (here: blocked
 /// outright) does not delay `/health`.
-@Suite("admin isolation", .timeLimit(.minutes(2)))
+@Suite("admin isolation", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
 struct AdminIsolationEndToEndTests {
     /// Against the real binary with its default admin limits: 100 sockets that never send a
     /// byte, and one trickling a request a byte every 200 ms. `/health` and `/metrics` answer,
@@ -80,7 +80,11 @@ struct AdminIsolationEndToEndTests {
         var logger = Logger(label: "admin-isolation")
         logger.logLevel = .critical
         let daemon = TeeDaemon(configuration: configuration, group: group, logger: logger)
-        try await daemon.start()
+        let services = daemon.makeServiceGroup(gracefulShutdownSignals: [])
+        let running = Task { try await services.run() }
+        try await waitUntil("the admin endpoint answers", timeout: .seconds(20)) {
+            (try? MetricsScrape.get(port: admin, path: "/health").text) == "ok\n"
+        }
         let release = DispatchSemaphore(value: 0)
         let blocked = DispatchSemaphore(value: 0)
         group.next().execute {
@@ -97,7 +101,8 @@ struct AdminIsolationEndToEndTests {
         }.value
         release.signal()
         #expect(health == "ok\n")
-        await daemon.shutdown()
+        await services.triggerGracefulShutdown()
+        try await running.value
         try await group.shutdownGracefully()
     }
 }

@@ -10,7 +10,7 @@ import TestSupport
 /// the load generator, not the tee, is never the limit and 2 000 connections really are in flight.
 /// The Riemann side is `zbxsrv riemann`, which counts and acknowledges events without keeping them
 /// (RiemannTestServer would hold hundreds of thousands of events in this process).
-@Suite("Agent-pattern load", .serialized, .timeLimit(.minutes(5)))
+@Suite("Agent-pattern load", .tags(.load), .tier(.load), .serialized, .timeLimit(.minutes(5)))
 struct AgentLoadTests {
     static let seconds = 60
     static let inflight = 2000

@@ -9,7 +9,7 @@ import TestSupport
 /// robin) in front of the real server name every value of an agent 2 and a proxy whose
 /// configuration and data connections alternate between them; with the API stopped the relay
 /// carries on and values fall back as `catalog.unresolved` says.
-@Suite("catalog backfill from the Zabbix API", .serialized, .timeLimit(.minutes(4)))
+@Suite("catalog backfill from the Zabbix API", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(4)))
 struct CatalogAPIBackfillEndToEndTests {
     static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 

@@ -9,7 +9,7 @@ import Glibc
 
 /// `kill -9` in the middle of catalog saves, again and again: every start finds the catalog of
 /// the last completed save, whole, and no temporary files pile up.
-@Suite("catalog crash consistency", .serialized, .timeLimit(.minutes(3)))
+@Suite("catalog crash consistency", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3)))
 struct CatalogCrashConsistencyTests {
     /// An `active checks` reply (agent 2 style, with itemids) of `items` items.
     static func activeChecksReply(items: Int, firstItemid: Int) -> [UInt8] {

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The `zabbix-tee` executable as an operator meets it: help, check-config, start-up errors.
-@Suite("zabbix-tee command line", .timeLimit(.minutes(1)))
+@Suite("zabbix-tee command line", .tags(.integration), .tier(.integration), .timeLimit(.minutes(1)))
 final class CommandLineTests {
     /// The configuration directories this test wrote; removed when it ends.
     private var directories: [String] = []

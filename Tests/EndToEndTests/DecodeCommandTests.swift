@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// `zabbix-tee decode` on the fixtures, as a user runs it before and after an upgrade.
-@Suite("zabbix-tee decode", .timeLimit(.minutes(2)))
+@Suite("zabbix-tee decode", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
 struct DecodeCommandTests {
     func decode(_ arguments: [String]) async throws -> ProcessResult {
         try await ProcessRunner.run(TeeProcess.binary, ["decode"] + arguments, timeout: .seconds(60))

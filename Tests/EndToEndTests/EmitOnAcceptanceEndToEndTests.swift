@@ -10,6 +10,7 @@ import TestSupport
 /// emitted once.
 @Suite(
     "zabbix-tee emits what the real server accepted",
+    .tags(.integration), .tier(.integration),
     .serialized,
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(3)))

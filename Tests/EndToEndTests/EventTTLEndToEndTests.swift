@@ -8,6 +8,7 @@ import TestSupport
 /// in its `active checks` reply.
 @Suite(
     "zabbix-tee derives event TTLs from the real server's item intervals",
+    .tags(.integration), .tier(.integration),
     .serialized,
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(3)))

@@ -15,6 +15,7 @@ import TestSupport
 ///   naming the one before it, so replaying the last one decodes the whole chain.
 @Suite(
     "Fixture capture: 7.0 only",
+    .tags(.integration), .tier(.integration),
     .enabled(if: FixtureCapture.enabled, "fixture capture is off: set ZABBIX_TEE_CAPTURE=1 to re-capture Fixtures/"),
     .serialized,
     .timeLimit(.minutes(5)))

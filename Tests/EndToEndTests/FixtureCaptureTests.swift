@@ -25,6 +25,7 @@ enum FixtureCapture {
 
 @Suite(
     "Fixture capture",
+    .tags(.integration), .tier(.integration),
     .enabled(if: FixtureCapture.enabled, "fixture capture is off: set ZABBIX_TEE_CAPTURE=1 to re-capture Fixtures/"),
     .serialized,
     .timeLimit(.minutes(5)))

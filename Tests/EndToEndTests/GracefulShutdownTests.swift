@@ -8,6 +8,7 @@ import TestSupport
 /// real Zabbix server (6.0 and 7.0) accepted (the tee emits nothing else).
 @Suite(
     "graceful shutdown",
+    .tags(.integration), .tier(.integration),
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(2)))
 struct GracefulShutdownTests {
@@ -51,7 +52,7 @@ struct GracefulShutdownTests {
             try pattern.send(seed: 9, length: total, on: socket)
             return try socket.receiveAll()
         }
-        try await Task.sleep(for: .milliseconds(500))
+        try await waitUntil("the bulk transfer under way", timeout: .seconds(20)) { target.receivedBytes > 0 }
         #expect(riemann.receivedEvents.count < 40, "events are still queued when the signal comes")
         let exitCode = try await tee.stop(signal: SIGTERM, timeout: .seconds(90))
         #expect(exitCode == 0)

@@ -8,6 +8,7 @@ import TestSupport
 /// gave them, over carbon's plaintext and pickle receivers. Text values make no line.
 @Suite(
     "zabbix-tee writes accepted values to a real carbon-cache",
+    .tags(.integration), .tier(.integration),
     .serialized,
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .enabled(if: CarbonCache.unavailableReason == nil, "graphite-carbon missing: run scripts/install-test-deps.sh"),

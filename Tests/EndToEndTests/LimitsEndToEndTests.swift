@@ -9,7 +9,7 @@ import Glibc
 /// Acceptance (issue 7): the real `zabbix-tee` binary with each limit and an allow-list. A refused
 /// connection is closed before the target sees it, the warning is in the tee's log, the counter
 /// in `/metrics`; allowed clients keep working. And the files the tee writes are owner-only.
-@Suite("limits and privileges with the real binary", .serialized, .timeLimit(.minutes(2)))
+@Suite("limits and privileges with the real binary", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2)))
 struct LimitsEndToEndTests {
     /// The log line whose message is `message` (text format: `... [Module] message`), if any.
     static func line(_ log: String, containing message: String) -> String? {

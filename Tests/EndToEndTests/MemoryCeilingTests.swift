@@ -18,7 +18,7 @@ import Glibc
 /// frame is decoded twice, once per direction. An echoed request is no reply: the values of each
 /// direction are held (charged to `decode.queue_bytes`) until the next request or the end of the
 /// connection, and counted as `no_reply` rather than emitted.
-@Suite("memory ceilings with the release binary", .serialized, .timeLimit(.minutes(10)))
+@Suite("memory ceilings with the release binary", .tags(.load), .tier(.load), .serialized, .timeLimit(.minutes(10)))
 struct MemoryCeilingTests {
     /// One hostile input and the counter it must move.
     struct Shape: Sendable {

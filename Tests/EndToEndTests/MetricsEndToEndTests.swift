@@ -5,7 +5,7 @@ import TestSupport
 /// Acceptance: `/metrics` scraped while real Zabbix traffic (6.0, and 7.0 with its JSON passive
 /// checks) goes through the tee reports each metric with the value the traffic calls for, and
 /// parses with Prometheus' own parser.
-@Suite("metrics during real Zabbix traffic", .timeLimit(.minutes(2)))
+@Suite("metrics during real Zabbix traffic", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
 struct MetricsEndToEndTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func metricsReportWhatRealTrafficDid(_ version: ZabbixLabVersion) async throws {
@@ -29,7 +29,7 @@ struct MetricsEndToEndTests {
               listen: "127.0.0.1:\(adminPort)"
             """
         let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, passivePort, adminPort])
-        do {
+        try await tee.whileRunning(thenStopping: [agent, proxy], riemann) {
             // The baseline waits for the readiness probe's connections (TeeProcess.start connects to
             // each port): the tee accepts them and connects them to their target asynchronously, and
             // a probe counted after the baseline would count as this test's traffic.
@@ -124,13 +124,6 @@ struct MetricsEndToEndTests {
                 input: text)
             #expect(parsed.exitCode == 0, "\(parsed)")
             #expect((Int(parsed.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 30, "\(parsed)")
-        } catch {
-            _ = try? await tee.stop()
-            throw error
         }
-        #expect(try await tee.stop() == 0)
-        try await agent.stop()
-        try await proxy.stop()
-        await riemann.shutdown()
     }
 }

@@ -17,7 +17,7 @@ import TestSupport
 /// Server faults go through a listener `faulty` whose only target misbehaves; client faults go
 /// through the healthy agents' own listener and server. Idle timeouts are 1 s, connect timeouts
 /// 300 ms, so each test takes a few seconds.
-@Suite("Relay fault matrix", .serialized, .timeLimit(.minutes(5)))
+@Suite("Relay fault matrix", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(5)))
 struct RelayFaultMatrixTests {
     static let faultsPerRound = 50
     static let measuredRounds = 3

@@ -7,7 +7,7 @@ import TestSupport
 /// address while a connection is open: the open connection finishes untouched against the old
 /// target, new connections use the new target, address and rule; a broken configuration on
 /// SIGHUP is rejected with a line naming the file and key, and the old one keeps working.
-@Suite("reload on SIGHUP", .timeLimit(.minutes(2)))
+@Suite("reload on SIGHUP", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
 struct ReloadEndToEndTests {
     /// A Zabbix-server stand-in: answers every ZBXD request on a connection with a fixed reply
     /// naming itself, until the client closes.
@@ -193,7 +193,7 @@ struct ReloadEndToEndTests {
                 try pattern.send(seed: 11, length: total, on: socket)
                 return try socket.receiveAll()
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitUntil("the bulk transfer under way", timeout: .seconds(20)) { bulk.receivedBytes > 0 }
             try tee.rewriteConfiguration(
                 """
                 listeners:

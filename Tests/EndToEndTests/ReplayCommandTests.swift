@@ -4,7 +4,7 @@ import TestSupport
 
 /// Acceptance: `zabbix-tee replay` against a live tee in front of a real Zabbix program reports
 /// identical replies for every deterministic fixture, and notices when a reply differs.
-@Suite("zabbix-tee replay", .serialized, .timeLimit(.minutes(2)))
+@Suite("zabbix-tee replay", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2)))
 struct ReplayCommandTests {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures").path

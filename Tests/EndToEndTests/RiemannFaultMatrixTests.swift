@@ -9,7 +9,7 @@ import TestSupport
 /// Riemann behaves again every queued event is acknowledged and the tee's descriptors and RSS
 /// are back where they were after the warm-up round. What Riemann receives in each fault (nothing lost, drop policies) is pinned by
 /// ``RiemannFaultTests``.
-@Suite("Riemann fault matrix", .serialized, .timeLimit(.minutes(5)))
+@Suite("Riemann fault matrix", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(5)))
 struct RiemannFaultMatrixTests {
     static let rounds = 3
     static let healthyAgents = 6

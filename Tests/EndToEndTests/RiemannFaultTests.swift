@@ -11,7 +11,7 @@ import TestSupport
 /// only what Zabbix accepted), and real zabbix_sender runs of the same version; the tee is the
 /// real binary with its admin endpoint scraped for the counters.
 @Suite(
-    "Riemann faults never reach Zabbix", .serialized,
+    "Riemann faults never reach Zabbix", .tags(.integration), .tier(.integration), .serialized,
     .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
     .timeLimit(.minutes(3)))
 struct RiemannFaultTests {

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Acceptance (issue 5, self-monitoring): with `riemann.self_monitoring` on, the tee's own figures
 /// arrive at Riemann every interval with the configured host and prefix, next to the mapped values.
-@Suite("self-monitoring events", .timeLimit(.minutes(1)))
+@Suite("self-monitoring events", .tags(.integration), .tier(.integration), .timeLimit(.minutes(1)))
 struct SelfMonitoringEndToEndTests {
     @Test func figuresArriveEveryIntervalWithTheConfiguredHostAndServices() async throws {
         let target = try ReloadEndToEndTests.TrapperTarget("A")

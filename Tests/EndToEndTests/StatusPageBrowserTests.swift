@@ -7,7 +7,7 @@ import TestSupport
 /// stays one readable table with 50 listeners (screenshots in `.build/test-output/status-page/`,
 /// or `$ZABBIX_TEE_TEST_OUTPUT/status-page/`, for a person to look at).
 @Suite(
-    "status page in a browser", .timeLimit(.minutes(3)), .serialized,
+    "status page in a browser", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)), .serialized,
     .enabled(if: HeadlessChromium.isAvailable, "needs Debian's chromium (scripts/install-test-deps.sh); skipped"))
 struct StatusPageBrowserTests {
     /// Where the screenshots go.
@@ -47,7 +47,7 @@ struct StatusPageBrowserTests {
               listen: "127.0.0.1:\(adminPort)"
             """
         let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, passivePort, oddPort, adminPort])
-        do {
+        try await tee.whileRunning(thenStopping: [agent, proxy], riemann) {
             // Traffic: three passive checks of the real agent, a zabbix_sender batch to the real
             // proxy (which, with no server behind it, may refuse the values), and a client on the
             // listener whose only target is down (its health shows `down`; the client is closed).
@@ -119,14 +119,7 @@ struct StatusPageBrowserTests {
 
             try await HeadlessChromium.screenshot(
                 url + "?refresh=0", to: Self.outputDirectory + "/status-page.png", width: 1400, height: 1500)
-        } catch {
-            _ = try? await tee.stop()
-            throw error
         }
-        #expect(try await tee.stop() == 0)
-        try await agent.stop()
-        try await proxy.stop()
-        await riemann.shutdown()
     }
 
     @Test func fiftyListenersStayOneCompactTable() async throws {

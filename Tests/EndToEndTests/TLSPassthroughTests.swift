@@ -14,7 +14,7 @@ import Glibc
 /// what reached the endpoint side (the recorder's client bytes), and the endpoint's bytes must
 /// equal what the tee under test delivered back. A TLS session that completes is evidence on its
 /// own (any changed byte fails the record MAC), the recordings make it explicit.
-@Suite("TLS-PSK passthrough with real Zabbix programs", .timeLimit(.minutes(3)))
+@Suite("TLS-PSK passthrough with real Zabbix programs", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)))
 struct TLSPassthroughTests {
     /// A throwaway test key: the bytes are useless to anyone.
     static let psk = "5b2c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"

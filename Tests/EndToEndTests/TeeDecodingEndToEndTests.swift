@@ -7,7 +7,7 @@ import TestSupport
 /// with its incremental configuration) resolved through the configuration the tee saw, the
 /// catalog surviving a restart, 7.0 heartbeats, and huge frames decoded without slowing other
 /// connections.
-@Suite("zabbix-tee decoding live traffic", .serialized, .timeLimit(.minutes(3)))
+@Suite("zabbix-tee decoding live traffic", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3)))
 struct TeeDecodingEndToEndTests {
     static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 

@@ -6,7 +6,7 @@ import TestSupport
 /// Acceptance: real Zabbix programs (6.0 and 7.0) → zabbix-tee → real Zabbix server of the same
 /// version, and the Riemann-protocol test server receives exactly the events the values call for,
 /// while Zabbix gets exactly the answers it gets without the tee.
-@Suite("zabbix-tee events from real Zabbix traffic", .timeLimit(.minutes(3)))
+@Suite("zabbix-tee events from real Zabbix traffic", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)))
 struct TeeToRiemannTests {
     static func configuration(port: Int, target: Int, riemann: Int, extra: String = "") -> String {
         """

@@ -4,7 +4,7 @@ import TestSupport
 
 /// Acceptance: real Zabbix 6.0 and 7.0 programs talk through a running `zabbix-tee` exactly as
 /// they do without it.
-@Suite("zabbix-tee between real Zabbix programs", .timeLimit(.minutes(3)))
+@Suite("zabbix-tee between real Zabbix programs", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)))
 struct TeeWithRealZabbixTests {
     static func teeConfiguration(port: Int, target: Int) -> String {
         "log_level: debug\nlisteners:\n" + TeeProcess.listener(name: "zabbix", port: port, targets: [target])
@@ -98,7 +98,7 @@ struct TeeWithRealZabbixTests {
 }
 
 /// The same through the tee in front of a real Zabbix server (6.0 and 7.0): values land in its history.
-@Suite("zabbix-tee in front of a real Zabbix server", .timeLimit(.minutes(3)))
+@Suite("zabbix-tee in front of a real Zabbix server", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)))
 struct TeeInFrontOfZabbixServerTests {
     static func expectStored(lab: ZabbixServerLab, host: ZabbixHostRecord) async throws {
         let int = try await lab.waitForHistory(host, ZabbixTestItems.intKey).first?.value

@@ -10,7 +10,7 @@ import Glibc
 /// Writer faults against the real binary: a full disk under the recordings, a full or closed
 /// standard error, a corrupt catalog at start. In each, the tee stays up and keeps relaying
 /// byte for byte, and the fault is counted.
-@Suite("writer faults", .serialized, .timeLimit(.minutes(3)))
+@Suite("writer faults", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3)))
 struct WriterFaultEndToEndTests {
     /// A connection through the tee to an echo target: sends `bytes`, expects them back whole.
     static func echoes(_ bytes: [UInt8], port: Int) async throws -> Bool {

@@ -3,7 +3,7 @@ import TestSupport
 
 /// The lab's agents are real Zabbix 6.0 and 7.0 agents: they answer `zabbix_get` of their own
 /// version on loopback with the deterministic test items, and stop without leaving a process behind.
-@Suite("Zabbix lab: agents answer passive checks", .timeLimit(.minutes(1)))
+@Suite("Zabbix lab: agents answer passive checks", .tags(.integration), .tier(.integration), .timeLimit(.minutes(1)))
 struct ZabbixLabAgentTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func agentdAnswersPingAndTestItemsAndRefusesUnknownKeys(_ version: ZabbixLabVersion) async throws {

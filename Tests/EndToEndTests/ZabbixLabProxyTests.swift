@@ -3,7 +3,7 @@ import TestSupport
 
 /// The lab's proxy is a real Zabbix 6.0 or 7.0 proxy that, with no server behind it, answers
 /// senders and active agents of its version itself — enough of a peer for relay tests.
-@Suite("Zabbix lab: proxy without a server", .timeLimit(.minutes(1)))
+@Suite("Zabbix lab: proxy without a server", .tags(.integration), .tier(.integration), .timeLimit(.minutes(1)))
 struct ZabbixLabProxyTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func senderToProxyIsAnsweredWithOneFailedValueForAnUnknownHost(_ version: ZabbixLabVersion) async throws {

@@ -6,7 +6,7 @@ import TestSupport
 /// and proxies of its version, and stores their values where a Zabbix operator would look: the
 /// history tables. All tests of one version share one server (`ZabbixServerLab.shared(version)`),
 /// each with its own host.
-@Suite("Zabbix lab: full server", .timeLimit(.minutes(2)))
+@Suite("Zabbix lab: full server", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
 struct ZabbixLabServerTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func senderTrapperValueIsProcessedAndStoredInHistoryUint(_ version: ZabbixLabVersion) async throws {

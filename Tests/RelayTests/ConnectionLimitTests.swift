@@ -8,7 +8,7 @@ import TestSupport
 /// connection is closed by the tee before the target sees a connection; the warning is logged
 /// (once per interval); the counter says how many; allowed connections keep working. Different
 /// clients are played by binding to different loopback addresses (127.0.0.0/8 is all loopback).
-@Suite(.serialized, .timeLimit(.minutes(2))) struct ConnectionLimitTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2))) struct ConnectionLimitTests {
     let log = CapturedLog()
 
     func relay(target: EchoTarget, _ configure: @escaping (inout RelayListenerConfiguration) -> Void) async throws -> RelayHarness {

@@ -8,7 +8,7 @@ import TestSupport
 /// first-byte deadline), trickling does not keep a connection to a server that left, a flood that
 /// empties `accept_rate` costs the other sources nothing beyond that bucket, and the process-wide
 /// limit holds over all listeners. Different sources are played by loopback addresses.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayAbuseTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayAbuseTests {
     let log = CapturedLog()
 
     /// Opens `count` silent connections from `source`; returns the sockets (admitted or not).
@@ -162,7 +162,7 @@ import TestSupport
 }
 
 /// What the relay's event loop relies on from the kernel, checked on real sockets.
-@Suite struct ListeningSocketTests {
+@Suite(.tags(.integration), .tier(.integration)) struct ListeningSocketTests {
     /// The relay sets `TCP_NODELAY` once on the listening socket instead of on every accepted one:
     /// Linux copies it to the accepted sockets.
     @Test func acceptedSocketsInheritTCPNoDelayAndBufferSizesFromTheListeningSocket() throws {

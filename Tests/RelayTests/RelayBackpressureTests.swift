@@ -4,7 +4,7 @@ import TestSupport
 
 /// Acceptance: a receiver that stops reading makes the sender block, and the relay's own
 /// buffering stays bounded while 256 MiB are pushed.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayBackpressureTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayBackpressureTests {
     @Test func receiverThatStopsReadingBlocksTheSenderAndTheRelayBuffersAtMostOneReadBatch() async throws {
         let pattern = PayloadPattern.shared
         let total = 256 << 20

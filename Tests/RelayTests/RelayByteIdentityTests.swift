@@ -5,7 +5,7 @@ import TestSupport
 
 /// Acceptance: random payloads from 1 byte to 64 MiB, both directions at once, over 200
 /// concurrent connections, arrive byte-identical.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayByteIdentityTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayByteIdentityTests {
     /// What one connection sends each way: the client announces the server's stream in a
     /// 16-byte preamble so the target knows what to send back.
     struct Plan: Sendable {

@@ -5,7 +5,7 @@ import TestSupport
 
 /// Resets and early closes: what one side already sent is delivered where the other side can
 /// still take it, then both channels close; nothing hangs and nothing leaks.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayFaultTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayFaultTests {
     let pattern = PayloadPattern.shared
 
     @Test func serverResettingMidReplyStillDeliversWhatItSentAndClosesTheClient() async throws {
@@ -15,7 +15,7 @@ import TestSupport
             let socket = try target.accept()
             _ = try socket.receive()
             try pattern.send(seed: 21, length: 100_000, on: socket)
-            usleep(100_000)
+            socket.waitUntilAcknowledged()  // a reset discards what the relay has not acknowledged
             socket.reset()
         }
         let relay = try await RelayHarness(targets: [target.port])
@@ -48,7 +48,7 @@ import TestSupport
         try await TestThreads.start { () throws -> Void in
             let socket = try BlockingSocket.connect(port: port)
             try pattern.send(seed: 22, length: 50_000, on: socket)
-            usleep(100_000)
+            socket.waitUntilAcknowledged()  // a reset discards what the relay has not acknowledged
             socket.reset()
         }.value
         #expect(try await server.value == pattern.checksum(seed: 22, length: 50_000))

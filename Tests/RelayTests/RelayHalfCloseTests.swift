@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 
 /// Acceptance: half-close is relayed in both directions without losing bytes.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayHalfCloseTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayHalfCloseTests {
     let pattern = PayloadPattern.shared
 
     @Test func clientThatShutsDownItsOutputAfterTheRequestStillReceivesTheWholeReply() async throws {

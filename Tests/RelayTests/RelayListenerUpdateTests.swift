@@ -6,7 +6,7 @@ import TestSupport
 
 /// Acceptance (reload): new settings apply to new connections only; open connections keep their
 /// target and their listening address going away does not touch them.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct RelayListenerUpdateTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2))) struct RelayListenerUpdateTests {
     /// A target that greets every connection with its name, then echoes until end of stream.
     final class EchoTarget: Sendable {
         let listener: BlockingListener

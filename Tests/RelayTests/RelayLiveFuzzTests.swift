@@ -13,7 +13,7 @@ import TestSupport
 /// every byte sent before it; and the relay releases everything: no connection left open, and no
 /// socket of the relay's own on the listener's port or towards the target left in the kernel's
 /// table.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayLiveFuzzTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayLiveFuzzTests {
     /// One end of the relayed connection, non-blocking.
     final class Peer {
         let socket: BlockingSocket

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// The tap sees exactly the relayed bytes and has no say over them.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RelayTapTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayTapTests {
     /// Records what a tap was shown, per connection.
     final class RecordingTapFactory: RelayTapFactory, @unchecked Sendable {
         let lock = NSLock()

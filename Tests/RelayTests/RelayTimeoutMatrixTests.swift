@@ -6,7 +6,7 @@ import TestSupport
 /// Half-open and held connections are released, on real sockets: each state in which one peer
 /// could hold both of a connection's descriptors ends after its own deadline — not after the
 /// 15-minute idle timeout — is counted by reason, and closes both sides.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct RelayTimeoutMatrixTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2))) struct RelayTimeoutMatrixTests {
     /// Every test's deadline under test is 300 ms; the others are long, so only it can fire.
     static func relay(target: BlockingListener, _ configure: @escaping (inout RelayListenerConfiguration) -> Void) async throws -> RelayHarness {
         try await RelayHarness(targets: [target.port]) { configuration in

@@ -6,7 +6,7 @@ import TestSupport
 
 /// Acceptance: connect failures and timeouts move on to the next target; with none left the
 /// client is closed at once and counted; a failed target cools down.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct TargetSelectionTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct TargetSelectionTests {
     /// A target that answers every connection with its name and closes.
     final class NamedTarget: Sendable {
         let listener: BlockingListener
@@ -147,7 +147,7 @@ import TestSupport
 }
 
 /// Bytes and end of stream that arrive while the tee is still connecting to a target.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct EarlyClientBytesTests {
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct EarlyClientBytesTests {
     /// NIO reads a socket to its end as soon as the peer's FIN arrives, even with autoRead off,
     /// so a client that sends everything and half-closes while the tee is still connecting must
     /// not lose those bytes (nor its FIN).

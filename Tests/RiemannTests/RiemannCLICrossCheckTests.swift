@@ -4,7 +4,7 @@ import TestSupport
 
 /// The reference C client (`riemann-client`, Debian riemann-c-client) against our test server:
 /// its frames decode to exactly the fields given on its command line, and our ack satisfies it.
-@Suite struct RiemannCLICrossCheckTests {
+@Suite(.tags(.integration), .tier(.integration)) struct RiemannCLICrossCheckTests {
     static let cli = "/usr/bin/riemann-client"
 
     static func expectedEvent(metric: RiemannMetric) -> RiemannEvent {

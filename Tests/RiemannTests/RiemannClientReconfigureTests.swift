@@ -9,7 +9,7 @@ import TestSupport
 @Suite(.timeLimit(.minutes(1))) struct RiemannClientReconfigureTests {
     typealias Helpers = RiemannClientTests
 
-    @Test func aServerNoLongerListedIsLeftAndItsUnacknowledgedEventsGoToTheNewOne() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func aServerNoLongerListedIsLeftAndItsUnacknowledgedEventsGoToTheNewOne() async throws {
         let old = try await RiemannTestServer.start(replyMode: .neverAcknowledge)
         let new = try await RiemannTestServer.start()
         var settings = Helpers.configuration([old], batch: 10)
@@ -34,7 +34,7 @@ import TestSupport
         await new.shutdown()
     }
 
-    @Test func aServerStillListedKeepsItsConnectionAndNewLimitsApply() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func aServerStillListedKeepsItsConnectionAndNewLimitsApply() async throws {
         let server = try await RiemannTestServer.start()
         let other = try await RiemannTestServer.start()
         var settings = Helpers.configuration([server], batch: 50)

@@ -8,7 +8,7 @@ import TestSupport
 /// real sockets show (resets, refused connects, a server killed mid-stream, malformed replies read
 /// off the wire). Timing and delivery logic is tested on virtual time in
 /// ``RiemannClientVirtualTimeTests`` and ``RiemannConnectionStateMachineTests``.
-@Suite(.timeLimit(.minutes(1))) struct RiemannClientTests {
+@Suite(.tags(.integration), .tier(.integration), .timeLimit(.minutes(1))) struct RiemannClientTests {
     static func events(_ range: Range<Int>, prefix: String = "e") -> [RiemannEvent] {
         range.map { RiemannEvent(service: "\(prefix)\($0)", host: "h", metric: .sint64(Int64($0))) }
     }

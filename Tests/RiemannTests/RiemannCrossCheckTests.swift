@@ -2,6 +2,7 @@ import CRiemannProto
 import Foundation
 import Riemann
 import Testing
+import TestSupport
 
 /// Our encoder's output, read back by decoders we did not write: protobuf-c's generic
 /// descriptor-driven unpacker and `protoc --decode` (Google's C++ protobuf).
@@ -53,7 +54,7 @@ import Testing
             metric: metric)
     }
 
-    @Test(.enabled(if: isExecutable(RiemannCrossCheckTests.protoc)))
+    @Test(.tags(.integration), .tier(.integration), .enabled(if: isExecutable(RiemannCrossCheckTests.protoc)))
     func protocDecodesEveryField() async throws {
         let body = try RiemannMessageCodec.encodeBody(RiemannMessage(events: Self.events))
         let output = try await runProcess(
@@ -68,7 +69,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: isExecutable(RiemannCrossCheckTests.protoc)))
+    @Test(.tags(.integration), .tier(.integration), .enabled(if: isExecutable(RiemannCrossCheckTests.protoc)))
     func protocSeesNaNAndAckAndErrorReplies() async throws {
         let message = RiemannMessage(ok: false, error: "stream threw", events: [RiemannEvent(metric: .double(.nan))])
         let output = try await runProcess(

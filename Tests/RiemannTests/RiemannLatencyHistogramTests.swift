@@ -19,7 +19,7 @@ import TestSupport
         #expect(abs(snapshot.sum - 3.11) < 1e-9)
     }
 
-    @Test func clientRecordsOneSamplePerAcknowledgedMessage() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func clientRecordsOneSamplePerAcknowledgedMessage() async throws {
         let server = try await RiemannTestServer.start()
         let client = RiemannClient(
             configuration: RiemannClientTests.configuration([server], batch: 10), logger: RiemannClientTests.logger)
@@ -35,7 +35,7 @@ import TestSupport
         await server.shutdown()
     }
 
-    @Test func slowAcknowledgementsLandInHigherBuckets() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func slowAcknowledgementsLandInHigherBuckets() async throws {
         let server = try await RiemannTestServer.start(replyMode: .acknowledgeAfter(.milliseconds(60)))
         let client = RiemannClient(
             configuration: RiemannClientTests.configuration([server], batch: 5), logger: RiemannClientTests.logger)

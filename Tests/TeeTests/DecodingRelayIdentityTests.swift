@@ -12,7 +12,7 @@ import ZabbixProtocol
 /// lying sizes, corrupt zlib, invalid JSON or UTF-8, 100 MB of random bytes — is relayed
 /// byte-identical through a relay that decodes, each problem is counted by reason, and the
 /// decoder's memory stays within its configured bounds.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3)))
 struct DecodingRelayIdentityTests {
     final class NullSink: ItemValueSink {
         func consume(_ values: [DecodedValue]) {}
@@ -88,7 +88,8 @@ struct DecodingRelayIdentityTests {
         await pipeline.shutdown()
         let failures = pipeline.statistics.failures
         #expect(failures[.notZabbix]! >= 3, "\(failures)")  // wrong magic, flags, random
-        #expect(failures[.truncated]! >= 2, "\(failures)")  // the truncated frame; streams ending inside a skipped frame
+        // The truncated frame; streams ending inside a skipped frame.
+        #expect(failures[.truncated]! >= 2, "\(failures)")
         #expect(failures[.oversized]! >= 3, "\(failures)")  // 2^64-1, the oversized frame, the 256 MiB header
         #expect(failures[.corruptCompression] == 2, "\(failures)")
         #expect(failures[.invalidJSON] == 2, "\(failures)")

@@ -138,11 +138,11 @@ struct FixtureReplayTests {
         try Self.expectDecodes(name, chunkSize: .max)
     }
 
-    @Test(arguments: Self.names) func decodesFedOneByteAtATime(_ name: String) throws {
+    @Test(.tags(.exhaustive), .tier(.exhaustive), arguments: Self.names) func decodesFedOneByteAtATime(_ name: String) throws {
         try Self.expectDecodes(name, chunkSize: 1)
     }
 
-    @Test(arguments: Self.names) func decodesWhereverTheStreamIsSplit(_ name: String) throws {
+    @Test(.tags(.exhaustive), .tier(.exhaustive), arguments: Self.names) func decodesWhereverTheStreamIsSplit(_ name: String) throws {
         let sizes = try Self.chunkSizes(name)
         var failures = 0
         for size in sizes where failures < 3 {
@@ -189,7 +189,7 @@ struct FixtureReplayTests {
     /// fixture's connection (after its catalog fixture's, on the same listener) to a loopback
     /// peer that answers with `server.bin`. Both directions must arrive byte for byte, and the
     /// pipeline must emit exactly the fixture's items (TLS: none).
-    @Test(arguments: Self.names) func liveTeeRelaysTheFixtureUnchangedAndDecodesItsItems(_ name: String) async throws {
+    @Test(.tags(.integration), .tier(.integration), arguments: Self.names) func liveTeeRelaysTheFixtureUnchangedAndDecodesItsItems(_ name: String) async throws {
         let meta = try FixtureFiles.meta(name)
         let connections = try Self.catalogChain(name) + [name]
         let peer = try BlockingListener()

@@ -41,7 +41,7 @@ struct LogWriterTests {
         }
 
         /// Bytes the pipe holds at most (its capacity).
-        var capacity: Int { Int(fcntl(self.write, 1032 /* F_GETPIPE_SZ */)) }
+        var capacity: Int { Int(fcntl(self.write, 1032)) }  // F_GETPIPE_SZ
 
         deinit {
             close(self.read)

@@ -13,6 +13,7 @@ import TestSupport
 /// (`prometheus_client.parser.text_string_to_metric_families`). Skipped when python3 or
 /// prometheus_client is missing: `pip install prometheus_client`.
 @Suite(
+    .tags(.integration), .tier(.integration),
     .timeLimit(.minutes(1)),
     .enabled(
         if: PythonPrometheusClient.isAvailable,

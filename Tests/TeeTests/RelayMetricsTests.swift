@@ -8,7 +8,7 @@ import Testing
 import TestSupport
 
 /// A real relay listener relays a few connections; `/metrics` over a real socket reports them.
-@Suite(.timeLimit(.minutes(1))) struct RelayMetricsTests {
+@Suite(.tags(.integration), .tier(.integration), .timeLimit(.minutes(1))) struct RelayMetricsTests {
     @Test func scrapeReportsConnectionsBytesAndTargetHealthOfARealListener() async throws {
         let target = try BlockingListener()
         // Nothing listens there, and nothing will: a closed kernel-chosen port (refusingPort) can be

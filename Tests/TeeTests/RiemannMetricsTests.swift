@@ -15,7 +15,7 @@ import TestSupport
         return logger
     }()
 
-    @Test func scrapeReportsDeliveryCountersConnectionAndAckLatencyOfARealClient() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func scrapeReportsDeliveryCountersConnectionAndAckLatencyOfARealClient() async throws {
         let server = try await RiemannTestServer.start()
         // Nothing listens there, and nothing will: a closed kernel-chosen port (refusingPort) can be
         // taken by another test's listener at once, and connecting to it would then succeed.
@@ -69,7 +69,7 @@ import TestSupport
         await server.shutdown()
     }
 
-    @Test func rejectionsAndDropsAppearUnderTheirReasons() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func rejectionsAndDropsAppearUnderTheirReasons() async throws {
         let server = try await RiemannTestServer.start(replyMode: .reject(error: "no"))
         var configuration = RiemannClientConfiguration(servers: [RiemannServerAddress(host: "127.0.0.1", port: server.port)])
         configuration.maximumBatchEvents = 5

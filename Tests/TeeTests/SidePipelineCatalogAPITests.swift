@@ -6,7 +6,7 @@ import TestSupport
 
 /// The side pipeline with `catalog.zabbix_api` when the API is unreachable: values never wait
 /// for the API, only for `catalog.unresolved_wait`, and then fall back as configured.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.tags(.integration), .tier(.integration), .timeLimit(.minutes(1)))
 struct SidePipelineCatalogAPITests {
     static func api(port: Int, timeout: Duration) -> CatalogAPIConfiguration {
         var api = CatalogAPIConfiguration(

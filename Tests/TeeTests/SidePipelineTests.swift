@@ -24,6 +24,8 @@ struct SidePipelineTests {
         let pipeline: SidePipeline
         let sink: CollectingSink
         let factory: ZabbixTapFactory
+        /// The clock the pipeline's warnings are throttled by.
+        let clock = VirtualClock()
         var nextID: UInt64 = 1
 
         init(
@@ -36,9 +38,10 @@ struct SidePipelineTests {
             self.sink = CollectingSink()
             var logger = log?.logger(level: .info) ?? Logger(label: "test")
             if log == nil { logger.logLevel = .critical }
+            let clock = self.clock
             self.pipeline = SidePipeline(
                 configuration: configuration, sink: self.sink, logger: logger, warningInterval: warningInterval,
-                apiEventLoop: apiEventLoop)
+                now: { clock.now }, apiEventLoop: apiEventLoop)
             self.factory = self.pipeline.tapFactory(passiveProxy: passiveProxy)
             self.pipeline.start()
         }
@@ -132,7 +135,8 @@ struct SidePipelineTests {
         await harness.pipeline.shutdown()
     }
 
-    @Test func unknownItemidsAreEmittedAsItemidKeysAfterTheirWait() async throws {
+    /// Integration: the catalog wait expires on the workers' wall clock (their housekeeping pass).
+    @Test(.tags(.integration), .tier(.integration)) func unknownItemidsAreEmittedAsItemidKeysAfterTheirWait() async throws {
         var harness = Harness { $0.unresolvedWait = .milliseconds(200) }
         try harness.connection(Self.agent2Data())
         let values = await harness.values(count: 2)
@@ -142,7 +146,7 @@ struct SidePipelineTests {
         #expect(harness.pipeline.statistics.unresolvedEmittedCount == 2)
     }
 
-    @Test func unknownItemidsAreDroppedAndCountedWhenConfigured() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func unknownItemidsAreDroppedAndCountedWhenConfigured() async throws {
         var harness = Harness {
             $0.unresolvedWait = .milliseconds(100)
             $0.unresolvedAction = .drop
@@ -226,7 +230,7 @@ struct SidePipelineTests {
         #expect(lines.first?.metadata["peer"] == "192.0.2.10:50000")
         #expect(lines.first?.metadata["frame_bytes"] == "\(big.count - 13)")
         #expect(lines.first?.metadata["max_frame_size"] == "4096")
-        try await Task.sleep(for: .milliseconds(400))
+        harness.clock.advance(by: .milliseconds(400))
         try harness.connection(client: client, [(.clientToServer, big)])
         lines = log.entries(containing: "frame larger than decode.max_frame_size")
         #expect(lines.count == 2)

@@ -163,6 +163,16 @@ public final class BlockingSocket: @unchecked Sendable {
         Glibc.close(self.fd)
     }
 
+    /// Waits until the peer's kernel has acknowledged every byte sent (`TIOCOUTQ` is 0), up to
+    /// `timeout`: a ``reset()`` after that cannot discard them. Returns whether it happened.
+    @discardableResult
+    public func waitUntilAcknowledged(timeout: Duration = .seconds(10)) -> Bool {
+        waitUntilBlocking(timeout: timeout, interval: .milliseconds(1)) {
+            var unacknowledged: Int32 = 0
+            return ioctl(self.fd, UInt(TIOCOUTQ), &unacknowledged) == 0 && unacknowledged == 0
+        }
+    }
+
     /// Closes with SO_LINGER 0: the peer gets a TCP reset instead of a FIN.
     public func reset() {
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)

@@ -10,12 +10,15 @@ public final class SlowBulkTarget: @unchecked Sendable {
     private let listener: BlockingListener
     private let completed = Completed()
 
-    /// The checksum of the last complete transfer, shared with the peer threads.
+    /// The checksum of the last complete transfer and the bytes read, shared with the peer threads.
     private final class Completed: @unchecked Sendable {
         private let lock = NSLock()
         private var checksum: StreamChecksum?
+        private var bytes = 0
         func set(_ checksum: StreamChecksum) { self.lock.withLock { self.checksum = checksum } }
         func get() -> StreamChecksum? { self.lock.withLock { self.checksum } }
+        func read(_ count: Int) { self.lock.withLock { self.bytes += count } }
+        var bytesRead: Int { self.lock.withLock { self.bytes } }
     }
 
     /// - Parameters:
@@ -34,6 +37,7 @@ public final class SlowBulkTarget: @unchecked Sendable {
                         let chunk = try socket.receive(maximum: 256 * 1024)
                         if chunk.isEmpty { break }
                         chunk.withUnsafeBytes { checksum.update($0) }
+                        completed.read(chunk.count)
                         usleep(micros)
                     }
                     if checksum.length == total {
@@ -48,6 +52,9 @@ public final class SlowBulkTarget: @unchecked Sendable {
 
     /// The checksum of the last complete transfer, `nil` while none has completed.
     public var received: StreamChecksum? { self.completed.get() }
+
+    /// Bytes read so far, over every transfer: more than 0 once one is under way.
+    public var receivedBytes: Int { self.completed.bytesRead }
 
     /// Stops accepting.
     public func close() { self.listener.close() }

@@ -89,7 +89,8 @@ extension ZabbixFrames {
         body.reserveCapacity(unit.count * count)
         body += unit
         while body.count * 2 <= unit.count * count { body += body }
-        body += body.prefix(unit.count * count - body.count)  // the body repeats the unit: any prefix of it continues it
+        // The body repeats the unit: any prefix of it continues it.
+        body += body.prefix(unit.count * count - body.count)
         body.removeLast(separator.utf8.count)
         return self.frame(flags: 0x01, payload: Array(prefix.utf8) + body + Array(suffix.utf8), reserved: 0)
     }

@@ -60,7 +60,7 @@ public final class ZabbixServerLab: Sendable {
                     labs.append(lab)
                     return labs.count == 1
                 }
-                if first { atexit { sharedForExit.withLock { $0 }.forEach { $0.stopBlocking() } } }
+                if first { atexit { for running in sharedForExit.withLock({ $0 }) { running.stopBlocking() } } }
                 return lab
             }
             tasks[version] = started

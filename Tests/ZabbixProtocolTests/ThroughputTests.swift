@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 import ZabbixProtocol
 
 /// Side-pipeline throughput (JSON parse + message decode + item values). Meaningful only in
@@ -12,7 +13,7 @@ func processCPUSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["ZBX_PERF"] != nil))
+@Suite(.tags(.load), .tier(.load), .serialized, .enabled(if: ProcessInfo.processInfo.environment["ZBX_PERF"] != nil))
 struct ThroughputTests {
     static func proxyData(rows: Int) -> ByteBuffer {
         var text = #"{"request":"proxy data","host":"tee-lab-proxy","session":"e020992624c1bd4010a0d59805f072aa","version":"6.0.14","history data":["#

@@ -163,33 +163,32 @@ extension RelayStateMachine {
         self.now = now
         switch self.awaiting {
         case .write(direction, let count):
+            // Nothing was pending: a socket is read only once its bytes have gone out.
             self.awaiting = nil
             self.scratch = .written(direction, count: count)
-            switch result {
-            case .written(let written):
-                let written = min(max(written, 0), count)
-                if written > 0 { self.lastActivity = now }
-                if written < count {
-                    self[side].writable = false
-                    self.setPending(direction, count - written)
-                }
-            case .failed:
-                self.outputFailed(side, now: now)
-            }
+            self.offered(count, in: direction, to: side, took: result, now: now)
         case .flush(direction):
             self.awaiting = nil
-            switch result {
-            case .written(let written):
-                let pending = self.pending(direction)
-                let written = min(max(written, 0), pending)
-                if written > 0 { self.lastActivity = now }
-                self.setPending(direction, pending - written)
-                if written < pending { self[side].writable = false }
-            case .failed:
-                self.outputFailed(side, now: now)
-            }
+            self.offered(self.pending(direction), in: direction, to: side, took: result, now: now)
         default:
             return
+        }
+    }
+
+    /// `side` was offered `count` bytes of `direction` (fresh from a read, or its spill) and took
+    /// `result`: what it did not take is pending (in the shell's spill buffer), and it is not
+    /// written to again before its next writable edge. The same rule for both kinds of write.
+    private mutating func offered(
+        _ count: Int, in direction: RelayDirection, to side: RelaySide, took result: WriteResult, now: NIODeadline
+    ) {
+        switch result {
+        case .written(let written):
+            let written = min(max(written, 0), count)
+            if written > 0 { self.lastActivity = now }
+            self.setPending(direction, count - written)
+            if written < count { self[side].writable = false }
+        case .failed:
+            self.outputFailed(side, now: now)
         }
     }
 
@@ -295,11 +294,10 @@ extension RelayStateMachine {
         }
         if !self.clientSpoke { consider(self.acceptedAt + self.timeouts.firstByte, .firstByte) }
         if let gone = self.partnerGoneAt { consider(gone + self.timeouts.drain, .drain) }
-        if self.client.isOpen, self.client.output == .shut, self.client.input == .open {
-            consider(self.lastActivity + self.timeouts.clientFin, .clientFin)
-        }
-        if self.server.isOpen, self.server.output == .shut, self.server.input == .open {
-            consider(self.lastActivity + self.timeouts.serverReply, .serverReply)
+        // A socket whose output was shut while its input is still open: its peer is awaited.
+        for side in RelaySide.allCases where self[side].isOpen && self[side].output == .shut && self[side].input == .open {
+            let (allowed, reason) = self.timeouts.awaitingEndOfStream(from: side)
+            consider(self.lastActivity + allowed, reason)
         }
         return earliest
     }

@@ -40,6 +40,12 @@ public struct RelayTimeouts: Sendable, Hashable {
         self.clientFin = clientFin
         self.serverReply = serverReply
     }
+
+    /// The deadline of a socket whose output was shut while its input is still open: the client
+    /// is awaited for its FIN (``clientFin``), the server for its reply (``serverReply``).
+    func awaitingEndOfStream(from side: RelaySide) -> (allowed: TimeAmount, reason: RelayTimeout) {
+        side == .client ? (self.clientFin, .clientFin) : (self.serverReply, .serverReply)
+    }
 }
 
 /// Why a relayed connection was closed by a deadline (connect timeouts move on to the next

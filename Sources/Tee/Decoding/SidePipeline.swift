@@ -36,6 +36,8 @@ public final class SidePipeline: Sendable {
     public let catalogAPIStatistics = CatalogAPIStatistics()
     /// Where the API client runs; `nil`: no API lookups (the `decode` command, tests).
     let apiEventLoop: (any EventLoop)?
+    /// The time ``warnings`` are throttled by: the wall clock, or a test's virtual one.
+    private let now: @Sendable () -> NIODeadline
 
     /// A limit of the side pipeline, for ``warnings``.
     enum LimitWarning: Hashable, Sendable {
@@ -49,11 +51,13 @@ public final class SidePipeline: Sendable {
 
     /// - Parameters:
     ///   - warningInterval: the shortest time between two warnings about the same limit.
+    ///   - now: the clock the warnings are throttled by (tests pass a virtual one).
     ///   - apiEventLoop: where the Zabbix API client (`catalog.zabbix_api`) runs.
     public init(
         configuration: DecodeConfiguration, statistics: DecodeStatistics = DecodeStatistics(),
         catalog: ItemCatalogStore? = nil, sink: any ItemValueSink, logger: Logger,
-        warningInterval: TimeAmount = .seconds(60), apiEventLoop: (any EventLoop)? = nil
+        warningInterval: TimeAmount = .seconds(60), now: @escaping @Sendable () -> NIODeadline = { .now() },
+        apiEventLoop: (any EventLoop)? = nil
     ) {
         self.configuration = configuration
         self.apiEventLoop = apiEventLoop
@@ -62,6 +66,7 @@ public final class SidePipeline: Sendable {
         self.sink = sink
         self.logger = logger
         self.warnings = LogThrottle(interval: warningInterval)
+        self.now = now
         let frameBytes = ByteBudget(limit: configuration.queueBytes)
         self.frameBytes = frameBytes
         let workers = max(1, configuration.workers)
@@ -151,7 +156,7 @@ public final class SidePipeline: Sendable {
         self.warnings.warning(
             .oversizedFrame(listener: connection.listener),
             "frame larger than decode.max_frame_size; not decoded (relayed unchanged)", logger: self.logger,
-            metadata: metadata)
+            metadata: metadata, now: self.now())
     }
 
     /// The catalog refused `count` items or hosts because it is full.
@@ -164,7 +169,7 @@ public final class SidePipeline: Sendable {
             metadata: [
                 "listener": "\(listener)", "refused": "\(count)",
                 "max_entries": "\(self.configuration.catalogMaximumEntries)",
-            ])
+            ], now: self.now())
     }
 
     /// Values whose itemid stayed unknown.
@@ -180,7 +185,7 @@ public final class SidePipeline: Sendable {
         let label = self.statistics.redirected(listener: listener, address: address)
         guard let target = redirect.address else { return }
         let coverage = RedirectCoverage.of(target, listeners: self.listeners.withLock { $0 })
-        guard let suppressed = self.warnings.record(.redirect(listener: listener, address: label)) else { return }
+        guard let suppressed = self.warnings.record(.redirect(listener: listener, address: label), now: self.now()) else { return }
         var metadata: Logger.Metadata = [
             "listener": "\(listener)", "connection": "\(connection)", "address": "\(address)",
             "covered": "\(coverage != .none)",

@@ -25,20 +25,13 @@ extension TeeDaemon {
     /// and Riemann settings are swapped. Keys that need a restart are named in a warning and keep
     /// their running values. Logs one info line listing what changed.
     ///
-    /// Reloads never overlap each other or the shutdown; a reload before ``start()`` finished or
-    /// after the shutdown began is ignored (`nil`). If an added address cannot be bound the rest
-    /// is applied, the error is logged and the reload counts as failed; the next reload tries
-    /// to bind it again.
+    /// The listener service calls it between two SIGHUPs, so reloads never overlap each other
+    /// or the shutdown; a reload before the listeners are bound or after the shutdown began is
+    /// ignored (`nil`). If an added address cannot be bound the rest is applied, the error is
+    /// logged and the reload counts as failed; the next reload tries to bind it again.
     @discardableResult
     public func reload(_ new: TeeConfiguration) async -> ConfigurationReloadPlan? {
-        await self.reloadLock.lock()
-        let plan = await self.reloadHoldingLock(new)
-        await self.reloadLock.unlock()
-        return plan
-    }
-
-    private func reloadHoldingLock(_ new: TeeConfiguration) async -> ConfigurationReloadPlan? {
-        guard self.state.isServing else {
+        guard self.isServing else {
             self.logger.warning("configuration reload ignored: the tee is starting or shutting down")
             return nil
         }
