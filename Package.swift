@@ -26,7 +26,10 @@ let package = Package(
         // System libraries (Debian: zlib1g-dev, libprotobuf-c-dev).
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
-            name: "CProtobufC", pkgConfig: "libprotobuf-c", providers: [.apt(["libprotobuf-c-dev"])]),
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
         // protoc-c output for riemann.proto, committed; see Sources/CRiemannProto/regenerate.sh.
         .target(name: "CRiemannProto", dependencies: ["CProtobufC"], exclude: ["riemann.proto", "regenerate.sh"]),
 
@@ -35,14 +38,16 @@ let package = Package(
             dependencies: [
                 "CZlib",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]),
+            ]
+        ),
         // One warning per interval instead of one per event, for every module that logs on behalf of peers.
         .target(
             name: "LogThrottling",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         .target(
             name: "Riemann",
             dependencies: [
@@ -50,7 +55,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         // epoll, eventfd, accept4 and TCP options for the relay's event loop (Linux).
         .target(name: "CRelaySystem"),
         .target(
@@ -61,7 +67,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         .target(
             name: "Admin",
             dependencies: [
@@ -69,7 +76,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         .target(
             name: "Tee",
             dependencies: [
@@ -81,7 +89,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
-            ]),
+            ]
+        ),
         .executableTarget(
             name: "zabbix-tee",
             dependencies: [
@@ -92,7 +101,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
 
         // Helpers shared by the test targets: loopback peers, real Zabbix programs, byte checks.
         .target(
@@ -103,37 +113,43 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/TestSupport"),
+            path: "Tests/TestSupport"
+        ),
         // A relay state machine between simulated peers and kernel sockets, with the relay's
         // promises as oracles: shared by RelayTests' property tests and FuzzRelayStateMachine.
         .target(
             name: "RelaySimulation",
             dependencies: ["Relay", .product(name: "NIOCore", package: "swift-nio")],
-            path: "Tests/RelaySimulation"),
+            path: "Tests/RelaySimulation"
+        ),
         .testTarget(
             name: "ZabbixProtocolTests",
-            dependencies: ["ZabbixProtocol", "TestSupport"]),
+            dependencies: ["ZabbixProtocol", "TestSupport"]
+        ),
         .testTarget(
             name: "RiemannTests",
             dependencies: [
                 "Riemann", "CRiemannProto", "LogThrottling", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-            ]),
+            ]
+        ),
         .testTarget(
             name: "RelayTests",
             dependencies: [
                 "Relay", "RelaySimulation", "LogThrottling", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            ]
+        ),
         .testTarget(
             name: "AdminTests",
             dependencies: [
                 "Admin", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            ]
+        ),
         .testTarget(
             name: "TeeTests",
             dependencies: [
@@ -141,14 +157,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]),
+            ]
+        ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "Tee", "Relay", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            ]
+        ),
 
         // libFuzzer targets, one per parser; see RELIABILITY.md and scripts/fuzz.sh. Each exports
         // LLVMFuzzerTestOneInput; its @main starts libFuzzer's driver when built with
@@ -174,6 +192,7 @@ var fuzzTargets: [Target] {
             name: fuzzer.name,
             dependencies: ["FuzzSupport"] + fuzzer.dependencies,
             path: "Fuzz/\(fuzzer.name)",
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        )
     }
 }

@@ -21,14 +21,16 @@ let package = Package(
                 "CAllocationCounter",
                 .product(name: "ZabbixTeeKit", package: "zabbix-tee"),
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]),
+            ]
+        ),
         // SwiftNIO's own floor for a relay, measured beside the tee (Benchmarks/run.sh, variant nio-floor).
         .executableTarget(
             name: "nio-floor",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            ]
+        ),
         // The same relay on raw epoll, without SwiftNIO (variant epoll-floor).
         .target(name: "CEpoll"),
         .executableTarget(name: "epoll-floor", dependencies: ["CEpoll"]),

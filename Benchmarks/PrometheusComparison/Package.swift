@@ -9,5 +9,10 @@ let package = Package(
     name: "prometheus-comparison",
     platforms: [.macOS(.v15)],
     dependencies: [.package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1")],
-    targets: [.executableTarget(name: "PrometheusComparison", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")])]
+    targets: [
+        .executableTarget(
+            name: "PrometheusComparison",
+            dependencies: [.product(name: "Prometheus", package: "swift-prometheus")]
+        )
+    ]
 )

@@ -33,7 +33,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     var conversation = ZabbixConversation(budget: budget)
     func send(_ bytes: [UInt8], _ peer: ZabbixPeer) {
         let buffer = ByteBuffer(bytes: bytes)
-        let message = FuzzSupport.withinAllocationBudget(8 * bytes.count + 4 * budget + (64 << 10), "decoding a configuration") {
+        let message = FuzzSupport.withinAllocationBudget(
+            8 * bytes.count + 4 * budget + (64 << 10),
+            "decoding a configuration"
+        ) {
             try? conversation.decode(buffer, from: peer)
         }
         if case .proxyConfig(let config)? = message {
@@ -46,7 +49,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         send(payload, .server)
     case 1:
         send(Array(#"{"request":"proxy config"}"#.utf8), .client)
-        send(Array(#"{"version":"7.0.0","session":"0123456789abcdef0123456789abcdef","config_revision":0}"#.utf8), .server)
+        send(
+            Array(#"{"version":"7.0.0","session":"0123456789abcdef0123456789abcdef","config_revision":0}"#.utf8),
+            .server
+        )
         send(payload, .client)
     default:
         send(Array(#"{"request":"proxy config","data":"#.utf8) + payload + [UInt8(ascii: "}")], .client)
@@ -62,7 +68,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             let refused = catalog.refusedCount
             catalog.learn(config, listener: "fuzz", proxy: config.proxyHost ?? "")
             if refused == 0 && catalog.refusedCount == 0 {
-                FuzzSupport.check(catalog.serialized() == before, "learning the same configuration twice changed the catalog")
+                FuzzSupport.check(
+                    catalog.serialized() == before,
+                    "learning the same configuration twice changed the catalog"
+                )
             }
             checkCatalog(catalog)
         }
@@ -76,7 +85,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
 }
 
 private func checkCatalog(_ catalog: ItemCatalog) {
-    FuzzSupport.check(catalog.count >= 0 && catalog.count <= catalog.maximumEntries, "count \(catalog.count) outside 0…\(catalog.maximumEntries)")
+    FuzzSupport.check(
+        catalog.count >= 0 && catalog.count <= catalog.maximumEntries,
+        "count \(catalog.count) outside 0…\(catalog.maximumEntries)"
+    )
     let bytes = catalog.serialized()
     let lines = bytes.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
     FuzzSupport.check(lines == catalog.count + 1, "serialized \(lines) lines for \(catalog.count) entries")
@@ -84,7 +96,10 @@ private func checkCatalog(_ catalog: ItemCatalog) {
     do {
         reloaded = try ItemCatalog(serialized: bytes, maximumEntries: catalog.maximumEntries)
     } catch {
-        FuzzSupport.check(false, "serialized catalog does not load: \(error)\n\(String(decoding: bytes, as: UTF8.self))")
+        FuzzSupport.check(
+            false,
+            "serialized catalog does not load: \(error)\n\(String(decoding: bytes, as: UTF8.self))"
+        )
         return
     }
     FuzzSupport.check(reloaded.count == catalog.count, "reloaded \(reloaded.count) entries, had \(catalog.count)")

@@ -42,14 +42,25 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     if flags >> 6 != 0 {
         let unit = Int64(flags >> 6)
         timeouts = RelayTimeouts(
-            connect: .milliseconds(300 * unit), firstByte: .seconds(2 * unit), idle: .seconds(5 * unit),
-            drain: .seconds(unit), clientFin: .seconds(unit), serverReply: .seconds(3 * unit))
+            connect: .milliseconds(300 * unit),
+            firstByte: .seconds(2 * unit),
+            idle: .seconds(5 * unit),
+            drain: .seconds(unit),
+            clientFin: .seconds(unit),
+            serverReply: .seconds(3 * unit)
+        )
     }
     let simulation = RelaySimulation(
-        timeouts: timeouts, targetCount: Int(flags & 0x3) + 1, failingTargets: Int((flags >> 2) & 0x3),
-        refuseAdmission: flags & 0x10 != 0, scratchSize: Int(input[0] % 32) + 1,
-        clientCapacity: Int(input[1] % 48) + 1, serverCapacity: Int(input[2] % 48) + 1,
-        moreBeforeEndOfStream: flags & 0x20 != 0, timeMoves: flags >> 6 != 0)
+        timeouts: timeouts,
+        targetCount: Int(flags & 0x3) + 1,
+        failingTargets: Int((flags >> 2) & 0x3),
+        refuseAdmission: flags & 0x10 != 0,
+        scratchSize: Int(input[0] % 32) + 1,
+        clientCapacity: Int(input[1] % 48) + 1,
+        serverCapacity: Int(input[2] % 48) + 1,
+        moreBeforeEndOfStream: flags & 0x20 != 0,
+        timeMoves: flags >> 6 != 0
+    )
     var choices = InputChoices(bytes: UnsafeRawBufferPointer(rebasing: input[4...]))
     let result = RelaySimulation.run(simulation, steps: (size - 4) / 2 + 1, choices: &choices)
     FuzzSupport.check(result.violations.isEmpty, result.violations.prefix(5).joined(separator: "\n"))

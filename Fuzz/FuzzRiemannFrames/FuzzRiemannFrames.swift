@@ -22,7 +22,11 @@ private enum Outcome: Equatable {
     case tooLarge(RiemannFrameTooLargeError)
 }
 
-private func bodies(_ decoder: RiemannFrameDecoder, _ stream: UnsafeRawBufferPointer, piece: Int) -> ([[UInt8]], Outcome) {
+private func bodies(
+    _ decoder: RiemannFrameDecoder,
+    _ stream: UnsafeRawBufferPointer,
+    piece: Int
+) -> ([[UInt8]], Outcome) {
     var buffer = ByteBuffer()
     var result: [[UInt8]] = []
     var offset = 0
@@ -36,17 +40,25 @@ private func bodies(_ decoder: RiemannFrameDecoder, _ stream: UnsafeRawBufferPoi
             do {
                 body = try decoder.readFrameBody(from: &buffer)
             } catch {
-                FuzzSupport.check(error.announcedLength > decoder.maximumFrameLength, "refused a frame within the limit")
+                FuzzSupport.check(
+                    error.announcedLength > decoder.maximumFrameLength,
+                    "refused a frame within the limit"
+                )
                 return (result, .tooLarge(error))
             }
             guard let body else {
-                FuzzSupport.check(buffer == before && buffer.readerIndex == before.readerIndex, "nil result consumed bytes")
+                FuzzSupport.check(
+                    buffer == before && buffer.readerIndex == before.readerIndex,
+                    "nil result consumed bytes"
+                )
                 break
             }
             FuzzSupport.check(body.readableBytes <= decoder.maximumFrameLength, "body above the limit")
             FuzzSupport.check(
-                before.readableBytes - buffer.readableBytes == RiemannMessageCodec.frameHeaderLength + body.readableBytes,
-                "consumed bytes do not match header + body")
+                before.readableBytes - buffer.readableBytes == RiemannMessageCodec.frameHeaderLength
+                    + body.readableBytes,
+                "consumed bytes do not match header + body"
+            )
             let announced = before.getInteger(at: before.readerIndex, endianness: .big, as: UInt32.self)
             FuzzSupport.check(announced.map(Int.init) == body.readableBytes, "body length != announced length")
             result.append(Array(body.readableBytesView))
@@ -75,7 +87,8 @@ private func checkCodec(_ body: UnsafeRawBufferPointer) {
     if message.ok == nil, message.error == nil, message.query == nil {
         FuzzSupport.check(
             message.events.reduce(0) { $0 + $1.encodedSizeInMessage } == encoded.count,
-            "encodedSizeInMessage does not add up to the encoded body")
+            "encodedSizeInMessage does not add up to the encoded body"
+        )
     }
 }
 
@@ -90,7 +103,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     let (split, splitOutcome) = bodies(decoder, stream, piece: piece)
     let (whole, wholeOutcome) = bodies(decoder, stream, piece: max(stream.count, 1))
     FuzzSupport.check(split == whole, "piecewise and whole framing disagree")
-    FuzzSupport.check(splitOutcome == wholeOutcome, "piecewise and whole framing end differently: \(splitOutcome) vs \(wholeOutcome)")
+    FuzzSupport.check(
+        splitOutcome == wholeOutcome,
+        "piecewise and whole framing end differently: \(splitOutcome) vs \(wholeOutcome)"
+    )
 
     for body in whole { body.withUnsafeBytes { checkCodec($0) } }
     checkCodec(stream)

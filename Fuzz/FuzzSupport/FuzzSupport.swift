@@ -1,4 +1,5 @@
 import CLibFuzzer
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,8 +32,10 @@ public enum FuzzSupport {
     /// A failed invariant: prints `message` and traps, which libFuzzer reports as a crash and
     /// saves the input.
     public static func check(
-        _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
-        file: StaticString = #fileID, line: UInt = #line
+        _ condition: @autoclosure () -> Bool,
+        _ message: @autoclosure () -> String,
+        file: StaticString = #fileID,
+        line: UInt = #line
     ) {
         if !condition() {
             printError("FUZZ INVARIANT VIOLATED at \(file):\(line): \(message())")
@@ -44,7 +47,10 @@ public enum FuzzSupport {
     /// (``AllocationBudget``): what decoding an input may cost is bounded by the input, never by
     /// what it claims or how it is shaped. Without ASan (plain replay builds) it only runs `body`.
     public static func withinAllocationBudget<R>(
-        _ limit: Int, _ what: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line,
+        _ limit: Int,
+        _ what: @autoclosure () -> String,
+        file: StaticString = #fileID,
+        line: UInt = #line,
         _ body: () throws -> R
     ) rethrows -> R {
         guard AllocationBudget.isCounting else { return try body() }
@@ -52,7 +58,12 @@ public enum FuzzSupport {
         fuzz_allocations_reset_peak()
         let result = try body()
         let used = fuzz_allocations_peak() - min(start, fuzz_allocations_peak())
-        Self.check(used <= limit, "\(what()) used \(used) bytes of heap at its peak, budget \(limit)", file: file, line: line)
+        Self.check(
+            used <= limit,
+            "\(what()) used \(used) bytes of heap at its peak, budget \(limit)",
+            file: file,
+            line: line
+        )
         return result
     }
 
@@ -61,7 +72,9 @@ public enum FuzzSupport {
     public static func replay(_ testOneInput: (UnsafePointer<UInt8>?, Int) -> CInt) -> Never {
         let paths = CommandLine.arguments.dropFirst()
         if paths.isEmpty {
-            printError("usage: \(CommandLine.arguments[0]) FILE|DIR...\n(replays inputs without libFuzzer; see RELIABILITY.md)")
+            printError(
+                "usage: \(CommandLine.arguments[0]) FILE|DIR...\n(replays inputs without libFuzzer; see RELIABILITY.md)"
+            )
             exit(2)
         }
         var count = 0

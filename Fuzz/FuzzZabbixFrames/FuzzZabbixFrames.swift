@@ -42,7 +42,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     whole.feed(buffer) { wholeEvents.append($0) }
     FuzzSupport.check(
         whole.bufferedByteCount <= ZabbixFrameHeader.largeLength + limit,
-        "whole: buffered \(whole.bufferedByteCount) > \(ZabbixFrameHeader.largeLength) + \(limit)")
+        "whole: buffered \(whole.bufferedByteCount) > \(ZabbixFrameHeader.largeLength) + \(limit)"
+    )
     let wholeFinish = whole.finish()
     FuzzSupport.check(whole.isStopped, "finish() must stop the decoder")
 
@@ -64,14 +65,18 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         offset += length
         FuzzSupport.check(
             split.bufferedByteCount <= ZabbixFrameHeader.largeLength + limit,
-            "split: buffered \(split.bufferedByteCount) > \(ZabbixFrameHeader.largeLength) + \(limit)")
+            "split: buffered \(split.bufferedByteCount) > \(ZabbixFrameHeader.largeLength) + \(limit)"
+        )
         if split.isAtFrameBoundary {
             FuzzSupport.check(split.bufferedByteCount == 0, "bytes buffered at a frame boundary")
         }
     }
     let splitFinish = split.finish()
     FuzzSupport.check(wholeEvents == splitEvents, "whole and split feeding disagree:\n\(wholeEvents)\n\(splitEvents)")
-    FuzzSupport.check(wholeFinish == splitFinish, "finish() disagrees: \(String(describing: wholeFinish)) vs \(String(describing: splitFinish))")
+    FuzzSupport.check(
+        wholeFinish == splitFinish,
+        "finish() disagrees: \(String(describing: wholeFinish)) vs \(String(describing: splitFinish))"
+    )
 
     // A stopped decoder ignores input.
     let afterFinish = split.feed(ByteBuffer(bytes: stream))
@@ -91,7 +96,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         case .skipped(let header):
             FuzzSupport.check(
                 header.dataLength > UInt64(limit) || (header.isCompressed && header.reserved > UInt64(limit)),
-                "skipped a frame within the limit: \(header)")
+                "skipped a frame within the limit: \(header)"
+            )
             // Header plus the passed-over payload (clamped: the stream may end inside it).
             consumed += header.length + Int(min(header.dataLength, UInt64(stream.count)))
             conversation.forgetFrame(from: peer)
@@ -103,14 +109,18 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             FuzzSupport.check(
                 consumed + encoded.count <= stream.count
                     && encoded.elementsEqual(stream[consumed..<(consumed + encoded.count)]),
-                "frame does not re-encode to its input bytes at offset \(consumed)")
+                "frame does not re-encode to its input bytes at offset \(consumed)"
+            )
             consumed += encoded.count
             let payload: ByteBuffer
             do {
                 // zlib inflates at most 1032 bytes per compressed byte: the claim in `reserved`
                 // must not cost more than what could really come out.
                 let possible = min(Int(frame.header.decodedLength) + 1, 1032 * frame.payload.readableBytes + 64)
-                payload = try FuzzSupport.withinAllocationBudget(4 * possible + (256 << 10), "inflating \(frame.header)") {
+                payload = try FuzzSupport.withinAllocationBudget(
+                    4 * possible + (256 << 10),
+                    "inflating \(frame.header)"
+                ) {
                     try inflater.decodedPayload(of: frame)
                 }
             } catch {
@@ -120,12 +130,14 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             if frame.header.isCompressed {
                 FuzzSupport.check(
                     UInt64(payload.readableBytes) == frame.header.reserved && payload.readableBytes <= limit,
-                    "inflated \(payload.readableBytes) bytes, announced \(frame.header.reserved)")
+                    "inflated \(payload.readableBytes) bytes, announced \(frame.header.reserved)"
+                )
             }
             // Alternate peers so that requests get replies on the same conversation.
             let sender: ZabbixPeer = index % 2 == 0 ? peer : peer.other
             let decoded = FuzzSupport.withinAllocationBudget(
-                8 * payload.readableBytes + 4 * budget + (64 << 10), "decoding \(payload.readableBytes) bytes"
+                8 * payload.readableBytes + 4 * budget + (64 << 10),
+                "decoding \(payload.readableBytes) bytes"
             ) { try? conversation.decode(payload, from: sender) }
             guard let message = decoded else {
                 conversation.forgetFrame(from: sender)

@@ -43,7 +43,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         let fromArray = Result { () throws(JSONParseError) in try parser.parse(Array(payload)) }
         FuzzSupport.check(fromRaw == fromBuffer && fromRaw == fromArray, "parse entry points disagree")
         if case .failure(let error) = fromRaw {
-            FuzzSupport.check(error.offset >= 0 && error.offset <= payload.count, "error offset \(error.offset) outside \(payload.count) bytes")
+            FuzzSupport.check(
+                error.offset >= 0 && error.offset <= payload.count,
+                "error offset \(error.offset) outside \(payload.count) bytes"
+            )
         }
         if case .success = (Result { () throws(JSONParseError) in try shallow.parse(payload) }) {
             FuzzSupport.check((try? fromRaw.get()) != nil, "depth-3 parser accepted what the default parser rejects")
@@ -53,9 +56,11 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             Result { () throws(JSONParseError) in try budgeted.parse(payload) }
         }
         switch small {
-        case .success(let value): FuzzSupport.check((try? fromRaw.get()) == value, "a budgeted parser built another tree")
+        case .success(let value):
+            FuzzSupport.check((try? fromRaw.get()) == value, "a budgeted parser built another tree")
         case .failure(let error) where error.reason == .budgetExceeded: break
-        case .failure(let error): FuzzSupport.check(fromRaw == .failure(error), "a budgeted parser failed otherwise: \(error)")
+        case .failure(let error):
+            FuzzSupport.check(fromRaw == .failure(error), "a budgeted parser failed otherwise: \(error)")
         }
 
         let peer: ZabbixPeer
@@ -66,7 +71,10 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         }
         let message: ZabbixMessage
         do {
-            message = try FuzzSupport.withinAllocationBudget(8 * payload.count + 4 * budget + (64 << 10), "decoding a payload") {
+            message = try FuzzSupport.withinAllocationBudget(
+                8 * payload.count + 4 * budget + (64 << 10),
+                "decoding a payload"
+            ) {
                 try conversation.decode(bytes: payload, from: peer)
             }
         } catch {
@@ -90,7 +98,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             let positions = push.rowIndexes
             FuzzSupport.check(
                 positions.count == push.rows.count && zip(positions, positions.dropFirst()).allSatisfy { $0 < $1 },
-                "history.push rows without increasing positions")
+                "history.push rows without increasing positions"
+            )
             _ = ItemValue.values(of: push)
         default: break
         }

@@ -43,7 +43,13 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Requests received and not yet answered (pipelined requests can overlap a response's write).
     private var unanswered = 0
 
-    init(routes: AdminRoutes, maximumBodyBytes: Int, requestTimeout: TimeAmount, responseTimeout: TimeAmount, hooks: Hooks) {
+    init(
+        routes: AdminRoutes,
+        maximumBodyBytes: Int,
+        requestTimeout: TimeAmount,
+        responseTimeout: TimeAmount,
+        hooks: Hooks
+    ) {
         self.routes = routes
         self.maximumBodyBytes = maximumBodyBytes
         self.requestTimeout = requestTimeout
@@ -106,7 +112,10 @@ final class AdminHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func write(
-        _ response: AdminRoutes.Response, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext
+        _ response: AdminRoutes.Response,
+        for request: HTTPRequestHead,
+        keepAlive: Bool,
+        context: ChannelHandlerContext
     ) {
         let body = context.channel.allocator.buffer(string: response.body)
         var headers = HTTPHeaders()

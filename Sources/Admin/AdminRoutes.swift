@@ -47,19 +47,29 @@ struct AdminRoutes: Sendable {
         }
         guard head.method == .GET || head.method == .HEAD else {
             return eventLoop.makeSucceededFuture(
-                Response(status: .methodNotAllowed, extraHeaders: [("Allow", "GET, HEAD")], body: "method not allowed\n"))
+                Response(
+                    status: .methodNotAllowed,
+                    extraHeaders: [("Allow", "GET, HEAD")],
+                    body: "method not allowed\n"
+                )
+            )
         }
         switch endpoint {
         case .health:
             return eventLoop.makeSucceededFuture(
                 self.healthy()
-                    ? Response(status: .ok, body: "ok\n") : Response(status: .serviceUnavailable, body: "unhealthy\n"))
+                    ? Response(status: .ok, body: "ok\n") : Response(status: .serviceUnavailable, body: "unhealthy\n")
+            )
         case .ready:
             let readiness = self.ready()
             return eventLoop.makeSucceededFuture(
                 readiness.isReady
                     ? Response(status: .ok, body: "ok\n")
-                    : Response(status: .serviceUnavailable, body: "not ready\n" + readiness.problems.map { $0 + "\n" }.joined()))
+                    : Response(
+                        status: .serviceUnavailable,
+                        body: "not ready\n" + readiness.problems.map { $0 + "\n" }.joined()
+                    )
+            )
         case .metrics:
             let exporter = self.exporter
             return self.offLoop(on: eventLoop) {
@@ -70,14 +80,20 @@ struct AdminRoutes: Sendable {
             let uri = head.uri
             return self.offLoop(on: eventLoop) {
                 Response(
-                    status: .ok, contentType: StatusPage.contentType, extraHeaders: StatusPageEndpoint.headers,
-                    body: statusPage.render(uri: uri))
+                    status: .ok,
+                    contentType: StatusPage.contentType,
+                    extraHeaders: StatusPageEndpoint.headers,
+                    body: statusPage.render(uri: uri)
+                )
             }
         }
     }
 
     /// Runs `body` on the thread pool (sources may be slow); `503` once the pool is shut down.
-    private func offLoop(on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Response) -> EventLoopFuture<Response> {
+    private func offLoop(
+        on eventLoop: any EventLoop,
+        _ body: @escaping @Sendable () -> Response
+    ) -> EventLoopFuture<Response> {
         self.threadPool.runIfActive(eventLoop: eventLoop, body).flatMapErrorThrowing { _ in
             Response(status: .serviceUnavailable, body: "shutting down\n")
         }

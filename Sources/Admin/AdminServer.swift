@@ -86,8 +86,12 @@ public final class AdminServer: Sendable {
     ) {
         self.configuration = configuration
         self.routes = AdminRoutes(
-            exporter: exporter, statusPage: StatusPageEndpoint(exporter: exporter), healthy: healthy, ready: ready,
-            threadPool: threadPool)
+            exporter: exporter,
+            statusPage: StatusPageEndpoint(exporter: exporter),
+            healthy: healthy,
+            ready: ready,
+            threadPool: threadPool
+        )
         if let group {
             self.group = group
             self.ownGroup = nil
@@ -125,10 +129,13 @@ public final class AdminServer: Sendable {
                         try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                         try pipeline.addHandler(
                             AdminHTTPHandler(
-                                routes: routes, maximumBodyBytes: configuration.maximumRequestBodyBytes,
+                                routes: routes,
+                                maximumBodyBytes: configuration.maximumRequestBodyBytes,
                                 requestTimeout: TimeAmount(configuration.requestTimeout),
                                 responseTimeout: TimeAmount(configuration.responseTimeout),
-                                hooks: self.hooks(for: channel)))
+                                hooks: self.hooks(for: channel)
+                            )
+                        )
                     }
                 }
                 .bind(host: configuration.host, port: configuration.port)
@@ -149,7 +156,9 @@ public final class AdminServer: Sendable {
         let host = channel.localAddress?.ipAddress ?? configuration.host
         let port = channel.localAddress?.port ?? configuration.port
         self.logger.info(
-            "Admin endpoint listening", metadata: ["address": "\(host.contains(":") ? "[\(host)]" : host):\(port)"])
+            "Admin endpoint listening",
+            metadata: ["address": "\(host.contains(":") ? "[\(host)]" : host):\(port)"]
+        )
     }
 
     /// The bound address once ``start()`` returned (useful with port 0).
@@ -208,6 +217,7 @@ public final class AdminServer: Sendable {
         let id = ObjectIdentifier(channel)
         return AdminHTTPHandler.Hooks(
             requestReceived: { [self] in self.state.withLock { $0.table.requestReceived(id) } },
-            responseSent: { [self] in self.state.withLock { $0.table.responseSent(id, now: .now()) } })
+            responseSent: { [self] in self.state.withLock { $0.table.responseSent(id, now: .now()) } }
+        )
     }
 }

@@ -18,18 +18,27 @@ public struct ProcessMetricsSource: MetricsSource {
         if let stat = ProcStat.current() {
             let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
             snapshot.counter(
-                "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.",
-                value: Double(stat.userTicks + stat.systemTicks) / ticks)
+                "process_cpu_seconds_total",
+                help: "Total user and system CPU time spent in seconds.",
+                value: Double(stat.userTicks + stat.systemTicks) / ticks
+            )
             if let bootTime = ProcStat.bootTime() {
                 snapshot.gauge(
-                    "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.",
-                    value: Double(bootTime) + Double(stat.startTicks) / ticks)
+                    "process_start_time_seconds",
+                    help: "Start time of the process since unix epoch in seconds.",
+                    value: Double(bootTime) + Double(stat.startTicks) / ticks
+                )
             }
             snapshot.gauge(
-                "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", value: stat.virtualBytes)
+                "process_virtual_memory_bytes",
+                help: "Virtual memory size in bytes.",
+                value: stat.virtualBytes
+            )
             snapshot.gauge(
-                "process_resident_memory_bytes", help: "Resident memory size in bytes.",
-                value: stat.residentPages * sysconf(Int32(_SC_PAGESIZE)))
+                "process_resident_memory_bytes",
+                help: "Resident memory size in bytes.",
+                value: stat.residentPages * sysconf(Int32(_SC_PAGESIZE))
+            )
         }
         if let open = ProcStat.openFileDescriptors() {
             snapshot.gauge("process_open_fds", help: "Number of open file descriptors.", value: open)
@@ -38,8 +47,10 @@ public struct ProcessMetricsSource: MetricsSource {
         var limit = rlimit()
         if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 {
             snapshot.gauge(
-                "process_max_fds", help: "Maximum number of open file descriptors.",
-                value: limit.rlim_cur == rlim_t.max ? Double.infinity : Double(limit.rlim_cur))
+                "process_max_fds",
+                help: "Maximum number of open file descriptors.",
+                value: limit.rlim_cur == rlim_t.max ? Double.infinity : Double(limit.rlim_cur)
+            )
         }
         #endif
         #endif
@@ -73,7 +84,12 @@ struct ProcStat {
             let resident = field(24)
         else { return nil }
         return ProcStat(
-            userTicks: user, systemTicks: system, startTicks: start, virtualBytes: virtual, residentPages: resident)
+            userTicks: user,
+            systemTicks: system,
+            startTicks: start,
+            virtualBytes: virtual,
+            residentPages: resident
+        )
     }
 
     /// Boot time in seconds since the epoch (`btime` of `/proc/stat`).

@@ -28,10 +28,18 @@ public enum PrometheusTextWriter {
                 case .histogram(let histogram):
                     for (bound, count) in zip(histogram.upperBounds, histogram.cumulativeCounts) {
                         self.line(
-                            &output, family.name + "_bucket",
-                            sample.labels + [.init("le", self.format(bound))], String(count))
+                            &output,
+                            family.name + "_bucket",
+                            sample.labels + [.init("le", self.format(bound))],
+                            String(count)
+                        )
                     }
-                    self.line(&output, family.name + "_bucket", sample.labels + [.init("le", "+Inf")], String(histogram.count))
+                    self.line(
+                        &output,
+                        family.name + "_bucket",
+                        sample.labels + [.init("le", "+Inf")],
+                        String(histogram.count)
+                    )
                     self.line(&output, family.name + "_sum", sample.labels, self.format(histogram.sum))
                     self.line(&output, family.name + "_count", sample.labels, String(histogram.count))
                 }
@@ -40,7 +48,8 @@ public enum PrometheusTextWriter {
         return output
     }
 
-    private static func line(_ output: inout String, _ name: String, _ labels: [MetricsSnapshot.Label], _ value: String) {
+    private static func line(_ output: inout String, _ name: String, _ labels: [MetricsSnapshot.Label], _ value: String)
+    {
         self.series(&output, name, labels)
         output += " "
         output += value

@@ -41,13 +41,16 @@ extension StatusPage {
             self.nonZero(&html, &data, [("zabbix_tee_connections_refused_total", "reason")], listener)
             html.raw("</td><td>")
             self.nonZero(
-                &html, &data,
+                &html,
+                &data,
                 [
                     ("zabbix_tee_connections_failed_total", "no target"),
                     ("zabbix_tee_connections_idle_timeout_total", "idle"),
                     ("zabbix_tee_connection_errors_total", "side"),
                     ("zabbix_tee_tap_failures_total", "tap"),
-                ], listener)
+                ],
+                listener
+            )
             for direction in ["client_to_server", "server_to_client"] {
                 let labels = listener.merging(["direction": direction]) { $1 }
                 html.raw("</td><td class=\"n\">")
@@ -67,7 +70,10 @@ extension StatusPage {
 
     /// The values of `name` with `labels`, one span each.
     private static func values(
-        _ html: inout StatusPageHTML, _ data: inout StatusPageData, _ name: String, _ labels: [String: String]
+        _ html: inout StatusPageHTML,
+        _ data: inout StatusPageData,
+        _ name: String,
+        _ labels: [String: String]
     ) {
         for sample in data.samples(name, where: labels) {
             html.value(name, sample, now: data.now)
@@ -77,7 +83,9 @@ extension StatusPage {
     /// The non-zero samples of each `(family, label or caption)`, as `caption value`; `0` (muted)
     /// when all are zero. A caption that names a label is replaced by the sample's label value.
     private static func nonZero(
-        _ html: inout StatusPageHTML, _ data: inout StatusPageData, _ families: [(name: String, caption: String)],
+        _ html: inout StatusPageHTML,
+        _ data: inout StatusPageData,
+        _ families: [(name: String, caption: String)],
         _ labels: [String: String]
     ) {
         var any = false
@@ -95,7 +103,10 @@ extension StatusPage {
 
     /// Each target of a listener: health dot, address, connects ok and failed.
     private static func targets(
-        _ html: inout StatusPageHTML, _ data: inout StatusPageData, _ listener: [String: String], now: Double
+        _ html: inout StatusPageHTML,
+        _ data: inout StatusPageData,
+        _ listener: [String: String],
+        now: Double
     ) {
         for health in data.samples("zabbix_tee_target_healthy", where: listener) {
             let target = StatusPageData.label("target", of: health) ?? "?"
@@ -105,7 +116,10 @@ extension StatusPage {
             html.value("zabbix_tee_target_healthy", health, as: .health, now: now, cssClass: up ? "v up" : "v down")
             let connects = listener.merging(["target": target]) { $1 }
             for (result, caption) in [("ok", " · ok "), ("failed", " · failed ")] {
-                for sample in data.samples("zabbix_tee_target_connects_total", where: connects.merging(["result": result]) { $1 }) {
+                for sample in data.samples(
+                    "zabbix_tee_target_connects_total",
+                    where: connects.merging(["result": result]) { $1 }
+                ) {
                     html.escaped(caption)
                     html.value("zabbix_tee_target_connects_total", sample, now: now)
                 }

@@ -9,11 +9,13 @@ extension StatusPage {
         /// In page order; a family goes to the first section it matches, anything left to "Other".
         static let all = [
             Section(
-                id: "values", title: "Item values and decoding",
+                id: "values",
+                title: "Item values and decoding",
                 prefixes: [
                     "zabbix_tee_item_values", "zabbix_tee_events_", "zabbix_tee_frames_", "zabbix_tee_decode_",
                     "zabbix_tee_tls_", "zabbix_tee_redirects",
-                ]),
+                ]
+            ),
             Section(id: "riemann", title: "Riemann", prefixes: ["zabbix_tee_riemann_"]),
             Section(id: "graphite", title: "Graphite", prefixes: ["zabbix_tee_graphite_"]),
             Section(id: "catalog", title: "Item catalog", prefixes: ["zabbix_tee_catalog_"]),
@@ -60,7 +62,10 @@ extension StatusPage {
                     }
                     html.raw("</td><td class=\"n\">")
                     if family.type != .gauge {
-                        html.rate(data.rate(of: family.name, sample), as: StatusPageHTML.Kind(metric: family.name) == .bytes ? .bytes : .count)
+                        html.rate(
+                            data.rate(of: family.name, sample),
+                            as: StatusPageHTML.Kind(metric: family.name) == .bytes ? .bytes : .count
+                        )
                     }
                     html.raw("</td></tr>\n")
                 }
@@ -76,8 +81,11 @@ extension StatusPage {
 
     /// A histogram as count, mean and the bucket bound below which 99 % of the samples fall.
     private static func histogram(
-        _ html: inout StatusPageHTML, _ name: String, _ labels: [MetricsSnapshot.Label],
-        _ histogram: MetricsSnapshot.HistogramValue, now: Double
+        _ html: inout StatusPageHTML,
+        _ name: String,
+        _ labels: [MetricsSnapshot.Label],
+        _ histogram: MetricsSnapshot.HistogramValue,
+        now: Double
     ) {
         let count = Double(histogram.count)
         html.value(PrometheusTextWriter.series(name + "_count", labels), count, as: .count, now: now)

@@ -40,7 +40,9 @@ extension StatusPage {
                 html.value("zabbix_tee_riemann_queue_capacity_events", capacity, as: .count, now: now)
                 html.raw(" · in flight ")
                 html.value("zabbix_tee_riemann_in_flight_events", inFlight, as: .count, now: now)
-                html.raw("</small><div class=\"bar\"><i style=\"width:\(StatusPageFormat.decimal(fill, places: 1))%\"></i></div>")
+                html.raw(
+                    "</small><div class=\"bar\"><i style=\"width:\(StatusPageFormat.decimal(fill, places: 1))%\"></i></div>"
+                )
             }
         }
         let servers = data.samples("zabbix_tee_riemann_connected")
@@ -91,7 +93,10 @@ extension StatusPage {
     }
 
     private static func tile(
-        _ html: inout StatusPageHTML, _ title: String, bad: Bool = false, _ body: (inout StatusPageHTML) -> Void
+        _ html: inout StatusPageHTML,
+        _ title: String,
+        bad: Bool = false,
+        _ body: (inout StatusPageHTML) -> Void
     ) {
         html.raw(bad ? "<div class=\"tile bad\">" : "<div class=\"tile\">")
         html.element("b", title)

@@ -21,7 +21,10 @@ public enum StatusPage {
     ///   - now: wall-clock seconds since the epoch at collection (uptime, ages).
     ///   - refreshSeconds: the browser reloads the page this often; `nil`: never.
     static func render(
-        _ snapshot: MetricsSnapshot, rates: RateTracker.Rates, now: Double, refreshSeconds: Int? = defaultRefreshSeconds
+        _ snapshot: MetricsSnapshot,
+        rates: RateTracker.Rates,
+        now: Double,
+        refreshSeconds: Int? = defaultRefreshSeconds
     ) -> String {
         var data = StatusPageData(snapshot: snapshot, rates: rates, now: now)
         var html = StatusPageHTML()

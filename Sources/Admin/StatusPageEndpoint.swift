@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// `GET /`: collects the exporter's sources once, updates the rates and renders ``StatusPage``.
 ///
@@ -35,7 +36,11 @@ final class StatusPageEndpoint: Sendable {
         let snapshot = self.exporter.collect()
         let rates = self.tracker.withLock { $0.update(with: snapshot, now: .now) }
         return StatusPage.render(
-            snapshot, rates: rates, now: Self.secondsSinceEpoch(), refreshSeconds: Self.refreshSeconds(uri: uri))
+            snapshot,
+            rates: rates,
+            now: Self.secondsSinceEpoch(),
+            refreshSeconds: Self.refreshSeconds(uri: uri)
+        )
     }
 
     /// `refresh=N` from the query (0 turns refreshing off), else the default; out-of-range or

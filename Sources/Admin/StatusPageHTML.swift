@@ -56,10 +56,20 @@ struct StatusPageHTML {
 
     /// Appends a sample's value as a span naming its series.
     mutating func value(
-        _ name: String, _ sample: MetricsSnapshot.Sample, as kind: Kind? = nil, now: Double, cssClass: String = "v"
+        _ name: String,
+        _ sample: MetricsSnapshot.Sample,
+        as kind: Kind? = nil,
+        now: Double,
+        cssClass: String = "v"
     ) {
         guard case .number(let number) = sample.value else { return }
-        self.value(PrometheusTextWriter.series(name, sample.labels), number, as: kind ?? Kind(metric: name), now: now, cssClass: cssClass)
+        self.value(
+            PrometheusTextWriter.series(name, sample.labels),
+            number,
+            as: kind ?? Kind(metric: name),
+            now: now,
+            cssClass: cssClass
+        )
     }
 
     /// Appends `number` as a span naming `series`.
@@ -79,7 +89,9 @@ struct StatusPageHTML {
     /// Appends a per-second rate (`—` when there is none yet).
     mutating func rate(_ perSecond: Double?, as kind: Kind = .count) {
         guard let perSecond else {
-            self.raw("<span class=\"r none\" title=\"rates need a second reading: shown from the next refresh on\">—</span>")
+            self.raw(
+                "<span class=\"r none\" title=\"rates need a second reading: shown from the next refresh on\">—</span>"
+            )
             return
         }
         let shown = kind == .bytes ? StatusPageFormat.bytes(perSecond) + "/s" : StatusPageFormat.rate(perSecond)

@@ -48,8 +48,11 @@ public final class LogThrottle<Key: Hashable & Sendable>: Sendable {
     /// with `metadata` plus `suppressed-since-last-warning` (how many were not logged since the
     /// previous line) when some were held back.
     public func warning(
-        _ key: Key, _ message: @autoclosure () -> Logger.Message, logger: Logger,
-        metadata: @autoclosure () -> Logger.Metadata = [:], now: NIODeadline = .now()
+        _ key: Key,
+        _ message: @autoclosure () -> Logger.Message,
+        logger: Logger,
+        metadata: @autoclosure () -> Logger.Metadata = [:],
+        now: NIODeadline = .now()
     ) {
         guard let suppressed = self.record(key, now: now) else { return }
         var metadata = metadata()

@@ -1,5 +1,5 @@
-import Logging
 import LogThrottling
+import Logging
 import NIOCore
 import Synchronization
 
@@ -45,7 +45,9 @@ public final class ConnectionAdmission: Sendable {
         public var acceptRate: AcceptRate?
 
         public init(
-            allow: [IPNetwork] = IPNetwork.everyone, maxConnections: Int = 10_000, maxConnectionsPerSource: Int? = nil,
+            allow: [IPNetwork] = IPNetwork.everyone,
+            maxConnections: Int = 10_000,
+            maxConnectionsPerSource: Int? = nil,
             acceptRate: AcceptRate? = nil
         ) {
             self.allow = allow
@@ -57,8 +59,11 @@ public final class ConnectionAdmission: Sendable {
         /// The limits a listener configuration asks for.
         public init(_ configuration: RelayListenerConfiguration) {
             self.init(
-                allow: configuration.allow, maxConnections: configuration.maxConnections,
-                maxConnectionsPerSource: configuration.maxConnectionsPerSource, acceptRate: configuration.acceptRate)
+                allow: configuration.allow,
+                maxConnections: configuration.maxConnections,
+                maxConnectionsPerSource: configuration.maxConnectionsPerSource,
+                acceptRate: configuration.acceptRate
+            )
         }
     }
 
@@ -97,8 +102,12 @@ public final class ConnectionAdmission: Sendable {
     ///   - logInterval: the shortest time between two warnings for the same reason.
     ///   - budget: the process-wide limit, shared with the other listeners.
     public init(
-        settings: Settings, statistics: RelayStatistics, logger: Logger, logInterval: TimeAmount = .seconds(60),
-        budget: ConnectionBudget? = nil, now: NIODeadline = .now()
+        settings: Settings,
+        statistics: RelayStatistics,
+        logger: Logger,
+        logInterval: TimeAmount = .seconds(60),
+        budget: ConnectionBudget? = nil,
+        now: NIODeadline = .now()
     ) {
         self.state = Mutex(State(settings: settings, tokens: Double(settings.acceptRate?.burst ?? 0), refilled: now))
         self.budget = budget
@@ -172,8 +181,12 @@ public final class ConnectionAdmission: Sendable {
         if case .refused(let reason) = decision {
             self.statistics.connectionRefused(reason)
             self.warnings.warning(
-                reason, self.message(reason), logger: self.logger,
-                metadata: self.metadata(reason, peer: peer()), now: now)
+                reason,
+                self.message(reason),
+                logger: self.logger,
+                metadata: self.metadata(reason, peer: peer()),
+                now: now
+            )
         }
         return decision
     }
@@ -206,7 +219,8 @@ public final class ConnectionAdmission: Sendable {
         case .notAllowed:
             // A long list is cut: the line is about the peer, the configuration has the rest.
             let shown = settings.allow.prefix(8).map(\.description).joined(separator: ",")
-            metadata["allow"] = "\(settings.allow.count > 8 ? shown + ",... (\(settings.allow.count) networks)" : shown)"
+            metadata["allow"] =
+                "\(settings.allow.count > 8 ? shown + ",... (\(settings.allow.count) networks)" : shown)"
         case .sourceLimit:
             metadata["max_connections_per_source"] = "\(settings.maxConnectionsPerSource ?? 0)"
         case .rateLimit:

@@ -27,7 +27,10 @@ public final class ConnectionBudget: Sendable {
         let limit = self.limit
         while current < limit {
             let (exchanged, original) = self.taken.compareExchange(
-                expected: current, desired: current + 1, ordering: .relaxed)
+                expected: current,
+                desired: current + 1,
+                ordering: .relaxed
+            )
             if exchanged { return true }
             current = original
         }

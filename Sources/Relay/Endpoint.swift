@@ -38,7 +38,9 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
             hostPart = text[..<colon]
             portPart = text[text.index(after: colon)...]
             if hostPart.contains(":") {
-                throw ParseError(description: "\"\(text)\" is not host:port (put IPv6 addresses in brackets: [::1]:10051)")
+                throw ParseError(
+                    description: "\"\(text)\" is not host:port (put IPv6 addresses in brackets: [::1]:10051)"
+                )
             }
         }
         guard !hostPart.isEmpty else {

@@ -126,7 +126,10 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let addressText = String(parts[0])
         guard let address = IPAddress(parsing: addressText) else {
-            throw ParseError(description: "\"\(text)\" is not an IP address or network (examples: 10.0.0.0/8, 192.0.2.7, 2001:db8::/32)")
+            throw ParseError(
+                description:
+                    "\"\(text)\" is not an IP address or network (examples: 10.0.0.0/8, 192.0.2.7, 2001:db8::/32)"
+            )
         }
         // An IPv4 literal counts its prefix in 32 bits; IPv6 text (even ::ffff:a.b.c.d) in 128.
         let writtenAsIPv4 = !addressText.contains(":")
@@ -135,7 +138,9 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
         if parts.count == 2 {
             // Digits only: Int("+8") and Int("08") would be 8, and a typo must not become a network.
             guard let value = StrictDecimal.parse(parts[1]), (0...width).contains(value) else {
-                throw ParseError(description: "\"\(text)\" has an invalid prefix length \"\(parts[1])\" (expected 0-\(width))")
+                throw ParseError(
+                    description: "\"\(text)\" has an invalid prefix length \"\(parts[1])\" (expected 0-\(width))"
+                )
             }
             prefix = value
         }
@@ -160,14 +165,15 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-
 /// Unsigned decimal numbers as configuration writes them: ASCII digits only, no sign, no
 /// whitespace, no leading zero (except `0` itself), at most 9 digits. `Int(_:)` would also take
 /// `+8` and `008`.
 enum StrictDecimal {
     static func parse(_ text: Substring) -> Int? {
         let digits = text.utf8
-        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+        guard !digits.isEmpty, digits.count <= 9,
+            digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        else {
             return nil
         }
         guard digits.count == 1 || digits.first != UInt8(ascii: "0") else { return nil }

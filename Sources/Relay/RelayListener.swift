@@ -1,5 +1,5 @@
-import Logging
 import LogThrottling
+import Logging
 import NIOCore
 import Synchronization
 
@@ -28,7 +28,9 @@ public final class RelayListener: Sendable {
         let listener: RelayListener
 
         init(
-            configuration: RelayListenerConfiguration, targetPool: TargetPool, tapFactory: (any RelayTapFactory)?,
+            configuration: RelayListenerConfiguration,
+            targetPool: TargetPool,
+            tapFactory: (any RelayTapFactory)?,
             listener: RelayListener
         ) {
             self.configuration = configuration
@@ -106,11 +108,17 @@ public final class RelayListener: Sendable {
         self.statistics = statistics
         self.warnings = LogThrottle(interval: TimeAmount(configuration.refusalLogInterval))
         self.admission = ConnectionAdmission(
-            settings: ConnectionAdmission.Settings(configuration), statistics: statistics, logger: logger,
-            logInterval: TimeAmount(configuration.refusalLogInterval), budget: engine.budget)
+            settings: ConnectionAdmission.Settings(configuration),
+            statistics: statistics,
+            logger: logger,
+            logInterval: TimeAmount(configuration.refusalLogInterval),
+            budget: engine.budget
+        )
         let pool = TargetPool(
-            targets: configuration.targets, strategy: configuration.balance,
-            coolDown: TimeAmount(configuration.targetCoolDown))
+            targets: configuration.targets,
+            strategy: configuration.balance,
+            coolDown: TimeAmount(configuration.targetCoolDown)
+        )
         let shared = Shared(configuration: configuration, targetPool: pool, tapFactory: tapFactory, listener: self)
         self.state.withLock { $0.shared = shared }
     }
@@ -156,7 +164,10 @@ public final class RelayListener: Sendable {
     /// ``bindAddedAddresses()``, which do the three steps one at a time (a daemon moving an
     /// address from one listener to another closes everywhere before it binds anywhere).
     @discardableResult
-    public func update(configuration: RelayListenerConfiguration, tapFactory: (any RelayTapFactory)?) async throws -> Update {
+    public func update(
+        configuration: RelayListenerConfiguration,
+        tapFactory: (any RelayTapFactory)?
+    ) async throws -> Update {
         var update = Update()
         update.newTargetPool = self.replaceSettings(configuration: configuration, tapFactory: tapFactory)
         await self.engine.resolver.resolve(configuration.targets)
@@ -184,11 +195,19 @@ public final class RelayListener: Sendable {
                 || old.targetCoolDown != configuration.targetCoolDown
             {
                 pool = TargetPool(
-                    targets: configuration.targets, strategy: configuration.balance,
-                    coolDown: TimeAmount(configuration.targetCoolDown), carryingOver: shared.targetPool)
+                    targets: configuration.targets,
+                    strategy: configuration.balance,
+                    coolDown: TimeAmount(configuration.targetCoolDown),
+                    carryingOver: shared.targetPool
+                )
                 newPool = true
             }
-            state.shared = Shared(configuration: configuration, targetPool: pool, tapFactory: tapFactory, listener: self)
+            state.shared = Shared(
+                configuration: configuration,
+                targetPool: pool,
+                tapFactory: tapFactory,
+                listener: self
+            )
             self.admission.update(ConnectionAdmission.Settings(configuration))
             return newPool
         }
@@ -209,7 +228,10 @@ public final class RelayListener: Sendable {
         }
         for entry in removed {
             await self.stopAccepting(entry.socket)
-            self.logger.info("stopped listening; connections accepted there carry on", metadata: ["address": "\(entry.address)"])
+            self.logger.info(
+                "stopped listening; connections accepted there carry on",
+                metadata: ["address": "\(entry.address)"]
+            )
         }
         return removed.map(\.address)
     }
@@ -282,8 +304,11 @@ public final class RelayListener: Sendable {
 
     private func bind(_ address: Endpoint, _ configuration: RelayListenerConfiguration) throws -> ListeningSocket {
         try ListeningSocket.open(
-            address, backlog: configuration.backlog, socketBufferSize: configuration.socketBufferSize,
-            deferAccept: configuration.kernel.deferAccept)
+            address,
+            backlog: configuration.backlog,
+            socketBufferSize: configuration.socketBufferSize,
+            deferAccept: configuration.kernel.deferAccept
+        )
     }
 
     private func startAccepting(_ socket: ListeningSocket) async throws {

@@ -52,9 +52,13 @@ public struct RelayListenerConfiguration: Sendable, Hashable {
     /// machine and its timer wheel run on (converted once per settings snapshot).
     public var timeouts: RelayTimeouts {
         RelayTimeouts(
-            connect: TimeAmount(self.connectTimeout), firstByte: TimeAmount(self.firstByteTimeout),
-            idle: TimeAmount(self.idleTimeout), drain: TimeAmount(self.drainTimeout),
-            clientFin: TimeAmount(self.clientFinTimeout), serverReply: TimeAmount(self.serverReplyTimeout))
+            connect: TimeAmount(self.connectTimeout),
+            firstByte: TimeAmount(self.firstByteTimeout),
+            idle: TimeAmount(self.idleTimeout),
+            drain: TimeAmount(self.drainTimeout),
+            clientFin: TimeAmount(self.clientFinTimeout),
+            serverReply: TimeAmount(self.serverReplyTimeout)
+        )
     }
 
     public init(
@@ -115,7 +119,11 @@ public struct RelayKernelOptions: Sendable, Hashable {
     /// the tee (nor its counters).
     public var deferAccept: Duration?
 
-    public init(quickAckOffBeforeConnect: Bool = false, moreBeforeEndOfStream: Bool = false, deferAccept: Duration? = nil) {
+    public init(
+        quickAckOffBeforeConnect: Bool = false,
+        moreBeforeEndOfStream: Bool = false,
+        deferAccept: Duration? = nil
+    ) {
         self.quickAckOffBeforeConnect = quickAckOffBeforeConnect
         self.moreBeforeEndOfStream = moreBeforeEndOfStream
         self.deferAccept = deferAccept

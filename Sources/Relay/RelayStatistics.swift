@@ -94,7 +94,8 @@ public final class RelayStatistics: Sendable {
     }
     func tapFailed() { self.tapFailures.add(1, ordering: .relaxed) }
 
-    private func withRefusedCounter<R>(_ reason: ConnectionAdmission.Reason, _ body: (borrowing Atomic<Int>) -> R) -> R {
+    private func withRefusedCounter<R>(_ reason: ConnectionAdmission.Reason, _ body: (borrowing Atomic<Int>) -> R) -> R
+    {
         switch reason {
         case .notAllowed: return body(self.refusedNotAllowed)
         case .sourceLimit: return body(self.refusedSourceLimit)
@@ -120,7 +121,10 @@ public final class RelayStatistics: Sendable {
         var peak = self.peakInFlight.load(ordering: .relaxed)
         while now > peak {
             let (exchanged, original) = self.peakInFlight.compareExchange(
-                expected: peak, desired: now, ordering: .relaxed)
+                expected: peak,
+                desired: now,
+                ordering: .relaxed
+            )
             if exchanged { break }
             peak = original
         }

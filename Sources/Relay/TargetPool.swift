@@ -24,7 +24,12 @@ public final class TargetPool: Sendable {
 
     /// - Parameter previous: a pool this one replaces (on a configuration reload): targets that
     ///   were in it keep their counters and their cool-down.
-    public init(targets: [Endpoint], strategy: BalanceStrategy, coolDown: TimeAmount, carryingOver previous: TargetPool? = nil) {
+    public init(
+        targets: [Endpoint],
+        strategy: BalanceStrategy,
+        coolDown: TimeAmount,
+        carryingOver previous: TargetPool? = nil
+    ) {
         precondition(!targets.isEmpty, "a target pool needs at least one target")
         self.targets = targets
         self.strategy = strategy

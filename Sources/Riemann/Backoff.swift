@@ -19,7 +19,8 @@ struct Backoff: Sendable {
     init(_ configuration: RiemannClientConfiguration) {
         self.init(
             minimum: TimeAmount(configuration.reconnectBackoffMinimum),
-            maximum: TimeAmount(configuration.reconnectBackoffMaximum))
+            maximum: TimeAmount(configuration.reconnectBackoffMaximum)
+        )
     }
 
     /// The current upper bound, before jitter.

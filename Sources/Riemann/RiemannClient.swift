@@ -54,15 +54,22 @@ public final class RiemannClient: Sendable {
         logger: Logger = Logger(label: "riemann-client")
     ) {
         self.init(
-            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, connector: .tcp,
-            wireFormat: wireFormat)
+            configuration: configuration,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            connector: .tcp,
+            wireFormat: wireFormat
+        )
     }
 
     /// A client whose connections `connector` opens, with the backoff's jitter from
     /// `randomNumberGenerator` (tests: in-memory channels on virtual time, seeded jitter).
     init(
-        configuration: RiemannClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger,
-        connector: RiemannConnector, wireFormat: EventWireFormat = .riemann,
+        configuration: RiemannClientConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        connector: RiemannConnector,
+        wireFormat: EventWireFormat = .riemann,
         randomNumberGenerator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
     ) {
         let configuration = configuration.normalized
@@ -75,9 +82,17 @@ public final class RiemannClient: Sendable {
         // The controller is only ever touched on its loop; NIOLoopBoundBox checks that.
         self.controller = NIOLoopBoundBox.makeBoxSendingValue(
             RiemannConnectionController(
-                eventLoop: self.eventLoop, configuration: configuration, queue: self.queue, counters: self.counters,
-                logger: logger, connector: connector, wireFormat: wireFormat, randomNumberGenerator: randomNumberGenerator),
-            eventLoop: self.eventLoop)
+                eventLoop: self.eventLoop,
+                configuration: configuration,
+                queue: self.queue,
+                counters: self.counters,
+                logger: logger,
+                connector: connector,
+                wireFormat: wireFormat,
+                randomNumberGenerator: randomNumberGenerator
+            ),
+            eventLoop: self.eventLoop
+        )
     }
 
     /// Starts connecting to the first server. Idempotent.
@@ -92,7 +107,7 @@ public final class RiemannClient: Sendable {
     /// as ``RiemannDropReason/shutdown``.
     // Specialized for the array the sink hands over once per batch of values: called from another
     // module, the generic body (and the queue's push in it) otherwise runs through witness tables.
-    @_specialize(exported: false, where Events == [RiemannEvent])
+    @_specialize(exported:false,where Events == [RiemannEvent])
     public func enqueue<Events: Sequence<RiemannEvent>>(_ events: Events) {
         // After shutdown the queue is closed: the push counts the events as dropped (.shutdown).
         let result = self.queue.push(events)
@@ -166,6 +181,7 @@ public final class RiemannClient: Sendable {
             connectionsLost: self.counters.connectionsLost.load(ordering: .relaxed),
             acknowledgementTimeouts: self.counters.acknowledgementTimeouts.load(ordering: .relaxed),
             messagesRejected: self.counters.messagesRejected.load(ordering: .relaxed),
-            acknowledgementLatency: self.counters.acknowledgementLatency.snapshot)
+            acknowledgementLatency: self.counters.acknowledgementLatency.snapshot
+        )
     }
 }

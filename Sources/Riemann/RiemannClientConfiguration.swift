@@ -83,7 +83,10 @@ public struct RiemannClientConfiguration: Sendable {
     /// sent, so it is refused on arrival.
     public var queueLimits: RiemannEventQueue.Limits {
         RiemannEventQueue.Limits(
-            events: self.queueCapacity, bytes: self.queueMaximumBytes, eventBytes: self.maximumBatchBodyBytes)
+            events: self.queueCapacity,
+            bytes: self.queueMaximumBytes,
+            eventBytes: self.maximumBatchBodyBytes
+        )
     }
 
     /// These settings with every count raised to its minimum (1 event per batch, 1 message in
@@ -92,7 +95,10 @@ public struct RiemannClientConfiguration: Sendable {
     var normalized: RiemannClientConfiguration {
         var configuration = self
         configuration.maximumBatchEvents = max(configuration.maximumBatchEvents, 1)
-        configuration.maximumBatchBytes = max(configuration.maximumBatchBytes, RiemannMessageCodec.frameHeaderLength + 1)
+        configuration.maximumBatchBytes = max(
+            configuration.maximumBatchBytes,
+            RiemannMessageCodec.frameHeaderLength + 1
+        )
         configuration.maximumMessagesInFlight = max(configuration.maximumMessagesInFlight, 1)
         configuration.maximumDeliveryAttempts = max(configuration.maximumDeliveryAttempts, 1)
         configuration.queueCapacity = max(configuration.queueCapacity, 1)

@@ -20,11 +20,13 @@ extension RiemannConnectionController {
         case .connectFailed(let server, let error, let next, let delay):
             // A server that stays down would log on every retry: warn once per interval, debug otherwise.
             self.throttledWarning(
-                .connectFailed, "\(self.wireFormat.title) connect failed",
+                .connectFailed,
+                "\(self.wireFormat.title) connect failed",
                 metadata: [
                     "server": "\(server)", "error": "\(error)", "next-server": "\(next)",
                     "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
-                ])
+                ]
+            )
         case .connectionLost(let server, .acknowledgementTimeout(let messages), let requeued, let delay):
             self.throttledWarning(
                 .acknowledgementTimeout,
@@ -32,7 +34,8 @@ extension RiemannConnectionController {
                 metadata: [
                     "server": "\(server)", "messages-in-flight": "\(messages)", "requeued-events": "\(requeued)",
                     "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
-                ])
+                ]
+            )
         case .connectionLost(let server, let cause, let requeued, let delay):
             let error: String
             switch cause {
@@ -42,24 +45,30 @@ extension RiemannConnectionController {
             case .acknowledgementTimeout: error = "acknowledgement timed out"
             }
             self.throttledWarning(
-                .connectionLost, "\(self.wireFormat.title) connection lost",
+                .connectionLost,
+                "\(self.wireFormat.title) connection lost",
                 metadata: [
                     "server": "\(server)", "error": "\(error)", "requeued-events": "\(requeued)",
                     "retry-in-ms": "\(delay.nanoseconds / 1_000_000)",
-                ])
+                ]
+            )
         case .rejected(let error, let events):
             self.throttledWarning(
-                .rejected, "\(self.wireFormat.title) rejected a message (ok=false); its events are dropped",
-                metadata: ["error": "\(error ?? "")", "events": "\(events)"])
+                .rejected,
+                "\(self.wireFormat.title) rejected a message (ok=false); its events are dropped",
+                metadata: ["error": "\(error ?? "")", "events": "\(events)"]
+            )
         case .serverRemoved(let server, let next, let requeued):
             self.logger.info(
                 "\(self.wireFormat.title) server no longer configured; moving to the first configured one",
-                metadata: ["server": "\(server)", "next-server": "\(next)", "requeued-events": "\(requeued)"])
+                metadata: ["server": "\(server)", "next-server": "\(next)", "requeued-events": "\(requeued)"]
+            )
         case .shutDown(let reason, let unsent, let unacknowledged):
             if unsent + unacknowledged > 0 {
                 self.logger.warning(
                     "\(self.wireFormat.title) client shut down with undelivered events",
-                    metadata: ["reason": "\(reason)", "unsent": "\(unsent)", "unacknowledged": "\(unacknowledged)"])
+                    metadata: ["reason": "\(reason)", "unsent": "\(unsent)", "unacknowledged": "\(unacknowledged)"]
+                )
             } else {
                 self.logger.debug("\(self.wireFormat.title) client shut down", metadata: ["reason": "\(reason)"])
             }

@@ -29,8 +29,12 @@ final class RiemannConnectionController {
     private var isFeeding = false
 
     init(
-        eventLoop: any EventLoop, configuration: RiemannClientConfiguration, queue: RiemannEventQueue,
-        counters: RiemannClientCounters, logger: Logger, connector: RiemannConnector,
+        eventLoop: any EventLoop,
+        configuration: RiemannClientConfiguration,
+        queue: RiemannEventQueue,
+        counters: RiemannClientCounters,
+        logger: Logger,
+        connector: RiemannConnector,
         wireFormat: EventWireFormat = .riemann,
         randomNumberGenerator: any RandomNumberGenerator = SystemRandomNumberGenerator()
     ) {
@@ -149,13 +153,16 @@ final class RiemannConnectionController {
         let maximumReplyFrameLength = self.machine.configuration.maximumReplyFrameLength
         let wireFormat = self.wireFormat
         self.connector.connect(
-            to: server, connectTimeout: TimeAmount(self.machine.configuration.connectTimeout), on: self.eventLoop
+            to: server,
+            connectTimeout: TimeAmount(self.machine.configuration.connectTimeout),
+            on: self.eventLoop
         ) { channel in
             channel.eventLoop.makeCompletedFuture {
                 // A TLS handler (NIOSSLClientHandler) would be added here, before the decoder.
                 let replies: any ChannelHandler =
                     switch wireFormat {
-                    case .riemann: ByteToMessageHandler(RiemannFrameDecoder(maximumFrameLength: maximumReplyFrameLength))
+                    case .riemann:
+                        ByteToMessageHandler(RiemannFrameDecoder(maximumFrameLength: maximumReplyFrameLength))
                     case .graphitePlaintext, .graphitePickle: DiscardingInboundHandler()  // carbon sends nothing
                     }
                 let handlers: [any ChannelHandler] = [

@@ -128,7 +128,8 @@ struct RiemannConnectionStateMachine {
     ///   - queue: where events come from.
     ///   - randomNumberGenerator: the backoff's jitter (inject a seeded one in tests).
     init(
-        configuration: RiemannClientConfiguration, queue: RiemannEventQueue,
+        configuration: RiemannClientConfiguration,
+        queue: RiemannEventQueue,
         randomNumberGenerator: any RandomNumberGenerator = SystemRandomNumberGenerator()
     ) {
         self.configuration = configuration.normalized
@@ -261,7 +262,10 @@ struct RiemannConnectionStateMachine {
             else { return [] }
             self.counters.acknowledgementTimeouts += 1
             return self.lose(
-                connection: connection, cause: .acknowledgementTimeout(messagesInFlight: self.inFlight.count), now: now)
+                connection: connection,
+                cause: .acknowledgementTimeout(messagesInFlight: self.inFlight.count),
+                now: now
+            )
         case .reconnect:
             guard case .waitingToReconnect(let index, let until) = self.state, now >= until else { return [] }
             self.connect(serverIndex: index, actions: &actions)
@@ -316,7 +320,8 @@ struct RiemannConnectionStateMachine {
             } else {
                 let requeued = self.leaveConnection(actions: &actions)
                 actions.append(
-                    .log(.serverRemoved(oldServers[index], next: configuration.servers[0], requeued: requeued)))
+                    .log(.serverRemoved(oldServers[index], next: configuration.servers[0], requeued: requeued))
+                )
                 actions.append(.close(connection: connection))
                 self.connect(serverIndex: 0, actions: &actions)
             }
@@ -358,7 +363,12 @@ struct RiemannConnectionStateMachine {
         actions.append(.connect(servers[index], connection: self.lastConnection))
     }
 
-    private mutating func waitToReconnect(serverIndex: Int, delay: TimeAmount, now: NIODeadline, actions: inout [Action]) {
+    private mutating func waitToReconnect(
+        serverIndex: Int,
+        delay: TimeAmount,
+        now: NIODeadline,
+        actions: inout [Action]
+    ) {
         let until = now + delay
         self.state = .waitingToReconnect(serverIndex: serverIndex, until: until)
         actions.append(.schedule(.reconnect, at: until))
@@ -372,12 +382,14 @@ struct RiemannConnectionStateMachine {
         var actions: [Action] = []
         self.counters.connectionsLost += 1
         let requeued = self.leaveConnection(actions: &actions)
-        if case .closed = cause {} else {
+        if case .closed = cause {
+        } else {
             actions.append(.close(connection: connection))
         }
         let delay = self.backoff.nextDelay(using: &self.randomNumberGenerator)
         actions.append(
-            .log(.connectionLost(self.configuration.servers[index], cause: cause, requeued: requeued, retryIn: delay)))
+            .log(.connectionLost(self.configuration.servers[index], cause: cause, requeued: requeued, retryIn: delay))
+        )
         self.waitToReconnect(serverIndex: index, delay: delay, now: now, actions: &actions)
         return actions
     }
@@ -435,7 +447,9 @@ struct RiemannConnectionStateMachine {
             // Never empty unless every event taken was too large for a message (dropped, counted):
             // each turn takes or drops at least one event, so the loop ends.
             var entries = self.queue.take(
-                upTo: self.configuration.maximumBatchEvents, maximumBytes: self.configuration.maximumBatchBodyBytes)
+                upTo: self.configuration.maximumBatchEvents,
+                maximumBytes: self.configuration.maximumBatchBodyBytes
+            )
             guard !entries.isEmpty else { continue }
             for index in entries.indices {
                 entries[index].deliveryAttempts += 1

@@ -14,17 +14,20 @@ struct RiemannConnector: Sendable {
         ) -> EventLoopFuture<any Channel>
 
     init(
-        _ body: @escaping @Sendable (
-            _ server: RiemannServerAddress, _ connectTimeout: TimeAmount, _ eventLoop: any EventLoop,
-            _ initializer: @escaping ChannelInitializer
-        ) -> EventLoopFuture<any Channel>
+        _ body:
+            @escaping @Sendable (
+                _ server: RiemannServerAddress, _ connectTimeout: TimeAmount, _ eventLoop: any EventLoop,
+                _ initializer: @escaping ChannelInitializer
+            ) -> EventLoopFuture<any Channel>
     ) {
         self.body = body
     }
 
     /// Opens a connection to `server` on `eventLoop`; `initializer` runs on the channel first.
     func connect(
-        to server: RiemannServerAddress, connectTimeout: TimeAmount, on eventLoop: any EventLoop,
+        to server: RiemannServerAddress,
+        connectTimeout: TimeAmount,
+        on eventLoop: any EventLoop,
         initializer: @escaping ChannelInitializer
     ) -> EventLoopFuture<any Channel> {
         self.body(server, connectTimeout, eventLoop, initializer)

@@ -26,7 +26,8 @@ extension RiemannEvent {
         }
         if self.ttl != nil { size += 1 + 4 }
         for attribute in self.attributes {
-            let body = ProtobufSize.lengthDelimited(attribute.key.utf8.count) + ProtobufSize.optionalString(attribute.value)
+            let body =
+                ProtobufSize.lengthDelimited(attribute.key.utf8.count) + ProtobufSize.optionalString(attribute.value)
             size += ProtobufSize.lengthDelimited(body)
         }
         if let timeMicros = self.timeMicros { size += 1 + ProtobufSize.varint(UInt64(bitPattern: timeMicros)) }

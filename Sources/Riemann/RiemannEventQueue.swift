@@ -228,8 +228,12 @@ public final class RiemannEventQueue: Sendable {
             if let reason = state.closedReason {
                 state.countDrop(incoming.count, reason)
                 return PushResult(
-                    accepted: 0, dropped: incoming.count, depth: state.entries.count, bytes: state.bytes,
-                    wasEmpty: wasEmpty)
+                    accepted: 0,
+                    dropped: incoming.count,
+                    depth: state.entries.count,
+                    bytes: state.bytes,
+                    wasEmpty: wasEmpty
+                )
             }
             var appended = 0
             var accepted = 0  // events of this push still queued (they are the newest)
@@ -263,8 +267,12 @@ public final class RiemannEventQueue: Sendable {
             state.countDrop(full, .queueFull)
             state.countDrop(tooLarge, .eventTooLarge)
             return PushResult(
-                accepted: accepted, dropped: full + tooLarge, depth: state.entries.count, bytes: state.bytes,
-                wasEmpty: wasEmpty)
+                accepted: accepted,
+                dropped: full + tooLarge,
+                depth: state.entries.count,
+                bytes: state.bytes,
+                wasEmpty: wasEmpty
+            )
         }
     }
 
@@ -403,9 +411,16 @@ public final class RiemannEventQueue: Sendable {
     public var statistics: RiemannQueueStatistics {
         self.state.withLock { state in
             RiemannQueueStatistics(
-                depth: state.entries.count, capacity: state.limits.events, bytes: state.bytes,
-                maximumBytes: state.limits.bytes, enqueued: state.enqueued, sent: state.sent,
-                acknowledged: state.acknowledged, requeued: state.requeued, dropped: state.dropped)
+                depth: state.entries.count,
+                capacity: state.limits.events,
+                bytes: state.bytes,
+                maximumBytes: state.limits.bytes,
+                enqueued: state.enqueued,
+                sent: state.sent,
+                acknowledged: state.acknowledged,
+                requeued: state.requeued,
+                dropped: state.dropped
+            )
         }
     }
 }

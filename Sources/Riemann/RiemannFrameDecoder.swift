@@ -61,7 +61,9 @@ public struct RiemannFrameDecoder: ByteToMessageDecoder, Sendable {
     }
 
     public mutating func decodeLast(
-        context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool
+        context: ChannelHandlerContext,
+        buffer: inout ByteBuffer,
+        seenEOF: Bool
     ) throws -> DecodingState {
         // Decode whatever complete frames remain; a trailing partial frame is dropped with the connection.
         try self.decode(context: context, buffer: &buffer)

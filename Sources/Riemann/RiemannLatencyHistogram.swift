@@ -27,7 +27,10 @@ public final class RiemannLatencyHistogram: Sendable {
         /// Cumulative counts per upper bound, as Prometheus `le` buckets (the last is `+Inf`).
         public var cumulativeCounts: [UInt64] {
             var running: UInt64 = 0
-            return self.counts.map { running &+= $0; return running }
+            return self.counts.map {
+                running &+= $0
+                return running
+            }
         }
     }
 

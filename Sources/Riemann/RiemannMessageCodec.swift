@@ -28,22 +28,29 @@ public enum RiemannMessageCodec {
     /// On error nothing is appended.
     public static func encodeFrame(_ message: RiemannMessage, into buffer: inout ByteBuffer) throws(RiemannCodecError) {
         try self.encodeFrame(
-            ok: message.ok, error: message.error, query: message.query, events: message.events, into: &buffer)
+            ok: message.ok,
+            error: message.error,
+            query: message.query,
+            events: message.events,
+            into: &buffer
+        )
     }
 
     /// Appends a `Msg` holding `events` as one TCP frame, without building a ``RiemannMessage``.
     /// (Specialized for arrays so that callers in other modules do not run the generic code,
     /// which instantiates metadata and allocates for every event.)
-    @_specialize(exported: true, where Events == [RiemannEvent])
+    @_specialize(exported:true,where Events == [RiemannEvent])
     public static func encodeFrame<Events: Collection<RiemannEvent>>(
-        events: Events, into buffer: inout ByteBuffer
+        events: Events,
+        into buffer: inout ByteBuffer
     ) throws(RiemannCodecError) {
         try self.encodeFrame(ok: nil, error: nil, query: nil, events: events, into: &buffer)
     }
 
     /// A new buffer holding `message` as one TCP frame.
     public static func frame(
-        _ message: RiemannMessage, allocator: ByteBufferAllocator = ByteBufferAllocator()
+        _ message: RiemannMessage,
+        allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) throws(RiemannCodecError) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 0)
         try self.encodeFrame(message, into: &buffer)
@@ -59,7 +66,10 @@ public enum RiemannMessageCodec {
     /// The protobuf body of `message`, without the length prefix (for UDP or debugging).
     public static func encodeBody(_ message: RiemannMessage) throws(RiemannCodecError) -> [UInt8] {
         try self.withPackedMessage(
-            ok: message.ok, error: message.error, query: message.query, events: message.events
+            ok: message.ok,
+            error: message.error,
+            query: message.query,
+            events: message.events
         ) { (msg) throws(RiemannCodecError) in
             let size = riemann__msg__get_packed_size(msg)
             guard size <= Self.maximumBodyLength else { throw .messageTooLarge(bodyLength: size) }
@@ -109,7 +119,11 @@ public enum RiemannMessageCodec {
     // MARK: - Encoding internals
 
     private static func encodeFrame<Events: Collection<RiemannEvent>>(
-        ok: Bool?, error: String?, query: String?, events: Events, into buffer: inout ByteBuffer
+        ok: Bool?,
+        error: String?,
+        query: String?,
+        events: Events,
+        into buffer: inout ByteBuffer
     ) throws(RiemannCodecError) {
         try self.withPackedMessage(ok: ok, error: error, query: query, events: events) {
             (msg) throws(RiemannCodecError) in
@@ -131,7 +145,10 @@ public enum RiemannMessageCodec {
 
     /// Builds a C `Msg` whose strings and arrays live in an arena, runs `body`, frees everything.
     private static func withPackedMessage<Events: Collection<RiemannEvent>, Result>(
-        ok: Bool?, error: String?, query: String?, events: Events,
+        ok: Bool?,
+        error: String?,
+        query: String?,
+        events: Events,
         _ body: (UnsafePointer<Riemann__Msg>) throws(RiemannCodecError) -> Result
     ) throws(RiemannCodecError) -> Result {
         var stringBytes = Self.cStringSize(error) + Self.cStringSize(query)
@@ -149,7 +166,9 @@ public enum RiemannMessageCodec {
             let cEventPointers = try arena.allocate(UnsafeMutablePointer<Riemann__Event>?.self, count: eventCount)
             let cAttributes = try arena.allocate(Riemann__Attribute.self, count: attributeCount)
             let cAttributePointers = try arena.allocate(
-                UnsafeMutablePointer<Riemann__Attribute>?.self, count: attributeCount)
+                UnsafeMutablePointer<Riemann__Attribute>?.self,
+                count: attributeCount
+            )
             let cTags = try arena.allocate(UnsafeMutablePointer<CChar>?.self, count: tagCount)
 
             var nextTag = 0
@@ -211,7 +230,8 @@ public enum RiemannMessageCodec {
 extension RiemannEvent {
     /// Bytes this event's strings need as C strings (with NULs).
     fileprivate var cStringBytes: Int {
-        var total = RiemannMessageCodec.cStringSize(self.state) + RiemannMessageCodec.cStringSize(self.service)
+        var total =
+            RiemannMessageCodec.cStringSize(self.state) + RiemannMessageCodec.cStringSize(self.service)
             + RiemannMessageCodec.cStringSize(self.host) + RiemannMessageCodec.cStringSize(self.description)
         for tag in self.tags {
             total += tag.utf8.count + 1
@@ -298,7 +318,9 @@ extension RiemannEvent {
                 attributes.append(
                     RiemannAttribute(
                         key: String(optionalCString: cAttribute.pointee.key) ?? "",
-                        value: String(optionalCString: cAttribute.pointee.value)))
+                        value: String(optionalCString: cAttribute.pointee.value)
+                    )
+                )
             }
         }
         // Same precedence as the Riemann server: sint64, then double, then float.

@@ -8,7 +8,9 @@ public enum CPUAffinity {
     /// `System.coreCount` honours; at least 1.
     public static var availableCPUs: Int {
         let cores = max(1, System.coreCount)
-        guard case .success(let bytes) = FileReading.readAll(path: "/proc/self/status", limit: 1 << 20) else { return cores }
+        guard case .success(let bytes) = FileReading.readAll(path: "/proc/self/status", limit: 1 << 20) else {
+            return cores
+        }
         let status = String(decoding: bytes, as: UTF8.self)
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed_list:") }),
             let allowed = Self.count(list: line.dropFirst("Cpus_allowed_list:".count))

@@ -61,12 +61,19 @@ public final class TeeDaemon: Sendable {
 
     /// - Parameter configurationPath: the file `configuration` was loaded from, reloaded on
     ///   SIGHUP. `nil` leaves SIGHUP alone.
-    public init(configuration: TeeConfiguration, configurationPath: String? = nil, group: any EventLoopGroup, logger: Logger) {
+    public init(
+        configuration: TeeConfiguration,
+        configurationPath: String? = nil,
+        group: any EventLoopGroup,
+        logger: Logger
+    ) {
         self.configurationPath = configurationPath
         self.group = group
         self.logger = logger
         let engine = RelayEngine(
-            threads: configuration.threads ?? CPUAffinity.availableCPUs, maxConnections: configuration.maxConnections)
+            threads: configuration.threads ?? CPUAffinity.availableCPUs,
+            maxConnections: configuration.maxConnections
+        )
         self.engine = engine
         self.riemann = configuration.riemann.map {
             RiemannClient(configuration: $0, eventLoopGroup: group, logger: logger)
@@ -75,21 +82,38 @@ public final class TeeDaemon: Sendable {
         self.sink = sink
         self.graphite = configuration.graphite.map {
             GraphiteSink(
-                configuration: $0, mapper: EventMapper(configuration: configuration.mapping),
-                client: RiemannClient(configuration: $0.client, wireFormat: $0.wireProtocol.wireFormat, eventLoopGroup: group, logger: logger))
+                configuration: $0,
+                mapper: EventMapper(configuration: configuration.mapping),
+                client: RiemannClient(
+                    configuration: $0.client,
+                    wireFormat: $0.wireProtocol.wireFormat,
+                    eventLoopGroup: group,
+                    logger: logger
+                )
+            )
         }
         let sinks: any ItemValueSink = self.graphite.map { ItemValueSinks(sinks: [sink, $0]) } ?? sink
         let decodes = configuration.listeners.contains { configuration.options(for: $0.name).decode }
-        self.pipeline = decodes ? SidePipeline(configuration: configuration.decode, sink: sinks, logger: logger, apiEventLoop: group.next()) : nil
+        self.pipeline =
+            decodes
+            ? SidePipeline(configuration: configuration.decode, sink: sinks, logger: logger, apiEventLoop: group.next())
+            : nil
         let pipeline = self.pipeline
         let recorders = Recorders(logger: logger)
         self.recorders = recorders
         let ids = self.connectionIDs
         let listeners = configuration.listeners.map { listener in
             RelayListener(
-                configuration: listener, engine: engine,
-                tapFactory: Self.tapFactory(configuration.options(for: listener.name), pipeline: pipeline, recorders: recorders),
-                connectionIDs: ids, logger: logger)
+                configuration: listener,
+                engine: engine,
+                tapFactory: Self.tapFactory(
+                    configuration.options(for: listener.name),
+                    pipeline: pipeline,
+                    recorders: recorders
+                ),
+                connectionIDs: ids,
+                logger: logger
+            )
         }
         let running = RunningBox(Running(configuration: configuration, listeners: listeners))
         self.running = running
@@ -101,22 +125,27 @@ public final class TeeDaemon: Sendable {
             if let riemann = self.riemann { sources.append(RiemannMetricsSource(client: riemann)) }
             if let graphite = self.graphite { sources.append(RiemannMetricsSource(graphite: graphite)) }
             if let pipeline = self.pipeline {
-                sources.append(DecodeMetricsSource(statistics: pipeline.statistics, catalog: pipeline.catalog, sink: self.sink))
+                sources.append(
+                    DecodeMetricsSource(statistics: pipeline.statistics, catalog: pipeline.catalog, sink: self.sink)
+                )
                 sources.append(CatalogAPIMetricsSource(pipeline: pipeline))
             }
             let riemann = self.riemann
             // No group: the admin endpoint runs on an event loop of its own, so a saturated relay
             // or decoder never delays /health.
             self.admin = AdminServer(
-                configuration: adminConfiguration, exporter: MetricsExporter(sources: sources),
+                configuration: adminConfiguration,
+                exporter: MetricsExporter(sources: sources),
                 healthy: { running.value.withLock { $0.serving } },
                 ready: {
                     ReadinessCheck.readiness(
                         serving: running.value.withLock { $0.serving },
                         listeners: running.value.withLock { $0.listeners }.map(ReadinessCheck.listener),
-                        riemannConnected: riemann.map { $0.statistics.connectedServer != nil })
+                        riemannConnected: riemann.map { $0.statistics.connectedServer != nil }
+                    )
                 },
-                logger: logger)
+                logger: logger
+            )
         } else {
             self.admin = nil
         }
@@ -125,7 +154,9 @@ public final class TeeDaemon: Sendable {
     /// The taps of a listener with `options`: the decoder's (when it decodes and there is a
     /// decoder) and the recorder's.
     static func tapFactory(
-        _ options: TeeConfiguration.ListenerOptions, pipeline: SidePipeline?, recorders: Recorders
+        _ options: TeeConfiguration.ListenerOptions,
+        pipeline: SidePipeline?,
+        recorders: Recorders
     ) -> (any RelayTapFactory)? {
         var taps: [any RelayTapFactory] = []
         if options.decode, let pipeline { taps.append(pipeline.tapFactory(passiveProxy: options.passiveProxy)) }
@@ -172,10 +203,15 @@ public final class TeeDaemon: Sendable {
         ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: self.makeServices().map {
-                    ServiceGroupConfiguration.ServiceConfiguration(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup)
+                    ServiceGroupConfiguration.ServiceConfiguration(
+                        service: $0,
+                        failureTerminationBehavior: .gracefullyShutdownGroup
+                    )
                 },
                 gracefulShutdownSignals: gracefulShutdownSignals,
-                logger: self.logger))
+                logger: self.logger
+            )
+        )
     }
 }
 

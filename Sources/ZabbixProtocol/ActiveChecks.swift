@@ -16,9 +16,15 @@ public struct ActiveChecksRequest: Sendable, Hashable {
     public var port: UInt64?
 
     public init(
-        host: String? = nil, version: String? = nil, variant: Int64? = nil, session: String? = nil,
-        configRevision: UInt64? = nil, hostMetadata: String? = nil, interface: String? = nil,
-        ip: String? = nil, port: UInt64? = nil
+        host: String? = nil,
+        version: String? = nil,
+        variant: Int64? = nil,
+        session: String? = nil,
+        configRevision: UInt64? = nil,
+        hostMetadata: String? = nil,
+        interface: String? = nil,
+        ip: String? = nil,
+        port: UInt64? = nil
     ) {
         self.host = host
         self.version = version
@@ -62,8 +68,13 @@ public struct ActiveCheckItem: Sendable, Hashable {
     public var timeout: String?
 
     public init(
-        key: String, originalKey: String? = nil, itemid: UInt64? = nil, delay: ActiveCheckDelay? = nil,
-        lastlogsize: UInt64? = nil, mtime: Int64? = nil, timeout: String? = nil
+        key: String,
+        originalKey: String? = nil,
+        itemid: UInt64? = nil,
+        delay: ActiveCheckDelay? = nil,
+        lastlogsize: UInt64? = nil,
+        mtime: Int64? = nil,
+        timeout: String? = nil
     ) {
         self.key = key
         self.originalKey = originalKey
@@ -92,8 +103,12 @@ public struct ActiveChecksResponse: Sendable, Hashable {
     public var redirect: ZabbixRedirect?
 
     public init(
-        request: ActiveChecksRequest? = nil, response: String? = nil, info: String? = nil,
-        items: [ActiveCheckItem]? = nil, configRevision: UInt64? = nil, redirect: ZabbixRedirect? = nil
+        request: ActiveChecksRequest? = nil,
+        response: String? = nil,
+        info: String? = nil,
+        items: [ActiveCheckItem]? = nil,
+        configRevision: UInt64? = nil,
+        redirect: ZabbixRedirect? = nil
     ) {
         self.request = request
         self.response = response
@@ -112,7 +127,14 @@ extension ActiveCheckItem {
         init?(_ name: UnsafeRawBufferPointer) {
             switch name.count {
             case 3: if JSONReader.equal(name, "key") { self = .key } else { return nil }
-            case 5: if JSONReader.equal(name, "delay") { self = .delay } else if JSONReader.equal(name, "mtime") { self = .mtime } else { return nil }
+            case 5:
+                if JSONReader.equal(name, "delay") {
+                    self = .delay
+                } else if JSONReader.equal(name, "mtime") {
+                    self = .mtime
+                } else {
+                    return nil
+                }
             case 6: if JSONReader.equal(name, "itemid") { self = .itemid } else { return nil }
             case 7: if JSONReader.equal(name, "timeout") { self = .timeout } else { return nil }
             case 8: if JSONReader.equal(name, "key_orig") { self = .originalKey } else { return nil }
@@ -125,7 +147,10 @@ extension ActiveCheckItem {
     /// Reads the `data` array of an `active checks` reply: `nil` when it is not an array; items
     /// without a `key` are passed over, items whose key (or original key) is longer than
     /// ``ZabbixLimits/maximumKeyLength`` are dropped and counted.
-    static func readList(_ reader: inout JSONReader, dropped: inout DroppedRows) throws(JSONParseError) -> [ActiveCheckItem]? {
+    static func readList(
+        _ reader: inout JSONReader,
+        dropped: inout DroppedRows
+    ) throws(JSONParseError) -> [ActiveCheckItem]? {
         guard try reader.peekKind() == .array else {
             try reader.skipValue()
             return nil
@@ -146,7 +171,10 @@ extension ActiveCheckItem {
     }
 
     /// One item object; the first member of each name counts.
-    private static func read(_ reader: inout JSONReader, dropped: inout DroppedRows) throws(JSONParseError) -> ActiveCheckItem? {
+    private static func read(
+        _ reader: inout JSONReader,
+        dropped: inout DroppedRows
+    ) throws(JSONParseError) -> ActiveCheckItem? {
         var seen: UInt8 = 0
         var key: String?
         var item = ActiveCheckItem(key: "")

@@ -68,9 +68,16 @@ public struct DuplicateFilter: Sendable {
             if let session = values[index].session, let id = values[index].id {
                 if run?.session != session {
                     if let finished = run, let last = finished.last {
-                        if remembering { self.remember(finished.session, last) } else { earlierRuns[finished.session] = last }
+                        if remembering {
+                            self.remember(finished.session, last)
+                        } else {
+                            earlierRuns[finished.session] = last
+                        }
                     }
-                    let last = remembering ? self.lastID(of: session) : earlierRuns[session] ?? self.current[session] ?? self.previous[session]
+                    let last =
+                        remembering
+                        ? self.lastID(of: session)
+                        : earlierRuns[session] ?? self.current[session] ?? self.previous[session]
                     run = (session, last)
                 }
                 if let last = run!.last, id <= last {

@@ -102,8 +102,11 @@ public struct ItemCatalog: Sendable, Hashable {
     public func entry(namespace: String, itemid: UInt64) -> ItemCatalogEntry? {
         guard let space = self.namespaces[namespace], let item = space.items[itemid] else { return nil }
         return ItemCatalogEntry(
-            host: item.host ?? item.hostid.flatMap { space.hosts[$0] }, key: item.key, valueType: item.valueType,
-            delay: item.delay)
+            host: item.host ?? item.hostid.flatMap { space.hosts[$0] },
+            key: item.key,
+            valueType: item.valueType,
+            delay: item.delay
+        )
     }
 
     /// The entry for an itemid-only value seen on `listener` (agent or proxy data), if known:
@@ -114,7 +117,10 @@ public struct ItemCatalog: Sendable, Hashable {
         let wire: ItemCatalogEntry?
         switch value.requestType {
         case .proxyData:
-            wire = self.entry(namespace: Self.proxyNamespace(listener: listener, proxy: value.proxy ?? ""), itemid: itemid)
+            wire = self.entry(
+                namespace: Self.proxyNamespace(listener: listener, proxy: value.proxy ?? ""),
+                itemid: itemid
+            )
         case .agentData:
             guard let host = value.host else { return nil }
             wire = self.entry(namespace: Self.agentNamespace(listener: listener, host: host), itemid: itemid)
@@ -129,8 +135,12 @@ public struct ItemCatalog: Sendable, Hashable {
     /// `{$MOUNT}` and positional `$1` stay as written), so the API names only what the wire did not.
     /// An agent value whose host differs from the item's host is not named by it.
     public func apiEntry(for value: ItemValue) -> ItemCatalogEntry? {
-        guard let itemid = value.itemid, let entry = self.entry(namespace: Self.apiNamespace, itemid: itemid) else { return nil }
-        if value.requestType == .agentData, let host = value.host, let itemHost = entry.host, host != itemHost { return nil }
+        guard let itemid = value.itemid, let entry = self.entry(namespace: Self.apiNamespace, itemid: itemid) else {
+            return nil
+        }
+        if value.requestType == .agentData, let host = value.host, let itemHost = entry.host, host != itemHost {
+            return nil
+        }
         return entry
     }
 
@@ -159,20 +169,29 @@ public struct ItemCatalog: Sendable, Hashable {
     /// 7.0, whose data carries keys anyway) only the update interval is kept, by key. Replies
     /// without `data`, without a paired request host, or not successful change nothing.
     public mutating func learn(_ response: ActiveChecksResponse, listener: String) {
-        guard let host = response.request?.host, let items = response.items, response.response != "failed" else { return }
+        guard let host = response.request?.host, let items = response.items, response.response != "failed" else {
+            return
+        }
         let name = Self.agentNamespace(listener: listener, host: host)
         self.removeNamespace(name)
         var space = Namespace()
         for item in items {
             let interval = item.delay?.interval
-            let isNew = item.itemid.map { space.items[$0] == nil } ?? (interval != nil && space.keyedDelays[item.key] == nil)
+            let isNew =
+                item.itemid.map { space.items[$0] == nil } ?? (interval != nil && space.keyedDelays[item.key] == nil)
             guard isNew else { continue }
             guard self.count < self.maximumEntries else {
                 self.refusedCount += 1
                 continue
             }
             if let itemid = item.itemid {
-                space.items[itemid] = StoredItem(key: item.key, valueType: nil, hostid: nil, host: host, delay: interval)
+                space.items[itemid] = StoredItem(
+                    key: item.key,
+                    valueType: nil,
+                    hostid: nil,
+                    host: host,
+                    delay: interval
+                )
             } else {
                 space.keyedDelays[item.key] = interval
             }
@@ -201,7 +220,12 @@ public struct ItemCatalog: Sendable, Hashable {
         for item in config.items {
             if space.items[item.itemid] == nil, !self.admitsOneMore(into: space) { continue }
             space.items[item.itemid] = StoredItem(
-                key: item.key, valueType: item.valueType, hostid: item.hostid, host: nil, delay: item.delay)
+                key: item.key,
+                valueType: item.valueType,
+                hostid: item.hostid,
+                host: nil,
+                delay: item.delay
+            )
         }
         self.count += space.count
         if space.count > 0 { self.namespaces[name] = space }
@@ -234,7 +258,12 @@ public struct ItemCatalog: Sendable, Hashable {
                 continue
             }
             space.items[itemid] = StoredItem(
-                key: entry.key, valueType: entry.valueType, hostid: nil, host: entry.host, delay: entry.delay)
+                key: entry.key,
+                valueType: entry.valueType,
+                hostid: nil,
+                host: entry.host,
+                delay: entry.delay
+            )
         }
         self.count += space.count
         if space.count > 0 { self.namespaces[Self.apiNamespace] = space }

@@ -74,7 +74,9 @@ extension ItemCatalog {
     /// `maximumEntriesPerProxy` in one proxy's namespace) are refused and counted in
     /// ``refusedCount``; any malformed line fails the whole read.
     public init(
-        serialized bytes: [UInt8], maximumEntries: Int = 1_000_000, maximumEntriesPerProxy: Int = .max
+        serialized bytes: [UInt8],
+        maximumEntries: Int = 1_000_000,
+        maximumEntriesPerProxy: Int = .max
     ) throws(ItemCatalogError) {
         self.init(maximumEntries: maximumEntries, maximumEntriesPerProxy: maximumEntriesPerProxy)
         let parser = JSONParser(maximumDepth: 2)
@@ -123,8 +125,12 @@ extension ItemCatalog {
                 return
             }
             space.items[itemid] = StoredItem(
-                key: key, valueType: object.int64("value_type"), hostid: object.uint64("hostid"),
-                host: object["host"]?.string, delay: object["delay"]?.string.flatMap(ZabbixUpdateInterval.init))
+                key: key,
+                valueType: object.int64("value_type"),
+                hostid: object.uint64("hostid"),
+                host: object["host"]?.string,
+                delay: object["delay"]?.string.flatMap(ZabbixUpdateInterval.init)
+            )
             self.count += 1
         } else if let hostid = object.uint64("hostid") {
             guard let host = object["host"]?.string else { throw ItemCatalogError(.missingField("host"), line: line) }

@@ -49,10 +49,23 @@ public struct ItemValue: Sendable, Hashable {
     public var eventid: Int64?
 
     public init(
-        requestType: RequestType, host: String? = nil, key: String? = nil, itemid: UInt64? = nil,
-        proxy: String? = nil, value: String, state: State = .normal, clock: Int64? = nil, ns: Int64? = nil,
-        id: UInt64? = nil, session: String? = nil, lastlogsize: UInt64? = nil, mtime: Int64? = nil,
-        timestamp: Int64? = nil, source: String? = nil, severity: Int64? = nil, eventid: Int64? = nil
+        requestType: RequestType,
+        host: String? = nil,
+        key: String? = nil,
+        itemid: UInt64? = nil,
+        proxy: String? = nil,
+        value: String,
+        state: State = .normal,
+        clock: Int64? = nil,
+        ns: Int64? = nil,
+        id: UInt64? = nil,
+        session: String? = nil,
+        lastlogsize: UInt64? = nil,
+        mtime: Int64? = nil,
+        timestamp: Int64? = nil,
+        source: String? = nil,
+        severity: Int64? = nil,
+        eventid: Int64? = nil
     ) {
         self.requestType = requestType
         self.host = host
@@ -77,10 +90,24 @@ public struct ItemValue: Sendable, Hashable {
     init?(row: ZabbixValueRow, requestType: RequestType, host: String?, proxy: String?, session: String?) {
         guard let value = row.value else { return nil }
         self.init(
-            requestType: requestType, host: row.host ?? host, key: row.key, itemid: row.itemid, proxy: proxy,
-            value: value, state: row.state == 1 ? .notSupported : .normal, clock: row.clock, ns: row.ns,
-            id: row.id, session: session, lastlogsize: row.lastlogsize, mtime: row.mtime,
-            timestamp: row.timestamp, source: row.source, severity: row.severity, eventid: row.eventid)
+            requestType: requestType,
+            host: row.host ?? host,
+            key: row.key,
+            itemid: row.itemid,
+            proxy: proxy,
+            value: value,
+            state: row.state == 1 ? .notSupported : .normal,
+            clock: row.clock,
+            ns: row.ns,
+            id: row.id,
+            session: session,
+            lastlogsize: row.lastlogsize,
+            mtime: row.mtime,
+            timestamp: row.timestamp,
+            source: row.source,
+            severity: row.severity,
+            eventid: row.eventid
+        )
     }
 }
 
@@ -118,7 +145,10 @@ extension ZabbixMessage {
     }
 
     private static func values(
-        _ rows: [ZabbixValueRow], _ requestType: ItemValue.RequestType, host: String?, proxy: String?,
+        _ rows: [ZabbixValueRow],
+        _ requestType: ItemValue.RequestType,
+        host: String?,
+        proxy: String?,
         session: String?
     ) -> [ItemValue] {
         var values: [ItemValue] = []

@@ -146,13 +146,17 @@ public struct JSONReader {
 
     /// Consumes `{`.
     public mutating func beginObject() throws(JSONParseError) {
-        guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "{") else { throw self.unexpected() }
+        guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "{") else {
+            throw self.unexpected()
+        }
         try self.open()
     }
 
     /// Consumes `[`.
     public mutating func beginArray() throws(JSONParseError) {
-        guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "[") else { throw self.unexpected() }
+        guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "[") else {
+            throw self.unexpected()
+        }
         try self.open()
     }
 
@@ -189,7 +193,9 @@ public struct JSONReader {
         guard byte == UInt8(ascii: "\"") else { throw self.error(.unexpectedByte(byte)) }
         let name = try self.scanString()
         self.skipWhitespace()
-        guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: ":") else { throw self.unexpected() }
+        guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: ":") else {
+            throw self.unexpected()
+        }
         self.index += 1
         self.skipWhitespace()
         return name
@@ -244,9 +250,15 @@ public struct JSONReader {
         switch self.bytes[self.index] {
         case UInt8(ascii: "\""): scalar = .string(try self.scanString())
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): scalar = .number(try self.scanNumber())
-        case UInt8(ascii: "t"): try self.expectLiteral("true"); scalar = .bool(true)
-        case UInt8(ascii: "f"): try self.expectLiteral("false"); scalar = .bool(false)
-        case UInt8(ascii: "n"): try self.expectLiteral("null"); scalar = .null
+        case UInt8(ascii: "t"):
+            try self.expectLiteral("true")
+            scalar = .bool(true)
+        case UInt8(ascii: "f"):
+            try self.expectLiteral("false")
+            scalar = .bool(false)
+        case UInt8(ascii: "n"):
+            try self.expectLiteral("null")
+            scalar = .null
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             try self.skipValue()
             return .container
@@ -274,7 +286,9 @@ public struct JSONReader {
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
         let start = literal.utf8Start
         for offset in 0..<literal.utf8CodeUnitCount {
-            guard self.index < self.bytes.count, self.bytes[self.index] == start[offset] else { throw self.unexpected() }
+            guard self.index < self.bytes.count, self.bytes[self.index] == start[offset] else {
+                throw self.unexpected()
+            }
             self.index += 1
         }
     }
@@ -314,7 +328,9 @@ public struct JSONReader {
         if self.index < self.bytes.count, self.bytes[self.index] | 0x20 == UInt8(ascii: "e") {
             isInteger = false
             self.index += 1
-            if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "+") || self.bytes[self.index] == UInt8(ascii: "-") {
+            if self.index < self.bytes.count,
+                self.bytes[self.index] == UInt8(ascii: "+") || self.bytes[self.index] == UInt8(ascii: "-")
+            {
                 self.index += 1
             }
             guard self.skipDigits() else { throw self.error(.invalidNumber) }
@@ -323,7 +339,12 @@ public struct JSONReader {
         if self.index < self.bytes.count, self.bytes[self.index] &- UInt8(ascii: "0") < 10 {
             throw self.error(.invalidNumber)
         }
-        return NumberToken(start: start, end: self.index, magnitude: isInteger && !overflow ? magnitude : nil, isNegative: negative)
+        return NumberToken(
+            start: start,
+            end: self.index,
+            magnitude: isInteger && !overflow ? magnitude : nil,
+            isNegative: negative
+        )
     }
 
     /// Skips `[0-9]*`; returns whether at least one digit was skipped.
@@ -385,12 +406,20 @@ public struct JSONReader {
         var high: UInt8 = 0xBF
         switch lead {
         case 0xC2...0xDF: continuation = 1
-        case 0xE0: continuation = 2; low = 0xA0
+        case 0xE0:
+            continuation = 2
+            low = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: continuation = 2
-        case 0xED: continuation = 2; high = 0x9F
-        case 0xF0: continuation = 3; low = 0x90
+        case 0xED:
+            continuation = 2
+            high = 0x9F
+        case 0xF0:
+            continuation = 3
+            low = 0x90
         case 0xF1...0xF3: continuation = 3
-        case 0xF4: continuation = 3; high = 0x8F
+        case 0xF4:
+            continuation = 3
+            high = 0x8F
         default: throw self.error(.invalidUTF8)
         }
         guard self.index + continuation < self.bytes.count else {
@@ -442,7 +471,9 @@ public struct JSONReader {
             guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
             else { return nil }
             index += 2
-            guard let low = self.hex4(bytes, at: &index).map(UInt32.init), low >= 0xDC00 && low <= 0xDFFF else { return nil }
+            guard let low = self.hex4(bytes, at: &index).map(UInt32.init), low >= 0xDC00 && low <= 0xDFFF else {
+                return nil
+            }
             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
         } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
             return nil
@@ -506,8 +537,10 @@ public struct JSONReader {
                 if bytes[index + 1] == UInt8(ascii: "u") {
                     // A high surrogate (\uD800-\uDBFF) is followed by its low one: one scalar.
                     let digit = bytes[index + 3] | 0x20
-                    let high = bytes[index + 2] | 0x20 == UInt8(ascii: "d")
-                        && (digit == UInt8(ascii: "8") || digit == UInt8(ascii: "9") || digit == UInt8(ascii: "a") || digit == UInt8(ascii: "b"))
+                    let high =
+                        bytes[index + 2] | 0x20 == UInt8(ascii: "d")
+                        && (digit == UInt8(ascii: "8") || digit == UInt8(ascii: "9") || digit == UInt8(ascii: "a")
+                            || digit == UInt8(ascii: "b"))
                     index += high ? 12 : 6
                 } else {
                     index += 2

@@ -119,7 +119,8 @@ private enum PassiveMember: Int {
 /// `reader` (other elements and members are passed over), then with `.end` after each object.
 /// Anything but an array is passed over.
 private func readObjects(
-    _ reader: inout JSONReader, _ body: (inout JSONReader, PassiveMember, JSONReader.Scalar) throws(JSONParseError) -> Void
+    _ reader: inout JSONReader,
+    _ body: (inout JSONReader, PassiveMember, JSONReader.Scalar) throws(JSONParseError) -> Void
 ) throws(JSONParseError) {
     guard try reader.peekKind() == .array else { return try reader.skipValue() }
     try reader.beginArray()
@@ -132,8 +133,11 @@ private func readObjects(
         try reader.beginObject()
         while let name = try reader.nextName() {
             let member: PassiveMember? = reader.withName(name) { bytes in
-                JSONReader.equal(bytes, "key") ? .key : JSONReader.equal(bytes, "error") ? .error
-                    : JSONReader.equal(bytes, "value") ? .value : nil
+                JSONReader.equal(bytes, "key")
+                    ? .key
+                    : JSONReader.equal(bytes, "error")
+                        ? .error
+                        : JSONReader.equal(bytes, "value") ? .value : nil
             }
             guard let member, seen & (1 << member.rawValue) == 0 else {
                 try reader.skipValue()

@@ -16,8 +16,14 @@ public struct ProxyData: Sendable, Hashable {
     public var isPassiveReply: Bool
 
     public init(
-        host: String? = nil, session: String? = nil, version: String? = nil, clock: Int64? = nil,
-        ns: Int64? = nil, history: [ZabbixValueRow] = [], more: Bool = false, isPassiveReply: Bool = false
+        host: String? = nil,
+        session: String? = nil,
+        version: String? = nil,
+        clock: Int64? = nil,
+        ns: Int64? = nil,
+        history: [ZabbixValueRow] = [],
+        more: Bool = false,
+        isPassiveReply: Bool = false
     ) {
         self.host = host
         self.session = session
@@ -78,7 +84,13 @@ public struct ProxyConfig: Sendable, Hashable {
         /// `delay`, as configured (`1m`, `{$DELAY}`, `0` for trapper items, flexible intervals).
         public var delay: ZabbixUpdateInterval?
 
-        public init(itemid: UInt64, hostid: UInt64, key: String, valueType: Int64? = nil, delay: ZabbixUpdateInterval? = nil) {
+        public init(
+            itemid: UInt64,
+            hostid: UInt64,
+            key: String,
+            valueType: Int64? = nil,
+            delay: ZabbixUpdateInterval? = nil
+        ) {
             self.itemid = itemid
             self.hostid = hostid
             self.key = key
@@ -110,8 +122,12 @@ public struct ProxyConfig: Sendable, Hashable {
     public var deletedHostIDs: [UInt64]
 
     public init(
-        proxyHost: String? = nil, isFullSync: Bool, configRevision: UInt64? = nil, hosts: [Host] = [],
-        items: [Item] = [], deletedHostIDs: [UInt64] = []
+        proxyHost: String? = nil,
+        isFullSync: Bool,
+        configRevision: UInt64? = nil,
+        hosts: [Host] = [],
+        items: [Item] = [],
+        deletedHostIDs: [UInt64] = []
     ) {
         self.proxyHost = proxyHost
         self.isFullSync = isFullSync
@@ -137,7 +153,14 @@ struct ProxyConfigReader {
         init?(_ name: UnsafeRawBufferPointer) {
             switch name.count {
             case 4: if JSONReader.equal(name, "data") { self = .data } else { return nil }
-            case 5: if JSONReader.equal(name, "hosts") { self = .hosts } else if JSONReader.equal(name, "items") { self = .items } else { return nil }
+            case 5:
+                if JSONReader.equal(name, "hosts") {
+                    self = .hosts
+                } else if JSONReader.equal(name, "items") {
+                    self = .items
+                } else {
+                    return nil
+                }
             case 9: if JSONReader.equal(name, "full_sync") { self = .fullSync } else { return nil }
             case 11: if JSONReader.equal(name, "del_hostids") { self = .deletedHostIDs } else { return nil }
             case 15: if JSONReader.equal(name, "config_revision") { self = .configRevision } else { return nil }
@@ -178,7 +201,12 @@ struct ProxyConfigReader {
             self.dataIsObject = true
             try reader.beginObject()
             while let name = try reader.nextName() {
-                try Self.readTable(reader.withName(name, Member.init), into: &self.dataTables, dropped: &self.dropped, &reader)
+                try Self.readTable(
+                    reader.withName(name, Member.init),
+                    into: &self.dataTables,
+                    dropped: &self.dropped,
+                    &reader
+                )
             }
         case .hosts, .items:
             try Self.readTable(member, into: &self.topTables, dropped: &self.dropped, &reader)
@@ -224,13 +252,18 @@ struct ProxyConfigReader {
     /// `full_sync` or `del_hostids` (or no member at all) is 6.4+ and its tables are in `data`;
     /// otherwise the tables are the payload's own members (≤ 6.2, always a full sync).
     func config(proxyHost: String?, memberCount: Int) -> ProxyConfig {
-        let incremental = self.dataIsObject || self.sawConfigRevision || self.sawFullSync || self.sawDeletedHostIDs
+        let incremental =
+            self.dataIsObject || self.sawConfigRevision || self.sawFullSync || self.sawDeletedHostIDs
             || memberCount == 0
         let tables = incremental ? self.dataTables : self.topTables
         return ProxyConfig(
-            proxyHost: proxyHost, isFullSync: incremental ? (self.fullSync ?? 0) != 0 : true,
-            configRevision: self.configRevision, hosts: tables.hosts, items: tables.items,
-            deletedHostIDs: self.deletedHostIDs)
+            proxyHost: proxyHost,
+            isFullSync: incremental ? (self.fullSync ?? 0) != 0 : true,
+            configRevision: self.configRevision,
+            hosts: tables.hosts,
+            items: tables.items,
+            deletedHostIDs: self.deletedHostIDs
+        )
     }
 
     // MARK: - Tables
@@ -253,12 +286,17 @@ struct ProxyConfigReader {
     /// Reads the table `member` names (`hosts` or `items`; anything else is passed over) into
     /// `tables`, when it is the first of its name there.
     private static func readTable(
-        _ member: Member?, into tables: inout Tables, dropped: inout DroppedRows, _ reader: inout JSONReader
+        _ member: Member?,
+        into tables: inout Tables,
+        dropped: inout DroppedRows,
+        _ reader: inout JSONReader
     ) throws(JSONParseError) {
         switch member {
         case .hosts where !tables.sawHosts:
             tables.sawHosts = true
-            try Self.readRows(&reader, columns: ["hostid": .hostid, "host": .host]) { cells, reader throws(JSONParseError) in
+            try Self.readRows(&reader, columns: ["hostid": .hostid, "host": .host]) {
+                cells,
+                reader throws(JSONParseError) in
                 guard let hostid = cells.hostid.flatMap({ reader.uint64($0) }), let value = cells.host else { return }
                 guard let host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength) else {
                     if value.hasText { dropped.hostTooLong += 1 }
@@ -269,10 +307,14 @@ struct ProxyConfigReader {
             }
         case .items where !tables.sawItems:
             tables.sawItems = true
-            try Self.readRows(&reader, columns: [
-                "itemid": .itemid, "hostid": .hostid, "key_": .key, "value_type": .valueType, "delay": .delay,
-            ]) {
-                cells, reader throws(JSONParseError) in
+            try Self.readRows(
+                &reader,
+                columns: [
+                    "itemid": .itemid, "hostid": .hostid, "key_": .key, "value_type": .valueType, "delay": .delay,
+                ]
+            ) {
+                cells,
+                reader throws(JSONParseError) in
                 guard let itemid = cells.itemid.flatMap({ reader.uint64($0) }),
                     let hostid = cells.hostid.flatMap({ reader.uint64($0) }), let value = cells.key
                 else { return }
@@ -282,11 +324,19 @@ struct ProxyConfigReader {
                 }
                 try reader.charge(MemoryLayout<ProxyConfig.Item>.stride)
                 let delay = try cells.delay.flatMap { (cell) throws(JSONParseError) in
-                    try reader.text(cell, maximumCharacters: ZabbixUpdateInterval.maximumTextLength).flatMap(ZabbixUpdateInterval.init)
+                    try reader.text(cell, maximumCharacters: ZabbixUpdateInterval.maximumTextLength).flatMap(
+                        ZabbixUpdateInterval.init
+                    )
                 }
-                tables.items.append(ProxyConfig.Item(
-                    itemid: itemid, hostid: hostid, key: key, valueType: cells.valueType.flatMap { reader.int64($0) },
-                    delay: delay))
+                tables.items.append(
+                    ProxyConfig.Item(
+                        itemid: itemid,
+                        hostid: hostid,
+                        key: key,
+                        valueType: cells.valueType.flatMap { reader.int64($0) },
+                        delay: delay
+                    )
+                )
             }
         default:
             try reader.skipValue()
@@ -297,7 +347,8 @@ struct ProxyConfigReader {
     /// by name (the first column of a name counts); malformed rows are passed over. When `data`
     /// comes before `fields` it is passed over and read again once the columns are known.
     private static func readRows(
-        _ reader: inout JSONReader, columns wanted: KeyValuePairs<StaticString, Column>,
+        _ reader: inout JSONReader,
+        columns wanted: KeyValuePairs<StaticString, Column>,
         _ row: (Cells, inout JSONReader) throws(JSONParseError) -> Void
     ) throws(JSONParseError) {
         guard try reader.peekKind() == .object else { return try reader.skipValue() }
@@ -334,7 +385,8 @@ struct ProxyConfigReader {
     }
 
     private static func readColumns(
-        _ reader: inout JSONReader, _ wanted: KeyValuePairs<StaticString, Column>
+        _ reader: inout JSONReader,
+        _ wanted: KeyValuePairs<StaticString, Column>
     ) throws(JSONParseError) -> [Column] {
         var columns: [Column] = []
         var assigned: Set<UInt8> = []
@@ -354,7 +406,9 @@ struct ProxyConfigReader {
     }
 
     private static func readCells(
-        _ reader: inout JSONReader, _ columns: [Column], _ row: (Cells, inout JSONReader) throws(JSONParseError) -> Void
+        _ reader: inout JSONReader,
+        _ columns: [Column],
+        _ row: (Cells, inout JSONReader) throws(JSONParseError) -> Void
     ) throws(JSONParseError) {
         guard try reader.peekKind() == .array else { return try reader.skipValue() }
         try reader.beginArray()

@@ -14,8 +14,13 @@ public struct AgentData: Sendable, Hashable {
     public var rows: [ZabbixValueRow]
 
     public init(
-        host: String? = nil, session: String? = nil, version: String? = nil, variant: Int64? = nil,
-        clock: Int64? = nil, ns: Int64? = nil, rows: [ZabbixValueRow] = []
+        host: String? = nil,
+        session: String? = nil,
+        version: String? = nil,
+        variant: Int64? = nil,
+        clock: Int64? = nil,
+        ns: Int64? = nil,
+        rows: [ZabbixValueRow] = []
     ) {
         self.host = host
         self.session = session
@@ -79,8 +84,14 @@ public struct ServerResponse: Sendable, Hashable {
     public var rowResults: [HistoryPushRowResult]?
 
     public init(
-        response: String? = nil, info: String? = nil, processed: Int64? = nil, failed: Int64? = nil,
-        total: Int64? = nil, secondsSpent: String? = nil, upload: String? = nil, redirect: ZabbixRedirect? = nil,
+        response: String? = nil,
+        info: String? = nil,
+        processed: Int64? = nil,
+        failed: Int64? = nil,
+        total: Int64? = nil,
+        secondsSpent: String? = nil,
+        upload: String? = nil,
+        redirect: ZabbixRedirect? = nil,
         rowResults: [HistoryPushRowResult]? = nil
     ) {
         self.response = response
@@ -102,9 +113,19 @@ public struct ServerResponse: Sendable, Hashable {
     /// A reply with `response`, `info` (its statistics parsed), `upload`, its `redirect` and, for
     /// a `history.push` reply, its per-row results.
     static func parsing(
-        response: String?, info: String?, upload: String?, redirect: ZabbixRedirect?, rowResults: [HistoryPushRowResult]?
+        response: String?,
+        info: String?,
+        upload: String?,
+        redirect: ZabbixRedirect?,
+        rowResults: [HistoryPushRowResult]?
     ) -> ServerResponse {
-        var reply = ServerResponse(response: response, info: info, upload: upload, redirect: redirect, rowResults: rowResults)
+        var reply = ServerResponse(
+            response: response,
+            info: info,
+            upload: upload,
+            redirect: redirect,
+            rowResults: rowResults
+        )
         if let info {
             let fields = Self.statistics(info)
             reply.processed = fields.processed
@@ -187,7 +208,8 @@ public struct ServerResponse: Sendable, Hashable {
         return true
     }
 
-    private static func trimmingSpaces(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>> {
+    private static func trimmingSpaces(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>>
+    {
         var bytes = bytes
         while bytes.first == UInt8(ascii: " ") { bytes = bytes.dropFirst() }
         while bytes.last == UInt8(ascii: " ") { bytes = bytes.dropLast() }
@@ -206,7 +228,8 @@ public struct ServerResponse: Sendable, Hashable {
             let digit = Int64(byte - UInt8(ascii: "0"))
             // Accumulated negatively so that Int64.min parses, as `Int64(_:)` does.
             let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
-            let (next, overflow2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            let (next, overflow2) =
+                negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
             guard !overflow, !overflow2 else { return nil }
             value = next
         }

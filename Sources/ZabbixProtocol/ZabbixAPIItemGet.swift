@@ -37,7 +37,9 @@ public enum ZabbixAPIItemGet {
             JSONWriter.appendInteger(itemid, to: &output)
             output.append(UInt8(ascii: "\""))
         }
-        output += Array(#"],"output":["itemid","key_","value_type","delay"],"selectHosts":["host"],"webitems":true},"#.utf8)
+        output += Array(
+            #"],"output":["itemid","key_","value_type","delay"],"selectHosts":["host"],"webitems":true},"#.utf8
+        )
         if let auth {
             JSONWriter.appendKey("auth", to: &output)
             JSONWriter.appendString(auth, to: &output)
@@ -77,7 +79,11 @@ public enum ZabbixAPIItemGet {
             let host = row["hosts"]?.array?.first?["host"]?.string
             let delay = row["delay"]?.string.map { String($0.prefix(ZabbixUpdateInterval.maximumTextLength)) }
             entries[itemid] = ItemCatalogEntry(
-                host: host, key: key, valueType: row["value_type"]?.int64, delay: delay.flatMap(ZabbixUpdateInterval.init))
+                host: host,
+                key: key,
+                valueType: row["value_type"]?.int64,
+                delay: delay.flatMap(ZabbixUpdateInterval.init)
+            )
         }
         return entries
     }

@@ -81,7 +81,10 @@ public struct ZabbixConversation: Sendable {
     }
 
     /// Decodes one frame payload (already inflated) sent by `peer`.
-    public mutating func decode(_ payload: ByteBuffer, from peer: ZabbixPeer) throws(ZabbixMessageError) -> ZabbixMessage {
+    public mutating func decode(
+        _ payload: ByteBuffer,
+        from peer: ZabbixPeer
+    ) throws(ZabbixMessageError) -> ZabbixMessage {
         let result: Result<ZabbixMessage, ZabbixMessageError> = payload.withUnsafeReadableBytes { bytes in
             do throws(ZabbixMessageError) {
                 return .success(try self.decode(bytes: bytes, from: peer))
@@ -93,7 +96,10 @@ public struct ZabbixConversation: Sendable {
     }
 
     /// Decodes one frame payload (already inflated) sent by `peer`.
-    public mutating func decode(bytes: UnsafeRawBufferPointer, from peer: ZabbixPeer) throws(ZabbixMessageError) -> ZabbixMessage {
+    public mutating func decode(
+        bytes: UnsafeRawBufferPointer,
+        from peer: ZabbixPeer
+    ) throws(ZabbixMessageError) -> ZabbixMessage {
         let expectation = self.expectation
         self.expectation = nil
         let startsWithBrace = Self.firstNonWhitespace(bytes) == UInt8(ascii: "{")
@@ -108,8 +114,12 @@ public struct ZabbixConversation: Sendable {
                 return .passiveCheckResponse(PassiveCheckResponse(keys: request.keys, results: []))
             }
             // A text reply may itself look like JSON (system.run output): never parse it.
-            return .passiveCheckResponse(PassiveCheckResponse(
-                keys: request.keys, results: [PassiveCheckResponse.textResult(bytes)]))
+            return .passiveCheckResponse(
+                PassiveCheckResponse(
+                    keys: request.keys,
+                    results: [PassiveCheckResponse.textResult(bytes)]
+                )
+            )
         }
 
         guard startsWithBrace else {
@@ -165,24 +175,45 @@ public struct ZabbixConversation: Sendable {
         switch name {
         case "active checks":
             let request = ActiveChecksRequest(
-                host: scan.host, version: scan.version, variant: scan.variant, session: scan.session,
-                configRevision: scan.configRevision, hostMetadata: scan.hostMetadata, interface: scan.interface,
-                ip: scan.ip, port: scan.port)
+                host: scan.host,
+                version: scan.version,
+                variant: scan.variant,
+                session: scan.session,
+                configRevision: scan.configRevision,
+                hostMetadata: scan.hostMetadata,
+                interface: scan.interface,
+                ip: scan.ip,
+                port: scan.port
+            )
             self.expectation = (peer.other, .activeChecksReply(request))
             return .activeChecksRequest(request)
         case "agent data":
             self.expectation = (peer.other, .response)
-            return .agentData(AgentData(
-                host: scan.host, session: scan.session, version: scan.version, variant: scan.variant, clock: scan.clock,
-                ns: scan.ns, rows: scan.dataRows))
+            return .agentData(
+                AgentData(
+                    host: scan.host,
+                    session: scan.session,
+                    version: scan.version,
+                    variant: scan.variant,
+                    clock: scan.clock,
+                    ns: scan.ns,
+                    rows: scan.dataRows
+                )
+            )
         case "sender data":
             self.expectation = (peer.other, .response)
             return .senderData(SenderData(clock: scan.clock, ns: scan.ns, rows: scan.dataRows))
         case "active check heartbeat":
             // No reply, except a 7.0+ redirect.
             self.expectation = (peer.other, .response)
-            return .activeCheckHeartbeat(ActiveCheckHeartbeat(
-                host: scan.host, heartbeatFrequency: scan.heartbeatFrequency, version: scan.version, variant: scan.variant))
+            return .activeCheckHeartbeat(
+                ActiveCheckHeartbeat(
+                    host: scan.host,
+                    heartbeatFrequency: scan.heartbeatFrequency,
+                    version: scan.version,
+                    variant: scan.variant
+                )
+            )
         case "proxy heartbeat":
             self.expectation = (peer.other, .response)
             return .proxyHeartbeat(ProxyHeartbeat(host: scan.host, version: scan.version))
@@ -208,7 +239,9 @@ public struct ZabbixConversation: Sendable {
             return .proxyConfigRequest(request)
         case "history.push":
             self.expectation = (peer.other, .historyPushReply)
-            return .historyPush(HistoryPush(clientIP: scan.clientIP, rows: scan.dataRows, rowIndexes: scan.dataRowIndexes))
+            return .historyPush(
+                HistoryPush(clientIP: scan.clientIP, rows: scan.dataRows, rowIndexes: scan.dataRowIndexes)
+            )
         case "passive checks":
             let request = PassiveCheckRequest(keys: scan.passiveKeys, isJSON: true)
             self.expectation = (peer.other, .passiveCheckReply(request))
@@ -222,9 +255,16 @@ public struct ZabbixConversation: Sendable {
     private mutating func reply(_ scan: PayloadScan, expected: Expected, from peer: ZabbixPeer) -> ZabbixMessage {
         switch expected {
         case .activeChecksReply(let request):
-            return .activeChecksResponse(ActiveChecksResponse(
-                request: request, response: scan.response, info: scan.info, items: scan.activeCheckItems,
-                configRevision: scan.configRevision, redirect: scan.redirect))
+            return .activeChecksResponse(
+                ActiveChecksResponse(
+                    request: request,
+                    response: scan.response,
+                    info: scan.info,
+                    items: scan.activeCheckItems,
+                    configRevision: scan.configRevision,
+                    redirect: scan.redirect
+                )
+            )
         case .response, .historyPushReply:
             return .response(scan.serverResponse)
         case .proxyDataReply:
@@ -240,25 +280,45 @@ public struct ZabbixConversation: Sendable {
             self.expectation = (peer.other, .proxyConfigPayload(proxyHost: nil))
             return .proxyConfigStatus(Self.proxyConfigRequest(scan))
         case .passiveCheckReply(let request):
-            return .passiveCheckResponse(PassiveCheckResponse(
-                keys: request.keys, results: scan.passiveResults, error: scan.error, version: scan.version))
+            return .passiveCheckResponse(
+                PassiveCheckResponse(
+                    keys: request.keys,
+                    results: scan.passiveResults,
+                    error: scan.error,
+                    version: scan.version
+                )
+            )
         }
     }
 
     private static func proxyData(_ scan: PayloadScan, isPassiveReply: Bool) -> ProxyData {
         ProxyData(
-            host: scan.host, session: scan.session, version: scan.version, clock: scan.clock, ns: scan.ns,
-            history: scan.historyRows, more: (scan.more ?? 0) != 0, isPassiveReply: isPassiveReply)
+            host: scan.host,
+            session: scan.session,
+            version: scan.version,
+            clock: scan.clock,
+            ns: scan.ns,
+            history: scan.historyRows,
+            more: (scan.more ?? 0) != 0,
+            isPassiveReply: isPassiveReply
+        )
     }
 
     private static func proxyConfigRequest(_ scan: PayloadScan) -> ProxyConfigRequest {
-        ProxyConfigRequest(host: scan.host, version: scan.version, session: scan.session, configRevision: scan.configRevision)
+        ProxyConfigRequest(
+            host: scan.host,
+            version: scan.version,
+            session: scan.session,
+            configRevision: scan.configRevision
+        )
     }
 
     /// Unicode scalars in UTF-8 text (bytes that do not continue a sequence), without building it.
     private static func scalarCount(_ bytes: UnsafeRawBufferPointer.SubSequence) -> Int {
         // At most 4 bytes per scalar: only the lengths in between need counting.
-        if bytes.count <= ZabbixLimits.maximumKeyLength || bytes.count > 4 * ZabbixLimits.maximumKeyLength { return bytes.count }
+        if bytes.count <= ZabbixLimits.maximumKeyLength || bytes.count > 4 * ZabbixLimits.maximumKeyLength {
+            return bytes.count
+        }
         return bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
     }
 

@@ -171,13 +171,15 @@ public struct ZabbixFrameDecoder: Sendable {
             return nil
         case .header:
             if self.headerBytes.isEmpty { return nil }
-            let needed = self.headerBytes.count < 5
+            let needed =
+                self.headerBytes.count < 5
                 ? ZabbixFrameHeader.normalLength
                 : ZabbixFrameHeader.headerLength(for: ZabbixFrameFlags(rawValue: self.headerBytes[4]))
             return .notZabbix(.truncated(header: nil, missingBytes: UInt64(needed - self.headerBytes.count)))
         case .payload(let header, let accumulated):
             return .notZabbix(
-                .truncated(header: header, missingBytes: header.dataLength - UInt64(accumulated.readableBytes)))
+                .truncated(header: header, missingBytes: header.dataLength - UInt64(accumulated.readableBytes))
+            )
         case .skipping(let header, let remaining):
             return .notZabbix(.truncated(header: header, missingBytes: remaining))
         }
@@ -227,7 +229,8 @@ public struct ZabbixFrameDecoder: Sendable {
         let header = ZabbixFrameHeader(
             flags: flags,
             dataLength: Self.littleEndian(self.headerBytes, from: 5, width: width),
-            reserved: Self.littleEndian(self.headerBytes, from: 5 + width, width: width))
+            reserved: Self.littleEndian(self.headerBytes, from: 5 + width, width: width)
+        )
         self.headerBytes.removeAll(keepingCapacity: true)
         self.startPayload(of: header, from: &input, emit)
     }
@@ -261,7 +264,9 @@ public struct ZabbixFrameDecoder: Sendable {
     }
 
     private mutating func startPayload(
-        of header: ZabbixFrameHeader, from input: inout ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void
+        of header: ZabbixFrameHeader,
+        from input: inout ByteBuffer,
+        _ emit: (ZabbixFrameEvent) -> Void
     ) {
         let limit = UInt64(self.maximumFrameSize)
         if header.dataLength > limit || (header.isCompressed && header.reserved > limit) {
@@ -278,7 +283,8 @@ public struct ZabbixFrameDecoder: Sendable {
         }
         // Reserve for what has arrived, not for what the header announces.
         var accumulated = ByteBufferAllocator().buffer(
-            capacity: min(length, max(input.readableBytes, Self.initialPayloadCapacity)))
+            capacity: min(length, max(input.readableBytes, Self.initialPayloadCapacity))
+        )
         accumulated.writeBuffer(&input)
         self.state = .payload(header, accumulated)
     }

@@ -53,7 +53,10 @@ public struct ZabbixInflater: Sendable {
         }
         let output = try result.get()
         guard output.readableBytes == Int(expectedSize) else {
-            throw .sizeMismatch(expected: expectedSize, actual: output.readableBytes > Int(expectedSize) ? nil : output.readableBytes)
+            throw .sizeMismatch(
+                expected: expectedSize,
+                actual: output.readableBytes > Int(expectedSize) ? nil : output.readableBytes
+            )
         }
         return output
     }
@@ -66,7 +69,11 @@ public struct ZabbixInflater: Sendable {
         defer { inflateEnd(&stream) }
 
         var output = ByteBufferAllocator().buffer(
-            capacity: min(ceiling, max(Self.initialCapacity, source.count.multipliedReportingOverflow(by: 4).partialValue)))
+            capacity: min(
+                ceiling,
+                max(Self.initialCapacity, source.count.multipliedReportingOverflow(by: 4).partialValue)
+            )
+        )
         var consumed = 0
         while true {
             // At the ceiling: one byte more than announced came out; the caller says so.
@@ -80,7 +87,9 @@ public struct ZabbixInflater: Sendable {
             var inputLeft = 0
             output.writeWithUnsafeMutableBytes(minimumWritableBytes: 0) { destination in
                 let room = min(destination.count, limit)
-                stream.next_in = UnsafeMutablePointer(mutating: source.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: Bytef.self))
+                stream.next_in = UnsafeMutablePointer(
+                    mutating: source.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: Bytef.self)
+                )
                 stream.avail_in = uInt(input)
                 stream.next_out = destination.baseAddress?.assumingMemoryBound(to: Bytef.self)
                 stream.avail_out = uInt(room)

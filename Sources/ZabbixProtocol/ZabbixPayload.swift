@@ -45,19 +45,56 @@ enum TopLevelMember: Int, CaseIterable {
         switch name.count {
         case 2: if is_("ns") { self = .ns } else if is_("ip") { self = .ip } else { return nil }
         case 4:
-            if is_("data") { self = .data } else if is_("host") { self = .host } else if is_("info") { self = .info }
-            else if is_("more") { self = .more } else if is_("port") { self = .port } else { return nil }
+            if is_("data") {
+                self = .data
+            } else if is_("host") {
+                self = .host
+            } else if is_("info") {
+                self = .info
+            } else if is_("more") {
+                self = .more
+            } else if is_("port") {
+                self = .port
+            } else {
+                return nil
+            }
         case 5:
-            if is_("clock") { self = .clock } else if is_("error") { self = .error } else if is_("hosts") { self = .hosts }
-            else if is_("items") { self = .items } else { return nil }
+            if is_("clock") {
+                self = .clock
+            } else if is_("error") {
+                self = .error
+            } else if is_("hosts") {
+                self = .hosts
+            } else if is_("items") {
+                self = .items
+            } else {
+                return nil
+            }
         case 6: if is_("upload") { self = .upload } else { return nil }
         case 7:
-            if is_("request") { self = .request } else if is_("session") { self = .session }
-            else if is_("version") { self = .version } else if is_("variant") { self = .variant } else { return nil }
+            if is_("request") {
+                self = .request
+            } else if is_("session") {
+                self = .session
+            } else if is_("version") {
+                self = .version
+            } else if is_("variant") {
+                self = .variant
+            } else {
+                return nil
+            }
         case 8:
-            if is_("response") { self = .response } else if is_("redirect") { self = .redirect }
-            else if is_("clientip") { self = .clientIP } else { return nil }
-        case 9: if is_("interface") { self = .interface } else if is_("full_sync") { self = .fullSync } else { return nil }
+            if is_("response") {
+                self = .response
+            } else if is_("redirect") {
+                self = .redirect
+            } else if is_("clientip") {
+                self = .clientIP
+            } else {
+                return nil
+            }
+        case 9:
+            if is_("interface") { self = .interface } else if is_("full_sync") { self = .fullSync } else { return nil }
         case 11: if is_("del_hostids") { self = .deletedHostIDs } else { return nil }
         case 12: if is_("history data") { self = .historyData } else { return nil }
         case 13: if is_("host_metadata") { self = .hostMetadata } else { return nil }
@@ -145,13 +182,20 @@ struct PayloadScan {
     /// The payload as a trapper reply.
     var serverResponse: ServerResponse {
         .parsing(
-            response: self.response, info: self.info, upload: self.upload, redirect: self.redirect,
-            rowResults: self.rowResults)
+            response: self.response,
+            info: self.info,
+            upload: self.upload,
+            redirect: self.redirect,
+            rowResults: self.rowResults
+        )
     }
 
     /// Reads the object in `bytes` (the caller checked that it starts with `{`).
     static func read(
-        _ bytes: UnsafeRawBufferPointer, role: PayloadRole, budget: Int, maximumDepth: Int
+        _ bytes: UnsafeRawBufferPointer,
+        role: PayloadRole,
+        budget: Int,
+        maximumDepth: Int
     ) throws(JSONParseError) -> PayloadScan {
         var reader = JSONReader(bytes, maximumDepth: maximumDepth, budget: budget)
         var scan = PayloadScan(role: role)

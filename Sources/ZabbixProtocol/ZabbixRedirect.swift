@@ -34,7 +34,10 @@ public struct ZabbixRedirect: Sendable, Hashable {
         while let name = try reader.nextName() {
             if !seen.address, reader.name(name, is: "address") {
                 seen.address = true
-                redirect.address = try reader.text(try reader.readScalar(), maximumCharacters: Self.maximumAddressLength)
+                redirect.address = try reader.text(
+                    try reader.readScalar(),
+                    maximumCharacters: Self.maximumAddressLength
+                )
             } else if !seen.revision, reader.name(name, is: "revision") {
                 seen.revision = true
                 redirect.revision = reader.uint64(try reader.readScalar())

@@ -22,10 +22,20 @@ public struct ZabbixValueRow: Sendable, Hashable {
     public var eventid: Int64?
 
     public init(
-        host: String? = nil, key: String? = nil, itemid: UInt64? = nil, value: String? = nil,
-        state: Int64? = nil, id: UInt64? = nil, clock: Int64? = nil, ns: Int64? = nil,
-        lastlogsize: UInt64? = nil, mtime: Int64? = nil, timestamp: Int64? = nil, source: String? = nil,
-        severity: Int64? = nil, eventid: Int64? = nil
+        host: String? = nil,
+        key: String? = nil,
+        itemid: UInt64? = nil,
+        value: String? = nil,
+        state: Int64? = nil,
+        id: UInt64? = nil,
+        clock: Int64? = nil,
+        ns: Int64? = nil,
+        lastlogsize: UInt64? = nil,
+        mtime: Int64? = nil,
+        timestamp: Int64? = nil,
+        source: String? = nil,
+        severity: Int64? = nil,
+        eventid: Int64? = nil
     ) {
         self.host = host
         self.key = key
@@ -92,7 +102,8 @@ struct ValueRowsReader {
     }
 
     private enum Field {
-        case id, ns, key, host, value, clock, state, mtime, itemid, source, eventid, severity, timestamp, lastlogsize, other
+        case id, ns, key, host, value, clock, state, mtime, itemid, source, eventid, severity, timestamp, lastlogsize,
+            other
 
         /// Dispatches on the length first: one comparison per member instead of up to 14.
         @inline(__always)
@@ -102,7 +113,10 @@ struct ValueRowsReader {
             case 2: self = is_("id") ? .id : is_("ns") ? .ns : .other
             case 3: self = is_("key") ? .key : .other
             case 4: self = is_("host") ? .host : .other
-            case 5: self = is_("value") ? .value : is_("clock") ? .clock : is_("state") ? .state : is_("mtime") ? .mtime : .other
+            case 5:
+                self =
+                    is_("value")
+                    ? .value : is_("clock") ? .clock : is_("state") ? .state : is_("mtime") ? .mtime : .other
             case 6: self = is_("itemid") ? .itemid : is_("source") ? .source : .other
             case 7: self = is_("eventid") ? .eventid : .other
             case 8: self = is_("severity") ? .severity : .other
@@ -179,19 +193,36 @@ struct ValueRowsReader {
                 try reader.charge(MemoryLayout<Int>.stride)
                 self.indexes.append(self.position)
             }
-            self.rows.append(ZabbixValueRow(
-                host: host, key: key, itemid: itemid, value: value, state: state, id: id, clock: clock, ns: ns,
-                lastlogsize: lastlogsize, mtime: mtime, timestamp: timestamp, source: source, severity: severity,
-                eventid: eventid))
+            self.rows.append(
+                ZabbixValueRow(
+                    host: host,
+                    key: key,
+                    itemid: itemid,
+                    value: value,
+                    state: state,
+                    id: id,
+                    clock: clock,
+                    ns: ns,
+                    lastlogsize: lastlogsize,
+                    mtime: mtime,
+                    timestamp: timestamp,
+                    source: source,
+                    severity: severity,
+                    eventid: eventid
+                )
+            )
         }
     }
 
     /// The host text, the previous row's string when the bytes are the same.
-    private mutating func host(_ value: JSONReader.Scalar, _ reader: inout JSONReader) throws(JSONParseError) -> String? {
+    private mutating func host(_ value: JSONReader.Scalar, _ reader: inout JSONReader) throws(JSONParseError) -> String?
+    {
         guard case .string(let token) = value, !token.hasEscapes else {
             return try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
         }
-        if let last = self.lastHost, JSONReader.equal(reader.raw(last.start, last.end), reader.raw(token.start, token.end)) {
+        if let last = self.lastHost,
+            JSONReader.equal(reader.raw(last.start, last.end), reader.raw(token.start, token.end))
+        {
             return last.text
         }
         guard let text = try reader.string(token, maximumCharacters: ZabbixLimits.maximumHostLength) else { return nil }

@@ -7,7 +7,8 @@ struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
         abstract: "Validate a configuration file and print the effective configuration.",
-        discussion: "Exits 0 when the file is valid (warnings, e.g. an admin endpoint on a public address, go to standard error), 78 with a one-line error naming the key otherwise."
+        discussion:
+            "Exits 0 when the file is valid (warnings, e.g. an admin endpoint on a public address, go to standard error), 78 with a one-line error naming the key otherwise."
     )
 
     @OptionGroup var options: ConfigOptions

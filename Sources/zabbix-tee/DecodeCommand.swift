@@ -62,7 +62,10 @@ struct DecodeCommand: ParsableCommand {
                 }
             } else {
                 for (peer, message) in result.messages {
-                    Self.printJSON(["recording": name, "from": peer == .client ? "client" : "server", "message": message.kindDescription])
+                    Self.printJSON([
+                        "recording": name, "from": peer == .client ? "client" : "server",
+                        "message": message.kindDescription,
+                    ])
                 }
                 for value in result.values {
                     Self.printJSON(Self.json(value, recording: name))
@@ -101,7 +104,9 @@ struct DecodeCommand: ParsableCommand {
 
     static func json(_ decoded: DecodedValue, recording: String) -> [String: Any] {
         let value = decoded.value
-        var object: [String: Any] = ["recording": recording, "request": value.requestType.rawValue, "value": value.value]
+        var object: [String: Any] = [
+            "recording": recording, "request": value.requestType.rawValue, "value": value.value,
+        ]
         if let host = value.host { object["host"] = host }
         if let key = value.key { object["key"] = key }
         if let itemid = value.itemid { object["itemid"] = itemid }
@@ -132,7 +137,10 @@ struct DecodeCommand: ParsableCommand {
         }
         object["tags"] = event.tags
         if let ttl = event.ttl { object["ttl"] = Double(ttl) }
-        object["attributes"] = Dictionary(event.attributes.map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { a, _ in a })
+        object["attributes"] = Dictionary(
+            event.attributes.map { ($0.key, $0.value ?? "") },
+            uniquingKeysWith: { a, _ in a }
+        )
         return object
     }
 
@@ -141,7 +149,12 @@ struct DecodeCommand: ParsableCommand {
     }
 
     static func text(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return "{}" }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
+        else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
 }

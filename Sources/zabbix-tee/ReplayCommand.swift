@@ -39,12 +39,22 @@ struct ReplayCommand: AsyncParsableCommand {
     func run() async throws {
         let target: Endpoint
         do { target = try Endpoint(parsing: self.to) } catch { throw ValidationError("--to: \(error)") }
-        guard self.count >= 1, self.concurrency >= 1 else { throw ValidationError("--count and --concurrency must be at least 1") }
-        guard self.timeout > 0, self.timeout <= 86_400 else { throw ValidationError("--timeout must be above 0 and at most 86400 seconds") }
+        guard self.count >= 1, self.concurrency >= 1 else {
+            throw ValidationError("--count and --concurrency must be at least 1")
+        }
+        guard self.timeout > 0, self.timeout <= 86_400 else {
+            throw ValidationError("--timeout must be above 0 and at most 86400 seconds")
+        }
         var failed = false
         for recording in try Recording.load(self.path) {
             let started = Date()
-            let outcomes = await Self.replay(recording, to: target, count: self.count, concurrency: self.concurrency, timeout: self.timeout)
+            let outcomes = await Self.replay(
+                recording,
+                to: target,
+                count: self.count,
+                concurrency: self.concurrency,
+                timeout: self.timeout
+            )
             let seconds = Date().timeIntervalSince(started)
             let identical = outcomes.filter { $0.reply == recording.server }.count
             let errors = outcomes.compactMap(\.error)
@@ -74,14 +84,24 @@ struct ReplayCommand: AsyncParsableCommand {
         var error: String?
     }
 
-    static func replay(_ recording: Recording, to target: Endpoint, count: Int, concurrency: Int, timeout: Double) async -> [Outcome] {
+    static func replay(
+        _ recording: Recording,
+        to target: Endpoint,
+        count: Int,
+        concurrency: Int,
+        timeout: Double
+    ) async -> [Outcome] {
         await withTaskGroup(of: [Outcome].self) { group in
             let perWorker = (0..<concurrency).map { worker in (0..<count).filter { $0 % concurrency == worker }.count }
             for runs in perWorker where runs > 0 {
                 group.addTask {
                     await withCheckedContinuation { continuation in
                         let thread = Thread {
-                            continuation.resume(returning: (0..<runs).map { _ in Self.exchange(recording, target: target, timeout: timeout) })
+                            continuation.resume(
+                                returning: (0..<runs).map { _ in
+                                    Self.exchange(recording, target: target, timeout: timeout)
+                                }
+                            )
                         }
                         thread.start()
                     }
@@ -115,7 +135,9 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     static func difference(expected: [UInt8], got: [UInt8]) -> String {
-        let offset = zip(expected, got).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(expected.count, got.count)
+        let offset =
+            zip(expected, got).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            ?? min(expected.count, got.count)
         return "byte \(offset) (recorded \(expected.count) bytes, got \(got.count))"
     }
 }
@@ -139,8 +161,11 @@ struct Recording: Sendable {
                 deterministic = flag
             }
             return Recording(
-                name: (directory as NSString).lastPathComponent, client: Array(client), server: Array(server),
-                deterministic: deterministic)
+                name: (directory as NSString).lastPathComponent,
+                client: Array(client),
+                server: Array(server),
+                deterministic: deterministic
+            )
         }
         if let single = read(path) { return [single] }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path) else {
@@ -230,7 +255,10 @@ final class ReplaySocket {
             let n = buffer.withUnsafeMutableBytes { recv(self.fd, $0.baseAddress, maximum, 0) }
             if n >= 0 { return Array(buffer[..<n]) }
             if errno == EINTR { continue }
-            throw Failure(description: errno == EAGAIN ? "no reply within the timeout" : "recv: \(String(cString: strerror(errno)))")
+            throw Failure(
+                description: errno == EAGAIN
+                    ? "no reply within the timeout" : "recv: \(String(cString: strerror(errno)))"
+            )
         }
     }
 

@@ -37,7 +37,9 @@ struct RiemannListenCommand: AsyncParsableCommand {
                 }
             }
             .bind(host: endpoint.host, port: endpoint.port).get()
-        StandardStream.error.write("zabbix-tee riemann-listen: listening on \(channel.localAddress?.displayText ?? self.listen)\n")
+        StandardStream.error.write(
+            "zabbix-tee riemann-listen: listening on \(channel.localAddress?.displayText ?? self.listen)\n"
+        )
         counter.onLimit = { channel.close(promise: nil) }
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let stopOnSignal = Task {
@@ -67,7 +69,8 @@ final class EventPrinter: @unchecked Sendable {
         let reachedLimit: Bool = self.lock.withLock {
             var lines = ""
             for event in events {
-                lines += DecodeCommand.text(DecodeCommand.json(event, recording: "").filter { $0.key != "recording" }) + "\n"
+                lines +=
+                    DecodeCommand.text(DecodeCommand.json(event, recording: "").filter { $0.key != "recording" }) + "\n"
             }
             StandardStream.output.write(lines)
             self.printed += events.count
@@ -92,7 +95,8 @@ final class RiemannPrintingHandler: ChannelInboundHandler {
         self.printer.print(message.events)
         context.writeAndFlush(
             self.wrapOutboundOut(RiemannMessageCodec.acknowledgementFrame(allocator: context.channel.allocator)),
-            promise: nil)
+            promise: nil
+        )
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

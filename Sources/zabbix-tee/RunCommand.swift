@@ -4,8 +4,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
-import ServiceLifecycle
 import Relay
+import ServiceLifecycle
 import Tee
 
 /// `zabbix-tee run`: the daemon.
@@ -45,13 +45,18 @@ struct RunCommand: AsyncParsableCommand {
         }
         if geteuid() == 0 {
             logger.warning(
-                "running as root; zabbix-tee needs no privileges (even ports below 1024 only need CAP_NET_BIND_SERVICE): run it as an unprivileged user, e.g. with deploy/zabbix-tee.service (DynamicUser=yes)")
+                "running as root; zabbix-tee needs no privileges (even ports below 1024 only need CAP_NET_BIND_SERVICE): run it as an unprivileged user, e.g. with deploy/zabbix-tee.service (DynamicUser=yes)"
+            )
         }
         Self.raiseFileLimit(logger: logger)
         Self.checkFileLimit(maxConnections: configuration.maxConnections, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.threads ?? CPUAffinity.availableCPUs)
         let daemon = TeeDaemon(
-            configuration: configuration, configurationPath: self.options.config, group: group, logger: logger)
+            configuration: configuration,
+            configurationPath: self.options.config,
+            group: group,
+            logger: logger
+        )
         let services = daemon.makeServiceGroup(gracefulShutdownSignals: [.sigterm, .sigint])
         do {
             try await services.run()
@@ -76,7 +81,10 @@ struct RunCommand: AsyncParsableCommand {
         guard UInt64(limit.rlim_cur) < needed else { return }
         logger.warning(
             "the open-file limit cannot hold max_connections (two descriptors per connection); accepting pauses when it runs out",
-            metadata: ["max_connections": "\(maxConnections)", "open_files": "\(limit.rlim_cur)", "needed": "\(needed)"])
+            metadata: [
+                "max_connections": "\(maxConnections)", "open_files": "\(limit.rlim_cur)", "needed": "\(needed)",
+            ]
+        )
     }
 
     /// Two descriptors per relayed connection: a soft limit of 1024 would cap the tee near 500
@@ -85,7 +93,10 @@ struct RunCommand: AsyncParsableCommand {
         guard let change = FileDescriptorLimit.raiseSoftToHard() else { return }
         let metadata: Logger.Metadata = ["soft": "\(change.soft)", "hard": "\(change.hard)"]
         if change.raised {
-            logger.info("raised the open-file limit to the hard limit", metadata: metadata.merging(["was": "\(change.previousSoft)"]) { $1 })
+            logger.info(
+                "raised the open-file limit to the hard limit",
+                metadata: metadata.merging(["was": "\(change.previousSoft)"]) { $1 }
+            )
         } else if change.soft < change.hard {
             logger.warning("cannot raise the open-file limit to the hard limit", metadata: metadata)
         } else {

@@ -13,6 +13,8 @@ struct ZabbixTeeCommand: AsyncParsableCommand {
             Start with:  zabbix-tee check-config --config config.yaml
             then:        zabbix-tee run --config config.yaml
             """,
-        subcommands: [RunCommand.self, CheckConfigCommand.self, DecodeCommand.self, ReplayCommand.self, RiemannListenCommand.self]
+        subcommands: [
+            RunCommand.self, CheckConfigCommand.self, DecodeCommand.self, ReplayCommand.self, RiemannListenCommand.self,
+        ]
     )
 }

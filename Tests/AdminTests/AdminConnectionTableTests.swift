@@ -1,6 +1,7 @@
-@testable import Admin
 import NIOCore
 import Testing
+
+@testable import Admin
 
 /// Admission of admin connections, without sockets: idle and slow connections give their slot
 /// to new ones; only connections answering a request keep theirs.

@@ -4,8 +4,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -35,15 +35,24 @@ import Glibc
     }()
 
     static func startServer(
-        exporter: MetricsExporter = MetricsExporter(), healthy: Flag = Flag(true), ready: Flag = Flag(true),
+        exporter: MetricsExporter = MetricsExporter(),
+        healthy: Flag = Flag(true),
+        ready: Flag = Flag(true),
         configure: (inout AdminServer.Configuration) -> Void = { _ in }
     ) async throws -> (AdminServer, Int) {
         var configuration = AdminServer.Configuration(host: "127.0.0.1", port: 0)
         configure(&configuration)
         let server = AdminServer(
-            configuration: configuration, exporter: exporter, healthy: { healthy.isSet },
-            ready: { ready.isSet ? .ready : AdminServer.Readiness(problems: ["riemann: not connected", "listener a: no healthy target"]) },
-            logger: Self.logger)
+            configuration: configuration,
+            exporter: exporter,
+            healthy: { healthy.isSet },
+            ready: {
+                ready.isSet
+                    ? .ready
+                    : AdminServer.Readiness(problems: ["riemann: not connected", "listener a: no healthy target"])
+            },
+            logger: Self.logger
+        )
         try await server.start()
         return (server, try #require(server.localAddress?.port))
     }
@@ -73,7 +82,10 @@ import Glibc
         let (server, port) = try await Self.startServer(ready: ready)
         let notReady = try await HTTPTestClient.get(port: port, "/ready")
         #expect(notReady.status == 503)
-        #expect(notReady.body == "not ready\nriemann: not connected\nlistener a: no healthy target\n", "one problem a line")
+        #expect(
+            notReady.body == "not ready\nriemann: not connected\nlistener a: no healthy target\n",
+            "one problem a line"
+        )
         #expect(try await HTTPTestClient.get(port: port, "/health").status == 200)
         ready.set(true)
         let response = try await HTTPTestClient.get(port: port, "/ready")
@@ -95,7 +107,9 @@ import Glibc
 
     @Test func theStatusPageIsHTMLFromTheSameSourcesThatMayLoadNothingElse() async throws {
         let exporter = MetricsExporter()
-        exporter.register { $0.counter("zabbix_tee_demo_total", help: "Demo.", labels: [.init("listener", "a&b")], value: 12345) }
+        exporter.register {
+            $0.counter("zabbix_tee_demo_total", help: "Demo.", labels: [.init("listener", "a&b")], value: 12345)
+        }
         let (server, port) = try await Self.startServer(exporter: exporter)
         let response = try await HTTPTestClient.get(port: port, "/?refresh=10")
         #expect(response.status == 200)
@@ -131,11 +145,16 @@ import Glibc
             snapshot.gauge("slow", help: "Slow.", value: 1)
         }
         let server = AdminServer(
-            configuration: .init(host: "127.0.0.1", port: 0), exporter: exporter, group: group, logger: Self.logger)
+            configuration: .init(host: "127.0.0.1", port: 0),
+            exporter: exporter,
+            group: group,
+            logger: Self.logger
+        )
         try await server.start()
         let port = try #require(server.localAddress?.port)
         let slow = TestThreads.start { try HTTPTestClient(port: port).request("GET", "/metrics") }
-        let scraping = try await TestThreads.start { scrapeStarted.wait(timeout: .now() + .seconds(20)) == .success }.value
+        let scraping = try await TestThreads.start { scrapeStarted.wait(timeout: .now() + .seconds(20)) == .success }
+            .value
         try #require(scraping, "the scrape never reached the metrics source")
 
         let health: Result<HTTPTestClient.Response, any Error>
@@ -177,13 +196,17 @@ import Glibc
         let exporter = MetricsExporter()
         exporter.register { $0.gauge("demo_gauge", help: "Demo.", value: 3) }
         let (server, port) = try await Self.startServer(exporter: exporter)
-        let (head, next) = try await TestThreads.start { () throws -> (HTTPTestClient.Response, HTTPTestClient.Response) in
+        let (head, next) = try await TestThreads.start {
+            () throws -> (HTTPTestClient.Response, HTTPTestClient.Response) in
             let client = try HTTPTestClient(port: port)
             // If HEAD sent a body, the next response would not parse.
             return (try client.request("HEAD", "/metrics"), try client.request("GET", "/health"))
         }.value
         #expect(head.status == 200)
-        #expect(head.header("Content-Length") == "\("# HELP demo_gauge Demo.\n# TYPE demo_gauge gauge\ndemo_gauge 3\n".utf8.count)")
+        #expect(
+            head.header("Content-Length")
+                == "\("# HELP demo_gauge Demo.\n# TYPE demo_gauge gauge\ndemo_gauge 3\n".utf8.count)"
+        )
         #expect(head.body.isEmpty)
         #expect(next.status == 200)
         #expect(next.body == "ok\n")
@@ -200,7 +223,8 @@ import Glibc
             }
             // Pipelined: three requests in one write, three responses in order.
             try client.socket.send(
-                "GET /ready HTTP/1.1\r\nHost: a\r\n\r\nGET /health HTTP/1.1\r\nHost: a\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\n\r\n")
+                "GET /ready HTTP/1.1\r\nHost: a\r\n\r\nGET /health HTTP/1.1\r\nHost: a\r\n\r\nGET /y HTTP/1.1\r\nHost: a\r\n\r\n"
+            )
             for _ in 0..<3 { statuses.append(try client.readResponse().status) }
             return statuses
         }.value
@@ -274,11 +298,14 @@ import Glibc
         let served = Counter()
         // Below the ephemeral range: no other socket gets this number from the kernel meanwhile.
         let server = AdminServer(
-            configuration: .init(host: "127.0.0.1", port: try LoopbackPort.free()), exporter: MetricsExporter(),
+            configuration: .init(host: "127.0.0.1", port: try LoopbackPort.free()),
+            exporter: MetricsExporter(),
             healthy: {
                 served.increment()
                 return true
-            }, logger: Self.logger)
+            },
+            logger: Self.logger
+        )
         try await server.start()
         let port = try #require(server.localAddress?.port)
         #if os(Linux)
@@ -327,7 +354,12 @@ import Glibc
         pool.start()
         var configuration = AdminServer.Configuration(host: "127.0.0.1", port: 0)
         configuration.maximumConnections = 2
-        let server = AdminServer(configuration: configuration, exporter: exporter, threadPool: pool, logger: Self.logger)
+        let server = AdminServer(
+            configuration: configuration,
+            exporter: exporter,
+            threadPool: pool,
+            logger: Self.logger
+        )
         try await server.start()
         let port = try #require(server.localAddress?.port)
         let held = (0..<2).map { _ in TestThreads.start { try HTTPTestClient(port: port).request("GET", "/metrics") } }
@@ -387,7 +419,10 @@ import Glibc
         let (server, port) = try await Self.startServer { $0.requestTimeout = .seconds(1) }
         let (answered, closed) = try await TestThreads.start { () throws -> (Bool, Bool) in
             let client = try HTTPTestClient(port: port)
-            let request = Array("GET /health HTTP/1.1\r\nHost: localhost\r\nX-Padding: \(String(repeating: "a", count: 40))\r\n\r\n".utf8)
+            let request = Array(
+                "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Padding: \(String(repeating: "a", count: 40))\r\n\r\n"
+                    .utf8
+            )
             // Paced input, not synchronisation: 50 bytes over about 5 s, well past the 1 s deadline.
             for byte in request {
                 do { try client.socket.send([byte]) } catch { return (false, true) }

@@ -1,7 +1,7 @@
 import Admin
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// Sources come and go; each scrape collects whatever is registered then.
 @Suite struct MetricsExporterTests {
@@ -19,17 +19,25 @@ import TestSupport
         func collect(into snapshot: inout MetricsSnapshot) {
             for (request, count) in self.statistics.frames.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
                 snapshot.counter(
-                    "zabbix_tee_decoder_frames_total", help: "Zabbix frames decoded, by request type.",
-                    labels: [.init("listener", "agents"), .init("request", request)], value: count)
+                    "zabbix_tee_decoder_frames_total",
+                    help: "Zabbix frames decoded, by request type.",
+                    labels: [.init("listener", "agents"), .init("request", request)],
+                    value: count
+                )
             }
             for (reason, count) in self.statistics.failures.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
                 snapshot.counter(
-                    "zabbix_tee_decode_failures_total", help: "Frames that could not be decoded, by reason.",
-                    labels: [.init("reason", reason)], value: count)
+                    "zabbix_tee_decode_failures_total",
+                    help: "Frames that could not be decoded, by reason.",
+                    labels: [.init("reason", reason)],
+                    value: count
+                )
             }
             snapshot.gauge(
-                "zabbix_tee_item_catalog_items", help: "Items known to the catalog.",
-                value: self.statistics.catalogSize.load(ordering: .relaxed))
+                "zabbix_tee_item_catalog_items",
+                help: "Items known to the catalog.",
+                value: self.statistics.catalogSize.load(ordering: .relaxed)
+            )
         }
     }
 

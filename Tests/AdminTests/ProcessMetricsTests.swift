@@ -1,6 +1,6 @@
 import Admin
-import Testing
 import TestSupport
+import Testing
 
 #if os(Linux)
 /// `process_*` metrics from /proc/self.

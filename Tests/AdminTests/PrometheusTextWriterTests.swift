@@ -19,13 +19,18 @@ import Testing
                 # TYPE a_total counter
                 a_total 7
 
-                """)
+                """
+        )
     }
 
     @Test func labelValuesAndHelpAreEscaped() {
         var snapshot = MetricsSnapshot()
         snapshot.gauge(
-            "m", help: "back\\slash and\nnewline \"quotes stay\"", labels: [.init("l", "a\"b\\c\nd\r\ne")], value: 1)
+            "m",
+            help: "back\\slash and\nnewline \"quotes stay\"",
+            labels: [.init("l", "a\"b\\c\nd\r\ne")],
+            value: 1
+        )
         let text = PrometheusTextWriter.render(snapshot)
         #expect(text.contains(#"# HELP m back\\slash and\nnewline "quotes stay""#))
         #expect(text.contains(#"m{l="a\"b\\c\nd"# + "\r" + #"\ne"} 1"#))
@@ -45,8 +50,11 @@ import Testing
     @Test func histogramsExpandToCumulativeBucketsSumAndCount() {
         var snapshot = MetricsSnapshot()
         snapshot.histogram(
-            "lat_seconds", help: "Latency.", labels: [.init("server", "r:5555")],
-            .init(upperBounds: [0.1, 1], cumulativeCounts: [1, 3, 4], sum: 7.5))
+            "lat_seconds",
+            help: "Latency.",
+            labels: [.init("server", "r:5555")],
+            .init(upperBounds: [0.1, 1], cumulativeCounts: [1, 3, 4], sum: 7.5)
+        )
         #expect(
             PrometheusTextWriter.render(snapshot) == """
                 # HELP lat_seconds Latency.
@@ -57,7 +65,8 @@ import Testing
                 lat_seconds_sum{server="r:5555"} 7.5
                 lat_seconds_count{server="r:5555"} 4
 
-                """)
+                """
+        )
     }
 
     @Test func namesAreCheckedAgainstThePrometheusRules() {

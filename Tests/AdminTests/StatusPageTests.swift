@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 @testable import Admin
 
@@ -13,55 +13,106 @@ import TestSupport
         for index in 0..<listeners {
             let listener = MetricsSnapshot.Label("listener", name(index))
             snapshot.gauge(
-                "zabbix_tee_listener_info", help: "Listen addresses.",
-                labels: [listener, .init("address", "0.0.0.0:\(10051 + index)")], value: 1)
+                "zabbix_tee_listener_info",
+                help: "Listen addresses.",
+                labels: [listener, .init("address", "0.0.0.0:\(10051 + index)")],
+                value: 1
+            )
             snapshot.gauge("zabbix_tee_connections_active", help: "Open.", labels: [listener], value: index)
-            snapshot.counter("zabbix_tee_connections_total", help: "Admitted.", labels: [listener], value: 1_234_567 + index)
+            snapshot.counter(
+                "zabbix_tee_connections_total",
+                help: "Admitted.",
+                labels: [listener],
+                value: 1_234_567 + index
+            )
             for reason in ["not_allowed", "source_limit", "rate_limit", "max_connections"] {
                 snapshot.counter(
-                    "zabbix_tee_connections_refused_total", help: "Refused.",
-                    labels: [listener, .init("reason", reason)], value: reason == "rate_limit" ? 7 : 0)
+                    "zabbix_tee_connections_refused_total",
+                    help: "Refused.",
+                    labels: [listener, .init("reason", reason)],
+                    value: reason == "rate_limit" ? 7 : 0
+                )
             }
             snapshot.counter("zabbix_tee_connections_failed_total", help: "No target.", labels: [listener], value: 0)
             snapshot.counter("zabbix_tee_connections_idle_timeout_total", help: "Idle.", labels: [listener], value: 2)
             for side in ["client", "target"] {
                 snapshot.counter(
-                    "zabbix_tee_connection_errors_total", help: "Errors.", labels: [listener, .init("side", side)],
-                    value: side == "client" ? 1 : 0)
+                    "zabbix_tee_connection_errors_total",
+                    help: "Errors.",
+                    labels: [listener, .init("side", side)],
+                    value: side == "client" ? 1 : 0
+                )
             }
             for direction in ["client_to_server", "server_to_client"] {
                 snapshot.counter(
-                    "zabbix_tee_relayed_bytes_total", help: "Bytes.", labels: [listener, .init("direction", direction)],
-                    value: 5_000_000)
+                    "zabbix_tee_relayed_bytes_total",
+                    help: "Bytes.",
+                    labels: [listener, .init("direction", direction)],
+                    value: 5_000_000
+                )
             }
             snapshot.gauge("zabbix_tee_relay_buffered_bytes", help: "Buffered.", labels: [listener], value: 0)
             snapshot.gauge("zabbix_tee_relay_buffered_bytes_max", help: "Peak.", labels: [listener], value: 65536)
             snapshot.counter("zabbix_tee_tap_failures_total", help: "Taps.", labels: [listener], value: 0)
             for (target, healthy) in [("127.0.0.1:10051", 1.0), ("[::1]:10051", 0.0)] {
                 let labels = [listener, MetricsSnapshot.Label("target", target)]
-                snapshot.counter("zabbix_tee_target_connects_total", help: "Connects.", labels: labels + [.init("result", "ok")], value: 10)
                 snapshot.counter(
-                    "zabbix_tee_target_connects_total", help: "Connects.", labels: labels + [.init("result", "failed")], value: 3)
+                    "zabbix_tee_target_connects_total",
+                    help: "Connects.",
+                    labels: labels + [.init("result", "ok")],
+                    value: 10
+                )
+                snapshot.counter(
+                    "zabbix_tee_target_connects_total",
+                    help: "Connects.",
+                    labels: labels + [.init("result", "failed")],
+                    value: 3
+                )
                 snapshot.gauge("zabbix_tee_target_healthy", help: "Healthy.", labels: labels, value: healthy)
             }
         }
         snapshot.counter("zabbix_tee_item_values_total", help: "Decoded.", value: 900)
         snapshot.counter("zabbix_tee_events_mapped_total", help: "Mapped.", value: 880)
-        snapshot.counter("zabbix_tee_item_values_rejected_total", help: "Rejected.", labels: [.init("reason", "failed")], value: 20)
-        snapshot.counter("zabbix_tee_decode_failures_total", help: "Failures.", labels: [.init("reason", "tls")], value: 0)
+        snapshot.counter(
+            "zabbix_tee_item_values_rejected_total",
+            help: "Rejected.",
+            labels: [.init("reason", "failed")],
+            value: 20
+        )
+        snapshot.counter(
+            "zabbix_tee_decode_failures_total",
+            help: "Failures.",
+            labels: [.init("reason", "tls")],
+            value: 0
+        )
         snapshot.gauge("zabbix_tee_riemann_queue_events", help: "Queued.", value: 12)
         snapshot.gauge("zabbix_tee_riemann_queue_capacity_events", help: "Capacity.", value: 100_000)
         snapshot.gauge("zabbix_tee_riemann_in_flight_events", help: "In flight.", value: 3)
         snapshot.counter("zabbix_tee_riemann_events_acked_total", help: "Acked.", value: 860)
         snapshot.counter(
-            "zabbix_tee_riemann_events_dropped_total", help: "Dropped.", labels: [.init("reason", "queue_full")], value: 0)
-        snapshot.gauge("zabbix_tee_riemann_connected", help: "Connected.", labels: [.init("server", "127.0.0.1:5555")], value: 1)
+            "zabbix_tee_riemann_events_dropped_total",
+            help: "Dropped.",
+            labels: [.init("reason", "queue_full")],
+            value: 0
+        )
+        snapshot.gauge(
+            "zabbix_tee_riemann_connected",
+            help: "Connected.",
+            labels: [.init("server", "127.0.0.1:5555")],
+            value: 1
+        )
         snapshot.histogram(
-            "zabbix_tee_riemann_ack_latency_seconds", help: "Latency.",
-            .init(upperBounds: [0.001, 0.01, 0.1], cumulativeCounts: [50, 98, 100, 100], sum: 0.5))
+            "zabbix_tee_riemann_ack_latency_seconds",
+            help: "Latency.",
+            .init(upperBounds: [0.001, 0.01, 0.1], cumulativeCounts: [50, 98, 100, 100], sum: 0.5)
+        )
         snapshot.gauge("zabbix_tee_catalog_entries", help: "Entries.", value: 4321)
         snapshot.gauge(
-            "zabbix_tee_catalog_source_entries", help: "By source.", labels: [.init("source", "active_checks")], value: 4321)
+            "zabbix_tee_catalog_source_entries",
+            help: "By source.",
+            labels: [.init("source", "active_checks")],
+            value: 4321
+        )
         snapshot.counter("process_cpu_seconds_total", help: "CPU.", value: 12.5)
         snapshot.gauge("process_start_time_seconds", help: "Start.", value: Self.now - 3 * 3600)
         snapshot.gauge("process_resident_memory_bytes", help: "RSS.", value: 48 * 1024 * 1024)
@@ -93,11 +144,23 @@ import TestSupport
             #expect(Double(cell.value) == expected, "\(cell.series)")
         }
         // What a person reads is the same number.
-        #expect(page.cells("zabbix_tee_connections_total{listener=\"listener-1\"}").map(\.shown) == ["1\u{202F}234\u{202F}568"])
+        #expect(
+            page.cells("zabbix_tee_connections_total{listener=\"listener-1\"}").map(\.shown) == [
+                "1\u{202F}234\u{202F}568"
+            ]
+        )
         #expect(page.cells("sum(zabbix_tee_connections_active)").map(\.shown) == ["1"])
-        #expect(page.cells("zabbix_tee_target_healthy{listener=\"listener-0\",target=\"[::1]:10051\"}").map(\.shown) == ["down"])
+        #expect(
+            page.cells("zabbix_tee_target_healthy{listener=\"listener-0\",target=\"[::1]:10051\"}").map(\.shown) == [
+                "down"
+            ]
+        )
         #expect(page.cells("zabbix_tee_riemann_ack_latency_seconds_count").map(\.shown) == ["100"])
-        #expect(page.cells("zabbix_tee_relayed_bytes_total{listener=\"listener-0\",direction=\"client_to_server\"}").map(\.shown) == ["4.8\u{00A0}MiB"])
+        #expect(
+            page.cells("zabbix_tee_relayed_bytes_total{listener=\"listener-0\",direction=\"client_to_server\"}").map(
+                \.shown
+            ) == ["4.8\u{00A0}MiB"]
+        )
     }
 
     @Test func namesAndAddressesFromTheConfigurationAreEscaped() {
@@ -110,7 +173,11 @@ import TestSupport
         #expect(!html.contains("<em>"))
         #expect(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39;"))
         let cells = StatusPageCells(html: html)
-        #expect(cells.cells.contains { $0.series == #"zabbix_tee_connections_active{listener="<script>alert(\"x\")</script> & 'quoted'"}"# })
+        #expect(
+            cells.cells.contains {
+                $0.series == #"zabbix_tee_connections_active{listener="<script>alert(\"x\")</script> & 'quoted'"}"#
+            }
+        )
     }
 
     @Test func fiftyListenersAreFiftyRowsOfOneTable() throws {
@@ -128,7 +195,9 @@ import TestSupport
         for forbidden in ["<script", "<link", "<img", "<iframe", "src=", "url(", "http://", "https://", "@import"] {
             #expect(!html.contains(forbidden), "\(forbidden)")
         }
-        #expect(!StatusPage.render(Self.snapshot(), rates: .none, now: Self.now, refreshSeconds: nil).contains("http-equiv"))
+        #expect(
+            !StatusPage.render(Self.snapshot(), rates: .none, now: Self.now, refreshSeconds: nil).contains("http-equiv")
+        )
     }
 
     @Test func theRefreshIntervalComesFromTheQueryWithinBounds() {
@@ -136,7 +205,9 @@ import TestSupport
         #expect(StatusPageEndpoint.refreshSeconds(uri: "/?refresh=30") == 30)
         #expect(StatusPageEndpoint.refreshSeconds(uri: "/?x=1&refresh=0") == 0)
         #expect(StatusPageEndpoint.refreshSeconds(uri: "/?refresh=-1") == StatusPage.defaultRefreshSeconds)
-        #expect(StatusPageEndpoint.refreshSeconds(uri: "/?refresh=99999999999999999999") == StatusPage.defaultRefreshSeconds)
+        #expect(
+            StatusPageEndpoint.refreshSeconds(uri: "/?refresh=99999999999999999999") == StatusPage.defaultRefreshSeconds
+        )
         #expect(StatusPageEndpoint.refreshSeconds(uri: "/?refresh=abc") == StatusPage.defaultRefreshSeconds)
     }
 
@@ -172,7 +243,12 @@ import TestSupport
             for sample in family.samples {
                 switch (family.type, sample.value) {
                 case (.counter, .number(let value)):
-                    result.counter(family.name, help: family.help, labels: sample.labels, value: family.name == name ? value + amount : value)
+                    result.counter(
+                        family.name,
+                        help: family.help,
+                        labels: sample.labels,
+                        value: family.name == name ? value + amount : value
+                    )
                 case (.gauge, .number(let value)):
                     result.gauge(family.name, help: family.help, labels: sample.labels, value: value)
                 case (_, .histogram(let histogram)):
@@ -192,7 +268,11 @@ import TestSupport
         var snapshot = MetricsSnapshot()
         snapshot.counter("c_total", help: "C.", labels: [.init("l", "a")], value: total)
         snapshot.gauge("g", help: "G.", value: total)
-        snapshot.histogram("h_seconds", help: "H.", .init(upperBounds: [1], cumulativeCounts: [latencyCount, latencyCount], sum: 0))
+        snapshot.histogram(
+            "h_seconds",
+            help: "H.",
+            .init(upperBounds: [1], cumulativeCounts: [latencyCount, latencyCount], sum: 0)
+        )
         return snapshot
     }
 

@@ -28,7 +28,9 @@ enum TCPSocketTable {
         let target = "socket:[\(inode)]"
         var link = [CChar](repeating: 0, count: 256)
         while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             guard Int(name) != nil else { continue }
             let length = readlink("/proc/self/fd/\(name)", &link, link.count - 1)
             guard length > 0 else { continue }

@@ -4,8 +4,8 @@ import Logging
 import NIOCore
 import NIOPosix
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +30,9 @@ struct AdminIsolationEndToEndTests {
                 \(TeeProcess.listener(name: "agents", port: port, targets: [target.port]))
                 admin:
                   listen: "127.0.0.1:\(admin)"
-                """, ports: [port, admin])
+                """,
+            ports: [port, admin]
+        )
         do {
             let idle = try await TestThreads.start { () throws -> [BlockingSocket] in
                 try (0..<100).map { _ in try BlockingSocket.connect(port: admin) }
@@ -38,7 +40,10 @@ struct AdminIsolationEndToEndTests {
             let slowLoris = TestThreads.start { () throws -> (sent: Int, of: Int) in
                 let socket = try BlockingSocket.connect(port: admin)
                 defer { socket.close() }
-                let request = Array("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: \(String(repeating: "s", count: 60))\r\n\r\n".utf8)
+                let request = Array(
+                    "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: \(String(repeating: "s", count: 60))\r\n\r\n"
+                        .utf8
+                )
                 // Paced input (about 20 s for the whole request), not synchronisation.
                 for (index, byte) in request.enumerated() {
                     guard (try? socket.send([byte])) != nil else { return (index, request.count) }
@@ -75,7 +80,9 @@ struct AdminIsolationEndToEndTests {
                 \(TeeProcess.listener(name: "agents", port: port, targets: [target.port]))
                 admin:
                   listen: "127.0.0.1:\(admin)"
-                """, file: "in-process.yaml")
+                """,
+            file: "in-process.yaml"
+        )
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var logger = Logger(label: "admin-isolation")
         logger.logLevel = .critical

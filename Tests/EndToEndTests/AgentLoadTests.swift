@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance load test: 2 000 concurrent agent-pattern connections for 60 s through the real
 /// binary with decoding on and Riemann output, every exchange checked byte for byte.
@@ -33,13 +33,17 @@ struct AgentLoadTests {
     static let absoluteBoundKiB = 160 * 1024
 
     @Test func twoThousandConcurrentAgentConnectionsForSixtySecondsWithoutAnErrorOrAChangedByte() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
         let out = try ZabbixLabDirectory.create("load")
         let result = try await ProcessRunner.run(
             "/bin/bash",
-            ["\(root)/scripts/agent-load.sh", "--binary", TeeProcess.binary, "--seconds", "\(Self.seconds)",
-             "--inflight", "\(Self.inflight)", "--warmup", "5", "--interval", "3", "--out", out],
-            timeout: .seconds(240))
+            [
+                "\(root)/scripts/agent-load.sh", "--binary", TeeProcess.binary, "--seconds", "\(Self.seconds)",
+                "--inflight", "\(Self.inflight)", "--warmup", "5", "--interval", "3", "--out", out,
+            ],
+            timeout: .seconds(240)
+        )
         guard let summaryData = try? Data(contentsOf: URL(fileURLWithPath: "\(out)/summary.json")) else {
             Issue.record("agent-load.sh wrote no summary: \(result)")
             return

@@ -1,7 +1,7 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance for `catalog.zabbix_api` against the real frontend API (PHP's built-in server on the
 /// lab server's own PostgreSQL database), 6.0 and 7.0: a tee that never saw an agent's `active
@@ -9,14 +9,26 @@ import TestSupport
 /// robin) in front of the real server name every value of an agent 2 and a proxy whose
 /// configuration and data connections alternate between them; with the API stopped the relay
 /// carries on and values fall back as `catalog.unresolved` says.
-@Suite("catalog backfill from the Zabbix API", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(4)))
+@Suite(
+    "catalog backfill from the Zabbix API",
+    .tags(.integration),
+    .tier(.integration),
+    .serialized,
+    .timeLimit(.minutes(4))
+)
 struct CatalogAPIBackfillEndToEndTests {
     static func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
 
     /// A tee in front of `target` with the API backfill (unless `api` is false), an admin
     /// endpoint and Riemann.
     static func configuration(
-        port: Int, target: Int, riemann: Int, admin: Int, frontend: ZabbixFrontend, tokenFile: String, wait: String,
+        port: Int,
+        target: Int,
+        riemann: Int,
+        admin: Int,
+        frontend: ZabbixFrontend,
+        tokenFile: String,
+        wait: String,
         api: Bool = true
     ) -> String {
         let zabbixAPI = """
@@ -28,23 +40,24 @@ struct CatalogAPIBackfillEndToEndTests {
                 breaker_open: 2s
             """
         return """
-        listeners:
-        \(TeeProcess.listener(name: "upstream", port: port, targets: [target]))
-        catalog:
-          unresolved_wait: \(wait)
-          unresolved: emit
-        \(api ? zabbixAPI : "")
-        riemann:
-          servers: ["127.0.0.1:\(riemann)"]
-          batch: { max_events: 100, max_delay: 20ms }
-        admin:
-          listen: "127.0.0.1:\(admin)"
-        """
+            listeners:
+            \(TeeProcess.listener(name: "upstream", port: port, targets: [target]))
+            catalog:
+              unresolved_wait: \(wait)
+              unresolved: emit
+            \(api ? zabbixAPI : "")
+            riemann:
+              servers: ["127.0.0.1:\(riemann)"]
+              batch: { max_events: 100, max_delay: 20ms }
+            admin:
+              listen: "127.0.0.1:\(admin)"
+            """
     }
 
     /// The frontend of the lab's version and a fresh API token, also in a 0600 file of its own
     /// (it outlives the frontend: tees started after the API stopped read it), or a skip.
-    static func frontendWithToken(_ lab: ZabbixServerLab) async throws -> (ZabbixFrontend, token: String, file: String) {
+    static func frontendWithToken(_ lab: ZabbixServerLab) async throws -> (ZabbixFrontend, token: String, file: String)
+    {
         if let reason = ZabbixFrontend.unavailableReason(lab.version) {
             try Test.cancel(Comment(rawValue: "needs \(reason)"))
         }
@@ -66,7 +79,10 @@ struct CatalogAPIBackfillEndToEndTests {
         _ version: ZabbixLabVersion
     ) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
-        let host = try await lab.addHost(Self.uniqueName("tee-api"), items: [.active(ZabbixTestItems.intKey, .unsigned)])
+        let host = try await lab.addHost(
+            Self.uniqueName("tee-api"),
+            items: [.active(ZabbixTestItems.intKey, .unsigned)]
+        )
         let itemid = host.itemid(ZabbixTestItems.intKey)
         let (frontend, token, tokenFile) = try await Self.frontendWithToken(lab)
         defer { ZabbixLabDirectory.remove((tokenFile as NSString).deletingLastPathComponent) }
@@ -74,8 +90,14 @@ struct CatalogAPIBackfillEndToEndTests {
         let port = try LoopbackPort.free()
         let admin = try LoopbackPort.free()
         let configuration = Self.configuration(
-            port: port, target: lab.port, riemann: riemann.port, admin: admin, frontend: frontend,
-            tokenFile: tokenFile, wait: "3s")
+            port: port,
+            target: lab.port,
+            riemann: riemann.port,
+            admin: admin,
+            frontend: frontend,
+            tokenFile: tokenFile,
+            wait: "3s"
+        )
         let name = host.name
 
         // First tee: relays the agent's one `active checks` (refreshed only every 10 minutes).
@@ -92,11 +114,21 @@ struct CatalogAPIBackfillEndToEndTests {
             let unnamedStart = riemann.receivedEvents.count
             let second = try await TeeProcess.start(
                 configuration: Self.configuration(
-                    port: port, target: lab.port, riemann: riemann.port, admin: admin, frontend: frontend,
-                    tokenFile: tokenFile, wait: "3s", api: false),
-                ports: [port])
+                    port: port,
+                    target: lab.port,
+                    riemann: riemann.port,
+                    admin: admin,
+                    frontend: frontend,
+                    tokenFile: tokenFile,
+                    wait: "3s",
+                    api: false
+                ),
+                ports: [port]
+            )
             try await riemann.waitUntil(timeout: .seconds(30)) { server in
-                server.receivedEvents.dropFirst(unnamedStart).contains { $0.host == name && $0.service == "itemid:\(itemid)" }
+                server.receivedEvents.dropFirst(unnamedStart).contains {
+                    $0.host == name && $0.service == "itemid:\(itemid)"
+                }
             }
             // The API added by a reload (live): the API names them from then on.
             try second.rewriteConfiguration(configuration)
@@ -104,7 +136,9 @@ struct CatalogAPIBackfillEndToEndTests {
             #expect(second.log().contains("catalog.zabbix_api"), "the reload names the section")
             let reloaded = riemann.receivedEvents.count
             try await riemann.waitUntil(timeout: .seconds(30)) { server in
-                server.receivedEvents.dropFirst(reloaded).contains { $0.host == name && $0.service == ZabbixTestItems.intKey }
+                server.receivedEvents.dropFirst(reloaded).contains {
+                    $0.host == name && $0.service == ZabbixTestItems.intKey
+                }
             }
             let before = riemann.receivedEvents.count
             try await riemann.waitUntil(timeout: .seconds(30)) { server in
@@ -152,11 +186,17 @@ struct CatalogAPIBackfillEndToEndTests {
     ) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         if let reason = HAProxyProcess.unavailableReason { try Test.cancel(Comment(rawValue: "needs \(reason)")) }
-        let agentHost = try await lab.addHost(Self.uniqueName("tee-lb-agent"), items: [.active(ZabbixTestItems.intKey, .unsigned)])
+        let agentHost = try await lab.addHost(
+            Self.uniqueName("tee-lb-agent"),
+            items: [.active(ZabbixTestItems.intKey, .unsigned)]
+        )
         let proxyName = Self.uniqueName("tee-lb-proxy")
         let proxyid = try await lab.database.addProxy(proxyName)
         let proxied = try await lab.addHost(
-            Self.uniqueName("tee-lb-proxied"), items: [.trapper("lb.int"), .trapper("lb.text", .text)], proxyid: proxyid)
+            Self.uniqueName("tee-lb-proxied"),
+            items: [.trapper("lb.int"), .trapper("lb.text", .text)],
+            proxyid: proxyid
+        )
         let (frontend, token, tokenFile) = try await Self.frontendWithToken(lab)
         defer { ZabbixLabDirectory.remove((tokenFile as NSString).deletingLastPathComponent) }
         let riemann = try await RiemannTestServer.start()
@@ -167,16 +207,29 @@ struct CatalogAPIBackfillEndToEndTests {
         var daemons: [any ZabbixLabDaemon] = []
         do {
             for (port, admin) in [(ports.0, admins.0), (ports.1, admins.1)] {
-                started.append(try await TeeProcess.start(
-                    configuration: Self.configuration(
-                        port: port, target: lab.port, riemann: riemann.port, admin: admin, frontend: frontend,
-                        tokenFile: tokenFile, wait: "8s"),
-                    ports: [port]))
+                started.append(
+                    try await TeeProcess.start(
+                        configuration: Self.configuration(
+                            port: port,
+                            target: lab.port,
+                            riemann: riemann.port,
+                            admin: admin,
+                            frontend: frontend,
+                            tokenFile: tokenFile,
+                            wait: "8s"
+                        ),
+                        ports: [port]
+                    )
+                )
             }
             let balancer = try await HAProxyProcess.start(backends: [ports.0, ports.1])
             haproxy = balancer
             let through = "127.0.0.1:\(balancer.port)"
-            daemons.append(try await ZabbixAgent2.start(ZabbixAgentOptions(hostname: agentHost.name, activeServer: through, version: version)))
+            daemons.append(
+                try await ZabbixAgent2.start(
+                    ZabbixAgentOptions(hostname: agentHost.name, activeServer: through, version: version)
+                )
+            )
             var proxyOptions = ZabbixProxy.Options(hostname: proxyName, activeServer: through, version: version)
             proxyOptions.configFrequency = 1
             let proxy = try await ZabbixProxy.start(proxyOptions)
@@ -188,11 +241,19 @@ struct CatalogAPIBackfillEndToEndTests {
             func sendThroughProxy() async throws {
                 sent += 1
                 let value = 1000 + sent
-                try await waitUntil("the proxy to accept values for \(proxied.name)", timeout: .seconds(30), interval: .milliseconds(200)) {
-                    try await ZabbixSender.send(port: proxy.port, values: [
-                        .init(host: proxied.name, key: "lb.int", value: "\(value)"),
-                        .init(host: proxied.name, key: "lb.text", value: "text \(value)"),
-                    ], version: version).processed == 2
+                try await waitUntil(
+                    "the proxy to accept values for \(proxied.name)",
+                    timeout: .seconds(30),
+                    interval: .milliseconds(200)
+                ) {
+                    try await ZabbixSender.send(
+                        port: proxy.port,
+                        values: [
+                            .init(host: proxied.name, key: "lb.int", value: "\(value)"),
+                            .init(host: proxied.name, key: "lb.text", value: "text \(value)"),
+                        ],
+                        version: version
+                    ).processed == 2
                 }
             }
             for _ in 0..<4 { try await sendThroughProxy() }
@@ -216,9 +277,17 @@ struct CatalogAPIBackfillEndToEndTests {
                 #expect(scrape.value("zabbix_tee_item_values_total") > 0, "both instances carried values")
                 #expect(!scrape.text.contains(token))
             }
-            #expect(scrapes.map { $0.value("zabbix_tee_catalog_api_items_total", [("outcome", "resolved")]) }.reduce(0, +) >= 1,
-                "an instance named values only the API could name")
-            #expect(scrapes.map { $0.value("zabbix_tee_item_values_unresolved_total", [("action", "emitted")]) }.reduce(0, +) == 0)
+            #expect(
+                scrapes.map { $0.value("zabbix_tee_catalog_api_items_total", [("outcome", "resolved")]) }.reduce(0, +)
+                    >= 1,
+                "an instance named values only the API could name"
+            )
+            #expect(
+                scrapes.map { $0.value("zabbix_tee_item_values_unresolved_total", [("action", "emitted")]) }.reduce(
+                    0,
+                    +
+                ) == 0
+            )
 
             // The API stops: the relay carries on (the server stores what passes). What an
             // instance learned keeps naming values; an itemid it never learned falls back to
@@ -227,7 +296,10 @@ struct CatalogAPIBackfillEndToEndTests {
             let before = riemann.receivedEvents.count
             for _ in 0..<2 { try await sendThroughProxy() }
             _ = try await lab.waitForHistory(proxied, "lb.int", count: 6)
-            let stored = try await lab.database.history(itemid: agentHost.itemid(ZabbixTestItems.intKey), valueType: .unsigned).count
+            let stored = try await lab.database.history(
+                itemid: agentHost.itemid(ZabbixTestItems.intKey),
+                valueType: .unsigned
+            ).count
             _ = try await lab.waitForHistory(agentHost, ZabbixTestItems.intKey, count: stored + 3)
             // A proxy's fallen-back value names no host (`proxy data` rows carry only itemids).
             let fallbacks: Set<String> = [
@@ -242,11 +314,18 @@ struct CatalogAPIBackfillEndToEndTests {
             }
             let after = riemann.receivedEvents.dropFirst(before).filter(ours)
             let allowed = fallbacks.union([ZabbixTestItems.intKey, "lb.int", "lb.text"])
-            #expect(after.allSatisfy { allowed.contains($0.service ?? "") }, "named, or fallen back: \(after.compactMap(\.service))")
-            #expect(after.filter { $0.host == proxiedName }.allSatisfy { $0.service == "lb.int" || $0.service == "lb.text" })
+            #expect(
+                after.allSatisfy { allowed.contains($0.service ?? "") },
+                "named, or fallen back: \(after.compactMap(\.service))"
+            )
+            #expect(
+                after.filter { $0.host == proxiedName }.allSatisfy { $0.service == "lb.int" || $0.service == "lb.text" }
+            )
         } catch {
             let services = riemann.receivedEvents.map { "\($0.host ?? "-")/\($0.service ?? "-")" }
-            Issue.record("events: \(services.suffix(60)); tee logs: \(started.map { ZabbixLabDirectory.tail($0.logFile, lines: 15) })")
+            Issue.record(
+                "events: \(services.suffix(60)); tee logs: \(started.map { ZabbixLabDirectory.tail($0.logFile, lines: 15) })"
+            )
             for daemon in daemons { try? await daemon.stop() }
             await haproxy?.stop()
             for tee in started { _ = try? await tee.stop() }

@@ -1,7 +1,7 @@
 import Foundation
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -41,13 +41,17 @@ struct CatalogCrashConsistencyTests {
     /// Files in `directory` besides the catalog, each with its inode and change time.
     static func otherFiles(in directory: String) -> Set<[String]> {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return Set(names.filter { $0 != "catalog.jsonl" && $0 != "owner.pid" }.compactMap { name in
-            Self.inode("\(directory)/\(name)").map { [name] + $0.map(String.init) }
-        })
+        return Set(
+            names.filter { $0 != "catalog.jsonl" && $0 != "owner.pid" }.compactMap { name in
+                Self.inode("\(directory)/\(name)").map { [name] + $0.map(String.init) }
+            }
+        )
     }
 
     static func catalog(_ path: String) throws -> ItemCatalogStore.LoadOutcome {
-        try ItemCatalogStore(maximumEntries: 10_000_000, maximumPendingValues: 1, pendingTimeout: .seconds(1)).load(path: path)
+        try ItemCatalogStore(maximumEntries: 10_000_000, maximumPendingValues: 1, pendingTimeout: .seconds(1)).load(
+            path: path
+        )
     }
 
     @Test func killedDuringSavesTheTeeAlwaysRestartsWithTheLastWholeCatalog() async throws {
@@ -60,7 +64,8 @@ struct CatalogCrashConsistencyTests {
         var killedMidSave = 0
         for round in 0..<5 {
             let server = try FaultyZabbixServer.start(
-                .answerWith(Self.activeChecksReply(items: itemsPerRound, firstItemid: round * itemsPerRound + 1)))
+                .answerWith(Self.activeChecksReply(items: itemsPerRound, firstItemid: round * itemsPerRound + 1))
+            )
             let port = try LoopbackPort.free()
             let tee = try await TeeProcess.start(
                 configuration: """
@@ -69,7 +74,9 @@ struct CatalogCrashConsistencyTests {
                     catalog:
                       path: \(path)
                       save_interval: 1s
-                    """, ports: [port])
+                    """,
+                ports: [port]
+            )
             // A save is told apart by its temporary file, whatever its name: a file that was not
             // in the directory before (a stale one, left by the previous kill, is replaced:
             // new inode and change time).
@@ -93,21 +100,34 @@ struct CatalogCrashConsistencyTests {
                 Issue.record("round \(round): the catalog saved whole at the first shutdown disappeared")
             case .loaded(let entries):
                 // The killed save either had renamed its file over the catalog already, or not.
-                #expect([lastWhole, lastWhole + itemsPerRound].contains(entries) || round == 0, "round \(round): \(entries) after \(lastWhole)")
-                #expect(entries > 0 && entries % itemsPerRound == 0, "round \(round): a whole save holds whole replies: \(entries)")
+                #expect(
+                    [lastWhole, lastWhole + itemsPerRound].contains(entries) || round == 0,
+                    "round \(round): \(entries) after \(lastWhole)"
+                )
+                #expect(
+                    entries > 0 && entries % itemsPerRound == 0,
+                    "round \(round): a whole save holds whole replies: \(entries)"
+                )
                 lastWhole = entries
             case .setAside(let aside, let reason):
                 Issue.record("round \(round): the catalog did not load (\(reason)), set aside as \(aside)")
             }
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0 != "catalog.jsonl" && $0 != "owner.pid" }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+                $0 != "catalog.jsonl" && $0 != "owner.pid"
+            }
             // At most the temporary file of the save that was killed: they do not pile up.
-            #expect(leftovers.count <= 1 && leftovers.allSatisfy { $0 == "catalog.jsonl.tmp" }, "round \(round): \(leftovers)")
+            #expect(
+                leftovers.count <= 1 && leftovers.allSatisfy { $0 == "catalog.jsonl.tmp" },
+                "round \(round): \(leftovers)"
+            )
         }
         // The next start loads what the last whole save wrote, and sets nothing aside.
         let port = try LoopbackPort.free()
         let tee = try await TeeProcess.start(
-            configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [port]) + "\ncatalog:\n  path: \(path)\n",
-            ports: [port])
+            configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [port])
+                + "\ncatalog:\n  path: \(path)\n",
+            ports: [port]
+        )
         try await waitUntil("the start logged", timeout: .seconds(10)) { tee.log().contains("item catalog loaded") }
         #expect(tee.log().contains("entries=\(lastWhole)"), "\(tee.log())")
         #expect(try await tee.stop() == 0)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The `zabbix-tee` executable as an operator meets it: help, check-config, start-up errors.
 @Suite("zabbix-tee command line", .tags(.integration), .tier(.integration), .timeLimit(.minutes(1)))
@@ -31,7 +31,8 @@ final class CommandLineTests {
     }
 
     @Test func checkConfigPrintsTheEffectiveConfigurationOfTheShippedExample() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let result = try await self.run(["check-config", "--config", root.appendingPathComponent("config.yaml").path])
         #expect(result.exitCode == 0, "\(result)")
         #expect(result.standardOutput.contains("idle_timeout:"))
@@ -42,10 +43,22 @@ final class CommandLineTests {
     static let broken: [(String, String)] = [
         ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: []\n", "listeners[0].targets"),
         ("listeners:\n  - name: a\n    listen: [\"127.0.0.1\"]\n    targets: [\"h:1\"]\n", "listeners[0].listen[0]"),
-        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    colour: blue\n", "listeners[0].colour"),
-        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n  - name: b\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n", "listeners[1].listen[0]"),
-        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    balance: sticky\n", "listeners[0].balance"),
-        ("listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    idle_timeout: forever\n", "listeners[0].idle_timeout"),
+        (
+            "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    colour: blue\n",
+            "listeners[0].colour"
+        ),
+        (
+            "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n  - name: b\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n",
+            "listeners[1].listen[0]"
+        ),
+        (
+            "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    balance: sticky\n",
+            "listeners[0].balance"
+        ),
+        (
+            "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\n    idle_timeout: forever\n",
+            "listeners[0].idle_timeout"
+        ),
     ]
 
     @Test(arguments: Self.broken)
@@ -69,8 +82,11 @@ final class CommandLineTests {
         try #require(limit.rlim_max > 256, "the hard limit leaves nothing to raise")
         let port = try LoopbackPort.free()
         let tee = try await TeeProcess.start(
-            configuration: "log_level: info\nlisteners:\n" + TeeProcess.listener(name: "agents", port: port, targets: [10051]),
-            ports: [port], softFileLimit: 256)
+            configuration: "log_level: info\nlisteners:\n"
+                + TeeProcess.listener(name: "agents", port: port, targets: [10051]),
+            ports: [port],
+            softFileLimit: 256
+        )
         let limits = try String(contentsOfFile: "/proc/\(tee.child.pid)/limits", encoding: .utf8)
         let line = limits.split(separator: "\n").first { $0.hasPrefix("Max open files") } ?? ""
         let numbers = line.split(separator: " ").compactMap { UInt64($0) }
@@ -82,7 +98,9 @@ final class CommandLineTests {
 
     @Test func listenAddressInUseFailsAtStartWithTheAddress() async throws {
         let taken = try BlockingListener()
-        let path = try self.write("listeners:\n" + TeeProcess.listener(name: "agents", port: taken.port, targets: [10051]))
+        let path = try self.write(
+            "listeners:\n" + TeeProcess.listener(name: "agents", port: taken.port, targets: [10051])
+        )
         let result = try await self.run(["run", "--config", path])
         #expect(result.exitCode != 0)
         #expect(result.standardError.contains("cannot listen on 127.0.0.1:\(taken.port)"), "\(result)")
@@ -91,25 +109,36 @@ final class CommandLineTests {
 
     @Test func automaticThreadCountFollowsTheCPUAffinity() async throws {
         let path = try self.write("listeners:\n" + TeeProcess.listener(name: "a", port: 1, targets: [2]))
-        let pinned = try await ProcessRunner.run("/usr/bin/taskset", ["-c", "0", TeeProcess.binary, "check-config", "--config", path])
+        let pinned = try await ProcessRunner.run(
+            "/usr/bin/taskset",
+            ["-c", "0", TeeProcess.binary, "check-config", "--config", path]
+        )
         #expect(pinned.exitCode == 0, "\(pinned)")
         #expect(pinned.standardOutput.contains("threads: auto  # auto: 1 CPUs available"), "\(pinned.standardOutput)")
     }
 
     @Test func sigtermStopsTheTeeWithExitStatusZero() async throws {
         let port = try LoopbackPort.free()
-        let tee = try await TeeProcess.start(configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [10051]), ports: [port])
+        let tee = try await TeeProcess.start(
+            configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [10051]),
+            ports: [port]
+        )
         #expect(try await tee.stop(signal: SIGTERM) == 0)
     }
 
     @Test func checkConfigWarnsAboutAPublicAdminEndpointAndStillSucceeds() async throws {
         let path = try self.write(
-            "listeners:\n" + TeeProcess.listener(name: "a", port: 1, targets: [2]) + "\nadmin:\n  listen: \"0.0.0.0:9810\"\n")
+            "listeners:\n" + TeeProcess.listener(name: "a", port: 1, targets: [2])
+                + "\nadmin:\n  listen: \"0.0.0.0:9810\"\n"
+        )
         let result = try await self.run(["check-config", "--config", path])
         #expect(result.exitCode == 0, "\(result)")
         #expect(result.standardOutput.contains("listen: \"0.0.0.0:9810\""))
         #expect(result.standardError.contains("\(path):"), "names the file")
-        #expect(result.standardError.contains("admin.listen: warning: 0.0.0.0 is every address of this host"), "\(result.standardError)")
+        #expect(
+            result.standardError.contains("admin.listen: warning: 0.0.0.0 is every address of this host"),
+            "\(result.standardError)"
+        )
         #expect(!result.standardOutput.contains("warning"), "the effective configuration on stdout stays clean")
 
         let loopback = try self.write("listeners:\n" + TeeProcess.listener(name: "a", port: 1, targets: [2]))
@@ -124,10 +153,15 @@ final class CommandLineTests {
         let taken = try BlockingListener()
         defer { taken.close() }
         let path = try self.write(
-            "listeners:\n" + TeeProcess.listener(name: "a", port: taken.port, targets: [2]) + "\nadmin:\n  listen: \"[::]:9810\"\n")
+            "listeners:\n" + TeeProcess.listener(name: "a", port: taken.port, targets: [2])
+                + "\nadmin:\n  listen: \"[::]:9810\"\n"
+        )
         let result = try await self.run(["run", "--config", path])
         #expect(result.exitCode == 71, "\(result)")
-        #expect(result.standardError.contains("admin.listen: warning: :: is every address of this host"), "\(result.standardError)")
+        #expect(
+            result.standardError.contains("admin.listen: warning: :: is every address of this host"),
+            "\(result.standardError)"
+        )
     }
 
     /// As the Zabbix agent refuses to start without `Server=`: a listener reachable from other
@@ -139,7 +173,12 @@ final class CommandLineTests {
         for command in ["check-config", "run"] {
             let result = try await self.run([command, "--config", path])
             #expect(result.exitCode == 78, "\(command): \(result)")
-            #expect(result.standardError.hasPrefix("zabbix-tee: configuration error: \(path):3:13: listeners[0].allow: required for a listener on a non-loopback address"), "\(result.standardError)")
+            #expect(
+                result.standardError.hasPrefix(
+                    "zabbix-tee: configuration error: \(path):3:13: listeners[0].allow: required for a listener on a non-loopback address"
+                ),
+                "\(result.standardError)"
+            )
             #expect(result.standardError.split(separator: "\n").count == 1, "one line")
         }
         let explicit = try await self.run(["check-config", "--config", try self.write(exposed + "    allow: any\n")])

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// `zabbix-tee decode` on the fixtures, as a user runs it before and after an upgrade.
 @Suite("zabbix-tee decode", .tags(.integration), .tier(.integration), .timeLimit(.minutes(2)))
@@ -12,9 +12,13 @@ struct DecodeCommandTests {
     /// The table's row for a request type and version: its numbers by column name.
     static func row(_ output: String, request: String, version: String) -> [String: Int]? {
         let lines = output.split(separator: "\n").map(String.init)
-        guard let header = lines.first?.split(separator: " ", omittingEmptySubsequences: true).map(String.init) else { return nil }
+        guard let header = lines.first?.split(separator: " ", omittingEmptySubsequences: true).map(String.init) else {
+            return nil
+        }
         for line in lines.dropFirst() where line.hasPrefix(request + " ") {
-            let rest = line.dropFirst(request.count).split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            let rest = line.dropFirst(request.count).split(separator: " ", omittingEmptySubsequences: true).map(
+                String.init
+            )
             guard rest.first == version, rest.count == header.count - 1 else { continue }
             // header: request, version, then the counts; `request` may contain a space.
             return Dictionary(uniqueKeysWithValues: zip(header.dropFirst(2), rest.dropFirst().compactMap(Int.init)))
@@ -31,7 +35,10 @@ struct DecodeCommandTests {
         #expect(agent2["decoded"] == 7 && agent2["accepted"] == 7 && agent2["resolved"] == 7, "\(agent2)")
         // agentd 8.0.0rc1's batch was redirected: decoded, never accepted.
         let redirected = try #require(Self.row(output, request: "agent data", version: "8.0.0rc1"), "\(output)")
-        #expect(redirected["decoded"] == 2 && redirected["accepted"] == 0 && redirected["rejected"] == 2, "\(redirected)")
+        #expect(
+            redirected["decoded"] == 2 && redirected["accepted"] == 0 && redirected["rejected"] == 2,
+            "\(redirected)"
+        )
         let proxy80 = try #require(Self.row(output, request: "proxy data", version: "8.0.0"), "\(output)")
         #expect(proxy80["decoded"] == 6 && proxy80["resolved"] == 6 && proxy80["unresolved"] == 0, "\(proxy80)")
         let push = try #require(Self.row(output, request: "history.push", version: "-"), "\(output)")

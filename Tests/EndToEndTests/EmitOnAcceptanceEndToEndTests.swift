@@ -1,7 +1,7 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance for "an event means Zabbix stored this value", with the real Zabbix server (6.0 and
 /// 7.0, each on PostgreSQL) behind the tee and real `zabbix_sender` and `zabbix_agentd` of the same
@@ -10,10 +10,15 @@ import TestSupport
 /// emitted once.
 @Suite(
     "zabbix-tee emits what the real server accepted",
-    .tags(.integration), .tier(.integration),
+    .tags(.integration),
+    .tier(.integration),
     .serialized,
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(3)))
+    .enabled(
+        if: ZabbixPrograms.serverUnavailableReason == nil,
+        "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"
+    ),
+    .timeLimit(.minutes(3))
+)
 struct EmitOnAcceptanceEndToEndTests {
     static func lab(_ version: ZabbixLabVersion) async throws -> ZabbixServerLab {
         try await ZabbixServerLab.sharedOrSkip(version)
@@ -36,7 +41,8 @@ struct EmitOnAcceptanceEndToEndTests {
 
     /// A tee in front of the lab server with its own Riemann test server and admin port.
     static func withTee(
-        lab: ZabbixServerLab, mapping: String = "",
+        lab: ZabbixServerLab,
+        mapping: String = "",
         _ body: (_ port: Int, _ riemann: RiemannTestServer, _ admin: Int) async throws -> Void
     ) async throws {
         let riemann = try await RiemannTestServer.start()
@@ -44,7 +50,13 @@ struct EmitOnAcceptanceEndToEndTests {
         let admin = try LoopbackPort.free()
         do {
             try await TeeProcess.withRunning(
-                configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port, admin: admin, mapping: mapping),
+                configuration: Self.configuration(
+                    port: port,
+                    target: lab.port,
+                    riemann: riemann.port,
+                    admin: admin,
+                    mapping: mapping
+                ),
                 ports: [port, admin]
             ) { _ in
                 try await body(port, riemann, admin)
@@ -58,9 +70,20 @@ struct EmitOnAcceptanceEndToEndTests {
 
     /// Sends an accepted value on its own connection and waits for its event: every connection
     /// before it has been decoded by then (one decode worker, connections in order).
-    static func sendMarker(port: Int, host: ZabbixHostRecord, riemann: RiemannTestServer, version: ZabbixLabVersion) async throws {
+    static func sendMarker(
+        port: Int,
+        host: ZabbixHostRecord,
+        riemann: RiemannTestServer,
+        version: ZabbixLabVersion
+    ) async throws {
         let marker = UUID().uuidString
-        let sent = try await ZabbixSender.send(port: port, host: host.name, key: "tee.marker", value: marker, version: version)
+        let sent = try await ZabbixSender.send(
+            port: port,
+            host: host.name,
+            key: "tee.marker",
+            value: marker,
+            version: version
+        )
         #expect(sent.processed == 1, "\(sent)")
         try await riemann.waitUntil(timeout: .seconds(20)) { server in
             server.receivedEvents.contains { $0.host == host.name && $0.description == marker }
@@ -78,25 +101,46 @@ struct EmitOnAcceptanceEndToEndTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func aValueTheServerRefusesBecomesNoEventAndIsCounted(_ version: ZabbixLabVersion) async throws {
         let lab = try await Self.lab(version)
-        let host = try await lab.addHost(Self.uniqueName("tee-refused"), items: [.trapper("tee.int"), .trapper("tee.marker", .text)])
+        let host = try await lab.addHost(
+            Self.uniqueName("tee-refused"),
+            items: [.trapper("tee.int"), .trapper("tee.marker", .text)]
+        )
         try await Self.withTee(lab: lab) { port, riemann, admin in
             let nobody = Self.uniqueName("nobody")
             // zabbix_sender -s nobody: the server answers processed: 0; failed: 1.
-            let refused = try await ZabbixSender.send(port: port, host: nobody, key: "tee.int", value: "7", version: version)
+            let refused = try await ZabbixSender.send(
+                port: port,
+                host: nobody,
+                key: "tee.int",
+                value: "7",
+                version: version
+            )
             #expect(refused.processed == 0 && refused.failed == 1, "\(refused)")
             try await Self.sendMarker(port: port, host: host, riemann: riemann, version: version)
             #expect(!riemann.receivedEvents.contains { $0.host == nobody }, "a refused value is no event")
             let metrics = try MetricsScrape.get(port: admin)
-            #expect(metrics.value("zabbix_tee_item_values_rejected_total", [("reason", "none_processed")]) == 1, "\(metrics.text)")
+            #expect(
+                metrics.value("zabbix_tee_item_values_rejected_total", [("reason", "none_processed")]) == 1,
+                "\(metrics.text)"
+            )
         }
     }
 
     @Test(arguments: ZabbixLabVersion.allCases)
     func anAcceptedValueBecomesExactlyOneEvent(_ version: ZabbixLabVersion) async throws {
         let lab = try await Self.lab(version)
-        let host = try await lab.addHost(Self.uniqueName("tee-accepted"), items: [.trapper("tee.int"), .trapper("tee.marker", .text)])
+        let host = try await lab.addHost(
+            Self.uniqueName("tee-accepted"),
+            items: [.trapper("tee.int"), .trapper("tee.marker", .text)]
+        )
         try await Self.withTee(lab: lab) { port, riemann, _ in
-            let sent = try await ZabbixSender.send(port: port, host: host.name, key: "tee.int", value: "4242", version: version)
+            let sent = try await ZabbixSender.send(
+                port: port,
+                host: host.name,
+                key: "tee.int",
+                value: "4242",
+                version: version
+            )
             #expect(sent.processed == 1 && sent.failed == 0, "\(sent)")
             #expect(try await lab.waitForHistory(host, "tee.int").map(\.value) == ["4242"])
             try await Self.sendMarker(port: port, host: host, riemann: riemann, version: version)
@@ -110,13 +154,20 @@ struct EmitOnAcceptanceEndToEndTests {
     @Test(arguments: ZabbixLabVersion.allCases, ["emit", "drop"])
     func aPartlyAcceptedBatchFollowsMappingPartial(_ version: ZabbixLabVersion, _ partial: String) async throws {
         let lab = try await Self.lab(version)
-        let host = try await lab.addHost(Self.uniqueName("tee-mixed"), items: [.trapper("tee.int"), .trapper("tee.marker", .text)])
+        let host = try await lab.addHost(
+            Self.uniqueName("tee-mixed"),
+            items: [.trapper("tee.int"), .trapper("tee.marker", .text)]
+        )
         try await Self.withTee(lab: lab, mapping: "mapping:\n  partial: \(partial)") { port, riemann, admin in
             // One row for an item the host has, one for a key it does not: processed: 1; failed: 1.
-            let sent = try await ZabbixSender.send(port: port, values: [
-                .init(host: host.name, key: "tee.int", value: "11"),
-                .init(host: host.name, key: "tee.no.such.key", value: "12"),
-            ], version: version)
+            let sent = try await ZabbixSender.send(
+                port: port,
+                values: [
+                    .init(host: host.name, key: "tee.int", value: "11"),
+                    .init(host: host.name, key: "tee.no.such.key", value: "12"),
+                ],
+                version: version
+            )
             #expect(sent.processed == 1 && sent.failed == 1, "\(sent)")
             try await Self.sendMarker(port: port, host: host, riemann: riemann, version: version)
             let mixed = riemann.receivedEvents.filter { $0.host == host.name && $0.service != "tee.marker" }
@@ -127,7 +178,10 @@ struct EmitOnAcceptanceEndToEndTests {
             } else {
                 #expect(mixed.isEmpty, "\(mixed)")
                 let metrics = try MetricsScrape.get(port: admin)
-                #expect(metrics.value("zabbix_tee_item_values_rejected_total", [("reason", "partial_batch")]) == 2, "\(metrics.text)")
+                #expect(
+                    metrics.value("zabbix_tee_item_values_rejected_total", [("reason", "partial_batch")]) == 2,
+                    "\(metrics.text)"
+                )
             }
         }
     }
@@ -135,12 +189,19 @@ struct EmitOnAcceptanceEndToEndTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func anAgentsRetryAfterALostReplyIsEmittedOnce(_ version: ZabbixLabVersion) async throws {
         let lab = try await Self.lab(version)
-        let host = try await lab.addHost(Self.uniqueName("tee-retry"), items: [.active(ZabbixTestItems.intKey, .unsigned)])
+        let host = try await lab.addHost(
+            Self.uniqueName("tee-retry"),
+            items: [.active(ZabbixTestItems.intKey, .unsigned)]
+        )
         try await Self.withTee(lab: lab) { port, riemann, admin in
             // agentd → a relay that loses the first `agent data` reply → the tee → the server.
             let relay = try ReplyDroppingRelay(target: port, dropping: 1)
             defer { relay.stop() }
-            let options = ZabbixAgentd.Options(hostname: host.name, activeServer: "127.0.0.1:\(relay.port)", version: version)
+            let options = ZabbixAgentd.Options(
+                hostname: host.name,
+                activeServer: "127.0.0.1:\(relay.port)",
+                version: version
+            )
             try await ZabbixAgentd.withRunning(options) { agent in
                 try await waitUntil("a reply to be lost and the agent to send again", timeout: .seconds(30)) {
                     relay.dropped == 1 && relay.forwarded >= 3
@@ -151,7 +212,10 @@ struct EmitOnAcceptanceEndToEndTests {
             var stored: [ZabbixHistoryValue] = []
             var events: [RiemannEvent] = []
             try await waitUntil("one event per stored value", timeout: .seconds(30), interval: .milliseconds(500)) {
-                stored = try await lab.database.history(itemid: host.itemid(ZabbixTestItems.intKey), valueType: .unsigned)
+                stored = try await lab.database.history(
+                    itemid: host.itemid(ZabbixTestItems.intKey),
+                    valueType: .unsigned
+                )
                 events = Self.events(riemann, host: host.name, service: ZabbixTestItems.intKey)
                 return !stored.isEmpty && events.count == stored.count
             }
@@ -159,7 +223,10 @@ struct EmitOnAcceptanceEndToEndTests {
             let eventTimes = events.compactMap(\.timeMicros).sorted()
             #expect(eventTimes == storedTimes, "each stored value exactly once, nothing else")
             let metrics = try MetricsScrape.get(port: admin)
-            #expect(metrics.value("zabbix_tee_item_values_duplicate_total") >= 1, "the retried rows were dropped as duplicates")
+            #expect(
+                metrics.value("zabbix_tee_item_values_duplicate_total") >= 1,
+                "the retried rows were dropped as duplicates"
+            )
         }
     }
 }

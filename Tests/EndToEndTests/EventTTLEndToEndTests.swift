@@ -1,17 +1,22 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// `mapping.ttl: auto` with real agents (agentd and agent 2, 6.0 and 7.0) and the real server
 /// behind the tee: each event's TTL is three times the update interval the server told the agent
 /// in its `active checks` reply.
 @Suite(
     "zabbix-tee derives event TTLs from the real server's item intervals",
-    .tags(.integration), .tier(.integration),
+    .tags(.integration),
+    .tier(.integration),
     .serialized,
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(3)))
+    .enabled(
+        if: ZabbixPrograms.serverUnavailableReason == nil,
+        "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"
+    ),
+    .timeLimit(.minutes(3))
+)
 struct EventTTLEndToEndTests {
     static let flexible = "3s;1s/1-7,00:00-24:00"
 
@@ -19,10 +24,13 @@ struct EventTTLEndToEndTests {
     func eventsLiveThreeOfTheirItemsIntervals(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let name = "tee-ttl-\(agent)-\(UUID().uuidString.prefix(8).lowercased())"
-        let host = try await lab.addHost(name, items: [
-            .active(ZabbixTestItems.intKey, .unsigned, delay: "2s"),
-            .active(ZabbixTestItems.floatKey, .float, delay: Self.flexible),
-        ])
+        let host = try await lab.addHost(
+            name,
+            items: [
+                .active(ZabbixTestItems.intKey, .unsigned, delay: "2s"),
+                .active(ZabbixTestItems.floatKey, .float, delay: Self.flexible),
+            ]
+        )
         let riemann = try await RiemannTestServer.start()
         let port = try LoopbackPort.free()
         let configuration = """
@@ -49,9 +57,13 @@ struct EventTTLEndToEndTests {
                 }
                 switch agent {
                 case .agentd:
-                    try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(hostname: name, activeServer: server, version: version)) { _ in try await wait() }
+                    try await ZabbixAgentd.withRunning(
+                        ZabbixAgentd.Options(hostname: name, activeServer: server, version: version)
+                    ) { _ in try await wait() }
                 case .agent2:
-                    try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(hostname: name, activeServer: server, version: version)) { _ in try await wait() }
+                    try await ZabbixAgent2.withRunning(
+                        ZabbixAgent2.Options(hostname: name, activeServer: server, version: version)
+                    ) { _ in try await wait() }
                 }
             }
         } catch {
@@ -61,6 +73,9 @@ struct EventTTLEndToEndTests {
         let events = riemann.receivedEvents.filter { $0.host == name }
         await riemann.shutdown()
         #expect(Set(events.filter { $0.service == ZabbixTestItems.intKey }.map(\.ttl)) == [6], "2s")
-        #expect(Set(events.filter { $0.service == ZabbixTestItems.floatKey }.map(\.ttl)) == [flexibleTTL], "\(Self.flexible)")
+        #expect(
+            Set(events.filter { $0.service == ZabbixTestItems.floatKey }.map(\.ttl)) == [flexibleTTL],
+            "\(Self.flexible)"
+        )
     }
 }

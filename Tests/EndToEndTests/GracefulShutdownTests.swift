@@ -1,27 +1,39 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: SIGTERM lets a transfer in progress finish, delivers the queued events to a slow
 /// Riemann within the flush deadline, writes the catalog and exits 0. The events are of values the
 /// real Zabbix server (6.0 and 7.0) accepted (the tee emits nothing else).
 @Suite(
     "graceful shutdown",
-    .tags(.integration), .tier(.integration),
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(2)))
+    .tags(.integration),
+    .tier(.integration),
+    .enabled(
+        if: ZabbixPrograms.serverUnavailableReason == nil,
+        "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"
+    ),
+    .timeLimit(.minutes(2))
+)
 struct GracefulShutdownTests {
     @Test(arguments: ZabbixLabVersion.allCases)
-    func sigtermMidTransferFinishesTheTransferFlushesEventsSavesTheCatalogAndExitsZero(_ version: ZabbixLabVersion) async throws {
+    func sigtermMidTransferFinishesTheTransferFlushesEventsSavesTheCatalogAndExitsZero(
+        _ version: ZabbixLabVersion
+    ) async throws {
         let pattern = PayloadPattern.shared
         let total = 64 << 20
         // The target reads slowly: the transfer takes a few seconds.
         let target = try SlowBulkTarget(total: total, pause: .milliseconds(2))
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(
-            "shutdown-host-\(UUID().uuidString.prefix(8).lowercased())", items: (0..<40).map { .trapper("k\($0)") })
-        let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .acknowledgeAfter(.seconds(2)))
+            "shutdown-host-\(UUID().uuidString.prefix(8).lowercased())",
+            items: (0..<40).map { .trapper("k\($0)") }
+        )
+        let riemann = try await RiemannTestServer.start(
+            port: try LoopbackPort.free(),
+            replyMode: .acknowledgeAfter(.seconds(2))
+        )
         let directory = try ZabbixLabDirectory.create("shutdown")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let bulkPort = try LoopbackPort.free()
@@ -58,7 +70,10 @@ struct GracefulShutdownTests {
         #expect(exitCode == 0)
         #expect(try await client.value == Array("done".utf8), "the transfer finished and its reply arrived")
         #expect(target.received == pattern.checksum(seed: 9, length: total))
-        #expect(Set(riemann.receivedEvents.compactMap(\.service)) == Set((0..<40).map { "k\($0)" }), "every queued event was delivered")
+        #expect(
+            Set(riemann.receivedEvents.compactMap(\.service)) == Set((0..<40).map { "k\($0)" }),
+            "every queued event was delivered"
+        )
         #expect(FileManager.default.fileExists(atPath: "\(directory)/catalog.jsonl"), "the catalog was written")
         await riemann.shutdown()
         target.close()

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The Graphite output against a real carbon-cache: values from the real `zabbix_sender` (6.0 and
 /// 7.0), accepted by the real server behind the tee, are read back from carbon's whisper files
@@ -8,19 +8,28 @@ import TestSupport
 /// gave them, over carbon's plaintext and pickle receivers. Text values make no line.
 @Suite(
     "zabbix-tee writes accepted values to a real carbon-cache",
-    .tags(.integration), .tier(.integration),
+    .tags(.integration),
+    .tier(.integration),
     .serialized,
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
+    .enabled(
+        if: ZabbixPrograms.serverUnavailableReason == nil,
+        "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"
+    ),
     .enabled(if: CarbonCache.unavailableReason == nil, "graphite-carbon missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(3)))
+    .timeLimit(.minutes(3))
+)
 struct GraphiteEndToEndTests {
     @Test(arguments: ZabbixLabVersion.allCases, ["plaintext", "pickle"])
-    func acceptedValuesLandInWhisperFilesAtTheirPathValueAndTimestamp(_ version: ZabbixLabVersion, _ wire: String) async throws {
+    func acceptedValuesLandInWhisperFilesAtTheirPathValueAndTimestamp(
+        _ version: ZabbixLabVersion,
+        _ wire: String
+    ) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let unique = "tee-graphite-\(UUID().uuidString.prefix(8).lowercased())"
         let host = try await lab.addHost(
             "web01.\(unique).example",
-            items: [.trapper("tee.int"), .trapper("tee.load[all,avg1]", .float), .trapper("tee.text", .text)])
+            items: [.trapper("tee.int"), .trapper("tee.load[all,avg1]", .float), .trapper("tee.text", .text)]
+        )
         let carbon = try await CarbonCache.start()
         let port = try LoopbackPort.free()
         let admin = try LoopbackPort.free()
@@ -45,7 +54,9 @@ struct GraphiteEndToEndTests {
                         .init(host: host.name, key: "tee.int", value: "4242", clock: clock),
                         .init(host: host.name, key: "tee.load[all,avg1]", value: "0.75", clock: clock + 1),
                         .init(host: host.name, key: "tee.text", value: "not a number", clock: clock + 2),
-                    ], version: version)
+                    ],
+                    version: version
+                )
                 #expect(sent.processed == 3 && sent.failed == 0, "\(sent)")
                 #expect(try await lab.waitForHistory(host, "tee.int").map(\.clock) == [Int(clock)])
 
@@ -62,10 +73,18 @@ struct GraphiteEndToEndTests {
                     #expect(points.map(\.time) == [time], "\(path): \(points)")
                     #expect(points.map(\.value) == [value], "\(path): \(points)")
                 }
-                #expect(!FileManager.default.fileExists(atPath: carbon.whisperFile("\(base).tee_text")), "text has no line")
+                #expect(
+                    !FileManager.default.fileExists(atPath: carbon.whisperFile("\(base).tee_text")),
+                    "text has no line"
+                )
                 let metrics = try MetricsScrape.get(port: admin)
                 #expect(metrics.value("zabbix_tee_graphite_events_acked_total") == 2, "\(metrics.text)")
-                #expect(metrics.value("zabbix_tee_graphite_connected", [("server", "127.0.0.1:\(wire == "pickle" ? carbon.picklePort : carbon.port)")]) == 1)
+                #expect(
+                    metrics.value(
+                        "zabbix_tee_graphite_connected",
+                        [("server", "127.0.0.1:\(wire == "pickle" ? carbon.picklePort : carbon.port)")]
+                    ) == 1
+                )
                 #expect(metrics.value("zabbix_tee_graphite_events_dropped_total", [("reason", "queue_full")]) == 0)
             }
         } catch {

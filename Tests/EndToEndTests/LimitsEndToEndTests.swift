@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +9,13 @@ import Glibc
 /// Acceptance (issue 7): the real `zabbix-tee` binary with each limit and an allow-list. A refused
 /// connection is closed before the target sees it, the warning is in the tee's log, the counter
 /// in `/metrics`; allowed clients keep working. And the files the tee writes are owner-only.
-@Suite("limits and privileges with the real binary", .tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2)))
+@Suite(
+    "limits and privileges with the real binary",
+    .tags(.integration),
+    .tier(.integration),
+    .serialized,
+    .timeLimit(.minutes(2))
+)
 struct LimitsEndToEndTests {
     /// The log line whose message is `message` (text format: `... [Module] message`), if any.
     static func line(_ log: String, containing message: String) -> String? {
@@ -55,13 +61,19 @@ struct LimitsEndToEndTests {
 
             let metrics = try MetricsScrape.get(port: adminPort)
             let expected: [(listener: String, reason: String)] = [
-                ("allowed", "not_allowed"), ("per-source", "source_limit"), ("rate", "rate_limit"), ("capped", "max_connections"),
+                ("allowed", "not_allowed"), ("per-source", "source_limit"), ("rate", "rate_limit"),
+                ("capped", "max_connections"),
             ]
             for (listener, reason) in expected {
                 for other in ["not_allowed", "source_limit", "rate_limit", "max_connections"] {
                     #expect(
-                        metrics.value("zabbix_tee_connections_refused_total", [("listener", listener), ("reason", other)])
-                            == (other == reason ? 1 : 0), "\(listener) \(other)")
+                        metrics.value(
+                            "zabbix_tee_connections_refused_total",
+                            [("listener", listener), ("reason", other)]
+                        )
+                            == (other == reason ? 1 : 0),
+                        "\(listener) \(other)"
+                    )
                 }
             }
             #expect(metrics.value("zabbix_tee_connections_total", [("listener", "capped")]) == 1)
@@ -69,7 +81,10 @@ struct LimitsEndToEndTests {
 
             let log = tee.log()
             let warnings: [(listener: String, message: String, peer: String)] = [
-                ("allowed", "client address not in the listener's allow list; closing the new client connection", "127.0.0.1:"),
+                (
+                    "allowed", "client address not in the listener's allow list; closing the new client connection",
+                    "127.0.0.1:"
+                ),
                 ("per-source", "per-source connection limit reached; closing the new client connection", "127.0.0.1:"),
                 ("rate", "accept rate limit reached; closing the new client connection", "127.0.0.1:"),
                 ("capped", "connection limit reached; closing the new client connection", "127.0.0.4:"),
@@ -115,10 +130,18 @@ struct LimitsEndToEndTests {
                 try await EchoTarget.echoingClient(port: ports[0], from: "127.0.0.2"),
                 try await EchoTarget.echoingClient(port: ports[1], from: "127.0.0.3"),
             ]
-            #expect(try await EchoTarget.closedAtOnce(port: ports[1], from: "127.0.0.4"), "the fourth, on the other listener")
+            #expect(
+                try await EchoTarget.closedAtOnce(port: ports[1], from: "127.0.0.4"),
+                "the fourth, on the other listener"
+            )
             #expect(try await EchoTarget.closedAtOnce(port: ports[0], from: "127.0.0.4"))
             for listener in ["a", "b"] {
-                #expect(metric("zabbix_tee_connections_refused_total", [("listener", listener), ("reason", "process_max_connections")]) == 1)
+                #expect(
+                    metric(
+                        "zabbix_tee_connections_refused_total",
+                        [("listener", listener), ("reason", "process_max_connections")]
+                    ) == 1
+                )
             }
             #expect(target.connections == 3, "refused connections never reach the target")
 
@@ -127,7 +150,11 @@ struct LimitsEndToEndTests {
             // A client that never speaks takes the free place until b's first-byte deadline.
             let silent = try BlockingSocket.connect(port: ports[1], from: "127.0.0.5")
             #expect(await eventually { metric("zabbix_tee_connections_active", [("listener", "b")]) == 1 })
-            #expect(await eventually { metric("zabbix_tee_connections_timed_out_total", [("listener", "b"), ("reason", "first_byte")]) == 1 })
+            #expect(
+                await eventually {
+                    metric("zabbix_tee_connections_timed_out_total", [("listener", "b"), ("reason", "first_byte")]) == 1
+                }
+            )
             #expect(await eventually { metric("zabbix_tee_connections_active", [("listener", "b")]) == 0 })
             silent.setReceiveTimeout(seconds: 5)
             #expect((try? silent.receive())?.isEmpty ?? true, "the silent client sees its connection end")
@@ -138,7 +165,8 @@ struct LimitsEndToEndTests {
             let log = tee.log()
             #expect(
                 log.components(separatedBy: "process-wide connection limit reached").count - 1 == 2,
-                "one warning per listener and interval: \(log)")
+                "one warning per listener and interval: \(log)"
+            )
             for socket in [held[0], held[1], after] { socket.close() }
         } catch {
             _ = try? await tee.stop()
@@ -150,7 +178,9 @@ struct LimitsEndToEndTests {
     @Test func runWarnsWhenStartedAsRoot() async throws {
         let port = try LoopbackPort.free()
         let tee = try await TeeProcess.start(
-            configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [10051]), ports: [port])
+            configuration: "listeners:\n" + TeeProcess.listener(name: "a", port: port, targets: [10051]),
+            ports: [port]
+        )
         let log = tee.log()
         #expect(try await tee.stop() == 0)
         #expect(log.contains("running as root; zabbix-tee needs no privileges") == (geteuid() == 0), "\(log)")

@@ -1,7 +1,7 @@
 import Foundation
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -45,59 +45,136 @@ struct MemoryCeilingTests {
         let hosts = 100_000
         return [
             Shape(
-                name: "dense tiny objects `{\"\":0}` (zlib, honest reserved)", listener: .trappers,
-                frame: { ZabbixFrames.compressedPattern(prefix: sender, element: #"{"":0}"#, count: dense, suffix: "]}") },
-                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "unusable")], Double(2 * dense))),
+                name: "dense tiny objects `{\"\":0}` (zlib, honest reserved)",
+                listener: .trappers,
+                frame: {
+                    ZabbixFrames.compressedPattern(prefix: sender, element: #"{"":0}"#, count: dense, suffix: "]}")
+                },
+                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "unusable")], Double(2 * dense))
+            ),
             Shape(
-                name: "dense tiny objects, uncompressed (frames assembled from reads)", listener: .trappers,
+                name: "dense tiny objects, uncompressed (frames assembled from reads)",
+                listener: .trappers,
                 frame: { ZabbixFrames.plainPattern(prefix: sender, element: #"{"":0}"#, count: dense, suffix: "]}") },
-                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "unusable")], Double(2 * dense))),
+                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "unusable")], Double(2 * dense))
+            ),
             Shape(
-                name: "dense usable rows `{\"value\":0}` beyond the payload budget", listener: .trappers,
-                frame: { ZabbixFrames.compressedPattern(prefix: sender, element: #"{"value":0}"#, count: usable, suffix: "]}") },
-                counted: ("zabbix_tee_decode_failures_total", [("reason", "budget_exceeded")], 2)),
-            Shape(
-                name: "deep nesting `[[[[…`", listener: .trappers,
-                frame: { ZabbixFrames.compressedPattern(prefix: #"{"request":"sender data","data":"#, element: "[", separator: "", count: size, suffix: "") },
-                counted: ("zabbix_tee_decode_failures_total", [("reason", "invalid_json")], 2)),
-            Shape(
-                name: "one long string value (kept: 120 MiB)", listener: .trappers,
+                name: "dense usable rows `{\"value\":0}` beyond the payload budget",
+                listener: .trappers,
                 frame: {
                     ZabbixFrames.compressedPattern(
-                        prefix: sender + #"{"host":"h","key":"k","value":""#, element: "x", separator: "", count: size, suffix: #""}]}"#)
+                        prefix: sender,
+                        element: #"{"value":0}"#,
+                        count: usable,
+                        suffix: "]}"
+                    )
                 },
-                counted: (Self.unanswered, [("reason", "no_reply")], 2)),
+                counted: ("zabbix_tee_decode_failures_total", [("reason", "budget_exceeded")], 2)
+            ),
             Shape(
-                name: "huge keys (\(keys) of 1 MiB)", listener: .trappers,
+                name: "deep nesting `[[[[…`",
+                listener: .trappers,
                 frame: {
                     ZabbixFrames.compressedPattern(
-                        prefix: sender, element: #"{"host":"h","key":""# + String(repeating: "k", count: 1 << 20) + #"","value":"1"}"#,
-                        count: keys, suffix: "]}")
+                        prefix: #"{"request":"sender data","data":"#,
+                        element: "[",
+                        separator: "",
+                        count: size,
+                        suffix: ""
+                    )
                 },
-                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "key_too_long")], Double(2 * keys))),
+                counted: ("zabbix_tee_decode_failures_total", [("reason", "invalid_json")], 2)
+            ),
             Shape(
-                name: "many hosts (\(hosts) rows, each its own host: kept)", listener: .trappers,
+                name: "one long string value (kept: 120 MiB)",
+                listener: .trappers,
                 frame: {
-                    let rows = (0..<hosts).map { #"{"host":"host-\#($0).fleet.example.net","key":"system.cpu.load[all,avg1]","value":"\#($0)"}"# }
+                    ZabbixFrames.compressedPattern(
+                        prefix: sender + #"{"host":"h","key":"k","value":""#,
+                        element: "x",
+                        separator: "",
+                        count: size,
+                        suffix: #""}]}"#
+                    )
+                },
+                counted: (Self.unanswered, [("reason", "no_reply")], 2)
+            ),
+            Shape(
+                name: "huge keys (\(keys) of 1 MiB)",
+                listener: .trappers,
+                frame: {
+                    ZabbixFrames.compressedPattern(
+                        prefix: sender,
+                        element: #"{"host":"h","key":""# + String(repeating: "k", count: 1 << 20) + #"","value":"1"}"#,
+                        count: keys,
+                        suffix: "]}"
+                    )
+                },
+                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "key_too_long")], Double(2 * keys))
+            ),
+            Shape(
+                name: "many hosts (\(hosts) rows, each its own host: kept)",
+                listener: .trappers,
+                frame: {
+                    let rows = (0..<hosts).map {
+                        #"{"host":"host-\#($0).fleet.example.net","key":"system.cpu.load[all,avg1]","value":"\#($0)"}"#
+                    }
                     return ZabbixFrames.compressed(sender + rows.joined(separator: ",") + "]}")
                 },
-                counted: (Self.unanswered, [("reason", "no_reply")], Double(2 * hosts))),
+                counted: (Self.unanswered, [("reason", "no_reply")], Double(2 * hosts))
+            ),
             Shape(
-                name: "zlib bomb, honest reserved (120 MiB from 120 KB; nothing to keep)", listener: .trappers,
-                frame: { ZabbixFrames.compressedPattern(prefix: #"{"request":"sender data","data":""#, element: "A", separator: "", count: size, suffix: #""}"#) },
-                counted: ("zabbix_tee_frames_decoded_total", [("type", "sender data"), ("flags", "0x3")], 2)),
+                name: "zlib bomb, honest reserved (120 MiB from 120 KB; nothing to keep)",
+                listener: .trappers,
+                frame: {
+                    ZabbixFrames.compressedPattern(
+                        prefix: #"{"request":"sender data","data":""#,
+                        element: "A",
+                        separator: "",
+                        count: size,
+                        suffix: #""}"#
+                    )
+                },
+                counted: ("zabbix_tee_frames_decoded_total", [("type", "sender data"), ("flags", "0x3")], 2)
+            ),
             Shape(
-                name: "zlib bomb, lying reserved (512 MiB of zeros claiming 1000 bytes)", listener: .trappers,
-                frame: { ZabbixFrames.compressedPattern(prefix: "", element: "\0", separator: "", count: 512 << 20, suffix: "", reserved: 1000) },
-                counted: ("zabbix_tee_decode_failures_total", [("reason", "corrupt_compression")], 2)),
+                name: "zlib bomb, lying reserved (512 MiB of zeros claiming 1000 bytes)",
+                listener: .trappers,
+                frame: {
+                    ZabbixFrames.compressedPattern(
+                        prefix: "",
+                        element: "\0",
+                        separator: "",
+                        count: 512 << 20,
+                        suffix: "",
+                        reserved: 1000
+                    )
+                },
+                counted: ("zabbix_tee_decode_failures_total", [("reason", "corrupt_compression")], 2)
+            ),
             Shape(
-                name: "lying reserved (7 bytes claiming 127 MiB)", listener: .trappers,
-                frame: { ZabbixFrames.compressedPattern(prefix: #"{"a":1}"#, element: "", separator: "", count: 0, suffix: "", reserved: 127 << 20) },
-                counted: ("zabbix_tee_decode_failures_total", [("reason", "corrupt_compression")], 2)),
+                name: "lying reserved (7 bytes claiming 127 MiB)",
+                listener: .trappers,
+                frame: {
+                    ZabbixFrames.compressedPattern(
+                        prefix: #"{"a":1}"#,
+                        element: "",
+                        separator: "",
+                        count: 0,
+                        suffix: "",
+                        reserved: 127 << 20
+                    )
+                },
+                counted: ("zabbix_tee_decode_failures_total", [("reason", "corrupt_compression")], 2)
+            ),
             Shape(
-                name: "a non-JSON frame of 120 MiB on a passive listener", listener: .passive,
-                frame: { ZabbixFrames.compressedPattern(prefix: "", element: "k", separator: "", count: size, suffix: "") },
-                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "key_too_long")], 1)),
+                name: "a non-JSON frame of 120 MiB on a passive listener",
+                listener: .passive,
+                frame: {
+                    ZabbixFrames.compressedPattern(prefix: "", element: "k", separator: "", count: size, suffix: "")
+                },
+                counted: ("zabbix_tee_decode_rows_dropped_total", [("reason", "key_too_long")], 1)
+            ),
         ]
     }()
 
@@ -124,7 +201,11 @@ struct MemoryCeilingTests {
               listen: "127.0.0.1:\(admin)"
             """
         let tee = try await TeeProcess.start(
-            configuration: configuration, ports: [trappers, passive, admin], binary: binary, launcher: ceiling.prefix)
+            configuration: configuration,
+            ports: [trappers, passive, admin],
+            binary: binary,
+            launcher: ceiling.prefix
+        )
         let pid = tee.child.pid
         var report = [
             "memory ceiling: \(ceiling.mechanism.rawValue) = \(ceiling.bytes >> 20) MiB; bound above idle: \(bound >> 20) MiB"
@@ -151,14 +232,20 @@ struct MemoryCeilingTests {
                 #expect(try await Self.echo(frame, port: port), "\(shape.name): relayed bytes differ")
                 let echoed = clock.now
                 try await Self.waitForCounter(admin, shape.counted, from: before)
-                print("\(shape.name): generated in \(generated - started), echoed in \(echoed - generated), decoded \(clock.now - echoed) later")
+                print(
+                    "\(shape.name): generated in \(generated - started), echoed in \(echoed - generated), decoded \(clock.now - echoed) later"
+                )
                 #expect(tee.child.isRunning, "\(shape.name): the tee died\n\(tee.log().suffix(2000))")
                 let peak = try #require(ResidentMemory.of(pid: pid)).peak
                 let above = (resetPeak ? peak : max(peak, rssBefore)) - idle
-                #expect(above <= bound, "\(shape.name): peak \(peak >> 20) MiB, \(above >> 20) MiB above idle, bound \(bound >> 20) MiB")
+                #expect(
+                    above <= bound,
+                    "\(shape.name): peak \(peak >> 20) MiB, \(above >> 20) MiB above idle, bound \(bound >> 20) MiB"
+                )
                 report.append(
                     "| \(shape.name) | \(Self.size(frame.count)) | \(rssBefore >> 20) MiB | \(peak >> 20) MiB | \(above >> 20) MiB | "
-                        + "`\(shape.counted.name)\(shape.counted.labels.isEmpty ? "" : "{" + shape.counted.labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}")` +\(Int(shape.counted.delta)) |")
+                        + "`\(shape.counted.name)\(shape.counted.labels.isEmpty ? "" : "{" + shape.counted.labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "}")` +\(Int(shape.counted.delta)) |"
+                )
             }
             report.insert("idle RSS: \(idle >> 20) MiB", at: 1)
             print(report.joined(separator: "\n"))
@@ -186,9 +273,11 @@ struct MemoryCeilingTests {
             while offset < frame.count {
                 let chunk = try socket.receive(maximum: min(1 << 20, frame.count - offset))
                 if chunk.isEmpty { return false }
-                same = same && frame.withUnsafeBytes { sent in
-                    chunk.withUnsafeBytes { memcmp(sent.baseAddress! + offset, $0.baseAddress!, chunk.count) == 0 }
-                }
+                same =
+                    same
+                    && frame.withUnsafeBytes { sent in
+                        chunk.withUnsafeBytes { memcmp(sent.baseAddress! + offset, $0.baseAddress!, chunk.count) == 0 }
+                    }
                 offset += chunk.count
             }
             return same
@@ -199,8 +288,16 @@ struct MemoryCeilingTests {
 
     /// Waits until the tee's counter `name{labels}` reached `start + delta`: the frames of a shape
     /// are decoded (or refused) by then.
-    static func waitForCounter(_ admin: Int, _ counted: (name: String, labels: [(String, String)], delta: Double), from start: Double) async throws {
-        try await waitUntil("\(counted.name) to grow by \(counted.delta)", timeout: .seconds(120), interval: .milliseconds(50)) {
+    static func waitForCounter(
+        _ admin: Int,
+        _ counted: (name: String, labels: [(String, String)], delta: Double),
+        from start: Double
+    ) async throws {
+        try await waitUntil(
+            "\(counted.name) to grow by \(counted.delta)",
+            timeout: .seconds(120),
+            interval: .milliseconds(50)
+        ) {
             try MetricsScrape.get(port: admin).value(counted.name, counted.labels) >= start + counted.delta
         }
     }

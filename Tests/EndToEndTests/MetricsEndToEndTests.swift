@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: `/metrics` scraped while real Zabbix traffic (6.0, and 7.0 with its JSON passive
 /// checks) goes through the tee reports each metric with the value the traffic calls for, and
@@ -38,7 +38,9 @@ struct MetricsEndToEndTests {
                 before = try MetricsScrape.get(port: adminPort)
                 return [("agents", proxy.port), ("passive", agent.port)].allSatisfy { listener, port in
                     let target = [("listener", listener), ("target", "127.0.0.1:\(port)")]
-                    let connects = ["ok", "failed"].reduce(0.0) { $0 + before.value("zabbix_tee_target_connects_total", target + [("result", $1)]) }
+                    let connects = ["ok", "failed"].reduce(0.0) {
+                        $0 + before.value("zabbix_tee_target_connects_total", target + [("result", $1)])
+                    }
                     let accepted = before.value("zabbix_tee_connections_total", [("listener", listener)])
                     return accepted >= 1 && connects == accepted
                         && before.value("zabbix_tee_connections_active", [("listener", listener)]) == 0
@@ -62,7 +64,8 @@ struct MetricsEndToEndTests {
             try await riemann.waitUntil(timeout: .seconds(20)) { $0.receivedEvents.count >= 3 }
             try await waitUntil("connections closed and events acknowledged", timeout: .seconds(10)) {
                 let m = try MetricsScrape.get(port: adminPort)
-                return m.value("zabbix_tee_connections_active", agents) == 0 && m.value("zabbix_tee_riemann_events_acked_total") >= 3
+                return m.value("zabbix_tee_connections_active", agents) == 0
+                    && m.value("zabbix_tee_riemann_events_acked_total") >= 3
                     && m.value("zabbix_tee_item_values_rejected_total", [("reason", "none_processed")]) == 5
             }
             let after = try MetricsScrape.get(port: adminPort)
@@ -74,28 +77,52 @@ struct MetricsEndToEndTests {
             #expect(delta("zabbix_tee_connections_total", agents) == 2, "\(text)")
             #expect(delta("zabbix_tee_connections_total", [("listener", "passive")]) == 3)
             #expect(after.value("zabbix_tee_connections_active", agents) == 0)
-            #expect(delta("zabbix_tee_target_connects_total", [("listener", "agents"), ("target", "127.0.0.1:\(proxy.port)"), ("result", "ok")]) == 2)
-            #expect(after.value("zabbix_tee_target_healthy", [("listener", "agents"), ("target", "127.0.0.1:\(proxy.port)")]) == 1)
+            #expect(
+                delta(
+                    "zabbix_tee_target_connects_total",
+                    [("listener", "agents"), ("target", "127.0.0.1:\(proxy.port)"), ("result", "ok")]
+                ) == 2
+            )
+            #expect(
+                after.value(
+                    "zabbix_tee_target_healthy",
+                    [("listener", "agents"), ("target", "127.0.0.1:\(proxy.port)")]
+                ) == 1
+            )
             // Bytes: the recorded connections (written by `record:`) say how many went each way.
             try await waitUntil("every recording finished", timeout: .seconds(10)) {
                 let entries = try FileManager.default.contentsOfDirectory(atPath: "\(recordings)/agents")
                 return try entries.allSatisfy { entry in
                     // meta.json is written when a recording starts and says finished once it ends.
-                    guard let meta = FileManager.default.contents(atPath: "\(recordings)/agents/\(entry)/meta.json") else { return false }
+                    guard let meta = FileManager.default.contents(atPath: "\(recordings)/agents/\(entry)/meta.json")
+                    else { return false }
                     return try FixtureRecording(json: meta).finished == true
                 }
             }
             var recorded = (client: 0.0, server: 0.0)
             for entry in try FileManager.default.contentsOfDirectory(atPath: "\(recordings)/agents") {
-                let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(recordings)/agents/\(entry)/meta.json"))) as? [String: Any]
+                let meta =
+                    try JSONSerialization.jsonObject(
+                        with: Data(contentsOf: URL(fileURLWithPath: "\(recordings)/agents/\(entry)/meta.json"))
+                    ) as? [String: Any]
                 recorded.client += Double(meta?["client_bytes"] as? Int ?? 0)
                 recorded.server += Double(meta?["server_bytes"] as? Int ?? 0)
             }
             #expect(recorded.client > 0)
-            #expect(after.value("zabbix_tee_relayed_bytes_total", agents + [("direction", "client_to_server")]) == recorded.client, "\(text)")
-            #expect(after.value("zabbix_tee_relayed_bytes_total", agents + [("direction", "server_to_client")]) == recorded.server)
+            #expect(
+                after.value("zabbix_tee_relayed_bytes_total", agents + [("direction", "client_to_server")])
+                    == recorded.client,
+                "\(text)"
+            )
+            #expect(
+                after.value("zabbix_tee_relayed_bytes_total", agents + [("direction", "server_to_client")])
+                    == recorded.server
+            )
             // Decoding.
-            #expect(delta("zabbix_tee_frames_decoded_total", [("type", "sender data"), ("flags", "0x1")]) == 1, "\(text)")
+            #expect(
+                delta("zabbix_tee_frames_decoded_total", [("type", "sender data"), ("flags", "0x1")]) == 1,
+                "\(text)"
+            )
             #expect(delta("zabbix_tee_frames_decoded_total", [("type", "response"), ("flags", "0x1")]) == 1)
             #expect(delta("zabbix_tee_frames_decoded_total", [("type", "passive check"), ("flags", "0x1")]) == 3)
             #expect(delta("zabbix_tee_frames_decoded_total", [("type", "passive check reply"), ("flags", "0x1")]) == 3)
@@ -120,8 +147,12 @@ struct MetricsEndToEndTests {
             // Debian's python3 (python3-prometheus-client), not whatever python3 comes first in PATH.
             let parsed = try await ProcessRunner.run(
                 "/usr/bin/python3",
-                ["-c", "import sys; from prometheus_client.parser import text_string_to_metric_families as f; print(len(list(f(sys.stdin.read()))))"],
-                input: text)
+                [
+                    "-c",
+                    "import sys; from prometheus_client.parser import text_string_to_metric_families as f; print(len(list(f(sys.stdin.read()))))",
+                ],
+                input: text
+            )
             #expect(parsed.exitCode == 0, "\(parsed)")
             #expect((Int(parsed.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 30, "\(parsed)")
         }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The fault matrix (RELIABILITY.md), against the real `zabbix-tee` binary.
 ///
@@ -90,7 +90,10 @@ struct RelayFaultMatrixTests {
             admin:
               listen: "127.0.0.1:\(adminPort)"
             """
-        let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, faultyListenerPort, adminPort])
+        let tee = try await TeeProcess.start(
+            configuration: configuration,
+            ports: [agentsPort, faultyListenerPort, adminPort]
+        )
         let faultPort: Int
         let faultServer: FaultyZabbixServer?
         if case .none = target {
@@ -107,7 +110,10 @@ struct RelayFaultMatrixTests {
             }
             let counts = try await traffic.stop()
             #expect(problems.compactMap { $0 }.isEmpty, "round \(number): \(problems.compactMap { $0 }.prefix(3))")
-            #expect(counts.identical > 0 && counts.mismatches == 0 && counts.failures.isEmpty, "round \(number) healthy agents: \(counts)")
+            #expect(
+                counts.identical > 0 && counts.mismatches == 0 && counts.failures.isEmpty,
+                "round \(number) healthy agents: \(counts)"
+            )
             try await waitUntil("round \(number): every relayed connection closed", timeout: .seconds(10)) {
                 try metrics().value("zabbix_tee_connections_active", Self.agents) == 0
                     && metrics().value("zabbix_tee_connections_active", Self.faulty) == 0
@@ -127,7 +133,9 @@ struct RelayFaultMatrixTests {
             }
             let after = try ProcessFootprint.of(pid: tee.child.pid)
             let afterMetrics = try metrics()
-            print("fault matrix: baseline \(baseline), after \(Self.faults) faults: \(after) (RSS \(after.residentKiB - baseline.residentKiB) KiB)")
+            print(
+                "fault matrix: baseline \(baseline), after \(Self.faults) faults: \(after) (RSS \(after.residentKiB - baseline.residentKiB) KiB)"
+            )
             #expect(after.openFiles == baseline.openFiles, "fds: \(baseline) -> \(after)")
             #expect(after.residentKiB <= baseline.residentKiB + Self.rssToleranceKiB, "RSS: \(baseline) -> \(after)")
             #expect(afterMetrics.value("zabbix_tee_connection_errors_total", Self.agents + [("side", "target")]) == 0)
@@ -136,8 +144,12 @@ struct RelayFaultMatrixTests {
             try await faultyServer?.stop()
             blackHole?.close()
             return Outcome(
-                before: before, after: afterMetrics, healthyServer: healthy.recorded, faultyServer: faultyServer?.recorded,
-                faultyTargetPort: faultyPort)
+                before: before,
+                after: afterMetrics,
+                healthyServer: healthy.recorded,
+                faultyServer: faultyServer?.recorded,
+                faultyTargetPort: faultyPort
+            )
         } catch {
             _ = try? await tee.stop()
             try? await healthy.stop()
@@ -164,7 +176,8 @@ struct RelayFaultMatrixTests {
     static func closedWithoutReply(port: Int, request: [UInt8]) -> String? {
         switch self.exchange(port: port, request: request) {
         case .success(let bytes): return bytes.isEmpty ? nil : "got \(bytes.count) bytes"
-        case .failure(let error as BlockingSocket.Failure) where error.errno == ECONNRESET || error.errno == EPIPE: return nil
+        case .failure(let error as BlockingSocket.Failure) where error.errno == ECONNRESET || error.errno == EPIPE:
+            return nil
         case .failure(let error): return "\(error)"
         }
     }
@@ -184,19 +197,29 @@ struct RelayFaultMatrixTests {
     // MARK: - Server faults
 
     @Test func targetRefusingClosesTheClientAndCountsAFailedConnection() async throws {
-        let outcome = try await Self.run(.refusing) { port, request, _ in Self.closedWithoutReply(port: port, request: request) }
+        let outcome = try await Self.run(.refusing) { port, request, _ in
+            Self.closedWithoutReply(port: port, request: request)
+        }
         #expect(outcome.delta("zabbix_tee_connections_failed_total", Self.faulty) == Self.faults)
         let target = ("target", "127.0.0.1:\(outcome.faultyTargetPort)")
-        #expect(outcome.delta("zabbix_tee_target_connects_total", Self.faulty + [target, ("result", "failed")]) == Self.faults)
+        #expect(
+            outcome.delta("zabbix_tee_target_connects_total", Self.faulty + [target, ("result", "failed")])
+                == Self.faults
+        )
         #expect(outcome.after.value("zabbix_tee_target_healthy", Self.faulty + [target]) == 0)
         #expect(outcome.delta("zabbix_tee_connections_failed_total", Self.agents) == 0)
     }
 
     @Test func blackHoledTargetClosesTheClientAfterTheConnectTimeout() async throws {
-        let outcome = try await Self.run(.blackHole) { port, request, _ in Self.closedWithoutReply(port: port, request: request) }
+        let outcome = try await Self.run(.blackHole) { port, request, _ in
+            Self.closedWithoutReply(port: port, request: request)
+        }
         #expect(outcome.delta("zabbix_tee_connections_failed_total", Self.faulty) == Self.faults)
         let target = ("target", "127.0.0.1:\(outcome.faultyTargetPort)")
-        #expect(outcome.delta("zabbix_tee_target_connects_total", Self.faulty + [target, ("result", "failed")]) == Self.faults)
+        #expect(
+            outcome.delta("zabbix_tee_target_connects_total", Self.faulty + [target, ("result", "failed")])
+                == Self.faults
+        )
     }
 
     static let resetAfter = 40
@@ -206,18 +229,27 @@ struct RelayFaultMatrixTests {
             switch Self.exchange(port: port, request: request) {
             case .success(let bytes):
                 let prefix = Array(AgentExchange.reply(to: request).prefix(Self.resetAfter))
-                return bytes == prefix ? nil : "got \(bytes.count) bytes, not the \(Self.resetAfter)-byte prefix of the reply"
+                return bytes == prefix
+                    ? nil : "got \(bytes.count) bytes, not the \(Self.resetAfter)-byte prefix of the reply"
             case .failure(let error): return "\(error)"
             }
         }
-        #expect(outcome.faultyServer?.completeRequests == Self.faults + Self.faultsPerRound, "every request arrived whole")
+        #expect(
+            outcome.faultyServer?.completeRequests == Self.faults + Self.faultsPerRound,
+            "every request arrived whole"
+        )
         #expect(outcome.delta("zabbix_tee_connection_errors_total", Self.faulty + [("side", "target")]) == Self.faults)
-        #expect(outcome.delta("zabbix_tee_relayed_bytes_total", Self.faulty + [("direction", "server_to_client")]) == Self.faults * Self.resetAfter)
+        #expect(
+            outcome.delta("zabbix_tee_relayed_bytes_total", Self.faulty + [("direction", "server_to_client")]) == Self
+                .faults * Self.resetAfter
+        )
         #expect(outcome.delta("zabbix_tee_connection_errors_total", Self.faulty + [("side", "client")]) == 0)
     }
 
     @Test func targetNeverAnsweringIsClosedByTheIdleTimeout() async throws {
-        let outcome = try await Self.run(.server(.neverAnswer)) { port, request, _ in Self.closedByIdleTimeout(port: port, request: request) }
+        let outcome = try await Self.run(.server(.neverAnswer)) { port, request, _ in
+            Self.closedByIdleTimeout(port: port, request: request)
+        }
         #expect(outcome.faultyServer?.completeRequests == Self.faults + Self.faultsPerRound)
         #expect(outcome.delta("zabbix_tee_connections_idle_timeout_total", Self.faulty) == Self.faults)
         #expect(outcome.delta("zabbix_tee_connections_idle_timeout_total", Self.agents) == 0)
@@ -226,19 +258,27 @@ struct RelayFaultMatrixTests {
     @Test func targetAnsweringByteByByteDeliversTheWholeReply() async throws {
         let outcome = try await Self.run(.server(.answerByteByByte(delay: .milliseconds(5)))) { port, request, _ in
             switch Self.exchange(port: port, request: request) {
-            case .success(let bytes): return bytes == AgentExchange.reply(to: request) ? nil : "reply of \(bytes.count) bytes differs"
+            case .success(let bytes):
+                return bytes == AgentExchange.reply(to: request) ? nil : "reply of \(bytes.count) bytes differs"
             case .failure(let error): return "\(error)"
             }
         }
         let replyLength = AgentExchange.reply(to: AgentExchange.request(agent: 5000, sequence: 1)).count
-        #expect(outcome.delta("zabbix_tee_relayed_bytes_total", Self.faulty + [("direction", "server_to_client")]) == Self.faults * replyLength)
+        #expect(
+            outcome.delta("zabbix_tee_relayed_bytes_total", Self.faulty + [("direction", "server_to_client")]) == Self
+                .faults * replyLength
+        )
         #expect(outcome.delta("zabbix_tee_connections_idle_timeout_total", Self.faulty) == 0)
         #expect(outcome.delta("zabbix_tee_connection_errors_total", Self.faulty + [("side", "target")]) == 0)
-        #expect(outcome.delta("zabbix_tee_frames_decoded_total", [("type", "agent data"), ("flags", "0x1")]) >= Self.faults)
+        #expect(
+            outcome.delta("zabbix_tee_frames_decoded_total", [("type", "agent data"), ("flags", "0x1")]) >= Self.faults
+        )
     }
 
     @Test func targetClosingWithoutReadingClosesTheClientAndCountsATargetError() async throws {
-        let outcome = try await Self.run(.server(.closeWithoutReading)) { port, request, _ in Self.closedWithoutReply(port: port, request: request) }
+        let outcome = try await Self.run(.server(.closeWithoutReading)) { port, request, _ in
+            Self.closedWithoutReply(port: port, request: request)
+        }
         // (+1: TeeProcess.start probes the listener, and the tee relays that probe too.)
         #expect((outcome.faultyServer?.connections ?? 0) >= Self.faults + Self.faultsPerRound)
         #expect(outcome.delta("zabbix_tee_connection_errors_total", Self.faulty + [("side", "target")]) == Self.faults)
@@ -255,7 +295,9 @@ struct RelayFaultMatrixTests {
                 try socket.send(half)
                 // A reset discards what the tee has not read yet (the kernel drops it), so the
                 // reset waits until the half request has crossed the tee.
-                let crossed = waitUntilBlocking(timeout: .seconds(10), interval: .milliseconds(5)) { server!.isReading(half) }
+                let crossed = waitUntilBlocking(timeout: .seconds(10), interval: .milliseconds(5)) {
+                    server!.isReading(half)
+                }
                 socket.reset()
                 return crossed ? nil : "the half request never reached the server"
             } catch {
@@ -263,10 +305,15 @@ struct RelayFaultMatrixTests {
             }
         }
         let half = AgentExchange.request(agent: 5000, sequence: 1).count / 2
-        #expect(outcome.healthyServer.partialRequests.filter { $0 == half }.count == Self.faults + Self.faultsPerRound,
-            "the server got each half request: \(outcome.healthyServer.partialRequests.prefix(5))")
+        #expect(
+            outcome.healthyServer.partialRequests.filter { $0 == half }.count == Self.faults + Self.faultsPerRound,
+            "the server got each half request: \(outcome.healthyServer.partialRequests.prefix(5))"
+        )
         #expect(outcome.delta("zabbix_tee_connection_errors_total", Self.agents + [("side", "client")]) == Self.faults)
-        #expect(outcome.delta("zabbix_tee_decode_failures_total", [("reason", "truncated")]) == Self.faults, "stream cut mid-frame")
+        #expect(
+            outcome.delta("zabbix_tee_decode_failures_total", [("reason", "truncated")]) == Self.faults,
+            "stream cut mid-frame"
+        )
     }
 
     @Test func clientSendingHalfAFrameThenGoingSilentIsClosedByTheIdleTimeout() async throws {
@@ -276,7 +323,10 @@ struct RelayFaultMatrixTests {
         let half = AgentExchange.request(agent: 5000, sequence: 1).count / 2
         #expect(outcome.healthyServer.partialRequests.filter { $0 == half }.count == Self.faults + Self.faultsPerRound)
         #expect(outcome.delta("zabbix_tee_connections_idle_timeout_total", Self.agents) == Self.faults)
-        #expect(outcome.delta("zabbix_tee_decode_failures_total", [("reason", "truncated")]) == Self.faults, "stream cut mid-frame")
+        #expect(
+            outcome.delta("zabbix_tee_decode_failures_total", [("reason", "truncated")]) == Self.faults,
+            "stream cut mid-frame"
+        )
         #expect(outcome.delta("zabbix_tee_connection_errors_total", Self.agents + [("side", "client")]) == 0)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance (issue 5, reload): SIGHUP changing the target, a mapping rule and the listen
 /// address while a connection is open: the open connection finishes untouched against the old
@@ -37,7 +37,9 @@ struct ReloadEndToEndTests {
         }
 
         static func reply(_ name: String) -> [UInt8] {
-            ZabbixFrames.plain(#"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000010 (\#(name))"}"#)
+            ZabbixFrames.plain(
+                #"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000010 (\#(name))"}"#
+            )
         }
 
         var port: Int { self.listener.port }
@@ -46,7 +48,9 @@ struct ReloadEndToEndTests {
 
     /// One `sender data` request with one value.
     static func senderData(key: String, value: Int) -> [UInt8] {
-        ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"reload-host","key":"\#(key)","value":"\#(value)"}]}"#)
+        ZabbixFrames.plain(
+            #"{"request":"sender data","data":[{"host":"reload-host","key":"\#(key)","value":"\#(value)"}]}"#
+        )
     }
 
     /// A client connection kept open across requests.
@@ -67,7 +71,13 @@ struct ReloadEndToEndTests {
     }
 
     static func configuration(
-        listen: Int, target: Int, service: String, riemann: Int, admin: Int, threads: Int = 2, broken: Bool = false
+        listen: Int,
+        target: Int,
+        service: String,
+        riemann: Int,
+        admin: Int,
+        threads: Int = 2,
+        broken: Bool = false
     ) -> String {
         """
         threads: \(threads)
@@ -102,8 +112,15 @@ struct ReloadEndToEndTests {
         let replyB = TrapperTarget.reply("B")
         #expect(replyA.count == replyB.count)
         let tee = try await TeeProcess.start(
-            configuration: Self.configuration(listen: oldPort, target: a.port, service: "x.{key}", riemann: riemann.port, admin: admin),
-            ports: [oldPort, admin])
+            configuration: Self.configuration(
+                listen: oldPort,
+                target: a.port,
+                service: "x.{key}",
+                riemann: riemann.port,
+                admin: admin
+            ),
+            ports: [oldPort, admin]
+        )
         do {
             // A conversation under way on the old address, with the old target.
             let held = try Conversation(port: oldPort)
@@ -112,12 +129,25 @@ struct ReloadEndToEndTests {
 
             try tee.rewriteConfiguration(
                 Self.configuration(
-                    listen: newPort, target: b.port, service: "y.{key}", riemann: newRiemann.port, admin: admin, threads: 3))
+                    listen: newPort,
+                    target: b.port,
+                    service: "y.{key}",
+                    riemann: newRiemann.port,
+                    admin: admin,
+                    threads: 3
+                )
+            )
             try await tee.reload(expectingOutcome: 1)
             #expect(
-                tee.log().contains("configuration reloaded: listener agents: listen, targets; mapping.service; riemann.servers"),
-                "\(tee.log())")
-            #expect(tee.log().contains("warning zabbix-tee: [Tee] threads changed; takes effect after a restart"), "\(tee.log())")
+                tee.log().contains(
+                    "configuration reloaded: listener agents: listen, targets; mapping.service; riemann.servers"
+                ),
+                "\(tee.log())"
+            )
+            #expect(
+                tee.log().contains("warning zabbix-tee: [Tee] threads changed; takes effect after a restart"),
+                "\(tee.log())"
+            )
 
             // The open connection carries on, byte for byte, with the target it started with.
             #expect(try await held.send(key: "k2", value: 2, replyLength: replyA.count) == replyA)
@@ -135,9 +165,18 @@ struct ReloadEndToEndTests {
             // A broken file: rejected with file, line and key; the running configuration stays.
             try tee.rewriteConfiguration(
                 Self.configuration(
-                    listen: oldPort, target: a.port, service: "z.{key}", riemann: riemann.port, admin: admin, broken: true))
+                    listen: oldPort,
+                    target: a.port,
+                    service: "z.{key}",
+                    riemann: riemann.port,
+                    admin: admin,
+                    broken: true
+                )
+            )
             try await tee.reload(expectingOutcome: 2)
-            let rejection = tee.log().split(separator: "\n").first { $0.contains("configuration reload rejected") }.map(String.init) ?? ""
+            let rejection =
+                tee.log().split(separator: "\n").first { $0.contains("configuration reload rejected") }.map(String.init)
+                ?? ""
             #expect(rejection.contains("\(tee.configFile):6:"), "\(rejection)")
             #expect(rejection.contains("listeners[0].balance"), "\(rejection)")
             #expect(rejection.contains("keeping the running configuration"), "\(rejection)")
@@ -153,7 +192,10 @@ struct ReloadEndToEndTests {
             #expect(metrics.value("zabbix_tee_config_reloads_total", [("result", "failure")]) == 1)
             #expect(metrics.value("zabbix_tee_config_last_reload_successful") == 0)
             #expect(metrics.value("zabbix_tee_config_last_reload_success_timestamp_seconds") > 1_700_000_000)
-            #expect(metrics.value("zabbix_tee_target_healthy", [("listener", "agents"), ("target", "127.0.0.1:\(b.port)")]) == 1)
+            #expect(
+                metrics.value("zabbix_tee_target_healthy", [("listener", "agents"), ("target", "127.0.0.1:\(b.port)")])
+                    == 1
+            )
             #expect(metrics.value("zabbix_tee_riemann_connected", [("server", "127.0.0.1:\(newRiemann.port)")]) == 1)
             #expect(try await tee.stop() == 0)
         } catch {
@@ -185,7 +227,8 @@ struct ReloadEndToEndTests {
                 listeners:
                 \(TeeProcess.listener(name: "bulk", port: bulkPort, targets: [bulk.port], extra: ["decode: false"]))
                 """,
-            ports: [bulkPort])
+            ports: [bulkPort]
+        )
         do {
             let client = TestThreads.start { () throws -> [UInt8] in
                 let socket = try BlockingSocket.connect(port: bulkPort)
@@ -198,10 +241,14 @@ struct ReloadEndToEndTests {
                 """
                 listeners:
                 \(TeeProcess.listener(name: "extra", port: extraPort, targets: [greeter.port], extra: ["decode: false"]))
-                """)
+                """
+            )
             try await tee.reload(expectingOutcome: 1)
             #expect(bulk.received == nil, "the transfer was still under way during the reload")
-            #expect(tee.log().contains("configuration reloaded: listeners added: extra; listeners removed: bulk"), "\(tee.log())")
+            #expect(
+                tee.log().contains("configuration reloaded: listeners added: extra; listeners removed: bulk"),
+                "\(tee.log())"
+            )
             #expect(!LoopbackPort.isAccepting(bulkPort), "the removed listener takes no new connections")
             let answer = try await TestThreads.start { () throws -> [UInt8] in
                 let socket = try BlockingSocket.connect(port: extraPort)
@@ -249,7 +296,12 @@ struct ReloadEndToEndTests {
         do {
             try tee.rewriteConfiguration(configuration([port, occupied.port]))
             try await tee.reload(expectingOutcome: 1)
-            #expect(tee.log().contains("configuration reloaded with errors: listener agents: listen; could not bind: listener agents: cannot listen on 127.0.0.1:\(occupied.port)"), "\(tee.log())")
+            #expect(
+                tee.log().contains(
+                    "configuration reloaded with errors: listener agents: listen; could not bind: listener agents: cannot listen on 127.0.0.1:\(occupied.port)"
+                ),
+                "\(tee.log())"
+            )
             #expect(LoopbackPort.isAccepting(port), "the address that stays is still served")
             var metrics = try MetricsScrape.get(port: admin)
             #expect(metrics.value("zabbix_tee_config_reloads_total", [("result", "failure")]) == 1)

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: `zabbix-tee replay` against a live tee in front of a real Zabbix program reports
 /// identical replies for every deterministic fixture, and notices when a reply differs.
@@ -11,7 +11,10 @@ struct ReplayCommandTests {
 
     func replay(_ fixture: String, port: Int, extra: [String] = []) async throws -> ProcessResult {
         try await ProcessRunner.run(
-            TeeProcess.binary, ["replay", "\(Self.fixtures)/\(fixture)", "--to", "127.0.0.1:\(port)"] + extra, timeout: .seconds(60))
+            TeeProcess.binary,
+            ["replay", "\(Self.fixtures)/\(fixture)", "--to", "127.0.0.1:\(port)"] + extra,
+            timeout: .seconds(60)
+        )
     }
 
     static func report(_ result: ProcessResult) -> [String: Any] {
@@ -26,13 +29,17 @@ struct ReplayCommandTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var client = ZabbixFrames.plain(#"{"request":"active checks","host":"h"}"#)
-        client += Array("ZBXD".utf8) + [0x05] + [0xE9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F] + Array(repeating: 0, count: 8)
+        client +=
+            Array("ZBXD".utf8) + [0x05] + [0xE9, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]
+            + Array(repeating: 0, count: 8)
         try Data(client).write(to: directory.appendingPathComponent("client.bin"))
         let echo = try EchoTarget()
         defer { echo.stop() }
         let result = try await ProcessRunner.run(
-            TeeProcess.binary, ["replay", directory.path, "--to", "127.0.0.1:\(echo.port)", "--timeout", "1"],
-            timeout: .seconds(30))
+            TeeProcess.binary,
+            ["replay", directory.path, "--to", "127.0.0.1:\(echo.port)", "--timeout", "1"],
+            timeout: .seconds(30)
+        )
         #expect(result.exitCode == 1, "a different reply, reported: \(result)")
         #expect(Self.report(result)["replays"] as? Int == 1, "\(result.standardOutput)")
     }
@@ -45,11 +52,16 @@ struct ReplayCommandTests {
             let port = try LoopbackPort.free()
             let configuration = "listeners:\n" + TeeProcess.listener(name: "passive", port: port, targets: [agent.port])
             try await TeeProcess.withRunning(configuration: configuration, ports: [port]) { _ in
-                let fixtures = version == .v6_0
+                let fixtures =
+                    version == .v6_0
                     ? ["get-passive-agentd", "get-passive-notsupported"]
                     : ["get-passive-7.0-agentd", "get-passive-7.0-notsupported"]
                 for fixture in fixtures {
-                    let result = try await self.replay(fixture, port: port, extra: ["--count", "40", "--concurrency", "4"])
+                    let result = try await self.replay(
+                        fixture,
+                        port: port,
+                        extra: ["--count", "40", "--concurrency", "4"]
+                    )
                     #expect(result.exitCode == 0, "\(fixture): \(result)")
                     let report = Self.report(result)
                     #expect(report["replays"] as? Int == 40, "\(fixture): \(result.standardOutput)")
@@ -69,7 +81,8 @@ struct ReplayCommandTests {
             let port = try LoopbackPort.free()
             let configuration = "listeners:\n" + TeeProcess.listener(name: "passive", port: port, targets: [agent.port])
             try await TeeProcess.withRunning(configuration: configuration, ports: [port]) { _ in
-                let (agent2Fixture, agentdFixture, difference) = version == .v6_0
+                let (agent2Fixture, agentdFixture, difference) =
+                    version == .v6_0
                     ? ("get-passive-agent2", "get-passive-agentd", "byte 9")
                     : ("get-passive-7.0-agent2", "get-passive-7.0-agentd", "byte 42")
                 let same = try await self.replay(agent2Fixture, port: port)
@@ -78,7 +91,10 @@ struct ReplayCommandTests {
                 let other = try await self.replay(agentdFixture, port: port)
                 #expect(other.exitCode == 1, "\(other)")
                 #expect(Self.report(other)["identical"] as? Int == 0)
-                #expect((Self.report(other)["first_difference"] as? String)?.hasPrefix(difference) == true, "\(other.standardOutput)")
+                #expect(
+                    (Self.report(other)["first_difference"] as? String)?.hasPrefix(difference) == true,
+                    "\(other.standardOutput)"
+                )
             }
         }
     }

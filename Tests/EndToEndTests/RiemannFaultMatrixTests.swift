@@ -1,7 +1,7 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// The Riemann rows of the fault matrix (RELIABILITY.md), against the real binary: while Riemann
 /// misbehaves, healthy agents keep doing the agent pattern through the tee (decoding on, one
@@ -61,12 +61,16 @@ struct RiemannFaultMatrixTests {
             let traffic = AgentTraffic.start(port: agentsPort, clients: Self.healthyAgents, firstAgent: number * 100)
             try await Task.sleep(for: Self.faultDuration)
             let counts = try await traffic.stop()
-            #expect(counts.identical > 0 && counts.mismatches == 0 && counts.failures.isEmpty, "round \(number) healthy agents: \(counts)")
+            #expect(
+                counts.identical > 0 && counts.mismatches == 0 && counts.failures.isEmpty,
+                "round \(number) healthy agents: \(counts)"
+            )
             riemann.setReplyMode(.acknowledge)
             if case .absent = fault { try await riemann.startListening() }
             try await waitUntil("round \(number): Riemann caught up", timeout: .seconds(20)) {
                 let now = try metrics()
-                return now.value("zabbix_tee_riemann_queue_events") == 0 && now.value("zabbix_tee_riemann_in_flight_events") == 0
+                return now.value("zabbix_tee_riemann_queue_events") == 0
+                    && now.value("zabbix_tee_riemann_in_flight_events") == 0
                     && now.value("zabbix_tee_riemann_connected", server) == 1
                     && now.value("zabbix_tee_connections_active", [("listener", "agents")]) == 0
             }
@@ -83,11 +87,19 @@ struct RiemannFaultMatrixTests {
             }
             let after = try ProcessFootprint.of(pid: tee.child.pid)
             let afterMetrics = try metrics()
-            print("Riemann fault matrix \(fault): baseline \(baseline), after \(Self.rounds) rounds: \(after) (RSS \(after.residentKiB - baseline.residentKiB) KiB)")
+            print(
+                "Riemann fault matrix \(fault): baseline \(baseline), after \(Self.rounds) rounds: \(after) (RSS \(after.residentKiB - baseline.residentKiB) KiB)"
+            )
             #expect(after.openFiles == baseline.openFiles, "fds: \(baseline) -> \(after)")
             #expect(after.residentKiB <= baseline.residentKiB + Self.rssToleranceKiB, "RSS: \(baseline) -> \(after)")
-            #expect(afterMetrics.value("zabbix_tee_connection_errors_total", [("listener", "agents"), ("side", "client")]) == 0)
-            #expect(afterMetrics.value("zabbix_tee_connection_errors_total", [("listener", "agents"), ("side", "target")]) == 0)
+            #expect(
+                afterMetrics.value("zabbix_tee_connection_errors_total", [("listener", "agents"), ("side", "client")])
+                    == 0
+            )
+            #expect(
+                afterMetrics.value("zabbix_tee_connection_errors_total", [("listener", "agents"), ("side", "target")])
+                    == 0
+            )
             #expect(afterMetrics.value("zabbix_tee_riemann_events_dropped_total", [("reason", "queue_full")]) == 0)
             #expect(try await tee.stop() == 0)
             try await zabbix.stop()
@@ -101,7 +113,11 @@ struct RiemannFaultMatrixTests {
         }
     }
 
-    static func delta(_ counters: (before: MetricsScrape, after: MetricsScrape), _ name: String, _ labels: [(String, String)] = []) -> Int {
+    static func delta(
+        _ counters: (before: MetricsScrape, after: MetricsScrape),
+        _ name: String,
+        _ labels: [(String, String)] = []
+    ) -> Int {
         Int(counters.after.value(name, labels) - counters.before.value(name, labels))
     }
 
@@ -122,7 +138,10 @@ struct RiemannFaultMatrixTests {
         let latency = "zabbix_tee_riemann_ack_latency_seconds_bucket"
         let slow = Self.delta(counters, latency, [("le", "+Inf")]) - Self.delta(counters, latency, [("le", "0.25")])
         #expect(slow >= Self.rounds, "messages acknowledged after more than 250 ms")
-        #expect(Self.delta(counters, "zabbix_tee_riemann_events_dropped_total", [("reason", "delivery_attempts_exhausted")]) == 0)
+        #expect(
+            Self.delta(counters, "zabbix_tee_riemann_events_dropped_total", [("reason", "delivery_attempts_exhausted")])
+                == 0
+        )
     }
 
     @Test func riemannRejectingMessagesLeavesAgentsUnaffectedAndCountsTheDroppedEvents() async throws {

@@ -1,7 +1,7 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: whatever Riemann does (absent, killed, slow, refusing, resetting), Zabbix traffic
 /// through the tee gets its normal replies without added delay, memory stays bounded, the
@@ -11,9 +11,16 @@ import TestSupport
 /// only what Zabbix accepted), and real zabbix_sender runs of the same version; the tee is the
 /// real binary with its admin endpoint scraped for the counters.
 @Suite(
-    "Riemann faults never reach Zabbix", .tags(.integration), .tier(.integration), .serialized,
-    .enabled(if: ZabbixPrograms.serverUnavailableReason == nil, "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"),
-    .timeLimit(.minutes(3)))
+    "Riemann faults never reach Zabbix",
+    .tags(.integration),
+    .tier(.integration),
+    .serialized,
+    .enabled(
+        if: ZabbixPrograms.serverUnavailableReason == nil,
+        "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"
+    ),
+    .timeLimit(.minutes(3))
+)
 struct RiemannFaultTests {
     /// A tee in front of the lab's server, sending events to `riemannPort`, with /metrics on
     /// `adminPort`; a host of its own with the trapper items the runs send to.
@@ -26,7 +33,10 @@ struct RiemannFaultTests {
         let version: ZabbixLabVersion
 
         static func start(
-            version: ZabbixLabVersion, riemannPort: Int, queue: Int = 100_000, ackTimeout: String = "5s"
+            version: ZabbixLabVersion,
+            riemannPort: Int,
+            queue: Int = 100_000,
+            ackTimeout: String = "5s"
         ) async throws -> Setup {
             let lab = try await ZabbixServerLab.sharedOrSkip(version)
             let items = (0..<8).flatMap { run in (0..<10).map { ZabbixItemSpec.trapper("fault.run\(run).k\($0)") } }
@@ -56,7 +66,9 @@ struct RiemannFaultTests {
         /// One zabbix_sender run of 10 values through the tee; returns how long it took. The
         /// server stores them all: "processed: 10; failed: 0".
         func send(run: Int) async throws -> Duration {
-            let values = (0..<10).map { ZabbixSender.Value(host: self.host.name, key: "fault.run\(run).k\($0)", value: "\($0)") }
+            let values = (0..<10).map {
+                ZabbixSender.Value(host: self.host.name, key: "fault.run\(run).k\($0)", value: "\($0)")
+            }
             let started = ContinuousClock.now
             let sent = try await ZabbixSender.send(port: self.teePort, values: values, version: self.version)
             let elapsed = ContinuousClock.now - started
@@ -87,10 +99,16 @@ struct RiemannFaultTests {
         try await waitUntil("50 events queued", timeout: .seconds(10)) {
             try setup.metrics().value("zabbix_tee_riemann_queue_events") == 50
         }
-        #expect(try setup.metrics().value("zabbix_tee_riemann_connected", [("server", "127.0.0.1:\(riemannPort)")]) == 0)
+        #expect(
+            try setup.metrics().value("zabbix_tee_riemann_connected", [("server", "127.0.0.1:\(riemannPort)")]) == 0
+        )
         let riemann = try await RiemannTestServer.start(port: riemannPort)
-        try await riemann.waitUntil(timeout: .seconds(20)) { Self.services($0).isSuperset(of: Self.allServices(runs: 0..<5)) }
-        try await waitUntil("the queue to drain", timeout: .seconds(10)) { try setup.metrics().value("zabbix_tee_riemann_queue_events") == 0 }
+        try await riemann.waitUntil(timeout: .seconds(20)) {
+            Self.services($0).isSuperset(of: Self.allServices(runs: 0..<5))
+        }
+        try await waitUntil("the queue to drain", timeout: .seconds(10)) {
+            try setup.metrics().value("zabbix_tee_riemann_queue_events") == 0
+        }
         #expect(try setup.metrics().value("zabbix_tee_riemann_events_acked_total") >= 50)
         try await setup.stop()
         await riemann.shutdown()
@@ -102,12 +120,16 @@ struct RiemannFaultTests {
         let riemann = try await RiemannTestServer.start(port: riemannPort)
         let setup = try await Setup.start(version: version, riemannPort: riemannPort)
         for run in 0..<3 { #expect(try await setup.send(run: run) < Self.promptReply) }
-        try await riemann.waitUntil(timeout: .seconds(10)) { Self.services($0).isSuperset(of: Self.allServices(runs: 0..<3)) }
+        try await riemann.waitUntil(timeout: .seconds(10)) {
+            Self.services($0).isSuperset(of: Self.allServices(runs: 0..<3))
+        }
         await riemann.stopListening()
         await riemann.resetAllConnections()
         for run in 3..<8 { #expect(try await setup.send(run: run) < Self.promptReply) }
         try await riemann.startListening()
-        try await riemann.waitUntil(timeout: .seconds(20)) { Self.services($0).isSuperset(of: Self.allServices(runs: 0..<8)) }
+        try await riemann.waitUntil(timeout: .seconds(20)) {
+            Self.services($0).isSuperset(of: Self.allServices(runs: 0..<8))
+        }
         let metrics = try setup.metrics()
         #expect(metrics.value("zabbix_tee_riemann_connections_lost_total") >= 1)
         #expect(metrics.value("zabbix_tee_riemann_events_dropped_total", [("reason", "queue_full")]) == 0)
@@ -117,11 +139,16 @@ struct RiemannFaultTests {
 
     @Test(arguments: ZabbixLabVersion.allCases)
     func slowAcknowledgementsDoNotDelayZabbixAndEverythingArrives(_ version: ZabbixLabVersion) async throws {
-        let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .acknowledgeAfter(.seconds(3)))
+        let riemann = try await RiemannTestServer.start(
+            port: try LoopbackPort.free(),
+            replyMode: .acknowledgeAfter(.seconds(3))
+        )
         let setup = try await Setup.start(version: version, riemannPort: riemann.port, ackTimeout: "10s")
         for run in 0..<6 { #expect(try await setup.send(run: run) < Self.promptReply, "run \(run)") }
         #expect(try setup.metrics().value("zabbix_tee_riemann_events_acked_total") < 60, "acks really are slow")
-        try await riemann.waitUntil(timeout: .seconds(30)) { Self.services($0).isSuperset(of: Self.allServices(runs: 0..<6)) }
+        try await riemann.waitUntil(timeout: .seconds(30)) {
+            Self.services($0).isSuperset(of: Self.allServices(runs: 0..<6))
+        }
         try await waitUntil("every event acknowledged", timeout: .seconds(30)) {
             try setup.metrics().value("zabbix_tee_riemann_events_acked_total") >= 60
         }
@@ -131,11 +158,15 @@ struct RiemannFaultTests {
 
     @Test(arguments: ZabbixLabVersion.allCases)
     func rejectedMessagesAreCountedAsDroppedByTheServer(_ version: ZabbixLabVersion) async throws {
-        let riemann = try await RiemannTestServer.start(port: try LoopbackPort.free(), replyMode: .reject(error: "stream threw"))
+        let riemann = try await RiemannTestServer.start(
+            port: try LoopbackPort.free(),
+            replyMode: .reject(error: "stream threw")
+        )
         let setup = try await Setup.start(version: version, riemannPort: riemann.port)
         for run in 0..<3 { #expect(try await setup.send(run: run) < Self.promptReply) }
         try await waitUntil("30 events rejected", timeout: .seconds(10)) {
-            try setup.metrics().value("zabbix_tee_riemann_events_dropped_total", [("reason", "rejected_by_server")]) == 30
+            try setup.metrics().value("zabbix_tee_riemann_events_dropped_total", [("reason", "rejected_by_server")])
+                == 30
         }
         #expect(try setup.metrics().value("zabbix_tee_riemann_rejected_messages_total") >= 1)
         // Riemann accepts again: new events go through.
@@ -157,7 +188,9 @@ struct RiemannFaultTests {
             try setup.metrics().value("zabbix_tee_riemann_connections_lost_total") >= 2
         }
         riemann.setReplyMode(.acknowledge)
-        try await riemann.waitUntil(timeout: .seconds(20)) { Self.services($0).isSuperset(of: Self.allServices(runs: 0..<4)) }
+        try await riemann.waitUntil(timeout: .seconds(20)) {
+            Self.services($0).isSuperset(of: Self.allServices(runs: 0..<4))
+        }
         try await setup.stop()
         await riemann.shutdown()
     }

@@ -1,7 +1,7 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance (issue 5, self-monitoring): with `riemann.self_monitoring` on, the tee's own figures
 /// arrive at Riemann every interval with the configured host and prefix, next to the mapped values.
@@ -20,7 +20,8 @@ struct SelfMonitoringEndToEndTests {
                   batch: { max_events: 100, max_delay: 10ms }
                   self_monitoring: { interval: 1s, host: tee-under-test, service_prefix: "tee" }
                 """,
-            ports: [port])
+            ports: [port]
+        )
         do {
             let conversation = try ReloadEndToEndTests.Conversation(port: port)
             let reply = ReloadEndToEndTests.TrapperTarget.reply("A")
@@ -31,11 +32,15 @@ struct SelfMonitoringEndToEndTests {
             }
             let events = riemann.receivedEvents.filter { $0.host == "tee-under-test" }
             let services = Set(events.compactMap(\.service))
-            #expect(services.isSuperset(of: [
-                "tee connections open", "tee connections/s", "tee bytes/s client_to_server", "tee bytes/s server_to_client",
-                "tee item values/s", "tee events dropped", "tee events dropped total", "tee riemann queue",
-                "tee catalog entries", "tee listener agents healthy targets",
-            ]), "\(services)")
+            #expect(
+                services.isSuperset(of: [
+                    "tee connections open", "tee connections/s", "tee bytes/s client_to_server",
+                    "tee bytes/s server_to_client",
+                    "tee item values/s", "tee events dropped", "tee events dropped total", "tee riemann queue",
+                    "tee catalog entries", "tee listener agents healthy targets",
+                ]),
+                "\(services)"
+            )
             let open = events.last { $0.service == "tee connections open" }
             #expect(open?.metric == .sint64(1), "the conversation is still open")
             #expect(events.last { $0.service == "tee listener agents healthy targets" }?.metric == .sint64(1))

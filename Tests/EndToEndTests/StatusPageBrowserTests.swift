@@ -1,14 +1,19 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance (issue 18, status page): the real tee with real Zabbix traffic through it; its
 /// status page, loaded in a real browser (headless Chromium), shows what `/metrics` says; and it
 /// stays one readable table with 50 listeners (screenshots in `.build/test-output/status-page/`,
 /// or `$ZABBIX_TEE_TEST_OUTPUT/status-page/`, for a person to look at).
 @Suite(
-    "status page in a browser", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)), .serialized,
-    .enabled(if: HeadlessChromium.isAvailable, "needs Debian's chromium (scripts/install-test-deps.sh); skipped"))
+    "status page in a browser",
+    .tags(.integration),
+    .tier(.integration),
+    .timeLimit(.minutes(3)),
+    .serialized,
+    .enabled(if: HeadlessChromium.isAvailable, "needs Debian's chromium (scripts/install-test-deps.sh); skipped")
+)
 struct StatusPageBrowserTests {
     /// Where the screenshots go.
     static let outputDirectory: String = {
@@ -46,7 +51,10 @@ struct StatusPageBrowserTests {
             admin:
               listen: "127.0.0.1:\(adminPort)"
             """
-        let tee = try await TeeProcess.start(configuration: configuration, ports: [agentsPort, passivePort, oddPort, adminPort])
+        let tee = try await TeeProcess.start(
+            configuration: configuration,
+            ports: [agentsPort, passivePort, oddPort, adminPort]
+        )
         try await tee.whileRunning(thenStopping: [agent, proxy], riemann) {
             // Traffic: three passive checks of the real agent, a zabbix_sender batch to the real
             // proxy (which, with no server behind it, may refuse the values), and a client on the
@@ -55,7 +63,9 @@ struct StatusPageBrowserTests {
                 _ = try await ZabbixGet.get(port: passivePort, key: key)
             }
             _ = try await ZabbixSender.send(
-                port: agentsPort, values: (0..<5).map { ZabbixSender.Value(host: "status-host", key: "s.k\($0)", value: "\($0)") })
+                port: agentsPort,
+                values: (0..<5).map { ZabbixSender.Value(host: "status-host", key: "s.k\($0)", value: "\($0)") }
+            )
             let unanswered = try await TestThreads.start { () throws -> [UInt8] in
                 let socket = try BlockingSocket.connect(port: oddPort)
                 defer { socket.close() }
@@ -88,7 +98,8 @@ struct StatusPageBrowserTests {
             var compared = 0
             for cell in page.cells where !cell.series.hasPrefix("process_") {
                 let shown = try #require(Double(cell.value), "\(cell)")
-                guard let low = Self.value(cell.series, in: before), let high = Self.value(cell.series, in: after) else {
+                guard let low = Self.value(cell.series, in: before), let high = Self.value(cell.series, in: after)
+                else {
                     Issue.record("\(cell.series) is on the page but not in /metrics")
                     continue
                 }
@@ -105,12 +116,20 @@ struct StatusPageBrowserTests {
             #expect(page.cells("zabbix_tee_connections_active" + agents).map(\.shown) == ["0"])
             #expect(
                 page.cells("zabbix_tee_connections_total" + agents).map(\.shown)
-                    == [Self.integer(after.value("zabbix_tee_connections_total", [("listener", "agents")]))])
+                    == [Self.integer(after.value("zabbix_tee_connections_total", [("listener", "agents")]))]
+            )
             #expect(
-                page.cells(#"zabbix_tee_target_healthy{listener="agents",target="127.0.0.1:\#(proxy.port)"}"#).map(\.shown) == ["up"])
+                page.cells(#"zabbix_tee_target_healthy{listener="agents",target="127.0.0.1:\#(proxy.port)"}"#).map(
+                    \.shown
+                ) == ["up"]
+            )
             let odd = #"{listener="<b>odd</b> & \"quoted\"",target="127.0.0.1:\#(deadPort)"}"#
             #expect(page.cells("zabbix_tee_target_healthy" + odd).map(\.shown) == ["down"])
-            #expect(page.cells("sum(zabbix_tee_item_values_total)").map(\.shown) == [Self.integer(after.value("zabbix_tee_item_values_total"))])
+            #expect(
+                page.cells("sum(zabbix_tee_item_values_total)").map(\.shown) == [
+                    Self.integer(after.value("zabbix_tee_item_values_total"))
+                ]
+            )
             #expect(after.value("zabbix_tee_item_values_total") >= 3)
             // The odd name is text in the DOM, not markup; rates are shown from the second view on.
             #expect(dom.contains("&lt;b&gt;odd&lt;/b&gt; &amp; \"quoted\""))
@@ -118,7 +137,11 @@ struct StatusPageBrowserTests {
             #expect(dom.contains("rates over the last"))
 
             try await HeadlessChromium.screenshot(
-                url + "?refresh=0", to: Self.outputDirectory + "/status-page.png", width: 1400, height: 1500)
+                url + "?refresh=0",
+                to: Self.outputDirectory + "/status-page.png",
+                width: 1400,
+                height: 1500
+            )
         }
     }
 
@@ -132,7 +155,10 @@ struct StatusPageBrowserTests {
         // listener of the tee: that would relay in a loop).
         let listeners = (0..<50).map { index in
             TeeProcess.listener(
-                name: "site-\(index < 10 ? "0" : "")\(index)", port: ports[index], targets: [deadPort, echo.port])
+                name: "site-\(index < 10 ? "0" : "")\(index)",
+                port: ports[index],
+                targets: [deadPort, echo.port]
+            )
         }
         let configuration = """
             listeners:
@@ -144,12 +170,19 @@ struct StatusPageBrowserTests {
         do {
             let url = "http://127.0.0.1:\(adminPort)/?refresh=0"
             let dom = try await HeadlessChromium.dumpDOM(url)
-            let rows = try #require(dom.split(separator: "<table class=\"listeners\">").dropFirst().first?.split(separator: "</table>").first)
+            let rows = try #require(
+                dom.split(separator: "<table class=\"listeners\">").dropFirst().first?.split(separator: "</table>")
+                    .first
+            )
             #expect(rows.components(separatedBy: "<tr>").count - 1 == 51)  // a header row and 50 listeners
             let page = StatusPageCells(html: dom)
             #expect(page.cells.filter { $0.series.hasPrefix("zabbix_tee_connections_active{") }.count == 50)
             try await HeadlessChromium.screenshot(
-                url, to: Self.outputDirectory + "/status-page-50-listeners.png", width: 1400, height: 2300)
+                url,
+                to: Self.outputDirectory + "/status-page-50-listeners.png",
+                width: 1400,
+                height: 2300
+            )
         } catch {
             _ = try? await tee.stop()
             throw error

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +14,12 @@ import Glibc
 /// what reached the endpoint side (the recorder's client bytes), and the endpoint's bytes must
 /// equal what the tee under test delivered back. A TLS session that completes is evidence on its
 /// own (any changed byte fails the record MAC), the recordings make it explicit.
-@Suite("TLS-PSK passthrough with real Zabbix programs", .tags(.integration), .tier(.integration), .timeLimit(.minutes(3)))
+@Suite(
+    "TLS-PSK passthrough with real Zabbix programs",
+    .tags(.integration),
+    .tier(.integration),
+    .timeLimit(.minutes(3))
+)
 struct TLSPassthroughTests {
     /// A throwaway test key: the bytes are useless to anyone.
     static let psk = "5b2c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c"
@@ -35,7 +40,9 @@ struct TLSPassthroughTests {
     /// Runs `body` with the tee under test (decoding on, recording, admin endpoint) in front of a
     /// recording tee in front of `target`; returns what `body` returns after comparing recordings.
     static func throughTeeAndRecorder<T: Sendable>(
-        target: Int, connections expected: Int, _ body: (_ port: Int) async throws -> T
+        target: Int,
+        connections expected: Int,
+        _ body: (_ port: Int) async throws -> T
     ) async throws -> (result: T, before: MetricsScrape, after: MetricsScrape) {
         try await FixtureRecorder.withRecording(target: target) { recorder in
             let port = try LoopbackPort.free()
@@ -74,8 +81,14 @@ struct TLSPassthroughTests {
         func delta(_ name: String) -> Double { after.value(name) - before.value(name) }
         #expect(delta("zabbix_tee_tls_connections_total") == Double(connections), "\(after.text)")
         #expect(delta("zabbix_tee_item_values_total") == 0)
-        let framesBefore = before.samples.filter { $0.key.hasPrefix("zabbix_tee_frames_decoded_total") }.values.reduce(0, +)
-        let framesAfter = after.samples.filter { $0.key.hasPrefix("zabbix_tee_frames_decoded_total") }.values.reduce(0, +)
+        let framesBefore = before.samples.filter { $0.key.hasPrefix("zabbix_tee_frames_decoded_total") }.values.reduce(
+            0,
+            +
+        )
+        let framesAfter = after.samples.filter { $0.key.hasPrefix("zabbix_tee_frames_decoded_total") }.values.reduce(
+            0,
+            +
+        )
         #expect(framesAfter == framesBefore, "no ZBXD frame decoded out of a TLS session")
     }
 
@@ -89,10 +102,17 @@ struct TLSPassthroughTests {
         options.extraConfiguration = ["TLSAccept=psk", "TLSPSKIdentity=\(Self.identity)", "TLSPSKFile=\(pskFile)"]
         try await ZabbixProxy.withRunning(options) { proxy in
             let arguments = ["-s", "psk-unknown-host", "-k", "trap.int", "-o", "1"] + Self.tlsArguments(pskFile)
-            let direct = try await ProcessRunner.run(version.programs.sender, ["-z", "127.0.0.1", "-p", String(proxy.port)] + arguments)
+            let direct = try await ProcessRunner.run(
+                version.programs.sender,
+                ["-z", "127.0.0.1", "-p", String(proxy.port)] + arguments
+            )
             #expect(direct.standardOutput.contains("Response from"), "PSK works directly: \(direct)")
-            let (through, before, after) = try await Self.throughTeeAndRecorder(target: proxy.port, connections: 1) { port in
-                try await ProcessRunner.run(version.programs.sender, ["-z", "127.0.0.1", "-p", String(port)] + arguments)
+            let (through, before, after) = try await Self.throughTeeAndRecorder(target: proxy.port, connections: 1) {
+                port in
+                try await ProcessRunner.run(
+                    version.programs.sender,
+                    ["-z", "127.0.0.1", "-p", String(port)] + arguments
+                )
             }
             #expect(through.exitCode == direct.exitCode, "\(through)")
             #expect(Self.summary(through.standardOutput) == Self.summary(direct.standardOutput), "\(through)")
@@ -112,15 +132,35 @@ struct TLSPassthroughTests {
             let keys = [ZabbixTestItems.intKey, ZabbixTestItems.bigTextKey, "no.such.key"]
             var direct: [ZabbixGet.Result] = []
             for key in keys {
-                direct.append(try await ZabbixGet.get(port: agent.port, key: key, extraArguments: Self.tlsArguments(pskFile), version: version))
+                direct.append(
+                    try await ZabbixGet.get(
+                        port: agent.port,
+                        key: key,
+                        extraArguments: Self.tlsArguments(pskFile),
+                        version: version
+                    )
+                )
             }
             #expect(direct[0].exitCode == 0, "PSK works directly: \(direct[0])")
             let plain = try await ZabbixGet.get(port: agent.port, key: ZabbixTestItems.intKey, version: version)
-            #expect(plain.value != direct[0].value, "the agent refuses unencrypted checks, so the test needs PSK: \(plain)")
-            let (through, before, after) = try await Self.throughTeeAndRecorder(target: agent.port, connections: keys.count) { port in
+            #expect(
+                plain.value != direct[0].value,
+                "the agent refuses unencrypted checks, so the test needs PSK: \(plain)"
+            )
+            let (through, before, after) = try await Self.throughTeeAndRecorder(
+                target: agent.port,
+                connections: keys.count
+            ) { port in
                 var results: [ZabbixGet.Result] = []
                 for key in keys {
-                    results.append(try await ZabbixGet.get(port: port, key: key, extraArguments: Self.tlsArguments(pskFile), version: version))
+                    results.append(
+                        try await ZabbixGet.get(
+                            port: port,
+                            key: key,
+                            extraArguments: Self.tlsArguments(pskFile),
+                            version: version
+                        )
+                    )
                 }
                 return results
             }
@@ -144,7 +184,10 @@ struct TLSPassthroughTests {
             .active(ZabbixTestItems.textKey, .string),
         ]
         let host = try await lab.addHost(
-            "tee-psk-agentd-\(UInt32.random(in: 0...UInt32.max))", items: items, psk: (Self.identity, Self.psk))
+            "tee-psk-agentd-\(UInt32.random(in: 0...UInt32.max))",
+            items: items,
+            psk: (Self.identity, Self.psk)
+        )
         let port = try LoopbackPort.free()
         let adminPort = try LoopbackPort.free()
         let recordings = "\(directory)/recordings"
@@ -157,7 +200,9 @@ struct TLSPassthroughTests {
         try await TeeProcess.withRunning(configuration: configuration, ports: [port, adminPort]) { _ in
             let before = try MetricsScrape.get(port: adminPort)
             var options = ZabbixAgentd.Options(hostname: host.name, activeServer: "127.0.0.1:\(port)", version: version)
-            options.extraConfiguration = ["TLSConnect=psk", "TLSAccept=psk", "TLSPSKIdentity=\(Self.identity)", "TLSPSKFile=\(pskFile)"]
+            options.extraConfiguration = [
+                "TLSConnect=psk", "TLSAccept=psk", "TLSPSKIdentity=\(Self.identity)", "TLSPSKFile=\(pskFile)",
+            ]
             try await ZabbixAgentd.withRunning(options) { _ in
                 try await TeeInFrontOfZabbixServerTests.expectStored(lab: lab, host: host)
             }
@@ -193,7 +238,11 @@ struct TLSPassthroughTests {
 
     static func waitForRecordings(in directory: String, count: Int) async throws -> [RecordedConnection] {
         var found: [RecordedConnection] = []
-        try await waitUntil("\(count) recorded connections with bytes in \(directory)", timeout: .seconds(20), interval: .milliseconds(50)) {
+        try await waitUntil(
+            "\(count) recorded connections with bytes in \(directory)",
+            timeout: .seconds(20),
+            interval: .milliseconds(50)
+        ) {
             found = try RecordedConnection.all(in: directory).filter { !$0.client.isEmpty }
             return found.count >= count
         }
@@ -202,7 +251,8 @@ struct TLSPassthroughTests {
 
     /// The first scrape within 10 s that satisfies `predicate`, else the last one (the caller's
     /// expectations then say what is off).
-    static func waitForMetrics(port: Int, _ predicate: @escaping (MetricsScrape) -> Bool) async throws -> MetricsScrape {
+    static func waitForMetrics(port: Int, _ predicate: @escaping (MetricsScrape) -> Bool) async throws -> MetricsScrape
+    {
         var scrape = try MetricsScrape.get(port: port)
         try? await waitUntil("metrics to settle", timeout: .seconds(10), interval: .milliseconds(50)) {
             scrape = try MetricsScrape.get(port: port)

@@ -1,7 +1,7 @@
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: real Zabbix programs (6.0 and 7.0) → zabbix-tee → real Zabbix server of the same
 /// version, and the Riemann-protocol test server receives exactly the events the values call for,
@@ -31,24 +31,32 @@ struct TeeToRiemannTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func senderBatchWithTimestampsBecomesExactlyTheExpectedEvents(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
-        let host = try await lab.addHost(Self.uniqueName("tee-events"), items: [
-            .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
-        ])
+        let host = try await lab.addHost(
+            Self.uniqueName("tee-events"),
+            items: [
+                .trapper("trap.int"), .trapper("trap.float", .float), .trapper("trap.text", .text),
+            ]
+        )
         let riemann = try await RiemannTestServer.start()
         let port = try LoopbackPort.free()
         try await TeeProcess.withRunning(
-            configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]
+            configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port),
+            ports: [port]
         ) { _ in
             // zabbix_sender -T: "host key timestamp value", one connection, three values. (The server
             // does not store values older than the item's history period, so the clocks are recent.)
             let clock = Int64(Date().timeIntervalSince1970) - 100
-            let input = [
-                "\"\(host.name)\" trap.int \(clock + 1) 42",
-                "\"\(host.name)\" trap.float \(clock + 2) 3.25",
-                "\"\(host.name)\" trap.text \(clock + 3) \"hello riemann\"",
-            ].joined(separator: "\n") + "\n"
+            let input =
+                [
+                    "\"\(host.name)\" trap.int \(clock + 1) 42",
+                    "\"\(host.name)\" trap.float \(clock + 2) 3.25",
+                    "\"\(host.name)\" trap.text \(clock + 3) \"hello riemann\"",
+                ].joined(separator: "\n") + "\n"
             let sent = try await ProcessRunner.run(
-                version.programs.sender, ["-z", "127.0.0.1", "-p", String(port), "-T", "-i", "-"], input: input)
+                version.programs.sender,
+                ["-z", "127.0.0.1", "-p", String(port), "-T", "-i", "-"],
+                input: input
+            )
             #expect(sent.exitCode == 0, "\(sent)")
             #expect(sent.standardOutput.contains("processed: 3; failed: 0; total: 3"), "\(sent)")
 
@@ -93,17 +101,24 @@ struct TeeToRiemannTests {
         let riemann = try await RiemannTestServer.start()
         let port = try LoopbackPort.free()
         try await TeeProcess.withRunning(
-            configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port), ports: [port]
+            configuration: Self.configuration(port: port, target: lab.port, riemann: riemann.port),
+            ports: [port]
         ) { _ in
             let tee = "127.0.0.1:\(port)"
-            try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: tee, version: version)) { _ in
-                try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: tee, version: version)) { _ in
+            try await ZabbixAgentd.withRunning(
+                ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: tee, version: version)
+            ) { _ in
+                try await ZabbixAgent2.withRunning(
+                    ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: tee, version: version)
+                ) { _ in
                     try await Self.expectAgentEvents(host: agentdHost, lab: lab, riemann: riemann)
                     try await Self.expectAgentEvents(host: agent2Host, lab: lab, riemann: riemann)
                     // Itemid-only rows: their keys came from the catalog.
                     let itemidOnly = version.isAtLeast7 ? [agentdHost, agent2Host] : [agent2Host]
                     for host in itemidOnly {
-                        let int = riemann.receivedEvents.first { $0.host == host.name && $0.service == ZabbixTestItems.intKey }
+                        let int = riemann.receivedEvents.first {
+                            $0.host == host.name && $0.service == ZabbixTestItems.intKey
+                        }
                         let itemid = int.flatMap { Self.attributes($0)["zabbix_itemid"] }
                         #expect(itemid == String(host.itemid(ZabbixTestItems.intKey)), "\(host.name)")
                     }
@@ -115,10 +130,13 @@ struct TeeToRiemannTests {
 
     static let unsupportedKey = "vfs.file.contents[/nonexistent/zabbix-tee]"
 
-    static func expectAgentEvents(host: ZabbixHostRecord, lab: ZabbixServerLab, riemann: RiemannTestServer) async throws {
+    static func expectAgentEvents(host: ZabbixHostRecord, lab: ZabbixServerLab, riemann: RiemannTestServer) async throws
+    {
         let stored = try await lab.waitForHistory(host, ZabbixTestItems.intKey)
         let name = host.name
-        let wanted: Set<String> = [ZabbixTestItems.intKey, ZabbixTestItems.floatKey, ZabbixTestItems.textKey, Self.unsupportedKey]
+        let wanted: Set<String> = [
+            ZabbixTestItems.intKey, ZabbixTestItems.floatKey, ZabbixTestItems.textKey, Self.unsupportedKey,
+        ]
         try await riemann.waitUntil(timeout: .seconds(30)) { server in
             Set(server.receivedEvents.filter { $0.host == name }.compactMap(\.service)).isSuperset(of: wanted)
         }
@@ -163,13 +181,23 @@ struct TeeToRiemannTests {
         try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
             let port = try LoopbackPort.free()
             try await TeeProcess.withRunning(
-                configuration: Self.configuration(port: port, target: agent.port, riemann: riemann.port), ports: [port]
+                configuration: Self.configuration(port: port, target: agent.port, riemann: riemann.port),
+                ports: [port]
             ) { _ in
-                #expect(try await ZabbixGet.get(port: port, key: ZabbixTestItems.intKey, version: get).value == ZabbixTestItems.intValue)
-                #expect(try await ZabbixGet.get(port: port, key: "no.such.key", version: get).value.hasPrefix("ZBX_NOTSUPPORTED"))
+                #expect(
+                    try await ZabbixGet.get(port: port, key: ZabbixTestItems.intKey, version: get).value
+                        == ZabbixTestItems.intValue
+                )
+                #expect(
+                    try await ZabbixGet.get(port: port, key: "no.such.key", version: get).value.hasPrefix(
+                        "ZBX_NOTSUPPORTED"
+                    )
+                )
                 // The second check's event comes after the first's: once it is there, any event of the
                 // first check (a false "not supported" from a refused JSON attempt) is there too.
-                try await riemann.waitUntil(timeout: .seconds(20)) { $0.receivedEvents.contains { $0.service == "no.such.key" } }
+                try await riemann.waitUntil(timeout: .seconds(20)) {
+                    $0.receivedEvents.contains { $0.service == "no.such.key" }
+                }
                 let events = riemann.receivedEvents
                 #expect(events.count == 2, "\(events.map { "\($0.service ?? "") \($0.state ?? "")" })")
                 let int = events.first { $0.service == ZabbixTestItems.intKey }

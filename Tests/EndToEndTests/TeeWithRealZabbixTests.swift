@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: real Zabbix 6.0 and 7.0 programs talk through a running `zabbix-tee` exactly as
 /// they do without it.
@@ -18,12 +18,16 @@ struct TeeWithRealZabbixTests {
     /// zabbix_get of the agent's version: plain-text keys (6.0), JSON passive checks (7.0).
     @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
     func zabbixGetThroughTheTeeAnswersLikeTheAgentItselfIncludingUnsupportedKeys(
-        _ version: ZabbixLabVersion, _ agent: ZabbixAgentKind
+        _ version: ZabbixLabVersion,
+        _ agent: ZabbixAgentKind
     ) async throws {
         try version.requirePrograms()
         try await agent.withRunning(ZabbixAgentOptions(version: version)) { daemon in
             let port = try LoopbackPort.free()
-            try await TeeProcess.withRunning(configuration: Self.teeConfiguration(port: port, target: daemon.port), ports: [port]) { tee in
+            try await TeeProcess.withRunning(
+                configuration: Self.teeConfiguration(port: port, target: daemon.port),
+                ports: [port]
+            ) { tee in
                 for key in Self.passiveKeys {
                     let direct = try await ZabbixGet.get(port: daemon.port, key: key, version: version)
                     let through = try await ZabbixGet.get(port: port, key: key, version: version)
@@ -47,7 +51,10 @@ struct TeeWithRealZabbixTests {
         try ZabbixLabVersion.v7_0.requirePrograms()
         try await agent.withRunning(ZabbixAgentOptions(version: .v6_0)) { daemon in
             let port = try LoopbackPort.free()
-            try await TeeProcess.withRunning(configuration: Self.teeConfiguration(port: port, target: daemon.port), ports: [port]) { _ in
+            try await TeeProcess.withRunning(
+                configuration: Self.teeConfiguration(port: port, target: daemon.port),
+                ports: [port]
+            ) { _ in
                 for key in Self.passiveKeys {
                     let direct = try await ZabbixGet.get(port: daemon.port, key: key, version: .v7_0)
                     let through = try await ZabbixGet.get(port: port, key: key, version: .v7_0)
@@ -65,8 +72,13 @@ struct TeeWithRealZabbixTests {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let port = try LoopbackPort.free()
-            try await TeeProcess.withRunning(configuration: Self.teeConfiguration(port: port, target: proxy.port), ports: [port]) { _ in
-                let values = (0..<300).map { ZabbixSender.Value(host: "tee-unknown-host", key: "trap.\($0)", value: "\($0)") }
+            try await TeeProcess.withRunning(
+                configuration: Self.teeConfiguration(port: port, target: proxy.port),
+                ports: [port]
+            ) { _ in
+                let values = (0..<300).map {
+                    ZabbixSender.Value(host: "tee-unknown-host", key: "trap.\($0)", value: "\($0)")
+                }
                 let direct = try await ZabbixSender.send(port: proxy.port, values: values, version: version)
                 let through = try await ZabbixSender.send(port: port, values: values, version: version)
                 #expect(direct.processed == 0 && direct.failed == 300 && direct.total == 300, "\(direct)")
@@ -83,8 +95,15 @@ struct TeeWithRealZabbixTests {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let port = try LoopbackPort.free()
-            try await TeeProcess.withRunning(configuration: Self.teeConfiguration(port: port, target: proxy.port), ports: [port]) { tee in
-                let options = ZabbixAgentd.Options(hostname: "tee-active-agentd", activeServer: "127.0.0.1:\(port)", version: version)
+            try await TeeProcess.withRunning(
+                configuration: Self.teeConfiguration(port: port, target: proxy.port),
+                ports: [port]
+            ) { tee in
+                let options = ZabbixAgentd.Options(
+                    hostname: "tee-active-agentd",
+                    activeServer: "127.0.0.1:\(port)",
+                    version: version
+                )
                 try await ZabbixAgentd.withRunning(options) { agent in
                     // The proxy's refusal can only reach the agent through the tee.
                     try await waitUntil("agentd to log the proxy's answer", timeout: .seconds(20)) {
@@ -116,15 +135,23 @@ struct TeeInFrontOfZabbixServerTests {
     @Test(arguments: ZabbixLabVersion.allCases)
     func senderValuesThroughTheTeeAreProcessedAndStored(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
-        let host = try await lab.addHost(uniqueName("tee-sender"), items: [.trapper("tee.trap"), .trapper("tee.trap.text", .text)])
+        let host = try await lab.addHost(
+            uniqueName("tee-sender"),
+            items: [.trapper("tee.trap"), .trapper("tee.trap.text", .text)]
+        )
         let port = try LoopbackPort.free()
         try await TeeProcess.withRunning(
-            configuration: TeeWithRealZabbixTests.teeConfiguration(port: port, target: lab.port), ports: [port]
+            configuration: TeeWithRealZabbixTests.teeConfiguration(port: port, target: lab.port),
+            ports: [port]
         ) { _ in
-            let sent = try await ZabbixSender.send(port: port, values: [
-                .init(host: host.name, key: "tee.trap", value: "4242"),
-                .init(host: host.name, key: "tee.trap.text", value: "through the tee"),
-            ], version: version)
+            let sent = try await ZabbixSender.send(
+                port: port,
+                values: [
+                    .init(host: host.name, key: "tee.trap", value: "4242"),
+                    .init(host: host.name, key: "tee.trap.text", value: "through the tee"),
+                ],
+                version: version
+            )
             #expect(sent.processed == 2 && sent.failed == 0, "\(sent)")
             #expect(sent.exitCode == 0)
             #expect(try await lab.waitForHistory(host, "tee.trap").map(\.value) == ["4242"])
@@ -133,7 +160,9 @@ struct TeeInFrontOfZabbixServerTests {
     }
 
     @Test(arguments: ZabbixLabVersion.allCases)
-    func activeAgentdAndAgent2ThroughTheTeeGetTheirChecksAndTheirValuesAreStored(_ version: ZabbixLabVersion) async throws {
+    func activeAgentdAndAgent2ThroughTheTeeGetTheirChecksAndTheirValuesAreStored(
+        _ version: ZabbixLabVersion
+    ) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let port = try LoopbackPort.free()
         let items: [ZabbixItemSpec] = [
@@ -143,11 +172,16 @@ struct TeeInFrontOfZabbixServerTests {
         let agentdHost = try await lab.addHost(uniqueName("tee-agentd"), items: items)
         let agent2Host = try await lab.addHost(uniqueName("tee-agent2"), items: items)
         try await TeeProcess.withRunning(
-            configuration: TeeWithRealZabbixTests.teeConfiguration(port: port, target: lab.port), ports: [port]
+            configuration: TeeWithRealZabbixTests.teeConfiguration(port: port, target: lab.port),
+            ports: [port]
         ) { _ in
             let teeAddress = "127.0.0.1:\(port)"
-            try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: teeAddress, version: version)) { _ in
-                try await ZabbixAgent2.withRunning(ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: teeAddress, version: version)) { _ in
+            try await ZabbixAgentd.withRunning(
+                ZabbixAgentd.Options(hostname: agentdHost.name, activeServer: teeAddress, version: version)
+            ) { _ in
+                try await ZabbixAgent2.withRunning(
+                    ZabbixAgent2.Options(hostname: agent2Host.name, activeServer: teeAddress, version: version)
+                ) { _ in
                     for host in [agentdHost, agent2Host] {
                         try await Self.expectStored(lab: lab, host: host)
                     }

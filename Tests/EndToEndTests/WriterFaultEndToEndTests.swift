@@ -1,7 +1,7 @@
 import Foundation
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -39,7 +39,12 @@ struct WriterFaultEndToEndTests {
     /// stops at ENOSPC mid-frame and says so, the frame is relayed byte for byte, the error is
     /// counted, and the next connection is relayed as well. (The tee used to die here:
     /// FileHandle.write traps on ENOSPC.)
-    @Test(.enabled(if: TmpfsMount.isAvailable, "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"))
+    @Test(
+        .enabled(
+            if: TmpfsMount.isAvailable,
+            "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"
+        )
+    )
     func aRecordingThatFillsTheDiskStopsWhileTheRelayStaysByteExact() async throws {
         let disk = try TmpfsMount.mount(sizeBytes: 1 << 20)
         defer { disk.unmount() }
@@ -47,11 +52,19 @@ struct WriterFaultEndToEndTests {
         defer { target.stop() }
         let (port, admin) = (try LoopbackPort.free(), try LoopbackPort.free())
         let tee = try await TeeProcess.start(
-            configuration: Self.configuration(port: port, target: target.port, admin: admin, extra: ["record: \(disk.path)/rec"]),
-            ports: [port, admin])
+            configuration: Self.configuration(
+                port: port,
+                target: target.port,
+                admin: admin,
+                extra: ["record: \(disk.path)/rec"]
+            ),
+            ports: [port, admin]
+        )
         do {
             let value = String(repeating: "v", count: 3 << 20)
-            let frame = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"\#(value)"}]}"#)
+            let frame = ZabbixFrames.plain(
+                #"{"request":"sender data","data":[{"host":"h","key":"k","value":"\#(value)"}]}"#
+            )
             #expect(try await Self.echoes(frame, port: port), "relayed byte for byte")
             let listener = [("listener", "agents")]
             try await waitUntil("the write error counted", timeout: .seconds(20)) {
@@ -62,9 +75,15 @@ struct WriterFaultEndToEndTests {
 
             // The recording of the big frame: cut short, and its meta.json says why.
             try await waitUntil("the recording finished", timeout: .seconds(20)) {
-                try RecordedConnection.all(in: "\(disk.path)/rec").contains { $0.recording.incompleteReason == "write_error" }
+                try RecordedConnection.all(in: "\(disk.path)/rec").contains {
+                    $0.recording.incompleteReason == "write_error"
+                }
             }
-            let recording = try #require(try RecordedConnection.all(in: "\(disk.path)/rec").first { $0.recording.incompleteReason == "write_error" })
+            let recording = try #require(
+                try RecordedConnection.all(in: "\(disk.path)/rec").first {
+                    $0.recording.incompleteReason == "write_error"
+                }
+            )
             #expect(recording.recording.complete == false)
             #expect(recording.recording.error == "No space left on device")
             #expect(recording.client.count < frame.count)
@@ -92,8 +111,11 @@ struct WriterFaultEndToEndTests {
         defer { target.stop() }
         let (port, admin) = (try LoopbackPort.free(), try LoopbackPort.free())
         let tee = try await TeeProcess.start(
-            configuration: Self.configuration(port: port, target: target.port, admin: admin), ports: [port, admin],
-            arguments: ["--log-level", "debug", "--log-format", format], stderrDescriptor: writeEnd)
+            configuration: Self.configuration(port: port, target: target.port, admin: admin),
+            ports: [port, admin],
+            arguments: ["--log-level", "debug", "--log-format", format],
+            stderrDescriptor: writeEnd
+        )
         do {
             // Two debug lines per connection (about 200 bytes in text): up to 10 000 connections,
             // enough to overflow the pipe (64 KiB) and the tee's buffer (1 MiB) if nothing were
@@ -129,15 +151,23 @@ struct WriterFaultEndToEndTests {
         chmod(directory, 0o700)
         let path = "\(directory)/catalog.jsonl"
         var text = #"{"format":"zabbix-tee item catalog","version":1}"# + "\n"
-        for itemid in 1...100 { text += #"{"ns":"agent:agents:h","itemid":\#(itemid),"key":"k.\#(itemid)","host":"h"}"# + "\n" }
+        for itemid in 1...100 {
+            text += #"{"ns":"agent:agents:h","itemid":\#(itemid),"key":"k.\#(itemid)","host":"h"}"# + "\n"
+        }
         let truncated = Array(text.utf8.prefix(text.utf8.count - 20))
         #expect(FileManager.default.createFile(atPath: path, contents: Data(truncated)))
         let target = try EchoTarget()
         defer { target.stop() }
         let (port, admin) = (try LoopbackPort.free(), try LoopbackPort.free())
         let tee = try await TeeProcess.start(
-            configuration: Self.configuration(port: port, target: target.port, admin: admin, tail: "catalog:\n  path: \(path)\n"),
-            ports: [port, admin])
+            configuration: Self.configuration(
+                port: port,
+                target: target.port,
+                admin: admin,
+                tail: "catalog:\n  path: \(path)\n"
+            ),
+            ports: [port, admin]
+        )
         let log = tee.log()
         let scrape = try MetricsScrape.get(port: admin)
         #expect(try await Self.echoes(Array("relayed".utf8), port: port))
@@ -145,9 +175,14 @@ struct WriterFaultEndToEndTests {
 
         #expect(log.contains("cannot load the item catalog; the file is kept aside"), "\(log)")
         #expect(scrape.value("zabbix_tee_catalog_files_set_aside_total") == 1)
-        let asides = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("catalog.jsonl.corrupt-") }
+        let asides = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+            $0.hasPrefix("catalog.jsonl.corrupt-")
+        }
         #expect(asides.count == 1)
-        #expect(asides.first.flatMap { FileManager.default.contents(atPath: "\(directory)/\($0)") }.map(Array.init) == truncated)
+        #expect(
+            asides.first.flatMap { FileManager.default.contents(atPath: "\(directory)/\($0)") }.map(Array.init)
+                == truncated
+        )
         let saved = ItemCatalogStore(maximumEntries: 1000, maximumPendingValues: 1, pendingTimeout: .seconds(1))
         #expect(try saved.load(path: path) == .loaded(entries: 0), "a fresh, whole catalog was saved at shutdown")
     }

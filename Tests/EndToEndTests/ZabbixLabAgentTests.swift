@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 /// The lab's agents are real Zabbix 6.0 and 7.0 agents: they answer `zabbix_get` of their own
 /// version on loopback with the deterministic test items, and stop without leaving a process behind.

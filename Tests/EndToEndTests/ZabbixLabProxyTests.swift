@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 /// The lab's proxy is a real Zabbix 6.0 or 7.0 proxy that, with no server behind it, answers
 /// senders and active agents of its version itself — enough of a peer for relay tests.
@@ -10,7 +10,12 @@ struct ZabbixLabProxyTests {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let sent = try await ZabbixSender.send(
-                port: proxy.port, host: "lab-unknown-host", key: "lab.trap", value: "1", version: version)
+                port: proxy.port,
+                host: "lab-unknown-host",
+                key: "lab.trap",
+                value: "1",
+                version: version
+            )
             #expect(sent.processed == 0, "\(sent)")
             #expect(sent.failed == 1, "\(sent)")
             #expect(sent.total == 1, "\(sent)")
@@ -29,11 +34,18 @@ struct ZabbixLabProxyTests {
     }
 
     @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
-    func activeAgentAsksProxyForChecksAndIsToldItsHostIsUnknown(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
+    func activeAgentAsksProxyForChecksAndIsToldItsHostIsUnknown(
+        _ version: ZabbixLabVersion,
+        _ agent: ZabbixAgentKind
+    ) async throws {
         try version.requirePrograms()
         try await ZabbixProxy.withRunning(ZabbixProxy.Options(version: version)) { proxy in
             let hostname = "lab-\(agent)-unknown"
-            let options = ZabbixAgentOptions(hostname: hostname, activeServer: "127.0.0.1:\(proxy.port)", version: version)
+            let options = ZabbixAgentOptions(
+                hostname: hostname,
+                activeServer: "127.0.0.1:\(proxy.port)",
+                version: version
+            )
             try await agent.withRunning(options) { daemon in
                 // The agent requests active checks once at start-up; the proxy refuses the unknown host.
                 try await waitUntil("\(agent) to log the proxy's refusal", timeout: .seconds(20)) {

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The lab's full back end (PostgreSQL + zabbix_server 6.0 or 7.0) accepts real senders, agents
 /// and proxies of its version, and stores their values where a Zabbix operator would look: the
@@ -14,7 +14,12 @@ struct ZabbixLabServerTests {
         let host = try await lab.addHost(uniqueName("lab-sender"), items: [.trapper("lab.trap.uint")])
 
         let sent = try await ZabbixSender.send(
-            port: lab.port, host: host.name, key: "lab.trap.uint", value: "12345", version: version)
+            port: lab.port,
+            host: host.name,
+            key: "lab.trap.uint",
+            value: "12345",
+            version: version
+        )
         #expect(sent.processed == 1, "\(sent)")
         #expect(sent.failed == 0, "\(sent)")
         #expect(sent.exitCode == 0, "\(sent)")
@@ -22,7 +27,8 @@ struct ZabbixLabServerTests {
         let stored = try await lab.waitForHistory(host, "lab.trap.uint")
         #expect(stored.map(\.value) == ["12345"])
         let direct = try await lab.database.query(
-            "SELECT value FROM history_uint WHERE itemid = \(host.itemid("lab.trap.uint"));")
+            "SELECT value FROM history_uint WHERE itemid = \(host.itemid("lab.trap.uint"));"
+        )
         #expect(direct == [["12345"]])
     }
 
@@ -31,14 +37,22 @@ struct ZabbixLabServerTests {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let host = try await lab.addHost(uniqueName("lab-sender"), items: [.trapper("lab.trap.uint")])
         let sent = try await ZabbixSender.send(
-            port: lab.port, host: host.name, key: "lab.no.such.item", value: "1", version: version)
+            port: lab.port,
+            host: host.name,
+            key: "lab.no.such.item",
+            value: "1",
+            version: version
+        )
         #expect(sent.processed == 0, "\(sent)")
         #expect(sent.failed == 1, "\(sent)")
         #expect(sent.exitCode == ZabbixSender.Result.expectedExitCode(failed: 1, version: version), "\(sent)")
     }
 
     @Test(arguments: ZabbixLabVersion.allCases, ZabbixAgentKind.allCases)
-    func activeAgentGetsItsChecksAndItsValuesLandInHistory(_ version: ZabbixLabVersion, _ agent: ZabbixAgentKind) async throws {
+    func activeAgentGetsItsChecksAndItsValuesLandInHistory(
+        _ version: ZabbixLabVersion,
+        _ agent: ZabbixAgentKind
+    ) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let logFile = try ZabbixTestLogFile()
         defer { logFile.remove() }
@@ -53,12 +67,18 @@ struct ZabbixLabServerTests {
     func serverPollsPassiveAgentdAndStoresItsValues(_ version: ZabbixLabVersion) async throws {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         try await ZabbixAgentd.withRunning(ZabbixAgentd.Options(version: version)) { agent in
-            let host = try await lab.addHost(uniqueName("lab-passive"), items: [
-                .passive(ZabbixTestItems.intKey, .unsigned),
-                .passive(ZabbixTestItems.textKey, .string),
-            ], agentPort: agent.port)
+            let host = try await lab.addHost(
+                uniqueName("lab-passive"),
+                items: [
+                    .passive(ZabbixTestItems.intKey, .unsigned),
+                    .passive(ZabbixTestItems.textKey, .string),
+                ],
+                agentPort: agent.port
+            )
             #expect(try await lab.waitForHistory(host, ZabbixTestItems.intKey).first?.value == ZabbixTestItems.intValue)
-            #expect(try await lab.waitForHistory(host, ZabbixTestItems.textKey).first?.value == ZabbixTestItems.textValue)
+            #expect(
+                try await lab.waitForHistory(host, ZabbixTestItems.textKey).first?.value == ZabbixTestItems.textValue
+            )
         }
     }
 
@@ -67,16 +87,28 @@ struct ZabbixLabServerTests {
         let lab = try await ZabbixServerLab.sharedOrSkip(version)
         let proxyName = uniqueName("lab-proxy")
         let proxyid = try await lab.database.addProxy(proxyName)
-        let host = try await lab.addHost(uniqueName("lab-proxied"), items: [.trapper("lab.trap.uint")],
-                                         proxyid: proxyid)
+        let host = try await lab.addHost(
+            uniqueName("lab-proxied"),
+            items: [.trapper("lab.trap.uint")],
+            proxyid: proxyid
+        )
         var options = ZabbixProxy.Options(hostname: proxyName, activeServer: lab.address, version: version)
         options.configFrequency = 1
         try await ZabbixProxy.withRunning(options) { proxy in
             // The proxy knows the host once it has fetched its configuration from the server.
             var sent: ZabbixSender.Result?
-            try await waitUntil("proxy to accept values for \(host.name)", timeout: .seconds(30), interval: .milliseconds(200)) {
+            try await waitUntil(
+                "proxy to accept values for \(host.name)",
+                timeout: .seconds(30),
+                interval: .milliseconds(200)
+            ) {
                 sent = try await ZabbixSender.send(
-                    port: proxy.port, host: host.name, key: "lab.trap.uint", value: "777", version: version)
+                    port: proxy.port,
+                    host: host.name,
+                    key: "lab.trap.uint",
+                    value: "777",
+                    version: version
+                )
                 return sent?.processed == 1
             }
             #expect(sent?.exitCode == 0)
@@ -110,7 +142,11 @@ struct ZabbixLabServerTests {
         ]
     }
 
-    private func expectActiveValuesStored(lab: ZabbixServerLab, host: ZabbixHostRecord, logFile: ZabbixTestLogFile) async throws {
+    private func expectActiveValuesStored(
+        lab: ZabbixServerLab,
+        host: ZabbixHostRecord,
+        logFile: ZabbixTestLogFile
+    ) async throws {
         #expect(try await lab.waitForHistory(host, "agent.ping").first?.value == "1")
         #expect(try await lab.waitForHistory(host, ZabbixTestItems.intKey).first?.value == ZabbixTestItems.intValue)
         let float = try await lab.waitForHistory(host, ZabbixTestItems.floatKey).first?.value

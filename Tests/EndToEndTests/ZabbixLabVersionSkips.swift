@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 /// Honest skips for tests that run against every `ZabbixLabVersion`: where a version's programs are
 /// not installed, that test case stops (is cancelled) with a warning that names the version and
@@ -26,7 +26,10 @@ extension ZabbixLabVersion {
 
 extension ZabbixServerLab {
     /// The shared lab of `version` (`shared(_:)`), or the test case cancelled when it cannot run here.
-    static func sharedOrSkip(_ version: ZabbixLabVersion, sourceLocation: SourceLocation = #_sourceLocation) async throws -> ZabbixServerLab {
+    static func sharedOrSkip(
+        _ version: ZabbixLabVersion,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> ZabbixServerLab {
         try version.requireServer(sourceLocation: sourceLocation)
         return try await shared(version)
     }

@@ -95,16 +95,30 @@ public struct RelaySimulation {
     ///   - targetCount: candidates; the first `failingTargets` of them fail (refuse or time out).
     public init(
         timeouts: RelayTimeouts = RelayTimeouts(
-            connect: .seconds(5), firstByte: .seconds(30), idle: .seconds(900), drain: .seconds(30),
-            clientFin: .seconds(10), serverReply: .seconds(620)),
-        targetCount: Int = 1, failingTargets: Int = 0, refuseAdmission: Bool = false,
-        scratchSize: Int = 64, clientCapacity: Int = 48, serverCapacity: Int = 48, moreBeforeEndOfStream: Bool = true,
+            connect: .seconds(5),
+            firstByte: .seconds(30),
+            idle: .seconds(900),
+            drain: .seconds(30),
+            clientFin: .seconds(10),
+            serverReply: .seconds(620)
+        ),
+        targetCount: Int = 1,
+        failingTargets: Int = 0,
+        refuseAdmission: Bool = false,
+        scratchSize: Int = 64,
+        clientCapacity: Int = 48,
+        serverCapacity: Int = 48,
+        moreBeforeEndOfStream: Bool = true,
         timeMoves: Bool = true
     ) {
         self.timeMoves = timeMoves
         self.now = NIODeadline.uptimeNanoseconds(1_000_000_000)
         self.machine = RelayStateMachine(
-            timeouts: timeouts, targetCount: targetCount, moreBeforeEndOfStream: moreBeforeEndOfStream, now: self.now)
+            timeouts: timeouts,
+            targetCount: targetCount,
+            moreBeforeEndOfStream: moreBeforeEndOfStream,
+            now: self.now
+        )
         self.scratchSize = scratchSize
         self.scratch = Array(repeating: 0, count: scratchSize)
         self.client = Peer(capacity: max(1, clientCapacity))
@@ -119,7 +133,9 @@ public struct RelaySimulation {
     /// Runs `steps` random steps, then lets both peers finish and time pass every deadline;
     /// returns the violations found (none: every promise held).
     public static func run(
-        _ simulation: RelaySimulation, steps: Int, choices: inout some RelayChoices
+        _ simulation: RelaySimulation,
+        steps: Int,
+        choices: inout some RelayChoices
     ) -> RelaySimulation {
         var simulation = simulation
         // Registered with epoll: a socket that can take bytes reports it at once.
@@ -236,7 +252,9 @@ public struct RelaySimulation {
         let sent = self.withPeer(side) { peer -> Bool in
             guard !peer.sentFIN, !peer.reset, !peer.closedEntirely else { return false }
             let start = peer.sent.count
-            for index in 0..<count { peer.sent.append(UInt8(truncatingIfNeeded: (start + index) &* 31 &+ (side == .client ? 7 : 101))) }
+            for index in 0..<count {
+                peer.sent.append(UInt8(truncatingIfNeeded: (start + index) &* 31 &+ (side == .client ? 7 : 101)))
+            }
             return true
         }
         if sent { self.deliver(side, [.readable]) }
@@ -373,7 +391,9 @@ public struct RelaySimulation {
         case .read(let side):
             self.read(side)
         case .write(let side, let count, _):
-            guard count == self.scratchCount else { return self.violate("write of \(count), scratch holds \(self.scratchCount)") }
+            guard count == self.scratchCount else {
+                return self.violate("write of \(count), scratch holds \(self.scratchCount)")
+            }
             let written = self.send(side, Array(self.scratch[0..<count]))
             switch written {
             case .some(let taken):
@@ -385,8 +405,12 @@ public struct RelaySimulation {
                 self.machine.writeResult(side, .failed, now: self.now)
             }
         case .stash(let direction, let count):
-            guard count == self.scratchCount else { return self.violate("stash of \(count), scratch holds \(self.scratchCount)") }
-            guard self.spill(direction).isEmpty else { return self.violate("stash into a non-empty spill (\(direction))") }
+            guard count == self.scratchCount else {
+                return self.violate("stash of \(count), scratch holds \(self.scratchCount)")
+            }
+            guard self.spill(direction).isEmpty else {
+                return self.violate("stash into a non-empty spill (\(direction))")
+            }
             self.appendSpill(direction, Array(self.scratch[0..<count]))
         case .flush(let side, let count, _):
             let direction = side.other.readDirection
@@ -406,10 +430,18 @@ public struct RelaySimulation {
             }
             self.setSpill(direction, [])
         case .observe(let direction, let count):
-            guard count == self.scratchCount else { return self.violate("observe \(count), scratch holds \(self.scratchCount)") }
-            if direction == .clientToServer { self.tapToServer += self.scratch[0..<count] } else { self.tapToClient += self.scratch[0..<count] }
+            guard count == self.scratchCount else {
+                return self.violate("observe \(count), scratch holds \(self.scratchCount)")
+            }
+            if direction == .clientToServer {
+                self.tapToServer += self.scratch[0..<count]
+            } else {
+                self.tapToClient += self.scratch[0..<count]
+            }
         case .observeEnd(let direction):
-            guard self.tapEnds.insert(direction).inserted else { return self.violate("end of \(direction) observed twice") }
+            guard self.tapEnds.insert(direction).inserted else {
+                return self.violate("end of \(direction) observed twice")
+            }
         case .shutdownOutput(let side):
             self.checkEndOfStreamPassedOn(to: side)
             let ok = self.withPeer(side) { peer -> Bool in
@@ -425,7 +457,9 @@ public struct RelaySimulation {
         case .countError(let side):
             let descriptor = self.peer(side).descriptor
             self.errorsCounted[descriptor, default: 0] += 1
-            if self.errorsCounted[descriptor]! > 1 { self.violate("error of \(side) descriptor \(descriptor) counted twice") }
+            if self.errorsCounted[descriptor]! > 1 {
+                self.violate("error of \(side) descriptor \(descriptor) counted twice")
+            }
         case .close(let side):
             self.close(side)
         case .yield:
@@ -493,7 +527,9 @@ public struct RelaySimulation {
         self.closes[descriptor, default: 0] += 1
         if self.closes[descriptor]! > 1 { return self.violate("\(side) descriptor \(descriptor) closed twice") }
         if self.peer(side).unread > 0 && !self.peer(side).reset && !self.cut {
-            self.violate("\(side) closed with \(self.peer(side).unread) unread bytes (a reset would discard what is queued for the peer)")
+            self.violate(
+                "\(side) closed with \(self.peer(side).unread) unread bytes (a reset would discard what is queued for the peer)"
+            )
         }
         if !self.peer(side).outputShut && !self.cut && self.machine.phase != .admitting {
             if case .connecting = self.machine.phase {} else { self.checkEndOfStreamPassedOn(to: side) }
@@ -550,14 +586,18 @@ public struct RelaySimulation {
             }
             let tapped = sender == .client ? self.tapToServer : self.tapToClient
             if tapped.count > sent.count || !tapped.elementsEqual(sent.prefix(tapped.count)) {
-                self.violate("the tap saw bytes of \(sender.readDirection) that are not a prefix of what \(sender) sent")
+                self.violate(
+                    "the tap saw bytes of \(sender.readDirection) that are not a prefix of what \(sender) sent"
+                )
             }
             let spill = self.spill(sender.readDirection)
             if spill.count > self.scratchSize {
                 self.violate("\(spill.count) bytes held in \(sender.readDirection), more than one read batch")
             }
             if self.machine.pending(sender.readDirection) != spill.count {
-                self.violate("the machine counts \(self.machine.pending(sender.readDirection)) pending bytes in \(sender.readDirection), the spill holds \(spill.count)")
+                self.violate(
+                    "the machine counts \(self.machine.pending(sender.readDirection)) pending bytes in \(sender.readDirection), the spill holds \(spill.count)"
+                )
             }
         }
     }
@@ -576,7 +616,11 @@ public struct RelaySimulation {
                 self.violate("\(sender)'s end of stream never reached \(receiver)")
             }
             let tapped = sender == .client ? self.tapToServer : self.tapToClient
-            if tapped != sent { self.violate("the tap saw \(tapped.count) bytes of \(sender.readDirection), \(sender) sent \(sent.count)") }
+            if tapped != sent {
+                self.violate(
+                    "the tap saw \(tapped.count) bytes of \(sender.readDirection), \(sender) sent \(sent.count)"
+                )
+            }
         }
         if !self.timeoutsFired.isEmpty { self.violate("deadlines fired in a run nobody cut: \(self.timeoutsFired)") }
     }

@@ -1,8 +1,8 @@
 import LogThrottling
 import NIOCore
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// The admission rules without sockets: allow-list, connection limits, token bucket, settings
 /// replaced at runtime, and refusals counted and logged once per interval.
@@ -11,10 +11,17 @@ import TestSupport
     let log = CapturedLog()
     let start = NIODeadline.now()
 
-    func admission(_ settings: ConnectionAdmission.Settings, logInterval: TimeAmount = .seconds(60)) -> ConnectionAdmission {
+    func admission(
+        _ settings: ConnectionAdmission.Settings,
+        logInterval: TimeAmount = .seconds(60)
+    ) -> ConnectionAdmission {
         ConnectionAdmission(
-            settings: settings, statistics: self.statistics, logger: self.log.logger(), logInterval: logInterval,
-            now: self.start)
+            settings: settings,
+            statistics: self.statistics,
+            logger: self.log.logger(),
+            logInterval: logInterval,
+            now: self.start
+        )
     }
 
     func peer(_ ip: String, port: Int = 40000) -> SocketAddress {
@@ -43,7 +50,9 @@ import TestSupport
     }
 
     @Test func addressOutsideTheAllowListIsRefusedCountedAndLogged() throws {
-        let admission = self.admission(.init(allow: [try IPNetwork(parsing: "10.0.0.0/8"), try IPNetwork(parsing: "::1")]))
+        let admission = self.admission(
+            .init(allow: [try IPNetwork(parsing: "10.0.0.0/8"), try IPNetwork(parsing: "::1")])
+        )
         #expect(self.admitted(admission, "10.9.8.7") != nil)
         #expect(self.admitted(admission, "::ffff:10.9.8.7") != nil, "IPv4-mapped peers match IPv4 rules")
         #expect(self.admitted(admission, "::1") != nil)
@@ -105,7 +114,9 @@ import TestSupport
     }
 
     @Test func refusedConnectionsDoNotSpendTokens() throws {
-        let admission = self.admission(.init(allow: [try IPNetwork(parsing: "10.0.0.0/8")], acceptRate: AcceptRate(perSecond: 1, burst: 1)))
+        let admission = self.admission(
+            .init(allow: [try IPNetwork(parsing: "10.0.0.0/8")], acceptRate: AcceptRate(perSecond: 1, burst: 1))
+        )
         for _ in 0..<5 { #expect(self.refusal(admission, "192.0.2.1") == .notAllowed) }
         #expect(self.admitted(admission, "10.0.0.1") != nil, "the flood from outside left the token")
     }

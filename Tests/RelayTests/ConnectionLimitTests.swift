@@ -1,8 +1,8 @@
 import Foundation
 import NIOCore
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance (issue 7, limits): each limit and the allow-list, on real sockets. A refused
 /// connection is closed by the tee before the target sees a connection; the warning is logged
@@ -11,7 +11,10 @@ import TestSupport
 @Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2))) struct ConnectionLimitTests {
     let log = CapturedLog()
 
-    func relay(target: EchoTarget, _ configure: @escaping (inout RelayListenerConfiguration) -> Void) async throws -> RelayHarness {
+    func relay(
+        target: EchoTarget,
+        _ configure: @escaping (inout RelayListenerConfiguration) -> Void
+    ) async throws -> RelayHarness {
         try await RelayHarness(targets: [target.port], logger: self.log.logger(level: .info), configure: configure)
     }
 
@@ -48,7 +51,9 @@ import TestSupport
             return try socket.receive(exactly: 2) == Array("v6".utf8)
         }.value
         #expect(allowed)
-        relay.listener.admission.update(.init(allow: [try IPNetwork(parsing: "127.0.0.0/8"), try IPNetwork(parsing: "2001:db8::/32")]))
+        relay.listener.admission.update(
+            .init(allow: [try IPNetwork(parsing: "127.0.0.0/8"), try IPNetwork(parsing: "2001:db8::/32")])
+        )
         let refused = try await TestThreads.start { () throws -> Bool in
             let socket = try BlockingSocket.connect(host: "::1", port: relay.port)
             defer { socket.close() }
@@ -82,7 +87,9 @@ import TestSupport
 
         // Closing one frees a place for that address.
         held[0].close()
-        #expect(await eventually { relay.listener.admission.openConnections(from: IPAddress(parsing: "127.0.0.1")!) == 1 })
+        #expect(
+            await eventually { relay.listener.admission.openConnections(from: IPAddress(parsing: "127.0.0.1")!) == 1 }
+        )
         let again = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1")
         for socket in [held[1], other, again] { socket.close() }
         #expect(try await relay.shutdown())

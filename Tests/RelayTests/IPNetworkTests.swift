@@ -63,7 +63,9 @@ import Testing
         #expect(net.contains(try self.address("192.168.1.200")))
     }
 
-    @Test(arguments: ["", "10.0.0.0/33", "::/129", "10.0.0/8", "zabbix.example.net", "10.0.0.0/x", "10.0.0.0/", "1.2.3.4/-1"])
+    @Test(arguments: [
+        "", "10.0.0.0/33", "::/129", "10.0.0/8", "zabbix.example.net", "10.0.0.0/x", "10.0.0.0/", "1.2.3.4/-1",
+    ])
     func malformedNetworksAreRefused(_ text: String) {
         #expect(throws: IPNetwork.ParseError.self) { try IPNetwork(parsing: text) }
     }

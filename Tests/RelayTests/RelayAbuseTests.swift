@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
-@testable import Relay
-import Testing
 import TestSupport
+import Testing
+
+@testable import Relay
 
 /// Abuse from one source, on real sockets: what one address can hold is bounded (per-source limit,
 /// first-byte deadline), trickling does not keep a connection to a server that left, a flood that
@@ -34,7 +35,9 @@ import TestSupport
         #expect(self.log.entries(containing: "per-source connection limit reached").count == 1, "one warning, not 30")
         // The silent ones are closed by the first-byte deadline, and the source gets its places back.
         #expect(await eventually(timeout: 10) { relay.statistics.connectionsTimedOut(.firstByte) == 50 })
-        #expect(await eventually { relay.listener.admission.openConnections(from: IPAddress(parsing: "127.0.0.1")!) == 0 })
+        #expect(
+            await eventually { relay.listener.admission.openConnections(from: IPAddress(parsing: "127.0.0.1")!) == 0 }
+        )
         let again = try await EchoTarget.echoingClient(port: relay.port, from: "127.0.0.1")
         #expect(try await EchoTarget.echo("still", on: other), "the other source's connection was never touched")
         for socket in sockets + [other, again] { socket.close() }
@@ -77,7 +80,10 @@ import TestSupport
         }.value
         try await server.value
         #expect(await eventually { relay.listener.openConnections == 0 })
-        #expect(trickled < 100, "released within the client FIN timeout after the server left, not kept by the trickle (\(trickled) bytes)")
+        #expect(
+            trickled < 100,
+            "released within the client FIN timeout after the server left, not kept by the trickle (\(trickled) bytes)"
+        )
         #expect(relay.statistics.connectionsTimedOut(.clientFin) == 1)
         #expect(relay.statistics.connectionErrors(readingFrom: .serverToClient) == 1, "the server's reset is counted")
         #expect(try await relay.shutdown())
@@ -121,9 +127,13 @@ import TestSupport
         for name in ["a", "b"] {
             let listener = RelayListener(
                 configuration: RelayListenerConfiguration(
-                    name: name, listen: [Endpoint(host: "127.0.0.1", port: 0)],
-                    targets: [Endpoint(host: "127.0.0.1", port: target.port)]),
-                engine: engine, logger: self.log.logger(level: .info))
+                    name: name,
+                    listen: [Endpoint(host: "127.0.0.1", port: 0)],
+                    targets: [Endpoint(host: "127.0.0.1", port: target.port)]
+                ),
+                engine: engine,
+                logger: self.log.logger(level: .info)
+            )
             try await listener.start()
             listeners.append(listener)
         }
@@ -137,7 +147,11 @@ import TestSupport
         #expect(try await EchoTarget.closedAtOnce(port: ports[0], from: "127.0.0.1"))
         #expect(listeners[1].statistics.connectionsRefused(.processLimit) == 1)
         #expect(listeners[0].statistics.connectionsRefused(.processLimit) == 1)
-        #expect(self.log.entries(containing: "process-wide connection limit reached").first?.metadata["process_max_connections"] == "3")
+        #expect(
+            self.log.entries(containing: "process-wide connection limit reached").first?.metadata[
+                "process_max_connections"
+            ] == "3"
+        )
         held[0].close()
         #expect(await eventually { engine.budget?.inUse == 2 })
         let after = try await EchoTarget.echoingClient(port: ports[1], from: "127.0.0.1")
@@ -151,7 +165,8 @@ import TestSupport
 
     @Test func aWarningThatFiresPerConnectionIsLoggedOncePerInterval() async throws {
         let relay = try await RelayHarness(
-            targets: [try BlockingListener.refusingPort()], logger: self.log.logger(level: .info)
+            targets: [try BlockingListener.refusingPort()],
+            logger: self.log.logger(level: .info)
         ) { $0.refusalLogInterval = .seconds(60) }
         for _ in 0..<10 { #expect(try await EchoTarget.closedAtOnce(port: relay.port, from: "127.0.0.1")) }
         #expect(relay.statistics.connectionsWithoutTarget == 10)
@@ -167,7 +182,11 @@ import TestSupport
     /// Linux copies it to the accepted sockets.
     @Test func acceptedSocketsInheritTCPNoDelayAndBufferSizesFromTheListeningSocket() throws {
         let listening = try ListeningSocket.open(
-            Endpoint(host: "127.0.0.1", port: 0), backlog: 8, socketBufferSize: 96 << 10, deferAccept: nil)
+            Endpoint(host: "127.0.0.1", port: 0),
+            backlog: 8,
+            socketBufferSize: 96 << 10,
+            deferAccept: nil
+        )
         defer { listening.close() }
         let client = try BlockingSocket.connect(port: listening.localAddress!.port!)
         defer { client.close() }

@@ -1,6 +1,7 @@
+import Foundation
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: a receiver that stops reading makes the sender block, and the relay's own
 /// buffering stays bounded while 256 MiB are pushed.
@@ -62,5 +63,4 @@ final class ProgressCounter: @unchecked Sendable {
     var value: Int { self.lock.withLock { self.count } }
 }
 
-import Foundation
 typealias NSLockBox = NSLock

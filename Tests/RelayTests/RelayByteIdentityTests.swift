@@ -1,7 +1,7 @@
 import Foundation
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: random payloads from 1 byte to 64 MiB, both directions at once, over 200
 /// concurrent connections, arrive byte-identical.
@@ -21,9 +21,20 @@ import TestSupport
         var rng = SeededGenerator(seed: 2026)
         func size() -> Int { Int(exp(Double.random(in: 0...log(Double(64 << 20)), using: &rng)).rounded()) }
         return (0..<count).map { index in
-            var plan = Plan(clientSeed: rng.next(), clientLength: size(), serverSeed: UInt64(index), serverLength: size())
-            if index == 0 { plan.clientLength = 64 << 20; plan.serverLength = 1 }
-            if index == 1 { plan.clientLength = 1; plan.serverLength = 64 << 20 }
+            var plan = Plan(
+                clientSeed: rng.next(),
+                clientLength: size(),
+                serverSeed: UInt64(index),
+                serverLength: size()
+            )
+            if index == 0 {
+                plan.clientLength = 64 << 20
+                plan.serverLength = 1
+            }
+            if index == 1 {
+                plan.clientLength = 1
+                plan.serverLength = 64 << 20
+            }
             return plan
         }
     }
@@ -76,8 +87,14 @@ import TestSupport
         target.close()
 
         for (index, plan) in plans.enumerated() {
-            #expect(clientResults[index] == pattern.checksum(seed: plan.serverSeed, length: plan.serverLength), "connection \(index): server-to-client")
-            #expect(targetResults[plan.serverSeed] == pattern.checksum(seed: plan.clientSeed, length: plan.clientLength), "connection \(index): client-to-server")
+            #expect(
+                clientResults[index] == pattern.checksum(seed: plan.serverSeed, length: plan.serverLength),
+                "connection \(index): server-to-client"
+            )
+            #expect(
+                targetResults[plan.serverSeed] == pattern.checksum(seed: plan.clientSeed, length: plan.clientLength),
+                "connection \(index): client-to-server"
+            )
         }
         let totalToServer = plans.reduce(0) { $0 + 16 + $1.clientLength }
         let totalToClient = plans.reduce(0) { $0 + $1.serverLength }

@@ -1,7 +1,7 @@
 import Foundation
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Resets and early closes: what one side already sent is delivered where the other side can
 /// still take it, then both channels close; nothing hangs and nothing leaks.

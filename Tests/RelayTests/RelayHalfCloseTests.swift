@@ -1,7 +1,7 @@
 import Foundation
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: half-close is relayed in both directions without losing bytes.
 @Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayHalfCloseTests {

@@ -23,7 +23,8 @@ final class RelayHarness: Sendable {
             name: "test",
             listen: [Endpoint(host: "127.0.0.1", port: 0)],
             targets: targets.map { Endpoint(host: "127.0.0.1", port: $0) },
-            connectTimeout: .seconds(2))
+            connectTimeout: .seconds(2)
+        )
         configure(&configuration)
         var quiet = Logger(label: "relay-test")
         quiet.logLevel = .critical

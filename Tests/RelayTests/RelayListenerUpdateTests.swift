@@ -1,8 +1,8 @@
 import Foundation
 import NIOCore
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance (reload): new settings apply to new connections only; open connections keep their
 /// target and their listening address going away does not touch them.

@@ -1,7 +1,7 @@
 import Foundation
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// The two-ended relay fuzzer: one live connection through the relay at a time, and on both of
 /// its ends a seeded random sequence of sends, reads, pauses, ends of stream, resets and closes,
@@ -41,7 +41,9 @@ import TestSupport
             guard !self.done, self.sentBeforeFIN == nil else { return }
             let start = self.sent.count
             let bytes = (0..<count).map { UInt8(truncatingIfNeeded: (start + $0) &* 131 &+ Int(self.seed)) }
-            let taken = bytes.withUnsafeBytes { Glibc.send(self.socket.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let taken = bytes.withUnsafeBytes {
+                Glibc.send(self.socket.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             if taken > 0 { self.sent += bytes.prefix(taken) }
         }
 
@@ -103,13 +105,17 @@ import TestSupport
             let problems = try await TestThreads.start { () throws -> [String] in
                 try Self.run(seed: UInt64(seed), relayPort: port, target: target)
             }.value
-            let timedOut = RelayTimeout.allCases.reduce(0) { $0 + relay.statistics.connectionsTimedOut($1) } - timedOutBefore
+            let timedOut =
+                RelayTimeout.allCases.reduce(0) { $0 + relay.statistics.connectionsTimedOut($1) } - timedOutBefore
             deadlinesFired += timedOut
             #expect(await eventually(timeout: 10) { relay.listener.openConnections == 0 }, "seed \(seed): released")
             // Deadlines may cut a connection; byte identity is only owed when none did.
             let owed = problems.filter { !$0.hasPrefix("cut:") || timedOut == 0 }
             #expect(owed.isEmpty, "seed \(seed): \(owed)")
-            #expect(Self.relaySockets(listenPort: port, targetPort: target.port) == 0, "seed \(seed): relay sockets left")
+            #expect(
+                Self.relaySockets(listenPort: port, targetPort: target.port) == 0,
+                "seed \(seed): relay sockets left"
+            )
         }
         #expect(relay.statistics.bytesInFlight == 0)
         print("live fuzz: 30 connections, \(deadlinesFired) closed by a deadline")
@@ -147,7 +153,9 @@ import TestSupport
         while ContinuousClock.now - started < .seconds(6) {
             for peer in peers {
                 peer.read()
-                if !peer.done && (peer.sawEndOfStream || peer.sawReset || server.done || client.done) { peer.shutDown() }
+                if !peer.done && (peer.sawEndOfStream || peer.sawReset || server.done || client.done) {
+                    peer.shutDown()
+                }
             }
             if peers.allSatisfy({ $0.done || $0.sawEndOfStream || $0.sawReset }) { break }
             if client.sawEndOfStream || server.sawEndOfStream { for peer in peers { peer.shutDown() } }
@@ -155,11 +163,17 @@ import TestSupport
         }
         var problems: [String] = []
         for (receiver, sender, name) in [(server, client, "client->server"), (client, server, "server->client")] {
-            if receiver.received.count > sender.sent.count || !receiver.received.elementsEqual(sender.sent.prefix(receiver.received.count)) {
+            if receiver.received.count > sender.sent.count
+                || !receiver.received.elementsEqual(sender.sent.prefix(receiver.received.count))
+            {
                 problems.append("\(name): received bytes that are not a prefix of what was sent")
             }
-            if receiver.sawEndOfStream, let fin = sender.sentBeforeFIN, !sender.resetItself, receiver.received.count != fin {
-                problems.append("cut: \(name): end of stream after \(receiver.received.count) of the \(fin) bytes before it")
+            if receiver.sawEndOfStream, let fin = sender.sentBeforeFIN, !sender.resetItself,
+                receiver.received.count != fin
+            {
+                problems.append(
+                    "cut: \(name): end of stream after \(receiver.received.count) of the \(fin) bytes before it"
+                )
             }
             let clean = !client.resetItself && !server.resetItself && !client.closedItself && !server.closedItself
             if clean && receiver.received.count != sender.sent.count {

@@ -1,8 +1,8 @@
 import NIOCore
 import Relay
 import RelaySimulation
-import Testing
 import TestSupport
+import Testing
 
 extension SeededGenerator: RelayChoices {
     public mutating func next(_ bound: Int) -> Int {
@@ -21,16 +21,29 @@ extension SeededGenerator: RelayChoices {
     static func simulation(seed: UInt64) -> RelaySimulation {
         var rng = SeededGenerator(seed: seed)
         let short = rng.next(2) == 0
-        let timeouts = short
+        let timeouts =
+            short
             ? RelayTimeouts(
-                connect: .milliseconds(300), firstByte: .seconds(2), idle: .seconds(5), drain: .seconds(1),
-                clientFin: .seconds(1), serverReply: .seconds(3))
+                connect: .milliseconds(300),
+                firstByte: .seconds(2),
+                idle: .seconds(5),
+                drain: .seconds(1),
+                clientFin: .seconds(1),
+                serverReply: .seconds(3)
+            )
             : RelayTimeouts()
         let targets = 1 + rng.next(4)
         return RelaySimulation(
-            timeouts: timeouts, targetCount: targets, failingTargets: rng.next(targets + 1),
-            refuseAdmission: rng.next(50) == 0, scratchSize: 1 + rng.next(64), clientCapacity: 1 + rng.next(80),
-            serverCapacity: 1 + rng.next(80), moreBeforeEndOfStream: rng.next(2) == 0, timeMoves: rng.next(3) != 0)
+            timeouts: timeouts,
+            targetCount: targets,
+            failingTargets: rng.next(targets + 1),
+            refuseAdmission: rng.next(50) == 0,
+            scratchSize: 1 + rng.next(64),
+            clientCapacity: 1 + rng.next(80),
+            serverCapacity: 1 + rng.next(80),
+            moreBeforeEndOfStream: rng.next(2) == 0,
+            timeMoves: rng.next(3) != 0
+        )
     }
 
     @Test(arguments: 0..<8)
@@ -64,8 +77,11 @@ extension SeededGenerator: RelayChoices {
             let seed = UInt64(batch * 1000 + index)
             var rng = SeededGenerator(seed: seed)
             let simulation = RelaySimulation(
-                scratchSize: 1 + rng.next(64), clientCapacity: 1 + rng.next(80), serverCapacity: 1 + rng.next(80),
-                moreBeforeEndOfStream: rng.next(2) == 0)
+                scratchSize: 1 + rng.next(64),
+                clientCapacity: 1 + rng.next(80),
+                serverCapacity: 1 + rng.next(80),
+                moreBeforeEndOfStream: rng.next(2) == 0
+            )
             var choices = Polite(rng: SeededGenerator(seed: seed &+ 99))
             let result = RelaySimulation.run(simulation, steps: 400, choices: &choices)
             #expect(result.violations.isEmpty, "seed \(seed): \(result.violations.prefix(3))")

@@ -10,8 +10,13 @@ import Testing
 
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
     static let timeouts = RelayTimeouts(
-        connect: .seconds(5), firstByte: .seconds(30), idle: .seconds(900), drain: .seconds(30),
-        clientFin: .seconds(10), serverReply: .seconds(620))
+        connect: .seconds(5),
+        firstByte: .seconds(30),
+        idle: .seconds(900),
+        drain: .seconds(30),
+        clientFin: .seconds(10),
+        serverReply: .seconds(620)
+    )
 
     static func at(_ seconds: Double) -> NIODeadline {
         Self.start + .nanoseconds(Int64(seconds * 1e9))
@@ -19,7 +24,12 @@ import Testing
 
     /// A machine admitted, connected (immediately) and tapped, with nothing read yet.
     static func relaying(targets: Int = 1, more: Bool = false, tapped: Bool = true) -> Machine {
-        var machine = Machine(timeouts: Self.timeouts, targetCount: targets, moreBeforeEndOfStream: more, now: Self.start)
+        var machine = Machine(
+            timeouts: Self.timeouts,
+            targetCount: targets,
+            moreBeforeEndOfStream: more,
+            now: Self.start
+        )
         #expect(machine.nextAction() == .admit)
         machine.admitted()
         #expect(machine.nextAction() == .connect(attempt: 0))
@@ -184,7 +194,10 @@ import Testing
         machine.ready(.server, [.readable], now: Self.at(1))
         #expect(machine.nextAction() == .read(.server))
         machine.readResult(.server, .bytes(100, short: true), now: Self.at(1))
-        #expect(machine.nextAction() == .stash(.serverToClient, count: 100), "the client socket never reported writable")
+        #expect(
+            machine.nextAction() == .stash(.serverToClient, count: 100),
+            "the client socket never reported writable"
+        )
         #expect(machine.pendingToClient == 100)
         #expect(machine.nextAction() == nil)
         machine.ready(.client, [.writable], now: Self.at(1))
@@ -226,7 +239,10 @@ import Testing
         #expect(machine.nextAction() == .read(.server))
         machine.readResult(.server, .bytes(100, short: true), now: Self.at(1))
         #expect(machine.server.input == .ended)
-        #expect(machine.nextAction() == .write(.client, count: 100, more: true), "the FIN follows: it may share the segment")
+        #expect(
+            machine.nextAction() == .write(.client, count: 100, more: true),
+            "the FIN follows: it may share the segment"
+        )
         machine.writeResult(.client, .written(100), now: Self.at(1))
         #expect(machine.nextAction() == .observe(.serverToClient, count: 100))
         #expect(machine.nextAction() == .observeEnd(.serverToClient))
@@ -281,7 +297,8 @@ import Testing
                 switch action {
                 case .admit: machine.admitted()
                 case .connect: machine.connectResult(.inProgress, now: Self.start)
-                case .read(.client) where !machine.clientSpoke: machine.readResult(.client, .bytes(328, short: true), now: Self.start)
+                case .read(.client) where !machine.clientSpoke:
+                    machine.readResult(.client, .bytes(328, short: true), now: Self.start)
                 case .read(.client): machine.readResult(.client, .endOfStream, now: Self.start)
                 case .read(.server): machine.readResult(.server, .bytes(100, short: true), now: Self.start)
                 case .write(let side, let count, _): machine.writeResult(side, .written(count), now: Self.start)
@@ -304,7 +321,8 @@ import Testing
                 .read(.client), .write(.server, count: 328, more: false),
                 .read(.server), .write(.client, count: 100, more: true), .shutdownOutput(.client),
                 .read(.client), .close(.server), .close(.client), .finish,
-            ])
+            ]
+        )
     }
 
     // MARK: - Errors

@@ -1,8 +1,8 @@
 import Foundation
 import NIOCore
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// The tap sees exactly the relayed bytes and has no say over them.
 @Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(3))) struct RelayTapTests {
@@ -48,7 +48,12 @@ import TestSupport
     }
 
     /// One exchange: the client sends `request` and half-closes; the server answers `reply` and closes.
-    static func exchange(relay: RelayHarness, target: BlockingListener, request: [UInt8], reply: [UInt8]) async throws -> ([UInt8], [UInt8]) {
+    static func exchange(
+        relay: RelayHarness,
+        target: BlockingListener,
+        request: [UInt8],
+        reply: [UInt8]
+    ) async throws -> ([UInt8], [UInt8]) {
         let server = TestThreads.start { () throws -> [UInt8] in
             let socket = try target.accept()
             let received = try socket.receiveAll()
@@ -72,7 +77,12 @@ import TestSupport
         let relay = try await RelayHarness(targets: [target.port], tapFactory: factory)
         let request = PayloadPattern.shared.bytes(seed: 1, length: 300_000)
         let reply = PayloadPattern.shared.bytes(seed: 2, length: 700_000)
-        let (serverGot, clientGot) = try await Self.exchange(relay: relay, target: target, request: request, reply: reply)
+        let (serverGot, clientGot) = try await Self.exchange(
+            relay: relay,
+            target: target,
+            request: request,
+            reply: reply
+        )
         #expect(serverGot == request)
         #expect(clientGot == reply)
         #expect(await eventually { factory.lock.withLock { factory.closes == 1 } })
@@ -94,11 +104,19 @@ import TestSupport
         let relay = try await RelayHarness(targets: [target.port], tapFactory: factory)
         let request = PayloadPattern.shared.bytes(seed: 3, length: 2 << 20)
         let reply = PayloadPattern.shared.bytes(seed: 4, length: 3 << 20)
-        let (serverGot, clientGot) = try await Self.exchange(relay: relay, target: target, request: request, reply: reply)
+        let (serverGot, clientGot) = try await Self.exchange(
+            relay: relay,
+            target: target,
+            request: request,
+            reply: reply
+        )
         #expect(serverGot == request)
         #expect(clientGot == reply)
         #expect(relay.statistics.tapFailuresCount == 1)
-        #expect(await eventually { factory.lock.withLock { factory.closes == 1 } }, "a detached tap is told the connection closed, once")
+        #expect(
+            await eventually { factory.lock.withLock { factory.closes == 1 } },
+            "a detached tap is told the connection closed, once"
+        )
         #expect(try await relay.shutdown())
         target.close()
     }

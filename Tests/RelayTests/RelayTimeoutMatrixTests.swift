@@ -1,14 +1,17 @@
 import Foundation
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Half-open and held connections are released, on real sockets: each state in which one peer
 /// could hold both of a connection's descriptors ends after its own deadline — not after the
 /// 15-minute idle timeout — is counted by reason, and closes both sides.
 @Suite(.tags(.integration), .tier(.integration), .serialized, .timeLimit(.minutes(2))) struct RelayTimeoutMatrixTests {
     /// Every test's deadline under test is 300 ms; the others are long, so only it can fire.
-    static func relay(target: BlockingListener, _ configure: @escaping (inout RelayListenerConfiguration) -> Void) async throws -> RelayHarness {
+    static func relay(
+        target: BlockingListener,
+        _ configure: @escaping (inout RelayListenerConfiguration) -> Void
+    ) async throws -> RelayHarness {
         try await RelayHarness(targets: [target.port]) { configuration in
             configuration.idleTimeout = .seconds(60)
             configuration.firstByteTimeout = .seconds(60)
@@ -42,7 +45,10 @@ import TestSupport
         }.value
         #expect(try await server.value == Array("request".utf8))
         #expect(reply == Array("reply".utf8))
-        #expect(waited >= .milliseconds(250) && waited < .seconds(10), "released after the client FIN timeout, took \(waited)")
+        #expect(
+            waited >= .milliseconds(250) && waited < .seconds(10),
+            "released after the client FIN timeout, took \(waited)"
+        )
         #expect(relay.statistics.connectionsTimedOut(.clientFin) == 1)
         #expect(relay.statistics.connectionsIdleTimedOut == 0)
         #expect(try await relay.shutdown())
@@ -141,7 +147,9 @@ import TestSupport
         var sent = 0
         var quiet = 0
         while quiet < 20 {
-            let count = chunk.withUnsafeBytes { send(client.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+            let count = chunk.withUnsafeBytes {
+                send(client.fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+            }
             if count > 0 {
                 sent += count
                 quiet = 0

@@ -1,8 +1,8 @@
 import Foundation
 import NIOCore
 import Relay
-import Testing
 import TestSupport
+import Testing
 
 /// Acceptance: connect failures and timeouts move on to the next target; with none left the
 /// client is closed at once and counted; a failed target cools down.
@@ -71,7 +71,9 @@ import TestSupport
     }
 
     @Test func allTargetsRefusingClosesTheClientAtOnceAndCountsIt() async throws {
-        let relay = try await RelayHarness(targets: [try BlockingListener.refusingPort(), try BlockingListener.refusingPort()])
+        let relay = try await RelayHarness(targets: [
+            try BlockingListener.refusingPort(), try BlockingListener.refusingPort(),
+        ])
         let started = ContinuousClock.now
         #expect(try await Self.exchange(port: relay.port) == "")
         #expect(ContinuousClock.now - started < .seconds(2), "closed at once, well within the connect timeout")
@@ -83,7 +85,9 @@ import TestSupport
     @Test func unansweredConnectTimesOutAndMovesOnToTheNextTarget() async throws {
         let blackHole = try BlackHoleListener()
         let second = try NamedTarget("second")
-        let relay = try await RelayHarness(targets: [blackHole.port, second.port]) { $0.connectTimeout = .milliseconds(300) }
+        let relay = try await RelayHarness(targets: [blackHole.port, second.port]) {
+            $0.connectTimeout = .milliseconds(300)
+        }
         let started = ContinuousClock.now
         #expect(try await Self.exchange(port: relay.port) == "second")
         let elapsed = ContinuousClock.now - started
@@ -162,7 +166,9 @@ import TestSupport
             socket.close()
             return request
         }
-        let relay = try await RelayHarness(targets: [blackHole.port, target.port]) { $0.connectTimeout = .milliseconds(500) }
+        let relay = try await RelayHarness(targets: [blackHole.port, target.port]) {
+            $0.connectTimeout = .milliseconds(500)
+        }
         let port = relay.port
         let pattern = PayloadPattern.shared
         let reply = try await TestThreads.start { () throws -> [UInt8] in

@@ -17,7 +17,10 @@ struct ThreadStartTests {
             let probe = Probe()
             released = probe
             #expect(throws: SystemCallError.self) {
-                _ = try TargetResolver.spawn({ probe.ran.store(true, ordering: .relaxed) }, create: { _, _, _, _ in EAGAIN })
+                _ = try TargetResolver.spawn(
+                    { probe.ran.store(true, ordering: .relaxed) },
+                    create: { _, _, _, _ in EAGAIN }
+                )
             }
             let ran = probe.ran.load(ordering: .relaxed)
             #expect(!ran)

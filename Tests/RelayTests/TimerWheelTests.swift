@@ -1,6 +1,7 @@
 import NIOCore
-@testable import Relay
 import Testing
+
+@testable import Relay
 
 /// The relay loop's timer wheel, on virtual time.
 @Suite struct TimerWheelTests {

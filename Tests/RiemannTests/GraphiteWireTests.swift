@@ -1,7 +1,7 @@
 import NIOCore
 import NIOEmbedded
-import Testing
 import TestSupport
+import Testing
 
 @testable import Riemann
 
@@ -24,20 +24,25 @@ import TestSupport
 
     @Test func eventsWithAMetricBecomeLinesOfPathValueAndSeconds() {
         var buffer = ByteBuffer()
-        GraphitePlaintext.encode([
-            Self.event("zabbix.com.example.web01.agent_ping", .sint64(1), time: 1_700_000_000),
-            Self.event("a.b", .double(0.000_01), time: 5), Self.event("a.c", .double(-2.5), time: 6),
-            Self.event("text.value", nil, time: 7),
-            Self.event("with space\tand\ncontrol", .sint64(-3), time: 8), Self.event("", .float(0.5), time: 9),
-        ], into: &buffer)
-        #expect(String(buffer: buffer) == """
-            zabbix.com.example.web01.agent_ping 1 1700000000
-            a.b 1e-05 5
-            a.c -2.5 6
-            with_space_and_control -3 8
-            _ 0.5 9
+        GraphitePlaintext.encode(
+            [
+                Self.event("zabbix.com.example.web01.agent_ping", .sint64(1), time: 1_700_000_000),
+                Self.event("a.b", .double(0.000_01), time: 5), Self.event("a.c", .double(-2.5), time: 6),
+                Self.event("text.value", nil, time: 7),
+                Self.event("with space\tand\ncontrol", .sint64(-3), time: 8), Self.event("", .float(0.5), time: 9),
+            ],
+            into: &buffer
+        )
+        #expect(
+            String(buffer: buffer) == """
+                zabbix.com.example.web01.agent_ping 1 1700000000
+                a.b 1e-05 5
+                a.c -2.5 6
+                with_space_and_control -3 8
+                _ 0.5 9
 
-            """)
+                """
+        )
     }
 
     @Test func picklesAreLengthPrefixedListsOfPathTimestampValueTuples() throws {
@@ -76,11 +81,17 @@ import TestSupport
 
     @Test func aCompletedWriteCountsAsDeliveredAndCarbonsBytesAreIgnored() async throws {
         let network = VirtualRiemannNetwork()
-        let client = network.client(.forTests([Self.carbon], batch: 2, delay: .milliseconds(10)), wireFormat: .graphitePlaintext)
+        let client = network.client(
+            .forTests([Self.carbon], batch: 2, delay: .milliseconds(10)),
+            wireFormat: .graphitePlaintext
+        )
         client.start()
         await network.settle()
         let channel = try network.lastConnection()
-        client.enqueue([Self.event("a", .sint64(1), time: 10), Self.event("b", .sint64(2), time: 11), Self.event("c", .sint64(3), time: 12)])
+        client.enqueue([
+            Self.event("a", .sint64(1), time: 10), Self.event("b", .sint64(2), time: 11),
+            Self.event("c", .sint64(3), time: 12),
+        ])
         await network.settle()
         await network.advance(by: .milliseconds(10))
         #expect(try await Self.text(channel) == "a 1 10\nb 2 11\nc 3 12\n")
@@ -97,7 +108,10 @@ import TestSupport
     @Test func aRefusingCarbonFailsOverToTheNext() async throws {
         let network = VirtualRiemannNetwork()
         network.setRefusing(Self.carbon, true)
-        let client = network.client(.forTests([Self.carbon, Self.backup], batch: 1, delay: .milliseconds(10)), wireFormat: .graphitePlaintext)
+        let client = network.client(
+            .forTests([Self.carbon, Self.backup], batch: 1, delay: .milliseconds(10)),
+            wireFormat: .graphitePlaintext
+        )
         client.enqueue(Self.event("a", .sint64(1), time: 10))
         client.start()
         await network.settle()

@@ -10,7 +10,10 @@ struct ProcessOutput: Sendable {
 /// Runs `executable` with `arguments`, feeding `input` on stdin; fails the await if it cannot start.
 /// The program is killed after `timeout` seconds so a hung peer cannot hang the test run.
 func runProcess(
-    _ executable: String, _ arguments: [String], input: [UInt8] = [], timeout: Double = 20
+    _ executable: String,
+    _ arguments: [String],
+    input: [UInt8] = [],
+    timeout: Double = 20
 ) async throws -> ProcessOutput {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
@@ -45,7 +48,8 @@ func runProcess(
     return ProcessOutput(
         exitCode: process.terminationStatus,
         standardOutput: String(decoding: outData, as: UTF8.self),
-        standardError: String(decoding: errData, as: UTF8.self))
+        standardError: String(decoding: errData, as: UTF8.self)
+    )
 }
 
 private func readToEnd(_ handle: FileHandle) async -> Data {

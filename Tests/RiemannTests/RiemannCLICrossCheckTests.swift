@@ -1,6 +1,6 @@
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// The reference C client (`riemann-client`, Debian riemann-c-client) against our test server:
 /// its frames decode to exactly the fields given on its command line, and our ack satisfies it.
@@ -9,9 +9,17 @@ import TestSupport
 
     static func expectedEvent(metric: RiemannMetric) -> RiemannEvent {
         RiemannEvent(
-            state: "ok", service: "svc", host: "host", description: "desc", tags: ["t1", "t2"], ttl: 60,
-            attributes: [RiemannAttribute(key: "k", value: "v"), RiemannAttribute(key: "x-client", value: "riemann-c-client")],
-            metric: metric)
+            state: "ok",
+            service: "svc",
+            host: "host",
+            description: "desc",
+            tags: ["t1", "t2"],
+            ttl: 60,
+            attributes: [
+                RiemannAttribute(key: "k", value: "v"), RiemannAttribute(key: "x-client", value: "riemann-c-client"),
+            ],
+            metric: metric
+        )
     }
 
     @Test(
@@ -20,13 +28,18 @@ import TestSupport
             (["-i", "42"], RiemannMetric.sint64(42)),
             (["-d", "1.5"], RiemannMetric.double(1.5)),
             (["-f", "2.25"], RiemannMetric.float(2.25)),
-        ])
-    func referenceClientEventDecodesToItsCommandLineFields(metricArguments: [String], metric: RiemannMetric) async throws {
+        ]
+    )
+    func referenceClientEventDecodesToItsCommandLineFields(
+        metricArguments: [String],
+        metric: RiemannMetric
+    ) async throws {
         let server = try await RiemannTestServer.start()
         let output = try await runProcess(
             Self.cli,
             ["send", "-S", "svc", "-h", "host", "-s", "ok", "-D", "desc"] + metricArguments
-                + ["-t", "t1", "-t", "t2", "-a", "k=v", "-L", "60", "127.0.0.1", "\(server.port)"])
+                + ["-t", "t1", "-t", "t2", "-a", "k=v", "-L", "60", "127.0.0.1", "\(server.port)"]
+        )
         #expect(output.exitCode == 0, "stderr: \(output.standardError)")
         let events = try await server.waitForEvents(count: 1)
         #expect(events.count == 1)

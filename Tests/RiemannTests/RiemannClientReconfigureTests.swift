@@ -1,15 +1,16 @@
 import Logging
 import NIOCore
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Reconfiguring a running client (configuration reload): no queued or unacknowledged event is
 /// lost, and a server no longer listed is left at once.
 @Suite(.timeLimit(.minutes(1))) struct RiemannClientReconfigureTests {
     typealias Helpers = RiemannClientTests
 
-    @Test(.tags(.integration), .tier(.integration)) func aServerNoLongerListedIsLeftAndItsUnacknowledgedEventsGoToTheNewOne() async throws {
+    @Test(.tags(.integration), .tier(.integration))
+    func aServerNoLongerListedIsLeftAndItsUnacknowledgedEventsGoToTheNewOne() async throws {
         let old = try await RiemannTestServer.start(replyMode: .neverAcknowledge)
         let new = try await RiemannTestServer.start()
         var settings = Helpers.configuration([old], batch: 10)
@@ -34,7 +35,9 @@ import TestSupport
         await new.shutdown()
     }
 
-    @Test(.tags(.integration), .tier(.integration)) func aServerStillListedKeepsItsConnectionAndNewLimitsApply() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func aServerStillListedKeepsItsConnectionAndNewLimitsApply()
+        async throws
+    {
         let server = try await RiemannTestServer.start()
         let other = try await RiemannTestServer.start()
         var settings = Helpers.configuration([server], batch: 50)
@@ -43,7 +46,10 @@ import TestSupport
         client.enqueue(Helpers.events(0..<5))
         _ = try await server.waitForEvents(count: 5)
 
-        settings.servers = [RiemannServerAddress(host: "127.0.0.1", port: other.port), RiemannServerAddress(host: "127.0.0.1", port: server.port)]
+        settings.servers = [
+            RiemannServerAddress(host: "127.0.0.1", port: other.port),
+            RiemannServerAddress(host: "127.0.0.1", port: server.port),
+        ]
         settings.queueCapacity = 7
         settings.overflowPolicy = .dropNewest
         settings.maximumBatchEvents = 2

@@ -1,8 +1,9 @@
 import Logging
 import NIOCore
-@testable import Riemann
-import Testing
 import TestSupport
+import Testing
+
+@testable import Riemann
 
 /// The client against the Riemann test server on loopback: the integration tier, for what only
 /// real sockets show (resets, refused connects, a server killed mid-stream, malformed replies read
@@ -14,12 +15,18 @@ import TestSupport
     }
 
     static func configuration(
-        _ servers: [RiemannTestServer], batch: Int = 50, delay: Duration = .milliseconds(10)
+        _ servers: [RiemannTestServer],
+        batch: Int = 50,
+        delay: Duration = .milliseconds(10)
     ) -> RiemannClientConfiguration {
         self.configuration(ports: servers.map(\.port), batch: batch, delay: delay)
     }
 
-    static func configuration(ports: [Int], batch: Int = 50, delay: Duration = .milliseconds(10))
+    static func configuration(
+        ports: [Int],
+        batch: Int = 50,
+        delay: Duration = .milliseconds(10)
+    )
         -> RiemannClientConfiguration
     {
         .forTests(ports.map { RiemannServerAddress(host: "127.0.0.1", port: $0) }, batch: batch, delay: delay)
@@ -33,7 +40,9 @@ import TestSupport
 
     /// Polls `condition` until it holds or `timeout` passes.
     static func eventually(
-        timeout: Duration = .seconds(10), _ what: String = "condition", _ condition: () -> Bool
+        timeout: Duration = .seconds(10),
+        _ what: String = "condition",
+        _ condition: () -> Bool
     ) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
@@ -191,10 +200,12 @@ import TestSupport
         await server.shutdown()
     }
 
-    @Test(arguments: [
-        [0x00, 0x00, 0x00, 0x03, 0xFF, 0xFF, 0xFF],  // body protobuf-c rejects
-        [0x7F, 0xFF, 0xFF, 0xFF],  // announces a 2 GiB reply
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x00, 0x00, 0x00, 0x03, 0xFF, 0xFF, 0xFF],  // body protobuf-c rejects
+            [0x7F, 0xFF, 0xFF, 0xFF],  // announces a 2 GiB reply
+        ] as [[UInt8]]
+    )
     func malformedReplyClosesTheConnectionAndRedelivers(reply: [UInt8]) async throws {
         // The first delivery gets the malformed reply, the next one an ack. (Switching the mode once
         // the test has seen the loss raced the client's redeliveries, see above.)

@@ -2,8 +2,8 @@ import Dispatch
 import NIOCore
 import NIOEmbedded
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 @testable import Riemann
 
@@ -15,7 +15,9 @@ import TestSupport
     static let backup = RiemannServerAddress(host: "riemann-b", port: 5556)
 
     static func configuration(
-        _ servers: [RiemannServerAddress] = [server], batch: Int = 50, delay: Duration = .milliseconds(10)
+        _ servers: [RiemannServerAddress] = [server],
+        batch: Int = 50,
+        delay: Duration = .milliseconds(10)
     ) -> RiemannClientConfiguration {
         .forTests(servers, batch: batch, delay: delay)
     }
@@ -43,7 +45,9 @@ import TestSupport
     /// Acknowledges every message written on `channel` until `completion` is done (a flush at
     /// shutdown); returns the events received.
     static func acknowledgeUntilDone(
-        _ channel: NIOAsyncTestingChannel, _ network: VirtualRiemannNetwork, _ completion: Completion
+        _ channel: NIOAsyncTestingChannel,
+        _ network: VirtualRiemannNetwork,
+        _ completion: Completion
     ) async throws -> [RiemannEvent] {
         var received: [RiemannEvent] = []
         for _ in 0..<10_000 where !completion.isDone {
@@ -69,7 +73,9 @@ import TestSupport
         #expect(try await channel.writtenMessages().isEmpty, "not before the batch delay")
         await network.advance(by: .milliseconds(1))
         // ...and then without waiting for a full batch: nothing else would ever send these three.
-        #expect(try await channel.writtenMessages().map { Self.services($0.events) } == [Self.services(Self.events(0..<3))])
+        #expect(
+            try await channel.writtenMessages().map { Self.services($0.events) } == [Self.services(Self.events(0..<3))]
+        )
     }
 
     @Test(arguments: [RiemannOverflowPolicy.dropOldest, .dropNewest])
@@ -135,7 +141,11 @@ import TestSupport
         #expect(client.statistics.messagesInFlight == 8)
         #expect(client.statistics.queue.depth == 920)
         try await channel.reply()
-        #expect(try await channel.writtenMessages().map { Self.services($0.events) } == [Self.services(Self.events(80..<90))])
+        #expect(
+            try await channel.writtenMessages().map { Self.services($0.events) } == [
+                Self.services(Self.events(80..<90))
+            ]
+        )
     }
 
     @Test func repliesAreMatchedToMessagesInWriteOrder() async throws {
@@ -187,7 +197,9 @@ import TestSupport
         client.enqueue(Self.events(0..<5))
         await network.settle()
         let first = try network.lastConnection()
-        #expect(try await first.writtenMessages().map { Self.services($0.events) } == [Self.services(Self.events(0..<5))])
+        #expect(
+            try await first.writtenMessages().map { Self.services($0.events) } == [Self.services(Self.events(0..<5))]
+        )
 
         await network.advance(by: .milliseconds(199))
         #expect(first.isActive)
@@ -204,7 +216,9 @@ import TestSupport
         await network.advance(by: .nanoseconds(1))
         #expect(network.connections.count == 2)
         let second = try network.lastConnection()
-        #expect(try await second.writtenMessages().map { Self.services($0.events) } == [Self.services(Self.events(0..<5))])
+        #expect(
+            try await second.writtenMessages().map { Self.services($0.events) } == [Self.services(Self.events(0..<5))]
+        )
         try await second.reply()
         let stats = client.statistics
         #expect(stats.queue.acknowledged == 5)
@@ -247,7 +261,10 @@ import TestSupport
         #expect(client.statistics.connectedServer == Self.backup)
         #expect(client.statistics.connectAttemptsFailed == 1)
         let backup = try network.lastConnection()
-        #expect(try await backup.writtenMessages().flatMap { Self.services($0.events) } == Self.services(Self.events(5..<10)))
+        #expect(
+            try await backup.writtenMessages().flatMap { Self.services($0.events) }
+                == Self.services(Self.events(5..<10))
+        )
     }
 
     @Test func startsOnTheSecondServerWhenTheFirstIsDown() async throws {
@@ -323,7 +340,10 @@ import TestSupport
         network.setRefusing(Self.server, true)
         client.start()
         // While Riemann is down: events of 10 KB, one of 1 MiB (more than a frame may carry).
-        let big = Array(repeating: RiemannEvent(service: "big", description: String(repeating: "x", count: 10_000)), count: 100)
+        let big = Array(
+            repeating: RiemannEvent(service: "big", description: String(repeating: "x", count: 10_000)),
+            count: 100
+        )
         client.enqueue(big)
         client.enqueue(RiemannEvent(service: "huge", description: String(repeating: "y", count: 1 << 20)))
         var stats = client.statistics.queue

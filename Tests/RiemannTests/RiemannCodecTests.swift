@@ -5,10 +5,17 @@ import Testing
 /// Events that exercise every field and the awkward values: extremes, NaN/inf, empty strings, unicode.
 enum CodecFixtures {
     static let full = RiemannEvent(
-        time: 1_700_000_000, timeMicros: 1_700_000_000_123_456, state: "ok", service: "system.cpu.load[all,avg1]",
-        host: "web-01", description: "load average", tags: ["zabbix", "agent"], ttl: 60,
+        time: 1_700_000_000,
+        timeMicros: 1_700_000_000_123_456,
+        state: "ok",
+        service: "system.cpu.load[all,avg1]",
+        host: "web-01",
+        description: "load average",
+        tags: ["zabbix", "agent"],
+        ttl: 60,
         attributes: [.init(key: "itemid", value: "12345"), .init(key: "request", value: "agent data")],
-        metric: .double(0.25))
+        metric: .double(0.25)
+    )
 
     static let extremes: [RiemannEvent] = [
         RiemannEvent(time: .max, timeMicros: .min, metric: .sint64(.min)),
@@ -20,10 +27,22 @@ enum CodecFixtures {
         RiemannEvent(metric: .double(.leastNonzeroMagnitude)),
         RiemannEvent(metric: .double(.greatestFiniteMagnitude)),
         RiemannEvent(ttl: .infinity, metric: .float(-1.5)),
-        RiemannEvent(state: "", service: "", host: "", description: "", tags: [""], ttl: 0,
-                     attributes: [.init(key: "", value: ""), .init(key: "novalue", value: nil)]),
-        RiemannEvent(service: "température ✓ 温度 🚀", host: "hôte-ü", description: "line1\nline2\t\"quoted\" \\",
-                     tags: ["ß", "日本"], attributes: [.init(key: "ключ", value: "значение")]),
+        RiemannEvent(
+            state: "",
+            service: "",
+            host: "",
+            description: "",
+            tags: [""],
+            ttl: 0,
+            attributes: [.init(key: "", value: ""), .init(key: "novalue", value: nil)]
+        ),
+        RiemannEvent(
+            service: "température ✓ 温度 🚀",
+            host: "hôte-ü",
+            description: "line1\nline2\t\"quoted\" \\",
+            tags: ["ß", "日本"],
+            attributes: [.init(key: "ключ", value: "значение")]
+        ),
         RiemannEvent(),
         RiemannEvent(attributes: (0..<200).map { .init(key: "k\($0)", value: "v\($0)") }),
     ]
@@ -90,14 +109,16 @@ enum CodecFixtures {
         #expect(try RiemannMessageCodec.decode(body: [UInt8]()) == RiemannMessage())
     }
 
-    @Test(arguments: [
-        [0xFF, 0xFF, 0xFF, 0xFF],  // wire type 7 does not exist
-        [0x08],  // field 1 varint, truncated
-        [0x32, 0x05, 0x01],  // events: length 5, 1 byte present
-        [0x32, 0x07, 0x4A, 0x03, 0x12, 0x01, 0x78],  // attribute without its required key
-        [0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],  // varint longer than 10 bytes
-        Array("GET / HTTP/1.1\r\n\r\n".utf8),
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0xFF, 0xFF, 0xFF, 0xFF],  // wire type 7 does not exist
+            [0x08],  // field 1 varint, truncated
+            [0x32, 0x05, 0x01],  // events: length 5, 1 byte present
+            [0x32, 0x07, 0x4A, 0x03, 0x12, 0x01, 0x78],  // attribute without its required key
+            [0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],  // varint longer than 10 bytes
+            Array("GET / HTTP/1.1\r\n\r\n".utf8),
+        ] as [[UInt8]]
+    )
     func junkBodiesAreRejected(body: [UInt8]) {
         #expect(throws: RiemannCodecError.malformedMessage(bodyLength: body.count)) {
             try RiemannMessageCodec.decode(body: body)

@@ -1,6 +1,6 @@
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 
 @testable import Riemann
 
@@ -19,7 +19,9 @@ import TestSupport
     struct Refused: Error {}
 
     static func configuration(
-        _ servers: [RiemannServerAddress] = [first], batch: Int = 10, delay: Duration = .milliseconds(100)
+        _ servers: [RiemannServerAddress] = [first],
+        batch: Int = 10,
+        delay: Duration = .milliseconds(100)
     ) -> RiemannClientConfiguration {
         var configuration = RiemannClientConfiguration.forTests(servers, batch: batch, delay: delay)
         configuration.acknowledgementTimeout = .milliseconds(200)
@@ -33,14 +35,19 @@ import TestSupport
     }
 
     static func machine(
-        _ configuration: RiemannClientConfiguration = configuration(), seed: UInt64 = 1
+        _ configuration: RiemannClientConfiguration = configuration(),
+        seed: UInt64 = 1
     ) -> (Machine, RiemannEventQueue) {
         let queue = RiemannEventQueue(limits: configuration.queueLimits, overflowPolicy: configuration.overflowPolicy)
-        return (Machine(configuration: configuration, queue: queue, randomNumberGenerator: SeededGenerator(seed: seed)), queue)
+        return (
+            Machine(configuration: configuration, queue: queue, randomNumberGenerator: SeededGenerator(seed: seed)),
+            queue
+        )
     }
 
     /// A machine connected to its first server (connection 1) at `t0`.
-    static func connected(_ configuration: RiemannClientConfiguration = configuration()) -> (Machine, RiemannEventQueue) {
+    static func connected(_ configuration: RiemannClientConfiguration = configuration()) -> (Machine, RiemannEventQueue)
+    {
         var (machine, queue) = Self.machine(configuration)
         _ = machine.start(now: Self.t0)
         _ = machine.connectSucceeded(connection: 1, now: Self.t0)
@@ -93,7 +100,11 @@ import TestSupport
             _ = machine.start(now: Self.t0)
             var deadlines: [NIODeadline] = []
             for attempt in 1...5 {
-                for case .schedule(.reconnect, let at) in machine.connectFailed(connection: attempt, error: Refused(), now: Self.t0) {
+                for case .schedule(.reconnect, let at) in machine.connectFailed(
+                    connection: attempt,
+                    error: Refused(),
+                    now: Self.t0
+                ) {
                     deadlines.append(at)
                     _ = machine.timerFired(.reconnect, now: at)
                 }
@@ -158,7 +169,10 @@ import TestSupport
         #expect(queue.statistics.dropped.isEmpty)
         let actions = machine.eventsQueued(now: Self.t0)
         let writes = Self.writes(actions)
-        #expect(writes == [["e0", "e1", "e2"], ["e3", "e4", "e5"], ["e6", "e7", "e8"]], "a full batch in bytes goes at once")
+        #expect(
+            writes == [["e0", "e1", "e2"], ["e3", "e4", "e5"], ["e6", "e7", "e8"]],
+            "a full batch in bytes goes at once"
+        )
         for case .write(let entries, _) in actions {
             var frame = ByteBuffer()
             try RiemannMessageCodec.encodeFrame(events: entries.map(\.event), into: &frame)
@@ -180,7 +194,9 @@ import TestSupport
 
     @Test func lowerByteLimitsDropQueuedEventsThatNoLongerFitAMessageWhenTheirTurnComes() {
         var (machine, queue) = Self.connected(Self.configuration(batch: 10))
-        queue.push([RiemannEvent(service: "big", description: String(repeating: "x", count: 10_000))] + Self.events(0..<3))
+        queue.push(
+            [RiemannEvent(service: "big", description: String(repeating: "x", count: 10_000))] + Self.events(0..<3)
+        )
         var smaller = Self.configuration(batch: 10)
         smaller.maximumBatchBytes = 4096
         queue.reconfigure(limits: smaller.queueLimits, overflowPolicy: smaller.overflowPolicy)
@@ -215,7 +231,10 @@ import TestSupport
             _ = machine.replyReceived(.ack, connection: 1, now: Self.t0 + .milliseconds(150))
         }
         let rejected = machine.replyReceived(
-            RiemannMessage(ok: false, error: "last one"), connection: 1, now: Self.t0 + .milliseconds(150))
+            RiemannMessage(ok: false, error: "last one"),
+            connection: 1,
+            now: Self.t0 + .milliseconds(150)
+        )
         #expect(rejected.contains(.log(.rejected(error: "last one", events: 5))))
         #expect(queue.statistics.acknowledged == 30)
         #expect(queue.statistics.dropped == [.rejectedByServer: 5])
@@ -251,7 +270,14 @@ import TestSupport
             timedOut.contains(
                 .log(
                     .connectionLost(
-                        Self.first, cause: .acknowledgementTimeout(messagesInFlight: 1), requeued: 5, retryIn: delay))))
+                        Self.first,
+                        cause: .acknowledgementTimeout(messagesInFlight: 1),
+                        requeued: 5,
+                        retryIn: delay
+                    )
+                )
+            )
+        )
         #expect(timedOut.contains(.schedule(.reconnect, at: timeout + delay)))
         #expect(machine.counters.acknowledgementTimeouts == 1 && machine.counters.connectionsLost == 1)
         #expect(queue.statistics.requeued == 5 && queue.depth == 5)
@@ -261,7 +287,10 @@ import TestSupport
         #expect(retried.contains(.connect(Self.first, connection: 2)))
         let reconnected = machine.connectSucceeded(connection: 2, now: timeout + delay)
         #expect(Self.writes(reconnected) == [Self.services(0..<5)])
-        #expect(machine.connectionClosed(connection: 1, error: nil, now: timeout + delay).isEmpty, "the old close is stale")
+        #expect(
+            machine.connectionClosed(connection: 1, error: nil, now: timeout + delay).isEmpty,
+            "the old close is stale"
+        )
     }
 
     @Test func theAckTimerFollowsTheOldestMessage() {
@@ -310,7 +339,8 @@ import TestSupport
         // The same server first; when it refuses, the next one gets everything, oldest first.
         for case .schedule(.reconnect, let at) in lost {
             #expect(machine.timerFired(.reconnect, now: at).contains(.connect(Self.first, connection: 2)))
-            for case .schedule(.reconnect, let next) in machine.connectFailed(connection: 2, error: Refused(), now: at) {
+            for case .schedule(.reconnect, let next) in machine.connectFailed(connection: 2, error: Refused(), now: at)
+            {
                 #expect(machine.timerFired(.reconnect, now: next).contains(.connect(Self.second, connection: 3)))
                 let written = Self.writes(machine.connectSucceeded(connection: 3, now: next))
                 #expect(written == [Self.services(10..<20), Self.services(20..<30), Self.services(30..<35)])

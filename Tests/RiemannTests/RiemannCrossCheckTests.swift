@@ -1,8 +1,8 @@
 import CRiemannProto
 import Foundation
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// Our encoder's output, read back by decoders we did not write: protobuf-c's generic
 /// descriptor-driven unpacker and `protoc --decode` (Google's C++ protobuf).
@@ -44,22 +44,30 @@ import TestSupport
         return RiemannEvent(
             time: e.has_time != 0 ? e.time : nil,
             timeMicros: e.has_time_micros != 0 ? e.time_micros : nil,
-            state: str(e.state), service: str(e.service), host: str(e.host), description: str(e.description),
+            state: str(e.state),
+            service: str(e.service),
+            host: str(e.host),
+            description: str(e.description),
             tags: (0..<e.n_tags).map { String(cString: e.tags[$0]!) },
             ttl: e.has_ttl != 0 ? e.ttl : nil,
             attributes: (0..<e.n_attributes).map {
-                RiemannAttribute(key: String(cString: e.attributes[$0]!.pointee.key),
-                                 value: str(e.attributes[$0]!.pointee.value))
+                RiemannAttribute(
+                    key: String(cString: e.attributes[$0]!.pointee.key),
+                    value: str(e.attributes[$0]!.pointee.value)
+                )
             },
-            metric: metric)
+            metric: metric
+        )
     }
 
     @Test(.tags(.integration), .tier(.integration), .enabled(if: isExecutable(RiemannCrossCheckTests.protoc)))
     func protocDecodesEveryField() async throws {
         let body = try RiemannMessageCodec.encodeBody(RiemannMessage(events: Self.events))
         let output = try await runProcess(
-            Self.protoc, ["--decode=riemann.Msg", "-I", Self.protoDirectory, "\(Self.protoDirectory)/riemann.proto"],
-            input: body)
+            Self.protoc,
+            ["--decode=riemann.Msg", "-I", Self.protoDirectory, "\(Self.protoDirectory)/riemann.proto"],
+            input: body
+        )
         #expect(output.exitCode == 0, "\(output.standardError)")
         let root = try ProtocText.parse(output.standardOutput)
         let decoded = root.children.filter { $0.name == "events" }.map { ProtocText.event(from: $0.node) }
@@ -73,8 +81,10 @@ import TestSupport
     func protocSeesNaNAndAckAndErrorReplies() async throws {
         let message = RiemannMessage(ok: false, error: "stream threw", events: [RiemannEvent(metric: .double(.nan))])
         let output = try await runProcess(
-            Self.protoc, ["--decode=riemann.Msg", "-I", Self.protoDirectory, "\(Self.protoDirectory)/riemann.proto"],
-            input: try RiemannMessageCodec.encodeBody(message))
+            Self.protoc,
+            ["--decode=riemann.Msg", "-I", Self.protoDirectory, "\(Self.protoDirectory)/riemann.proto"],
+            input: try RiemannMessageCodec.encodeBody(message)
+        )
         #expect(output.standardOutput == "ok: false\nerror: \"stream threw\"\nevents {\n  metric_d: nan\n}\n")
     }
 }
@@ -129,7 +139,9 @@ enum ProtocText {
             case UInt8(ascii: "0")...UInt8(ascii: "7"):
                 var value = Int(next - UInt8(ascii: "0"))
                 for _ in 0..<2 {
-                    guard let digit = input.first, (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(digit) else { break }
+                    guard let digit = input.first, (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(digit) else {
+                        break
+                    }
                     value = value * 8 + Int(digit - UInt8(ascii: "0"))
                     input.removeFirst()
                 }
@@ -148,12 +160,16 @@ enum ProtocText {
         return RiemannEvent(
             time: node.value("time").flatMap { Int64($0) },
             timeMicros: node.value("time_micros").flatMap { Int64($0) },
-            state: node.value("state"), service: node.value("service"), host: node.value("host"),
-            description: node.value("description"), tags: node.values("tags"),
+            state: node.value("state"),
+            service: node.value("service"),
+            host: node.value("host"),
+            description: node.value("description"),
+            tags: node.values("tags"),
             ttl: node.value("ttl").flatMap { Float($0) },
             attributes: node.children.filter { $0.name == "attributes" }.map {
                 RiemannAttribute(key: $0.node.value("key") ?? "<missing>", value: $0.node.value("value"))
             },
-            metric: metric)
+            metric: metric
+        )
     }
 }

@@ -1,7 +1,7 @@
 import NIOCore
 import Riemann
-import Testing
 import TestSupport
+import Testing
 
 /// The acknowledgement-latency histogram: bucket placement, and the client recording into it.
 @Suite(.timeLimit(.minutes(1))) struct RiemannLatencyHistogramTests {
@@ -22,7 +22,9 @@ import TestSupport
     @Test(.tags(.integration), .tier(.integration)) func clientRecordsOneSamplePerAcknowledgedMessage() async throws {
         let server = try await RiemannTestServer.start()
         let client = RiemannClient(
-            configuration: RiemannClientTests.configuration([server], batch: 10), logger: RiemannClientTests.logger)
+            configuration: RiemannClientTests.configuration([server], batch: 10),
+            logger: RiemannClientTests.logger
+        )
         client.start()
         client.enqueue(RiemannClientTests.events(0..<40))
         _ = try await server.waitForEvents(count: 40)
@@ -38,7 +40,9 @@ import TestSupport
     @Test(.tags(.integration), .tier(.integration)) func slowAcknowledgementsLandInHigherBuckets() async throws {
         let server = try await RiemannTestServer.start(replyMode: .acknowledgeAfter(.milliseconds(60)))
         let client = RiemannClient(
-            configuration: RiemannClientTests.configuration([server], batch: 5), logger: RiemannClientTests.logger)
+            configuration: RiemannClientTests.configuration([server], batch: 5),
+            logger: RiemannClientTests.logger
+        )
         client.start()
         client.enqueue(RiemannClientTests.events(0..<10))
         try await RiemannClientTests.eventually("acks") { client.statistics.queue.acknowledged == 10 }

@@ -6,7 +6,9 @@ import TestSupport
 extension RiemannClientConfiguration {
     /// Settings for tests: small batches sent soon, fast reconnects (10 to 100 ms), 1 s connects.
     static func forTests(
-        _ servers: [RiemannServerAddress], batch: Int = 50, delay: Duration = .milliseconds(10)
+        _ servers: [RiemannServerAddress],
+        batch: Int = 50,
+        delay: Duration = .milliseconds(10)
     ) -> RiemannClientConfiguration {
         var configuration = RiemannClientConfiguration(servers: servers)
         configuration.maximumBatchEvents = batch

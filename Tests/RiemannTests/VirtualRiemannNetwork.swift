@@ -12,7 +12,12 @@ import TestSupport
 /// server; a server can refuse connections.
 final class VirtualRiemannNetwork: Sendable {
     let loop = NIOAsyncTestingEventLoop()
-    private let state = Mutex<(channels: [(server: RiemannServerAddress, channel: NIOAsyncTestingChannel)], refused: Set<RiemannServerAddress>)>(([], []))
+    private let state = Mutex<
+        (
+            channels: [(server: RiemannServerAddress, channel: NIOAsyncTestingChannel)],
+            refused: Set<RiemannServerAddress>
+        )
+    >(([], []))
 
     struct ConnectionRefused: Error {}
 
@@ -23,14 +28,26 @@ final class VirtualRiemannNetwork: Sendable {
     }()
 
     /// A client on this network whose backoff jitter comes from `seed`.
-    func client(_ configuration: RiemannClientConfiguration, seed: UInt64 = 1, wireFormat: EventWireFormat = .riemann) -> RiemannClient {
+    func client(
+        _ configuration: RiemannClientConfiguration,
+        seed: UInt64 = 1,
+        wireFormat: EventWireFormat = .riemann
+    ) -> RiemannClient {
         RiemannClient(
-            configuration: configuration, eventLoopGroup: self.loop, logger: Self.logger, connector: self.connector,
-            wireFormat: wireFormat, randomNumberGenerator: SeededGenerator(seed: seed))
+            configuration: configuration,
+            eventLoopGroup: self.loop,
+            logger: Self.logger,
+            connector: self.connector,
+            wireFormat: wireFormat,
+            randomNumberGenerator: SeededGenerator(seed: seed)
+        )
     }
 
     /// A started client that has been handed `events`, once the loop has done what it can with them.
-    func startedClient(_ configuration: RiemannClientConfiguration, enqueueing events: [RiemannEvent]) async
+    func startedClient(
+        _ configuration: RiemannClientConfiguration,
+        enqueueing events: [RiemannEvent]
+    ) async
         -> RiemannClient
     {
         let client = self.client(configuration)

@@ -32,8 +32,11 @@ struct CatalogAPIConfigTests {
         let path = try Self.tokenFile(Self.secret + "\n")
         defer { try? FileManager.default.removeItem(atPath: path) }
         let configuration = try ConfigLoader.parse(
-            yaml: Self.yaml("url: http://127.0.0.1:8080/api_jsonrpc.php\ntoken_file: \(path)\nrate: 2\nbreaker_open: 1m"),
-            file: "c.yaml")
+            yaml: Self.yaml(
+                "url: http://127.0.0.1:8080/api_jsonrpc.php\ntoken_file: \(path)\nrate: 2\nbreaker_open: 1m"
+            ),
+            file: "c.yaml"
+        )
         let api = try #require(configuration.decode.zabbixAPI)
         #expect(api.token.secret == Self.secret, "white space around it ignored")
         #expect(api.endpoint == .init(host: "127.0.0.1", port: 8080, path: "/api_jsonrpc.php"))
@@ -54,11 +57,16 @@ struct CatalogAPIConfigTests {
         // tests reading the environment in parallel.
         let home = try #require(ProcessInfo.processInfo.environment["HOME"])
         let configuration = try ConfigLoader.parse(
-            yaml: Self.yaml("url: http://zabbix-web/zabbix/api_jsonrpc.php\ntoken_env: HOME"), file: "c.yaml")
+            yaml: Self.yaml("url: http://zabbix-web/zabbix/api_jsonrpc.php\ntoken_env: HOME"),
+            file: "c.yaml"
+        )
         let api = try #require(configuration.decode.zabbixAPI)
         #expect(api.token.secret == home)
         #expect(api.endpoint == .init(host: "zabbix-web", port: 80, path: "/zabbix/api_jsonrpc.php"))
-        #expect(configuration.effectiveYAML.contains("token_env: \"HOME\""), "the variable's name is shown, not its value")
+        #expect(
+            configuration.effectiveYAML.contains("token_env: \"HOME\""),
+            "the variable's name is shown, not its value"
+        )
     }
 
     @Test func aBrokenAPISectionNamesTheKeyAndNeverTheToken() throws {
@@ -68,7 +76,10 @@ struct CatalogAPIConfigTests {
         let valid = try Self.tokenFile(Self.secret)
         defer { for path in [open, empty, two, valid] { try? FileManager.default.removeItem(atPath: path) } }
         let cases: [(String, String, String)] = [
-            ("url: https://zabbix/api_jsonrpc.php\ntoken_env: HOME", "catalog.zabbix_api.url", "https is not supported"),
+            (
+                "url: https://zabbix/api_jsonrpc.php\ntoken_env: HOME", "catalog.zabbix_api.url",
+                "https is not supported"
+            ),
             ("url: ftp://zabbix/\ntoken_env: HOME", "catalog.zabbix_api.url", "http://"),
             ("url: http://zabbix:0/\ntoken_env: HOME", "catalog.zabbix_api.url", "port"),
             ("token_env: HOME", "catalog.zabbix_api", "missing key 'url'"),
@@ -105,10 +116,20 @@ struct CatalogAPIConfigTests {
         #expect(plan.restartRequired.isEmpty)
         #expect(plan.applied.decode.zabbixAPI?.token.secret == "new-token")
         let moved = try ConfigLoader.parse(yaml: text.replacingOccurrences(of: ":8080", with: ":8081"), file: "c.yaml")
-        #expect(ConfigurationReloadPlan(running: rotated, new: moved, decoderRunning: true).otherChanged == ["catalog.zabbix_api.url"])
-        let removed = try ConfigLoader.parse(yaml: String(text[..<text.range(of: "catalog:")!.lowerBound]), file: "c.yaml")
+        #expect(
+            ConfigurationReloadPlan(running: rotated, new: moved, decoderRunning: true).otherChanged == [
+                "catalog.zabbix_api.url"
+            ]
+        )
+        let removed = try ConfigLoader.parse(
+            yaml: String(text[..<text.range(of: "catalog:")!.lowerBound]),
+            file: "c.yaml"
+        )
         let off = ConfigurationReloadPlan(running: running, new: removed, decoderRunning: true)
-        #expect(off.otherChanged == ["catalog.zabbix_api"] && off.applied.decode.zabbixAPI == nil, "removing the section stops the lookups")
+        #expect(
+            off.otherChanged == ["catalog.zabbix_api"] && off.applied.decode.zabbixAPI == nil,
+            "removing the section stops the lookups"
+        )
         let unchanged = ConfigurationReloadPlan(running: running, new: running, decoderRunning: true)
         #expect(unchanged.changesNothing)
     }
@@ -117,10 +138,25 @@ struct CatalogAPIConfigTests {
 /// What the catalog does with the API's answers: values waiting in any namespace are released,
 /// named; values of itemids the API does not know stop waiting.
 struct CatalogAPIStoreTests {
-    static func waiting(_ itemid: UInt64, host: String? = "web-1", type: ItemValue.RequestType = .agentData) -> DecodedValue {
+    static func waiting(
+        _ itemid: UInt64,
+        host: String? = "web-1",
+        type: ItemValue.RequestType = .agentData
+    ) -> DecodedValue {
         DecodedValue(
-            value: ItemValue(requestType: type, host: host, itemid: itemid, proxy: type == .proxyData ? "proxy-1" : nil, value: "1"),
-            listener: "agents", connection: 1, seenAtMicros: 0, peerHost: nil, zabbixVersion: "7.0.9")
+            value: ItemValue(
+                requestType: type,
+                host: host,
+                itemid: itemid,
+                proxy: type == .proxyData ? "proxy-1" : nil,
+                value: "1"
+            ),
+            listener: "agents",
+            connection: 1,
+            seenAtMicros: 0,
+            peerHost: nil,
+            zabbixVersion: "7.0.9"
+        )
     }
 
     @Test func anAnswerReleasesTheValuesItNamesWhereverTheyWaitAndNotFoundEndsTheWaitOfOthers() throws {
@@ -135,7 +171,10 @@ struct CatalogAPIStoreTests {
             3: ItemCatalogEntry(host: "other-host", key: "agent.ping", valueType: 3),
         ])
         #expect(refused == 0)
-        #expect(released.map(\.value.key) == ["agent.ping", "pgsql.ping"].map(Optional.some) || released.map(\.value.key) == ["pgsql.ping", "agent.ping"].map(Optional.some))
+        #expect(
+            released.map(\.value.key) == ["agent.ping", "pgsql.ping"].map(Optional.some)
+                || released.map(\.value.key) == ["pgsql.ping", "agent.ping"].map(Optional.some)
+        )
         #expect(released.first { $0.value.itemid == 2 }?.value.host == "db-1", "a proxy value takes the item's host")
         #expect(released.allSatisfy { $0.valueType == 3 })
         #expect(store.pendingCount == 2, "3 names another host: still waiting, as 4")

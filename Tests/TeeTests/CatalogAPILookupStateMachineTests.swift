@@ -45,11 +45,15 @@ struct CatalogAPILookupStateMachineTests {
     }
 
     @Test func theFirstRequestAsksTheVersionWithoutTokenAndDecidesWhereTheTokenGoes() throws {
-        for (version, member) in [(ZabbixVersion(major: 6, minor: 0), true), (ZabbixVersion(major: 7, minor: 0), false)] {
+        for (version, member) in [
+            (ZabbixVersion(major: 6, minor: 0), true), (ZabbixVersion(major: 7, minor: 0), false),
+        ] {
             var machine = Self.machine()
             let probe = try #require(Self.sent(machine.want([42], until: Self.wait, now: Self.start)))
             #expect(probe.kind == .version)
-            let request = try #require(Self.sent(machine.answered(requestID: probe.id, version: version, now: Self.at(.milliseconds(300)))))
+            let request = try #require(
+                Self.sent(machine.answered(requestID: probe.id, version: version, now: Self.at(.milliseconds(300))))
+            )
             #expect(request.kind == .items([42], authMember: member), "\(version)")
         }
     }
@@ -58,11 +62,18 @@ struct CatalogAPILookupStateMachineTests {
         var machine = Self.ready { $0.maximumBatch = 3 }
         let first = try #require(Self.sent(machine.want([10], until: Self.wait, now: Self.at(.seconds(1)))))
         #expect(Self.itemids(first) == [10])
-        #expect(machine.want([11, 12, 11], until: Self.wait, now: Self.at(.seconds(1))).isEmpty, "one request at a time")
+        #expect(
+            machine.want([11, 12, 11], until: Self.wait, now: Self.at(.seconds(1))).isEmpty,
+            "one request at a time"
+        )
         #expect(machine.want([13, 14], until: Self.wait, now: Self.at(.seconds(1))).isEmpty)
-        let second = try #require(Self.sent(machine.answered(requestID: first.id, entries: [:], now: Self.at(.seconds(2)))))
+        let second = try #require(
+            Self.sent(machine.answered(requestID: first.id, entries: [:], now: Self.at(.seconds(2))))
+        )
         #expect(Self.itemids(second) == [11, 12, 13], "a batch holds at most 3, in the order wanted, each once")
-        let third = try #require(Self.sent(machine.answered(requestID: second.id, entries: [:], now: Self.at(.seconds(3)))))
+        let third = try #require(
+            Self.sent(machine.answered(requestID: second.id, entries: [:], now: Self.at(.seconds(3))))
+        )
         #expect(Self.itemids(third) == [14])
     }
 
@@ -70,7 +81,11 @@ struct CatalogAPILookupStateMachineTests {
         var machine = Self.ready()
         let request = try #require(Self.sent(machine.want([20, 21], until: Self.wait, now: Self.at(.seconds(1)))))
         let entry = ItemCatalogEntry(host: "web-1", key: "vfs.fs.size[{$MOUNT},free]", valueType: 3)
-        let actions = machine.answered(requestID: request.id, entries: [20: entry, 99: entry], now: Self.at(.seconds(1)))
+        let actions = machine.answered(
+            requestID: request.id,
+            entries: [20: entry, 99: entry],
+            now: Self.at(.seconds(1))
+        )
         #expect(actions == [.resolved([20: entry]), .notFound([21])], "only what was asked for is taught")
         #expect(machine.itemOutcomes[.resolved] == 2, "one more than ready() resolved")
         #expect(machine.itemOutcomes[.notFound] == 1)
@@ -105,8 +120,14 @@ struct CatalogAPILookupStateMachineTests {
         #expect(actions.first == .cancel(requestID: request.id))
         #expect(machine.requestOutcomes[.timeout] == 1)
         #expect(Self.itemids(Self.sent(actions)) == [40], "asked again at once (breaker closed, interval over)")
-        #expect(machine.answered(requestID: request.id, entries: [40: ItemCatalogEntry(host: "h", key: "k")], now: Self.at(.seconds(7))).isEmpty,
-            "a late answer to the abandoned request changes nothing")
+        #expect(
+            machine.answered(
+                requestID: request.id,
+                entries: [40: ItemCatalogEntry(host: "h", key: "k")],
+                now: Self.at(.seconds(7))
+            ).isEmpty,
+            "a late answer to the abandoned request changes nothing"
+        )
     }
 
     @Test func failuresInARowOpenTheBreakerWhichRefusesThenLetsOneProbeDecide() throws {
@@ -133,7 +154,9 @@ struct CatalogAPILookupStateMachineTests {
 
     @Test func itemidsWhoseValuesHaveFallenBackLeaveTheQueueUnasked() throws {
         var machine = Self.ready()
-        let request = try #require(Self.sent(machine.want([60], until: Self.at(.seconds(3)), now: Self.at(.seconds(1)))))
+        let request = try #require(
+            Self.sent(machine.want([60], until: Self.at(.seconds(3)), now: Self.at(.seconds(1))))
+        )
         _ = machine.want([61], until: Self.at(.seconds(3)), now: Self.at(.seconds(1)))
         let retry = try #require(Self.sent(machine.failed(requestID: request.id, .error, now: Self.at(.seconds(2)))))
         #expect(Self.itemids(retry) == [60, 61], "the failed batch first, then what was wanted meanwhile")

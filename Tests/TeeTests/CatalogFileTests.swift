@@ -1,8 +1,9 @@
 import Foundation
-@testable import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
+
+@testable import Tee
 
 #if canImport(Glibc)
 import Glibc
@@ -125,7 +126,12 @@ struct CatalogFileTests {
 
     /// ENOSPC in the middle of a save: the previous file stays whole, the failure is counted, the
     /// changes stay pending, and the next save after space came back writes them.
-    @Test(.enabled(if: TmpfsMount.isAvailable, "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"))
+    @Test(
+        .enabled(
+            if: TmpfsMount.isAvailable,
+            "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"
+        )
+    )
     func aSaveOnAFullDiskKeepsThePreviousFileAndIsCounted() throws {
         let disk = try TmpfsMount.mount(sizeBytes: 256 * 1024)
         defer { disk.unmount() }
@@ -135,7 +141,10 @@ struct CatalogFileTests {
         let store = Self.store()
         let source = try Self.directory()
         defer { ZabbixLabDirectory.remove(source) }
-        _ = FileManager.default.createFile(atPath: "\(source)/large.jsonl", contents: Data(Self.catalogFile(items: 2000)))
+        _ = FileManager.default.createFile(
+            atPath: "\(source)/large.jsonl",
+            contents: Data(Self.catalogFile(items: 2000))
+        )
         #expect(try store.load(path: "\(source)/large.jsonl") == .loaded(entries: 2000))
         #expect(store.saveFailureCount == 0)
 

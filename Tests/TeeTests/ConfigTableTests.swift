@@ -99,16 +99,24 @@ struct ConfigTableTests {
     @Test func aChangedAttributeOrFilterIsNamedByItsKey() throws {
         let running = try ConfigLoader.parse(yaml: Self.everyKeySet, file: "every.yaml")
         let new = try ConfigLoader.parse(
-            yaml: Self.everyKeySet.replacingOccurrences(of: "env: prod", with: "env: dev").replacingOccurrences(of: "web*", with: "db*"),
-            file: "every.yaml")
+            yaml: Self.everyKeySet.replacingOccurrences(of: "env: prod", with: "env: dev").replacingOccurrences(
+                of: "web*",
+                with: "db*"
+            ),
+            file: "every.yaml"
+        )
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
         #expect(plan.mappingChanged == ["mapping.attributes", "mapping.include.hosts"])
     }
 
     @Test func removingTheRiemannSectionKeepsAllOfItRunningUntilARestart() throws {
         let running = try ConfigLoader.parse(yaml: Self.everyKeySet, file: "every.yaml")
-        let riemann = Self.everyKeySet.range(of: "riemann:")!.lowerBound..<Self.everyKeySet.range(of: "mapping:")!.lowerBound
-        let new = try ConfigLoader.parse(yaml: Self.everyKeySet.replacingCharacters(in: riemann, with: ""), file: "every.yaml")
+        let riemann =
+            Self.everyKeySet.range(of: "riemann:")!.lowerBound..<Self.everyKeySet.range(of: "mapping:")!.lowerBound
+        let new = try ConfigLoader.parse(
+            yaml: Self.everyKeySet.replacingCharacters(in: riemann, with: ""),
+            file: "every.yaml"
+        )
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
         #expect(plan.restartRequired.contains("riemann"))
         #expect(plan.riemannChanged.isEmpty)

@@ -49,10 +49,12 @@ struct ConfigurationReloadPlanTests {
 
     @Test func passiveProxyAndMappingPartialAreLiveAndTheProxyQuotaNeedsARestart() throws {
         let running = try Self.configuration(Self.base)
-        let new = try Self.variant([
-            ("targets: [\"agent:10050\"]", "targets: [\"agent:10050\"]\n    passive_proxy: true"),
-            ("service: \"{key}\"", "service: \"{key}\"\n  partial: drop"),
-        ] + [("threads: 2", "threads: 2\ncatalog: { max_entries_per_proxy: 10 }")])
+        let new = try Self.variant(
+            [
+                ("targets: [\"agent:10050\"]", "targets: [\"agent:10050\"]\n    passive_proxy: true"),
+                ("service: \"{key}\"", "service: \"{key}\"\n  partial: drop"),
+            ] + [("threads: 2", "threads: 2\ncatalog: { max_entries_per_proxy: 10 }")]
+        )
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
         #expect(plan.listenersChanged == ["passive": ["passive_proxy"]])
         #expect(plan.mappingChanged == ["mapping.partial"])
@@ -64,7 +66,10 @@ struct ConfigurationReloadPlanTests {
 
     @Test func theSameFileChangesNothing() throws {
         let plan = ConfigurationReloadPlan(
-            running: try Self.configuration(Self.base), new: try Self.configuration(Self.base), decoderRunning: true)
+            running: try Self.configuration(Self.base),
+            new: try Self.configuration(Self.base),
+            decoderRunning: true
+        )
         #expect(plan.changesNothing)
         #expect(plan.restartRequired.isEmpty)
         #expect(plan.summary == "no change")
@@ -85,7 +90,10 @@ struct ConfigurationReloadPlanTests {
     @Test func settingsThatNeedARestartAreNamedAndKeepTheirRunningValues() throws {
         let running = try Self.configuration(Self.base)
         let new = try Self.variant([
-            ("threads: 2", "threads: 4\nlog_level: debug\ndecode: { workers: 3 }\ncatalog: { path: /tmp/c.jsonl }\nadmin: { listen: \"off\" }"),
+            (
+                "threads: 2",
+                "threads: 4\nlog_level: debug\ndecode: { workers: 3 }\ncatalog: { path: /tmp/c.jsonl }\nadmin: { listen: \"off\" }"
+            )
         ])
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
         #expect(plan.restartRequired == ["log_level", "threads", "decode.workers", "catalog.path", "admin.listen"])
@@ -102,14 +110,17 @@ struct ConfigurationReloadPlanTests {
         let servers = ConfigurationReloadPlan(
             running: running,
             new: try Self.variant([("[\"riemann-a:5555\"]", "[\"riemann-b:5555\"]\n  batch: { max_events: 10 }")]),
-            decoderRunning: true)
+            decoderRunning: true
+        )
         #expect(servers.riemannChanged == ["riemann.servers", "riemann.batch"])
         #expect(servers.applied.riemann?.servers == [RiemannServerAddress(host: "riemann-b", port: 5555)])
         #expect(servers.restartRequired.isEmpty)
 
         let removed = ConfigurationReloadPlan(
-            running: running, new: try Self.variant([("riemann:\n  servers: [\"riemann-a:5555\"]\n", "")]),
-            decoderRunning: true)
+            running: running,
+            new: try Self.variant([("riemann:\n  servers: [\"riemann-a:5555\"]\n", "")]),
+            decoderRunning: true
+        )
         #expect(removed.restartRequired == ["riemann"])
         #expect(removed.applied.riemann?.servers == [RiemannServerAddress(host: "riemann-a", port: 5555)])
         #expect(removed.riemannChanged.isEmpty)
@@ -117,8 +128,15 @@ struct ConfigurationReloadPlanTests {
 
     @Test func decodingCannotBeTurnedOnWhenNoListenerDecodedAtStart() throws {
         let running = try Self.configuration(
-            Self.base.replacingOccurrences(of: "targets: [\"zabbix-a:10051\"]", with: "targets: [\"zabbix-a:10051\"]\n    decode: false")
-                .replacingOccurrences(of: "targets: [\"agent:10050\"]", with: "targets: [\"agent:10050\"]\n    decode: false"))
+            Self.base.replacingOccurrences(
+                of: "targets: [\"zabbix-a:10051\"]",
+                with: "targets: [\"zabbix-a:10051\"]\n    decode: false"
+            )
+            .replacingOccurrences(
+                of: "targets: [\"agent:10050\"]",
+                with: "targets: [\"agent:10050\"]\n    decode: false"
+            )
+        )
         let new = try Self.variant([("targets: [\"agent:10050\"]", "targets: [\"agent:10050\"]\n    decode: false")])
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: false)
         #expect(plan.restartRequired == ["listeners[agents].decode"])
@@ -155,7 +173,8 @@ struct ConfigurationReloadPlanTests {
                     "first_byte_timeout", "client_fin_timeout", "server_reply_timeout", "max_connections_per_source",
                     "tcp_smart_connect", "tcp_fin_with_data", "tcp_defer_accept",
                 ]
-            ])
+            ]
+        )
         #expect(plan.restartRequired.isEmpty)
         #expect(plan.applied.maxConnections == 500)
     }
@@ -164,7 +183,9 @@ struct ConfigurationReloadPlanTests {
 extension ConfigurationReloadPlanTests {
     @Test func selfMonitoringIsALiveRiemannChange() throws {
         let running = try Self.configuration(Self.base)
-        let new = try Self.variant([("[\"riemann-a:5555\"]", "[\"riemann-a:5555\"]\n  self_monitoring: { interval: 5s }")])
+        let new = try Self.variant([
+            ("[\"riemann-a:5555\"]", "[\"riemann-a:5555\"]\n  self_monitoring: { interval: 5s }")
+        ])
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
         #expect(plan.riemannChanged.first == "riemann.self_monitoring")
         #expect(plan.restartRequired.isEmpty)
@@ -176,7 +197,10 @@ extension ConfigurationReloadPlanTests {
     @Test func riemannByteLimitsAreLiveChanges() throws {
         let running = try Self.configuration(Self.base)
         let new = try Self.variant([
-            ("[\"riemann-a:5555\"]", "[\"riemann-a:5555\"]\n  batch: { max_bytes: 256KiB }\n  queue: { max_bytes: 8MiB }")
+            (
+                "[\"riemann-a:5555\"]",
+                "[\"riemann-a:5555\"]\n  batch: { max_bytes: 256KiB }\n  queue: { max_bytes: 8MiB }"
+            )
         ])
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
         #expect(plan.riemannChanged == ["riemann.batch", "riemann.queue"])

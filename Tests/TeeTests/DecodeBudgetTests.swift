@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import NIOCore
 import Relay
-@testable import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
+
+@testable import Tee
 
 /// Issue 14: what one payload, one connection and all frames still arriving may cost the side
 /// pipeline is bounded by configuration; what is refused is counted and relaying goes on.
@@ -18,7 +19,9 @@ struct DecodeBudgetTests {
 
     static func senderData(rows: Int, value: String = "1") -> [UInt8] {
         let row = #"{"host":"h","key":"k","value":"\#(value)"}"#
-        return ZabbixFrames.plain(#"{"request":"sender data","data":["# + Array(repeating: row, count: rows).joined(separator: ",") + "]}")
+        return ZabbixFrames.plain(
+            #"{"request":"sender data","data":["# + Array(repeating: row, count: rows).joined(separator: ",") + "]}"
+        )
     }
 
     @Test func aPayloadThatWouldKeepMoreThanItsBudgetIsCountedAndDecodingGoesOn() async throws {
@@ -43,7 +46,10 @@ struct DecodeBudgetTests {
             #"{"host":"h","key":"k","value":"kept"}"#,
         ]
         try harness.connection([
-            (.clientToServer, ZabbixFrames.plain(#"{"request":"sender data","data":["# + rows.joined(separator: ",") + "]}")),
+            (
+                .clientToServer,
+                ZabbixFrames.plain(#"{"request":"sender data","data":["# + rows.joined(separator: ",") + "]}")
+            ),
             (.serverToClient, Self.stored),
         ])
         let values = await harness.values(count: 1)
@@ -59,7 +65,9 @@ struct DecodeBudgetTests {
         var harness = Harness { $0.maximumFrameSize = 1024 }
         let frame = Self.senderData(rows: 23)
         #expect(frame.count > 800 && frame.count < 1024)
-        try harness.connection(Array(repeating: [(.clientToServer, frame), (.serverToClient, Self.stored)], count: 10).flatMap { $0 })
+        try harness.connection(
+            Array(repeating: [(.clientToServer, frame), (.serverToClient, Self.stored)], count: 10).flatMap { $0 }
+        )
         try harness.connection([(.clientToServer, frame), (.serverToClient, Self.stored)])
         _ = await harness.values(count: 69)
         await harness.pipeline.shutdown()
@@ -70,7 +78,10 @@ struct DecodeBudgetTests {
         let first = emitted[1, default: 0]
         #expect(first % 23 == 0)
         let lost = 10 - first / 23
-        #expect(lost >= 1 && lost <= dropped && dropped <= 2 * lost, "lost \(lost) exchanges, dropped \(dropped) frames")
+        #expect(
+            lost >= 1 && lost <= dropped && dropped <= 2 * lost,
+            "lost \(lost) exchanges, dropped \(dropped) frames"
+        )
         #expect(lost <= 8, "the first two exchanges fit the burst")
     }
 
@@ -84,8 +95,17 @@ struct DecodeBudgetTests {
         let big = Self.senderData(rows: 1500)
         #expect(big.count > 40 << 10 && big.count < 64 << 10)
         let taps = try (1...2).map { id in
-            try #require(harness.factory.makeTap(for: RelayConnectionInfo(
-                id: UInt64(id), listener: "agents", client: nil, local: nil, target: Endpoint(host: "127.0.0.1", port: 10051))))
+            try #require(
+                harness.factory.makeTap(
+                    for: RelayConnectionInfo(
+                        id: UInt64(id),
+                        listener: "agents",
+                        client: nil,
+                        local: nil,
+                        target: Endpoint(host: "127.0.0.1", port: 10051)
+                    )
+                )
+            )
         }
         let half = big.count / 2
         try big[..<half].withUnsafeBytes { try taps[0].observe($0, direction: .clientToServer) }
@@ -97,7 +117,10 @@ struct DecodeBudgetTests {
         // The frame's 1500 values would not fit the same 96 KiB while waiting for a reply (no
         // reply is sent): what is pinned here is that one of the two frames was decoded.
         let senderData = DecodeStatistics.FrameKind(message: "sender data", flags: 1)
-        #expect(await eventually { harness.pipeline.statistics.framesDecoded[senderData] == 1 }, "one connection's frame was decoded")
+        #expect(
+            await eventually { harness.pipeline.statistics.framesDecoded[senderData] == 1 },
+            "one connection's frame was decoded"
+        )
         await harness.pipeline.shutdown()
         #expect(harness.pipeline.statistics.failures(.queueFull) == 1)
         #expect(harness.pipeline.frameBytes.bytesInUse == 0, "closed connections give their bytes back")
@@ -125,7 +148,9 @@ struct DecodeBudgetTests {
 
     @Test func theShareOfAHugeFrameLimitNeverOverflows() {
         var share = ConnectionDecodeShare(maximumFrameSize: .max, now: .uptimeNanoseconds(0))
-        let admitted = [share.admit(.max, now: .uptimeNanoseconds(0)), share.admit(.max / 2, now: .uptimeNanoseconds(.max))]
+        let admitted = [
+            share.admit(.max, now: .uptimeNanoseconds(0)), share.admit(.max / 2, now: .uptimeNanoseconds(.max)),
+        ]
         #expect(admitted == [true, true])
     }
 }

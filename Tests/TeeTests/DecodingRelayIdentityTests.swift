@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 import Relay
 import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
 
 /// Acceptance: whatever arrives — truncated frames, wrong magic, unknown flags, absurd lengths,
@@ -24,8 +24,14 @@ struct DecodingRelayIdentityTests {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let listener = RelayListener(
-            configuration: RelayListenerConfiguration(name: "hostile", listen: [Endpoint(host: "127.0.0.1", port: 0)], targets: [Endpoint(host: "127.0.0.1", port: target.port)]),
-            tapFactory: pipeline.tapFactory, logger: logger)
+            configuration: RelayListenerConfiguration(
+                name: "hostile",
+                listen: [Endpoint(host: "127.0.0.1", port: 0)],
+                targets: [Endpoint(host: "127.0.0.1", port: target.port)]
+            ),
+            tapFactory: pipeline.tapFactory,
+            logger: logger
+        )
         try await listener.start()
         let port = listener.localAddresses[0].port!
         let received = TestThreads.start { () throws -> [StreamChecksum] in
@@ -72,12 +78,37 @@ struct DecodingRelayIdentityTests {
             ("unknown flag bits", [UInt8](good.prefix(4)) + [0x81] + good.dropFirst(5)),
             ("length 2^64-1", largeHeader + PayloadPattern.shared.bytes(seed: 1, length: 4096)),
             ("reserved that lies", lyingReserved),
-            ("corrupt zlib", ZabbixFrames.frame(flags: 3, payload: [0x78, 0x9c] + PayloadPattern.shared.bytes(seed: 2, length: 100), reserved: 1000)),
+            (
+                "corrupt zlib",
+                ZabbixFrames.frame(
+                    flags: 3,
+                    payload: [0x78, 0x9c] + PayloadPattern.shared.bytes(seed: 2, length: 100),
+                    reserved: 1000
+                )
+            ),
             ("invalid JSON", ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h""#)),
-            ("invalid UTF-8", ZabbixFrames.frame(flags: 1, payload: Array(#"{"request":"sender data","data":[{"host":""#.utf8) + [0xc3, 0x28] + Array(#""}]}"#.utf8), reserved: 0)),
-            ("oversized frame", ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 2 << 20) + #""}]}"#) + good),
+            (
+                "invalid UTF-8",
+                ZabbixFrames.frame(
+                    flags: 1,
+                    payload: Array(#"{"request":"sender data","data":[{"host":""#.utf8) + [0xc3, 0x28]
+                        + Array(#""}]}"#.utf8),
+                    reserved: 0
+                )
+            ),
+            (
+                "oversized frame",
+                ZabbixFrames.plain(
+                    #"{"request":"sender data","data":[{"host":"h","key":"k","value":""#
+                        + String(repeating: "x", count: 2 << 20) + #""}]}"#
+                ) + good
+            ),
             ("100 MB of random bytes", PayloadPattern.shared.bytes(seed: 3, length: 100 << 20)),
-            ("ZBXD header then 100 MB of random bytes", Array(ZabbixFrames.frame(flags: 1, payload: [], reserved: 0).prefix(5)) + [0, 0, 0, 0x10, 0, 0, 0, 0] + PayloadPattern.shared.bytes(seed: 4, length: 100 << 20)),
+            (
+                "ZBXD header then 100 MB of random bytes",
+                Array(ZabbixFrames.frame(flags: 1, payload: [], reserved: 0).prefix(5)) + [0, 0, 0, 0x10, 0, 0, 0, 0]
+                    + PayloadPattern.shared.bytes(seed: 4, length: 100 << 20)
+            ),
         ]
         let received = try await Self.relay(payloads.map(\.1), pipeline: pipeline)
         for ((name, sent), got) in zip(payloads, received) {

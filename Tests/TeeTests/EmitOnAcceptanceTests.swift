@@ -1,7 +1,7 @@
 import Riemann
 import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
 
 /// An event means "Zabbix stored this value": a request's values are held until the reply on
@@ -9,18 +9,25 @@ import ZabbixProtocol
 /// through `CaptureDecoder`, which runs the side pipeline's own decode step.
 struct EmitOnAcceptanceTests {
     static func sender(_ rows: [(host: String, key: String, value: String)]) -> [UInt8] {
-        let data = rows.map { #"{"host":"\#($0.host)","key":"\#($0.key)","value":"\#($0.value)"}"# }.joined(separator: ",")
+        let data = rows.map { #"{"host":"\#($0.host)","key":"\#($0.key)","value":"\#($0.value)"}"# }.joined(
+            separator: ","
+        )
         return ZabbixFrames.plain(#"{"request":"sender data","data":[\#(data)]}"#)
     }
 
     static func reply(processed: Int, failed: Int) -> [UInt8] {
         ZabbixFrames.plain(
-            #"{"response":"success","info":"processed: \#(processed); failed: \#(failed); total: \#(processed + failed); seconds spent: 0.000050"}"#)
+            #"{"response":"success","info":"processed: \#(processed); failed: \#(failed); total: \#(processed + failed); seconds spent: 0.000050"}"#
+        )
     }
 
     static func agentData(session: String = "0123456789abcdef0123456789abcdef", ids: ClosedRange<Int>) -> [UInt8] {
-        let rows = ids.map { #"{"host":"web01","key":"k\#($0)","value":"\#($0)","id":\#($0),"clock":1795236167,"ns":\#($0)}"# }
-        return ZabbixFrames.plain(#"{"request":"agent data","session":"\#(session)","data":[\#(rows.joined(separator: ","))]}"#)
+        let rows = ids.map {
+            #"{"host":"web01","key":"k\#($0)","value":"\#($0)","id":\#($0),"clock":1795236167,"ns":\#($0)}"#
+        }
+        return ZabbixFrames.plain(
+            #"{"request":"agent data","session":"\#(session)","data":[\#(rows.joined(separator: ","))]}"#
+        )
     }
 
     let three = Self.sender([("web01", "a", "1"), ("web01", "b", "2"), ("web01", "c", "3")])
@@ -35,14 +42,19 @@ struct EmitOnAcceptanceTests {
 
     @Test func aBareSuccessWithoutCountsAcceptsEveryRow() {
         // Active proxies' `proxy data` is answered `{"upload":"enabled","response":"success"}`.
-        let result = CaptureDecoder().decode(client: self.three, server: ZabbixFrames.plain(#"{"upload":"enabled","response":"success"}"#))
+        let result = CaptureDecoder().decode(
+            client: self.three,
+            server: ZabbixFrames.plain(#"{"upload":"enabled","response":"success"}"#)
+        )
         #expect(result.values.count == 3)
     }
 
     @Test func aRejectedSingleValueIsNotEmittedAndCounted() {
         // zabbix_sender -s nobody: the server answers processed: 0; failed: 1.
         let result = CaptureDecoder().decode(
-            client: Self.sender([("nobody", "trap", "42")]), server: Self.reply(processed: 0, failed: 1))
+            client: Self.sender([("nobody", "trap", "42")]),
+            server: Self.reply(processed: 0, failed: 1)
+        )
         #expect(result.values.isEmpty)
         #expect(result.statistics.rejectedValues[.noneProcessed] == 1)
         #expect(result.statistics.summary[.init(request: "sender data", version: "-")]?.rejected == 1)
@@ -56,7 +68,9 @@ struct EmitOnAcceptanceTests {
 
     @Test func aFailedResponseIsNotEmitted() {
         let result = CaptureDecoder().decode(
-            client: self.three, server: ZabbixFrames.plain(#"{"response":"failed","info":"host [x] not found"}"#))
+            client: self.three,
+            server: ZabbixFrames.plain(#"{"response":"failed","info":"host [x] not found"}"#)
+        )
         #expect(result.values.isEmpty)
         #expect(result.statistics.rejectedValues[.failedResponse] == 3)
     }
@@ -99,11 +113,14 @@ struct EmitOnAcceptanceTests {
 
     @Test func historyPushEmitsExactlyTheRowsTheServerAccepted() {
         let sid = "0123456789abcdef0123456789abcdef"
-        let request = ZabbixFrames.plain(#"""
+        let request = ZabbixFrames.plain(
+            #"""
             {"request":"history.push","sid":"\#(sid)","clientip":"192.0.2.7","data":[{"itemid":10101,"value":"1","clock":1795236167,"ns":1},{"host":"web01","key":"trap.a","value":"2"},{"host":"web01","key":"trap.b","value":"hello"}]}
-            """#)
+            """#
+        )
         let reply = ZabbixFrames.plain(
-            #"{"response":"success","data":[{"itemid":10101},{"itemid":10102,"error":"Item is disabled."},{"itemid":10103}]}"#)
+            #"{"response":"success","data":[{"itemid":10101},{"itemid":10102,"error":"Item is disabled."},{"itemid":10103}]}"#
+        )
         let result = CaptureDecoder().decode(client: request, server: reply)
         let values = result.values.sorted { $0.value.value < $1.value.value }
         #expect(values.map(\.value.value) == ["1", "hello"])
@@ -120,21 +137,29 @@ struct EmitOnAcceptanceTests {
         // The streaming reader keeps no row with nothing usable (and no row whose host is longer
         // than Zabbix allows), but the reply answers every request row by position.
         let longHost = String(repeating: "h", count: 129)
-        let request = ZabbixFrames.plain(#"""
+        let request = ZabbixFrames.plain(
+            #"""
             {"request":"history.push","sid":"s","data":[{"clock":1},{"host":"web01","key":"trap.a","value":"a"},{"host":"\#(longHost)","key":"k","value":"x"},"junk",{"host":"web01","key":"trap.b","value":"b"},{"host":"web01","key":"trap.c","value":"c"}]}
-            """#)
-        let reply = ZabbixFrames.plain(#"""
+            """#
+        )
+        let reply = ZabbixFrames.plain(
+            #"""
             {"response":"success","data":[{"error":"No value."},{"itemid":1},{"error":"Unknown host."},{"error":"Invalid."},{"error":"Item is disabled."},{"itemid":3}]}
-            """#)
+            """#
+        )
         let result = CaptureDecoder().decode(client: request, server: reply)
         #expect(result.values.map(\.value.value) == ["a", "c"])
         #expect(result.statistics.rejectedValues[.rowError] == 1, "trap.b")
     }
 
     @Test func historyPushRefusedWholeIsNotEmitted() {
-        let request = ZabbixFrames.plain(#"{"request":"history.push","sid":"s","clientip":"192.0.2.7","data":[{"host":"h","key":"k","value":"1"}]}"#)
+        let request = ZabbixFrames.plain(
+            #"{"request":"history.push","sid":"s","clientip":"192.0.2.7","data":[{"host":"h","key":"k","value":"1"}]}"#
+        )
         let result = CaptureDecoder().decode(
-            client: request, server: ZabbixFrames.plain(#"{"response":"failed","info":"Permission denied."}"#))
+            client: request,
+            server: ZabbixFrames.plain(#"{"response":"failed","info":"Permission denied."}"#)
+        )
         #expect(result.values.isEmpty)
         #expect(result.statistics.rejectedValues[.failedResponse] == 1)
     }
@@ -142,9 +167,17 @@ struct EmitOnAcceptanceTests {
     @Test func aRetryAfterAReplyTheTeeSawButTheClientLostIsEmittedOnce() {
         // The tee relays the server's acceptance; the agent misses it and sends the batch again.
         let decoder = CaptureDecoder()
-        let first = decoder.decode(client: Self.agentData(ids: 1...3), server: Self.reply(processed: 3, failed: 0), connection: 1)
+        let first = decoder.decode(
+            client: Self.agentData(ids: 1...3),
+            server: Self.reply(processed: 3, failed: 0),
+            connection: 1
+        )
         // The server drops the rows it has (processed: 0); the tee drops them before the reply.
-        let retry = decoder.decode(client: Self.agentData(ids: 1...3), server: Self.reply(processed: 0, failed: 3), connection: 2)
+        let retry = decoder.decode(
+            client: Self.agentData(ids: 1...3),
+            server: Self.reply(processed: 0, failed: 3),
+            connection: 2
+        )
         #expect(first.values.count == 3)
         #expect(retry.values.isEmpty)
         #expect(retry.statistics.duplicateCount == 3)
@@ -155,13 +188,28 @@ struct EmitOnAcceptanceTests {
         // The agent's retry carries the rows the server has (ids 1-3) and new ones (4-5): the
         // server answers processed: 2; failed: 3, the three being the duplicates the tee dropped.
         let decoder = CaptureDecoder()
-        _ = decoder.decode(client: Self.agentData(ids: 1...3), server: Self.reply(processed: 3, failed: 0), connection: 1)
-        let retry = decoder.decode(client: Self.agentData(ids: 1...5), server: Self.reply(processed: 2, failed: 3), connection: 2)
+        _ = decoder.decode(
+            client: Self.agentData(ids: 1...3),
+            server: Self.reply(processed: 3, failed: 0),
+            connection: 1
+        )
+        let retry = decoder.decode(
+            client: Self.agentData(ids: 1...5),
+            server: Self.reply(processed: 2, failed: 3),
+            connection: 2
+        )
         #expect(retry.values.map(\.value.id) == [4, 5])
         #expect(retry.values.allSatisfy { $0.batchFailed == nil }, "every row the tee held was accepted")
-        let mixed = decoder.decode(client: Self.agentData(ids: 4...8), server: Self.reply(processed: 2, failed: 3), connection: 3)
+        let mixed = decoder.decode(
+            client: Self.agentData(ids: 4...8),
+            server: Self.reply(processed: 2, failed: 3),
+            connection: 3
+        )
         #expect(mixed.values.map(\.value.id) == [6, 7, 8])
-        #expect(mixed.values.allSatisfy { $0.batchFailed == 1 }, "three failed, two of them duplicates: one of the held rows failed")
+        #expect(
+            mixed.values.allSatisfy { $0.batchFailed == 1 },
+            "three failed, two of them duplicates: one of the held rows failed"
+        )
     }
 
     @Test func aRetryAfterAReplyTheTeeNeverSawIsEmittedOnce() {
@@ -169,21 +217,35 @@ struct EmitOnAcceptanceTests {
         // nothing remembered, so the retry the server accepts is emitted.
         let decoder = CaptureDecoder()
         let lost = decoder.decode(client: Self.agentData(ids: 1...3), server: [], connection: 1)
-        let retry = decoder.decode(client: Self.agentData(ids: 1...3), server: Self.reply(processed: 3, failed: 0), connection: 2)
+        let retry = decoder.decode(
+            client: Self.agentData(ids: 1...3),
+            server: Self.reply(processed: 3, failed: 0),
+            connection: 2
+        )
         #expect(lost.values.isEmpty)
         #expect(retry.values.map(\.value.id) == [1, 2, 3])
         #expect(retry.statistics.duplicateCount == 0)
         // A third copy is a duplicate now.
-        let again = decoder.decode(client: Self.agentData(ids: 1...3), server: Self.reply(processed: 0, failed: 3), connection: 3)
+        let again = decoder.decode(
+            client: Self.agentData(ids: 1...3),
+            server: Self.reply(processed: 0, failed: 3),
+            connection: 3
+        )
         #expect(again.values.isEmpty && again.statistics.duplicateCount == 3)
     }
 
     @Test func rejectedRowsAreNotRememberedAsSeen() {
         // A batch refused (redirect) and then sent again where it is accepted must be emitted.
         let decoder = CaptureDecoder()
-        let redirect = ZabbixFrames.plain(#"{"response":"failed","redirect":{"revision":3,"address":"10.0.0.2:10051"}}"#)
+        let redirect = ZabbixFrames.plain(
+            #"{"response":"failed","redirect":{"revision":3,"address":"10.0.0.2:10051"}}"#
+        )
         let refused = decoder.decode(client: Self.agentData(ids: 1...2), server: redirect, connection: 1)
-        let accepted = decoder.decode(client: Self.agentData(ids: 1...2), server: Self.reply(processed: 2, failed: 0), connection: 2)
+        let accepted = decoder.decode(
+            client: Self.agentData(ids: 1...2),
+            server: Self.reply(processed: 2, failed: 0),
+            connection: 2
+        )
         #expect(refused.values.isEmpty)
         #expect(refused.statistics.rejectedValues[.redirect] == 2)
         #expect(accepted.values.count == 2)
@@ -191,26 +253,34 @@ struct EmitOnAcceptanceTests {
 
     @Test func passiveChecksAreEmittedFromTheReplyAsBefore() {
         let result = CaptureDecoder(peerHost: "10.0.0.7").decode(
-            client: ZabbixFrames.plain("agent.version"), server: ZabbixFrames.plain("6.0.14"))
+            client: ZabbixFrames.plain("agent.version"),
+            server: ZabbixFrames.plain("6.0.14")
+        )
         #expect(result.values.map(\.value.value) == ["6.0.14"])
         #expect(result.values.first?.value.host == "10.0.0.7", "the agent's address, applied by the decoder")
     }
 
     @Test func passiveProxyDataIsAcceptedByTheServersResponseFromTheConnectingSide() {
         // Server → passive proxy: poll, the proxy's data, the server's verdict.
-        let client = ZabbixFrames.plain(#"{"request":"proxy data"}"#) + ZabbixFrames.plain(#"{"upload":"enabled","response":"success"}"#)
+        let client =
+            ZabbixFrames.plain(#"{"request":"proxy data"}"#)
+            + ZabbixFrames.plain(#"{"upload":"enabled","response":"success"}"#)
         let server = ZabbixFrames.compressed(
-            #"{"session":"s1","version":"6.0.14","history data":[{"id":1,"itemid":5,"clock":1,"ns":0,"value":"9"}],"clock":2,"ns":3}"#)
+            #"{"session":"s1","version":"6.0.14","history data":[{"id":1,"itemid":5,"clock":1,"ns":0,"value":"9"}],"clock":2,"ns":3}"#
+        )
         let result = CaptureDecoder().decode(client: client, server: server)
         #expect(result.values.map(\.value.value) == ["9"])
         let refused = CaptureDecoder().decode(
-            client: ZabbixFrames.plain(#"{"request":"proxy data"}"#) + ZabbixFrames.plain(#"{"response":"failed"}"#), server: server)
+            client: ZabbixFrames.plain(#"{"request":"proxy data"}"#) + ZabbixFrames.plain(#"{"response":"failed"}"#),
+            server: server
+        )
         #expect(refused.values.isEmpty)
     }
 
     @Test func theSummaryCountsPerRequestTypeAndVersion() {
         let agent7 = ZabbixFrames.plain(
-            #"{"request":"agent data","session":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","version":"8.0.0rc1","variant":1,"host":"web01","data":[{"itemid":1,"value":"1","id":1,"clock":1,"ns":1},{"itemid":2,"value":"2","id":2,"clock":1,"ns":2}]}"#)
+            #"{"request":"agent data","session":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","version":"8.0.0rc1","variant":1,"host":"web01","data":[{"itemid":1,"value":"1","id":1,"clock":1,"ns":1},{"itemid":2,"value":"2","id":2,"clock":1,"ns":2}]}"#
+        )
         let result = CaptureDecoder().decode(client: agent7, server: Self.reply(processed: 2, failed: 0))
         let row = result.statistics.summary[.init(request: "agent data", version: "8.0.0rc1")]
         #expect(row?.decoded == 2 && row?.accepted == 2 && row?.unresolved == 2 && row?.resolved == 0)

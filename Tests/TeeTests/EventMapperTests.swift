@@ -6,16 +6,38 @@ import ZabbixProtocol
 /// Item values become the Riemann events a Riemann user expects; text never becomes a metric.
 struct EventMapperTests {
     static func decoded(
-        _ value: String, key: String = "system.cpu.load[all,avg1]", host: String? = "web01",
-        state: ItemValue.State = .normal, clock: Int64? = 1_700_000_000, ns: Int64? = 123_456_789,
-        valueType: Int64? = nil, requestType: ItemValue.RequestType = .agentData, itemid: UInt64? = nil
+        _ value: String,
+        key: String = "system.cpu.load[all,avg1]",
+        host: String? = "web01",
+        state: ItemValue.State = .normal,
+        clock: Int64? = 1_700_000_000,
+        ns: Int64? = 123_456_789,
+        valueType: Int64? = nil,
+        requestType: ItemValue.RequestType = .agentData,
+        itemid: UInt64? = nil
     ) -> DecodedValue {
         DecodedValue(
-            value: ItemValue(requestType: requestType, host: host, key: key, itemid: itemid, value: value, state: state, clock: clock, ns: ns),
-            listener: "agents", connection: 1, valueType: valueType, seenAtMicros: 1_800_000_000_000_000)
+            value: ItemValue(
+                requestType: requestType,
+                host: host,
+                key: key,
+                itemid: itemid,
+                value: value,
+                state: state,
+                clock: clock,
+                ns: ns
+            ),
+            listener: "agents",
+            connection: 1,
+            valueType: valueType,
+            seenAtMicros: 1_800_000_000_000_000
+        )
     }
 
-    func event(_ decoded: DecodedValue, _ configure: (inout MappingConfiguration) -> Void = { _ in }) throws -> RiemannEvent {
+    func event(
+        _ decoded: DecodedValue,
+        _ configure: (inout MappingConfiguration) -> Void = { _ in }
+    ) throws -> RiemannEvent {
         var configuration = MappingConfiguration()
         configure(&configuration)
         return try EventMapper(configuration: configuration).event(for: decoded).get()
@@ -42,7 +64,9 @@ struct EventMapperTests {
         #expect(try self.event(Self.decoded("9223372036854775807")).metric == .sint64(.max))
     }
 
-    @Test(arguments: ["hello world", "Linux vm 6.1 x86_64", "", "nan", "inf", "0x10", "1,5", " 42", "42 ", "1.2.3", "--1"])
+    @Test(arguments: [
+        "hello world", "Linux vm 6.1 x86_64", "", "nan", "inf", "0x10", "1,5", " 42", "42 ", "1.2.3", "--1",
+    ])
     func textValueNeverProducesAMetric(text: String) throws {
         let event = try self.event(Self.decoded(text))
         #expect(event.metric == nil, "\(text)")
@@ -79,7 +103,13 @@ struct EventMapperTests {
         #expect(event.metric == nil)
         #expect(event.description == "Cannot open file: [2] No such file or directory")
         #expect(try self.event(decoded) { $0.notSupported = .state("warning") }.state == "warning")
-        let dropped = EventMapper(configuration: { var c = MappingConfiguration(); c.notSupported = .drop; return c }()).event(for: decoded)
+        let dropped = EventMapper(
+            configuration: {
+                var c = MappingConfiguration()
+                c.notSupported = .drop
+                return c
+            }()
+        ).event(for: decoded)
         #expect(throws: EventMapper.SkipReason.self) { try dropped.get() }
     }
 
@@ -122,14 +152,18 @@ struct EventMapperTests {
         #expect(event.service == "k[" + String(repeating: "日", count: 2_046))
         #expect(event.service?.unicodeScalars.count == 2_048)
         // What Zabbix can store is never cut.
-        let fits = try self.event(Self.decoded("1", key: String(repeating: "k", count: 2_048), host: String(repeating: "h", count: 128)))
+        let fits = try self.event(
+            Self.decoded("1", key: String(repeating: "k", count: 2_048), host: String(repeating: "h", count: 128))
+        )
         #expect(fits.host?.count == 128 && fits.service?.count == 2_048)
     }
 
     @Test func aKeyOfManyMebibytesBecomesAServiceOfBoundedSize() throws {
         // A non-JSON frame on a passive listener once made its whole payload the key.
         let key = String(repeating: "x", count: 8 << 20)
-        let event = try self.event(Self.decoded("1", key: key, host: "web01")) { $0.service = ServiceTemplate("{host} {key} {host} {key}") }
+        let event = try self.event(Self.decoded("1", key: key, host: "web01")) {
+            $0.service = ServiceTemplate("{host} {key} {host} {key}")
+        }
         let service = try #require(event.service)
         #expect(service.utf8.count <= MappingConfiguration.serviceMaximumBytes)
         #expect(service.hasPrefix("web01 " + String(repeating: "x", count: 2_048) + " web01 x"))
@@ -148,10 +182,24 @@ struct EventMapperTests {
     @Test func attributeValuesFromTheTrafficAreCut() throws {
         let long = String(repeating: "é", count: 1_000)  // 2 000 bytes
         let value = ItemValue(
-            requestType: .proxyData, host: "h", key: "log[/var/log/x]", proxy: long, value: "line", source: long)
-        let decoded = DecodedValue(value: value, listener: "proxies", connection: 1, seenAtMicros: 1_800_000_000_000_000)
+            requestType: .proxyData,
+            host: "h",
+            key: "log[/var/log/x]",
+            proxy: long,
+            value: "line",
+            source: long
+        )
+        let decoded = DecodedValue(
+            value: value,
+            listener: "proxies",
+            connection: 1,
+            seenAtMicros: 1_800_000_000_000_000
+        )
         let event = try EventMapper(configuration: MappingConfiguration()).event(for: decoded).get()
-        let attributes = Dictionary(event.attributes.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        let attributes = Dictionary(
+            event.attributes.map { ($0.key, $0.value) },
+            uniquingKeysWith: { first, _ in first }
+        )
         #expect(attributes["zabbix_proxy"] == String(repeating: "é", count: 512))
         #expect(attributes["zabbix_log_source"] == String(repeating: "é", count: 512))
     }
@@ -162,9 +210,22 @@ struct EventMapperTests {
         configuration.attributes = [("env", "production")]
         let huge = String(repeating: "💥", count: 4 << 20)
         let value = ItemValue(
-            requestType: .proxyData, host: huge, key: huge, itemid: .max, proxy: huge, value: huge, state: .notSupported,
-            clock: .min, ns: .max, lastlogsize: .max, mtime: .min, timestamp: .min, source: huge, severity: .min,
-            eventid: .min)
+            requestType: .proxyData,
+            host: huge,
+            key: huge,
+            itemid: .max,
+            proxy: huge,
+            value: huge,
+            state: .notSupported,
+            clock: .min,
+            ns: .max,
+            lastlogsize: .max,
+            mtime: .min,
+            timestamp: .min,
+            source: huge,
+            severity: .min,
+            eventid: .min
+        )
         let decoded = DecodedValue(value: value, listener: "proxies", connection: 1, seenAtMicros: .min)
         let event = try EventMapper(configuration: configuration).event(for: decoded).get()
         #expect(event.encodedSizeInMessage <= configuration.largestEventBytes)
@@ -172,12 +233,14 @@ struct EventMapperTests {
     }
 
     @Test func includeAndExcludeFiltersByHostAndKeyWithGlobsAndRegexes() throws {
-        let mapper = EventMapper(configuration: {
-            var c = MappingConfiguration()
-            c.include = ValueFilter(hosts: [try! Pattern("web*"), try! Pattern("/^db-[0-9]+$/")])
-            c.exclude = ValueFilter(keys: [try! Pattern("vfs.fs.*")])
-            return c
-        }())
+        let mapper = EventMapper(
+            configuration: {
+                var c = MappingConfiguration()
+                c.include = ValueFilter(hosts: [try! Pattern("web*"), try! Pattern("/^db-[0-9]+$/")])
+                c.exclude = ValueFilter(keys: [try! Pattern("vfs.fs.*")])
+                return c
+            }()
+        )
         #expect((try? mapper.event(for: Self.decoded("1", host: "web01")).get()) != nil)
         #expect((try? mapper.event(for: Self.decoded("1", host: "db-12")).get()) != nil)
         #expect((try? mapper.event(for: Self.decoded("1", host: "db-x")).get()) == nil)

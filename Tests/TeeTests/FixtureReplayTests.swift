@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 import Relay
 import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
 
 /// Replays every fixture in `Fixtures/` (real Zabbix 6.0 and 7.0 traffic recorded through the tee,
@@ -87,10 +87,19 @@ struct FixtureReplayTests {
     @Test(arguments: Self.names) func metaNamesTheProgramsAndTheirVersion(_ name: String) throws {
         let meta = try FixtureFiles.meta(name)
         guard meta.synthesized == false else { return }
-        #expect(meta.programVersion.hasPrefix(meta.program + " ") && meta.programVersion.contains("(Zabbix) "), "\(meta.programVersion)")
-        #expect(meta.peerVersion.hasPrefix(meta.peer + " ") && meta.peerVersion.contains("(Zabbix) "), "\(meta.peerVersion)")
+        #expect(
+            meta.programVersion.hasPrefix(meta.program + " ") && meta.programVersion.contains("(Zabbix) "),
+            "\(meta.programVersion)"
+        )
+        #expect(
+            meta.peerVersion.hasPrefix(meta.peer + " ") && meta.peerVersion.contains("(Zabbix) "),
+            "\(meta.peerVersion)"
+        )
         #expect(meta.version == FixtureMeta.version(fromProgramVersion: meta.programVersion), "\(name)")
-        #expect(meta.version?.hasPrefix(name.contains("-7.0-") ? "7.0." : "6.0.") == true, "\(name): \(meta.version ?? "-")")
+        #expect(
+            meta.version?.hasPrefix(name.contains("-7.0-") ? "7.0." : "6.0.") == true,
+            "\(name): \(meta.version ?? "-")"
+        )
     }
 
     /// The fixtures whose traffic `name` needs decoded first: its `catalog`, that one's, and so
@@ -138,11 +147,15 @@ struct FixtureReplayTests {
         try Self.expectDecodes(name, chunkSize: .max)
     }
 
-    @Test(.tags(.exhaustive), .tier(.exhaustive), arguments: Self.names) func decodesFedOneByteAtATime(_ name: String) throws {
+    @Test(.tags(.exhaustive), .tier(.exhaustive), arguments: Self.names) func decodesFedOneByteAtATime(
+        _ name: String
+    ) throws {
         try Self.expectDecodes(name, chunkSize: 1)
     }
 
-    @Test(.tags(.exhaustive), .tier(.exhaustive), arguments: Self.names) func decodesWhereverTheStreamIsSplit(_ name: String) throws {
+    @Test(.tags(.exhaustive), .tier(.exhaustive), arguments: Self.names) func decodesWhereverTheStreamIsSplit(
+        _ name: String
+    ) throws {
         let sizes = try Self.chunkSizes(name)
         var failures = 0
         for size in sizes where failures < 3 {
@@ -157,8 +170,10 @@ struct FixtureReplayTests {
         for name in tls {
             for chunkSize in [Int.max, 1, 7] {
                 let result = CaptureDecoder(listener: "fixture").decode(
-                    client: FixtureFiles.bytes(name, "client.bin"), server: FixtureFiles.bytes(name, "server.bin"),
-                    chunkSize: chunkSize)
+                    client: FixtureFiles.bytes(name, "client.bin"),
+                    server: FixtureFiles.bytes(name, "server.bin"),
+                    chunkSize: chunkSize
+                )
                 #expect(result.values.isEmpty)
                 #expect(result.messages.isEmpty)
                 #expect(result.statistics.tlsConnectionCount >= 1, "TLS counted (chunk \(chunkSize))")
@@ -171,10 +186,14 @@ struct FixtureReplayTests {
 
     /// The SHA-256 that pins large expected values is right (FIPS 180-4 test vectors).
     @Test func sha256MatchesTheStandardVectors() {
-        #expect(FixtureSHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            FixtureSHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        )
         #expect(FixtureSHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(FixtureSHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
-            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            FixtureSHA256.hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+        )
     }
 
     /// Collects what the live side pipeline emits.
@@ -189,7 +208,8 @@ struct FixtureReplayTests {
     /// fixture's connection (after its catalog fixture's, on the same listener) to a loopback
     /// peer that answers with `server.bin`. Both directions must arrive byte for byte, and the
     /// pipeline must emit exactly the fixture's items (TLS: none).
-    @Test(.tags(.integration), .tier(.integration), arguments: Self.names) func liveTeeRelaysTheFixtureUnchangedAndDecodesItsItems(_ name: String) async throws {
+    @Test(.tags(.integration), .tier(.integration), arguments: Self.names)
+    func liveTeeRelaysTheFixtureUnchangedAndDecodesItsItems(_ name: String) async throws {
         let meta = try FixtureFiles.meta(name)
         let connections = try Self.catalogChain(name) + [name]
         let peer = try BlockingListener()
@@ -200,9 +220,14 @@ struct FixtureReplayTests {
         pipeline.start()
         let listener = RelayListener(
             configuration: RelayListenerConfiguration(
-                name: meta.listener, listen: [Endpoint(host: "127.0.0.1", port: 0)],
-                targets: [Endpoint(host: "127.0.0.1", port: peer.port)], connectTimeout: .seconds(2)),
-            tapFactory: pipeline.tapFactory, logger: logger)
+                name: meta.listener,
+                listen: [Endpoint(host: "127.0.0.1", port: 0)],
+                targets: [Endpoint(host: "127.0.0.1", port: peer.port)],
+                connectTimeout: .seconds(2)
+            ),
+            tapFactory: pipeline.tapFactory,
+            logger: logger
+        )
         try await listener.start()
         let port = try #require(listener.localAddresses.first?.port)
         for connection in connections {
@@ -226,8 +251,14 @@ struct FixtureReplayTests {
             }
             let back: [UInt8] = answers.first ?? []
             let arrived: [UInt8] = try peerThread.waitBlocking()
-            #expect(arrived == client, "\(connection): the peer got \(arrived.count) of \(client.count) client bytes, identical: \(arrived == client)")
-            #expect(back == server, "\(connection): the client got \(back.count) of \(server.count) server bytes, identical: \(back == server)")
+            #expect(
+                arrived == client,
+                "\(connection): the peer got \(arrived.count) of \(client.count) client bytes, identical: \(arrived == client)"
+            )
+            #expect(
+                back == server,
+                "\(connection): the client got \(back.count) of \(server.count) server bytes, identical: \(back == server)"
+            )
         }
         _ = await eventually(timeout: 10) { sink.values.count >= meta.items.count }
         peer.close()
@@ -242,13 +273,16 @@ struct FixtureReplayTests {
             return item
         }
         let (missing, unexpected) = Self.compare(sink.values, expected)
-        #expect(missing.isEmpty && unexpected.isEmpty, """
+        #expect(
+            missing.isEmpty && unexpected.isEmpty,
+            """
             \(name) through the live side pipeline
             expected, not decoded:
             \(missing.map { "  " + Self.describe($0) }.joined(separator: "\n"))
             decoded, not expected:
             \(unexpected.map { "  \($0)" }.joined(separator: "\n"))
-            """)
+            """
+        )
         #expect(pipeline.statistics.tlsConnectionCount == (meta.tls ? 1 : 0), "live, a TLS connection counts once")
         #expect(pipeline.statistics.failures.values.reduce(0, +) == 0, "\(pipeline.statistics.failures)")
     }
@@ -266,20 +300,26 @@ struct FixtureReplayTests {
         var state: Int
 
         var description: String {
-            let shown = self.value.count > 80 ? "\(self.value.prefix(80))… (\(self.value.utf8.count) bytes)" : self.value
-            return "host=\(self.host ?? "nil") key=\(self.key ?? "nil") itemid=\(self.itemid.map(String.init) ?? "nil") "
+            let shown =
+                self.value.count > 80 ? "\(self.value.prefix(80))… (\(self.value.utf8.count) bytes)" : self.value
+            return
+                "host=\(self.host ?? "nil") key=\(self.key ?? "nil") itemid=\(self.itemid.map(String.init) ?? "nil") "
                 + "value=\(shown.debugDescription) clock=\(self.clock.map(String.init) ?? "nil") ns=\(self.ns.map(String.init) ?? "nil") state=\(self.state)"
         }
 
         func matches(_ item: FixtureItem) -> Bool {
             self.host == item.host && self.key == item.key && (item.itemid == nil || self.itemid == item.itemid)
-                && item.matches(value: self.value) && self.clock == item.clock && self.ns == item.ns && self.state == item.state
+                && item.matches(value: self.value) && self.clock == item.clock && self.ns == item.ns
+                && self.state == item.state
         }
     }
 
     static func describe(_ item: FixtureItem) -> String {
-        let value = item.value.map { $0.debugDescription } ?? "<\(item.valueLength ?? 0) bytes, sha256 \(item.valueSha256 ?? "")>"
-        return "host=\(item.host ?? "nil") key=\(item.key) itemid=\(item.itemid.map(String.init) ?? "-") value=\(value) "
+        let value =
+            item.value.map { $0.debugDescription }
+            ?? "<\(item.valueLength ?? 0) bytes, sha256 \(item.valueSha256 ?? "")>"
+        return
+            "host=\(item.host ?? "nil") key=\(item.key) itemid=\(item.itemid.map(String.init) ?? "-") value=\(value) "
             + "clock=\(item.clock.map(String.init) ?? "nil") ns=\(item.ns.map(String.init) ?? "nil") state=\(item.state)"
     }
 
@@ -288,24 +328,41 @@ struct FixtureReplayTests {
         let meta = try FixtureFiles.meta(name)
         let configuration = DecodeConfiguration()
         let store = ItemCatalogStore(
-            maximumEntries: configuration.catalogMaximumEntries, maximumPendingValues: configuration.unresolvedMaximum,
-            pendingTimeout: configuration.unresolvedWait)
+            maximumEntries: configuration.catalogMaximumEntries,
+            maximumPendingValues: configuration.unresolvedMaximum,
+            pendingTimeout: configuration.unresolvedWait
+        )
         for catalog in try Self.catalogChain(name) {
             let catalogMeta = try FixtureFiles.meta(catalog)
             _ = CaptureDecoder(listener: catalogMeta.listener, configuration: configuration, catalog: store).decode(
-                client: FixtureFiles.bytes(catalog, "client.bin"), server: FixtureFiles.bytes(catalog, "server.bin"),
-                chunkSize: chunkSize)
+                client: FixtureFiles.bytes(catalog, "client.bin"),
+                server: FixtureFiles.bytes(catalog, "server.bin"),
+                chunkSize: chunkSize
+            )
         }
         let result = CaptureDecoder(listener: meta.listener, configuration: configuration, catalog: store).decode(
-            client: FixtureFiles.bytes(name, "client.bin"), server: FixtureFiles.bytes(name, "server.bin"), chunkSize: chunkSize)
+            client: FixtureFiles.bytes(name, "client.bin"),
+            server: FixtureFiles.bytes(name, "server.bin"),
+            chunkSize: chunkSize
+        )
         return (meta, result)
     }
 
     /// The expected items no decoded value matched, and the decoded values no item matched.
-    static func compare(_ values: [DecodedValue], _ items: [FixtureItem]) -> (missing: [FixtureItem], unexpected: [Decoded]) {
+    static func compare(
+        _ values: [DecodedValue],
+        _ items: [FixtureItem]
+    ) -> (missing: [FixtureItem], unexpected: [Decoded]) {
         var unmatched = values.map { decoded in
-            Decoded(host: decoded.value.host, key: decoded.value.key, itemid: decoded.value.itemid, value: decoded.value.value,
-                    clock: decoded.value.clock, ns: decoded.value.ns, state: decoded.value.state == .notSupported ? 1 : 0)
+            Decoded(
+                host: decoded.value.host,
+                key: decoded.value.key,
+                itemid: decoded.value.itemid,
+                value: decoded.value.value,
+                clock: decoded.value.clock,
+                ns: decoded.value.ns,
+                state: decoded.value.state == .notSupported ? 1 : 0
+            )
         }
         var missing: [FixtureItem] = []
         for item in items {
@@ -324,16 +381,22 @@ struct FixtureReplayTests {
         let (meta, result) = try self.decode(name, chunkSize: chunkSize)
         let (missing, unmatched) = self.compare(result.values, meta.items)
         let failures = result.statistics.failures.filter { $0.value > 0 }
-        let ok = missing.isEmpty && unmatched.isEmpty && failures.isEmpty && (result.statistics.tlsConnectionCount > 0) == meta.tls
+        let ok =
+            missing.isEmpty && unmatched.isEmpty && failures.isEmpty
+            && (result.statistics.tlsConnectionCount > 0) == meta.tls
         if !ok {
-            Issue.record(Comment(rawValue: """
-                \(name) (chunk size \(chunkSize == .max ? "whole" : String(chunkSize))) does not decode to its meta.json items
-                expected, not decoded:
-                \(missing.map { "  " + Self.describe($0) }.joined(separator: "\n"))
-                decoded, not expected:
-                \(unmatched.map { "  \($0)" }.joined(separator: "\n"))
-                failures: \(failures), TLS: \(result.statistics.tlsConnectionCount), messages: \(result.messages.count)
-                """))
+            Issue.record(
+                Comment(
+                    rawValue: """
+                        \(name) (chunk size \(chunkSize == .max ? "whole" : String(chunkSize))) does not decode to its meta.json items
+                        expected, not decoded:
+                        \(missing.map { "  " + Self.describe($0) }.joined(separator: "\n"))
+                        decoded, not expected:
+                        \(unmatched.map { "  \($0)" }.joined(separator: "\n"))
+                        failures: \(failures), TLS: \(result.statistics.tlsConnectionCount), messages: \(result.messages.count)
+                        """
+                )
+            )
         }
         return ok
     }
@@ -352,12 +415,13 @@ struct FixtureReplayTests {
         var sizes = Set((0..<spread).map { 2 + $0 * (length - 2) / (spread - 1) })
         for frame in frames {
             let width = frame.headerLength == 21 ? 8 : 4
-            for boundary in [frame.offset + 2, frame.offset + 4, frame.offset + 5, frame.offset + 5 + width / 2,
-                             frame.offset + 5 + width, frame.offset + frame.headerLength, frame.offset + frame.totalLength] {
+            for boundary in [
+                frame.offset + 2, frame.offset + 4, frame.offset + 5, frame.offset + 5 + width / 2,
+                frame.offset + 5 + width, frame.offset + frame.headerLength, frame.offset + frame.totalLength,
+            ] {
                 for size in [boundary - 1, boundary, boundary + 1] where size >= 2 { sizes.insert(size) }
             }
         }
         return sizes.sorted()
     }
 }
-

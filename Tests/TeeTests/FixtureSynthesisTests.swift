@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The synthesized 8.0 fixtures in `Fixtures/` are exactly what `SynthesizedFixtures` builds, so
 /// their bytes and expectations can be read (and reviewed) as Swift source.
@@ -18,7 +18,9 @@ struct FixtureSynthesisTests {
         let fixture = try #require(SynthesizedFixtures.all.first { $0.name == name })
         let client = FixtureFiles.bytes(name, "client.bin") == fixture.clientBytes
         let server = FixtureFiles.bytes(name, "server.bin") == fixture.serverBytes
-        let meta = FixtureFiles.bytes(name, "meta.json") == Array(try FixtureMeta.encoder.encode(fixture.meta) + Data("\n".utf8))
+        let meta =
+            FixtureFiles.bytes(name, "meta.json")
+            == Array(try FixtureMeta.encoder.encode(fixture.meta) + Data("\n".utf8))
         #expect(client, "\(name)/client.bin differs from SynthesizedFixtures (rewrite with ZABBIX_TEE_SYNTHESIZE=1)")
         #expect(server, "\(name)/server.bin differs from SynthesizedFixtures")
         #expect(meta, "\(name)/meta.json differs from SynthesizedFixtures")

@@ -12,7 +12,8 @@ struct FuzzRegressionTests {
         let input: [UInt8] = Array(
             """
             bG9nX2xldmVsOiBkZWJ1ZwpzaHV0ZG93bl90aW1lb3V0OiAxNzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3NzdtCmxpc3RlbmVyczoKICAtIHtuYW1lOiBhZ2VudHMsIGxpc3RlbjogWyJbOjoxXToxMDA1MSJdLCB0YXI6IFt6YWJiaXg6MTAwNTEsICIxdGFnOnlhbWwub3JnLDIwMDI6c3RyMC4wLjAuMToxMDA1MSJdLCBiYWxhbmNheF9jb25uZWN0aW9uczppQn0KICAtIG5hbWFuZG9tCg==
-            """.utf8)
+            """.utf8
+        )
         let yaml = String(decoding: try #require(base64Decode(input)), as: UTF8.self)
         #expect(throws: ConfigError.self) { try ConfigLoader.parse(yaml: yaml, file: "fuzz.yaml") }
     }

@@ -12,8 +12,14 @@ import Testing
     }
 
     @Test func theSectionIsReadWithItsDefaults() throws {
-        let graphite = try #require(try Self.parse("graphite:\n  servers: [\"carbon:2003\", \"carbon-b:2003\"]\n").graphite)
-        #expect(graphite.client.servers == [RiemannServerAddress(host: "carbon", port: 2003), RiemannServerAddress(host: "carbon-b", port: 2003)])
+        let graphite = try #require(
+            try Self.parse("graphite:\n  servers: [\"carbon:2003\", \"carbon-b:2003\"]\n").graphite
+        )
+        #expect(
+            graphite.client.servers == [
+                RiemannServerAddress(host: "carbon", port: 2003), RiemannServerAddress(host: "carbon-b", port: 2003),
+            ]
+        )
         #expect(graphite.prefix == "zabbix")
         #expect(graphite.path.description == "{host|reverse}.{key|graphite}")
         #expect(graphite.client.maximumBatchEvents == 500)
@@ -21,12 +27,16 @@ import Testing
         #expect(graphite.client.acknowledgementTimeout == .seconds(5))
         #expect(graphite.flushTimeout == .seconds(10))
         #expect(graphite.wireProtocol == .plaintext)
-        #expect(try Self.parse("graphite:\n  servers: [\"c:2004\"]\n  protocol: pickle\n").graphite?.wireProtocol.wireFormat == .graphitePickle)
+        #expect(
+            try Self.parse("graphite:\n  servers: [\"c:2004\"]\n  protocol: pickle\n").graphite?.wireProtocol.wireFormat
+                == .graphitePickle
+        )
         #expect(try Self.parse("").graphite == nil)
     }
 
     @Test func everyKeyIsReadAndCheckConfigPrintsWhatLoadsAgain() throws {
-        let configuration = try Self.parse("""
+        let configuration = try Self.parse(
+            """
             graphite:
               servers: ["127.0.0.1:2003"]
               protocol: plaintext
@@ -39,7 +49,8 @@ import Testing
               reconnect: { min: 50ms, max: 5s }
               flush_timeout: 3s
 
-            """)
+            """
+        )
         let graphite = try #require(configuration.graphite)
         #expect(graphite.prefix == "zbx \"x\"")
         #expect(graphite.client.maximumBatchBytes == 128 << 10)
@@ -48,16 +59,30 @@ import Testing
         #expect(graphite.client.reconnectBackoffMaximum == .seconds(5))
         let again = try ConfigLoader.parse(yaml: configuration.effectiveYAML, file: "effective.yaml")
         #expect(again.effectiveYAML == configuration.effectiveYAML)
-        #expect(configuration.effectiveYAML.contains("graphite:\n  servers: [\"127.0.0.1:2003\"]\n  protocol: plaintext\n"))
+        #expect(
+            configuration.effectiveYAML.contains("graphite:\n  servers: [\"127.0.0.1:2003\"]\n  protocol: plaintext\n")
+        )
     }
 
     @Test(arguments: [
         ("graphite:\n  prefix: x\n", "graphite", "missing key 'servers'"),
         ("graphite:\n  servers: [\"c:2003\"]\n  protocol: udp\n", "graphite.protocol", "expected plaintext, pickle"),
-        ("graphite:\n  servers: [\"c:2003\"]\n  path: \"{key|graphit}\"\n", "graphite.path", "unknown placeholder {key|graphit}"),
-        ("graphite:\n  servers: [\"c:2003\"]\n  queue: { max_bytes: 64KiB }\n", "graphite.queue.max_bytes", "at least batch max_bytes"),
-        ("graphite:\n  servers: [\"c:2003\"]\n  reconnect: { min: 5s, max: 1s }\n", "graphite.reconnect", "max must not be below min"),
-        ("graphite:\n  servers: [\"c:2003\"]\n  queue: { overflow: random }\n", "graphite.queue.overflow", "expected drop-oldest, drop-newest"),
+        (
+            "graphite:\n  servers: [\"c:2003\"]\n  path: \"{key|graphit}\"\n", "graphite.path",
+            "unknown placeholder {key|graphit}"
+        ),
+        (
+            "graphite:\n  servers: [\"c:2003\"]\n  queue: { max_bytes: 64KiB }\n", "graphite.queue.max_bytes",
+            "at least batch max_bytes"
+        ),
+        (
+            "graphite:\n  servers: [\"c:2003\"]\n  reconnect: { min: 5s, max: 1s }\n", "graphite.reconnect",
+            "max must not be below min"
+        ),
+        (
+            "graphite:\n  servers: [\"c:2003\"]\n  queue: { overflow: random }\n", "graphite.queue.overflow",
+            "expected drop-oldest, drop-newest"
+        ),
         ("graphite:\n  servers: []\n", "graphite.servers", "at least one server"),
         ("graphite:\n  servers: [\"c:2003\"]\n  ttl: 5\n", "graphite.ttl", "unknown key"),
     ])

@@ -6,36 +6,45 @@ import NIOPosix
 import Relay
 import Riemann
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 /// The whole `/metrics` output, parsed by the reference Python parser
 /// (`prometheus_client.parser.text_string_to_metric_families`). Skipped when python3 or
 /// prometheus_client is missing: `pip install prometheus_client`.
 @Suite(
-    .tags(.integration), .tier(.integration),
+    .tags(.integration),
+    .tier(.integration),
     .timeLimit(.minutes(1)),
     .enabled(
         if: PythonPrometheusClient.isAvailable,
-        "needs python3 with prometheus_client (pip install prometheus_client); skipped"))
+        "needs python3 with prometheus_client (pip install prometheus_client); skipped"
+    )
+)
 struct PrometheusClientValidationTests {
     @Test func referenceParserAcceptsEveryFamilyWithItsTypeAndHelp() async throws {
         var logger = Logger(label: "admin-validation-test")
         logger.logLevel = .critical
         let listener = RelayListener(
             configuration: RelayListenerConfiguration(
-                name: "agents \"quoted\"\\", listen: [Endpoint(host: "127.0.0.1", port: 0)],
-                targets: [Endpoint(host: "127.0.0.1", port: 10051), Endpoint(host: "::1", port: 10051)]),
-            logger: logger)
+                name: "agents \"quoted\"\\",
+                listen: [Endpoint(host: "127.0.0.1", port: 0)],
+                targets: [Endpoint(host: "127.0.0.1", port: 10051), Endpoint(host: "::1", port: 10051)]
+            ),
+            logger: logger
+        )
         try await listener.start()
         let riemann = RiemannClient(
             configuration: RiemannClientConfiguration(servers: [RiemannServerAddress(host: "127.0.0.1", port: 1)]),
-            logger: logger)
+            logger: logger
+        )
         let exporter = MetricsExporter(sources: [
             RelayMetricsSource(listeners: [listener]),
             RiemannMetricsSource(client: riemann),
             ProcessMetricsSource(),
-            ClosureMetricsSource { $0.gauge("zabbix_tee_test_fraction", help: "Help with\nnewline and \\.", value: 0.125) },
+            ClosureMetricsSource {
+                $0.gauge("zabbix_tee_test_fraction", help: "Help with\nnewline and \\.", value: 0.125)
+            },
         ])
         let admin = AdminServer(configuration: .init(host: "127.0.0.1", port: 0), exporter: exporter)
         try await admin.start()
@@ -72,7 +81,10 @@ enum PythonPrometheusClient {
 
     static let isAvailable: Bool = {
         let result = try? ProcessRunner.runBlocking(
-            "/usr/bin/env", ["python3", "-c", "import prometheus_client.parser"], timeout: .seconds(20))
+            "/usr/bin/env",
+            ["python3", "-c", "import prometheus_client.parser"],
+            timeout: .seconds(20)
+        )
         return result?.exitCode == 0
     }()
 
@@ -95,7 +107,12 @@ enum PythonPrometheusClient {
             let object = try JSONDecoder().decode(JSONLine.self, from: Data(line.utf8))
             // prometheus_client strips _total from counter family names.
             let name = object.type == "counter" ? object.name + "_total" : object.name
-            families[name] = Family(type: object.type, help: object.help, sampleCount: object.samples, samples: object.labels)
+            families[name] = Family(
+                type: object.type,
+                help: object.help,
+                sampleCount: object.samples,
+                samples: object.labels
+            )
         }
         return families
     }

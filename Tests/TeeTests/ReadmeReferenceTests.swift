@@ -5,7 +5,8 @@ import Testing
 /// The README's configuration reference lists exactly the keys the loader accepts, each with a
 /// default, and the shipped config.yaml is valid.
 struct ReadmeReferenceTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Key paths in the first column of the README's "Configuration reference" tables, with the
     /// default column.
@@ -15,7 +16,9 @@ struct ReadmeReferenceTests {
         let section = readme[start.upperBound...].components(separatedBy: "\n## ").first ?? ""
         var rows: [String: String] = [:]
         for line in section.split(separator: "\n") where line.hasPrefix("| `") {
-            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             guard cells.count > 3 else { continue }
             rows[cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = cells[2]
         }

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import NIOCore
 import Relay
-@testable import Tee
-import Testing
 import TestSupport
+import Testing
+
+@testable import Tee
 
 #if canImport(Glibc)
 import Glibc
@@ -22,8 +23,12 @@ struct RecordingWriterTests {
 
     static func info(_ id: UInt64, listener: String = "agents") -> RelayConnectionInfo {
         RelayConnectionInfo(
-            id: id, listener: listener, client: try? SocketAddress(ipAddress: "127.0.0.1", port: 40000),
-            local: nil, target: Endpoint(host: "127.0.0.1", port: 10051))
+            id: id,
+            listener: listener,
+            client: try? SocketAddress(ipAddress: "127.0.0.1", port: 40000),
+            local: nil,
+            target: Endpoint(host: "127.0.0.1", port: 10051)
+        )
     }
 
     static func directory() throws -> String {
@@ -73,7 +78,10 @@ struct RecordingWriterTests {
         defer { ZabbixLabDirectory.remove(directory) }
         let statistics = RecordingStatistics()
         let writer = RecordingWriter(
-            configuration: RecordingConfiguration(path: "\(directory)/rec"), statistics: statistics, logger: Self.logger)
+            configuration: RecordingConfiguration(path: "\(directory)/rec"),
+            statistics: statistics,
+            logger: Self.logger
+        )
         let client = Self.bytes(5000, seed: 1)
         let server = Self.bytes(300, seed: 2)
         writer.submit(.open(Self.info(1)))
@@ -107,7 +115,10 @@ struct RecordingWriterTests {
         defer { ZabbixLabDirectory.remove(directory) }
         let statistics = RecordingStatistics()
         let writer = RecordingWriter(
-            configuration: RecordingConfiguration(path: directory + "/rec"), statistics: statistics, logger: Self.logger)
+            configuration: RecordingConfiguration(path: directory + "/rec"),
+            statistics: statistics,
+            logger: Self.logger
+        )
         writer.submit(.open(Self.info(7)))
         writer.submit(.bytes(7, .clientToServer, ByteBuffer(bytes: Self.bytes(10, seed: 3))))
         await writer.shutdown()
@@ -129,7 +140,9 @@ struct RecordingWriterTests {
         let statistics = RecordingStatistics()
         let writer = RecordingWriter(
             configuration: RecordingConfiguration(path: path, maximumBytes: 64 * 1024, maximumRecordings: 3),
-            statistics: statistics, logger: Self.logger)
+            statistics: statistics,
+            logger: Self.logger
+        )
         let large = Self.bytes(100 * 1024, seed: 4)
         writer.submit(.open(Self.info(1)))
         writer.submit(.bytes(1, .clientToServer, ByteBuffer(bytes: large)))
@@ -153,7 +166,9 @@ struct RecordingWriterTests {
         let counted = RecordingStatistics()
         let files = RecordingWriter(
             configuration: RecordingConfiguration(path: path, maximumBytes: 1 << 30, maximumRecordings: 3),
-            statistics: counted, logger: Self.logger)
+            statistics: counted,
+            logger: Self.logger
+        )
         for id: UInt64 in 10...12 {
             files.submit(.open(Self.info(id)))
             files.submit(.close(id))
@@ -173,7 +188,10 @@ struct RecordingWriterTests {
         chmod(path, mode_t(mode))
         let statistics = RecordingStatistics()
         let writer = RecordingWriter(
-            configuration: RecordingConfiguration(path: path), statistics: statistics, logger: Self.logger)
+            configuration: RecordingConfiguration(path: path),
+            statistics: statistics,
+            logger: Self.logger
+        )
         writer.submit(.open(Self.info(1)))
         writer.submit(.bytes(1, .clientToServer, ByteBuffer(bytes: [1, 2, 3])))
         writer.submit(.close(1))
@@ -186,7 +204,9 @@ struct RecordingWriterTests {
     @Test func directoryFindingsRefuseAnotherOwnerAndEveryoneWritableAndWarnAboutGroupWritable() {
         let directory = S_IFDIR
         #expect(RecordingDirectory.findings(mode: directory | 0o700, owner: 1000, user: 1000).isEmpty)
-        #expect(RecordingDirectory.findings(mode: directory | 0o700, owner: 0, user: 1000) == [.ownedByAnotherUser(uid: 0)])
+        #expect(
+            RecordingDirectory.findings(mode: directory | 0o700, owner: 0, user: 1000) == [.ownedByAnotherUser(uid: 0)]
+        )
         #expect(RecordingDirectory.findings(mode: directory | 0o1777, owner: 1000, user: 1000).contains(.worldWritable))
         let group = RecordingDirectory.findings(mode: directory | 0o770, owner: 1000, user: 1000)
         #expect(group == [.groupWritable])
@@ -197,13 +217,21 @@ struct RecordingWriterTests {
     /// ENOSPC in the middle of a buffer: the recording stops there, its meta.json says so (it
     /// was written when the recording started, and is rewritten in place), the error is counted,
     /// and the next connection is handled without trouble.
-    @Test(.enabled(if: TmpfsMount.isAvailable, "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"))
+    @Test(
+        .enabled(
+            if: TmpfsMount.isAvailable,
+            "needs to mount a tmpfs (root, CAP_SYS_ADMIN); why it could not is printed"
+        )
+    )
     func aFullDiskStopsTheRecordingAndItsMetaSaysWhy() async throws {
         let disk = try TmpfsMount.mount(sizeBytes: 512 * 1024)
         defer { disk.unmount() }
         let statistics = RecordingStatistics()
         let writer = RecordingWriter(
-            configuration: RecordingConfiguration(path: "\(disk.path)/rec"), statistics: statistics, logger: Self.logger)
+            configuration: RecordingConfiguration(path: "\(disk.path)/rec"),
+            statistics: statistics,
+            logger: Self.logger
+        )
         let frame = Self.bytes(3 << 20, seed: 5)
         writer.submit(.open(Self.info(1)))
         writer.submit(.bytes(1, .clientToServer, ByteBuffer(bytes: frame)))
@@ -225,7 +253,8 @@ struct RecordingWriterTests {
         #expect(first.meta.clientBytes == written.count)
         #expect(statistics.byListener["agents"]?.writeErrors == 1)
         #expect(statistics.byListener["agents"]?.incomplete == 1)
-        let second = (statistics.byListener["agents"]?.complete ?? 0) + (statistics.byListener["agents"]?.skipped[.error] ?? 0)
+        let second =
+            (statistics.byListener["agents"]?.complete ?? 0) + (statistics.byListener["agents"]?.skipped[.error] ?? 0)
         #expect(second == 1, "the next connection was recorded (its files are empty) or counted as not recorded")
     }
 }

@@ -1,8 +1,9 @@
 import Relay
-@testable import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
+
+@testable import Tee
 
 /// Zabbix 7.0 proxy groups answer a client with a `redirect` to the proxy its host is assigned
 /// to. The tee relays the reply unchanged, emits none of the redirected request's values, and
@@ -22,8 +23,12 @@ struct RedirectTests {
 
     @Test func aHeartbeatAnsweredWithARedirectIsCounted() {
         let heartbeat = ZabbixFrames.compressed(
-            #"{"request":"active check heartbeat","host":"web01","heartbeat_freq":60,"version":"8.0.0","variant":2}"#)
-        let result = CaptureDecoder(listener: "agents").decode(client: heartbeat, server: Self.redirect("proxy-b:10051"))
+            #"{"request":"active check heartbeat","host":"web01","heartbeat_freq":60,"version":"8.0.0","variant":2}"#
+        )
+        let result = CaptureDecoder(listener: "agents").decode(
+            client: heartbeat,
+            server: Self.redirect("proxy-b:10051")
+        )
         #expect(result.statistics.redirects[.init(listener: "agents", address: "proxy-b:10051")] == 1)
         #expect(result.statistics.failures.values.reduce(0, +) == 0)
         guard case .activeCheckHeartbeat(let parsed)? = result.messages.first?.message else {
@@ -37,7 +42,10 @@ struct RedirectTests {
         let decoder = CaptureDecoder(listener: "agents")
         let result = decoder.decode(
             client: ZabbixFrames.plain(#"{"request":"active checks","host":"web01","version":"7.0.9","variant":1}"#),
-            server: ZabbixFrames.plain(#"{"response":"failed","redirect":{"revision":2,"address":"[2001:db8::2]:10051"}}"#))
+            server: ZabbixFrames.plain(
+                #"{"response":"failed","redirect":{"revision":2,"address":"[2001:db8::2]:10051"}}"#
+            )
+        )
         #expect(decoder.catalog.entryCount == 0)
         #expect(result.statistics.redirects[.init(listener: "agents", address: "[2001:db8::2]:10051")] == 1)
     }
@@ -45,13 +53,17 @@ struct RedirectTests {
     @Test func aResetIsCountedUnderReset() {
         let request = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"1"}]}"#)
         let result = CaptureDecoder(listener: "agents").decode(
-            client: request, server: ZabbixFrames.plain(#"{"response":"failed","redirect":{"reset":true}}"#))
+            client: request,
+            server: ZabbixFrames.plain(#"{"response":"failed","redirect":{"reset":true}}"#)
+        )
         #expect(result.statistics.redirects == [.init(listener: "agents", address: "reset"): 1])
     }
 
     @Test func redirectAddressesFromTheWireKeepABoundedLabelSet() {
         let statistics = DecodeStatistics()
-        for index in 0..<500 { statistics.redirected(listener: "agents", address: "10.0.\(index / 256).\(index % 256):10051") }
+        for index in 0..<500 {
+            statistics.redirected(listener: "agents", address: "10.0.\(index / 256).\(index % 256):10051")
+        }
         let counted = statistics.redirects
         #expect(counted.count == DecodeStatistics.maximumRedirectAddresses + 1)
         #expect(counted[.init(listener: "agents", address: "other")] == 500 - DecodeStatistics.maximumRedirectAddresses)

@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 import Relay
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 /// A real relay listener relays a few connections; `/metrics` over a real socket reports them.
 @Suite(.tags(.integration), .tier(.integration), .timeLimit(.minutes(1))) struct RelayMetricsTests {
@@ -26,14 +26,17 @@ import TestSupport
                         try socket.send("world!")
                         _ = try socket.receiveAll()
                         socket.close()
-                    })
+                    }
+                )
             }
             for peer in peers { try peer.waitBlocking() }
         }
         var configuration = RelayListenerConfiguration(
-            name: "agents", listen: [Endpoint(host: "127.0.0.1", port: 0)],
+            name: "agents",
+            listen: [Endpoint(host: "127.0.0.1", port: 0)],
             targets: [Endpoint(host: "127.0.0.1", port: deadPort), Endpoint(host: "127.0.0.1", port: target.port)],
-            connectTimeout: .seconds(2))
+            connectTimeout: .seconds(2)
+        )
         configuration.balance = .failover
         configuration.targetCoolDown = .seconds(60)
         var logger = Logger(label: "admin-relay-test")
@@ -69,7 +72,9 @@ import TestSupport
         #expect(metrics.value("zabbix_tee_connections_total", agents) == 3)
         #expect(metrics.value("zabbix_tee_connections_active", agents) == 0)
         for reason in ["not_allowed", "source_limit", "rate_limit", "max_connections"] {
-            #expect(metrics.value("zabbix_tee_connections_refused_total", ["listener": "agents", "reason": reason]) == 0)
+            #expect(
+                metrics.value("zabbix_tee_connections_refused_total", ["listener": "agents", "reason": reason]) == 0
+            )
         }
         #expect(metrics.value("zabbix_tee_connections_failed_total", agents) == 0)
         #expect(metrics.value("zabbix_tee_connections_idle_timeout_total", agents) == 0)
@@ -101,7 +106,9 @@ import TestSupport
         }.value
         #expect(more == 1)
         #expect(await eventually { listener.statistics.connectionsAccepted == 4 })
-        let second = ScrapedMetrics(try await HTTPTestClient.get(port: try #require(admin.localAddress?.port), "/metrics").body)
+        let second = ScrapedMetrics(
+            try await HTTPTestClient.get(port: try #require(admin.localAddress?.port), "/metrics").body
+        )
         #expect(second.value("zabbix_tee_connections_total", agents) == 4)
 
         await admin.shutdown()
@@ -116,9 +123,13 @@ import TestSupport
         let listeners = try await ["agents", "proxies"].asyncMap { name in
             let listener = RelayListener(
                 configuration: RelayListenerConfiguration(
-                    name: name, listen: [Endpoint(host: "127.0.0.1", port: 0)],
-                    targets: [Endpoint(host: "127.0.0.1", port: 10051)], connectTimeout: .seconds(1)),
-                logger: logger)
+                    name: name,
+                    listen: [Endpoint(host: "127.0.0.1", port: 0)],
+                    targets: [Endpoint(host: "127.0.0.1", port: 10051)],
+                    connectTimeout: .seconds(1)
+                ),
+                logger: logger
+            )
             try await listener.start()
             return listener
         }

@@ -3,8 +3,8 @@ import Logging
 import NIOCore
 import Riemann
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 /// The Riemann client's statistics as metrics: a real client against the test server, and a
 /// hand-made statistics value for the labels.
@@ -15,7 +15,8 @@ import TestSupport
         return logger
     }()
 
-    @Test(.tags(.integration), .tier(.integration)) func scrapeReportsDeliveryCountersConnectionAndAckLatencyOfARealClient() async throws {
+    @Test(.tags(.integration), .tier(.integration))
+    func scrapeReportsDeliveryCountersConnectionAndAckLatencyOfARealClient() async throws {
         let server = try await RiemannTestServer.start()
         // Nothing listens there, and nothing will: a closed kernel-chosen port (refusingPort) can be
         // taken by another test's listener at once, and connecting to it would then succeed.
@@ -44,7 +45,9 @@ import TestSupport
         #expect(metrics.value("zabbix_tee_riemann_events_sent_total") == 25)
         #expect(metrics.value("zabbix_tee_riemann_events_acked_total") == 25)
         #expect(metrics.value("zabbix_tee_riemann_events_requeued_total") == 0)
-        for reason in ["queue_full", "event_too_large", "rejected_by_server", "delivery_attempts_exhausted", "shutdown"] {
+        for reason in [
+            "queue_full", "event_too_large", "rejected_by_server", "delivery_attempts_exhausted", "shutdown",
+        ] {
             #expect(metrics.value("zabbix_tee_riemann_events_dropped_total", ["reason": reason]) == 0, "\(reason)")
         }
         #expect(metrics.value("zabbix_tee_riemann_queue_events") == 0)
@@ -71,7 +74,9 @@ import TestSupport
 
     @Test(.tags(.integration), .tier(.integration)) func rejectionsAndDropsAppearUnderTheirReasons() async throws {
         let server = try await RiemannTestServer.start(replyMode: .reject(error: "no"))
-        var configuration = RiemannClientConfiguration(servers: [RiemannServerAddress(host: "127.0.0.1", port: server.port)])
+        var configuration = RiemannClientConfiguration(servers: [
+            RiemannServerAddress(host: "127.0.0.1", port: server.port)
+        ])
         configuration.maximumBatchEvents = 5
         configuration.maximumBatchDelay = .milliseconds(10)
         let client = RiemannClient(configuration: configuration, logger: Self.logger)

@@ -1,8 +1,8 @@
 import Foundation
 import Relay
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -23,7 +23,12 @@ struct SecureDefaultsTests {
             _ = try ConfigLoader.parse(yaml: Self.listener(listen: listen), file: "tee.yaml")
             Issue.record("\(listen): accepted without allow")
         } catch {
-            #expect(error.description.hasPrefix("tee.yaml:3:13: listeners[0].allow: required for a listener on a non-loopback address"), "\(error)")
+            #expect(
+                error.description.hasPrefix(
+                    "tee.yaml:3:13: listeners[0].allow: required for a listener on a non-loopback address"
+                ),
+                "\(error)"
+            )
             #expect(error.message.contains("allow: any"), "says how to opt out")
             #expect(error.message.contains("Server="), "says why")
         }
@@ -41,10 +46,15 @@ struct SecureDefaultsTests {
     }
 
     @Test func allowAnyOptsOutExplicitlyAndNetworksAreAccepted() throws {
-        let any = try ConfigLoader.parse(yaml: Self.listener(listen: "0.0.0.0:10051", extra: "    allow: any\n"), file: "tee.yaml")
+        let any = try ConfigLoader.parse(
+            yaml: Self.listener(listen: "0.0.0.0:10051", extra: "    allow: any\n"),
+            file: "tee.yaml"
+        )
         #expect(any.listeners[0].allow == IPNetwork.everyone)
         let networks = try ConfigLoader.parse(
-            yaml: Self.listener(listen: "[::]:10051", extra: "    allow: [\"10.0.0.0/8\", \"2001:db8::/32\"]\n"), file: "tee.yaml")
+            yaml: Self.listener(listen: "[::]:10051", extra: "    allow: [\"10.0.0.0/8\", \"2001:db8::/32\"]\n"),
+            file: "tee.yaml"
+        )
         #expect(networks.listeners[0].allow.map(\.description) == ["10.0.0.0/8", "2001:db8::/32"])
         // The effective configuration of an explicit `any` loads again.
         let reloaded = try ConfigLoader.parse(yaml: any.effectiveYAML, file: "effective")
@@ -62,35 +72,52 @@ struct SecureDefaultsTests {
     }
 
     @Test(arguments: [
-        ("127.0.0.1:10051", "127.0.0.1:10051"), ("0.0.0.0:10051", "127.0.0.1:10051"), ("0.0.0.0:10051", "localhost:10051"),
+        ("127.0.0.1:10051", "127.0.0.1:10051"), ("0.0.0.0:10051", "127.0.0.1:10051"),
+        ("0.0.0.0:10051", "localhost:10051"),
         ("[::]:10051", "[::1]:10051"), ("localhost:10051", "127.0.0.1:10051"), ("10.1.2.3:10051", "10.1.2.3:10051"),
     ])
     func aTargetThatIsTheListenersOwnAddressIsAWarning(_ addresses: (String, String)) throws {
         let (listen, target) = addresses
         let configuration = try ConfigLoader.parse(
-            yaml: Self.listener(listen: listen, extra: "    allow: any\n", target: target), file: "tee.yaml")
+            yaml: Self.listener(listen: listen, extra: "    allow: any\n", target: target),
+            file: "tee.yaml"
+        )
         let warning = try #require(configuration.warnings.first { $0.keyPath == "listeners[0].targets[0]" })
         #expect(warning.description.hasPrefix("tee.yaml:4:15: listeners[0].targets[0]: warning: "), "\(warning)")
         #expect(warning.message.contains("own listen address"))
     }
 
-    @Test(arguments: [("127.0.0.1:10051", "127.0.0.1:10052"), ("127.0.0.1:10051", "127.0.0.2:10051"), ("0.0.0.0:10051", "zabbix:10051")])
+    @Test(arguments: [
+        ("127.0.0.1:10051", "127.0.0.1:10052"), ("127.0.0.1:10051", "127.0.0.2:10051"),
+        ("0.0.0.0:10051", "zabbix:10051"),
+    ])
     func otherTargetsAreNotWarnedAbout(_ addresses: (String, String)) throws {
         let (listen, target) = addresses
         let configuration = try ConfigLoader.parse(
-            yaml: Self.listener(listen: listen, extra: "    allow: any\n", target: target), file: "tee.yaml")
+            yaml: Self.listener(listen: listen, extra: "    allow: any\n", target: target),
+            file: "tee.yaml"
+        )
         #expect(configuration.warnings.isEmpty, "\(configuration.warnings)")
     }
 
     @Test func recordTakesAPathOrAMappingWithLimits() throws {
-        let plain = try ConfigLoader.parse(yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: /var/lib/rec\n"), file: "t")
+        let plain = try ConfigLoader.parse(
+            yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: /var/lib/rec\n"),
+            file: "t"
+        )
         #expect(plain.options(for: "agents").record == RecordingConfiguration(path: "/var/lib/rec"))
         let limited = try ConfigLoader.parse(
-            yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: { path: /var/lib/rec, max_bytes: 10MiB, max_files: 50 }\n"),
-            file: "t")
+            yaml: Self.listener(
+                listen: "127.0.0.1:1",
+                extra: "    record: { path: /var/lib/rec, max_bytes: 10MiB, max_files: 50 }\n"
+            ),
+            file: "t"
+        )
         let record = try #require(limited.options(for: "agents").record)
         #expect(record == RecordingConfiguration(path: "/var/lib/rec", maximumBytes: 10 << 20, maximumRecordings: 50))
-        #expect(limited.effectiveYAML.contains("    record: { path: \"/var/lib/rec\", max_bytes: 10MiB, max_files: 50 }\n"))
+        #expect(
+            limited.effectiveYAML.contains("    record: { path: \"/var/lib/rec\", max_bytes: 10MiB, max_files: 50 }\n")
+        )
         let reloaded = try ConfigLoader.parse(yaml: limited.effectiveYAML, file: "effective")
         #expect(reloaded.options(for: "agents").record == record)
         #expect(plain.effectiveYAML.contains("max_bytes: 1GiB, max_files: 10000 }"), "the defaults spelled out")
@@ -117,13 +144,18 @@ struct SecureDefaultsTests {
     /// Recordings hold values and proxy configuration (macro values may be secrets) in clear:
     /// check-config says so whenever `record` is set, and warns about a relative path.
     @Test func recordingsAreWarnedAboutAndARelativePathToo() throws {
-        let absolute = try ConfigLoader.parse(yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: /nonexistent/rec\n"), file: "t")
+        let absolute = try ConfigLoader.parse(
+            yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: /nonexistent/rec\n"),
+            file: "t"
+        )
         #expect(absolute.warnings.count == 1)
         #expect(absolute.warnings[0].keyPath == "listeners[0].record")
         #expect(absolute.warnings[0].message.contains("in clear"))
         #expect(absolute.warnings[0].message.contains("secrets"))
         let relative = try ConfigLoader.parse(
-            yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: { path: recordings }\n"), file: "t")
+            yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: { path: recordings }\n"),
+            file: "t"
+        )
         let warning = try #require(relative.warnings.first { $0.message.contains("relative path") })
         #expect(warning.keyPath == "listeners[0].record.path")
     }
@@ -132,8 +164,15 @@ struct SecureDefaultsTests {
         let directory = try ZabbixLabDirectory.create("rec-warning")
         defer { ZabbixLabDirectory.remove(directory) }
         chmod(directory, 0o777)
-        let configuration = try ConfigLoader.parse(yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: \(directory)\n"), file: "t")
-        #expect(configuration.warnings.contains { $0.message.contains("writable by every user") && $0.message.contains("refuse") })
+        let configuration = try ConfigLoader.parse(
+            yaml: Self.listener(listen: "127.0.0.1:1", extra: "    record: \(directory)\n"),
+            file: "t"
+        )
+        #expect(
+            configuration.warnings.contains {
+                $0.message.contains("writable by every user") && $0.message.contains("refuse")
+            }
+        )
     }
 
     @Test func aCatalogInADirectoryEveryoneMayWriteToIsWarnedAbout() throws {
@@ -143,7 +182,11 @@ struct SecureDefaultsTests {
         let base = Self.listener(listen: "127.0.0.1:1")
         let exposed = try ConfigLoader.parse(yaml: base + "catalog:\n  path: \(directory)/catalog.jsonl\n", file: "t")
         let warning = try #require(exposed.warnings.first)
-        #expect(warning.description.hasPrefix("t:6:9: catalog.path: warning: the directory \(directory) is writable by every user"))
+        #expect(
+            warning.description.hasPrefix(
+                "t:6:9: catalog.path: warning: the directory \(directory) is writable by every user"
+            )
+        )
         chmod(directory, 0o700)
         let own = try ConfigLoader.parse(yaml: base + "catalog:\n  path: \(directory)/catalog.jsonl\n", file: "t")
         #expect(own.warnings.isEmpty)
@@ -158,7 +201,10 @@ struct SecureDefaultsTests {
         #expect(defaults.warnings.isEmpty)
         let long = try ConfigLoader.parse(yaml: "shutdown_timeout: 10m\n" + base, file: "t")
         let warning = try #require(long.warnings.first)
-        #expect(warning.description.hasPrefix("t:1:19: shutdown_timeout: warning: a graceful stop may take up to 615s"), "\(warning)")
+        #expect(
+            warning.description.hasPrefix("t:1:19: shutdown_timeout: warning: a graceful stop may take up to 615s"),
+            "\(warning)"
+        )
         #expect(warning.message.contains("TimeoutStopSec=615"))
     }
 }

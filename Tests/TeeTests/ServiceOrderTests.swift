@@ -1,7 +1,8 @@
 import Logging
 import NIOPosix
-@testable import Tee
 import Testing
+
+@testable import Tee
 
 /// The order of the daemon's services is its start order and, reversed, its graceful shutdown
 /// order: the listeners stop first, the admin endpoint last (ARCHITECTURE.md, "Start and shutdown
@@ -33,9 +34,10 @@ struct ServiceOrderTests {
         let daemon = try Self.daemon(
             Self.listener(decode: true) + """
 
-            riemann:
-              servers: ["127.0.0.1:5555"]
-            """)
+                riemann:
+                  servers: ["127.0.0.1:5555"]
+                """
+        )
         #expect(Self.names(daemon) == ["AdminService", "RiemannService", "SidePipelineService", "RelayService"])
         await daemon.admin?.shutdown()  // the admin endpoint's own event loop, never started
     }
@@ -44,13 +46,17 @@ struct ServiceOrderTests {
         let daemon = try Self.daemon(
             Self.listener(decode: true) + """
 
-            riemann:
-              servers: ["127.0.0.1:5555"]
-            graphite:
-              servers: ["127.0.0.1:2003"]
-            """)
+                riemann:
+                  servers: ["127.0.0.1:5555"]
+                graphite:
+                  servers: ["127.0.0.1:2003"]
+                """
+        )
         #expect(
-            Self.names(daemon) == ["AdminService", "GraphiteService", "RiemannService", "SidePipelineService", "RelayService"])
+            Self.names(daemon) == [
+                "AdminService", "GraphiteService", "RiemannService", "SidePipelineService", "RelayService",
+            ]
+        )
         await daemon.admin?.shutdown()
     }
 

@@ -18,7 +18,12 @@ import ZabbixProtocol
     ])
     func keysBecomeOneCleanSegmentAndComeBack(key: String, segment: String) {
         #expect(GraphiteName.escaped(key) == segment)
-        #expect(segment.utf8.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || ($0 < 0x80 && Character(Unicode.Scalar($0)).isLetter) || ($0 >= 0x30 && $0 <= 0x39) })
+        #expect(
+            segment.utf8.allSatisfy {
+                $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+                    || ($0 < 0x80 && Character(Unicode.Scalar($0)).isLetter) || ($0 >= 0x30 && $0 <= 0x39)
+            }
+        )
         #expect(GraphiteName.unescaped(segment) == key)
     }
 
@@ -29,17 +34,26 @@ import ZabbixProtocol
         #expect(GraphiteName.unescaped("a-zz") == nil)
     }
 
-    static func service(_ template: String, key: String = "system.cpu.load[all,avg1]", host: String = "web01.example.com") throws -> String? {
+    static func service(
+        _ template: String,
+        key: String = "system.cpu.load[all,avg1]",
+        host: String = "web01.example.com"
+    ) throws -> String? {
         var configuration = MappingConfiguration()
         configuration.service = ServiceTemplate(template)
         let decoded = DecodedValue(
             value: ItemValue(requestType: .senderData, host: host, key: key, value: "1", clock: 1),
-            listener: "l", connection: 1, seenAtMicros: 0)
+            listener: "l",
+            connection: 1,
+            seenAtMicros: 0
+        )
         return try EventMapper(configuration: configuration).event(for: decoded).get().service
     }
 
     @Test func templatesApplyFiltersLeftToRight() throws {
-        #expect(try Self.service("{host|reverse}.{key|graphite}") == "com.example.web01.system_cpu_load-5ball-2cavg1-5d")
+        #expect(
+            try Self.service("{host|reverse}.{key|graphite}") == "com.example.web01.system_cpu_load-5ball-2cavg1-5d"
+        )
         #expect(try Self.service("{host|reverse|graphite}") == "com_example_web01")
         #expect(try Self.service("{host|graphite} {key}") == "web01_example_com system.cpu.load[all,avg1]")
         #expect(try Self.service("{key|reverse}", key: "a.b.c") == "c.b.a")
@@ -48,14 +62,18 @@ import ZabbixProtocol
 
     @Test func unknownFiltersAndPlaceholdersAreRejectedAtStartWithFileLineAndKey() {
         #expect(ServiceTemplate.unknownPlaceholders(in: "{key|graphite} {host|reverse|graphite}").isEmpty)
-        #expect(ServiceTemplate.unknownPlaceholders(in: "{key|upper} {hots} {key|}") == ["{key|upper}", "{hots}", "{key|}"])
-        let yaml = "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\nmapping:\n  service: \"{key|graphit}\"\n"
+        #expect(
+            ServiceTemplate.unknownPlaceholders(in: "{key|upper} {hots} {key|}") == ["{key|upper}", "{hots}", "{key|}"]
+        )
+        let yaml =
+            "listeners:\n  - name: a\n    listen: [\"127.0.0.1:1\"]\n    targets: [\"h:1\"]\nmapping:\n  service: \"{key|graphit}\"\n"
         #expect {
             try ConfigLoader.parse(yaml: yaml, file: "c.yaml")
         } throws: { error in
             guard let error = error as? ConfigError else { return false }
             return error.file == "c.yaml" && error.line == 6 && error.keyPath == "mapping.service"
-                && error.message.contains("unknown placeholder {key|graphit}") && error.message.contains("|graphite, |reverse")
+                && error.message.contains("unknown placeholder {key|graphit}")
+                && error.message.contains("|graphite, |reverse")
         }
     }
 }

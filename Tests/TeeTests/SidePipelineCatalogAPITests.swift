@@ -1,8 +1,8 @@
 import NIOCore
 import NIOPosix
 import Tee
-import Testing
 import TestSupport
+import Testing
 
 /// The side pipeline with `catalog.zabbix_api` when the API is unreachable: values never wait
 /// for the API, only for `catalog.unresolved_wait`, and then fall back as configured.
@@ -10,8 +10,10 @@ import TestSupport
 struct SidePipelineCatalogAPITests {
     static func api(port: Int, timeout: Duration) -> CatalogAPIConfiguration {
         var api = CatalogAPIConfiguration(
-            endpoint: .init(host: "127.0.0.1", port: port, path: "/api_jsonrpc.php"), token: .init("secret"),
-            tokenSource: .environment("UNUSED"))
+            endpoint: .init(host: "127.0.0.1", port: port, path: "/api_jsonrpc.php"),
+            token: .init("secret"),
+            tokenSource: .environment("UNUSED")
+        )
         api.timeout = timeout
         return api
     }
@@ -49,7 +51,10 @@ struct SidePipelineCatalogAPITests {
         try harness.connection(SidePipelineTests.agent2Data())
         let statistics = harness.pipeline.catalogAPIStatistics
         #expect(await eventually(timeout: 10) { statistics.circuitOpen })
-        #expect(statistics.requests.first { $0.outcome == "error" }?.count == 1, "one refused connection, then no request")
+        #expect(
+            statistics.requests.first { $0.outcome == "error" }?.count == 1,
+            "one refused connection, then no request"
+        )
         #expect(harness.pipeline.catalog.pendingCount == 2, "the values still wait (their own deadline)")
         await harness.pipeline.shutdown()
         #expect(harness.pipeline.statistics.unresolvedEmittedCount == 2, "settled at shutdown")

@@ -1,11 +1,11 @@
-import Synchronization
 import Foundation
 import Logging
 import NIOCore
 import Relay
+import Synchronization
 import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
 
 /// The tap and the side pipeline turn relayed bytes into item values, with the catalog,
@@ -29,8 +29,11 @@ struct SidePipelineTests {
         var nextID: UInt64 = 1
 
         init(
-            log: CapturedLog? = nil, warningInterval: TimeAmount = .seconds(60), passiveProxy: Bool = false,
-            apiEventLoop: (any EventLoop)? = nil, _ configure: (inout DecodeConfiguration) -> Void = { _ in }
+            log: CapturedLog? = nil,
+            warningInterval: TimeAmount = .seconds(60),
+            passiveProxy: Bool = false,
+            apiEventLoop: (any EventLoop)? = nil,
+            _ configure: (inout DecodeConfiguration) -> Void = { _ in }
         ) {
             var configuration = DecodeConfiguration()
             configuration.unresolvedWait = .milliseconds(300)
@@ -40,8 +43,13 @@ struct SidePipelineTests {
             if log == nil { logger.logLevel = .critical }
             let clock = self.clock
             self.pipeline = SidePipeline(
-                configuration: configuration, sink: self.sink, logger: logger, warningInterval: warningInterval,
-                now: { clock.now }, apiEventLoop: apiEventLoop)
+                configuration: configuration,
+                sink: self.sink,
+                logger: logger,
+                warningInterval: warningInterval,
+                now: { clock.now },
+                apiEventLoop: apiEventLoop
+            )
             self.factory = self.pipeline.tapFactory(passiveProxy: passiveProxy)
             self.pipeline.start()
         }
@@ -49,11 +57,19 @@ struct SidePipelineTests {
         /// One connection: each exchange's client bytes then server bytes, in order, as the relay
         /// would hand them to the tap (split at `chunk` bytes).
         mutating func connection(
-            listener: String = "agents", target: String = "127.0.0.1", client: SocketAddress? = nil,
-            _ exchange: [(RelayDirection, [UInt8])], chunk: Int = .max
+            listener: String = "agents",
+            target: String = "127.0.0.1",
+            client: SocketAddress? = nil,
+            _ exchange: [(RelayDirection, [UInt8])],
+            chunk: Int = .max
         ) throws {
             let info = RelayConnectionInfo(
-                id: self.nextID, listener: listener, client: client, local: nil, target: Endpoint(host: target, port: 10051))
+                id: self.nextID,
+                listener: listener,
+                client: client,
+                local: nil,
+                target: Endpoint(host: target, port: 10051)
+            )
             self.nextID += 1
             let tap = try #require(self.factory.makeTap(for: info))
             for (direction, bytes) in exchange {
@@ -75,20 +91,27 @@ struct SidePipelineTests {
         }
     }
 
-    static let success = ZabbixFrames.plain(#"{"response":"success","info":"processed: 3; failed: 0; total: 3; seconds spent: 0.000050"}"#)
+    static let success = ZabbixFrames.plain(
+        #"{"response":"success","info":"processed: 3; failed: 0; total: 3; seconds spent: 0.000050"}"#
+    )
 
     @Test(arguments: [Int.max, 1, 7, 13])
     func agentdDataWithHostAndKeyBecomesValues(chunk: Int) async throws {
         var harness = Harness()
         let request = ZabbixFrames.plain(
-            #"{"request":"agent data","session":"da5682c258db95735870aea3f3a13664","data":[{"host":"tee-test-agentd","key":"agent.ping","value":"1","id":1,"clock":1795236167,"ns":573317970},{"host":"tee-test-agentd","key":"system.cpu.load[all,avg1]","value":"0.322266","id":2,"clock":1795236167,"ns":573333733},{"host":"tee-test-agentd","key":"vfs.file.contents[/nonexistent/file]","value":"Cannot open file: [2] No such file or directory","state":1,"id":3,"clock":1795236167,"ns":573364019}],"clock":1795236168,"ns":573601716}"#)
+            #"{"request":"agent data","session":"da5682c258db95735870aea3f3a13664","data":[{"host":"tee-test-agentd","key":"agent.ping","value":"1","id":1,"clock":1795236167,"ns":573317970},{"host":"tee-test-agentd","key":"system.cpu.load[all,avg1]","value":"0.322266","id":2,"clock":1795236167,"ns":573333733},{"host":"tee-test-agentd","key":"vfs.file.contents[/nonexistent/file]","value":"Cannot open file: [2] No such file or directory","state":1,"id":3,"clock":1795236167,"ns":573364019}],"clock":1795236168,"ns":573601716}"#
+        )
         try harness.connection([(.clientToServer, request), (.serverToClient, Self.success)], chunk: chunk)
         let values = await harness.values(count: 3)
-        #expect(values.map(\.value.key) == ["agent.ping", "system.cpu.load[all,avg1]", "vfs.file.contents[/nonexistent/file]"])
+        #expect(
+            values.map(\.value.key) == [
+                "agent.ping", "system.cpu.load[all,avg1]", "vfs.file.contents[/nonexistent/file]",
+            ]
+        )
         #expect(values.map(\.value.value) == ["1", "0.322266", "Cannot open file: [2] No such file or directory"])
         #expect(values.map(\.value.state) == [.normal, .normal, .notSupported])
         #expect(values.allSatisfy { $0.value.host == "tee-test-agentd" && $0.listener == "agents" })
-        #expect(values.first?.value.clock == 1795236167 && values.first?.value.ns == 573317970)
+        #expect(values.first?.value.clock == 1_795_236_167 && values.first?.value.ns == 573_317_970)
         await harness.pipeline.shutdown()
         let stats = harness.pipeline.statistics
         #expect(stats.itemValueCount == 3)
@@ -98,15 +121,39 @@ struct SidePipelineTests {
 
     static func agent2ActiveChecks(host: String = "tee-test-agent2") -> [(RelayDirection, [UInt8])] {
         [
-            (.clientToServer, ZabbixFrames.compressed(#"{"request":"active checks","host":"\#(host)","version":"6.0","ip":"127.0.0.1","port":31060}"#)),
-            (.serverToClient, ZabbixFrames.compressed(#"{"response":"success","data":[{"key":"agent.ping","itemid":1001,"delay":"5s","lastlogsize":0,"mtime":0},{"key":"system.uname","itemid":1004,"delay":"1m","lastlogsize":0,"mtime":0}]}"#)),
+            (
+                .clientToServer,
+                ZabbixFrames.compressed(
+                    #"{"request":"active checks","host":"\#(host)","version":"6.0","ip":"127.0.0.1","port":31060}"#
+                )
+            ),
+            (
+                .serverToClient,
+                ZabbixFrames.compressed(
+                    #"{"response":"success","data":[{"key":"agent.ping","itemid":1001,"delay":"5s","lastlogsize":0,"mtime":0},{"key":"system.uname","itemid":1004,"delay":"1m","lastlogsize":0,"mtime":0}]}"#
+                )
+            ),
         ]
     }
 
-    static func agent2Data(host: String = "tee-test-agent2", session: String = "20b262b0755945e992c381d62aaa1169", firstID: Int = 4) -> [(RelayDirection, [UInt8])] {
+    static func agent2Data(
+        host: String = "tee-test-agent2",
+        session: String = "20b262b0755945e992c381d62aaa1169",
+        firstID: Int = 4
+    ) -> [(RelayDirection, [UInt8])] {
         [
-            (.clientToServer, ZabbixFrames.compressed(#"{"request":"agent data","data":[{"id":\#(firstID),"itemid":1001,"value":"1","clock":1795236198,"ns":1241513},{"id":\#(firstID + 1),"itemid":1004,"value":"Linux vm 6.1 x86_64","clock":1795236199,"ns":265616}],"session":"\#(session)","host":"\#(host)","version":"6.0"}"#)),
-            (.serverToClient, ZabbixFrames.compressed(#"{"response":"success","info":"processed: 2; failed: 0; total: 2; seconds spent: 0.000042"}"#)),
+            (
+                .clientToServer,
+                ZabbixFrames.compressed(
+                    #"{"request":"agent data","data":[{"id":\#(firstID),"itemid":1001,"value":"1","clock":1795236198,"ns":1241513},{"id":\#(firstID + 1),"itemid":1004,"value":"Linux vm 6.1 x86_64","clock":1795236199,"ns":265616}],"session":"\#(session)","host":"\#(host)","version":"6.0"}"#
+                )
+            ),
+            (
+                .serverToClient,
+                ZabbixFrames.compressed(
+                    #"{"response":"success","info":"processed: 2; failed: 0; total: 2; seconds spent: 0.000042"}"#
+                )
+            ),
         ]
     }
 
@@ -136,7 +183,9 @@ struct SidePipelineTests {
     }
 
     /// Integration: the catalog wait expires on the workers' wall clock (their housekeeping pass).
-    @Test(.tags(.integration), .tier(.integration)) func unknownItemidsAreEmittedAsItemidKeysAfterTheirWait() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func unknownItemidsAreEmittedAsItemidKeysAfterTheirWait()
+        async throws
+    {
         var harness = Harness { $0.unresolvedWait = .milliseconds(200) }
         try harness.connection(Self.agent2Data())
         let values = await harness.values(count: 2)
@@ -146,7 +195,8 @@ struct SidePipelineTests {
         #expect(harness.pipeline.statistics.unresolvedEmittedCount == 2)
     }
 
-    @Test(.tags(.integration), .tier(.integration)) func unknownItemidsAreDroppedAndCountedWhenConfigured() async throws {
+    @Test(.tags(.integration), .tier(.integration)) func unknownItemidsAreDroppedAndCountedWhenConfigured() async throws
+    {
         var harness = Harness {
             $0.unresolvedWait = .milliseconds(100)
             $0.unresolvedAction = .drop
@@ -171,13 +221,28 @@ struct SidePipelineTests {
 
     @Test func passiveCheckValuesTakeTheKeyFromTheRequestAndTheHostFromTheAgentAddress() async throws {
         var harness = Harness()
-        try harness.connection(listener: "passive", target: "10.0.0.7", [
-            (.clientToServer, ZabbixFrames.plain("agent.version")), (.serverToClient, ZabbixFrames.plain("6.0.14")),
-        ])
-        try harness.connection(listener: "passive", target: "10.0.0.7", [
-            (.clientToServer, ZabbixFrames.plain("no.such.key")),
-            (.serverToClient, ZabbixFrames.frame(flags: 1, payload: Array("ZBX_NOTSUPPORTED".utf8) + [0] + Array("Unsupported item key.".utf8), reserved: 0)),
-        ])
+        try harness.connection(
+            listener: "passive",
+            target: "10.0.0.7",
+            [
+                (.clientToServer, ZabbixFrames.plain("agent.version")), (.serverToClient, ZabbixFrames.plain("6.0.14")),
+            ]
+        )
+        try harness.connection(
+            listener: "passive",
+            target: "10.0.0.7",
+            [
+                (.clientToServer, ZabbixFrames.plain("no.such.key")),
+                (
+                    .serverToClient,
+                    ZabbixFrames.frame(
+                        flags: 1,
+                        payload: Array("ZBX_NOTSUPPORTED".utf8) + [0] + Array("Unsupported item key.".utf8),
+                        reserved: 0
+                    )
+                ),
+            ]
+        )
         let values = await harness.values(count: 2)
         await harness.pipeline.shutdown()
         #expect(values.map(\.value.key) == ["agent.version", "no.such.key"])
@@ -189,20 +254,36 @@ struct SidePipelineTests {
     @Test func badInputIsCountedByReasonAndNothingIsEmitted() async throws {
         var harness = Harness { $0.maximumFrameSize = 4096 }
         // Corrupt zlib.
-        try harness.connection([(.clientToServer, ZabbixFrames.frame(flags: 3, payload: [0x78, 0x9c, 1, 2, 3, 4], reserved: 100))])
+        try harness.connection([
+            (.clientToServer, ZabbixFrames.frame(flags: 3, payload: [0x78, 0x9c, 1, 2, 3, 4], reserved: 100))
+        ])
         // A reserved size that lies.
         var lying = ZabbixFrames.compressed(#"{"request":"sender data","data":[]}"#)
         lying[9] = 99
         try harness.connection([(.clientToServer, lying)])
         // Invalid JSON, invalid UTF-8.
         try harness.connection([(.clientToServer, ZabbixFrames.plain(#"{"request":"sender data","data":["#))])
-        try harness.connection([(.clientToServer, ZabbixFrames.frame(flags: 1, payload: Array(#"{"request":"sender data","x":""#.utf8) + [0xff, 0xfe] + Array(#""}"#.utf8), reserved: 0))])
+        try harness.connection([
+            (
+                .clientToServer,
+                ZabbixFrames.frame(
+                    flags: 1,
+                    payload: Array(#"{"request":"sender data","x":""#.utf8) + [0xff, 0xfe] + Array(#""}"#.utf8),
+                    reserved: 0
+                )
+            )
+        ])
         // Oversized frame, then a good one on the same connection: decoding resumes after it.
-        let big = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
+        let big = ZabbixFrames.plain(
+            #"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000)
+                + #""}]}"#
+        )
         let small = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k2","value":"5"}]}"#)
         try harness.connection([(.clientToServer, big + small), (.serverToClient, Self.success)])
         // TLS and not-ZBXD connections.
-        try harness.connection([(.clientToServer, [0x16, 0x03, 0x01, 0x00, 0x86, 0x01]), (.serverToClient, [0x16, 0x03, 0x03])])
+        try harness.connection([
+            (.clientToServer, [0x16, 0x03, 0x01, 0x00, 0x86, 0x01]), (.serverToClient, [0x16, 0x03, 0x03]),
+        ])
         try harness.connection([(.clientToServer, Array("agent.ping\n".utf8))])
         let values = await harness.values(count: 1)
         await harness.pipeline.shutdown()
@@ -218,10 +299,16 @@ struct SidePipelineTests {
     @Test func oversizedFramesAreCountedAndWarnedOncePerInterval() async throws {
         let log = CapturedLog()
         var harness = Harness(log: log, warningInterval: .milliseconds(300)) { $0.maximumFrameSize = 4096 }
-        let big = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000) + #""}]}"#)
+        let big = ZabbixFrames.plain(
+            #"{"request":"sender data","data":[{"host":"h","key":"k","value":""# + String(repeating: "x", count: 10_000)
+                + #""}]}"#
+        )
         let small = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k2","value":"5"}]}"#)
         let client = try SocketAddress(ipAddress: "192.0.2.10", port: 50000)
-        try harness.connection(client: client, [(.clientToServer, big + big + big + small), (.serverToClient, Self.success)])
+        try harness.connection(
+            client: client,
+            [(.clientToServer, big + big + big + small), (.serverToClient, Self.success)]
+        )
         _ = await harness.values(count: 1)
         var lines = log.entries(containing: "frame larger than decode.max_frame_size")
         #expect(lines.count == 1, "three oversized frames, one line")
@@ -268,11 +355,23 @@ struct SidePipelineTests {
         logger.logLevel = .critical
         let pipeline = SidePipeline(configuration: configuration, sink: blocking, logger: logger)
         pipeline.start()
-        let tap = try #require(pipeline.tapFactory.makeTap(for: RelayConnectionInfo(id: 1, listener: "l", client: nil, local: nil, target: Endpoint(host: "h", port: 1))))
+        let tap = try #require(
+            pipeline.tapFactory.makeTap(
+                for: RelayConnectionInfo(
+                    id: 1,
+                    listener: "l",
+                    client: nil,
+                    local: nil,
+                    target: Endpoint(host: "h", port: 1)
+                )
+            )
+        )
         let frame = ZabbixFrames.plain(#"{"request":"sender data","data":[{"host":"h","key":"k","value":"1"}]}"#)
         // Values reach the sink only once the server accepted them: one accepted request puts the
         // only worker inside the blocking sink, so nothing drains the queue from then on.
-        let reply = ZabbixFrames.plain(#"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000042"}"#)
+        let reply = ZabbixFrames.plain(
+            #"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000042"}"#
+        )
         // The queue holds two items, the connection's opening among them: the reply is offered
         // once the worker has taken the request.
         try frame.withUnsafeBytes { try tap.observe($0, direction: .clientToServer) }
@@ -356,7 +455,10 @@ struct SidePipelineTests {
         // The accepting side asks, the connecting side "answers" with an item list: not a server.
         try harness.connection([
             (.serverToClient, ZabbixFrames.plain(#"{"request":"active checks","host":"h"}"#)),
-            (.clientToServer, ZabbixFrames.plain(#"{"response":"success","data":[{"key":"k","itemid":1,"delay":"1s"}]}"#)),
+            (
+                .clientToServer,
+                ZabbixFrames.plain(#"{"response":"success","data":[{"key":"k","itemid":1,"delay":"1s"}]}"#)
+            ),
         ])
         #expect(await eventually { harness.pipeline.statistics.catalogUpdatesIgnored[.wrongSide] == 1 })
         await harness.pipeline.shutdown()
@@ -365,7 +467,8 @@ struct SidePipelineTests {
 
     @Test func aConfigurationPushIsLearnedOnlyThroughAPassiveProxyListener() async throws {
         let push = ZabbixFrames.plain(
-            #"{"request":"proxy config","data":{"hosts":{"fields":["hostid","host"],"data":[[7,"h7"]]},"items":{"fields":["itemid","hostid","key_","value_type"],"data":[[70,7,"k70",3]]}}}"#)
+            #"{"request":"proxy config","data":{"hosts":{"fields":["hostid","host"],"data":[[7,"h7"]]},"items":{"fields":["itemid","hostid","key_","value_type"],"data":[[70,7,"k70",3]]}}}"#
+        )
         let accepted = ZabbixFrames.plain(#"{"response":"success","version":"6.0.14"}"#)
         var ordinary = Harness()
         try ordinary.connection([(.clientToServer, push), (.serverToClient, accepted)])
@@ -383,9 +486,13 @@ struct SidePipelineTests {
         let log = CapturedLog()
         var harness = Harness(log: log)
         harness.pipeline.listenersChanged([("agents", [Endpoint(host: "127.0.0.1", port: 10051)])])
-        let request = ZabbixFrames.plain(#"{"request":"agent data","session":"s","data":[{"host":"h","key":"k","value":"1","id":1}]}"#)
+        let request = ZabbixFrames.plain(
+            #"{"request":"agent data","session":"s","data":[{"host":"h","key":"k","value":"1","id":1}]}"#
+        )
         let away = ZabbixFrames.plain(#"{"response":"failed","redirect":{"revision":1,"address":"10.9.9.9:10051"}}"#)
-        let covered = ZabbixFrames.plain(#"{"response":"failed","redirect":{"revision":1,"address":"127.0.0.1:10051"}}"#)
+        let covered = ZabbixFrames.plain(
+            #"{"response":"failed","redirect":{"revision":1,"address":"127.0.0.1:10051"}}"#
+        )
         for _ in 0..<3 { try harness.connection([(.clientToServer, request), (.serverToClient, away)]) }
         try harness.connection([(.clientToServer, request), (.serverToClient, covered)])
         #expect(await eventually { harness.pipeline.statistics.redirects.values.reduce(0, +) == 4 })

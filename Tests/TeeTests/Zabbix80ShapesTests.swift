@@ -1,7 +1,7 @@
 import Riemann
 import Tee
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
 
 /// What changed on the wire up to Zabbix 8.0 (from its source and documentation; no 8.0 program
@@ -14,7 +14,8 @@ struct Zabbix80ShapesTests {
 
     static func proxyData(_ rows: String) -> [UInt8] {
         ZabbixFrames.compressed(
-            #"{"request":"proxy data","host":"proxy80","session":"cccccccccccccccccccccccccccccccc","version":"8.0.0","history data":[\#(rows)],"clock":1800000000,"ns":1}"#)
+            #"{"request":"proxy data","host":"proxy80","session":"cccccccccccccccccccccccccccccccc","version":"8.0.0","history data":[\#(rows)],"clock":1800000000,"ns":1}"#
+        )
     }
 
     static let accepted = ZabbixFrames.compressed(#"{"upload":"enabled","response":"success"}"#)
@@ -24,8 +25,11 @@ struct Zabbix80ShapesTests {
     static func decoderWithCatalog() -> (CaptureDecoder, CaptureDecoder.Result) {
         let decoder = CaptureDecoder(listener: "proxies")
         let learned = decoder.decode(
-            client: ZabbixFrames.compressed(#"{"request":"proxy config","host":"proxy80","version":"8.0.0","session":"dddddddddddddddddddddddddddddddd","config_revision":41}"#),
-            server: ZabbixFrames.compressed(Self.proxyConfig80))
+            client: ZabbixFrames.compressed(
+                #"{"request":"proxy config","host":"proxy80","version":"8.0.0","session":"dddddddddddddddddddddddddddddddd","config_revision":41}"#
+            ),
+            server: ZabbixFrames.compressed(Self.proxyConfig80)
+        )
         return (decoder, learned)
     }
 
@@ -34,8 +38,14 @@ struct Zabbix80ShapesTests {
         #expect(learned.statistics.failures.values.reduce(0, +) == 0)
         let space = ItemCatalog.proxyNamespace(listener: "proxies", proxy: "proxy80")
         let catalog = decoder.catalog.snapshot
-        #expect(catalog.entry(namespace: space, itemid: 80001) == ItemCatalogEntry(host: "web80", key: "app.state", valueType: 6, delay: ZabbixUpdateInterval("1m")))
-        #expect(catalog.entry(namespace: space, itemid: 80007)?.valueType == 9, "a value type from after 8.0 is kept as is")
+        #expect(
+            catalog.entry(namespace: space, itemid: 80001)
+                == ItemCatalogEntry(host: "web80", key: "app.state", valueType: 6, delay: ZabbixUpdateInterval("1m"))
+        )
+        #expect(
+            catalog.entry(namespace: space, itemid: 80007)?.valueType == 9,
+            "a value type from after 8.0 is kept as is"
+        )
     }
 
     @Test func theCatalogsValueTypeDecidesNumberOrTextForEveryItemidOnlyValue() throws {
@@ -60,9 +70,14 @@ struct Zabbix80ShapesTests {
     @Test func aJSONValueTravelsAsAnEscapedStringAndStaysText() throws {
         let (decoder, _) = Self.decoderWithCatalog()
         let result = decoder.decode(
-            client: Self.proxyData(#"{"id":1,"itemid":80001,"clock":1800000000,"ns":1,"value":"{\"state\":\"ok\",\"n\":1}"},{"id":2,"itemid":80001,"clock":1800000001,"ns":1,"value":"17"}"#),
-            server: Self.accepted)
-        let events = try result.values.map { try EventMapper(configuration: MappingConfiguration()).event(for: $0).get() }
+            client: Self.proxyData(
+                #"{"id":1,"itemid":80001,"clock":1800000000,"ns":1,"value":"{\"state\":\"ok\",\"n\":1}"},{"id":2,"itemid":80001,"clock":1800000001,"ns":1,"value":"17"}"#
+            ),
+            server: Self.accepted
+        )
+        let events = try result.values.map {
+            try EventMapper(configuration: MappingConfiguration()).event(for: $0).get()
+        }
         #expect(events.map(\.description) == [#"{"state":"ok","n":1}"#, "17"])
         #expect(events.allSatisfy { $0.metric == nil })
     }
@@ -71,18 +86,30 @@ struct Zabbix80ShapesTests {
         // 7.4+ proxies skip rows of items they no longer know; the ids keep counting.
         let (decoder, _) = Self.decoderWithCatalog()
         let first = decoder.decode(
-            client: Self.proxyData(#"{"id":3,"itemid":80002,"clock":1,"ns":1,"value":"1"},{"id":9,"itemid":80002,"clock":2,"ns":1,"value":"2"}"#),
-            server: Self.accepted, connection: 2)
+            client: Self.proxyData(
+                #"{"id":3,"itemid":80002,"clock":1,"ns":1,"value":"1"},{"id":9,"itemid":80002,"clock":2,"ns":1,"value":"2"}"#
+            ),
+            server: Self.accepted,
+            connection: 2
+        )
         let second = decoder.decode(
-            client: Self.proxyData(#"{"id":10,"itemid":80002,"clock":3,"ns":1,"value":"3"},{"id":15,"itemid":80002,"clock":4,"ns":1,"value":"4"}"#),
-            server: Self.accepted, connection: 3)
+            client: Self.proxyData(
+                #"{"id":10,"itemid":80002,"clock":3,"ns":1,"value":"3"},{"id":15,"itemid":80002,"clock":4,"ns":1,"value":"4"}"#
+            ),
+            server: Self.accepted,
+            connection: 3
+        )
         #expect(first.values.count + second.values.count == 4)
         #expect(first.statistics.duplicateCount + second.statistics.duplicateCount == 0)
     }
 
     @Test func passiveValuesMayBeJSONNumbersOrNull() {
-        let request = ZabbixFrames.plain(#"{"request":"passive checks","data":[{"key":"agent.ping","timeout":3},{"key":"app.none","timeout":3},{"key":"app.f","timeout":3}]}"#)
-        let reply = ZabbixFrames.plain(#"{"version":"8.0.0rc1","variant":2,"data":[{"value":1},{"value":null},{"value":2.5}]}"#)
+        let request = ZabbixFrames.plain(
+            #"{"request":"passive checks","data":[{"key":"agent.ping","timeout":3},{"key":"app.none","timeout":3},{"key":"app.f","timeout":3}]}"#
+        )
+        let reply = ZabbixFrames.plain(
+            #"{"version":"8.0.0rc1","variant":2,"data":[{"value":1},{"value":null},{"value":2.5}]}"#
+        )
         let result = CaptureDecoder(peerHost: "10.0.0.8").decode(client: request, server: reply)
         #expect(result.values.map(\.value.key) == ["agent.ping", "app.f"])
         #expect(result.values.map(\.value.value) == ["1", "2.5"])
@@ -95,16 +122,23 @@ struct Zabbix80ShapesTests {
         #expect(result.statistics.failures.values.reduce(0, +) == 0)
         #expect(result.statistics.framesDecoded[.init(message: "unknown", flags: 1)] == 1)
         #expect(result.statistics.framesDecoded[.init(message: "response", flags: 1)] == 1)
-        let known = CaptureDecoder().decode(client: ZabbixFrames.plain(#"{"request":"queue.get","sid":"x"}"#), server: [])
+        let known = CaptureDecoder().decode(
+            client: ZabbixFrames.plain(#"{"request":"queue.get","sid":"x"}"#),
+            server: []
+        )
         #expect(known.statistics.framesDecoded[.init(message: "other", flags: 1)] == 1)
     }
 
     @Test func agentdAndAgent2VersionsOf80AreAcceptedAsSent() {
         let agentd = ZabbixFrames.plain(
-            #"{"request":"agent data","session":"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee","version":"8.0.0rc1","variant":1,"host":"web80","data":[{"itemid":1,"value":"5","id":1,"clock":1,"ns":1}],"clock":2,"ns":2}"#)
+            #"{"request":"agent data","session":"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee","version":"8.0.0rc1","variant":1,"host":"web80","data":[{"itemid":1,"value":"5","id":1,"clock":1,"ns":1}],"clock":2,"ns":2}"#
+        )
         let agent2 = ZabbixFrames.compressed(
-            #"{"request":"agent data","data":[{"id":1,"itemid":2,"value":"6","clock":1,"ns":1}],"session":"ffffffffffffffffffffffffffffffff","host":"web80","version":"8.0.3"}"#)
-        let reply = ZabbixFrames.plain(#"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000042"}"#)
+            #"{"request":"agent data","data":[{"id":1,"itemid":2,"value":"6","clock":1,"ns":1}],"session":"ffffffffffffffffffffffffffffffff","host":"web80","version":"8.0.3"}"#
+        )
+        let reply = ZabbixFrames.plain(
+            #"{"response":"success","info":"processed: 1; failed: 0; total: 1; seconds spent: 0.000042"}"#
+        )
         let decoder = CaptureDecoder()
         let one = decoder.decode(client: agentd, server: reply)
         let two = decoder.decode(client: agent2, server: reply)

@@ -14,7 +14,8 @@ public enum AgentExchange {
         let clock = Int(Date().timeIntervalSince1970)
         let session = "6e7bd1bd1a3e9c4b2d0f5a8c" + String(format: "%08x", agent)
         let host = String(format: "fault-agent-%04d.example.net", agent)
-        let json = "{\"request\":\"agent data\",\"session\":\"\(session)\","
+        let json =
+            "{\"request\":\"agent data\",\"session\":\"\(session)\","
             + "\"data\":[{\"host\":\"\(host)\",\"key\":\"system.cpu.load[all,avg1]\","
             + "\"value\":\"0.\(String(format: "%06d", sequence % 1_000_000))\",\"id\":\(sequence + 1),\"clock\":\(clock),\"ns\":123456789}],"
             + "\"clock\":\(clock),\"ns\":223456789,\"host\":\"\(host)\",\"version\":\"6.0.25\",\"variant\":1}"
@@ -25,7 +26,8 @@ public enum AgentExchange {
     public static func reply(to request: [UInt8]) -> [UInt8] {
         var checksum = StreamChecksum()
         request.withUnsafeBytes { checksum.update($0) }
-        let json = "{\"response\":\"success\",\"info\":\"processed: 1; failed: 0; total: 1\","
+        let json =
+            "{\"response\":\"success\",\"info\":\"processed: 1; failed: 0; total: 1\","
             + "\"check\":\"\(request.count):\(String(format: "%08x", UInt32(truncatingIfNeeded: checksum.crc)))\"}"
         return ZabbixFrames.plain(json)
     }

@@ -9,7 +9,8 @@ public final class BlackHoleListener: Sendable {
         let listener = try BlockingListener(backlog: 0)
         self.listener = listener
         // With backlog 0 the kernel queues one connection; more (not waited for) make sure it is full.
-        self.fillers = try [BlockingSocket.connect(port: listener.port)]
+        self.fillers =
+            try [BlockingSocket.connect(port: listener.port)]
             + (0..<2).map { _ in try BlockingSocket.connectWithoutWaiting(port: listener.port) }
     }
 

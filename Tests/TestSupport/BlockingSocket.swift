@@ -13,7 +13,9 @@ public final class BlockingSocket: @unchecked Sendable {
     public struct Failure: Error, CustomStringConvertible {
         public var operation: String
         public var errno: Int32
-        public var description: String { "\(self.operation) failed: \(String(cString: strerror(self.errno))) (\(self.errno))" }
+        public var description: String {
+            "\(self.operation) failed: \(String(cString: strerror(self.errno))) (\(self.errno))"
+        }
     }
 
     init(fd: Int32) {
@@ -27,7 +29,11 @@ public final class BlockingSocket: @unchecked Sendable {
     /// Connects to `host:port` (an IPv4 or IPv6 literal), from `source` when given (an address of
     /// the same family, e.g. `127.0.0.2`: all of 127.0.0.0/8 is loopback, so tests can play
     /// several clients).
-    public static func connect(host: String = "127.0.0.1", port: Int, from source: String? = nil) throws -> BlockingSocket {
+    public static func connect(
+        host: String = "127.0.0.1",
+        port: Int,
+        from source: String? = nil
+    ) throws -> BlockingSocket {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_NUMERICHOST
@@ -65,7 +71,9 @@ public final class BlockingSocket: @unchecked Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &address.sin_addr)
         let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard result == 0 || errno == EINPROGRESS else { throw Failure(operation: "connect", errno: errno) }
         return socket
@@ -197,7 +205,9 @@ public final class BlockingListener: @unchecked Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         inet_pton(AF_INET, host, &address.sin_addr)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, backlog) == 0 else {
             let error = errno

@@ -48,9 +48,13 @@ public final class CapturedLog: Sendable {
         func log(event: LogEvent) {
             var all = self.metadata
             if let extra = event.metadata { all.merge(extra) { _, new in new } }
-            self.log.append(Entry(
-                level: event.level, message: event.message.description,
-                metadata: all.mapValues { "\($0)" }))
+            self.log.append(
+                Entry(
+                    level: event.level,
+                    message: event.message.description,
+                    metadata: all.mapValues { "\($0)" }
+                )
+            )
         }
     }
 }

@@ -13,7 +13,8 @@ public final class CarbonCache: Sendable {
 
     /// Why the test cannot run here, or `nil`.
     public static var unavailableReason: String? {
-        for program in [Self.executable, Self.fetchExecutable] where !FileManager.default.isExecutableFile(atPath: program) {
+        for program in [Self.executable, Self.fetchExecutable]
+        where !FileManager.default.isExecutableFile(atPath: program) {
             return "\(program) missing: run scripts/install-test-deps.sh (graphite-carbon, python3-whisper)"
         }
         return nil
@@ -35,7 +36,9 @@ public final class CarbonCache: Sendable {
 
     /// Starts carbon-cache and waits until its line receiver accepts connections.
     public static func start() async throws -> CarbonCache {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("carbon-\(UUID().uuidString.prefix(8))").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "carbon-\(UUID().uuidString.prefix(8))"
+        ).path
         for sub in ["storage/whisper", "storage/lists", "log"] {
             try FileManager.default.createDirectory(atPath: "\(directory)/\(sub)", withIntermediateDirectories: true)
         }
@@ -69,10 +72,16 @@ public final class CarbonCache: Sendable {
         try configuration.write(toFile: "\(directory)/carbon.conf", atomically: true, encoding: .utf8)
         // 1 s points for an hour: a value lands at its own second (and the file stays small).
         try "[default]\npattern = .*\nretentions = 1s:1h\n".write(
-            toFile: "\(directory)/storage-schemas.conf", atomically: true, encoding: .utf8)
+            toFile: "\(directory)/storage-schemas.conf",
+            atomically: true,
+            encoding: .utf8
+        )
         let process = try ChildProcess(
-            Self.executable, ["--config=\(directory)/carbon.conf", "--nodaemon", "start"],
-            stdoutPath: "\(directory)/console.log", stderrPath: "\(directory)/console.log")
+            Self.executable,
+            ["--config=\(directory)/carbon.conf", "--nodaemon", "start"],
+            stdoutPath: "\(directory)/console.log",
+            stderrPath: "\(directory)/console.log"
+        )
         let carbon = CarbonCache(port: line, picklePort: pickle, directory: directory, process: process)
         do {
             try await waitUntil("carbon-cache to accept on 127.0.0.1:\(line) and :\(pickle)", timeout: .seconds(30)) {
@@ -103,7 +112,10 @@ public final class CarbonCache: Sendable {
         let file = self.whisperFile(path)
         guard FileManager.default.fileExists(atPath: file) else { return [] }
         let result = try await ProcessRunner.run(
-            Self.fetchExecutable, ["--from=\(from)", file], timeout: .seconds(20))
+            Self.fetchExecutable,
+            ["--from=\(from)", file],
+            timeout: .seconds(20)
+        )
         guard result.exitCode == 0 else { throw CarbonCacheError.fetchFailed(result.description) }
         return result.standardOutput.split(separator: "\n").compactMap { line in
             let fields = line.split(whereSeparator: \.isWhitespace)
@@ -116,7 +128,8 @@ public final class CarbonCache: Sendable {
     public func stop() async {
         if self.process.isRunning {
             kill(self.process.pid, SIGTERM)
-            let stopped = (try? await waitUntil("carbon-cache to stop", timeout: .seconds(10)) { !self.process.isRunning }) != nil
+            let stopped =
+                (try? await waitUntil("carbon-cache to stop", timeout: .seconds(10)) { !self.process.isRunning }) != nil
             if !stopped {
                 kill(-self.process.pid, SIGKILL)
                 try? await waitUntil("carbon-cache to die", timeout: .seconds(5)) { !self.process.isRunning }

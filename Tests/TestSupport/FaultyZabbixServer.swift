@@ -53,7 +53,10 @@ public final class FaultyZabbixServer: Sendable {
 
     /// Starts listening on 127.0.0.1 (a port from ``LoopbackPort/free()``).
     public static func start(_ behaviour: Behaviour = .answer) throws -> FaultyZabbixServer {
-        let server = FaultyZabbixServer(listener: try BlockingListener(port: try LoopbackPort.free(), backlog: 1024), behaviour: behaviour)
+        let server = FaultyZabbixServer(
+            listener: try BlockingListener(port: try LoopbackPort.free(), backlog: 1024),
+            behaviour: behaviour
+        )
         let loop = TestThreads.start { () -> Void in
             while let socket = try? server.listener.accept() {
                 let number = server.record.withLock {
@@ -109,7 +112,9 @@ public final class FaultyZabbixServer: Sendable {
         case .answerByteByByte(let delay):
             for byte in reply {
                 guard (try? socket.send([byte])) != nil else { return }
-                Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                Thread.sleep(
+                    forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18
+                )
             }
         }
     }

@@ -38,7 +38,10 @@ public final class FixtureRecorder: Sendable {
     }
 
     /// Starts a recorder, runs `body`, stops the tee and removes the recordings even if `body` throws.
-    public static func withRecording<T: Sendable>(target: Int, _ body: (FixtureRecorder) async throws -> T) async throws -> T {
+    public static func withRecording<T: Sendable>(
+        target: Int,
+        _ body: (FixtureRecorder) async throws -> T
+    ) async throws -> T {
         let recorder = try await start(target: target)
         do {
             let result = try await body(recorder)
@@ -73,7 +76,9 @@ public final class FixtureRecorder: Sendable {
 
     /// Waits until a closed connection satisfies `predicate` and returns it.
     public func waitForConnection(
-        _ what: String, timeout: Duration = .seconds(30), _ predicate: (RecordedConnection) -> Bool
+        _ what: String,
+        timeout: Duration = .seconds(30),
+        _ predicate: (RecordedConnection) -> Bool
     ) async throws -> RecordedConnection {
         var found: RecordedConnection?
         try await waitUntil("a recorded connection: \(what)", timeout: timeout, interval: .milliseconds(100)) {
@@ -113,9 +118,11 @@ public struct RecordedConnection: Sendable {
             let path = "\(directory)/\(entry)"
             guard let meta = FileManager.default.contents(atPath: "\(path)/meta.json") else { continue }
             let connection = try RecordedConnection(
-                directory: path, metaJSON: meta,
+                directory: path,
+                metaJSON: meta,
                 client: FileManager.default.contents(atPath: "\(path)/client.bin").map(Array.init) ?? [],
-                server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? [])
+                server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? []
+            )
             // meta.json is written when a recording starts; a closed connection's says finished.
             guard connection.recording.finished != false else { continue }
             connections.append(connection)

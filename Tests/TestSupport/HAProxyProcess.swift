@@ -27,21 +27,28 @@ public final class HAProxyProcess: Sendable {
         let directory = try ZabbixLabDirectory.create("haproxy")
         let port = try LoopbackPort.free()
         let servers = backends.enumerated().map { "    server tee\($0.offset + 1) 127.0.0.1:\($0.element)" }
-        try ([
-            "global", "    maxconn 1000",
-            "defaults", "    mode tcp", "    timeout connect 5s", "    timeout client 10m", "    timeout server 10m",
-            "frontend zabbix", "    bind 127.0.0.1:\(port)", "    default_backend tees",
-            "backend tees", "    balance roundrobin",
-        ] + servers).joined(separator: "\n").appending("\n")
+        try
+            ([
+                "global", "    maxconn 1000",
+                "defaults", "    mode tcp", "    timeout connect 5s", "    timeout client 10m",
+                "    timeout server 10m",
+                "frontend zabbix", "    bind 127.0.0.1:\(port)", "    default_backend tees",
+                "backend tees", "    balance roundrobin",
+            ] + servers).joined(separator: "\n").appending("\n")
             .write(toFile: "\(directory)/haproxy.cfg", atomically: false, encoding: .utf8)
         let child = try ChildProcess(
-            binary, ["-db", "-f", "\(directory)/haproxy.cfg"],
-            stdoutPath: "\(directory)/haproxy.log", stderrPath: "\(directory)/haproxy.log")
+            binary,
+            ["-db", "-f", "\(directory)/haproxy.cfg"],
+            stdoutPath: "\(directory)/haproxy.log",
+            stderrPath: "\(directory)/haproxy.log"
+        )
         let proxy = HAProxyProcess(child: child, directory: directory, port: port)
         do {
             try await waitUntil("haproxy to listen on \(port)", timeout: .seconds(10), interval: .milliseconds(50)) {
                 guard child.isRunning else {
-                    throw ZabbixLabError.missing("haproxy exited: \(ZabbixLabDirectory.tail("\(directory)/haproxy.log"))")
+                    throw ZabbixLabError.missing(
+                        "haproxy exited: \(ZabbixLabDirectory.tail("\(directory)/haproxy.log"))"
+                    )
                 }
                 return LoopbackPort.isAccepting(port)
             }

@@ -32,7 +32,11 @@ public final class HTTPTestClient: @unchecked Sendable {
 
     /// Sends a request and reads one response (bodies per Content-Length; none for HEAD).
     public func request(
-        _ method: String = "GET", _ path: String, headers: [String] = [], body: String = "", version: String = "HTTP/1.1"
+        _ method: String = "GET",
+        _ path: String,
+        headers: [String] = [],
+        body: String = "",
+        version: String = "HTTP/1.1"
     ) throws -> Response {
         var request = "\(method) \(path) \(version)\r\nHost: localhost\r\n"
         for header in headers { request += header + "\r\n" }
@@ -95,7 +99,8 @@ public final class HTTPTestClient: @unchecked Sendable {
 
     private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
-        for start in 0...(haystack.count - needle.count) where haystack[start..<start + needle.count].elementsEqual(needle) {
+        for start in 0...(haystack.count - needle.count)
+        where haystack[start..<start + needle.count].elementsEqual(needle) {
             return start
         }
         return nil

@@ -25,11 +25,17 @@ public enum HeadlessChromium {
 
     /// Writes a PNG of the first `width` × `height` pixels of `url` to `path`.
     public static func screenshot(
-        _ url: String, to path: String, width: Int, height: Int, timeout: Duration = .seconds(60)
+        _ url: String,
+        to path: String,
+        width: Int,
+        height: Int,
+        timeout: Duration = .seconds(60)
     ) async throws {
         try? FileManager.default.removeItem(atPath: path)
         let result = try await self.run(
-            ["--screenshot=\(path)", "--window-size=\(width),\(height)", "--hide-scrollbars", url], timeout: timeout)
+            ["--screenshot=\(path)", "--window-size=\(width),\(height)", "--hide-scrollbars", url],
+            timeout: timeout
+        )
         guard result.exitCode == 0, FileManager.default.fileExists(atPath: path) else {
             throw Failure(description: "chromium --screenshot \(url) failed: \(result)")
         }
@@ -43,6 +49,8 @@ public enum HeadlessChromium {
             [
                 "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
                 "--disable-background-networking", "--disable-sync", "--user-data-dir=\(profile)",
-            ] + arguments, timeout: timeout)
+            ] + arguments,
+            timeout: timeout
+        )
     }
 }

@@ -1,9 +1,10 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// Free TCP ports on 127.0.0.1 for test listeners, and a probe for "is someone accepting there".
 public enum LoopbackPort {

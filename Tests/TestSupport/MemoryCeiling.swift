@@ -37,22 +37,38 @@ public struct MemoryCeiling: Sendable {
         let unique = "\(name)-\(getpid())-\(Int.random(in: 0..<1_000_000))"
         if Self.systemdIsInit, FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-run") {
             return MemoryCeiling(
-                mechanism: .systemdScope, bytes: bytes,
+                mechanism: .systemdScope,
+                bytes: bytes,
                 prefix: [
                     "/usr/bin/systemd-run", "--scope", "--quiet", "--collect", "--unit", unique,
                     "-p", "MemoryMax=\(bytes)", "-p", "MemorySwapMax=0", "--",
-                ], directory: nil)
+                ],
+                directory: nil
+            )
         }
         if let directory = try? Self.cgroupV2(unique, bytes: bytes) {
-            return MemoryCeiling(mechanism: .cgroupV2, bytes: bytes, prefix: Self.joining(directory), directory: directory)
+            return MemoryCeiling(
+                mechanism: .cgroupV2,
+                bytes: bytes,
+                prefix: Self.joining(directory),
+                directory: directory
+            )
         }
         if let directory = try? Self.cgroupV1(unique, bytes: bytes) {
-            return MemoryCeiling(mechanism: .cgroupV1, bytes: bytes, prefix: Self.joining(directory), directory: directory)
+            return MemoryCeiling(
+                mechanism: .cgroupV1,
+                bytes: bytes,
+                prefix: Self.joining(directory),
+                directory: directory
+            )
         }
         // Address space, not memory: leave room for thread stacks and allocator arenas.
         return MemoryCeiling(
-            mechanism: .addressSpace, bytes: bytes, prefix: ["/usr/bin/prlimit", "--as=\(bytes + (4 << 30))", "--"],
-            directory: nil)
+            mechanism: .addressSpace,
+            bytes: bytes,
+            prefix: ["/usr/bin/prlimit", "--as=\(bytes + (4 << 30))", "--"],
+            directory: nil
+        )
     }
 
     /// Removes the cgroup directory (once the process in it has exited).
@@ -94,12 +110,15 @@ public struct MemoryCeiling: Sendable {
 
     private static func cgroupV1(_ name: String, bytes: Int) throws -> String {
         let root = "/sys/fs/cgroup/memory"
-        let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8))?
+        let own =
+            (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8))?
             .split(separator: "\n")
             .first { $0.split(separator: ":", maxSplits: 2).dropFirst().first == "memory" }
             .map { String($0.split(separator: ":", maxSplits: 2).last ?? "") } ?? "/"
         let directory = "\(root)\(own == "/" ? "" : own)/\(name)"
-        guard FileManager.default.fileExists(atPath: "\(root)/memory.limit_in_bytes") || FileManager.default.fileExists(atPath: "\(root)\(own)/memory.limit_in_bytes")
+        guard
+            FileManager.default.fileExists(atPath: "\(root)/memory.limit_in_bytes")
+                || FileManager.default.fileExists(atPath: "\(root)\(own)/memory.limit_in_bytes")
         else { throw CeilingUnavailable() }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         do {
@@ -133,8 +152,11 @@ public enum ResidentMemory {
     public static func of(pid: pid_t) -> (current: Int, peak: Int)? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
         func field(_ name: String) -> Int? {
-            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else { return nil }
-            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }.map { $0 * 1024 }
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }) else {
+                return nil
+            }
+            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }.map
+            { $0 * 1024 }
         }
         guard let current = field("VmRSS"), let peak = field("VmHWM") else { return nil }
         return (current, peak)

@@ -16,7 +16,7 @@ public struct PayloadPattern: Sendable {
         var state = seed
         var bytes = [UInt8](repeating: 0, count: (1 << 20) + 7)
         for index in bytes.indices {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             bytes[index] = UInt8(truncatingIfNeeded: state >> 33)
         }
         self.block = bytes
@@ -27,7 +27,12 @@ public struct PayloadPattern: Sendable {
     }
 
     /// Hands the stream to `body` in slices of at most `chunk` bytes.
-    public func forEachChunk(seed: UInt64, length: Int, chunk: Int = 256 * 1024, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public func forEachChunk(
+        seed: UInt64,
+        length: Int,
+        chunk: Int = 256 * 1024,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) rethrows {
         try self.block.withUnsafeBytes { block in
             var position = self.offset(seed)
             var remaining = length

@@ -59,8 +59,8 @@ public enum ProcessGroup {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return names.compactMap { name -> Entry? in
             guard let pid = Int32(name),
-                  let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+                let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
             else { return nil }
             // "pid (comm) state ppid pgrp ..." — comm may itself contain spaces and parentheses.
             let command = String(stat[stat.index(after: open)..<close])

@@ -56,8 +56,13 @@ public enum ProcessRunner {
             let stdin = "\(directory)/stdin"
             _ = FileManager.default.createFile(atPath: stdin, contents: Data((input ?? "").utf8))
             do {
-                child = try ChildProcess(executable, arguments, stdinPath: stdin,
-                                         stdoutPath: "\(directory)/stdout", stderrPath: "\(directory)/stderr")
+                child = try ChildProcess(
+                    executable,
+                    arguments,
+                    stdinPath: stdin,
+                    stdoutPath: "\(directory)/stdout",
+                    stderrPath: "\(directory)/stderr"
+                )
             } catch {
                 try? FileManager.default.removeItem(atPath: directory)
                 throw error
@@ -73,7 +78,12 @@ public enum ProcessRunner {
             let out = (try? String(contentsOfFile: "\(directory)/stdout", encoding: .utf8)) ?? ""
             let err = (try? String(contentsOfFile: "\(directory)/stderr", encoding: .utf8)) ?? ""
             try? FileManager.default.removeItem(atPath: directory)
-            return ProcessResult(exitCode: child.exitCode ?? -1, standardOutput: out, standardError: err, timedOut: timedOut)
+            return ProcessResult(
+                exitCode: child.exitCode ?? -1,
+                standardOutput: out,
+                standardError: err,
+                timedOut: timedOut
+            )
         }
     }
 }

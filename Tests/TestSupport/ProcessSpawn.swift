@@ -1,7 +1,8 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// A child process started with `posix_spawn` in a clean state, and reaped by polling `waitpid`.
 ///
@@ -19,8 +20,12 @@ public final class ChildProcess: Sendable {
     /// the same path for both appends both streams to one file), or to `stderrDescriptor` (one of
     /// ours, e.g. a pipe's write end) when given.
     public init(
-        _ executable: String, _ arguments: [String],
-        stdinPath: String = "/dev/null", stdoutPath: String, stderrPath: String, stderrDescriptor: Int32? = nil
+        _ executable: String,
+        _ arguments: [String],
+        stdinPath: String = "/dev/null",
+        stdoutPath: String,
+        stderrPath: String,
+        stderrDescriptor: Int32? = nil
     ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -52,8 +57,10 @@ public final class ChildProcess: Sendable {
         posix_spawnattr_setsigmask(&attributes, &none)
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes,
-            Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(
+            &attributes,
+            Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)
+        )
 
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }

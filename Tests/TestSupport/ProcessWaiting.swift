@@ -23,15 +23,19 @@ public func waitUntil(
 /// Returns false on timeout instead of throwing.
 @discardableResult
 public func waitUntilBlocking(
-    timeout: Duration, interval: Duration = .milliseconds(50), _ condition: () -> Bool
+    timeout: Duration,
+    interval: Duration = .milliseconds(50),
+    _ condition: () -> Bool
 ) -> Bool {
     let clock = ContinuousClock()
     let deadline = clock.now.advanced(by: timeout)
     while true {
         if condition() { return true }
         if clock.now >= deadline { return false }
-        Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18
-            + Double(interval.components.seconds))
+        Thread.sleep(
+            forTimeInterval: Double(interval.components.attoseconds) / 1e18
+                + Double(interval.components.seconds)
+        )
     }
 }
 

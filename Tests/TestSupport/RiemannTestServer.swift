@@ -92,11 +92,16 @@ public final class RiemannTestServer: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let server = RiemannTestServer(group: group, host: host, port: try LoopbackPort.free(), replyMode: replyMode)
+            let server = RiemannTestServer(
+                group: group,
+                host: host,
+                port: try LoopbackPort.free(),
+                replyMode: replyMode
+            )
             do {
                 try await server.listen()
                 return server
-            } catch where Self.isAddressInUse(error) && attempt < 10 {
+            } catch  where Self.isAddressInUse(error) && attempt < 10 {
                 continue
             }
         }
@@ -108,7 +113,10 @@ public final class RiemannTestServer: Sendable {
     }
 
     private static func bind(
-        host: String, port: Int, group: any EventLoopGroup, server: RiemannTestServer
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        server: RiemannTestServer
     ) async throws -> any Channel {
         let socket = try Self.boundSocket(host: host, port: port)
         return try await ServerBootstrap(group: group)
@@ -180,7 +188,7 @@ public final class RiemannTestServer: Sendable {
             do {
                 try await self.listen()
                 return
-            } catch where Self.isAddressInUse(error) && clock.now < deadline {
+            } catch  where Self.isAddressInUse(error) && clock.now < deadline {
                 try await Task.sleep(for: .milliseconds(20))
             }
         }
@@ -267,7 +275,8 @@ public final class RiemannTestServer: Sendable {
 
     /// Waits until `condition` holds (polled), or throws after `timeout`.
     public func waitUntil(
-        timeout: Duration = .seconds(10), _ condition: @Sendable (RiemannTestServer) -> Bool
+        timeout: Duration = .seconds(10),
+        _ condition: @Sendable (RiemannTestServer) -> Bool
     ) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)

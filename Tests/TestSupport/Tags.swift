@@ -29,12 +29,16 @@ public enum TestTier: String, Sendable {
     /// The tiers `ZABBIX_TEE_SKIP_TIERS` (comma- or space-separated) names.
     public static let skipped: Set<String> = Set(
         (ProcessInfo.processInfo.environment["ZABBIX_TEE_SKIP_TIERS"] ?? "")
-            .split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init))
+            .split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
+    )
 }
 
 extension Trait where Self == ConditionTrait {
     /// Skips the test or suite when `ZABBIX_TEE_SKIP_TIERS` names `tier`; runs it otherwise.
     public static func tier(_ tier: TestTier) -> Self {
-        .disabled(if: TestTier.skipped.contains(tier.rawValue), "the \(tier.rawValue) tier is skipped (ZABBIX_TEE_SKIP_TIERS)")
+        .disabled(
+            if: TestTier.skipped.contains(tier.rawValue),
+            "the \(tier.rawValue) tier is skipped (ZABBIX_TEE_SKIP_TIERS)"
+        )
     }
 }

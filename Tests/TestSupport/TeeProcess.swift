@@ -19,7 +19,8 @@ public final class TeeProcess: Sendable {
     /// Path of the `zabbix-tee` executable built with the tests.
     public static var binary: String {
         if let override = ProcessInfo.processInfo.environment["ZABBIX_TEE_BINARY"] { return override }
-        let bundle = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let bundle =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: bundle).deletingLastPathComponent().appendingPathComponent("zabbix-tee").path
     }
 
@@ -44,9 +45,16 @@ public final class TeeProcess: Sendable {
             .deletingLastPathComponent().path
         let scratch = "\(package)/.build-release"
         let result = try await ProcessRunner.run(
-            "/bin/sh", ["-c", "cd \"$0\" && exec swift build -c release --product zabbix-tee --scratch-path \"$1\"", package, scratch],
-            timeout: .seconds(1800))
-        guard result.exitCode == 0 else { throw TeeProcessError.releaseBuildFailed(result.standardOutput + result.standardError) }
+            "/bin/sh",
+            [
+                "-c", "cd \"$0\" && exec swift build -c release --product zabbix-tee --scratch-path \"$1\"", package,
+                scratch,
+            ],
+            timeout: .seconds(1800)
+        )
+        guard result.exitCode == 0 else {
+            throw TeeProcessError.releaseBuildFailed(result.standardOutput + result.standardError)
+        }
         return "\(scratch)/release/zabbix-tee"
     }
 
@@ -58,8 +66,13 @@ public final class TeeProcess: Sendable {
     /// executable (``binary`` by default); `launcher` is put in front of the command (a prefix
     /// that execs it, such as ``MemoryCeiling/prefix``).
     public static func start(
-        configuration: String, ports: [Int], arguments: [String] = [], softFileLimit: Int? = nil,
-        stderrDescriptor: Int32? = nil, binary: String = TeeProcess.binary, launcher: [String] = []
+        configuration: String,
+        ports: [Int],
+        arguments: [String] = [],
+        softFileLimit: Int? = nil,
+        stderrDescriptor: Int32? = nil,
+        binary: String = TeeProcess.binary,
+        launcher: [String] = []
     ) async throws -> TeeProcess {
         let directory = try ZabbixLabDirectory.create("tee")
         let configFile = "\(directory)/config.yaml"
@@ -71,11 +84,16 @@ public final class TeeProcess: Sendable {
         }
         command = launcher + command
         let child = try ChildProcess(
-            command[0], Array(command.dropFirst()), stdoutPath: logFile, stderrPath: logFile,
-            stderrDescriptor: softFileLimit == nil ? stderrDescriptor : nil)
+            command[0],
+            Array(command.dropFirst()),
+            stdoutPath: logFile,
+            stderrPath: logFile,
+            stderrDescriptor: softFileLimit == nil ? stderrDescriptor : nil
+        )
         let tee = TeeProcess(child: child, directory: directory, configFile: configFile, logFile: logFile, ports: ports)
         do {
-            try await waitUntil("zabbix-tee to listen on \(ports)", timeout: .seconds(20), interval: .milliseconds(20)) {
+            try await waitUntil("zabbix-tee to listen on \(ports)", timeout: .seconds(20), interval: .milliseconds(20))
+            {
                 guard child.isRunning else { throw TeeProcessError.exited(child.exitCode ?? -1, tee.log()) }
                 return ports.allSatisfy { LoopbackPort.isAccepting($0) }
             }
@@ -111,7 +129,9 @@ public final class TeeProcess: Sendable {
 
     /// Starts a tee, runs `body`, and stops the tee even if `body` throws.
     public static func withRunning<T: Sendable>(
-        configuration: String, ports: [Int], _ body: (TeeProcess) async throws -> T
+        configuration: String,
+        ports: [Int],
+        _ body: (TeeProcess) async throws -> T
     ) async throws -> T {
         let tee = try await Self.start(configuration: configuration, ports: ports)
         do {
@@ -143,10 +163,14 @@ public final class TeeProcess: Sendable {
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(20)) async throws -> Int32 {
         if self.child.isRunning { kill(self.child.pid, signal) }
         do {
-            try await waitUntil("zabbix-tee to exit", timeout: timeout, interval: .milliseconds(10)) { !self.child.isRunning }
+            try await waitUntil("zabbix-tee to exit", timeout: timeout, interval: .milliseconds(10)) {
+                !self.child.isRunning
+            }
         } catch {
             kill(self.child.pid, SIGKILL)
-            try await waitUntil("killed zabbix-tee to exit", timeout: .seconds(5), interval: .milliseconds(10)) { !self.child.isRunning }
+            try await waitUntil("killed zabbix-tee to exit", timeout: .seconds(5), interval: .milliseconds(10)) {
+                !self.child.isRunning
+            }
             throw error
         }
         if ProcessInfo.processInfo.environment["ZABBIX_LAB_KEEP"] == nil {

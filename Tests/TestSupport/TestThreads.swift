@@ -7,7 +7,8 @@ import Foundation
 public enum TestThreads {
     /// Runs `body(index)` for `count` indices, each on its own thread, and awaits all of them.
     /// Throws the first error (by index) any of them threw.
-    public static func run<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) async throws -> [T] {
+    public static func run<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) async throws -> [T]
+    {
         let handles = (0..<count).map { index in self.start { try body(index) } }
         var results: [T] = []
         results.reserveCapacity(count)

@@ -28,7 +28,9 @@ public final class TmpfsMount: Sendable {
         guard Glibc.mount("tmpfs", path, "tmpfs", 0, "size=\(sizeBytes),mode=0700") == 0 else {
             let reason = String(cString: strerror(errno))
             ZabbixLabDirectory.remove(directory)
-            throw Unavailable(description: "cannot mount a tmpfs (\(reason)); the writer-fault tests need root (CAP_SYS_ADMIN)")
+            throw Unavailable(
+                description: "cannot mount a tmpfs (\(reason)); the writer-fault tests need root (CAP_SYS_ADMIN)"
+            )
         }
         return TmpfsMount(path: path, directory: directory)
     }

@@ -12,7 +12,8 @@ public enum ZabbixAgentKind: String, Sendable, CaseIterable, CustomStringConvert
     /// Starts this agent with `options`, runs `body` with its daemon, and stops it whether `body`
     /// succeeded or threw.
     public func withRunning<T: Sendable>(
-        _ options: ZabbixAgentOptions, _ body: (ZabbixDaemon) async throws -> T
+        _ options: ZabbixAgentOptions,
+        _ body: (ZabbixDaemon) async throws -> T
     ) async throws -> T {
         switch self {
         case .agentd: return try await ZabbixAgentd.withRunning(options) { try await body($0.daemon) }

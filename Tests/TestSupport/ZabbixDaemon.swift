@@ -21,8 +21,15 @@ public final class ZabbixDaemon: Sendable {
     private let outputFile: String
     private let stopped = Mutex(false)
 
-    private init(program: String, directory: String, configFile: String, logFile: String, port: Int,
-                 child: ChildProcess, outputFile: String) {
+    private init(
+        program: String,
+        directory: String,
+        configFile: String,
+        logFile: String,
+        port: Int,
+        child: ChildProcess,
+        outputFile: String
+    ) {
         self.program = program
         self.directory = directory
         self.configFile = configFile
@@ -47,8 +54,12 @@ public final class ZabbixDaemon: Sendable {
         /// How long it may take to accept connections.
         public var startTimeout: Duration = .seconds(30)
 
-        public init(_ program: ZabbixDaemonProgram, version: ZabbixLabVersion, port: Int? = nil,
-                    configuration: @escaping @Sendable (_ directory: String) -> [String]) {
+        public init(
+            _ program: ZabbixDaemonProgram,
+            version: ZabbixLabVersion,
+            port: Int? = nil,
+            configuration: @escaping @Sendable (_ directory: String) -> [String]
+        ) {
             self.program = program
             self.version = version
             self.port = port
@@ -68,13 +79,20 @@ public final class ZabbixDaemon: Sendable {
         do {
             let port = try options.port ?? LoopbackPort.free()
             let logFile = "\(directory)/\(program.rawValue).log"
-            let configuration = program.commonConfiguration(directory: directory, port: port, logFile: logFile)
+            let configuration =
+                program.commonConfiguration(directory: directory, port: port, logFile: logFile)
                 + options.configuration(directory)
             try await options.prepare?(directory)
             return try await launch(
-                program: program.rawValue, executable: executable, arguments: program.arguments(configFile:),
-                configuration: configuration, port: port, directory: directory, logFile: logFile,
-                startTimeout: options.startTimeout)
+                program: program.rawValue,
+                executable: executable,
+                arguments: program.arguments(configFile:),
+                configuration: configuration,
+                port: port,
+                directory: directory,
+                logFile: logFile,
+                startTimeout: options.startTimeout
+            )
         } catch {
             ZabbixLabDirectory.remove(directory)
             throw error
@@ -97,8 +115,15 @@ public final class ZabbixDaemon: Sendable {
         let outputFile = "\(directory)/\(program).out"
         try (configuration.joined(separator: "\n") + "\n").write(toFile: configFile, atomically: true, encoding: .utf8)
         let child = try ChildProcess(executable, arguments(configFile), stdoutPath: outputFile, stderrPath: outputFile)
-        let daemon = ZabbixDaemon(program: program, directory: directory, configFile: configFile,
-                                  logFile: logFile, port: port, child: child, outputFile: outputFile)
+        let daemon = ZabbixDaemon(
+            program: program,
+            directory: directory,
+            configFile: configFile,
+            logFile: logFile,
+            port: port,
+            child: child,
+            outputFile: outputFile
+        )
         do {
             try await waitUntil("\(program) to listen on 127.0.0.1:\(port)", timeout: startTimeout) {
                 if LoopbackPort.isAccepting(port) { return true }
@@ -133,7 +158,13 @@ public final class ZabbixDaemon: Sendable {
     /// SIGTERMs the daemon's process group, SIGKILLs it after `grace`, removes the lab directory,
     /// and throws if any process survived. Calling it again does nothing.
     public func stop(grace: Duration = .seconds(15)) async throws {
-        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        guard
+            stopped.withLock({
+                let was = $0
+                $0 = true
+                return !was
+            })
+        else { return }
         let left = await ProcessGroup.terminate(pid, grace: grace)
         try await waitUntil("\(program) to be reaped", timeout: .seconds(5)) { !isRunning }
         ZabbixLabDirectory.remove(directory)
@@ -142,7 +173,13 @@ public final class ZabbixDaemon: Sendable {
 
     /// Blocking twin of `stop()`, for `atexit` clean-up.
     public func stopBlocking(grace: Duration = .seconds(15)) {
-        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        guard
+            stopped.withLock({
+                let was = $0
+                $0 = true
+                return !was
+            })
+        else { return }
         ProcessGroup.terminateBlocking(pid, grace: grace)
         ZabbixLabDirectory.remove(directory)
     }

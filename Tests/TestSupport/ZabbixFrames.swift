@@ -37,15 +37,29 @@ extension ZabbixFrames {
     /// so a test can send a frame that inflates to hundreds of MiB. `reserved` is the payload's
     /// size unless given (a lying one).
     public static func compressedPattern(
-        prefix: String, element: String, separator: String = ",", count: Int, suffix: String,
+        prefix: String,
+        element: String,
+        separator: String = ",",
+        count: Int,
+        suffix: String,
         reserved: UInt32? = nil
     ) -> [UInt8] {
-        let (prefix, element, separator, suffix) = (Array(prefix.utf8), Array(element.utf8), Array(separator.utf8), Array(suffix.utf8))
+        let (prefix, element, separator, suffix) = (
+            Array(prefix.utf8), Array(element.utf8), Array(separator.utf8), Array(suffix.utf8)
+        )
         var stream = z_stream()
         // A run of one byte compresses fastest as runs (level 1 would search for matches).
         let oneByte = separator.isEmpty && Set(element).count == 1
         deflateInit2_(
-            &stream, 1, Z_DEFLATED, 15, 8, oneByte ? Z_RLE : Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+            &stream,
+            1,
+            Z_DEFLATED,
+            15,
+            8,
+            oneByte ? Z_RLE : Z_DEFAULT_STRATEGY,
+            zlibVersion(),
+            Int32(MemoryLayout<z_stream>.size)
+        )
         defer { deflateEnd(&stream) }
         var compressed: [UInt8] = []
         var size = 0
@@ -83,7 +97,13 @@ extension ZabbixFrames {
     }
 
     /// The uncompressed frame (flags 0x01) of the same pattern, built by doubling.
-    public static func plainPattern(prefix: String, element: String, separator: String = ",", count: Int, suffix: String) -> [UInt8] {
+    public static func plainPattern(
+        prefix: String,
+        element: String,
+        separator: String = ",",
+        count: Int,
+        suffix: String
+    ) -> [UInt8] {
         let unit = Array((element + separator).utf8)
         var body: [UInt8] = []
         body.reserveCapacity(unit.count * count)

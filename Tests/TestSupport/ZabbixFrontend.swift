@@ -36,14 +36,18 @@ public final class ZabbixFrontend: Sendable {
     /// Why a frontend of `version` cannot run here, or nil.
     public static func unavailableReason(_ version: ZabbixLabVersion) -> String? {
         if packageDirectory(version) == nil { return "zabbix-frontend-php \(version) (scripts/install-test-deps.sh)" }
-        if !ZabbixPrograms.isExecutable("/usr/bin/php") { return "php-cli and php-pgsql (scripts/install-test-deps.sh)" }
+        if !ZabbixPrograms.isExecutable("/usr/bin/php") {
+            return "php-cli and php-pgsql (scripts/install-test-deps.sh)"
+        }
         return nil
     }
 
     /// Starts a frontend on `lab`'s database and waits until its API answers.
     public static func start(lab: ZabbixServerLab) async throws -> ZabbixFrontend {
         let version = lab.version
-        guard let package = packageDirectory(version) else { throw ZabbixLabError.missing(unavailableReason(version) ?? "frontend") }
+        guard let package = packageDirectory(version) else {
+            throw ZabbixLabError.missing(unavailableReason(version) ?? "frontend")
+        }
         let directory = try ZabbixLabDirectory.create("web")
         let ui = "\(directory)/ui"
         let copy = try await ProcessRunner.run("/bin/cp", ["-a", package, ui], timeout: .seconds(60))
@@ -54,42 +58,51 @@ public final class ZabbixFrontend: Sendable {
             .write(toFile: configFile, atomically: false, encoding: .utf8)
         let database = lab.database
         try """
-            <?php
-            $DB['TYPE'] = 'POSTGRESQL';
-            $DB['SERVER'] = '127.0.0.1';
-            $DB['PORT'] = '\(database.postgres.port)';
-            $DB['DATABASE'] = '\(database.name)';
-            $DB['USER'] = '\(database.postgres.user)';
-            $DB['PASSWORD'] = '';
-            $DB['SCHEMA'] = '';
-            $DB['ENCRYPTION'] = false;
-            $DB['KEY_FILE'] = '';
-            $DB['CERT_FILE'] = '';
-            $DB['CA_FILE'] = '';
-            $DB['VERIFY_HOST'] = false;
-            $DB['CIPHER_LIST'] = '';
-            $DB['VAULT'] = '';
-            $DB['VAULT_URL'] = '';
-            $DB['VAULT_PREFIX'] = '';
-            $DB['VAULT_DB_PATH'] = '';
-            $DB['VAULT_TOKEN'] = '';
-            $DB['VAULT_CERT_FILE'] = '';
-            $DB['VAULT_KEY_FILE'] = '';
-            $DB['DOUBLE_IEEE754'] = true;
-            $ZBX_SERVER = '127.0.0.1';
-            $ZBX_SERVER_PORT = '\(lab.port)';
-            $ZBX_SERVER_NAME = 'lab';
-            $IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
+        <?php
+        $DB['TYPE'] = 'POSTGRESQL';
+        $DB['SERVER'] = '127.0.0.1';
+        $DB['PORT'] = '\(database.postgres.port)';
+        $DB['DATABASE'] = '\(database.name)';
+        $DB['USER'] = '\(database.postgres.user)';
+        $DB['PASSWORD'] = '';
+        $DB['SCHEMA'] = '';
+        $DB['ENCRYPTION'] = false;
+        $DB['KEY_FILE'] = '';
+        $DB['CERT_FILE'] = '';
+        $DB['CA_FILE'] = '';
+        $DB['VERIFY_HOST'] = false;
+        $DB['CIPHER_LIST'] = '';
+        $DB['VAULT'] = '';
+        $DB['VAULT_URL'] = '';
+        $DB['VAULT_PREFIX'] = '';
+        $DB['VAULT_DB_PATH'] = '';
+        $DB['VAULT_TOKEN'] = '';
+        $DB['VAULT_CERT_FILE'] = '';
+        $DB['VAULT_KEY_FILE'] = '';
+        $DB['DOUBLE_IEEE754'] = true;
+        $ZBX_SERVER = '127.0.0.1';
+        $ZBX_SERVER_PORT = '\(lab.port)';
+        $ZBX_SERVER_NAME = 'lab';
+        $IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
 
-            """.write(toFile: "\(directory)/zabbix.conf.php", atomically: false, encoding: .utf8)
+        """.write(toFile: "\(directory)/zabbix.conf.php", atomically: false, encoding: .utf8)
         let port = try LoopbackPort.free()
         let child = try ChildProcess(
-            "/usr/bin/php", ["-S", "127.0.0.1:\(port)", "-t", ui],
-            stdoutPath: "\(directory)/php.log", stderrPath: "\(directory)/php.log")
+            "/usr/bin/php",
+            ["-S", "127.0.0.1:\(port)", "-t", ui],
+            stdoutPath: "\(directory)/php.log",
+            stderrPath: "\(directory)/php.log"
+        )
         let frontend = ZabbixFrontend(child: child, directory: directory, port: port, version: version)
         do {
-            try await waitUntil("the \(version) frontend's API to answer", timeout: .seconds(30), interval: .milliseconds(100)) {
-                guard child.isRunning else { throw ZabbixLabError.missing("php -S exited: \(ZabbixLabDirectory.tail(frontend.logFile))") }
+            try await waitUntil(
+                "the \(version) frontend's API to answer",
+                timeout: .seconds(30),
+                interval: .milliseconds(100)
+            ) {
+                guard child.isRunning else {
+                    throw ZabbixLabError.missing("php -S exited: \(ZabbixLabDirectory.tail(frontend.logFile))")
+                }
                 return (try? await frontend.call("apiinfo.version", params: "{}"))?.contains(version.rawValue) == true
             }
         } catch {
@@ -112,7 +125,11 @@ public final class ZabbixFrontend: Sendable {
             }
         }
         body += "}"
-        let result = try await ProcessRunner.run("/usr/bin/curl", arguments + ["--data-binary", "@-", self.url], input: body)
+        let result = try await ProcessRunner.run(
+            "/usr/bin/curl",
+            arguments + ["--data-binary", "@-", self.url],
+            input: body
+        )
         guard result.exitCode == 0 else { throw ZabbixLabError.missing("API \(method): curl: \(result.standardError)") }
         let answer = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
         guard let value = answer?["result"] else {
@@ -128,11 +145,15 @@ public final class ZabbixFrontend: Sendable {
         let session = try await self.call("user.login", params: #"{"username":"Admin","password":"zabbix"}"#)
             .trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         let created = try await self.call("token.create", params: #"{"name":"\#(name)","userid":"1"}"#, auth: session)
-        guard let tokenid = (try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])
-            .flatMap({ ($0["tokenids"] as? [Any])?.first }).map({ "\($0)" })
+        guard
+            let tokenid = (try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])
+                .flatMap({ ($0["tokenids"] as? [Any])?.first }).map({ "\($0)" })
         else { throw ZabbixLabError.missing("token.create answered \(created)") }
         let generated = try await self.call("token.generate", params: #"["\#(tokenid)"]"#, auth: session)
-        guard let token = (try JSONSerialization.jsonObject(with: Data(generated.utf8)) as? [[String: Any]])?.first?["token"] as? String
+        guard
+            let token = (try JSONSerialization.jsonObject(with: Data(generated.utf8)) as? [[String: Any]])?.first?[
+                "token"
+            ] as? String
         else { throw ZabbixLabError.missing("token.generate answered \(generated)") }
         return token
     }

@@ -20,7 +20,10 @@ public enum ZabbixGet {
 
     /// `zabbix_get -s 127.0.0.1 -p port -k key` plus `extraArguments`, of `version`.
     public static func get(
-        port: Int, key: String, extraArguments: [String] = [], timeout: Duration = .seconds(30),
+        port: Int,
+        key: String,
+        extraArguments: [String] = [],
+        timeout: Duration = .seconds(30),
         version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let arguments = ["-s", "127.0.0.1", "-p", String(port), "-k", key] + extraArguments

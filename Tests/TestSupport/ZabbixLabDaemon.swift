@@ -26,7 +26,8 @@ extension ZabbixLabDaemon {
 
     /// Starts one, runs `body` with it, and stops it whether `body` succeeded or threw.
     public static func withRunning<T: Sendable>(
-        _ options: Options = Options(), _ body: (Self) async throws -> T
+        _ options: Options = Options(),
+        _ body: (Self) async throws -> T
     ) async throws -> T {
         let started = try await start(options)
         do {

@@ -34,18 +34,26 @@ public final class ZabbixPostgres: Sendable {
                 guard chown.exitCode == 0 else { throw ZabbixLabError.commandFailed(command: "chown", result: chown) }
             }
             let port = try LoopbackPort.free()
-            try await asServerUser("\(bin)/initdb", [
-                "-D", "\(directory)/data", "-A", "trust", "-U", "zabbix", "-E", "UTF8",
-                "--locale=C.UTF-8", "--no-sync", "--no-instructions",
-            ])
+            try await asServerUser(
+                "\(bin)/initdb",
+                [
+                    "-D", "\(directory)/data", "-A", "trust", "-U", "zabbix", "-E", "UTF8",
+                    "--locale=C.UTF-8", "--no-sync", "--no-instructions",
+                ]
+            )
             let options = [
                 "-c listen_addresses=127.0.0.1", "-p \(port)", "-c unix_socket_directories=\(directory)",
                 "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
             ].joined(separator: " ")
-            try await asServerUser("\(bin)/pg_ctl", [
-                "-D", "\(directory)/data", "-l", "\(directory)/postgres.log", "-w", "-t", "60", "-o", options, "start",
-            ])
-            let pidLine = try String(contentsOfFile: "\(directory)/data/postmaster.pid", encoding: .utf8)
+            try await asServerUser(
+                "\(bin)/pg_ctl",
+                [
+                    "-D", "\(directory)/data", "-l", "\(directory)/postgres.log", "-w", "-t", "60", "-o", options,
+                    "start",
+                ]
+            )
+            let pidLine =
+                try String(contentsOfFile: "\(directory)/data/postmaster.pid", encoding: .utf8)
                 .split(separator: "\n").first.map(String.init) ?? ""
             guard let pid = Int32(pidLine) else { throw ZabbixLabError.missing("postmaster.pid in \(directory)") }
             return ZabbixPostgres(port: port, directory: directory, bin: bin, postmasterPid: pid)
@@ -62,14 +70,20 @@ public final class ZabbixPostgres: Sendable {
     public func query(_ sql: String, database: String = "zabbix") async throws -> [[String]] {
         let result = try await ProcessRunner.run("\(bin)/psql", psqlArguments(database: database), input: sql)
         guard result.exitCode == 0 else { throw ZabbixLabError.commandFailed(command: "psql", result: result) }
-        return result.standardOutput.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        return result.standardOutput.split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+        }
     }
 
     /// Runs a shell `script` with `$PSQL` set to a psql command line for `database`
     /// (for piping large files: `gzip -dc schema.sql.gz | $PSQL`).
     public func shell(_ script: String, database: String = "zabbix", timeout: Duration = .seconds(120)) async throws {
         let psql = (["\(bin)/psql"] + psqlArguments(database: database)).joined(separator: " ")
-        let result = try await ProcessRunner.run("/bin/sh", ["-c", "set -e\nPSQL='\(psql)'\n\(script)"], timeout: timeout)
+        let result = try await ProcessRunner.run(
+            "/bin/sh",
+            ["-c", "set -e\nPSQL='\(psql)'\n\(script)"],
+            timeout: timeout
+        )
         guard result.exitCode == 0 else { throw ZabbixLabError.commandFailed(command: "sh: \(script)", result: result) }
     }
 
@@ -80,7 +94,10 @@ public final class ZabbixPostgres: Sendable {
 
     /// Stops the cluster (fast shutdown), kills it if it lingers, removes its directory.
     public func stop() async throws {
-        _ = try? await Self.asServerUser("\(bin)/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"])
+        _ = try? await Self.asServerUser(
+            "\(bin)/pg_ctl",
+            ["-D", dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"]
+        )
         let left = await ProcessGroup.terminate(postmasterPid, grace: .seconds(5))
         ZabbixLabDirectory.remove(directory)
         if !left.isEmpty { throw ZabbixLabError.stillRunning(program: "postgres", pids: left.map(\.pid)) }
@@ -88,21 +105,28 @@ public final class ZabbixPostgres: Sendable {
 
     /// Blocking twin of `stop()`, for `atexit` clean-up.
     public func stopBlocking() {
-        _ = try? ProcessRunner.runBlocking(Self.serverUserCommand("\(bin)/pg_ctl"),
-            Self.serverUserArguments("\(bin)/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"]))
+        _ = try? ProcessRunner.runBlocking(
+            Self.serverUserCommand("\(bin)/pg_ctl"),
+            Self.serverUserArguments("\(bin)/pg_ctl", ["-D", dataDirectory, "-m", "fast", "-w", "-t", "30", "stop"])
+        )
         ProcessGroup.terminateBlocking(postmasterPid, grace: .seconds(5))
         ZabbixLabDirectory.remove(directory)
     }
 
     private func psqlArguments(database: String) -> [String] {
-        ["-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-         "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database]
+        [
+            "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+            "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database,
+        ]
     }
 
     @discardableResult
     private static func asServerUser(_ program: String, _ arguments: [String]) async throws -> ProcessResult {
-        let result = try await ProcessRunner.run(serverUserCommand(program), serverUserArguments(program, arguments),
-                                                 timeout: .seconds(90))
+        let result = try await ProcessRunner.run(
+            serverUserCommand(program),
+            serverUserArguments(program, arguments),
+            timeout: .seconds(90)
+        )
         guard result.exitCode == 0 else {
             throw ZabbixLabError.commandFailed(command: ([program] + arguments).joined(separator: " "), result: result)
         }

@@ -60,7 +60,8 @@ public struct ZabbixPrograms: Sendable {
     public var unavailableReason: String? {
         let missing = [agentd, agent2, proxy, sender, get].filter { !Self.isExecutable($0) }
         guard !missing.isEmpty else { return nil }
-        return "Zabbix \(version) programs missing (\(missing.joined(separator: ", "))): run scripts/install-test-deps.sh"
+        return
+            "Zabbix \(version) programs missing (\(missing.joined(separator: ", "))): run scripts/install-test-deps.sh"
     }
 
     /// Why a full Zabbix server of this version cannot be started here, or nil if it can

@@ -81,10 +81,16 @@ public final class ZabbixProxy: ZabbixLabDaemon {
         }
         if let schema = options.version.programs.proxySchema {
             daemonOptions.prepare = { directory in
-                let created = try await ProcessRunner.run("/bin/sh", ["-c", """
-                    set -e
-                    { echo 'BEGIN;'; gzip -dc '\(schema)'; echo 'COMMIT;'; } | sqlite3 '\(directory)/proxy.db'
-                    """])
+                let created = try await ProcessRunner.run(
+                    "/bin/sh",
+                    [
+                        "-c",
+                        """
+                        set -e
+                        { echo 'BEGIN;'; gzip -dc '\(schema)'; echo 'COMMIT;'; } | sqlite3 '\(directory)/proxy.db'
+                        """,
+                    ]
+                )
                 guard created.exitCode == 0 else {
                     throw ZabbixLabError.commandFailed(command: "sqlite3 proxy.db < \(schema)", result: created)
                 }

@@ -59,22 +59,33 @@ public enum ZabbixSender {
 
     /// `zabbix_sender -z 127.0.0.1 -p port -s host -k key -o value` plus `extraArguments`, of `version`.
     public static func send(
-        port: Int, host: String, key: String, value: String,
-        extraArguments: [String] = [], timeout: Duration = .seconds(30), version: ZabbixLabVersion = .v6_0
+        port: Int,
+        host: String,
+        key: String,
+        value: String,
+        extraArguments: [String] = [],
+        timeout: Duration = .seconds(30),
+        version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let arguments = ["-z", "127.0.0.1", "-p", String(port), "-s", host, "-k", key, "-o", value]
-        return Result(try await ProcessRunner.run(version.programs.sender, arguments + extraArguments, timeout: timeout))
+        return Result(
+            try await ProcessRunner.run(version.programs.sender, arguments + extraArguments, timeout: timeout)
+        )
     }
 
     /// Sends several values in one run via `-i -` (one connection, up to 250 values per request).
     public static func send(
-        port: Int, values: [Value], extraArguments: [String] = [], timeout: Duration = .seconds(30),
+        port: Int,
+        values: [Value],
+        extraArguments: [String] = [],
+        timeout: Duration = .seconds(30),
         version: ZabbixLabVersion = .v6_0
     ) async throws -> Result {
         let timed = !values.isEmpty && values.allSatisfy { $0.clock != nil }
-        let input = values.map { value in
-            [quote(value.host), quote(value.key)] + (timed ? [String(value.clock ?? 0)] : []) + [quote(value.value)]
-        }.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n"
+        let input =
+            values.map { value in
+                [quote(value.host), quote(value.key)] + (timed ? [String(value.clock ?? 0)] : []) + [quote(value.value)]
+            }.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n"
         let arguments = ["-z", "127.0.0.1", "-p", String(port)] + (timed ? ["-T"] : []) + ["-i", "-"] + extraArguments
         return Result(try await ProcessRunner.run(version.programs.sender, arguments, input: input, timeout: timeout))
     }

@@ -15,7 +15,10 @@ public final class ZabbixServer: Sendable {
     /// Starts `zabbix_server -f -c <conf>` of the database's version against `database` and returns
     /// once it accepts connections (about 0.1 s with the lab's trimmed database). `extraConfiguration`
     /// lines are appended to the configuration.
-    public static func start(database: ZabbixServerDatabase, extraConfiguration: [String] = []) async throws -> ZabbixServer {
+    public static func start(
+        database: ZabbixServerDatabase,
+        extraConfiguration: [String] = []
+    ) async throws -> ZabbixServer {
         var options = ZabbixDaemon.Options(.server, version: database.version) { directory in
             [
                 "SocketDir=\(directory)",

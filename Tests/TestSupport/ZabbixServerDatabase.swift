@@ -28,16 +28,22 @@ public final class ZabbixServerDatabase: Sendable {
     }
 
     /// Creates database `name` in `postgres` and loads `version`'s server schema and base data.
-    public static func create(in postgres: ZabbixPostgres, name: String = "zabbix",
-                              version: ZabbixLabVersion = .v6_0) async throws -> ZabbixServerDatabase {
+    public static func create(
+        in postgres: ZabbixPostgres,
+        name: String = "zabbix",
+        version: ZabbixLabVersion = .v6_0
+    ) async throws -> ZabbixServerDatabase {
         guard let schema = version.programs.serverSchemaDirectory else {
             throw ZabbixLabError.missing("zabbix-server-pgsql \(version) schema (schema.sql.gz)")
         }
         try await postgres.createDatabase(name)
-        try await postgres.shell("""
+        try await postgres.shell(
+            """
             gzip -dc '\(schema)/schema.sql.gz' | $PSQL -1 >/dev/null
             { gzip -dc '\(schema)/data.sql.gz' | sed '/^INSERT INTO hosts /,$d'; echo 'COMMIT;'; } | $PSQL >/dev/null
-            """, database: name)
+            """,
+            database: name
+        )
         return ZabbixServerDatabase(postgres: postgres, name: name, version: version)
     }
 
@@ -57,8 +63,13 @@ public final class ZabbixServerDatabase: Sendable {
     ///
     /// The server sees the host after its next configuration sync (`CacheUpdateFrequency`);
     /// `ZabbixServerLab.addHost` waits for that.
-    public func addHost(_ name: String, items: [ZabbixItemSpec], proxyid: Int? = nil,
-                        agentPort: Int? = nil, psk: (identity: String, key: String)? = nil) async throws -> ZabbixHostRecord {
+    public func addHost(
+        _ name: String,
+        items: [ZabbixItemSpec],
+        proxyid: Int? = nil,
+        agentPort: Int? = nil,
+        psk: (identity: String, key: String)? = nil
+    ) async throws -> ZabbixHostRecord {
         if agentPort == nil, items.contains(where: { $0.type == .agent }) {
             throw ZabbixLabError.missing("agentPort for passive items on host \(name)")
         }
@@ -69,21 +80,25 @@ public final class ZabbixServerDatabase: Sendable {
         let proxy = proxyid.map(String.init) ?? "NULL"
         switch version {
         case .v6_0:
-            sql += "INSERT INTO hosts (hostid, host, name, status, proxy_hostid) VALUES "
+            sql +=
+                "INSERT INTO hosts (hostid, host, name, status, proxy_hostid) VALUES "
                 + "(\(hostid), \(literal(name)), \(literal(name)), 0, \(proxy));\n"
         case .v7_0:
-            sql += "INSERT INTO hosts (hostid, host, name, status, proxyid, monitored_by) VALUES "
+            sql +=
+                "INSERT INTO hosts (hostid, host, name, status, proxyid, monitored_by) VALUES "
                 + "(\(hostid), \(literal(name)), \(literal(name)), 0, \(proxy), \(proxyid == nil ? 0 : 1));\n"
             sql += "INSERT INTO host_rtdata (hostid) VALUES (\(hostid));\n"
         }
         if let psk {
-            sql += "UPDATE hosts SET tls_accept = 3, tls_psk_identity = \(literal(psk.identity)), "
+            sql +=
+                "UPDATE hosts SET tls_accept = 3, tls_psk_identity = \(literal(psk.identity)), "
                 + "tls_psk = \(literal(psk.key)) WHERE hostid = \(hostid);\n"
         }
         var interfaceid = "NULL"
         if let agentPort {
             interfaceid = String(allocateId())
-            sql += "INSERT INTO interface (interfaceid, hostid, main, type, useip, ip, dns, port) VALUES "
+            sql +=
+                "INSERT INTO interface (interfaceid, hostid, main, type, useip, ip, dns, port) VALUES "
                 + "(\(interfaceid), \(hostid), 1, 1, 1, '127.0.0.1', '', '\(agentPort)');\n"
         }
         sql += itemInserts(all, hostid: hostid, interfaceid: interfaceid, into: &records)
@@ -100,20 +115,26 @@ public final class ZabbixServerDatabase: Sendable {
             throw ZabbixLabError.missing("an interface for passive items added to \(host.name)")
         }
         var records = host.items
-        let sql = "BEGIN;\n" + itemInserts(items, hostid: host.hostid, interfaceid: "NULL", into: &records) + "COMMIT;\n"
+        let sql =
+            "BEGIN;\n" + itemInserts(items, hostid: host.hostid, interfaceid: "NULL", into: &records) + "COMMIT;\n"
         try await query(sql)
         return ZabbixHostRecord(hostid: host.hostid, name: host.name, items: records)
     }
 
     /// `items` and `item_rtdata` rows for `items` of `hostid`, recording each new itemid in `records`.
-    private func itemInserts(_ items: [ZabbixItemSpec], hostid: Int, interfaceid: String,
-                             into records: inout [String: (itemid: Int, valueType: ZabbixValueType)]) -> String {
+    private func itemInserts(
+        _ items: [ZabbixItemSpec],
+        hostid: Int,
+        interfaceid: String,
+        into records: inout [String: (itemid: Int, valueType: ZabbixValueType)]
+    ) -> String {
         var sql = ""
         for item in items {
             let itemid = allocateId()
             records[item.key] = (itemid, item.valueType)
             let itemInterface = item.type == .agent ? interfaceid : "NULL"
-            sql += "INSERT INTO items (itemid, type, hostid, name, key_, value_type, delay, interfaceid) VALUES "
+            sql +=
+                "INSERT INTO items (itemid, type, hostid, name, key_, value_type, delay, interfaceid) VALUES "
                 + "(\(itemid), \(item.type.rawValue), \(hostid), \(literal(item.key)), \(literal(item.key)), "
                 + "\(item.valueType.rawValue), \(literal(item.delay)), \(itemInterface));\n"
             sql += "INSERT INTO item_rtdata (itemid) VALUES (\(itemid));\n"
@@ -129,14 +150,17 @@ public final class ZabbixServerDatabase: Sendable {
         var sql = "BEGIN;\n"
         switch version {
         case .v6_0:
-            sql += "INSERT INTO hosts (hostid, host, name, status) VALUES "
+            sql +=
+                "INSERT INTO hosts (hostid, host, name, status) VALUES "
                 + "(\(proxyid), \(literal(name)), \(literal(name)), \(passivePort == nil ? 5 : 6));\n"
             if let passivePort {
-                sql += "INSERT INTO interface (interfaceid, hostid, main, type, useip, ip, dns, port) VALUES "
+                sql +=
+                    "INSERT INTO interface (interfaceid, hostid, main, type, useip, ip, dns, port) VALUES "
                     + "(\(allocateId()), \(proxyid), 1, 0, 1, '127.0.0.1', '', '\(passivePort)');\n"
             }
         case .v7_0:
-            sql += "INSERT INTO proxy (proxyid, name, operating_mode, address, port) VALUES "
+            sql +=
+                "INSERT INTO proxy (proxyid, name, operating_mode, address, port) VALUES "
                 + "(\(proxyid), \(literal(name)), \(passivePort == nil ? 0 : 1), '127.0.0.1', '\(passivePort ?? 10051)');\n"
             sql += "INSERT INTO proxy_rtdata (proxyid) VALUES (\(proxyid));\n"
         }
@@ -148,10 +172,12 @@ public final class ZabbixServerDatabase: Sendable {
     /// Values stored for `itemid` in the history table of `valueType`, oldest first.
     /// (Values travel hex-encoded from psql, so newlines and tabs in text values survive.)
     public func history(itemid: Int, valueType: ZabbixValueType) async throws -> [ZabbixHistoryValue] {
-        let rows = try await query("""
+        let rows = try await query(
+            """
             SELECT clock, ns, encode(convert_to(value::text, 'UTF8'), 'hex') FROM \(valueType.historyTable)
             WHERE itemid = \(itemid) ORDER BY clock, ns;
-            """)
+            """
+        )
         return rows.compactMap { row in
             guard row.count == 3, let clock = Int(row[0]), let ns = Int(row[1]) else { return nil }
             return ZabbixHistoryValue(clock: clock, ns: ns, value: Self.fromHex(row[2]))
@@ -169,7 +195,12 @@ public final class ZabbixServerDatabase: Sendable {
             case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = character - UInt8(ascii: "a") + 10
             default: continue
             }
-            if let h = high { bytes.append(h << 4 | nibble); high = nil } else { high = nibble }
+            if let h = high {
+                bytes.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
         }
         return String(decoding: bytes, as: UTF8.self)
     }

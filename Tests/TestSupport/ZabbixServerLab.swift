@@ -37,7 +37,10 @@ public final class ZabbixServerLab: Sendable {
     }
 
     /// Starts a private lab: cluster, database, server. The caller must `stop()` it.
-    public static func start(_ version: ZabbixLabVersion = .v6_0, serverConfiguration: [String] = []) async throws -> ZabbixServerLab {
+    public static func start(
+        _ version: ZabbixLabVersion = .v6_0,
+        serverConfiguration: [String] = []
+    ) async throws -> ZabbixServerLab {
         if let reason = version.programs.serverUnavailableReason { throw ZabbixLabError.missing(reason) }
         let postgres = try await ZabbixPostgres.start()
         do {
@@ -72,14 +75,24 @@ public final class ZabbixServerLab: Sendable {
     /// Adds a host with `items` (see `ZabbixServerDatabase.addHost`) and waits until the server's
     /// configuration cache knows it, by sending to its `lab.ready` trapper item until the server
     /// accepts the value. Agents started afterwards get their active checks on the first request.
-    public func addHost(_ name: String, items: [ZabbixItemSpec], proxyid: Int? = nil, agentPort: Int? = nil,
-                        psk: (identity: String, key: String)? = nil,
-                        timeout: Duration = .seconds(30)) async throws -> ZabbixHostRecord {
+    public func addHost(
+        _ name: String,
+        items: [ZabbixItemSpec],
+        proxyid: Int? = nil,
+        agentPort: Int? = nil,
+        psk: (identity: String, key: String)? = nil,
+        timeout: Duration = .seconds(30)
+    ) async throws -> ZabbixHostRecord {
         let host = try await database.addHost(name, items: items, proxyid: proxyid, agentPort: agentPort, psk: psk)
         if proxyid == nil {
             try await waitUntil("server to know host \(name)", timeout: timeout, interval: .milliseconds(200)) {
                 let probe = try await ZabbixSender.send(
-                    port: port, host: name, key: ZabbixHostRecord.readinessKey, value: "1", version: version)
+                    port: port,
+                    host: name,
+                    key: ZabbixHostRecord.readinessKey,
+                    value: "1",
+                    version: version
+                )
                 return probe.processed == 1
             }
         }
@@ -87,12 +100,19 @@ public final class ZabbixServerLab: Sendable {
     }
 
     /// Waits until at least `count` values of `key` on `host` are in history, and returns them all.
-    public func waitForHistory(_ host: ZabbixHostRecord, _ key: String, count: Int = 1,
-                               timeout: Duration = .seconds(30)) async throws -> [ZabbixHistoryValue] {
+    public func waitForHistory(
+        _ host: ZabbixHostRecord,
+        _ key: String,
+        count: Int = 1,
+        timeout: Duration = .seconds(30)
+    ) async throws -> [ZabbixHistoryValue] {
         guard let item = host.items[key] else { throw ZabbixLabError.missing("item \(key) on host \(host.name)") }
         var values: [ZabbixHistoryValue] = []
-        try await waitUntil("\(count) value(s) of \(key) on \(host.name) in \(item.valueType.historyTable)",
-                            timeout: timeout, interval: .milliseconds(200)) {
+        try await waitUntil(
+            "\(count) value(s) of \(key) on \(host.name) in \(item.valueType.historyTable)",
+            timeout: timeout,
+            interval: .milliseconds(200)
+        ) {
             values = try await database.history(itemid: item.itemid, valueType: item.valueType)
             return values.count >= count
         }
@@ -101,7 +121,13 @@ public final class ZabbixServerLab: Sendable {
 
     /// Stops the server, then the cluster; removes their directories. Calling it again does nothing.
     public func stop() async throws {
-        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        guard
+            stopped.withLock({
+                let was = $0
+                $0 = true
+                return !was
+            })
+        else { return }
         var failure: Error?
         do { try await server.stop() } catch { failure = error }
         do { try await postgres.stop() } catch { failure = failure ?? error }
@@ -110,7 +136,13 @@ public final class ZabbixServerLab: Sendable {
 
     /// Blocking twin of `stop()`, for `atexit` clean-up.
     public func stopBlocking() {
-        guard stopped.withLock({ let was = $0; $0 = true; return !was }) else { return }
+        guard
+            stopped.withLock({
+                let was = $0
+                $0 = true
+                return !was
+            })
+        else { return }
         server.daemon.stopBlocking(grace: .seconds(30))
         postgres.stopBlocking()
     }

@@ -48,7 +48,8 @@ private func filtered(_ filter: inout DuplicateFilter, _ values: [ItemValue]) ->
             let batch = (0..<Int.random(in: 0...12, using: &generator)).map { _ in
                 value(
                     Bool.random(using: &generator) ? "s\(Int.random(in: 0..<5, using: &generator))" : "s0",
-                    Int.random(in: 0..<10, using: &generator) == 0 ? nil : UInt64.random(in: 1...40, using: &generator))
+                    Int.random(in: 0..<10, using: &generator) == 0 ? nil : UInt64.random(in: 1...40, using: &generator)
+                )
             }
             let expected = batch.filter { row in
                 guard let session = row.session, let id = row.id else { return true }

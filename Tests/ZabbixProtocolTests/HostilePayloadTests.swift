@@ -1,6 +1,6 @@
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
 
 /// Issue 14: decoding costs memory in proportion to what it keeps, never to what a payload claims
@@ -22,7 +22,11 @@ import ZabbixProtocol
         return bytes
     }
 
-    static func decode(_ bytes: [UInt8], budget: Int, from peer: ZabbixPeer = .client) throws(ZabbixMessageError) -> (ZabbixMessage, DroppedRows) {
+    static func decode(
+        _ bytes: [UInt8],
+        budget: Int,
+        from peer: ZabbixPeer = .client
+    ) throws(ZabbixMessageError) -> (ZabbixMessage, DroppedRows) {
         var conversation = ZabbixConversation(budget: budget)
         let message = try conversation.decode(ByteBuffer(bytes: bytes), from: peer)
         return (message, conversation.takeDroppedRows())
@@ -74,7 +78,10 @@ import ZabbixProtocol
         // place and never becomes a string.
         for unit in ["k", #"\u00e9"#] {
             let key = String(repeating: unit, count: (8 << 20) / unit.utf8.count)
-            let bytes = Array(#"{"request":"sender data","data":[{"host":"h","key":"\#(key)","value":"1"},{"host":"h","key":"ok","value":"2"}]}"#.utf8)
+            let bytes = Array(
+                #"{"request":"sender data","data":[{"host":"h","key":"\#(key)","value":"1"},{"host":"h","key":"ok","value":"2"}]}"#
+                    .utf8
+            )
             let (message, dropped) = try Self.decode(bytes, budget: 64 << 10)
             #expect(message.itemValues.map(\.key) == ["ok"])
             #expect(dropped == DroppedRows(keyTooLong: 1))
@@ -106,7 +113,10 @@ import ZabbixProtocol
 
     @Test func unknownMembersAndTablesOfAnySizeAreNotBuilt() throws {
         // 2 MB of members the messages do not use, at every level, within 4 KiB.
-        let junk = String(decoding: Self.payload("[", #"{"a":[1,{"b":"c"}],"d":null}"#, count: 50_000, "]"), as: UTF8.self)
+        let junk = String(
+            decoding: Self.payload("[", #"{"a":[1,{"b":"c"}],"d":null}"#, count: 50_000, "]"),
+            as: UTF8.self
+        )
         let texts = [
             #"{"request":"agent data","junk":\#(junk),"data":[{"junk":\#(junk),"itemid":1,"value":"v"}],"host":"h"}"#,
             #"{"request":"zabbix.stats","junk":\#(junk)}"#,
@@ -125,7 +135,10 @@ import ZabbixProtocol
         #expect(try conversation.decode(ByteBuffer(string: "ZBX_NOTSUPPORTED"), from: .server) == .unrecognized)
         // A key of 2048 characters is one.
         let key = String(repeating: "é", count: 2048)
-        #expect(try conversation.decode(ByteBuffer(string: key), from: .client) == .passiveCheckRequest(PassiveCheckRequest(keys: [key], isJSON: false)))
+        #expect(
+            try conversation.decode(ByteBuffer(string: key), from: .client)
+                == .passiveCheckRequest(PassiveCheckRequest(keys: [key], isJSON: false))
+        )
     }
 
     @Test func rowsMetBeforeTheRequestAreReadAgainAsItSays() throws {
@@ -133,22 +146,39 @@ import ZabbixProtocol
             (.client, #"{"data":[{"host":"h","key":"k","value":"1"}],"request":"sender data","clock":5}"#),
             (.client, #"{"history data":[{"itemid":7,"value":"2"}],"host":"p","request":"proxy data"}"#),
         ])
-        #expect(messages[0] == .senderData(SenderData(clock: 5, rows: [ZabbixValueRow(host: "h", key: "k", value: "1")])))
+        #expect(
+            messages[0] == .senderData(SenderData(clock: 5, rows: [ZabbixValueRow(host: "h", key: "k", value: "1")]))
+        )
         #expect(messages[1] == .proxyData(ProxyData(host: "p", history: [ZabbixValueRow(itemid: 7, value: "2")])))
     }
 
     @Test func proxyConfigurationKeepsOnlyHostsAndItemsColumns() throws {
         // `data` before `fields`, a huge table nobody reads, and rows beyond Zabbix's limits.
-        let big = String(decoding: Self.payload(#"{"fields":["a","b"],"data":["#, #"[1,"x"]"#, count: 100_000, "]}"), as: UTF8.self)
+        let big = String(
+            decoding: Self.payload(#"{"fields":["a","b"],"data":["#, #"[1,"x"]"#, count: 100_000, "]}"),
+            as: UTF8.self
+        )
         let text = #"""
             {"data":{"triggers":\#(big),"hosts":{"data":[[1,"h1"],[2,"\#(String(repeating: "h", count: 129))"]],"fields":["hostid","host"]},"items":{"fields":["itemid","hostid","key_","value_type","key_"],"data":[[10,1,"k1",3,"ignored"],[11,1,"\#(String(repeating: "k", count: 2049))",0,"x"],["bad"]]}},"config_revision":4,"full_sync":1}
             """#
         var conversation = ZabbixConversation(budget: 4096)
-        _ = try conversation.decode(ByteBuffer(string: #"{"request":"proxy config","host":"p1","version":"7.0.9"}"#), from: .client)
+        _ = try conversation.decode(
+            ByteBuffer(string: #"{"request":"proxy config","host":"p1","version":"7.0.9"}"#),
+            from: .client
+        )
         let message = try conversation.decode(ByteBuffer(string: text), from: .server)
-        #expect(message == .proxyConfig(ProxyConfig(
-            proxyHost: "p1", isFullSync: true, configRevision: 4, hosts: [ProxyConfig.Host(hostid: 1, host: "h1")],
-            items: [ProxyConfig.Item(itemid: 10, hostid: 1, key: "k1", valueType: 3)])))
+        #expect(
+            message
+                == .proxyConfig(
+                    ProxyConfig(
+                        proxyHost: "p1",
+                        isFullSync: true,
+                        configRevision: 4,
+                        hosts: [ProxyConfig.Host(hostid: 1, host: "h1")],
+                        items: [ProxyConfig.Item(itemid: 10, hostid: 1, key: "k1", valueType: 3)]
+                    )
+                )
+        )
         #expect(conversation.takeDroppedRows() == DroppedRows(hostTooLong: 1, keyTooLong: 1))
     }
 
@@ -156,10 +186,15 @@ import ZabbixProtocol
         let long = String(repeating: "k", count: 2049)
         let messages = try converse([
             (.client, #"{"request":"active checks","host":"h"}"#),
-            (.server, #"{"response":"success","data":[{"key":"\#(long)","itemid":1},{"key":"ok","itemid":2,"key_orig":"\#(long)"},{"key":"fine","itemid":3}]}"#),
+            (
+                .server,
+                #"{"response":"success","data":[{"key":"\#(long)","itemid":1},{"key":"ok","itemid":2,"key_orig":"\#(long)"},{"key":"fine","itemid":3}]}"#
+            ),
             (.server, #"{"request":"passive checks","data":[{"key":"\#(long)"},{"key":"agent.ping"}]}"#),
         ])
-        guard case .activeChecksResponse(let response) = messages[1], case .passiveCheckRequest(let request) = messages[2] else {
+        guard case .activeChecksResponse(let response) = messages[1],
+            case .passiveCheckRequest(let request) = messages[2]
+        else {
             Issue.record("\(messages)")
             return
         }

@@ -1,5 +1,5 @@
-import TestSupport
 import NIOCore
+import TestSupport
 import Testing
 import ZabbixProtocol
 
@@ -141,7 +141,11 @@ import ZabbixProtocol
     @Test func rejectsMalformedNumbers() {
         for text in ["01", "-", "1.", ".5", "1e", "1e+", "+1", "-a", "0x10", "1.e3", "NaN", "Infinity"] {
             let reason = self.reason(text)
-            #expect(reason == .invalidNumber || reason == .unexpectedByte(Array(text.utf8)[0]) || reason == .trailingGarbage, "\(text): \(String(describing: reason))")
+            #expect(
+                reason == .invalidNumber || reason == .unexpectedByte(Array(text.utf8)[0])
+                    || reason == .trailingGarbage,
+                "\(text): \(String(describing: reason))"
+            )
             #expect(reason != nil, "\(text)")
         }
     }
@@ -199,7 +203,10 @@ import ZabbixProtocol
 
     @Test func randomBytesNeverCrash() {
         var rng = SeededGenerator(seed: 99)
-        let alphabet = Array(#"{}[]",:\/ubfnrt0123456789.eE+-truefalsenull  "#.utf8) + [0xC3, 0xA9, 0xF0, 0x9F, 0xED, 0xA0, 0x80, 0x0A]
+        let alphabet =
+            Array(#"{}[]",:\/ubfnrt0123456789.eE+-truefalsenull  "#.utf8) + [
+                0xC3, 0xA9, 0xF0, 0x9F, 0xED, 0xA0, 0x80, 0x0A,
+            ]
         for _ in 0..<20000 {
             let count = Int.random(in: 0...64, using: &rng)
             let bytes = (0..<count).map { _ in alphabet.randomElement(using: &rng)! }

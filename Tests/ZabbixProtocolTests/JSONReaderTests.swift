@@ -4,7 +4,11 @@ import ZabbixProtocol
 /// The pull reader under ``JSONParser`` and the message decoders: what is passed over is still
 /// validated, what is kept is charged, names match after escapes are decoded.
 @Suite struct JSONReaderTests {
-    func withReader<R>(_ text: String, budget: Int = .max, _ body: (inout JSONReader) throws(JSONParseError) -> R) throws(JSONParseError) -> R {
+    func withReader<R>(
+        _ text: String,
+        budget: Int = .max,
+        _ body: (inout JSONReader) throws(JSONParseError) -> R
+    ) throws(JSONParseError) -> R {
         let bytes = Array(text.utf8)
         let result: Result<R, JSONParseError> = bytes.withUnsafeBytes { raw in
             var reader = JSONReader(raw, budget: budget)
@@ -52,7 +56,8 @@ import ZabbixProtocol
     }
 
     @Test func namesMatchAfterEscapesAreDecoded() throws {
-        let names = try self.withReader(#"{"host":1,"h\u006fst":2,"hos":3,"ho\"st":4}"#) { reader throws(JSONParseError) in
+        let names = try self.withReader(#"{"host":1,"h\u006fst":2,"hos":3,"ho\"st":4}"#) {
+            reader throws(JSONParseError) in
             var matches: [Bool] = []
             try reader.beginObject()
             while let name = try reader.nextName() {
@@ -95,7 +100,8 @@ import ZabbixProtocol
     }
 
     @Test func integersReadFromNumbersAndDigitStringsAlike() throws {
-        let values = try self.withReader(#"[1003,"1003","-5",-5,"x","\u0031\u0032",1.5,"18446744073709551616"]"#) { reader throws(JSONParseError) in
+        let values = try self.withReader(#"[1003,"1003","-5",-5,"x","\u0031\u0032",1.5,"18446744073709551616"]"#) {
+            reader throws(JSONParseError) in
             var values: [Int64?] = []
             try reader.beginArray()
             while try reader.nextElement() { values.append(reader.int64(try reader.readScalar())) }

@@ -36,8 +36,11 @@ struct ServerResponseStatisticsTests {
         let names = ["processed", "failed", "total", "seconds spent"]
         for _ in 0..<2_000 {
             let parts = (0..<Int.random(in: 0..<5, using: &generator)).map { _ in
-                let value = String(Int64.random(in: .min ... .max, using: &generator) >> UInt64.random(in: 0..<64, using: &generator))
-                return "\(names.randomElement(using: &generator)!):\(String(repeating: " ", count: Int.random(in: 0..<3, using: &generator)))\(value)"
+                let value = String(
+                    Int64.random(in: .min ... .max, using: &generator) >> UInt64.random(in: 0..<64, using: &generator)
+                )
+                return
+                    "\(names.randomElement(using: &generator)!):\(String(repeating: " ", count: Int.random(in: 0..<3, using: &generator)))\(value)"
             }
             let info = parts.joined(separator: "; ")
             #expect(Self.same(ServerResponse.statistics(info), ServerResponse.characterStatistics(info)), "\(info)")

@@ -1,7 +1,7 @@
 import Foundation
 import NIOCore
-import Testing
 import TestSupport
+import Testing
 import ZabbixProtocol
 
 /// Side-pipeline throughput (JSON parse + message decode + item values). Meaningful only in
@@ -16,10 +16,12 @@ func processCPUSeconds() -> Double {
 @Suite(.tags(.load), .tier(.load), .serialized, .enabled(if: ProcessInfo.processInfo.environment["ZBX_PERF"] != nil))
 struct ThroughputTests {
     static func proxyData(rows: Int) -> ByteBuffer {
-        var text = #"{"request":"proxy data","host":"tee-lab-proxy","session":"e020992624c1bd4010a0d59805f072aa","version":"6.0.14","history data":["#
+        var text =
+            #"{"request":"proxy data","host":"tee-lab-proxy","session":"e020992624c1bd4010a0d59805f072aa","version":"6.0.14","history data":["#
         for index in 0..<rows {
             if index > 0 { text += "," }
-            text += #"{"id":\#(index + 1),"itemid":\#(23000 + index % 5000),"clock":1795236260,"ns":\#(index * 7919 % 1_000_000_000),"value":"\#(Double(index) / 7)"}"#
+            text +=
+                #"{"id":\#(index + 1),"itemid":\#(23000 + index % 5000),"clock":1795236260,"ns":\#(index * 7919 % 1_000_000_000),"value":"\#(Double(index) / 7)"}"#
         }
         text += #"],"clock":1795236264,"ns":71407569}"#
         return ByteBuffer(string: text)
@@ -37,7 +39,9 @@ struct ThroughputTests {
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let cpu = processCPUSeconds() - cpuStart
-        print("proxy data: \(values) values in \(seconds) s wall, \(cpu) s CPU = \(Int(Double(values) / cpu)) values/s per CPU second, \(Double(payload.readableBytes * 50) / cpu / 1e6) MB/s")
+        print(
+            "proxy data: \(values) values in \(seconds) s wall, \(cpu) s CPU = \(Int(Double(values) / cpu)) values/s per CPU second, \(Double(payload.readableBytes * 50) / cpu / 1e6) MB/s"
+        )
         #expect(values == 500_000)
     }
 

@@ -1,5 +1,5 @@
-import TestSupport
 import NIOCore
+import TestSupport
 import Testing
 import ZabbixProtocol
 
@@ -9,9 +9,16 @@ import ZabbixProtocol
     @Test func decodesCapturedAgentdPassiveRequest() {
         let bytes = hex("5a425844 01 0a000000 00000000") + Array("agent.ping".utf8)
         let events = decodeAll([bytes])
-        #expect(events == [.frame(ZabbixFrame(
-            header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 10, reserved: 0),
-            payload: ByteBuffer(string: "agent.ping")))])
+        #expect(
+            events == [
+                .frame(
+                    ZabbixFrame(
+                        header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 10, reserved: 0),
+                        payload: ByteBuffer(string: "agent.ping")
+                    )
+                )
+            ]
+        )
     }
 
     @Test func keepsAgent2ReservedFieldOnUncompressedFrames() {
@@ -28,7 +35,8 @@ import ZabbixProtocol
     }
 
     @Test func decodesCompressedFrameHeaderWithInflatedSizeInReserved() {
-        let json = #"{"request":"active checks","host":"tee-test-agent2","version":"6.0","ip":"127.0.0.1","port":31060}"#
+        let json =
+            #"{"request":"active checks","host":"tee-test-agent2","version":"6.0","ip":"127.0.0.1","port":31060}"#
         let events = decodeAll([compressedFrame(json)])
         guard case .frame(let frame) = events.first, events.count == 1 else {
             Issue.record("unexpected \(events)")
@@ -42,14 +50,25 @@ import ZabbixProtocol
     @Test func decodesPre40HeaderWithOneEightByteLengthAsReservedZero() {
         let bytes = hex("5a425844 01 0a00000000000000") + Array("agent.ping".utf8)
         let events = decodeAll([bytes])
-        #expect(events == [.frame(ZabbixFrame(
-            header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 10, reserved: 0),
-            payload: ByteBuffer(string: "agent.ping")))])
+        #expect(
+            events == [
+                .frame(
+                    ZabbixFrame(
+                        header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 10, reserved: 0),
+                        payload: ByteBuffer(string: "agent.ping")
+                    )
+                )
+            ]
+        )
     }
 
     @Test func decodesLargeFlagWithEightByteLengths() {
         let payload = Array(#"{"hosts":{}}"#.utf8)
-        let header = ZabbixFrameHeader(flags: [.zabbixProtocol, .large], dataLength: UInt64(payload.count), reserved: 0)
+        let header = ZabbixFrameHeader(
+            flags: [.zabbixProtocol, .large],
+            dataLength: UInt64(payload.count),
+            reserved: 0
+        )
         #expect(header.encoded().count == 21)
         let events = decodeAll([header.encoded() + payload])
         #expect(events == [.frame(ZabbixFrame(header: header, payload: ByteBuffer(bytes: payload)))])
@@ -64,7 +83,8 @@ import ZabbixProtocol
     // MARK: Splitting
 
     @Test func sameEventsWhetherFedWholeByteByByteOrSplitAnywhere() {
-        let stream = plainFrame("agent.ping")
+        let stream =
+            plainFrame("agent.ping")
             + hex("5a425844 01 0a00000000000000") + Array("agent.ping".utf8)  // pre-4.0 header
             + hex("5a425844 01 01000000 01000000 31")  // agent 2 passive reply
             + compressedFrame(#"{"request":"agent data","data":[{"id":1,"itemid":1003,"value":"1"}]}"#)
@@ -106,9 +126,16 @@ import ZabbixProtocol
         #expect(decoder.bufferedByteCount == 47)
         #expect(!decoder.isAtFrameBoundary)
         let events = decoder.feed(ByteBuffer(bytes: Array(frame[60...])))
-        #expect(events == [.frame(ZabbixFrame(
-            header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 100, reserved: 0),
-            payload: ByteBuffer(bytes: Array(repeating: 0x42, count: 100))))])
+        #expect(
+            events == [
+                .frame(
+                    ZabbixFrame(
+                        header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 100, reserved: 0),
+                        payload: ByteBuffer(bytes: Array(repeating: 0x42, count: 100))
+                    )
+                )
+            ]
+        )
         #expect(decoder.bufferedByteCount == 0)
         #expect(decoder.isAtFrameBoundary)
     }
@@ -123,12 +150,17 @@ import ZabbixProtocol
             decoder.feed(ByteBuffer(bytes: [byte])) { events.append($0) }
             #expect(decoder.bufferedByteCount <= ZabbixFrameHeader.largeLength + 100)
         }
-        #expect(events == [
-            .skipped(ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 1000, reserved: 0)),
-            .frame(ZabbixFrame(
-                header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 5, reserved: 0),
-                payload: ByteBuffer(string: "after"))),
-        ])
+        #expect(
+            events == [
+                .skipped(ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 1000, reserved: 0)),
+                .frame(
+                    ZabbixFrame(
+                        header: ZabbixFrameHeader(flags: .zabbixProtocol, dataLength: 5, reserved: 0),
+                        payload: ByteBuffer(string: "after")
+                    )
+                ),
+            ]
+        )
     }
 
     @Test func skipsCompressedFrameWhoseInflatedSizeExceedsTheLimit() {
@@ -137,7 +169,11 @@ import ZabbixProtocol
         #expect(frame.count < 200)
         let events = decodeAll([frame + plainFrame("x")], maximumFrameSize: 1000)
         #expect(events.count == 2)
-        if case .skipped(let header) = events.first { #expect(header.reserved == 5000) } else { Issue.record("\(events)") }
+        if case .skipped(let header) = events.first {
+            #expect(header.reserved == 5000)
+        } else {
+            Issue.record("\(events)")
+        }
     }
 
     @Test func ignoresReservedOfUncompressedFramesForTheLimit() {
@@ -203,7 +239,10 @@ import ZabbixProtocol
             offset += chunk
             if decoder.bufferedByteCount > 0 {
                 // Geometric growth: never more than twice what has arrived (or the initial 64 KiB).
-                #expect(decoder.bufferedCapacity <= max(2 * decoder.bufferedByteCount, ZabbixFrameDecoder.initialPayloadCapacity))
+                #expect(
+                    decoder.bufferedCapacity
+                        <= max(2 * decoder.bufferedByteCount, ZabbixFrameDecoder.initialPayloadCapacity)
+                )
                 largestRatio = max(largestRatio, Double(decoder.bufferedCapacity) / Double(decoder.bufferedByteCount))
             }
         }
@@ -218,7 +257,10 @@ import ZabbixProtocol
         var decoders = (0..<1000).map { _ in ZabbixFrameDecoder(maximumFrameSize: 64 << 20) }
         for index in decoders.indices { _ = decoders[index].feed(ByteBuffer(bytes: header.encoded() + [0])) }
         let reserved = decoders.reduce(0) { $0 + $1.bufferedCapacity }
-        #expect(reserved <= 1000 * ZabbixFrameDecoder.initialPayloadCapacity, "64 MiB in all, where 64 GiB were reserved before")
+        #expect(
+            reserved <= 1000 * ZabbixFrameDecoder.initialPayloadCapacity,
+            "64 MiB in all, where 64 GiB were reserved before"
+        )
     }
 
     // MARK: TLS and non-Zabbix streams
@@ -245,20 +287,26 @@ import ZabbixProtocol
 
     @Test func wrongMagicIsReportedWithTheBytesSeen() {
         #expect(decodeAll([Array("ZBXE".utf8)]) == [.notZabbix(.wrongMagic(prefix: Array("ZBXE".utf8)))])
-        #expect(decodeAll([Array("ZBX".utf8), Array("d".utf8)]) == [.notZabbix(.wrongMagic(prefix: Array("ZBXd".utf8)))])
+        #expect(
+            decodeAll([Array("ZBX".utf8), Array("d".utf8)]) == [.notZabbix(.wrongMagic(prefix: Array("ZBXd".utf8)))]
+        )
     }
 
     @Test func flagsWithoutProtocolBitAreNotZabbix() {
         for flags: UInt8 in [0x00, 0x02, 0x04, 0x06] {
-            #expect(decodeAll([hex("5a425844") + [flags] + hex("01000000 00000000 31")])
-                == [.notZabbix(.missingProtocolFlag(ZabbixFrameFlags(rawValue: flags)))])
+            #expect(
+                decodeAll([hex("5a425844") + [flags] + hex("01000000 00000000 31")])
+                    == [.notZabbix(.missingProtocolFlag(ZabbixFrameFlags(rawValue: flags)))]
+            )
         }
     }
 
     @Test func unknownFlagBitsAreNotZabbix() {
         for flags: UInt8 in [0x08, 0x09, 0x11, 0x81, 0xFF] {
-            #expect(decodeAll([hex("5a425844") + [flags] + hex("01000000 00000000 31")])
-                == [.notZabbix(.unknownFlags(ZabbixFrameFlags(rawValue: flags)))])
+            #expect(
+                decodeAll([hex("5a425844") + [flags] + hex("01000000 00000000 31")])
+                    == [.notZabbix(.unknownFlags(ZabbixFrameFlags(rawValue: flags)))]
+            )
         }
     }
 
@@ -303,8 +351,13 @@ import ZabbixProtocol
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 let flags = [UInt8](arrayLiteral: 0x01, 0x03, 0x05, 0x07, 0x00, 0x09).randomElement(using: &rng)!
                 let length = UInt64.random(in: 0...1024, using: &rng)
-                stream += ZabbixFrameHeader(flags: ZabbixFrameFlags(rawValue: flags), dataLength: length, reserved: .random(in: 0...UInt64.max, using: &rng)).encoded()
-                stream += (0..<Int.random(in: 0...1100, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                stream += ZabbixFrameHeader(
+                    flags: ZabbixFrameFlags(rawValue: flags),
+                    dataLength: length,
+                    reserved: .random(in: 0...UInt64.max, using: &rng)
+                ).encoded()
+                stream += (0..<Int.random(in: 0...1100, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng)
+                }
             }
             var decoder = ZabbixFrameDecoder(maximumFrameSize: limit)
             var index = 0

@@ -1,10 +1,14 @@
-import TestSupport
 import NIOCore
+import TestSupport
 import Testing
+
 @testable import ZabbixProtocol
 
 @Suite struct ZabbixInflaterTests {
-    let json = Array(#"{"request":"proxy data","host":"tee-lab-proxy","session":"e020992624c1bd4010a0d59805f072aa","version":"6.0.14","clock":1795236264,"ns":71407569}"#.utf8)
+    let json = Array(
+        #"{"request":"proxy data","host":"tee-lab-proxy","session":"e020992624c1bd4010a0d59805f072aa","version":"6.0.14","clock":1795236264,"ns":71407569}"#
+            .utf8
+    )
 
     @Test func inflatesToExactlyTheAnnouncedSize() throws {
         let compressed = zlibCompress(self.json)
@@ -54,7 +58,9 @@ import Testing
         let good = zlibCompress(self.json)
         var flipped = good
         flipped[good.count / 2] ^= 0xFF
-        let cases: [[UInt8]] = [[], [0x78], Array("not zlib at all".utf8), Array(good.prefix(good.count - 3)), flipped, self.json]
+        let cases: [[UInt8]] = [
+            [], [0x78], Array("not zlib at all".utf8), Array(good.prefix(good.count - 3)), flipped, self.json,
+        ]
         for bytes in cases {
             #expect(throws: ZabbixInflateError.self) {
                 try ZabbixInflater().inflate(ByteBuffer(bytes: bytes), expectedSize: UInt64(self.json.count))
@@ -69,8 +75,14 @@ import Testing
         var rng = SeededGenerator(seed: 7)
         for _ in 0..<2000 {
             var bytes = (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-            if Bool.random(using: &rng), bytes.count > 2 { bytes[0] = 0x78; bytes[1] = 0x9c }
-            _ = try? ZabbixInflater(maximumSize: 4096).inflate(ByteBuffer(bytes: bytes), expectedSize: .random(in: 0...5000, using: &rng))
+            if Bool.random(using: &rng), bytes.count > 2 {
+                bytes[0] = 0x78
+                bytes[1] = 0x9c
+            }
+            _ = try? ZabbixInflater(maximumSize: 4096).inflate(
+                ByteBuffer(bytes: bytes),
+                expectedSize: .random(in: 0...5000, using: &rng)
+            )
         }
     }
 
@@ -101,7 +113,10 @@ import Testing
 
     @Test func aLargeHonestStreamGrowsItsBufferAsItInflates() throws {
         let bytes = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
-        let out = try ZabbixInflater().inflate(ByteBuffer(bytes: zlibCompress(bytes)), expectedSize: UInt64(bytes.count))
+        let out = try ZabbixInflater().inflate(
+            ByteBuffer(bytes: zlibCompress(bytes)),
+            expectedSize: UInt64(bytes.count)
+        )
         #expect(out.readableBytesView.elementsEqual(bytes))
     }
 }

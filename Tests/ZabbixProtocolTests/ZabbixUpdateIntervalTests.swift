@@ -3,11 +3,13 @@ import ZabbixProtocol
 
 /// An item's `delay` text gives its base update interval in seconds, or says it is unknown.
 @Suite struct ZabbixUpdateIntervalTests {
-    @Test(arguments: [
-        ("30", 30), ("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86_400), ("1w", 604_800), (" 1m ", 60),
-        // Flexible and scheduling intervals: the base delay before the first `;`.
-        ("50s;wd1-5,9:00-18:00", 50), ("1m;10s/1-5,09:00-18:00", 60), ("1h;md1;h9", 3600),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            ("30", 30), ("30s", 30), ("5m", 300), ("1h", 3600), ("1d", 86_400), ("1w", 604_800), (" 1m ", 60),
+            // Flexible and scheduling intervals: the base delay before the first `;`.
+            ("50s;wd1-5,9:00-18:00", 50), ("1m;10s/1-5,09:00-18:00", 60), ("1h;md1;h9", 3600),
+        ] as [(String, Int64)]
+    )
     func theBaseDelayIsReadInSeconds(text: String, seconds: Int64) throws {
         #expect(try #require(ZabbixUpdateInterval(text)).baseSeconds == seconds)
     }

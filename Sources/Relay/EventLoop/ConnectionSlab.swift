@@ -29,7 +29,13 @@ struct RelayConnectionRecord {
     /// Queued to run again after a yield.
     var queued = false
 
-    init(machine: RelayStateMachine, shared: RelayListener.Shared, clientFD: Int32, peer: RawSocketAddress, local: SocketAddress?) {
+    init(
+        machine: RelayStateMachine,
+        shared: RelayListener.Shared,
+        clientFD: Int32,
+        peer: RawSocketAddress,
+        local: SocketAddress?
+    ) {
         self.machine = machine
         self.shared = shared
         self.clientFD = clientFD

@@ -20,7 +20,10 @@ struct ListeningSocket: Sendable {
 
     /// Binds `endpoint` (an IP literal or a name, resolved here) and listens.
     static func open(
-        _ endpoint: Endpoint, backlog: Int32, socketBufferSize: Int?, deferAccept: Duration?
+        _ endpoint: Endpoint,
+        backlog: Int32,
+        socketBufferSize: Int?,
+        deferAccept: Duration?
     ) throws -> ListeningSocket {
         #if os(Linux)
         let address: RawSocketAddress
@@ -40,8 +43,12 @@ struct ListeningSocket: Sendable {
         }
         var one: Int32 = 1
         let size = MemoryLayout<Int32>.size
-        guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(size)) == 0 else { throw fail("setsockopt SO_REUSEADDR") }
-        guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(size)) == 0 else { throw fail("setsockopt TCP_NODELAY") }
+        guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(size)) == 0 else {
+            throw fail("setsockopt SO_REUSEADDR")
+        }
+        guard setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(size)) == 0 else {
+            throw fail("setsockopt TCP_NODELAY")
+        }
         if let bufferSize = socketBufferSize {
             // Also sets the window scale the accepted connections start with.
             var value = Int32(clamping: bufferSize)

@@ -30,7 +30,9 @@ extension RelayEventLoop {
     }
 
     private func perform(
-        _ action: RelayStateMachine.Action, index: Int, _ record: UnsafeMutablePointer<RelayConnectionRecord>
+        _ action: RelayStateMachine.Action,
+        index: Int,
+        _ record: UnsafeMutablePointer<RelayConnectionRecord>
     ) {
         let shared = record.pointee.shared
         switch action {
@@ -43,24 +45,40 @@ extension RelayEventLoop {
             shared.targetPool.recordFailure(target, now: self.now)
             let error = timedOut ? "no answer within the connect timeout" : Self.connectErrorText(record.pointee)
             shared.listener.warnings.warning(
-                .connectFailed(shared.targetPool.targets[target]), "target connect failed; trying the next target",
+                .connectFailed(shared.targetPool.targets[target]),
+                "target connect failed; trying the next target",
                 logger: shared.logger,
-                metadata: ["target": "\(shared.targetPool.targets[target])", "error": "\(error)"], now: self.now)
+                metadata: ["target": "\(shared.targetPool.targets[target])", "error": "\(error)"],
+                now: self.now
+            )
         case .established(let attempt):
             self.established(attempt: attempt, record)
         case .noTarget:
             shared.statistics.connectionWithoutTarget()
             shared.listener.warnings.warning(
-                .noTarget, "no target accepted the connection; closing the client connection", logger: shared.logger,
-                now: self.now)
+                .noTarget,
+                "no target accepted the connection; closing the client connection",
+                logger: shared.logger,
+                now: self.now
+            )
         case .timedOut(let reason):
             shared.statistics.timedOut(reason)
             shared.listener.warnings.warning(
-                .timedOut(reason), Self.timeoutMessage(reason), logger: shared.logger,
-                metadata: ["connection": "\(record.pointee.id)", "peer": "\(record.pointee.peer.socketAddress?.displayText ?? "?")"],
-                now: self.now)
+                .timedOut(reason),
+                Self.timeoutMessage(reason),
+                logger: shared.logger,
+                metadata: [
+                    "connection": "\(record.pointee.id)",
+                    "peer": "\(record.pointee.peer.socketAddress?.displayText ?? "?")",
+                ],
+                now: self.now
+            )
         case .read(let side):
-            record.pointee.machine.readResult(side, self.read(record.pointee.fd(side), side: side, record), now: self.now)
+            record.pointee.machine.readResult(
+                side,
+                self.read(record.pointee.fd(side), side: side, record),
+                now: self.now
+            )
         case .write(let side, let count, let more):
             self.write(side, count: count, more: more, record)
         case .stash(let direction, let count):
@@ -71,7 +89,9 @@ extension RelayEventLoop {
             shared.statistics.bytesReleased(count)
             if let spill = Self.takeSpill(direction, record) { self.spills.give(spill) }
         case .observe(let direction, let count):
-            self.tapCall(record) { try $0.observe(UnsafeRawBufferPointer(rebasing: self.scratch[0..<count]), direction: direction) }
+            self.tapCall(record) {
+                try $0.observe(UnsafeRawBufferPointer(rebasing: self.scratch[0..<count]), direction: direction)
+            }
         case .observeEnd(let direction):
             self.tapCall(record) { try $0.endOfStream(direction) }
         case .shutdownOutput(let side):
@@ -174,14 +194,20 @@ extension RelayEventLoop {
             shared.logger.debug(
                 "connection relayed",
                 metadata: [
-                    "connection": "\(record.pointee.id)", "peer": "\(record.pointee.peer.socketAddress?.displayText ?? "?")",
+                    "connection": "\(record.pointee.id)",
+                    "peer": "\(record.pointee.peer.socketAddress?.displayText ?? "?")",
                     "target": "\(shared.targetPool.targets[target])",
-                ])
+                ]
+            )
         }
         guard let factory = shared.tapFactory else { return }
         let info = RelayConnectionInfo(
-            id: record.pointee.id, listener: shared.configuration.name, client: record.pointee.peer.socketAddress,
-            local: record.pointee.local, target: shared.targetPool.targets[target])
+            id: record.pointee.id,
+            listener: shared.configuration.name,
+            client: record.pointee.peer.socketAddress,
+            local: record.pointee.local,
+            target: shared.targetPool.targets[target]
+        )
         if let tap = factory.makeTap(for: info) {
             record.pointee.tap = tap
             record.pointee.machine.tapAttached()
@@ -190,7 +216,11 @@ extension RelayEventLoop {
 
     // MARK: - Bytes
 
-    private func read(_ fd: Int32, side: RelaySide, _ record: UnsafeMutablePointer<RelayConnectionRecord>) -> RelayStateMachine.ReadResult {
+    private func read(
+        _ fd: Int32,
+        side: RelaySide,
+        _ record: UnsafeMutablePointer<RelayConnectionRecord>
+    ) -> RelayStateMachine.ReadResult {
         while true {
             let count = Glibc.read(fd, self.scratch.baseAddress, self.scratch.count)
             if count > 0 { return .bytes(count, short: count < self.scratch.count) }
@@ -202,7 +232,9 @@ extension RelayEventLoop {
                 let shared = record.pointee.shared
                 if shared.logger.logLevel <= .debug {
                     shared.logger.debug(
-                        "\(side) side error", metadata: ["connection": "\(record.pointee.id)", "error": "\(SystemCallError.text(errno))"])
+                        "\(side) side error",
+                        metadata: ["connection": "\(record.pointee.id)", "error": "\(SystemCallError.text(errno))"]
+                    )
                 }
                 return .failed
             }
@@ -223,7 +255,8 @@ extension RelayEventLoop {
         }
     }
 
-    private func write(_ side: RelaySide, count: Int, more: Bool, _ record: UnsafeMutablePointer<RelayConnectionRecord>) {
+    private func write(_ side: RelaySide, count: Int, more: Bool, _ record: UnsafeMutablePointer<RelayConnectionRecord>)
+    {
         let bytes = UnsafeRawBufferPointer(rebasing: self.scratch[0..<count])
         let direction = side.other.readDirection
         let statistics = record.pointee.shared.statistics
@@ -242,15 +275,27 @@ extension RelayEventLoop {
         record.pointee.machine.writeResult(side, .written(written), now: self.now)
     }
 
-    private func stash(_ direction: RelayDirection, _ bytes: UnsafeRawBufferPointer, _ record: UnsafeMutablePointer<RelayConnectionRecord>) {
+    private func stash(
+        _ direction: RelayDirection,
+        _ bytes: UnsafeRawBufferPointer,
+        _ record: UnsafeMutablePointer<RelayConnectionRecord>
+    ) {
         record.pointee.shared.statistics.bytesHeld(bytes.count)
         self.spill(direction, bytes, record)
     }
 
     /// Keeps `bytes` (already counted as held) in the direction's spill buffer.
-    private func spill(_ direction: RelayDirection, _ bytes: UnsafeRawBufferPointer, _ record: UnsafeMutablePointer<RelayConnectionRecord>) {
+    private func spill(
+        _ direction: RelayDirection,
+        _ bytes: UnsafeRawBufferPointer,
+        _ record: UnsafeMutablePointer<RelayConnectionRecord>
+    ) {
         let spill = self.spills.take(copying: bytes)
-        if direction == .clientToServer { record.pointee.spillToServer = spill } else { record.pointee.spillToClient = spill }
+        if direction == .clientToServer {
+            record.pointee.spillToServer = spill
+        } else {
+            record.pointee.spillToClient = spill
+        }
     }
 
     private func flush(_ side: RelaySide, more: Bool, _ record: UnsafeMutablePointer<RelayConnectionRecord>) {
@@ -276,7 +321,10 @@ extension RelayEventLoop {
         record.pointee.machine.writeResult(side, .written(written), now: self.now)
     }
 
-    private static func takeSpill(_ direction: RelayDirection, _ record: UnsafeMutablePointer<RelayConnectionRecord>) -> SpillBuffer? {
+    private static func takeSpill(
+        _ direction: RelayDirection,
+        _ record: UnsafeMutablePointer<RelayConnectionRecord>
+    ) -> SpillBuffer? {
         if direction == .clientToServer {
             defer { record.pointee.spillToServer = nil }
             return record.pointee.spillToServer
@@ -285,14 +333,25 @@ extension RelayEventLoop {
         return record.pointee.spillToClient
     }
 
-    private static func putSpill(_ spill: SpillBuffer, _ direction: RelayDirection, _ record: UnsafeMutablePointer<RelayConnectionRecord>) {
-        if direction == .clientToServer { record.pointee.spillToServer = spill } else { record.pointee.spillToClient = spill }
+    private static func putSpill(
+        _ spill: SpillBuffer,
+        _ direction: RelayDirection,
+        _ record: UnsafeMutablePointer<RelayConnectionRecord>
+    ) {
+        if direction == .clientToServer {
+            record.pointee.spillToServer = spill
+        } else {
+            record.pointee.spillToClient = spill
+        }
     }
 
     // MARK: - Tap
 
     /// Calls the tap; one that throws is told the connection closed, detached and counted.
-    private func tapCall(_ record: UnsafeMutablePointer<RelayConnectionRecord>, _ body: (any RelayConnectionTap) throws -> Void) {
+    private func tapCall(
+        _ record: UnsafeMutablePointer<RelayConnectionRecord>,
+        _ body: (any RelayConnectionTap) throws -> Void
+    ) {
         guard let tap = record.pointee.tap else { return }
         do {
             try body(tap)
@@ -300,8 +359,12 @@ extension RelayEventLoop {
             let shared = record.pointee.shared
             shared.statistics.tapFailed()
             shared.listener.warnings.warning(
-                .tapFailed, "tap failed; this connection is still relayed but no longer observed", logger: shared.logger,
-                metadata: ["connection": "\(record.pointee.id)", "error": "\(error)"], now: self.now)
+                .tapFailed,
+                "tap failed; this connection is still relayed but no longer observed",
+                logger: shared.logger,
+                metadata: ["connection": "\(record.pointee.id)", "error": "\(error)"],
+                now: self.now
+            )
             tap.connectionClosed()
             record.pointee.tap = nil
             record.pointee.machine.tapDetached()
@@ -353,8 +416,12 @@ extension RelayEventLoop {
         case .idle: return "closing idle connection: no bytes in either direction for the idle timeout"
         case .firstByte: return "closing a connection whose client sent nothing within the first-byte timeout"
         case .drain: return "peer did not take the remaining bytes within the drain timeout; closing"
-        case .clientFin: return "closing a connection whose client neither sent nor closed within the client FIN timeout after the server finished"
-        case .serverReply: return "closing a connection whose server sent nothing within the server reply timeout after the client finished"
+        case .clientFin:
+            return
+                "closing a connection whose client neither sent nor closed within the client FIN timeout after the server finished"
+        case .serverReply:
+            return
+                "closing a connection whose server sent nothing within the server reply timeout after the client finished"
         }
     }
 }

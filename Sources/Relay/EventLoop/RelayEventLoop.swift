@@ -190,9 +190,11 @@ final class RelayEventLoop: @unchecked Sendable {
 
     /// Registers `fd` once, edge-triggered, for everything.
     func register(_ fd: Int32, index: Int, side: RelaySide, tag: UInt32) -> Bool {
-        let events = UInt32(EPOLLIN.rawValue) | UInt32(EPOLLOUT.rawValue) | UInt32(EPOLLRDHUP.rawValue)
+        let events =
+            UInt32(EPOLLIN.rawValue) | UInt32(EPOLLOUT.rawValue) | UInt32(EPOLLRDHUP.rawValue)
             | UInt32(EPOLLET.rawValue)
-        return crelay_epoll_add(self.epollFD, fd, events, self.registrationData(index: index, side: side, tag: tag)) == 0
+        return crelay_epoll_add(self.epollFD, fd, events, self.registrationData(index: index, side: side, tag: tag))
+            == 0
     }
 
     private func runYielded() {
@@ -284,7 +286,12 @@ final class RelayEventLoop: @unchecked Sendable {
             var peer = RawSocketAddress()
             let fd = withUnsafeMutablePointer(to: &peer.storage) { storage in
                 storage.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    crelay_accept4(entry.socket.fd, $0, &peer.length, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+                    crelay_accept4(
+                        entry.socket.fd,
+                        $0,
+                        &peer.length,
+                        Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)
+                    )
                 }
             }
             if fd < 0 {
@@ -311,8 +318,12 @@ final class RelayEventLoop: @unchecked Sendable {
             self.listeners[slot]?.registered = false
         }
         listener.warnings.warning(
-            .acceptPaused, "cannot accept connections (out of descriptors or memory); pausing accepting for 100 ms",
-            logger: listener.logger, metadata: ["error": "\(SystemCallError.text(code))"], now: self.now)
+            .acceptPaused,
+            "cannot accept connections (out of descriptors or memory); pausing accepting for 100 ms",
+            logger: listener.logger,
+            metadata: ["error": "\(SystemCallError.text(code))"],
+            now: self.now
+        )
     }
 
     private func resumeAccepting() {
@@ -331,10 +342,18 @@ final class RelayEventLoop: @unchecked Sendable {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, socklen_t(MemoryLayout<Int32>.size))
         }
         let machine = RelayStateMachine(
-            timeouts: shared.timeouts, targetCount: shared.targetPool.targets.count,
-            moreBeforeEndOfStream: shared.configuration.kernel.moreBeforeEndOfStream, now: self.now)
+            timeouts: shared.timeouts,
+            targetCount: shared.targetPool.targets.count,
+            moreBeforeEndOfStream: shared.configuration.kernel.moreBeforeEndOfStream,
+            now: self.now
+        )
         let record = RelayConnectionRecord(
-            machine: machine, shared: shared, clientFD: fd, peer: peer, local: entry.socket.localAddress)
+            machine: machine,
+            shared: shared,
+            clientFD: fd,
+            peer: peer,
+            local: entry.socket.localAddress
+        )
         let index = self.slab.insert(record)
         self.wheel.reserve(self.slab.capacity)
         self.drive(index)

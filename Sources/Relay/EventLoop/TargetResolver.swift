@@ -83,7 +83,8 @@ public final class TargetResolver: Sendable {
 
     private func run() {
         while true {
-            let interval = Int64(self.refreshInterval.components.seconds) * 1_000_000_000
+            let interval =
+                Int64(self.refreshInterval.components.seconds) * 1_000_000_000
                 + self.refreshInterval.components.attoseconds / 1_000_000_000
             self.wake.wait(nanoseconds: max(1_000_000, interval))
             let (names, stopped) = self.state.withLock { state in
@@ -104,10 +105,12 @@ public final class TargetResolver: Sendable {
         // Without the thread, names are still resolved when listeners start or reload (on the
         // caller's thread, see `detached`), only not refreshed in between; the next start or
         // reload tries again.
-        guard let thread = try? Self.spawn({
-            crelay_set_thread_name("relay-resolver")
-            self.run()
-        }) else { return }
+        guard
+            let thread = try? Self.spawn({
+                crelay_set_thread_name("relay-resolver")
+                self.run()
+            })
+        else { return }
         self.state.withLock { $0.thread = thread }
     }
 
@@ -132,7 +135,10 @@ public final class TargetResolver: Sendable {
 
     /// Runs `body` on a new thread that nobody joins; on the caller's thread when no thread can
     /// be created (the work it is used for, resolving names and joining stopped loops, is bounded).
-    static func detached(_ body: @escaping @Sendable () -> Void, create: ThreadCreate = { pthread_create($0, $1, $2, $3) }) {
+    static func detached(
+        _ body: @escaping @Sendable () -> Void,
+        create: ThreadCreate = { pthread_create($0, $1, $2, $3) }
+    ) {
         guard let thread = try? Self.spawn(body, create: create) else {
             body()
             return
@@ -149,7 +155,8 @@ public final class TargetResolver: Sendable {
     /// Starts a thread running `body`. A thread that cannot be created (`EAGAIN`: the process or
     /// the system is at its thread limit) is a thrown error, for the caller to report.
     static func spawn(
-        _ body: @escaping @Sendable () -> Void, create: ThreadCreate = { pthread_create($0, $1, $2, $3) }
+        _ body: @escaping @Sendable () -> Void,
+        create: ThreadCreate = { pthread_create($0, $1, $2, $3) }
     ) throws(SystemCallError) -> pthread_t {
         final class Box: Sendable {
             let body: @Sendable () -> Void
@@ -157,10 +164,15 @@ public final class TargetResolver: Sendable {
         }
         let context = Unmanaged.passRetained(Box(body))
         var thread = pthread_t()
-        let result = create(&thread, nil, { context in
-            Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
-            return nil
-        }, context.toOpaque())
+        let result = create(
+            &thread,
+            nil,
+            { context in
+                Unmanaged<Box>.fromOpaque(context!).takeRetainedValue().body()
+                return nil
+            },
+            context.toOpaque()
+        )
         guard result == 0 else {
             context.release()  // the thread that would have taken it never started
             throw SystemCallError("pthread_create", errno: result)

@@ -59,7 +59,9 @@ struct TimerWheel {
         self.cancel(index)
         // The slot of the first tick boundary at or after the deadline: when the wheel reaches
         // that slot, the deadline has passed. An entry already due goes in the next slot.
-        let ceiling = Int64(truncatingIfNeeded: (deadline.uptimeNanoseconds + UInt64(Self.tick) - 1) / UInt64(Self.tick))
+        let ceiling = Int64(
+            truncatingIfNeeded: (deadline.uptimeNanoseconds + UInt64(Self.tick) - 1) / UInt64(Self.tick)
+        )
         let tick = max(ceiling, self.processedTick + 1)
         let slot = Int(tick & Int64(Self.slotMask))
         self.deadlines[index] = deadline.uptimeNanoseconds

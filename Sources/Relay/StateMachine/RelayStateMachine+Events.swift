@@ -179,7 +179,11 @@ extension RelayStateMachine {
     /// `result`: what it did not take is pending (in the shell's spill buffer), and it is not
     /// written to again before its next writable edge. The same rule for both kinds of write.
     private mutating func offered(
-        _ count: Int, in direction: RelayDirection, to side: RelaySide, took result: WriteResult, now: NIODeadline
+        _ count: Int,
+        in direction: RelayDirection,
+        to side: RelaySide,
+        took result: WriteResult,
+        now: NIODeadline
     ) {
         switch result {
         case .written(let written):
@@ -295,7 +299,8 @@ extension RelayStateMachine {
         if !self.clientSpoke { consider(self.acceptedAt + self.timeouts.firstByte, .firstByte) }
         if let gone = self.partnerGoneAt { consider(gone + self.timeouts.drain, .drain) }
         // A socket whose output was shut while its input is still open: its peer is awaited.
-        for side in RelaySide.allCases where self[side].isOpen && self[side].output == .shut && self[side].input == .open {
+        for side in RelaySide.allCases
+        where self[side].isOpen && self[side].output == .shut && self[side].input == .open {
             let (allowed, reason) = self.timeouts.awaitingEndOfStream(from: side)
             consider(self.lastActivity + allowed, reason)
         }

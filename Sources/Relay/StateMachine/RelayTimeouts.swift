@@ -30,8 +30,12 @@ public struct RelayTimeouts: Sendable, Hashable {
     public var serverReply: TimeAmount
 
     public init(
-        connect: TimeAmount = .seconds(5), firstByte: TimeAmount = .seconds(30), idle: TimeAmount = .seconds(900),
-        drain: TimeAmount = .seconds(30), clientFin: TimeAmount = .seconds(10), serverReply: TimeAmount = .seconds(620)
+        connect: TimeAmount = .seconds(5),
+        firstByte: TimeAmount = .seconds(30),
+        idle: TimeAmount = .seconds(900),
+        drain: TimeAmount = .seconds(30),
+        clientFin: TimeAmount = .seconds(10),
+        serverReply: TimeAmount = .seconds(620)
     ) {
         self.connect = connect
         self.firstByte = firstByte

@@ -36,8 +36,12 @@ final class CatalogAPIClient: Sendable {
     private let stopped = Atomic(false)
 
     init(
-        configuration: CatalogAPIConfiguration, maximumQueued: Int, eventLoop: any EventLoop, statistics: CatalogAPIStatistics,
-        logger: Logger, delegate: Delegate
+        configuration: CatalogAPIConfiguration,
+        maximumQueued: Int,
+        eventLoop: any EventLoop,
+        statistics: CatalogAPIStatistics,
+        logger: Logger,
+        delegate: Delegate
     ) {
         self.configuration = configuration
         self.eventLoop = eventLoop
@@ -45,11 +49,17 @@ final class CatalogAPIClient: Sendable {
         self.statistics = statistics
         self.logger = logger
         self.machine = Mutex(
-            (CatalogAPILookupStateMachine(configuration: configuration.lookupConfiguration(maximumQueued: maximumQueued)), .init()))
+            (
+                CatalogAPILookupStateMachine(
+                    configuration: configuration.lookupConfiguration(maximumQueued: maximumQueued)
+                ), .init()
+            )
+        )
     }
 
     func start() {
-        let task = self.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { [self] _ in
+        let task = self.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
+            [self] _ in
             self.run { $0.tick(now: .now) }
         }
         self.ticker.withLock { $0 = task }
@@ -59,7 +69,10 @@ final class CatalogAPIClient: Sendable {
     func shutdown() {
         self.stopped.store(true, ordering: .relaxed)
         self.ticker.withLock { $0?.cancel() }
-        for channel in self.channels.withLock({ channels in defer { channels = [:] }; return Array(channels.values) }) {
+        for channel in self.channels.withLock({ channels in
+            defer { channels = [:] }
+            return Array(channels.values)
+        }) {
             channel.close(promise: nil)
         }
     }
@@ -92,7 +105,8 @@ final class CatalogAPIClient: Sendable {
             self.channels.withLock { $0.removeValue(forKey: requestID) }?.close(promise: nil)
             self.logger.warning(
                 "Zabbix API request timed out; values wait for it at most catalog.unresolved_wait",
-                metadata: ["url": "\(self.configuration.endpoint)", "timeout": "\(self.configuration.timeout)"])
+                metadata: ["url": "\(self.configuration.endpoint)", "timeout": "\(self.configuration.timeout)"]
+            )
         case .resolved(let entries):
             self.delegate.resolved(entries)
         case .notFound(let itemids):
@@ -125,7 +139,9 @@ final class CatalogAPIClient: Sendable {
             promise.completeWith(result)
         }
         let deadline = self.eventLoop.scheduleTask(in: TimeAmount(self.configuration.timeout)) {
-            complete(.failure(CatalogAPIAnswerHandler.Failure(description: "no answer within \(self.configuration.timeout)")))
+            complete(
+                .failure(CatalogAPIAnswerHandler.Failure(description: "no answer within \(self.configuration.timeout)"))
+            )
         }
         let connected = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(TimeAmount(self.configuration.timeout))
@@ -133,7 +149,8 @@ final class CatalogAPIClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(
-                        CatalogAPIAnswerHandler(limit: Self.maximumAnswerBytes, complete: complete))
+                        CatalogAPIAnswerHandler(limit: Self.maximumAnswerBytes, complete: complete)
+                    )
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
@@ -160,7 +177,9 @@ final class CatalogAPIClient: Sendable {
         }
         promise.futureResult.whenComplete { result in
             deadline.cancel()
-            if let channel = self.channels.withLock({ $0.removeValue(forKey: request.id) }) { channel.close(promise: nil) }
+            if let channel = self.channels.withLock({ $0.removeValue(forKey: request.id) }) {
+                channel.close(promise: nil)
+            }
             self.finished(request, result)
         }
     }
@@ -181,7 +200,8 @@ final class CatalogAPIClient: Sendable {
             guard self.machine.withLock({ $0.machine.inFlightRequestID == request.id }) else { return }
             self.logger.warning(
                 "Zabbix API request failed; values wait for it at most catalog.unresolved_wait",
-                metadata: ["url": "\(self.configuration.endpoint)", "error": "\(error)"])
+                metadata: ["url": "\(self.configuration.endpoint)", "error": "\(error)"]
+            )
             self.run { $0.failed(requestID: request.id, .error, now: .now) }
         }
     }
@@ -214,7 +234,10 @@ private final class CatalogAPIAnswerHandler: ChannelInboundHandler, RemovableCha
             self.status = head.status
         case .body(var buffer):
             guard self.body.count + buffer.readableBytes <= self.limit else {
-                self.complete(.failure(Failure(description: "answer larger than \(self.limit) bytes")), context: context)
+                self.complete(
+                    .failure(Failure(description: "answer larger than \(self.limit) bytes")),
+                    context: context
+                )
                 return
             }
             self.body += buffer.readBytes(length: buffer.readableBytes) ?? []
@@ -222,7 +245,10 @@ private final class CatalogAPIAnswerHandler: ChannelInboundHandler, RemovableCha
             if self.status == .ok {
                 self.complete(.success(self.body), context: context)
             } else {
-                self.complete(.failure(Failure(description: "HTTP status \(self.status.map { "\($0.code)" } ?? "unknown")")), context: context)
+                self.complete(
+                    .failure(Failure(description: "HTTP status \(self.status.map { "\($0.code)" } ?? "unknown")")),
+                    context: context
+                )
             }
         }
     }

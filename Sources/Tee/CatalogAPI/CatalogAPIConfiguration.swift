@@ -48,7 +48,9 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
             } else {
                 host = authority
             }
-            guard !host.isEmpty, !authority.contains("@"), (1...65535).contains(port) else { return .failure(.badAuthority) }
+            guard !host.isEmpty, !authority.contains("@"), (1...65535).contains(port) else {
+                return .failure(.badAuthority)
+            }
             return .success(Endpoint(host: String(host), port: port, path: path.isEmpty ? "/" : String(path)))
         }
 
@@ -60,7 +62,8 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
             public var description: String {
                 switch self {
                 case .httpsUnsupported:
-                    return "https is not supported yet: give the frontend's plain-http address (on the same host or a trusted network), e.g. http://127.0.0.1/zabbix/api_jsonrpc.php"
+                    return
+                        "https is not supported yet: give the frontend's plain-http address (on the same host or a trusted network), e.g. http://127.0.0.1/zabbix/api_jsonrpc.php"
                 case .notHTTP: return "must be an http:// URL, e.g. http://zabbix-web/zabbix/api_jsonrpc.php"
                 case .badAuthority: return "host or port is not valid (http://host[:port]/path, no user info)"
                 }
@@ -144,4 +147,3 @@ public struct CatalogAPIConfiguration: Sendable, Hashable {
         return configuration
     }
 }
-

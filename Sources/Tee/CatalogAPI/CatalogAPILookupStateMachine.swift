@@ -138,7 +138,11 @@ struct CatalogAPILookupStateMachine {
     // MARK: Events
 
     /// Values wait for `itemids` until `deadline`.
-    mutating func want(_ itemids: [UInt64], until deadline: ContinuousClock.Instant, now: ContinuousClock.Instant) -> [Action] {
+    mutating func want(
+        _ itemids: [UInt64],
+        until deadline: ContinuousClock.Instant,
+        now: ContinuousClock.Instant
+    ) -> [Action] {
         var known: [UInt64] = []
         for itemid in itemids {
             if let expiry = self.notFound[itemid] {
@@ -186,7 +190,9 @@ struct CatalogAPILookupStateMachine {
 
     /// `apiinfo.version` answered.
     mutating func answered(requestID: UInt64, version: ZabbixVersion, now: ContinuousClock.Instant) -> [Action] {
-        guard let inFlight = self.inFlight, inFlight.request.id == requestID, inFlight.request.kind == .version else { return [] }
+        guard let inFlight = self.inFlight, inFlight.request.id == requestID, inFlight.request.kind == .version else {
+            return []
+        }
         self.inFlight = nil
         self.authMember = ZabbixAPIItemGet.wantsAuthMember(version)
         self.succeeded()
@@ -194,7 +200,11 @@ struct CatalogAPILookupStateMachine {
     }
 
     /// `item.get` answered with `entries` (the itemids it asked about that the API knows).
-    mutating func answered(requestID: UInt64, entries: [UInt64: ItemCatalogEntry], now: ContinuousClock.Instant) -> [Action] {
+    mutating func answered(
+        requestID: UInt64,
+        entries: [UInt64: ItemCatalogEntry],
+        now: ContinuousClock.Instant
+    ) -> [Action] {
         guard let inFlight = self.inFlight, inFlight.request.id == requestID,
             case .items(let asked, _) = inFlight.request.kind
         else { return [] }

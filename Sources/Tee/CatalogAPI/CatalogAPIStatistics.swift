@@ -12,13 +12,19 @@ public final class CatalogAPIStatistics: Sendable {
 
         init(_ machine: CatalogAPILookupStateMachine) {
             self.items = Dictionary(uniqueKeysWithValues: machine.itemOutcomes.map { ($0.key.rawValue, $0.value) })
-            self.requests = Dictionary(uniqueKeysWithValues: machine.requestOutcomes.map { ($0.key.rawValue, $0.value) })
+            self.requests = Dictionary(
+                uniqueKeysWithValues: machine.requestOutcomes.map { ($0.key.rawValue, $0.value) }
+            )
         }
 
         func subtracting(_ other: Counts) -> Counts {
             var result = Counts()
-            result.items = self.items.merging(other.items.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.value != 0 }
-            result.requests = self.requests.merging(other.requests.mapValues { -$0 }, uniquingKeysWith: +).filter { $0.value != 0 }
+            result.items = self.items.merging(other.items.mapValues { -$0 }, uniquingKeysWith: +).filter {
+                $0.value != 0
+            }
+            result.requests = self.requests.merging(other.requests.mapValues { -$0 }, uniquingKeysWith: +).filter {
+                $0.value != 0
+            }
             return result
         }
     }

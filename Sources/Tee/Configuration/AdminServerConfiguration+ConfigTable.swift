@@ -7,21 +7,29 @@ extension AdminServer {
         ConfigTable(
             [
                 .custom(
-                    "listen", \.self, .restart, "address of /metrics, /health and /ready, or off",
+                    "listen",
+                    \.self,
+                    .restart,
+                    "address of /metrics, /health and /ready, or off",
                     parse: { (node) throws(ConfigError) in
                         if try node.string() == "off" { return nil }
                         let endpoint = try node.endpoint()
                         return AdminServer.Configuration(host: endpoint.host, port: endpoint.port)
                     },
                     text: { admin in
-                        .inline(admin.map { ConfigText.quoted(Endpoint(host: $0.host, port: $0.port).description) } ?? "\"off\"")
+                        .inline(
+                            admin.map { ConfigText.quoted(Endpoint(host: $0.host, port: $0.port).description) }
+                                ?? "\"off\""
+                        )
                     },
-                    same: nil)
+                    same: nil
+                )
             ],
             validate: { (node, admin, warnings) throws(ConfigError) in
                 if let admin, let listen = node["listen"], let exposure = ConfigLoader.adminExposure(host: admin.host) {
                     warnings.append(listen.warning(exposure))
                 }
-            })
+            }
+        )
     }
 }

@@ -10,7 +10,10 @@ extension CatalogAPIConfiguration {
         ConfigTable(
             [
                 .custom(
-                    "url", \.endpoint, .live, "the frontend's API, plain http://host[:port]/path/api_jsonrpc.php",
+                    "url",
+                    \.endpoint,
+                    .live,
+                    "the frontend's API, plain http://host[:port]/path/api_jsonrpc.php",
                     missing: "missing key 'url' (the frontend's API, e.g. http://127.0.0.1/zabbix/api_jsonrpc.php)",
                     parse: { (node) throws(ConfigError) in
                         switch Endpoint.parse(try node.nonEmptyString()) {
@@ -18,37 +21,80 @@ extension CatalogAPIConfiguration {
                         case .failure(let problem): throw node.error(problem.description)
                         }
                     },
-                    text: { .inline(ConfigText.quoted($0.description)) }, same: ==),
+                    text: { .inline(ConfigText.quoted($0.description)) },
+                    same: ==
+                ),
                 .custom(
-                    "token_file", \.tokenFile, .live, "file holding the API token (not readable by every user); read again on reload",
-                    parse: Self.readTokenFile, text: { $0.map { .inline(ConfigText.quoted($0.place)) } }, same: ==),
+                    "token_file",
+                    \.tokenFile,
+                    .live,
+                    "file holding the API token (not readable by every user); read again on reload",
+                    parse: Self.readTokenFile,
+                    text: { $0.map { .inline(ConfigText.quoted($0.place)) } },
+                    same: ==
+                ),
                 .custom(
-                    "token_env", \.tokenEnvironment, .live, "environment variable holding the API token (instead of token_file)",
-                    parse: Self.readTokenEnvironment, text: { $0.map { .inline(ConfigText.quoted($0.place)) } }, same: ==),
-                .duration("timeout", \.timeout, atLeast: .milliseconds(100), .live, "one API request, connection included"),
+                    "token_env",
+                    \.tokenEnvironment,
+                    .live,
+                    "environment variable holding the API token (instead of token_file)",
+                    parse: Self.readTokenEnvironment,
+                    text: { $0.map { .inline(ConfigText.quoted($0.place)) } },
+                    same: ==
+                ),
+                .duration(
+                    "timeout",
+                    \.timeout,
+                    atLeast: .milliseconds(100),
+                    .live,
+                    "one API request, connection included"
+                ),
                 .int("batch", \.batch, in: 1...10_000, .live, "itemids in one item.get"),
                 .int("rate", \.rate, in: 1...1000, .live, "API requests started per second, at most"),
-                .duration("not_found_ttl", \.notFoundTTL, .live, "how long an itemid the API did not know is not asked about again"),
-                .int("breaker_failures", \.breakerFailures, in: 1...1000, .live, "failed requests in a row that open the circuit breaker"),
-                .duration("breaker_open", \.breakerOpen, atLeast: .milliseconds(100), .live, "how long the open breaker asks nothing"),
+                .duration(
+                    "not_found_ttl",
+                    \.notFoundTTL,
+                    .live,
+                    "how long an itemid the API did not know is not asked about again"
+                ),
+                .int(
+                    "breaker_failures",
+                    \.breakerFailures,
+                    in: 1...1000,
+                    .live,
+                    "failed requests in a row that open the circuit breaker"
+                ),
+                .duration(
+                    "breaker_open",
+                    \.breakerOpen,
+                    atLeast: .milliseconds(100),
+                    .live,
+                    "how long the open breaker asks nothing"
+                ),
             ],
             validate: { (node, api, _) throws(ConfigError) in
                 switch (node["token_file"], node["token_env"]) {
                 case (nil, nil):
-                    throw node.error("missing key 'token_file' or 'token_env' (an API token of a user who may read the monitored hosts)")
+                    throw node.error(
+                        "missing key 'token_file' or 'token_env' (an API token of a user who may read the monitored hosts)"
+                    )
                 case (.some, .some(let environment)):
                     throw environment.error("give either token_file or token_env, not both")
                 default:
                     break
                 }
-            })
+            }
+        )
     }
 
     /// The section before its keys are read: `url` is required and one token key is (checked
     /// by the table), so these placeholders never survive a successful read.
     static func unread() -> CatalogAPIConfiguration {
         CatalogAPIConfiguration(
-            endpoint: Endpoint(host: "", port: 80, path: "/"), token: Token(""), tokenSource: .environment(""))
+            endpoint: Endpoint(host: "", port: 80, path: "/"),
+            token: Token(""),
+            tokenSource: .environment("")
+        )
     }
 
     /// The token from a file no other user may read (white space around it ignored). Its text

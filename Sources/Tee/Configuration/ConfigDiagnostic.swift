@@ -20,7 +20,12 @@ public struct ConfigDiagnostic: Error, Sendable, Hashable, CustomStringConvertib
     public var severity: Severity
 
     public init(
-        file: String, line: Int? = nil, column: Int? = nil, keyPath: String, message: String, severity: Severity = .error
+        file: String,
+        line: Int? = nil,
+        column: Int? = nil,
+        keyPath: String,
+        message: String,
+        severity: Severity = .error
     ) {
         self.file = file
         self.line = line
@@ -34,7 +39,8 @@ public struct ConfigDiagnostic: Error, Sendable, Hashable, CustomStringConvertib
         let location = Self.location(file: self.file, line: self.line, column: self.column)
         switch self.severity {
         case .error:
-            return self.keyPath.isEmpty ? "\(location): \(self.message)" : "\(location): \(self.keyPath): \(self.message)"
+            return self.keyPath.isEmpty
+                ? "\(location): \(self.message)" : "\(location): \(self.keyPath): \(self.message)"
         case .warning:
             return "\(location): \(self.keyPath): warning: \(self.message)"
         }

@@ -3,7 +3,10 @@ extension ConfigField {
     /// A key stored at `keyPath`: `parse` reads it, `text` prints it, `same` compares two values
     /// (`nil`: by their printed text, for types that are not `Equatable`).
     static func custom<Value>(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Value>, _ reload: ReloadClass, _ doc: String,
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Value>,
+        _ reload: ReloadClass,
+        _ doc: String,
         missing: String? = nil,
         parse: @escaping (ConfigNode) throws(ConfigError) -> Value,
         text: @escaping (Value) -> ConfigText?,
@@ -14,7 +17,9 @@ extension ConfigField {
             same(old[keyPath: keyPath], new[keyPath: keyPath]) ? [] : [name]
         }
         return ConfigField(
-            name: name, doc: doc, missing: missing,
+            name: name,
+            doc: doc,
+            missing: missing,
             read: { (node, section, _) throws(ConfigError) in section[keyPath: keyPath] = try parse(node) },
             print: { text($0[keyPath: keyPath]) },
             changes: changes,
@@ -22,91 +27,179 @@ extension ConfigField {
                 guard reload == .restart, !changes(running, applied).isEmpty else { return [] }
                 applied[keyPath: keyPath] = running[keyPath: keyPath]
                 return [name]
-            })
+            }
+        )
     }
 
     /// A key printed on one line (`nil`: not printed), compared by value.
     static func value<Value: Equatable>(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Value>, _ reload: ReloadClass, _ doc: String,
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Value>,
+        _ reload: ReloadClass,
+        _ doc: String,
         missing: String? = nil,
         parse: @escaping (ConfigNode) throws(ConfigError) -> Value,
         print: @escaping (Value) -> String?
     ) -> Self {
-        .custom(name, keyPath, reload, doc, missing: missing, parse: parse, text: { print($0).map(ConfigText.inline) }, same: ==)
+        .custom(
+            name,
+            keyPath,
+            reload,
+            doc,
+            missing: missing,
+            parse: parse,
+            text: { print($0).map(ConfigText.inline) },
+            same: ==
+        )
     }
 
     static func int(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Int>, in range: ClosedRange<Int>, _ reload: ReloadClass,
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Int>,
+        in range: ClosedRange<Int>,
+        _ reload: ReloadClass,
         _ doc: String
     ) -> Self {
-        .value(name, keyPath, reload, doc, parse: { (node) throws(ConfigError) in try node.int(in: range) }, print: { "\($0)" })
+        .value(
+            name,
+            keyPath,
+            reload,
+            doc,
+            parse: { (node) throws(ConfigError) in try node.int(in: range) },
+            print: { "\($0)" }
+        )
     }
 
     /// A size in bytes, printed as `64KiB`, `4MiB`.
     static func bytes(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Int>, in range: ClosedRange<Int>, _ reload: ReloadClass,
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Int>,
+        in range: ClosedRange<Int>,
+        _ reload: ReloadClass,
         _ doc: String
     ) -> Self {
         .value(
-            name, keyPath, reload, doc, parse: { (node) throws(ConfigError) in try node.byteSize(in: range) },
-            print: { ByteSizeFormat.text($0) })
+            name,
+            keyPath,
+            reload,
+            doc,
+            parse: { (node) throws(ConfigError) in try node.byteSize(in: range) },
+            print: { ByteSizeFormat.text($0) }
+        )
     }
 
     /// A span of time, printed as `250ms`, `5s`, `10m`, `1h`.
     static func duration(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Duration>, atLeast minimum: Duration = .zero, _ reload: ReloadClass,
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Duration>,
+        atLeast minimum: Duration = .zero,
+        _ reload: ReloadClass,
         _ doc: String
     ) -> Self {
         .value(
-            name, keyPath, reload, doc, parse: { (node) throws(ConfigError) in try node.duration(atLeast: minimum) },
-            print: { DurationFormat.text($0) })
+            name,
+            keyPath,
+            reload,
+            doc,
+            parse: { (node) throws(ConfigError) in try node.duration(atLeast: minimum) },
+            print: { DurationFormat.text($0) }
+        )
     }
 
-    static func bool(_ name: String, _ keyPath: WritableKeyPath<Section, Bool>, _ reload: ReloadClass, _ doc: String) -> Self {
+    static func bool(
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Bool>,
+        _ reload: ReloadClass,
+        _ doc: String
+    ) -> Self {
         .value(name, keyPath, reload, doc, parse: { (node) throws(ConfigError) in try node.bool() }, print: { "\($0)" })
     }
 
     /// One of an enumeration's raw values.
     static func choice<T: RawRepresentable & CaseIterable & Equatable>(
-        _ name: String, _ keyPath: WritableKeyPath<Section, T>, _ reload: ReloadClass, _ doc: String
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, T>,
+        _ reload: ReloadClass,
+        _ doc: String
     ) -> Self where T.RawValue == String {
-        .value(name, keyPath, reload, doc, parse: { (node) throws(ConfigError) in try node.oneOf(T.self) }, print: \.rawValue)
+        .value(
+            name,
+            keyPath,
+            reload,
+            doc,
+            parse: { (node) throws(ConfigError) in try node.oneOf(T.self) },
+            print: \.rawValue
+        )
     }
 
     /// A quoted text.
     static func string(
-        _ name: String, _ keyPath: WritableKeyPath<Section, String>, nonEmpty: Bool = true, _ reload: ReloadClass,
-        _ doc: String, missing: String? = nil
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, String>,
+        nonEmpty: Bool = true,
+        _ reload: ReloadClass,
+        _ doc: String,
+        missing: String? = nil
     ) -> Self {
         .value(
-            name, keyPath, reload, doc, missing: missing,
+            name,
+            keyPath,
+            reload,
+            doc,
+            missing: missing,
             parse: { (node) throws(ConfigError) in nonEmpty ? try node.nonEmptyString() : try node.string() },
-            print: { ConfigText.quoted($0) })
+            print: { ConfigText.quoted($0) }
+        )
     }
 
     /// A list of non-empty texts: `[“zabbix”, “tee”]`.
-    static func strings(_ name: String, _ keyPath: WritableKeyPath<Section, [String]>, _ reload: ReloadClass, _ doc: String) -> Self {
+    static func strings(
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, [String]>,
+        _ reload: ReloadClass,
+        _ doc: String
+    ) -> Self {
         .value(
-            name, keyPath, reload, doc,
-            parse: { (node) throws(ConfigError) in try node.sequence().map { (item) throws(ConfigError) in try item.nonEmptyString() } },
-            print: { ConfigText.list($0) })
+            name,
+            keyPath,
+            reload,
+            doc,
+            parse: { (node) throws(ConfigError) in
+                try node.sequence().map { (item) throws(ConfigError) in try item.nonEmptyString() }
+            },
+            print: { ConfigText.list($0) }
+        )
     }
 
     /// An event time to live in seconds: a duration, or `none`.
-    static func ttl(_ name: String, _ keyPath: WritableKeyPath<Section, Float?>, _ reload: ReloadClass, _ doc: String) -> Self {
+    static func ttl(
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Float?>,
+        _ reload: ReloadClass,
+        _ doc: String
+    ) -> Self {
         .value(
-            name, keyPath, reload, doc,
+            name,
+            keyPath,
+            reload,
+            doc,
             parse: { (node) throws(ConfigError) in
                 try node.string() == "none" ? nil : Float(Double(try node.duration().nanosecondCount) / 1e9)
             },
-            print: { ttl in ttl.map { DurationFormat.text(Duration.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none" })
+            print: { ttl in ttl.map { DurationFormat.text(Duration.nanoseconds(Int64(Double($0) * 1e9))) } ?? "none" }
+        )
     }
 
     /// A nested section that is always there (`decode:` in the document, `batch:` in `riemann:`).
     /// `reload` applies to an inline table as a whole; a block table's keys carry their own.
     static func table<Sub>(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Sub>, _ table: ConfigTable<Sub>, _ style: ConfigTableStyle,
-        _ reload: ReloadClass, _ doc: String, omitWhen omit: @escaping (Sub) -> Bool = { _ in false }
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Sub>,
+        _ table: ConfigTable<Sub>,
+        _ style: ConfigTableStyle,
+        _ reload: ReloadClass,
+        _ doc: String,
+        omitWhen omit: @escaping (Sub) -> Bool = { _ in false }
     ) -> Self {
         let changes: (Section, Section) -> [String] = { old, new in
             let inner = table.changes(old[keyPath: keyPath], new[keyPath: keyPath])
@@ -116,7 +209,9 @@ extension ConfigField {
             }
         }
         return ConfigField(
-            name: name, doc: doc, subKeys: table.keys.map { (".\($0.path)", $0.doc) },
+            name: name,
+            doc: doc,
+            subKeys: table.keys.map { (".\($0.path)", $0.doc) },
             read: { (node, section, warnings) throws(ConfigError) in
                 try table.read(node, into: &section[keyPath: keyPath], warnings: &warnings)
             },
@@ -128,13 +223,16 @@ extension ConfigField {
             keepRestartOnly: { applied, running in
                 switch style {
                 case .block:
-                    return table.keepRestartOnly(&applied[keyPath: keyPath], running: running[keyPath: keyPath]).map { "\(name).\($0)" }
+                    return table.keepRestartOnly(&applied[keyPath: keyPath], running: running[keyPath: keyPath]).map {
+                        "\(name).\($0)"
+                    }
                 case .inline:
                     guard reload == .restart, !changes(running, applied).isEmpty else { return [] }
                     applied[keyPath: keyPath] = running[keyPath: keyPath]
                     return [name]
                 }
-            })
+            }
+        )
     }
 
     /// A nested section that may be absent (`riemann:`, `self_monitoring:`, `accept_rate:`).
@@ -145,9 +243,15 @@ extension ConfigField {
     ///   - shorthand: reads a single value written instead of the mapping (`record: /path`).
     ///   - reload: for adding or removing the section, and for any change of an inline one.
     static func optionalTable<Sub>(
-        _ name: String, _ keyPath: WritableKeyPath<Section, Sub?>, _ table: ConfigTable<Sub>, _ style: ConfigTableStyle,
-        _ reload: ReloadClass, _ doc: String,
-        make: @escaping () -> Sub, absent: ConfigText?, allowsOff: Bool = false,
+        _ name: String,
+        _ keyPath: WritableKeyPath<Section, Sub?>,
+        _ table: ConfigTable<Sub>,
+        _ style: ConfigTableStyle,
+        _ reload: ReloadClass,
+        _ doc: String,
+        make: @escaping () -> Sub,
+        absent: ConfigText?,
+        allowsOff: Bool = false,
         shorthand: ((ConfigNode) throws(ConfigError) -> Sub)? = nil
     ) -> Self {
         let changes: (Section, Section) -> [String] = { old, new in
@@ -163,7 +267,9 @@ extension ConfigField {
             }
         }
         return ConfigField(
-            name: name, doc: doc, subKeys: table.keys.map { (".\($0.path)", $0.doc) },
+            name: name,
+            doc: doc,
+            subKeys: table.keys.map { (".\($0.path)", $0.doc) },
             read: { (node, section, warnings) throws(ConfigError) in
                 if allowsOff, node.isOff() {
                     section[keyPath: keyPath] = nil
@@ -189,7 +295,8 @@ extension ConfigField {
                     applied[keyPath: keyPath] = running[keyPath: keyPath]
                     return [name]
                 }
-            })
+            }
+        )
     }
 }
 

@@ -9,11 +9,13 @@ extension ConfigLoader {
     static func adminExposure(host: String) -> String? {
         if host == "localhost" { return nil }
         guard let address = IPAddress(parsing: host) else {
-            return "\(host) is a host name, which may resolve to a public address; /metrics, /health and /ready have no authentication: bind the admin endpoint to 127.0.0.1 (or ::1), or protect the port with a firewall"
+            return
+                "\(host) is a host name, which may resolve to a public address; /metrics, /health and /ready have no authentication: bind the admin endpoint to 127.0.0.1 (or ::1), or protect the port with a firewall"
         }
         if address.isLoopback { return nil }
         let which = address.isUnspecified ? "every address of this host" : "a non-loopback address"
-        return "\(host) is \(which); /metrics, /health and /ready have no authentication and anyone who can reach the port can read them: bind the admin endpoint to 127.0.0.1 (or ::1), or protect the port with a firewall"
+        return
+            "\(host) is \(which); /metrics, /health and /ready have no authentication and anyone who can reach the port can read them: bind the admin endpoint to 127.0.0.1 (or ::1), or protect the port with a firewall"
     }
 }
 
@@ -30,10 +32,14 @@ extension ConfigLoader {
         let targetNodes = item["targets"].flatMap { try? $0.sequence() } ?? []
         var warnings: [ConfigWarning] = []
         for (target, node) in zip(listener.targets, targetNodes) {
-            guard let own = listener.listen.first(where: { Self.isSameSocket(listen: $0, target: target) }) else { continue }
+            guard let own = listener.listen.first(where: { Self.isSameSocket(listen: $0, target: target) }) else {
+                continue
+            }
             warnings.append(
                 node.warning(
-                    "\(target) is this listener's own listen address \(own): every connection would be relayed back to the tee itself; point targets at the Zabbix server or proxy"))
+                    "\(target) is this listener's own listen address \(own): every connection would be relayed back to the tee itself; point targets at the Zabbix server or proxy"
+                )
+            )
         }
         return warnings
     }
@@ -56,19 +62,24 @@ extension ConfigLoader {
     static func recordingWarnings(_ node: ConfigNode, path: String) -> [ConfigWarning] {
         var warnings = [
             node.warning(
-                "recordings hold the relayed traffic in clear: item values, and the proxy configuration with its macro values, which may be secrets; record only while you need to, and remove the recordings afterwards")
+                "recordings hold the relayed traffic in clear: item values, and the proxy configuration with its macro values, which may be secrets; record only while you need to, and remove the recordings afterwards"
+            )
         ]
         if !path.hasPrefix("/") {
             warnings.append(
                 node.warning(
-                    "\(path) is a relative path: it is resolved against the tee's working directory, which differs between a shell and systemd; use an absolute path"))
+                    "\(path) is a relative path: it is resolved against the tee's working directory, which differs between a shell and systemd; use an absolute path"
+                )
+            )
         }
         let findings = RecordingDirectory.inspect(path)
         if !findings.isEmpty {
             let refused = findings.contains(where: \.refuses)
             warnings.append(
                 node.warning(
-                    "\(path) \(findings.map(\.description).joined(separator: " and "))\(refused ? "; the tee will refuse to record there" : ""): use a directory of the tee's own user, mode 0700"))
+                    "\(path) \(findings.map(\.description).joined(separator: " and "))\(refused ? "; the tee will refuse to record there" : ""): use a directory of the tee's own user, mode 0700"
+                )
+            )
         }
         return warnings
     }
@@ -80,12 +91,17 @@ extension ConfigLoader {
         let directory = AtomicFile.directory(of: path)
         var info = stat()
         guard stat(directory, &info) == 0 else {
-            return [pathNode.warning("the directory \(directory) does not exist (\(SystemError.current)): the catalog cannot be saved")]
+            return [
+                pathNode.warning(
+                    "the directory \(directory) does not exist (\(SystemError.current)): the catalog cannot be saved"
+                )
+            ]
         }
         guard info.st_mode & S_IWOTH != 0 else { return [] }
         return [
             pathNode.warning(
-                "the directory \(directory) is writable by every user: another user could replace the catalog (which decides the host and key of itemid-only values) or block its saves; use a directory of the tee's own, e.g. /var/lib/zabbix-tee (StateDirectory= in the systemd unit)")
+                "the directory \(directory) is writable by every user: another user could replace the catalog (which decides the host and key of itemid-only values) or block its saves; use a directory of the tee's own, e.g. /var/lib/zabbix-tee (StateDirectory= in the systemd unit)"
+            )
         ]
     }
 }

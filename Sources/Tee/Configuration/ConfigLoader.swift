@@ -28,7 +28,11 @@ public enum ConfigLoader {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
-                throw ConfigError(file: file, keyPath: "", message: "the file is empty; it needs at least a 'listeners' list")
+                throw ConfigError(
+                    file: file,
+                    keyPath: "",
+                    message: "the file is empty; it needs at least a 'listeners' list"
+                )
             }
             root = node
         } catch let error as ConfigError {
@@ -65,7 +69,13 @@ public enum ConfigLoader {
         switch error {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
             .composer(_, let problem, let mark, _):
-            return ConfigError(file: file, line: mark.line, column: mark.column, keyPath: "", message: "not valid YAML: \(problem)")
+            return ConfigError(
+                file: file,
+                line: mark.line,
+                column: mark.column,
+                keyPath: "",
+                message: "not valid YAML: \(problem)"
+            )
         default:
             return ConfigError(file: file, keyPath: "", message: "not valid YAML: \(error)")
         }

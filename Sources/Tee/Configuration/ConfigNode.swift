@@ -10,13 +10,24 @@ struct ConfigNode {
     let file: String
 
     func error(_ message: String) -> ConfigError {
-        ConfigError(file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message)
+        ConfigError(
+            file: self.file,
+            line: self.node.mark?.line,
+            column: self.node.mark?.column,
+            keyPath: self.path,
+            message: message
+        )
     }
 
     func warning(_ message: String) -> ConfigDiagnostic {
         ConfigDiagnostic(
-            file: self.file, line: self.node.mark?.line, column: self.node.mark?.column, keyPath: self.path, message: message,
-            severity: .warning)
+            file: self.file,
+            line: self.node.mark?.line,
+            column: self.node.mark?.column,
+            keyPath: self.path,
+            message: message,
+            severity: .warning
+        )
     }
 
     /// The entry `key` of a mapping, unchecked (for pointing at it; reading goes through
@@ -108,7 +119,9 @@ struct ConfigNode {
             throw self.error("\"\(text)\" is not a size (examples: 65536, 256KiB, 4MiB)")
         }
         guard range.contains(value) else {
-            throw self.error("\(text) is out of range (\(ByteSizeFormat.text(range.lowerBound))...\(ByteSizeFormat.text(range.upperBound)))")
+            throw self.error(
+                "\(text) is out of range (\(ByteSizeFormat.text(range.lowerBound))...\(ByteSizeFormat.text(range.upperBound)))"
+            )
         }
         return value
     }
@@ -173,7 +186,8 @@ struct ConfigNode {
     /// A non-empty list of `host:port` addresses (`must list at least one <what>`); `refuse`
     /// names what is wrong with an address, given the ones before it.
     func endpoints(
-        atLeastOne what: String, refuse: (Endpoint, _ before: [Endpoint]) -> String? = { _, _ in nil }
+        atLeastOne what: String,
+        refuse: (Endpoint, _ before: [Endpoint]) -> String? = { _, _ in nil }
     ) throws(ConfigError) -> [Endpoint] {
         let items = try self.sequence()
         guard !items.isEmpty else { throw self.error("must list at least one \(what)") }

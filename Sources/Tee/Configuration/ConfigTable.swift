@@ -40,7 +40,10 @@ struct ConfigField<Section> {
     let keepRestartOnly: (inout Section, Section) -> [String]
 
     init(
-        name: String, doc: String, subKeys: [(path: String, doc: String)] = [], missing: String? = nil,
+        name: String,
+        doc: String,
+        subKeys: [(path: String, doc: String)] = [],
+        missing: String? = nil,
         read: @escaping (ConfigNode, inout Section, inout [ConfigDiagnostic]) throws(ConfigError) -> Void,
         print: @escaping (Section) -> ConfigText?,
         changes: @escaping (Section, Section) -> [String],
@@ -67,7 +70,11 @@ struct ConfigTable<Section> {
 
     init(
         _ fields: [ConfigField<Section>],
-        validate: @escaping (ConfigNode, inout Section, inout [ConfigDiagnostic]) throws(ConfigError) -> Void = { _, _, _ in }
+        validate: @escaping (ConfigNode, inout Section, inout [ConfigDiagnostic]) throws(ConfigError) -> Void = {
+            _,
+            _,
+            _ in
+        }
     ) {
         self.fields = fields
         self.validate = validate
@@ -77,7 +84,8 @@ struct ConfigTable<Section> {
 
     /// Every key of the section with its doc line, as paths: `servers`, `batch`, `batch.max_events`...
     var keys: [(path: String, doc: String)] {
-        self.fields.flatMap { field in [(field.name, field.doc)] + field.subKeys.map { (field.name + $0.path, $0.doc) } }
+        self.fields.flatMap { field in [(field.name, field.doc)] + field.subKeys.map { (field.name + $0.path, $0.doc) }
+        }
     }
 
     var keyPaths: [String] { self.keys.map(\.path) }

@@ -29,11 +29,17 @@ extension TeeConfiguration {
     func stopTimeoutWarning(at node: ConfigNode) -> ConfigWarning? {
         let needed = self.longestGracefulStop
         guard needed > Self.shippedUnitTimeoutStop else { return nil }
-        let seconds = Int((Double(needed.components.seconds) + Double(needed.components.attoseconds) / 1e18).rounded(.up))
+        let seconds = Int(
+            (Double(needed.components.seconds) + Double(needed.components.attoseconds) / 1e18).rounded(.up)
+        )
         return ConfigDiagnostic(
-            file: node.file, line: node.node.mark?.line, column: node.node.mark?.column, keyPath: "shutdown_timeout",
+            file: node.file,
+            line: node.node.mark?.line,
+            column: node.node.mark?.column,
+            keyPath: "shutdown_timeout",
             message:
                 "a graceful stop may take up to \(seconds)s (shutdown_timeout + riemann.flush_timeout + 15s), more than TimeoutStopSec=\(Self.shippedUnitTimeoutStop.components.seconds) of deploy/zabbix-tee.service: systemd would SIGKILL the tee before it finished (losing queued events and unsaved catalog changes); set TimeoutStopSec=\(seconds) or more in the unit",
-            severity: .warning)
+            severity: .warning
+        )
     }
 }

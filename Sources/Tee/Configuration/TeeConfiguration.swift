@@ -53,7 +53,11 @@ public struct TeeConfiguration: Sendable {
         public init() {}
     }
 
-    public init(logLevel: Logger.Level = .info, shutdownTimeout: Duration = .seconds(30), listeners: [RelayListenerConfiguration]) {
+    public init(
+        logLevel: Logger.Level = .info,
+        shutdownTimeout: Duration = .seconds(30),
+        listeners: [RelayListenerConfiguration]
+    ) {
         self.logLevel = logLevel
         self.shutdownTimeout = shutdownTimeout
         self.threads = nil

@@ -24,7 +24,10 @@ final class ByteBudget: Sendable {
         while true {
             guard bytes <= self.limit - current else { return false }
             let (exchanged, original) = self.used.compareExchange(
-                expected: current, desired: current + bytes, ordering: .relaxed)
+                expected: current,
+                desired: current + bytes,
+                ordering: .relaxed
+            )
             if exchanged { return true }
             current = original
         }

@@ -33,8 +33,11 @@ public struct CaptureDecoder {
     private let budget: ByteBudget
 
     public init(
-        listener: String = "capture", peerHost: String? = nil, passiveProxy: Bool = false,
-        configuration: DecodeConfiguration = DecodeConfiguration(), catalog: ItemCatalogStore? = nil
+        listener: String = "capture",
+        peerHost: String? = nil,
+        passiveProxy: Bool = false,
+        configuration: DecodeConfiguration = DecodeConfiguration(),
+        catalog: ItemCatalogStore? = nil
     ) {
         self.configuration = configuration
         self.listener = listener
@@ -56,29 +59,55 @@ public struct CaptureDecoder {
             statistics.tlsConnection()
             return Result(messages: [], values: [], statistics: statistics)
         }
-        let clientFrames = Self.frames(client, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
-        let serverFrames = Self.frames(server, chunkSize: chunkSize, maximum: self.configuration.maximumFrameSize, statistics: statistics)
+        let clientFrames = Self.frames(
+            client,
+            chunkSize: chunkSize,
+            maximum: self.configuration.maximumFrameSize,
+            statistics: statistics
+        )
+        let serverFrames = Self.frames(
+            server,
+            chunkSize: chunkSize,
+            maximum: self.configuration.maximumFrameSize,
+            statistics: statistics
+        )
         let context = DecodeContext(
-            catalog: self.catalog, duplicates: self.duplicates, statistics: statistics,
+            catalog: self.catalog,
+            duplicates: self.duplicates,
+            statistics: statistics,
             inflater: ZabbixInflater(maximumSize: self.configuration.maximumFrameSize),
-            budget: self.budget)
+            budget: self.budget
+        )
         var decoder = ConnectionDecoder(
-            listener: self.listener, peerHost: self.peerHost, passiveProxy: self.passiveProxy, connection: connection,
-            maximumFrameSize: self.configuration.maximumFrameSize)
+            listener: self.listener,
+            peerHost: self.peerHost,
+            passiveProxy: self.passiveProxy,
+            connection: connection,
+            maximumFrameSize: self.configuration.maximumFrameSize
+        )
         var result = Result(messages: [], values: [], statistics: statistics)
         func take(_ step: ConnectionDecoder.Step) {
             result.values += step.ready
-            result.values += UnresolvedValues.settle(step.unresolved, action: self.configuration.unresolvedAction, statistics: statistics)
+            result.values += UnresolvedValues.settle(
+                step.unresolved,
+                action: self.configuration.unresolvedAction,
+                statistics: statistics
+            )
         }
         var (nextClient, nextServer) = (0, 0)
         while nextClient < clientFrames.count || nextServer < serverFrames.count {
-            let peer: ZabbixPeer = nextClient < clientFrames.count && (nextClient <= nextServer || nextServer >= serverFrames.count) ? .client : .server
+            let peer: ZabbixPeer =
+                nextClient < clientFrames.count && (nextClient <= nextServer || nextServer >= serverFrames.count)
+                ? .client : .server
             let (frame, afterLoss) = peer == .client ? clientFrames[nextClient] : serverFrames[nextServer]
             if peer == .client { nextClient += 1 } else { nextServer += 1 }
             let step = decoder.process(frame, from: peer, afterLoss: afterLoss, context: context)
             if let message = step.message { result.messages.append((peer, message)) }
             if let redirect = step.redirect {
-                statistics.redirected(listener: self.listener, address: redirect.address ?? (redirect.reset ? "reset" : "unknown"))
+                statistics.redirected(
+                    listener: self.listener,
+                    address: redirect.address ?? (redirect.reset ? "reset" : "unknown")
+                )
             }
             take(step)
         }
@@ -88,7 +117,12 @@ public struct CaptureDecoder {
     }
 
     /// The frames of one direction, each with whether frames were skipped before it.
-    private static func frames(_ bytes: [UInt8], chunkSize: Int, maximum: Int, statistics: DecodeStatistics) -> [(ZabbixFrame, Bool)] {
+    private static func frames(
+        _ bytes: [UInt8],
+        chunkSize: Int,
+        maximum: Int,
+        statistics: DecodeStatistics
+    ) -> [(ZabbixFrame, Bool)] {
         var decoder = ZabbixFrameDecoder(maximumFrameSize: maximum)
         var frames: [(ZabbixFrame, Bool)] = []
         var lost = false

@@ -74,7 +74,10 @@ struct ConnectionDecoder {
     /// Decodes one frame sent by `peer`. `afterLoss`: frames of this connection were skipped or
     /// dropped on the side since the previous one.
     mutating func process(
-        _ frame: ZabbixFrame, from peer: ZabbixPeer, afterLoss: Bool, context: DecodeContext,
+        _ frame: ZabbixFrame,
+        from peer: ZabbixPeer,
+        afterLoss: Bool,
+        context: DecodeContext,
         now: ContinuousClock.Instant = .now
     ) -> Step {
         var step = Step()
@@ -110,7 +113,13 @@ struct ConnectionDecoder {
             } else if self.passiveProxy {
                 // The server pushing to the passive proxy behind this listener: learned once the
                 // proxy accepts it.
-                self.hold(AcceptanceGate.Batch(config: config, from: peer), bytes: Self.estimatedBytes(config), into: &step, context: context, now: now)
+                self.hold(
+                    AcceptanceGate.Batch(config: config, from: peer),
+                    bytes: Self.estimatedBytes(config),
+                    into: &step,
+                    context: context,
+                    now: now
+                )
             } else {
                 context.statistics.catalogUpdateIgnored(.untrustedListener)
             }
@@ -133,9 +142,23 @@ struct ConnectionDecoder {
             }
             step.ready.append(contentsOfOrTake: values)
         case .agentData(let data):
-            self.holdValues(message.itemValues, version: data.version, from: peer, into: &step, context: context, now: now)
+            self.holdValues(
+                message.itemValues,
+                version: data.version,
+                from: peer,
+                into: &step,
+                context: context,
+                now: now
+            )
         case .proxyData(let data):
-            self.holdValues(message.itemValues, version: data.version, from: peer, into: &step, context: context, now: now)
+            self.holdValues(
+                message.itemValues,
+                version: data.version,
+                from: peer,
+                into: &step,
+                context: context,
+                now: now
+            )
         case .senderData:
             self.holdValues(message.itemValues, version: nil, from: peer, into: &step, context: context, now: now)
         case .historyPush(let push):
@@ -144,9 +167,17 @@ struct ConnectionDecoder {
             batch.values = self.decodedValues(rows.map(\.value), version: nil)
             batch.rowIndexes = rows.map(\.row)
             if let first = batch.values.first {
-                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: batch.values.count) { $0.decoded += $1 }
+                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: batch.values.count) {
+                    $0.decoded += $1
+                }
             }
-            self.hold(batch, bytes: batch.values.reduce(0) { $0 + $1.estimatedBytes }, into: &step, context: context, now: now)
+            self.hold(
+                batch,
+                bytes: batch.values.reduce(0) { $0 + $1.estimatedBytes },
+                into: &step,
+                context: context,
+                now: now
+            )
         case .unrecognized:
             // Not the reply a held batch needs (text where JSON was due, JSON without a request
             // or a known shape): its verdict cannot be read.
@@ -172,7 +203,8 @@ struct ConnectionDecoder {
     // MARK: Decoding
 
     /// Inflates and decodes one frame; `nil` (counted) when it cannot be decoded.
-    private mutating func decode(_ frame: ZabbixFrame, from peer: ZabbixPeer, context: DecodeContext) -> ZabbixMessage? {
+    private mutating func decode(_ frame: ZabbixFrame, from peer: ZabbixPeer, context: DecodeContext) -> ZabbixMessage?
+    {
         let payload: ByteBuffer
         do {
             payload = try context.inflater.decodedPayload(of: frame)
@@ -203,8 +235,13 @@ struct ConnectionDecoder {
         let seenAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
         return values.map {
             DecodedValue(
-                value: $0, listener: self.listener, connection: self.connection, seenAtMicros: seenAt,
-                peerHost: self.peerHost, zabbixVersion: version)
+                value: $0,
+                listener: self.listener,
+                connection: self.connection,
+                seenAtMicros: seenAt,
+                peerHost: self.peerHost,
+                zabbixVersion: version
+            )
         }
     }
 
@@ -212,7 +249,11 @@ struct ConnectionDecoder {
 
     /// Holds a request's values (duplicates of rows already accepted removed) until its reply.
     private mutating func holdValues(
-        _ rows: [ItemValue], version: String?, from peer: ZabbixPeer, into step: inout Step, context: DecodeContext,
+        _ rows: [ItemValue],
+        version: String?,
+        from peer: ZabbixPeer,
+        into step: inout Step,
+        context: DecodeContext,
         now: ContinuousClock.Instant
     ) {
         let fresh = context.duplicates.unseen(rows)
@@ -233,7 +274,11 @@ struct ConnectionDecoder {
     }
 
     private mutating func hold(
-        _ batch: AcceptanceGate.Batch, bytes: Int, into step: inout Step, context: DecodeContext, now: ContinuousClock.Instant
+        _ batch: AcceptanceGate.Batch,
+        bytes: Int,
+        into step: inout Step,
+        context: DecodeContext,
+        now: ContinuousClock.Instant
     ) {
         // Whatever still waited gets no reply now: a new request has started.
         let settlement = self.gate.end(.noReply)
@@ -255,7 +300,10 @@ struct ConnectionDecoder {
     /// Callers take the gate's settlement first and pass it in: `self.apply(self.gate.end(…))`
     /// would copy the whole decoder for the call, since the argument mutates `self`.
     private func apply(
-        _ settlement: AcceptanceGate.Settlement?, to step: inout Step, context: DecodeContext, now: ContinuousClock.Instant
+        _ settlement: AcceptanceGate.Settlement?,
+        to step: inout Step,
+        context: DecodeContext,
+        now: ContinuousClock.Instant
     ) {
         guard let settlement else { return }
         let statistics = context.statistics
@@ -313,7 +361,9 @@ struct ConnectionDecoder {
 enum UnresolvedValues {
     /// The values to emit (with key `itemid:N`), counting both outcomes.
     static func settle(
-        _ values: [DecodedValue], action: DecodeConfiguration.UnresolvedAction, statistics: DecodeStatistics
+        _ values: [DecodedValue],
+        action: DecodeConfiguration.UnresolvedAction,
+        statistics: DecodeStatistics
     ) -> [DecodedValue] {
         guard !values.isEmpty else { return [] }
         statistics.summarize(values) { $0.unresolved += $1 }

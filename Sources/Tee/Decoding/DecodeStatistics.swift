@@ -76,7 +76,10 @@ public final class DecodeStatistics: Sendable {
         init(request: ItemValue.RequestType, version: String?) {
             // A version of at most 32 bytes has at most 32 characters: kept as it is (shared, no
             // grapheme walk), as `prefix(32)` would give it back whole.
-            self.init(request: request.rawValue, version: version.map { $0.utf8.count <= 32 ? $0 : String($0.prefix(32)) } ?? "-")
+            self.init(
+                request: request.rawValue,
+                version: version.map { $0.utf8.count <= 32 ? $0 : String($0.prefix(32)) } ?? "-"
+            )
         }
 
         /// The row of `value`.
@@ -159,7 +162,9 @@ public final class DecodeStatistics: Sendable {
     /// included; `partial_batch` is counted by the mapping, see ``RiemannSink``).
     public var rejectedValues: [ValueRejection: Int] {
         let counted = self.verdicts.withLock { $0.rejected }
-        return Dictionary(uniqueKeysWithValues: ValueRejection.allCases.filter { $0 != .partialBatch }.map { ($0, counted[$0] ?? 0) })
+        return Dictionary(
+            uniqueKeysWithValues: ValueRejection.allCases.filter { $0 != .partialBatch }.map { ($0, counted[$0] ?? 0) }
+        )
     }
     /// Replies carrying a 7.0 redirect, by listener and target address.
     public var redirects: [RedirectKey: Int] { self.verdicts.withLock { $0.redirects } }
@@ -185,7 +190,8 @@ public final class DecodeStatistics: Sendable {
         DroppedRows(
             unusable: self.droppedUnusable.load(ordering: .relaxed),
             hostTooLong: self.droppedHostTooLong.load(ordering: .relaxed),
-            keyTooLong: self.droppedKeyTooLong.load(ordering: .relaxed))
+            keyTooLong: self.droppedKeyTooLong.load(ordering: .relaxed)
+        )
     }
     /// Frames waiting in the side pipeline's queues, and their bytes.
     public var queueFrames: Int { self.queuedFrames.load(ordering: .relaxed) }
@@ -280,7 +286,10 @@ public final class DecodeStatistics: Sendable {
     }
 
     private static func summarize(
-        _ key: SummaryKey, _ count: Int, _ update: (inout SummaryCounts, Int) -> Void, in verdicts: inout Verdicts
+        _ key: SummaryKey,
+        _ count: Int,
+        _ update: (inout SummaryCounts, Int) -> Void,
+        in verdicts: inout Verdicts
     ) {
         // The row exists once its first value is counted: updated in place, one lookup.
         if let index = verdicts.summary.index(forKey: key) {

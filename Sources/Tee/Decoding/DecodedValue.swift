@@ -28,8 +28,14 @@ public struct DecodedValue: Sendable, Hashable {
     public var zabbixVersion: String?
 
     public init(
-        value: ItemValue, listener: String, connection: UInt64, valueType: Int64? = nil, seenAtMicros: Int64,
-        peerHost: String? = nil, batchFailed: Int64? = nil, zabbixVersion: String? = nil,
+        value: ItemValue,
+        listener: String,
+        connection: UInt64,
+        valueType: Int64? = nil,
+        seenAtMicros: Int64,
+        peerHost: String? = nil,
+        batchFailed: Int64? = nil,
+        zabbixVersion: String? = nil,
         delay: ZabbixUpdateInterval? = nil
     ) {
         self.delay = delay
@@ -51,7 +57,8 @@ public struct DecodedValue: Sendable, Hashable {
     /// to the side pipeline's byte budget (`decode.queue_bytes`) while the value waits for the
     /// server's reply.
     var estimatedBytes: Int {
-        MemoryLayout<DecodedValue>.stride + self.value.value.utf8.count + (self.value.key?.utf8.count ?? 0) + (self.value.host?.utf8.count ?? 0)
+        MemoryLayout<DecodedValue>.stride + self.value.value.utf8.count + (self.value.key?.utf8.count ?? 0)
+            + (self.value.host?.utf8.count ?? 0)
             + (self.value.source?.utf8.count ?? 0)
     }
 }

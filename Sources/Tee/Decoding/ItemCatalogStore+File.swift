@@ -1,8 +1,9 @@
+import Synchronization
+import ZabbixProtocol
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
-import ZabbixProtocol
 
 /// The catalog file: loaded at start, saved every `catalog.save_interval` and at shutdown.
 ///
@@ -41,9 +42,15 @@ extension ItemCatalogStore {
         case .failure(let error):
             reason = "\(error)"
         case .success(let bytes):
-            let (maximum, perProxy) = self.state.withLock { ($0.catalog.maximumEntries, $0.catalog.maximumEntriesPerProxy) }
+            let (maximum, perProxy) = self.state.withLock {
+                ($0.catalog.maximumEntries, $0.catalog.maximumEntriesPerProxy)
+            }
             do {
-                let catalog = try ItemCatalog(serialized: bytes, maximumEntries: maximum, maximumEntriesPerProxy: perProxy)
+                let catalog = try ItemCatalog(
+                    serialized: bytes,
+                    maximumEntries: maximum,
+                    maximumEntriesPerProxy: perProxy
+                )
                 let entries = self.state.withLock { state in
                     state.catalog = catalog
                     return catalog.count
@@ -61,7 +68,9 @@ extension ItemCatalogStore {
         case .failure(let error):
             self.fileStatistics.savingDisabled.store(true, ordering: .relaxed)
             throw FileError(
-                description: "\(path): \(reason); cannot set it aside (\(error)), so the catalog will not be saved over it")
+                description:
+                    "\(path): \(reason); cannot set it aside (\(error)), so the catalog will not be saved over it"
+            )
         }
         return .setAside(movedTo: aside, reason: reason)
     }

@@ -32,10 +32,17 @@ public final class ItemCatalogStore: Sendable {
     /// Failed saves and catalog files set aside at start (see `ItemCatalogStore+File.swift`).
     let fileStatistics = CatalogFileStatistics()
 
-    public init(maximumEntries: Int, maximumEntriesPerProxy: Int = .max, maximumPendingValues: Int, pendingTimeout: Duration) {
+    public init(
+        maximumEntries: Int,
+        maximumEntriesPerProxy: Int = .max,
+        maximumPendingValues: Int,
+        pendingTimeout: Duration
+    ) {
         self.maximumPendingValues = maximumPendingValues
         self.pendingTimeout = pendingTimeout
-        self.state = Mutex(State(catalog: ItemCatalog(maximumEntries: maximumEntries, maximumEntriesPerProxy: maximumEntriesPerProxy)))
+        self.state = Mutex(
+            State(catalog: ItemCatalog(maximumEntries: maximumEntries, maximumEntriesPerProxy: maximumEntriesPerProxy))
+        )
     }
 
     /// A store sized by `configuration` (`catalog.max_entries`, `max_entries_per_proxy`,
@@ -44,7 +51,9 @@ public final class ItemCatalogStore: Sendable {
         self.init(
             maximumEntries: configuration.catalogMaximumEntries,
             maximumEntriesPerProxy: configuration.catalogMaximumEntriesPerProxy,
-            maximumPendingValues: configuration.unresolvedMaximum, pendingTimeout: configuration.unresolvedWait)
+            maximumPendingValues: configuration.unresolvedMaximum,
+            pendingTimeout: configuration.unresolvedWait
+        )
     }
 
     /// Items (plus hosts) held.
@@ -89,12 +98,21 @@ public final class ItemCatalogStore: Sendable {
     /// Fills in host and key from the catalog. Values it cannot resolve yet are kept waiting
     /// (or, when the wait list is full, returned in `expired` at once); `waiting` names their
     /// itemids, for the Zabbix API (`catalog.zabbix_api`) to be asked about.
-    func resolve(_ values: [DecodedValue], listener: String, now: ContinuousClock.Instant)
+    func resolve(
+        _ values: [DecodedValue],
+        listener: String,
+        now: ContinuousClock.Instant
+    )
         -> (resolved: [DecodedValue], expired: [DecodedValue], waiting: [UInt64])
     {
         // Senders name host and key on every row: nothing to look up, no copy, no lock. agentd
         // before 7.0 does too, but the catalog may know its items' update intervals by key.
-        guard values.contains(where: { $0.value.requestType == .agentData || $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil) }) else {
+        guard
+            values.contains(where: {
+                $0.value.requestType == .agentData
+                    || $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil)
+            })
+        else {
             return (values, [], [])
         }
         return self.state.withLock { state in
@@ -111,7 +129,8 @@ public final class ItemCatalogStore: Sendable {
                     if decoded.value.key == nil {
                         if state.pendingCount < self.maximumPendingValues, let namespace = Self.namespace(of: decoded) {
                             state.pending[namespace, default: []].append(
-                                Pending(value: decoded, namespace: namespace, deadline: now + self.pendingTimeout))
+                                Pending(value: decoded, namespace: namespace, deadline: now + self.pendingTimeout)
+                            )
                             state.pendingCount += 1
                             if let itemid = decoded.value.itemid { waiting.append(itemid) }
                         } else {

@@ -24,7 +24,8 @@ enum RedirectCoverage: Equatable, Sendable {
         if let parsed = try? Endpoint(parsing: address) {
             target = parsed
         } else {
-            let host = address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
+            let host =
+                address.hasPrefix("[") && address.hasSuffix("]") ? String(address.dropFirst().dropLast()) : address
             target = Endpoint(host: host, port: Self.defaultPort)
         }
         var wildcard: String?

@@ -14,11 +14,16 @@ extension SidePipeline {
         var client: CatalogAPIClient?
         if let configuration, let eventLoop = self.apiEventLoop {
             client = CatalogAPIClient(
-                configuration: configuration, maximumQueued: self.configuration.unresolvedMaximum, eventLoop: eventLoop,
-                statistics: self.catalogAPIStatistics, logger: self.logger,
+                configuration: configuration,
+                maximumQueued: self.configuration.unresolvedMaximum,
+                eventLoop: eventLoop,
+                statistics: self.catalogAPIStatistics,
+                logger: self.logger,
                 delegate: .init(
                     resolved: { [weak self] entries in self?.apiResolved(entries) },
-                    notFound: { [weak self] itemids in self?.apiNotFound(itemids) }))
+                    notFound: { [weak self] itemids in self?.apiNotFound(itemids) }
+                )
+            )
         }
         let previous = self.catalogAPI.withLock { current in
             defer { current = client }
@@ -27,9 +32,14 @@ extension SidePipeline {
         previous?.shutdown()
         client?.start()
         // Values already waiting are asked about anew (each still falls back at its own deadline).
-        if previous != nil, let client { client.want(self.catalog.pendingItemids, until: .now + self.catalog.pendingTimeout) }
+        if previous != nil, let client {
+            client.want(self.catalog.pendingItemids, until: .now + self.catalog.pendingTimeout)
+        }
         if let configuration, client != nil {
-            self.logger.info("item catalog backfill from the Zabbix API", metadata: ["url": "\(configuration.endpoint)"])
+            self.logger.info(
+                "item catalog backfill from the Zabbix API",
+                metadata: ["url": "\(configuration.endpoint)"]
+            )
         }
     }
 

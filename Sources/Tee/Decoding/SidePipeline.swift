@@ -1,6 +1,6 @@
 import Foundation
-import Logging
 import LogThrottling
+import Logging
 import NIOCore
 import Relay
 import Synchronization
@@ -54,9 +54,13 @@ public final class SidePipeline: Sendable {
     ///   - now: the clock the warnings are throttled by (tests pass a virtual one).
     ///   - apiEventLoop: where the Zabbix API client (`catalog.zabbix_api`) runs.
     public init(
-        configuration: DecodeConfiguration, statistics: DecodeStatistics = DecodeStatistics(),
-        catalog: ItemCatalogStore? = nil, sink: any ItemValueSink, logger: Logger,
-        warningInterval: TimeAmount = .seconds(60), now: @escaping @Sendable () -> NIODeadline = { .now() },
+        configuration: DecodeConfiguration,
+        statistics: DecodeStatistics = DecodeStatistics(),
+        catalog: ItemCatalogStore? = nil,
+        sink: any ItemValueSink,
+        logger: Logger,
+        warningInterval: TimeAmount = .seconds(60),
+        now: @escaping @Sendable () -> NIODeadline = { .now() },
         apiEventLoop: (any EventLoop)? = nil
     ) {
         self.configuration = configuration
@@ -149,14 +153,18 @@ public final class SidePipeline: Sendable {
     func frameSkipped(_ header: ZabbixFrameHeader, connection: RelayConnectionInfo, from peer: ZabbixPeer) {
         var metadata: Logger.Metadata = [
             "listener": "\(connection.listener)", "connection": "\(connection.id)",
-            "peer": "\(connection.client?.displayText ?? "unknown")", "from": "\(peer == .client ? "client" : "server")",
+            "peer": "\(connection.client?.displayText ?? "unknown")",
+            "from": "\(peer == .client ? "client" : "server")",
             "frame_bytes": "\(header.dataLength)", "max_frame_size": "\(self.configuration.maximumFrameSize)",
         ]
         if header.isCompressed { metadata["decoded_bytes"] = "\(header.reserved)" }
         self.warnings.warning(
             .oversizedFrame(listener: connection.listener),
-            "frame larger than decode.max_frame_size; not decoded (relayed unchanged)", logger: self.logger,
-            metadata: metadata, now: self.now())
+            "frame larger than decode.max_frame_size; not decoded (relayed unchanged)",
+            logger: self.logger,
+            metadata: metadata,
+            now: self.now()
+        )
     }
 
     /// The catalog refused `count` items or hosts because it is full.
@@ -169,12 +177,16 @@ public final class SidePipeline: Sendable {
             metadata: [
                 "listener": "\(listener)", "refused": "\(count)",
                 "max_entries": "\(self.configuration.catalogMaximumEntries)",
-            ], now: self.now())
+            ],
+            now: self.now()
+        )
     }
 
     /// Values whose itemid stayed unknown.
     func settle(_ expired: [DecodedValue]) {
-        self.emit(UnresolvedValues.settle(expired, action: self.configuration.unresolvedAction, statistics: self.statistics))
+        self.emit(
+            UnresolvedValues.settle(expired, action: self.configuration.unresolvedAction, statistics: self.statistics)
+        )
     }
 
     /// A reply on `listener` sent its client to `redirect`'s address: counted per listener and
@@ -185,7 +197,8 @@ public final class SidePipeline: Sendable {
         let label = self.statistics.redirected(listener: listener, address: address)
         guard let target = redirect.address else { return }
         let coverage = RedirectCoverage.of(target, listeners: self.listeners.withLock { $0 })
-        guard let suppressed = self.warnings.record(.redirect(listener: listener, address: label), now: self.now()) else { return }
+        guard let suppressed = self.warnings.record(.redirect(listener: listener, address: label), now: self.now())
+        else { return }
         var metadata: Logger.Metadata = [
             "listener": "\(listener)", "connection": "\(connection)", "address": "\(address)",
             "covered": "\(coverage != .none)",
@@ -195,7 +208,8 @@ public final class SidePipeline: Sendable {
         self.logger.log(
             level: coverage == .none ? .warning : .notice,
             "Zabbix redirected a client to another proxy of its proxy group (reply relayed unchanged); \(coverage.description)",
-            metadata: metadata)
+            metadata: metadata
+        )
     }
 
     /// Writes the catalog when it changed (or always, with `force`: at shutdown).
@@ -203,7 +217,10 @@ public final class SidePipeline: Sendable {
         guard let path = self.configuration.catalogPath else { return }
         do {
             if try self.catalog.save(path: path, force: force) {
-                self.logger.debug("item catalog saved", metadata: ["path": "\(path)", "entries": "\(self.catalog.entryCount)"])
+                self.logger.debug(
+                    "item catalog saved",
+                    metadata: ["path": "\(path)", "entries": "\(self.catalog.entryCount)"]
+                )
             }
         } catch {
             self.logger.error("cannot save the item catalog; it is kept in memory", metadata: ["error": "\(error)"])
@@ -224,8 +241,12 @@ private final class SideWorker: @unchecked Sendable {
         self.queue = queue
         self.index = index
         self.context = DecodeContext(
-            catalog: pipeline.catalog, duplicates: pipeline.duplicates, statistics: pipeline.statistics,
-            inflater: ZabbixInflater(maximumSize: pipeline.configuration.maximumFrameSize), budget: pipeline.frameBytes)
+            catalog: pipeline.catalog,
+            duplicates: pipeline.duplicates,
+            statistics: pipeline.statistics,
+            inflater: ZabbixInflater(maximumSize: pipeline.configuration.maximumFrameSize),
+            budget: pipeline.frameBytes
+        )
     }
 
     func run() {
@@ -277,8 +298,12 @@ private final class SideWorker: @unchecked Sendable {
         switch work {
         case .opened(let id, let listener, let peerHost, let passiveProxy):
             self.connections[id] = ConnectionDecoder(
-                listener: listener, peerHost: peerHost, passiveProxy: passiveProxy, connection: id,
-                maximumFrameSize: self.pipeline.configuration.maximumFrameSize)
+                listener: listener,
+                peerHost: peerHost,
+                passiveProxy: passiveProxy,
+                connection: id,
+                maximumFrameSize: self.pipeline.configuration.maximumFrameSize
+            )
             return nil
         case .closed(let id):
             if var decoder = self.connections.removeValue(forKey: id) {
@@ -290,7 +315,12 @@ private final class SideWorker: @unchecked Sendable {
             // Decoded in place: a copy taken out of the dictionary and written back would copy
             // the decoder, and its held values on write, once per frame.
             guard let index = self.connections.index(forKey: id) else { return bytes }
-            let step = self.connections.values[index].process(frame, from: peer, afterLoss: afterLoss, context: self.context)
+            let step = self.connections.values[index].process(
+                frame,
+                from: peer,
+                afterLoss: afterLoss,
+                context: self.context
+            )
             self.handle(step, connection: id, listener: self.connections.values[index].listener)
             return bytes
         }
@@ -299,7 +329,9 @@ private final class SideWorker: @unchecked Sendable {
     /// `listener` is read only when the step has something to log (reading it copies the decoder).
     private func handle(_ step: ConnectionDecoder.Step, connection: UInt64, listener: @autoclosure () -> String) {
         if step.catalogRefused > 0 { self.pipeline.catalogRefused(step.catalogRefused, listener: listener()) }
-        if let redirect = step.redirect { self.pipeline.redirected(redirect, listener: listener(), connection: connection) }
+        if let redirect = step.redirect {
+            self.pipeline.redirected(redirect, listener: listener(), connection: connection)
+        }
         self.pipeline.emit(step.ready)
         self.pipeline.settle(step.unresolved)
         if !step.lookups.isEmpty { self.pipeline.lookUp(step.lookups) }

@@ -55,8 +55,10 @@ final class SideQueue<Item>: @unchecked Sendable {
             self.consumerWaiting = false
             if signalled, !self.closed, self.gatherDelay > .zero {
                 self.condition.unlock()
-                Thread.sleep(forTimeInterval: Double(self.gatherDelay.components.attoseconds) / 1e18
-                    + Double(self.gatherDelay.components.seconds))
+                Thread.sleep(
+                    forTimeInterval: Double(self.gatherDelay.components.attoseconds) / 1e18
+                        + Double(self.gatherDelay.components.seconds)
+                )
                 self.condition.lock()
             }
         }

@@ -42,9 +42,14 @@ final class ZabbixConnectionTap: RelayConnectionTap {
         self.share = ConnectionDecodeShare(maximumFrameSize: maximum, now: .now())
         _ = pipeline.submit(
             .opened(
-                connection: connection.id, listener: connection.listener, peerHost: connection.target.host,
-                passiveProxy: passiveProxy),
-            connection: connection.id, control: true)
+                connection: connection.id,
+                listener: connection.listener,
+                peerHost: connection.target.host,
+                passiveProxy: passiveProxy
+            ),
+            connection: connection.id,
+            control: true
+        )
     }
 
     func observe(_ bytes: UnsafeRawBufferPointer, direction: RelayDirection) throws {
@@ -111,7 +116,9 @@ final class ZabbixConnectionTap: RelayConnectionTap {
             }
             let accepted = self.pipeline.submit(
                 .frame(connection: self.id, peer: peer, frame: frame, afterLoss: self.lost),
-                connection: self.id, bytes: frame.payload.readableBytes)
+                connection: self.id,
+                bytes: frame.payload.readableBytes
+            )
             if accepted {
                 self.lost = false
             } else {

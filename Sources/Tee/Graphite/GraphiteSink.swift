@@ -36,7 +36,13 @@ public final class GraphiteSink: ItemValueSink {
         for value in values {
             // Only what the line needs is queued, so the queue's bytes are the lines' bytes, near enough.
             guard case .success(let event) = mapper.event(for: value), let metric = event.metric else { continue }
-            lines.append(RiemannEvent(time: event.time, service: self.prefix + EventMapper.render(self.path, for: value), metric: metric))
+            lines.append(
+                RiemannEvent(
+                    time: event.time,
+                    service: self.prefix + EventMapper.render(self.path, for: value),
+                    metric: metric
+                )
+            )
         }
         self.skipped.add(values.count - lines.count, ordering: .relaxed)
         guard !lines.isEmpty else { return }

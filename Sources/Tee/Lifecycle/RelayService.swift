@@ -73,12 +73,15 @@ struct RelayService: Service {
         if open > 0 {
             daemon.logger.info(
                 "shutting down: waiting for open connections to finish",
-                metadata: ["connections": "\(open)", "timeout": "\(configuration.shutdownTimeout)"])
+                metadata: ["connections": "\(open)", "timeout": "\(configuration.shutdownTimeout)"]
+            )
         }
         if await Self.waitForConnectionsToClose(listeners, timeout: configuration.shutdownTimeout) { return }
         let left = listeners.reduce(0) { $0 + $1.openConnections }
         daemon.logger.warning(
-            "shutdown timeout reached; closing the remaining connections", metadata: ["connections": "\(left)"])
+            "shutdown timeout reached; closing the remaining connections",
+            metadata: ["connections": "\(left)"]
+        )
         for listener in listeners { await listener.closeAllConnections() }
         _ = await Self.waitForConnectionsToClose(listeners, timeout: .seconds(5))
     }

@@ -26,7 +26,9 @@ struct RiemannService: Service {
         let dropped = self.riemann.statistics.queue.dropped[.shutdown] ?? 0
         if dropped > 0 {
             logger.warning(
-                "Riemann did not acknowledge every queued event before the flush timeout", metadata: ["dropped": "\(dropped)"])
+                "Riemann did not acknowledge every queued event before the flush timeout",
+                metadata: ["dropped": "\(dropped)"]
+            )
         }
     }
 }

@@ -32,12 +32,14 @@ struct SidePipelineService: Service {
             case .setAside(let aside, let reason):
                 logger.error(
                     "cannot load the item catalog; the file is kept aside and the tee starts with an empty one (itemid-only values wait until agents and proxies refresh it)",
-                    metadata: ["path": "\(path)", "kept_as": "\(aside)", "error": "\(reason)"])
+                    metadata: ["path": "\(path)", "kept_as": "\(aside)", "error": "\(reason)"]
+                )
             }
         } catch {
             logger.error(
                 "cannot load the item catalog nor set the file aside; starting with an empty one that is never saved over it",
-                metadata: ["error": "\(error)"])
+                metadata: ["error": "\(error)"]
+            )
         }
     }
 }

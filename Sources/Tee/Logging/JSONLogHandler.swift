@@ -30,7 +30,12 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in self.metadata { object[key] = "\(value)" }
         for (key, value) in event.metadata ?? [:] { object[key] = "\(value)" }
         if !event.source.isEmpty { object["source"] = event.source }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.sortedKeys, .withoutEscapingSlashes]
+            )
+        else {
             return
         }
         var line = [UInt8](data)
@@ -56,7 +61,12 @@ public enum TeeLogHandlers {
     }
 
     /// A handler for `label` at `level` in `format`, writing to `writer`.
-    public static func make(label: String, level: Logger.Level, format: Format, writer: LogWriter = .standardError) -> any LogHandler {
+    public static func make(
+        label: String,
+        level: Logger.Level,
+        format: Format,
+        writer: LogWriter = .standardError
+    ) -> any LogHandler {
         switch format {
         case .json:
             return JSONLogHandler(label: label, level: level, writer: writer)

@@ -46,14 +46,20 @@ public struct EventMapper: Sendable {
             case .integer(let integer): event.metric = .sint64(integer)
             case .double(let double): event.metric = .double(double)
             case nil:
-                event.description = ZabbixValueParsing.truncated(value.value, maximumBytes: configuration.descriptionMaximumLength)
+                event.description = ZabbixValueParsing.truncated(
+                    value.value,
+                    maximumBytes: configuration.descriptionMaximumLength
+                )
             }
         case .notSupported:
             switch configuration.notSupported {
             case .drop: return .failure(SkipReason(.notSupported))
             case .state(let state): event.state = state
             }
-            event.description = ZabbixValueParsing.truncated(value.value, maximumBytes: configuration.descriptionMaximumLength)
+            event.description = ZabbixValueParsing.truncated(
+                value.value,
+                maximumBytes: configuration.descriptionMaximumLength
+            )
         }
         event.tags = configuration.tags
         event.ttl = configuration.ttl(delay: decoded.delay)
@@ -66,17 +72,33 @@ public struct EventMapper: Sendable {
         if configuration.zabbixAttributes {
             attributes.append(RiemannAttribute(key: "zabbix_request", value: value.requestType.rawValue))
             attributes.append(RiemannAttribute(key: "zabbix_listener", value: decoded.listener))
-            if let itemid = value.itemid { attributes.append(RiemannAttribute(key: "zabbix_itemid", value: String(itemid))) }
-            if let proxy = value.proxy { attributes.append(RiemannAttribute(key: "zabbix_proxy", value: Self.cut(proxy))) }
+            if let itemid = value.itemid {
+                attributes.append(RiemannAttribute(key: "zabbix_itemid", value: String(itemid)))
+            }
+            if let proxy = value.proxy {
+                attributes.append(RiemannAttribute(key: "zabbix_proxy", value: Self.cut(proxy)))
+            }
             if let failed = decoded.batchFailed {
                 attributes.append(RiemannAttribute(key: "zabbix_batch_failed", value: String(failed)))
             }
-            if let number = value.lastlogsize { attributes.append(RiemannAttribute(key: "zabbix_lastlogsize", value: String(number))) }
-            if let number = value.mtime { attributes.append(RiemannAttribute(key: "zabbix_mtime", value: String(number))) }
-            if let number = value.timestamp { attributes.append(RiemannAttribute(key: "zabbix_log_timestamp", value: String(number))) }
-            if let source = value.source { attributes.append(RiemannAttribute(key: "zabbix_log_source", value: Self.cut(source))) }
-            if let number = value.severity { attributes.append(RiemannAttribute(key: "zabbix_log_severity", value: String(number))) }
-            if let number = value.eventid { attributes.append(RiemannAttribute(key: "zabbix_log_eventid", value: String(number))) }
+            if let number = value.lastlogsize {
+                attributes.append(RiemannAttribute(key: "zabbix_lastlogsize", value: String(number)))
+            }
+            if let number = value.mtime {
+                attributes.append(RiemannAttribute(key: "zabbix_mtime", value: String(number)))
+            }
+            if let number = value.timestamp {
+                attributes.append(RiemannAttribute(key: "zabbix_log_timestamp", value: String(number)))
+            }
+            if let source = value.source {
+                attributes.append(RiemannAttribute(key: "zabbix_log_source", value: Self.cut(source)))
+            }
+            if let number = value.severity {
+                attributes.append(RiemannAttribute(key: "zabbix_log_severity", value: String(number)))
+            }
+            if let number = value.eventid {
+                attributes.append(RiemannAttribute(key: "zabbix_log_eventid", value: String(number)))
+            }
         }
         event.attributes = attributes
         return .success(event)
@@ -87,19 +109,33 @@ public struct EventMapper: Sendable {
     /// agent's address when decoded).
     private static func hostAndKey(of decoded: DecodedValue) -> (host: String, key: String) {
         let value = decoded.value
-        let host = ZabbixValueParsing.truncated(value.host ?? "", maximumCharacters: MappingConfiguration.hostMaximumCharacters)
+        let host = ZabbixValueParsing.truncated(
+            value.host ?? "",
+            maximumCharacters: MappingConfiguration.hostMaximumCharacters
+        )
         let key = ZabbixValueParsing.truncated(
             value.key ?? value.itemid.map(DecodedValue.fallbackKey(itemid:)) ?? "",
-            maximumCharacters: MappingConfiguration.keyMaximumCharacters)
+            maximumCharacters: MappingConfiguration.keyMaximumCharacters
+        )
         return (host, key)
     }
 
-    private static func render(_ template: ServiceTemplate, _ decoded: DecodedValue, host: String, key: String) -> String {
+    private static func render(
+        _ template: ServiceTemplate,
+        _ decoded: DecodedValue,
+        host: String,
+        key: String
+    ) -> String {
         ZabbixValueParsing.truncated(
             template.render(
-                key: key, host: host, itemid: decoded.value.itemid, listener: decoded.listener,
-                request: decoded.value.requestType.rawValue),
-            maximumBytes: MappingConfiguration.serviceMaximumBytes)
+                key: key,
+                host: host,
+                itemid: decoded.value.itemid,
+                listener: decoded.listener,
+                request: decoded.value.requestType.rawValue
+            ),
+            maximumBytes: MappingConfiguration.serviceMaximumBytes
+        )
     }
 
     /// `template` filled in for `decoded` as ``MappingConfiguration/service`` is (same cuts): the
@@ -138,11 +174,17 @@ extension MappingConfiguration {
         var states = [self.state ?? ""]
         if case .state(let state) = self.notSupported { states.append(state) }
         let event = RiemannEvent(
-            time: .min, timeMicros: .min, state: states.max { $0.utf8.count < $1.utf8.count },
-            service: text(bytes: Self.serviceMaximumBytes), host: text(bytes: Self.hostMaximumCharacters * 4),
-            description: text(bytes: self.descriptionMaximumLength), tags: self.tags,
+            time: .min,
+            timeMicros: .min,
+            state: states.max { $0.utf8.count < $1.utf8.count },
+            service: text(bytes: Self.serviceMaximumBytes),
+            host: text(bytes: Self.hostMaximumCharacters * 4),
+            description: text(bytes: self.descriptionMaximumLength),
+            tags: self.tags,
             ttl: self.ttl ?? self.ttlIntervalMultiple.map { _ in 1 },
-            attributes: attributes, metric: .sint64(.min))
+            attributes: attributes,
+            metric: .sint64(.min)
+        )
         return event.encodedSizeInMessage
     }
 }

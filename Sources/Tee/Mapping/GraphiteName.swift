@@ -20,7 +20,8 @@ public enum GraphiteName {
         let hex = Array("0123456789abcdef".utf8)
         for byte in name.utf8 {
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
                 output.append(byte)
             case UInt8(ascii: "."):
                 output.append(UInt8(ascii: "_"))

@@ -19,7 +19,8 @@ public struct ServiceTemplate: Sendable, Hashable, CustomStringConvertible {
         func apply(_ text: String) -> String {
             switch self {
             case .graphite: GraphiteName.escaped(text)
-            case .reverse: text.split(separator: ".", omittingEmptySubsequences: false).reversed().joined(separator: ".")
+            case .reverse:
+                text.split(separator: ".", omittingEmptySubsequences: false).reversed().joined(separator: ".")
             }
         }
     }

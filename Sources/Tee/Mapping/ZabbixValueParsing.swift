@@ -22,7 +22,10 @@ enum ZabbixValueParsing {
         if index == utf8.endIndex { return nil }
         while index < utf8.endIndex {
             let byte = utf8[index]
-            if byte < UInt8(ascii: "0") || byte > UInt8(ascii: "9") { digitsOnly = false; break }
+            if byte < UInt8(ascii: "0") || byte > UInt8(ascii: "9") {
+                digitsOnly = false
+                break
+            }
             index = utf8.index(after: index)
         }
         if digitsOnly {
@@ -63,7 +66,12 @@ enum ZabbixValueParsing {
     static func truncated(_ text: String, maximumCharacters: Int) -> String {
         guard text.utf8.count > maximumCharacters else { return text }  // never more scalars than bytes
         let scalars = text.unicodeScalars
-        guard let end = scalars.index(scalars.startIndex, offsetBy: max(maximumCharacters, 0), limitedBy: scalars.endIndex)
+        guard
+            let end = scalars.index(
+                scalars.startIndex,
+                offsetBy: max(maximumCharacters, 0),
+                limitedBy: scalars.endIndex
+            )
         else { return text }
         return String(scalars[..<end])
     }

@@ -15,7 +15,9 @@ enum DescriptorWriting {
     /// own). Returns how many bytes were written and, if not all, why.
     @discardableResult
     static func writeAll(
-        _ bytes: UnsafeRawBufferPointer, to descriptor: Int32, stallTimeoutMilliseconds: Int32 = -1
+        _ bytes: UnsafeRawBufferPointer,
+        to descriptor: Int32,
+        stallTimeoutMilliseconds: Int32 = -1
     ) -> (written: Int, error: SystemError?) {
         guard let base = bytes.baseAddress else { return (0, nil) }
         var offset = 0
@@ -44,7 +46,11 @@ enum DescriptorWriting {
 
     /// ``writeAll(_:to:stallTimeoutMilliseconds:)`` for an array.
     @discardableResult
-    static func writeAll(_ bytes: [UInt8], to descriptor: Int32, stallTimeoutMilliseconds: Int32 = -1) -> (written: Int, error: SystemError?) {
+    static func writeAll(
+        _ bytes: [UInt8],
+        to descriptor: Int32,
+        stallTimeoutMilliseconds: Int32 = -1
+    ) -> (written: Int, error: SystemError?) {
         bytes.withUnsafeBytes { self.writeAll($0, to: descriptor, stallTimeoutMilliseconds: stallTimeoutMilliseconds) }
     }
 }

@@ -21,7 +21,9 @@ public struct RecordingConfiguration: Sendable, Hashable {
     public static let defaultMaximumRecordings = 10_000
 
     public init(
-        path: String, maximumBytes: Int = Self.defaultMaximumBytes, maximumRecordings: Int = Self.defaultMaximumRecordings
+        path: String,
+        maximumBytes: Int = Self.defaultMaximumBytes,
+        maximumRecordings: Int = Self.defaultMaximumRecordings
     ) {
         self.path = path
         self.maximumBytes = maximumBytes

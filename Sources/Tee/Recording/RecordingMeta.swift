@@ -51,7 +51,9 @@ struct RecordingMeta: Sendable {
         if let client = self.info.client { meta["client"] = client.displayText }
         if let reason = self.incompleteReason { meta["incomplete_reason"] = reason.rawValue }
         if let error = self.error { meta["error"] = error }
-        let data = (try? JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys]))
+            ?? Data("{}".utf8)
         return [UInt8](data) + [0x0A]
     }
 }

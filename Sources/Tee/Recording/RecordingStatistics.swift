@@ -29,7 +29,11 @@ public final class RecordingStatistics: Sendable {
 
     func finished(listener: String, complete: Bool) {
         self.counts.withLock { counts in
-            if complete { counts[listener, default: Counts()].complete += 1 } else { counts[listener, default: Counts()].incomplete += 1 }
+            if complete {
+                counts[listener, default: Counts()].complete += 1
+            } else {
+                counts[listener, default: Counts()].incomplete += 1
+            }
         }
     }
 

@@ -62,7 +62,12 @@ final class RecordingWriter: @unchecked Sendable {
     private var refusal: String?
     private var active: [UInt64: OpenRecording] = [:]
 
-    init(configuration: RecordingConfiguration, statistics: RecordingStatistics, logger: Logger, warningInterval: TimeAmount = .seconds(60)) {
+    init(
+        configuration: RecordingConfiguration,
+        statistics: RecordingStatistics,
+        logger: Logger,
+        warningInterval: TimeAmount = .seconds(60)
+    ) {
         self.path = configuration.path
         self.limits = Mutex(configuration)
         self.statistics = statistics
@@ -108,10 +113,16 @@ final class RecordingWriter: @unchecked Sendable {
         case .failure(let error):
             self.refusal = "cannot create the directory: \(error)"
         case .success(let findings) where !findings.isEmpty:
-            self.refusal = "the directory \(findings.map(\.description).joined(separator: " and ")); recordings hold monitored data in clear"
+            self.refusal =
+                "the directory \(findings.map(\.description).joined(separator: " and ")); recordings hold monitored data in clear"
         case .success:
             let usage = RecordingDirectory.usage(of: self.path)
-            self.budget = RecordingBudget(maximumBytes: 0, maximumRecordings: 0, usedBytes: usage.bytes, usedRecordings: usage.recordings)
+            self.budget = RecordingBudget(
+                maximumBytes: 0,
+                maximumRecordings: 0,
+                usedBytes: usage.bytes,
+                usedRecordings: usage.recordings
+            )
         }
         if let refusal = self.refusal {
             self.logger.error("not recording: \(refusal)", metadata: ["path": "\(self.path)"])
@@ -141,8 +152,11 @@ final class RecordingWriter: @unchecked Sendable {
             self.write(buffer, direction: direction, to: id)
         case .truncated(let id):
             self.warnings.warning(
-                .queueFull, "recording cut short: the disk did not keep up with the connection (relaying is unaffected)",
-                logger: self.logger, metadata: ["path": "\(self.path)", "connection": "\(id)"])
+                .queueFull,
+                "recording cut short: the disk did not keep up with the connection (relaying is unaffected)",
+                logger: self.logger,
+                metadata: ["path": "\(self.path)", "connection": "\(id)"]
+            )
             self.stop(id, reason: .queueFull, error: nil)
         case .close(let id):
             self.finish(id, reason: nil)
@@ -150,10 +164,17 @@ final class RecordingWriter: @unchecked Sendable {
     }
 
     private func start(_ info: RelayConnectionInfo) {
-        let metadata: Logger.Metadata = ["path": "\(self.path)", "listener": "\(info.listener)", "connection": "\(info.id)"]
+        let metadata: Logger.Metadata = [
+            "path": "\(self.path)", "listener": "\(info.listener)", "connection": "\(info.id)",
+        ]
         if let refusal = self.refusal {
             self.statistics.skipped(listener: info.listener, reason: .error)
-            self.warnings.warning(.directoryRefused, "not recording: \(refusal)", logger: self.logger, metadata: metadata)
+            self.warnings.warning(
+                .directoryRefused,
+                "not recording: \(refusal)",
+                logger: self.logger,
+                metadata: metadata
+            )
             return
         }
         let limits = self.limits.withLock { $0 }
@@ -168,7 +189,8 @@ final class RecordingWriter: @unchecked Sendable {
                 metadata: metadata.merging([
                     "max_bytes": "\(limits.maximumBytes)", "max_files": "\(limits.maximumRecordings)",
                     "used_bytes": "\(self.budget.usedBytes)", "used_files": "\(self.budget.usedRecordings)",
-                ]) { $1 })
+                ]) { $1 }
+            )
             return
         }
         let directory = "\(self.path)/\(Self.stamp(Date()))-\(info.id)"
@@ -186,7 +208,11 @@ final class RecordingWriter: @unchecked Sendable {
             return
         }
         var recording = OpenRecording(
-            directory: directory, client: client, server: server, meta: RecordingMeta(info: info, started: Date()))
+            directory: directory,
+            client: client,
+            server: server,
+            meta: RecordingMeta(info: info, started: Date())
+        )
         if let error = self.writeMeta(&recording) {
             // No meta.json, no recording: a directory that does not say what it holds is removed.
             Self.closeFiles(&recording)
@@ -205,13 +231,20 @@ final class RecordingWriter: @unchecked Sendable {
         let (written, error) = buffer.withUnsafeReadableBytes { bytes in
             DescriptorWriting.writeAll(UnsafeRawBufferPointer(rebasing: bytes[..<granted]), to: descriptor)
         }
-        if direction == .clientToServer { recording.meta.clientBytes += written } else { recording.meta.serverBytes += written }
+        if direction == .clientToServer {
+            recording.meta.clientBytes += written
+        } else {
+            recording.meta.serverBytes += written
+        }
         self.active[id] = recording
         if let error {
             self.statistics.writeFailed(listener: recording.meta.info.listener)
             self.warnings.warning(
-                .writeFailed, "cannot write a recording; it stops here (relaying is unaffected)", logger: self.logger,
-                metadata: ["path": "\(recording.directory)", "connection": "\(id)", "error": "\(error)"])
+                .writeFailed,
+                "cannot write a recording; it stops here (relaying is unaffected)",
+                logger: self.logger,
+                metadata: ["path": "\(recording.directory)", "connection": "\(id)", "error": "\(error)"]
+            )
             self.stop(id, reason: .writeError, error: "\(error)")
         } else if granted < buffer.readableBytes {
             self.stop(id, reason: .maximumBytes, error: nil)
@@ -267,8 +300,11 @@ final class RecordingWriter: @unchecked Sendable {
     private func cannotCreate(_ directory: String, error: SystemError, info: RelayConnectionInfo) {
         self.statistics.skipped(listener: info.listener, reason: .error)
         self.warnings.warning(
-            .cannotCreate, "cannot create a recording; this connection is not recorded (relaying is unaffected)",
-            logger: self.logger, metadata: ["path": "\(directory)", "connection": "\(info.id)", "error": "\(error)"])
+            .cannotCreate,
+            "cannot create a recording; this connection is not recorded (relaying is unaffected)",
+            logger: self.logger,
+            metadata: ["path": "\(directory)", "connection": "\(info.id)", "error": "\(error)"]
+        )
     }
 
     private static func closeFiles(_ recording: inout OpenRecording) {

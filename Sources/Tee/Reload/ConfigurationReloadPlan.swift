@@ -60,7 +60,8 @@ public struct ConfigurationReloadPlan: Sendable {
             guard let old = running.listeners.first(where: { $0.name == listener.name }) else { continue }
             let keys = ListenerSection.table.changes(
                 ListenerSection(relay: old, options: running.options(for: old.name)),
-                ListenerSection(relay: listener, options: applied.options(for: listener.name)))
+                ListenerSection(relay: listener, options: applied.options(for: listener.name))
+            )
             if !keys.isEmpty { self.listenersChanged[listener.name] = keys }
         }
         for path in TeeConfiguration.table.changes(running, applied) {
@@ -82,8 +83,12 @@ public struct ConfigurationReloadPlan: Sendable {
     /// service; riemann: servers` or `no change`.
     public var summary: String {
         var parts: [String] = []
-        if !self.listenersAdded.isEmpty { parts.append("listeners added: \(self.listenersAdded.joined(separator: ", "))") }
-        if !self.listenersRemoved.isEmpty { parts.append("listeners removed: \(self.listenersRemoved.joined(separator: ", "))") }
+        if !self.listenersAdded.isEmpty {
+            parts.append("listeners added: \(self.listenersAdded.joined(separator: ", "))")
+        }
+        if !self.listenersRemoved.isEmpty {
+            parts.append("listeners removed: \(self.listenersRemoved.joined(separator: ", "))")
+        }
         for (name, keys) in self.listenersChanged.sorted(by: { $0.key < $1.key }) {
             parts.append("listener \(name): \(keys.joined(separator: ", "))")
         }

@@ -45,19 +45,28 @@ public final class ReloadStatistics: Sendable {
         ClosureMetricsSource { [self] snapshot in
             let state = self.state.withLock { $0 }
             snapshot.counter(
-                "zabbix_tee_config_reloads_total", help: "Configuration reloads (SIGHUP), by result (success, failure).",
-                labels: [.init("result", "success")], value: state.successes)
+                "zabbix_tee_config_reloads_total",
+                help: "Configuration reloads (SIGHUP), by result (success, failure).",
+                labels: [.init("result", "success")],
+                value: state.successes
+            )
             snapshot.counter(
-                "zabbix_tee_config_reloads_total", help: "Configuration reloads (SIGHUP), by result (success, failure).",
-                labels: [.init("result", "failure")], value: state.failures)
+                "zabbix_tee_config_reloads_total",
+                help: "Configuration reloads (SIGHUP), by result (success, failure).",
+                labels: [.init("result", "failure")],
+                value: state.failures
+            )
             snapshot.gauge(
                 "zabbix_tee_config_last_reload_successful",
                 help: "1 if the last configuration reload was applied (or none was tried), 0 if it was rejected.",
-                value: state.lastSuccessful ? 1 : 0)
+                value: state.lastSuccessful ? 1 : 0
+            )
             snapshot.gauge(
                 "zabbix_tee_config_last_reload_success_timestamp_seconds",
-                help: "When the configuration in force was loaded (start or last successful reload), seconds since the epoch.",
-                value: state.lastSuccessTimestamp)
+                help:
+                    "When the configuration in force was loaded (start or last successful reload), seconds since the epoch.",
+                value: state.lastSuccessTimestamp
+            )
         }
     }
 }

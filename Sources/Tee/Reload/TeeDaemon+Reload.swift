@@ -46,7 +46,8 @@ extension TeeDaemon {
         } else {
             self.reloads.recordFailure()
             self.logger.error(
-                "configuration reloaded with errors: \(plan.summary); could not bind: \(failures.map { "\($0)" }.joined(separator: "; "))")
+                "configuration reloaded with errors: \(plan.summary); could not bind: \(failures.map { "\($0)" }.joined(separator: "; "))"
+            )
         }
         return plan
     }
@@ -75,7 +76,8 @@ extension TeeDaemon {
             retiring.append(listener)
             self.logger.info(
                 "listener removed: no new connections; open ones finish",
-                metadata: ["listener": "\(name)", "connections": "\(listener.openConnections)"])
+                metadata: ["listener": "\(name)", "connections": "\(listener.openConnections)"]
+            )
         }
         // Every listener closes the addresses it lost before any binds new ones, so an address
         // can move from one listener to another.
@@ -85,7 +87,12 @@ extension TeeDaemon {
             }
             listener.replaceSettings(
                 configuration: settings,
-                tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, recorders: self.recorders))
+                tapFactory: Self.tapFactory(
+                    applied.options(for: name),
+                    pipeline: self.pipeline,
+                    recorders: self.recorders
+                )
+            )
             _ = await listener.closeRemovedAddresses()
         }
         // Every listener binds what it lacks, changed or not: an address an earlier reload could
@@ -102,9 +109,16 @@ extension TeeDaemon {
         for name in plan.listenersAdded {
             guard let settings = applied.listeners.first(where: { $0.name == name }) else { continue }
             let listener = RelayListener(
-                configuration: settings, engine: self.engine,
-                tapFactory: Self.tapFactory(applied.options(for: name), pipeline: self.pipeline, recorders: self.recorders),
-                connectionIDs: self.connectionIDs, logger: self.logger)
+                configuration: settings,
+                engine: self.engine,
+                tapFactory: Self.tapFactory(
+                    applied.options(for: name),
+                    pipeline: self.pipeline,
+                    recorders: self.recorders
+                ),
+                connectionIDs: self.connectionIDs,
+                logger: self.logger
+            )
             do {
                 try await listener.start()
                 byName[name] = listener

@@ -17,8 +17,14 @@ public struct SelfMonitoringSample: Sendable {
         public var accepting: Bool
 
         public init(
-            name: String, openConnections: Int, acceptedConnections: Int, bytesClientToServer: Int,
-            bytesServerToClient: Int, healthyTargets: Int, targets: Int, accepting: Bool = true
+            name: String,
+            openConnections: Int,
+            acceptedConnections: Int,
+            bytesClientToServer: Int,
+            bytesServerToClient: Int,
+            healthyTargets: Int,
+            targets: Int,
+            accepting: Bool = true
         ) {
             self.name = name
             self.openConnections = openConnections
@@ -47,8 +53,15 @@ public struct SelfMonitoringSample: Sendable {
     public var riemannQueueMaximumBytes: Int
 
     public init(
-        monotonicSeconds: Double, listeners: [Listener], itemValues: Int?, catalogEntries: Int?, eventsDropped: UInt64,
-        riemannQueueDepth: Int, riemannQueueCapacity: Int, riemannQueueBytes: Int = 0, riemannQueueMaximumBytes: Int = 0
+        monotonicSeconds: Double,
+        listeners: [Listener],
+        itemValues: Int?,
+        catalogEntries: Int?,
+        eventsDropped: UInt64,
+        riemannQueueDepth: Int,
+        riemannQueueCapacity: Int,
+        riemannQueueBytes: Int = 0,
+        riemannQueueMaximumBytes: Int = 0
     ) {
         self.monotonicSeconds = monotonicSeconds
         self.listeners = listeners
@@ -71,7 +84,9 @@ public struct SelfMonitoringSample: Sendable {
 /// `listener NAME healthy targets` (`warning` when 0). Rates are per second over the interval.
 public enum SelfMonitoringReport {
     public static func events(
-        previous: SelfMonitoringSample, current: SelfMonitoringSample, configuration: SelfMonitoringConfiguration,
+        previous: SelfMonitoringSample,
+        current: SelfMonitoringSample,
+        configuration: SelfMonitoringConfiguration,
         timeMicros: Int64
     ) -> [RiemannEvent] {
         let elapsed = max(current.monotonicSeconds - previous.monotonicSeconds, 0.001)
@@ -95,20 +110,28 @@ public enum SelfMonitoringReport {
         }
 
         add("connections open", .sint64(Int64(total(current, \.openConnections))))
-        add("connections/s", .double(rate(total(current, \.acceptedConnections), total(previous, \.acceptedConnections))))
+        add(
+            "connections/s",
+            .double(rate(total(current, \.acceptedConnections), total(previous, \.acceptedConnections)))
+        )
         add(
             "bytes/s client_to_server",
-            .double(rate(total(current, \.bytesClientToServer), total(previous, \.bytesClientToServer))))
+            .double(rate(total(current, \.bytesClientToServer), total(previous, \.bytesClientToServer)))
+        )
         add(
             "bytes/s server_to_client",
-            .double(rate(total(current, \.bytesServerToClient), total(previous, \.bytesServerToClient))))
+            .double(rate(total(current, \.bytesServerToClient), total(previous, \.bytesServerToClient)))
+        )
         if let values = current.itemValues {
             add("item values/s", .double(rate(values, previous.itemValues ?? values)))
         }
         let dropped = current.eventsDropped &- min(previous.eventsDropped, current.eventsDropped)
         add(
-            "events dropped", .sint64(Int64(clamping: dropped)), state: dropped > 0 ? "warning" : "ok",
-            description: "\(dropped) Riemann events dropped since the last report, \(current.eventsDropped) in total")
+            "events dropped",
+            .sint64(Int64(clamping: dropped)),
+            state: dropped > 0 ? "warning" : "ok",
+            description: "\(dropped) Riemann events dropped since the last report, \(current.eventsDropped) in total"
+        )
         add("events dropped total", .sint64(Int64(clamping: current.eventsDropped)))
         let maximumBytes = current.riemannQueueMaximumBytes
         let nearlyFull =
@@ -117,16 +140,21 @@ public enum SelfMonitoringReport {
         var queued = "\(current.riemannQueueDepth) of \(current.riemannQueueCapacity) events queued"
         if maximumBytes > 0 { queued += " (\(current.riemannQueueBytes) of \(maximumBytes) bytes)" }
         add(
-            "riemann queue", .sint64(Int64(current.riemannQueueDepth)), state: nearlyFull ? "warning" : "ok",
-            description: queued)
+            "riemann queue",
+            .sint64(Int64(current.riemannQueueDepth)),
+            state: nearlyFull ? "warning" : "ok",
+            description: queued
+        )
         if let entries = current.catalogEntries {
             add("catalog entries", .sint64(Int64(entries)))
         }
         for listener in current.listeners where listener.accepting {
             add(
-                "listener \(listener.name) healthy targets", .sint64(Int64(listener.healthyTargets)),
+                "listener \(listener.name) healthy targets",
+                .sint64(Int64(listener.healthyTargets)),
                 state: listener.healthyTargets == 0 ? "warning" : "ok",
-                description: "\(listener.healthyTargets) of \(listener.targets) targets healthy")
+                description: "\(listener.healthyTargets) of \(listener.targets) targets healthy"
+            )
         }
         return events
     }

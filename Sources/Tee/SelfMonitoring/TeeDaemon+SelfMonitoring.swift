@@ -9,12 +9,15 @@ extension TeeDaemon {
         func sample(_ listener: RelayListener, accepting: Bool) -> SelfMonitoringSample.Listener {
             let statistics = listener.statistics
             return SelfMonitoringSample.Listener(
-                name: listener.name, openConnections: listener.openConnections,
+                name: listener.name,
+                openConnections: listener.openConnections,
                 acceptedConnections: statistics.connectionsAccepted,
                 bytesClientToServer: statistics.bytesRelayed(.clientToServer),
                 bytesServerToClient: statistics.bytesRelayed(.serverToClient),
-                healthyTargets: listener.healthyTargetCount, targets: listener.targetPool.targets.count,
-                accepting: accepting)
+                healthyTargets: listener.healthyTargetCount,
+                targets: listener.targetPool.targets.count,
+                accepting: accepting
+            )
         }
         let queue = self.riemann?.statistics.queue
         return SelfMonitoringSample(
@@ -26,7 +29,8 @@ extension TeeDaemon {
             riemannQueueDepth: queue?.depth ?? 0,
             riemannQueueCapacity: queue?.capacity ?? 0,
             riemannQueueBytes: queue?.bytes ?? 0,
-            riemannQueueMaximumBytes: queue?.maximumBytes ?? 0)
+            riemannQueueMaximumBytes: queue?.maximumBytes ?? 0
+        )
     }
 
     /// Every `riemann.self_monitoring.interval`, queues the report events on the Riemann client
@@ -45,7 +49,13 @@ extension TeeDaemon {
             let current = self.selfMonitoringSample()
             let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
             riemann.enqueue(
-                SelfMonitoringReport.events(previous: previous, current: current, configuration: configuration, timeMicros: now))
+                SelfMonitoringReport.events(
+                    previous: previous,
+                    current: current,
+                    configuration: configuration,
+                    timeMicros: now
+                )
+            )
             previous = current
         }
     }

@@ -101,7 +101,11 @@ var connections: [Int32: Connection] = [:]
 }
 
 for pair in stride(from: 0, to: arguments.count, by: 2) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = socket(
+        AF_INET,
+        Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+        0
+    )
     var one: Int32 = 1
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
     var address = inetAddress(port: arguments[pair])
@@ -139,13 +143,23 @@ while true {
             while true {
                 let client = cepoll_accept4(fd, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
                 if client < 0 { break }
-                let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+                let server = socket(
+                    AF_INET,
+                    Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+                    0
+                )
                 var one: Int32 = 1
                 setsockopt(server, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                 let rc = withUnsafePointer(to: &target) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
                 }
-                if rc < 0 && errno != EINPROGRESS { close(client); close(server); continue }
+                if rc < 0 && errno != EINPROGRESS {
+                    close(client)
+                    close(server)
+                    continue
+                }
                 let c = Connection(client: client, server: server)
                 c.connected = rc == 0
                 connections[client] = c
@@ -160,7 +174,10 @@ while true {
             var error: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-            if error != 0 { closeConnection(c); continue }
+            if error != 0 {
+                closeConnection(c)
+                continue
+            }
             c.connected = true
         }
         service(c)

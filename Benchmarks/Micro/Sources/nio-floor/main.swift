@@ -19,14 +19,18 @@ final class Glue: ChannelDuplexHandler {
     private var outputClosed = false
 
     static func pair() -> (Glue, Glue) {
-        let a = Glue(), b = Glue()
+        let a = Glue()
+        let b = Glue()
         a.partner = b
         b.partner = a
         return (a, b)
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil; self.partner = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.partner = nil
+    }
 
     private var lastWrite: EventLoopPromise<Void>?
 

@@ -26,7 +26,11 @@ struct Measurement {
 /// thread CPU time, `rounds` times; keeps the fastest round (the least disturbed by other jobs).
 /// Allocations are counted in a separate call after warm-up, so the count is exact per call.
 func measure(
-    _ stage: String, workload: String, valuesPerCall: Int, minimumSeconds: Double, rounds: Int = 3,
+    _ stage: String,
+    workload: String,
+    valuesPerCall: Int,
+    minimumSeconds: Double,
+    rounds: Int = 3,
     _ body: () -> Void
 ) -> Measurement {
     body()  // warm up: lazily built tables, first-use metadata
@@ -46,8 +50,12 @@ func measure(
             batch = min(batch * 2, 1 << 16)
         }
         let round = Measurement(
-            stage: stage, workload: workload, values: calls * valuesPerCall, cpuSeconds: elapsed,
-            allocations: allocationsPerCall * UInt64(calls))
+            stage: stage,
+            workload: workload,
+            values: calls * valuesPerCall,
+            cpuSeconds: elapsed,
+            allocations: allocationsPerCall * UInt64(calls)
+        )
         if best == nil || round.valuesPerSecond > best!.valuesPerSecond { best = round }
     }
     return best!

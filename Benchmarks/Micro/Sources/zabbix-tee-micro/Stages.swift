@@ -30,7 +30,10 @@ struct Stages {
         let mapper = self.mapper
         let seenAt = self.seenAt
         let decoded = self.itemValues.map {
-            Self.resolve(DecodedValue(value: $0, listener: workload.listener, connection: 1, seenAtMicros: seenAt), in: workload.catalog)
+            Self.resolve(
+                DecodedValue(value: $0, listener: workload.listener, connection: 1, seenAtMicros: seenAt),
+                in: workload.catalog
+            )
         }
         self.decodedValues = decoded
         self.events = decoded.compactMap { try? mapper.event(for: $0).get() }
@@ -111,7 +114,8 @@ struct Stages {
             for value in values {
                 let decoded = Self.resolve(
                     DecodedValue(value: value, listener: workload.listener, connection: 1, seenAtMicros: seenAt),
-                    in: workload.catalog)
+                    in: workload.catalog
+                )
                 if case .success(let event) = self.mapper.event(for: decoded) { events.append(event) }
             }
         }

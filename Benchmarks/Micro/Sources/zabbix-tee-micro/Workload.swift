@@ -47,12 +47,23 @@ struct Workload {
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("meta.json")))
         if let teacher = (meta as? [String: Any])?["catalog"] as? String {
             let teacherFolder = directory.appendingPathComponent(teacher)
-            let store = ItemCatalogStore(maximumEntries: 1_000_000, maximumPendingValues: 0, pendingTimeout: .seconds(1))
+            let store = ItemCatalogStore(
+                maximumEntries: 1_000_000,
+                maximumPendingValues: 0,
+                pendingTimeout: .seconds(1)
+            )
             _ = CaptureDecoder(listener: "fixture", catalog: store).decode(
                 client: [UInt8](try Data(contentsOf: teacherFolder.appendingPathComponent("client.bin"))),
-                server: [UInt8](try Data(contentsOf: teacherFolder.appendingPathComponent("server.bin"))))
+                server: [UInt8](try Data(contentsOf: teacherFolder.appendingPathComponent("server.bin")))
+            )
             catalog = store.snapshot
-            return Workload(name: name, stream: ByteBuffer(bytes: client), catalog: catalog, catalogStore: store, reply: reply)
+            return Workload(
+                name: name,
+                stream: ByteBuffer(bytes: client),
+                catalog: catalog,
+                catalogStore: store,
+                reply: reply
+            )
         }
         return Workload(name: name, stream: ByteBuffer(bytes: client), catalog: catalog, reply: reply)
     }
@@ -61,7 +72,12 @@ struct Workload {
     static var churnFrame: Workload {
         let json =
             #"{"request":"agent data","session":"6e7bd1bd1a3e9c4b2d0f5a8c00000007","data":[{"host":"bench-agent-0007.example.net","key":"system.cpu.load[all,avg1]","value":"0.000007","id":1,"clock":1795236260,"ns":123456789}],"clock":1795236260,"ns":223456789,"host":"bench-agent-0007.example.net","version":"6.0.25","variant":1}"#
-        return Workload(name: "churn frame (1 value)", stream: Self.plainFrame(json), catalog: ItemCatalog(), reply: Self.accepted(1))
+        return Workload(
+            name: "churn frame (1 value)",
+            stream: Self.plainFrame(json),
+            catalog: ItemCatalog(),
+            reply: Self.accepted(1)
+        )
     }
 
     /// A busy zabbix_agentd's full send buffer (BufferSize=100): 100 values in one frame, as
@@ -70,16 +86,28 @@ struct Workload {
         var json = #"{"request":"agent data","session":"6e7bd1bd1a3e9c4b2d0f5a8c00000007","data":["#
         for index in 0..<100 {
             if index > 0 { json += "," }
-            let value = index % 3 == 0 ? "\(index * 7919)" : index % 3 == 1 ? "0.\(100_000 + index)" : "up \(index) days"
-            json += #"{"host":"bench-agent-0007.example.net","key":"vfs.fs.size[/srv/\#(index),pused]","value":"\#(value)","id":\#(index + 1),"clock":1795236260,"ns":\#(index * 7_919_111 % 1_000_000_000)}"#
+            let value =
+                index % 3 == 0 ? "\(index * 7919)" : index % 3 == 1 ? "0.\(100_000 + index)" : "up \(index) days"
+            json +=
+                #"{"host":"bench-agent-0007.example.net","key":"vfs.fs.size[/srv/\#(index),pused]","value":"\#(value)","id":\#(index + 1),"clock":1795236260,"ns":\#(index * 7_919_111 % 1_000_000_000)}"#
         }
-        json += #"],"clock":1795236261,"ns":223456789,"host":"bench-agent-0007.example.net","version":"6.0.25","variant":1}"#
-        return Workload(name: "agent buffer (100 values)", stream: Self.plainFrame(json), catalog: ItemCatalog(), reply: Self.accepted(100))
+        json +=
+            #"],"clock":1795236261,"ns":223456789,"host":"bench-agent-0007.example.net","version":"6.0.25","variant":1}"#
+        return Workload(
+            name: "agent buffer (100 values)",
+            stream: Self.plainFrame(json),
+            catalog: ItemCatalog(),
+            reply: Self.accepted(100)
+        )
     }
 
     /// The server's reply accepting `count` values.
     private static func accepted(_ count: Int) -> [UInt8] {
-        Array(Self.plainFrame(#"{"response":"success","info":"processed: \#(count); failed: 0; total: \#(count); seconds spent: 0.000050"}"#).readableBytesView)
+        Array(
+            Self.plainFrame(
+                #"{"response":"success","info":"processed: \#(count); failed: 0; total: \#(count); seconds spent: 0.000050"}"#
+            ).readableBytesView
+        )
     }
 
     private static func plainFrame(_ json: String) -> ByteBuffer {

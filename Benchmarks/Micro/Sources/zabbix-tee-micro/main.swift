@@ -19,7 +19,9 @@ while let argument = arguments.first {
     case "--fixtures": fixtures = URL(fileURLWithPath: arguments.removeFirst())
     case "--only": only = arguments.removeFirst()
     default:
-        FileHandle.standardError.write(Data("usage: zabbix-tee-micro [--quick] [--seconds S] [--fixtures DIR] [--only TEXT]\n".utf8))
+        FileHandle.standardError.write(
+            Data("usage: zabbix-tee-micro [--quick] [--seconds S] [--fixtures DIR] [--only TEXT]\n".utf8)
+        )
         exit(2)
     }
 }
@@ -58,16 +60,28 @@ for workload in workloads {
     results.append((run("JSON decode", stages.jsonDecode), jsonBaseline))
     results.append((run("catalog lookup", stages.catalogLookup), nil))
     results.append((run("mapping", stages.mapping), nil))
-    results.append((
-        measure("protobuf encode", workload: workload.name, valuesPerCall: stages.batch.count, minimumSeconds: seconds) {
-            stages.protobufEncode(into: &encoded)
-        }, nil))
+    results.append(
+        (
+            measure(
+                "protobuf encode",
+                workload: workload.name,
+                valuesPerCall: stages.batch.count,
+                minimumSeconds: seconds
+            ) {
+                stages.protobufEncode(into: &encoded)
+            }, nil
+        )
+    )
     results.append((run("whole chain", { stages.chain(into: &encoded, pending: &pending) }), nil))
     results.append((run("tee decode path (CaptureDecoder)", { stages.teeDecodePath(bytes) }), nil))
 }
 
 func format(_ number: Double) -> String {
-    if number >= 100 { return String(Int(number.rounded())).reversed().enumerated().map { $0.offset > 0 && $0.offset % 3 == 0 ? "\($0.element)," : "\($0.element)" }.reversed().joined() }
+    if number >= 100 {
+        return String(Int(number.rounded())).reversed().enumerated().map {
+            $0.offset > 0 && $0.offset % 3 == 0 ? "\($0.element)," : "\($0.element)"
+        }.reversed().joined()
+    }
     if number >= 10 { return String(format: "%.1f", number) }
     return String(format: "%.2f", number)
 }
@@ -75,6 +89,15 @@ func format(_ number: Double) -> String {
 print("| workload | stage | values/s per core | ns/value | allocations/value | time vs baseline |")
 print("|---|---|---:|---:|---:|---:|")
 for (result, baseline) in results where result.values > 0 {
-    let ratio = baseline.map { String(format: "%.2f× %@", result.nanosecondsPerValue / $0.nanosecondsPerValue, $0.stage.replacingOccurrences(of: "baseline: ", with: "")) } ?? ""
-    print("| \(result.workload) | \(result.stage) | \(format(result.valuesPerSecond)) | \(format(result.nanosecondsPerValue)) | \(format(result.allocationsPerValue)) | \(ratio) |")
+    let ratio =
+        baseline.map {
+            String(
+                format: "%.2f× %@",
+                result.nanosecondsPerValue / $0.nanosecondsPerValue,
+                $0.stage.replacingOccurrences(of: "baseline: ", with: "")
+            )
+        } ?? ""
+    print(
+        "| \(result.workload) | \(result.stage) | \(format(result.valuesPerSecond)) | \(format(result.nanosecondsPerValue)) | \(format(result.allocationsPerValue)) | \(ratio) |"
+    )
 }

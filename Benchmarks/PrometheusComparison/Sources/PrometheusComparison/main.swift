@@ -16,10 +16,15 @@ func clock(_ label: String, _ iterations: Int, _ body: () -> Void) -> Double {
 let n = 50_000_000
 let atomic = Atomic<Int>(0)
 let registry = PrometheusCollectorRegistry()
-let counter = registry.makeCounter(name: "zabbix_tee_relayed_bytes_total", labels: [("listener", "agents"), ("direction", "client_to_server")])
+let counter = registry.makeCounter(
+    name: "zabbix_tee_relayed_bytes_total",
+    labels: [("listener", "agents"), ("direction", "client_to_server")]
+)
 for round in 0..<3 {
     _ = clock("round \(round) Atomic<Int>.add", n) { for i in 0..<n { atomic.add(i & 1023, ordering: .relaxed) } }
-    _ = clock("round \(round) Prometheus Counter.increment(by:)", n) { for i in 0..<n { counter.increment(by: Int64(i & 1023)) } }
+    _ = clock("round \(round) Prometheus Counter.increment(by:)", n) {
+        for i in 0..<n { counter.increment(by: Int64(i & 1023)) }
+    }
 }
 
 // (b) Scrape: a 50-listener snapshot written by hand vs mirrored into a registry and emitted.
@@ -30,19 +35,38 @@ func snapshot(_ tick: Int) -> MetricsSnapshot {
         s.gauge("zabbix_tee_connections_active", help: "Open.", labels: [listener], value: l)
         s.counter("zabbix_tee_connections_total", help: "Admitted.", labels: [listener], value: 1000 + tick + l)
         for r in ["not_allowed", "source_limit", "rate_limit", "max_connections"] {
-            s.counter("zabbix_tee_connections_refused_total", help: "Refused.", labels: [listener, .init("reason", r)], value: tick)
+            s.counter(
+                "zabbix_tee_connections_refused_total",
+                help: "Refused.",
+                labels: [listener, .init("reason", r)],
+                value: tick
+            )
         }
         for d in ["client_to_server", "server_to_client"] {
-            s.counter("zabbix_tee_relayed_bytes_total", help: "Bytes.", labels: [listener, .init("direction", d)], value: 5_000_000 + tick)
+            s.counter(
+                "zabbix_tee_relayed_bytes_total",
+                help: "Bytes.",
+                labels: [listener, .init("direction", d)],
+                value: 5_000_000 + tick
+            )
         }
         for t in ["127.0.0.1:10051", "[::1]:10051"] {
             for res in ["ok", "failed"] {
-                s.counter("zabbix_tee_target_connects_total", help: "Connects.", labels: [listener, .init("target", t), .init("result", res)], value: tick)
+                s.counter(
+                    "zabbix_tee_target_connects_total",
+                    help: "Connects.",
+                    labels: [listener, .init("target", t), .init("result", res)],
+                    value: tick
+                )
             }
             s.gauge("zabbix_tee_target_healthy", help: "Healthy.", labels: [listener, .init("target", t)], value: 1)
         }
     }
-    s.histogram("zabbix_tee_riemann_ack_latency_seconds", help: "Latency.", .init(upperBounds: [0.001, 0.01, 0.1, 1], cumulativeCounts: [1, 2, 3, 4, 5], sum: 1.5))
+    s.histogram(
+        "zabbix_tee_riemann_ack_latency_seconds",
+        help: "Latency.",
+        .init(upperBounds: [0.001, 0.01, 0.1, 1], cumulativeCounts: [1, 2, 3, 4, 5], sum: 1.5)
+    )
     return s
 }
 /// Mirrors a snapshot into a registry: counters by reset + increment (no "set" exists), gauges by set.
@@ -59,7 +83,8 @@ final class Mirror: @unchecked Sendable {
                     switch f.type {
                     case .counter:
                         let c = registry.makeCounter(name: f.name, labels: labels, help: f.help)
-                        c.reset(); c.increment(by: Int64(v))
+                        c.reset()
+                        c.increment(by: Int64(v))
                     case .gauge:
                         registry.makeGauge(name: f.name, labels: labels, help: f.help).set(to: v)
                     case .histogram: break
@@ -74,9 +99,15 @@ let mirror = Mirror()
 let scrapes = 2000
 for round in 0..<3 {
     var bytes = 0
-    _ = clock("round \(round) hand-written PrometheusTextWriter.render (50 listeners)", scrapes) { for t in 0..<scrapes { bytes &+= PrometheusTextWriter.render(snapshot(t)).utf8.count } }
-    _ = clock("round \(round) swift-prometheus mirror + emitToString (50 listeners)", scrapes) { for t in 0..<scrapes { bytes &+= mirror.render(snapshot(t)).utf8.count } }
-    _ = clock("round \(round) collecting the snapshot alone", scrapes) { for t in 0..<scrapes { bytes &+= snapshot(t).families.count } }
+    _ = clock("round \(round) hand-written PrometheusTextWriter.render (50 listeners)", scrapes) {
+        for t in 0..<scrapes { bytes &+= PrometheusTextWriter.render(snapshot(t)).utf8.count }
+    }
+    _ = clock("round \(round) swift-prometheus mirror + emitToString (50 listeners)", scrapes) {
+        for t in 0..<scrapes { bytes &+= mirror.render(snapshot(t)).utf8.count }
+    }
+    _ = clock("round \(round) collecting the snapshot alone", scrapes) {
+        for t in 0..<scrapes { bytes &+= snapshot(t).families.count }
+    }
     if round == 2 { print("bytes", bytes) }
 }
 // What the exposition looks like through swift-prometheus.
