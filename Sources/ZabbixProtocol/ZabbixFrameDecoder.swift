@@ -223,14 +223,10 @@ public struct ZabbixFrameDecoder: Sendable {
         if count > 0, let bytes = input.readBytes(length: count) {
             self.headerBytes.append(contentsOf: bytes)
         }
-        guard self.headerBytes.count == length else { return }
-
-        let width = flags.contains(.large) ? 8 : 4
-        let header = ZabbixFrameHeader(
-            flags: flags,
-            dataLength: Self.littleEndian(self.headerBytes, from: 5, width: width),
-            reserved: Self.littleEndian(self.headerBytes, from: 5 + width, width: width)
-        )
+        // Complete, and its magic checked above: the layout parse cannot fail here.
+        guard self.headerBytes.count == length, let header = ZabbixFrameHeader(bytes: self.headerBytes) else {
+            return
+        }
         self.headerBytes.removeAll(keepingCapacity: true)
         self.startPayload(of: header, from: &input, emit)
     }
@@ -293,13 +289,5 @@ public struct ZabbixFrameDecoder: Sendable {
         self.state = .stopped
         self.headerBytes.removeAll()
         emit(.notZabbix(reason))
-    }
-
-    private static func littleEndian(_ bytes: [UInt8], from start: Int, width: Int) -> UInt64 {
-        var value: UInt64 = 0
-        for index in (start..<(start + width)).reversed() {
-            value = (value << 8) | UInt64(bytes[index])
-        }
-        return value
     }
 }

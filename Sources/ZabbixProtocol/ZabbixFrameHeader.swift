@@ -59,6 +59,25 @@ public struct ZabbixFrameHeader: Sendable, Hashable {
         self.reserved = reserved
     }
 
+    /// The header laid out at `offset` in `bytes`: the magic, the flags, and both lengths at the
+    /// width the flags choose; `nil` when the bytes there do not start with `ZBXD` or end inside
+    /// the header. Layout only: whether the flags are acceptable is the caller's question (the
+    /// stream decoder refuses unknown bits, the `replay` tool cuts whatever a recording holds).
+    public init?(bytes: [UInt8], at offset: Int = 0) {
+        guard offset >= 0, bytes.count - offset >= Self.normalLength,
+            bytes[offset..<(offset + Self.magic.count)].elementsEqual(Self.magic)
+        else { return nil }
+        let flags = ZabbixFrameFlags(rawValue: bytes[offset + 4])
+        guard bytes.count - offset >= Self.headerLength(for: flags) else { return nil }
+        let width = flags.contains(.large) ? 8 : 4
+        func field(at start: Int) -> UInt64 {
+            var value: UInt64 = 0
+            for index in 0..<width { value |= UInt64(bytes[start + index]) << (8 * UInt64(index)) }
+            return value
+        }
+        self.init(flags: flags, dataLength: field(at: offset + 5), reserved: field(at: offset + 5 + width))
+    }
+
     /// Whether the payload is zlib-compressed.
     @inlinable
     public var isCompressed: Bool { self.flags.contains(.compressed) }

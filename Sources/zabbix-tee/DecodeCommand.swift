@@ -50,8 +50,13 @@ struct DecodeCommand: ParsableCommand {
         let decoder = CaptureDecoder(listener: self.listener, passiveProxy: passiveProxy, configuration: decode)
         let mapper = EventMapper(configuration: mapping)
         var totals = DecodeSummary()
-        for (index, (name, client, server)) in try self.recordings().enumerated() {
-            let result = decoder.decode(client: client, server: server, connection: UInt64(index + 1))
+        for (index, recording) in try self.recordings().enumerated() {
+            let name = recording.name
+            let result = decoder.decode(
+                client: recording.client,
+                server: recording.server,
+                connection: UInt64(index + 1)
+            )
             totals.add(result)
             if self.summary {
                 continue
@@ -82,24 +87,22 @@ struct DecodeCommand: ParsableCommand {
         if self.summary { print(totals.text, terminator: "") }
     }
 
-    private func recordings() throws -> [(String, [UInt8], [UInt8])] {
+    /// A single client capture, a recording, or a directory of recordings (the format is
+    /// ``RecordedConnection``'s).
+    private func recordings() throws -> [RecordedConnection] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: self.path, isDirectory: &isDirectory) else {
             throw ValidationError("\(self.path): no such file or directory")
         }
-        func read(_ path: String) -> [UInt8] { (FileManager.default.contents(atPath: path)).map(Array.init) ?? [] }
         if !isDirectory.boolValue {
-            return [(self.path, read(self.path), [])]
+            let client = FileManager.default.contents(atPath: self.path).map(Array.init) ?? []
+            return [RecordedConnection(name: self.path, client: client, server: [])]
         }
-        if FileManager.default.fileExists(atPath: self.path + "/client.bin") {
-            return [(self.path, read(self.path + "/client.bin"), read(self.path + "/server.bin"))]
+        if let single = RecordedConnection.read(directory: self.path, name: self.path) { return [single] }
+        guard let recordings = RecordedConnection.readAll(in: self.path) else {
+            throw ValidationError("\(self.path): cannot list the directory")
         }
-        let entries = try FileManager.default.contentsOfDirectory(atPath: self.path).sorted()
-        return entries.compactMap { entry in
-            let directory = self.path + "/" + entry
-            guard FileManager.default.fileExists(atPath: directory + "/client.bin") else { return nil }
-            return (entry, read(directory + "/client.bin"), read(directory + "/server.bin"))
-        }
+        return recordings
     }
 
     static func json(_ decoded: DecodedValue, recording: String) -> [String: Any] {

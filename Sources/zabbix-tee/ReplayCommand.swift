@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Relay
+import Tee
+import ZabbixProtocol
 
 #if canImport(Glibc)
 import Glibc
@@ -46,7 +48,7 @@ struct ReplayCommand: AsyncParsableCommand {
             throw ValidationError("--timeout must be above 0 and at most 86400 seconds")
         }
         var failed = false
-        for recording in try Recording.load(self.path) {
+        for recording in try RecordedConnection.load(self.path) {
             let started = Date()
             let outcomes = await Self.replay(
                 recording,
@@ -85,7 +87,7 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     static func replay(
-        _ recording: Recording,
+        _ recording: RecordedConnection,
         to target: Endpoint,
         count: Int,
         concurrency: Int,
@@ -113,13 +115,13 @@ struct ReplayCommand: AsyncParsableCommand {
 
     /// One connection: each client frame, then the reply frame to it; after the last client frame,
     /// everything until the peer closes (Zabbix's accepting side closes first).
-    static func exchange(_ recording: Recording, target: Endpoint, timeout: Double) -> Outcome {
+    static func exchange(_ recording: RecordedConnection, target: Endpoint, timeout: Double) -> Outcome {
         let started = Date()
         var outcome = Outcome()
         do {
             let socket = try ReplaySocket(connectingTo: target, timeout: timeout)
             defer { socket.close() }
-            let frames = Recording.frames(recording.client)
+            let frames = RecordedConnection.frames(recording.client)
             for (index, frame) in frames.enumerated() {
                 try socket.send(frame)
                 if index < frames.count - 1 {
@@ -142,36 +144,14 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 }
 
-/// A recorded connection.
-struct Recording: Sendable {
-    var name: String
-    var client: [UInt8]
-    var server: [UInt8]
-    var deterministic: Bool
-
-    static func load(_ path: String) throws -> [Recording] {
-        func read(_ directory: String) -> Recording? {
-            guard let client = FileManager.default.contents(atPath: directory + "/client.bin") else { return nil }
-            let server = FileManager.default.contents(atPath: directory + "/server.bin") ?? Data()
-            var deterministic = true
-            if let meta = FileManager.default.contents(atPath: directory + "/meta.json"),
-                let object = try? JSONSerialization.jsonObject(with: meta) as? [String: Any],
-                let flag = object["deterministic"] as? Bool
-            {
-                deterministic = flag
-            }
-            return Recording(
-                name: (directory as NSString).lastPathComponent,
-                client: Array(client),
-                server: Array(server),
-                deterministic: deterministic
-            )
+/// How `replay` reads and cuts recordings (the format itself is ``RecordedConnection``'s).
+extension RecordedConnection {
+    /// A recording, or a directory of recordings in name order.
+    static func load(_ path: String) throws -> [RecordedConnection] {
+        if let single = Self.read(directory: path, name: (path as NSString).lastPathComponent) { return [single] }
+        guard let recordings = Self.readAll(in: path) else {
+            throw ValidationError("\(path): not a recording (no \(Self.clientFile)) nor a directory of recordings")
         }
-        if let single = read(path) { return [single] }
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: path) else {
-            throw ValidationError("\(path): not a recording (no client.bin) nor a directory of recordings")
-        }
-        let recordings = entries.sorted().compactMap { read(path + "/" + $0) }
         guard !recordings.isEmpty else { throw ValidationError("\(path): no recordings found") }
         return recordings
     }
@@ -192,16 +172,10 @@ struct Recording: Sendable {
 
     /// Header plus payload length of the ZBXD frame at `offset`, if one starts there.
     static func frameLength(_ bytes: [UInt8], at offset: Int) -> Int? {
-        guard offset >= 0, bytes.count - offset >= 13, Array(bytes[offset..<(offset + 4)]) == Array("ZBXD".utf8) else {
-            return nil
-        }
-        let large = bytes[offset + 4] & 0x04 != 0
-        let header = large ? 21 : 13
-        guard bytes.count - offset >= header else { return nil }
-        var length: UInt64 = 0
-        for index in 0..<(large ? 8 : 4) { length |= UInt64(bytes[offset + 5 + index]) << (8 * UInt64(index)) }
-        guard length < UInt64(Int.max - header) else { return nil }
-        return header + Int(length)
+        guard let header = ZabbixFrameHeader(bytes: bytes, at: offset),
+            header.dataLength < UInt64(Int.max - header.length)
+        else { return nil }
+        return header.length + Int(header.dataLength)
     }
 }
 
@@ -266,7 +240,7 @@ final class ReplaySocket {
     func receiveFrame() throws -> [UInt8] {
         var bytes: [UInt8] = []
         while true {
-            if let length = Recording.frameLength(bytes, at: 0), bytes.count >= length { return bytes }
+            if let length = RecordedConnection.frameLength(bytes, at: 0), bytes.count >= length { return bytes }
             let chunk = try self.receive(maximum: 65536)
             if chunk.isEmpty { return bytes }
             bytes += chunk

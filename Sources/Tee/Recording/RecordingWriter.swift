@@ -198,8 +198,8 @@ final class RecordingWriter: @unchecked Sendable {
             self.cannotCreate(directory, error: .current, info: info)
             return
         }
-        let client = Self.create("\(directory)/client.bin")
-        let server = Self.create("\(directory)/server.bin")
+        let client = Self.create("\(directory)/\(RecordedConnection.clientFile)")
+        let server = Self.create("\(directory)/\(RecordedConnection.serverFile)")
         guard client >= 0, server >= 0 else {
             let error = SystemError.current
             if client >= 0 { close(client) }
@@ -216,7 +216,9 @@ final class RecordingWriter: @unchecked Sendable {
         if let error = self.writeMeta(&recording) {
             // No meta.json, no recording: a directory that does not say what it holds is removed.
             Self.closeFiles(&recording)
-            for file in ["meta.json", "client.bin", "server.bin"] { unlink("\(directory)/\(file)") }
+            for file in [RecordedConnection.metaFile, RecordedConnection.clientFile, RecordedConnection.serverFile] {
+                unlink("\(directory)/\(file)")
+            }
             rmdir(directory)
             self.cannotCreate(directory, error: error, info: info)
             return
@@ -280,7 +282,7 @@ final class RecordingWriter: @unchecked Sendable {
     @discardableResult
     private func writeMeta(_ recording: inout OpenRecording) -> SystemError? {
         let bytes = recording.meta.rendered()
-        let path = "\(recording.directory)/meta.json"
+        let path = "\(recording.directory)/\(RecordedConnection.metaFile)"
         let descriptor: Int32
         if recording.metaWritten {
             descriptor = Glibc.open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
