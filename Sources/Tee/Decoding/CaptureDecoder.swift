@@ -128,16 +128,13 @@ public struct CaptureDecoder {
         var lost = false
         var offset = 0
         func handle(_ event: ZabbixFrameEvent) {
+            statistics.count(event)
             switch event {
             case .frame(let frame):
                 frames.append((frame, lost))
                 lost = false
-            case .skipped:
-                statistics.failed(.oversized)
-                lost = true
-            case .tls: statistics.tlsConnection()
-            case .notZabbix(.truncated): statistics.failed(.truncated)
-            case .notZabbix: statistics.failed(.notZabbix)
+            case .skipped: lost = true
+            case .tls, .notZabbix: break
             }
         }
         while offset < bytes.count {

@@ -126,22 +126,14 @@ final class ZabbixConnectionTap: RelayConnectionTap {
                 self.lost = true
             }
         case .skipped(let header):
-            statistics.failed(.oversized)
+            statistics.count(event)
             self.pipeline.frameSkipped(header, connection: self.connection, from: peer)
             self.lost = true
-        case .tls:
-            // TLS from the first byte: relayed untouched, never decoded, counted once.
-            if !self.counted { statistics.tlsConnection() }
-            self.counted = true
-            self.finished = true
-        case .notZabbix(.truncated):
-            // The stream ended inside a frame (reset, close or idle timeout mid-frame).
-            if !self.counted { statistics.failed(.truncated) }
-            self.counted = true
-            self.finished = true
-        case .notZabbix:
-            // Not ZBXD framing: this connection is no longer decoded (relaying goes on).
-            if !self.counted { statistics.failed(.notZabbix) }
+        case .tls, .notZabbix:
+            // TLS from the first byte (relayed untouched, never decoded), a stream that ended
+            // inside a frame (reset, close or idle timeout mid-frame), or bytes that are not ZBXD
+            // framing: this connection is no longer decoded (relaying goes on), counted once.
+            if !self.counted { statistics.count(event) }
             self.counted = true
             self.finished = true
         }
