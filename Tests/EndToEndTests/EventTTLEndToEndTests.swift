@@ -11,10 +11,7 @@ import Testing
     .tags(.integration),
     .tier(.integration),
     .serialized,
-    .enabled(
-        if: ZabbixPrograms.serverUnavailableReason == nil,
-        "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"
-    ),
+    .zabbixServerInstalled,
     .timeLimit(.minutes(3))
 )
 struct EventTTLEndToEndTests {

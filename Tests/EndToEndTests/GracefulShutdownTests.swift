@@ -10,10 +10,7 @@ import Testing
     "graceful shutdown",
     .tags(.integration),
     .tier(.integration),
-    .enabled(
-        if: ZabbixPrograms.serverUnavailableReason == nil,
-        "zabbix_server or PostgreSQL missing: run scripts/install-test-deps.sh"
-    ),
+    .zabbixServerInstalled,
     .timeLimit(.minutes(2))
 )
 struct GracefulShutdownTests {
