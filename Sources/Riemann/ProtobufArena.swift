@@ -39,7 +39,16 @@ struct ProtobufArena: ~Copyable {
     /// Forgets everything handed out so far (it must no longer be used) and makes sure the next
     /// `byteCount` bytes come from the block. Throws ``RiemannCodecError/allocationFailed(byteCount:)``
     /// when memory runs out, instead of trapping: the caller drops one message, the process lives on.
+    @inline(__always)
     mutating func reset(reserving byteCount: Int) throws(RiemannCodecError) {
+        if self.spills.isEmpty, byteCount <= self.capacity {
+            self.used = 0  // the usual case: the block is large enough and nothing spilled
+            return
+        }
+        try self.resetSlowly(reserving: byteCount)
+    }
+
+    private mutating func resetSlowly(reserving byteCount: Int) throws(RiemannCodecError) {
         for spill in self.spills {
             free(spill)
         }
@@ -108,6 +117,25 @@ struct ProtobufArena: ~Copyable {
     /// A NUL-terminated copy of `string` owned by the arena. An embedded NUL ends the C string.
     @inline(__always)
     mutating func cString(_ string: String) throws(RiemannCodecError) -> UnsafeMutablePointer<CChar> {
+        // The usual case in one pass: contiguous UTF-8 (native and small strings) that fits the block.
+        if let block = self.block {
+            let start = self.used
+            let room = self.capacity - start
+            let copied: Int?? = string.utf8.withContiguousStorageIfAvailable { utf8 in
+                guard utf8.count < room, let base = utf8.baseAddress else { return nil }
+                (block + start).copyMemory(from: base, byteCount: utf8.count)
+                (block + start).storeBytes(of: 0, toByteOffset: utf8.count, as: UInt8.self)
+                return utf8.count
+            }
+            if let count = copied ?? nil {
+                self.used = start + count + 1
+                return (block + start).bindMemory(to: CChar.self, capacity: count + 1)
+            }
+        }
+        return try self.cStringSlowly(string)
+    }
+
+    private mutating func cStringSlowly(_ string: String) throws(RiemannCodecError) -> UnsafeMutablePointer<CChar> {
         let count = string.utf8.count
         let destination = try self.rawAllocate(byteCount: count + 1, alignment: 1)
         let copied: Void? = string.utf8.withContiguousStorageIfAvailable { utf8 in

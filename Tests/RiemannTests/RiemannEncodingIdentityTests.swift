@@ -119,6 +119,22 @@ import Testing
         #expect(encoder.scratchBytes <= RiemannFrameEncoder.retainedScratchBytes)
     }
 
+    @Test func anArenaGivesStringsThatDoNotFitItsBlockABlockOfTheirOwn() throws {
+        var arena = ProtobufArena()
+        try arena.reset(reserving: 8)
+        let short = try arena.cString("abc")
+        let long = try arena.cString(String(repeating: "z", count: 100))  // spills
+        let after = try arena.cString("d")  // fits again
+        #expect(String(cString: short) == "abc")
+        #expect(String(cString: long) == String(repeating: "z", count: 100))
+        #expect(String(cString: after) == "d")
+        #expect(arena.reservedBytes == 8)
+        try arena.reset(reserving: 4)  // frees the spill, keeps the block
+        #expect(arena.reservedBytes == 8)
+        arena.trim(keepingAtMost: 4)
+        #expect(arena.reservedBytes == 0)
+    }
+
     @Test func lengthDelimitedSizesInvertForEveryVarintWidth() {
         for body in [0, 1, 126, 127, 128, 129, 16_382, 16_383, 16_384, 2_097_151, 2_097_152, 1 << 30] {
             #expect(ProtobufSize.bodyLength(ofLengthDelimited: ProtobufSize.lengthDelimited(body)) == body)
