@@ -55,14 +55,16 @@ struct RiemannFrameEncoder: ~Copyable {
                 var offset = 0
                 for index in entries.indices {
                     let entry = first + index
-                    offset += try Self.pack(
-                        UnsafeRawPointer(entry).advanced(by: Self.eventOffset).assumingMemoryBound(
-                            to: RiemannEvent.self
-                        ),
-                        encodedSize: ProtobufSize.bodyLength(ofLengthDelimited: entry.pointee.byteCount),
-                        arena: &arena,
-                        to: base + offset
-                    )
+                    let encodedSize = ProtobufSize.bodyLength(ofLengthDelimited: entry.pointee.byteCount)
+                    if let eventOffset = Self.eventOffset {
+                        let event = UnsafeRawPointer(entry).advanced(by: eventOffset)
+                            .assumingMemoryBound(to: RiemannEvent.self)
+                        offset += try Self.pack(event, encodedSize: encodedSize, arena: &arena, to: base + offset)
+                    } else {
+                        offset += try withUnsafePointer(to: entry.pointee.event) { (event) throws(RiemannCodecError) in
+                            try Self.pack(event, encodedSize: encodedSize, arena: &arena, to: base + offset)
+                        }
+                    }
                 }
                 return offset
             }
@@ -155,8 +157,9 @@ struct RiemannFrameEncoder: ~Copyable {
     }
 
     /// Where an entry keeps its event: the encoder reads events in place, through pointers (see
-    /// ``ProtobufArena/fill(_:from:)``). Every stored property of a struct has an offset.
-    private static let eventOffset = MemoryLayout<RiemannEventQueue.Entry>.offset(of: \.event) ?? 0
+    /// ``ProtobufArena/fill(_:from:)``). Every stored property of a struct has one; were it ever
+    /// `nil`, events would be read from a copy instead.
+    private static let eventOffset = MemoryLayout<RiemannEventQueue.Entry>.offset(of: \.event)
 
     /// The tag of `Msg.events`: field 6, wire type 2 (length-delimited).
     private static let eventsTag: UInt8 = 6 << 3 | 2
