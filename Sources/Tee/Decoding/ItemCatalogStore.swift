@@ -109,13 +109,19 @@ public final class ItemCatalogStore: Sendable {
         // before 7.0 does too, but the catalog may know its items' update intervals by key.
         guard
             values.contains(where: {
-                $0.value.requestType == .agentData
-                    || $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil)
+                $0.value.requestType == .agentData || Self.namesOnlyItemid($0)
             })
         else {
             return (values, [], [])
         }
         return self.state.withLock { state in
+            // No update interval known by key, no itemid to resolve: the values stay as they are
+            // (no copy of each one).
+            if state.catalog.keyedDelayCount == 0,
+                !values.contains(where: Self.namesOnlyItemid)
+            {
+                return (values, [], [])
+            }
             var resolved: [DecodedValue] = []
             var expired: [DecodedValue] = []
             var waiting: [UInt64] = []
@@ -124,7 +130,7 @@ public final class ItemCatalogStore: Sendable {
                 if decoded.value.itemid == nil {
                     decoded.delay = decoded.delay ?? state.catalog.delay(forKeyed: decoded.value, listener: listener)
                 }
-                if decoded.value.itemid != nil, decoded.value.key == nil || decoded.value.host == nil {
+                if Self.namesOnlyItemid(decoded) {
                     Self.resolve(&decoded, listener: listener, in: state.catalog)
                     if decoded.value.key == nil {
                         if state.pendingCount < self.maximumPendingValues, let namespace = Self.namespace(of: decoded) {
@@ -143,6 +149,11 @@ public final class ItemCatalogStore: Sendable {
             }
             return (resolved, expired, waiting)
         }
+    }
+
+    /// Whether the catalog must name `decoded`'s host or key: it came with an itemid and without them.
+    private static func namesOnlyItemid(_ decoded: DecodedValue) -> Bool {
+        decoded.value.itemid != nil && (decoded.value.key == nil || decoded.value.host == nil)
     }
 
     /// Waiting values whose deadline passed.
