@@ -56,7 +56,8 @@ struct ConnectionDecoder {
 
     /// What one frame (or the end of the connection) produced.
     struct Step {
-        /// The decoded message; `nil` when the frame could not be decoded.
+        /// The decoded message, when the context keeps messages (``DecodeContext/keepsMessages``);
+        /// `nil` when the frame could not be decoded.
         var message: ZabbixMessage?
         /// Values accepted by the server and resolved: for the sink.
         var ready: [DecodedValue] = []
@@ -92,7 +93,7 @@ struct ConnectionDecoder {
             self.apply(settlement, to: &step, context: context, now: now)
             return step
         }
-        step.message = message
+        if context.keepsMessages { step.message = message }
         switch message {
         case .activeChecksResponse(let response):
             if peer == .server { step.redirect = response.redirect }

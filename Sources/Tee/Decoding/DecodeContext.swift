@@ -16,6 +16,9 @@ struct DecodeContext {
     /// decoded, so that a value waiting for its reply and the frame it came in compete for the
     /// same bound.
     let budget: ByteBudget
+    /// Whether each ``ConnectionDecoder/Step`` carries the message it decoded: the `decode`
+    /// command lists them; the live pipeline does not, and saves a copy of every message.
+    var keepsMessages = false
 }
 
 /// A ``DuplicateFilter`` shared by the workers of a pipeline (a session's connections may land
