@@ -140,7 +140,7 @@ public struct ZabbixConversation: Sendable {
         let role = expectation.flatMap { $0.peer == peer ? $0.expected.role : nil } ?? .none
         let scan: PayloadScan
         do {
-            scan = try PayloadScan.read(bytes, role: role, budget: self.budget, maximumDepth: self.maximumDepth)
+            scan = try PayloadScan(reading: bytes, role: role, budget: self.budget, maximumDepth: self.maximumDepth)
         } catch {
             if error.reason == .budgetExceeded { throw .budgetExceeded(limit: self.budget) }
             throw .invalidJSON(error)

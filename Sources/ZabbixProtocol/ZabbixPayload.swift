@@ -153,30 +153,47 @@ struct PayloadScan {
     private(set) var activeCheckItems: [ActiveCheckItem]?
     private(set) var passiveKeys: [String] = []
     private(set) var passiveResults: [PassiveCheckResult] = []
-    /// The payload as a configuration (``PayloadRole/proxyConfigPayload``).
-    private var config = ProxyConfigReader()
-    /// The `data` object of a ≤ 6.2 push, and its member count.
-    private var pushed: (reader: ProxyConfigReader, memberCount: Int)?
+    /// The configuration readers, made only for a payload that holds a configuration.
+    private var configReaders: ConfigReaders?
     private(set) var dropped = DroppedRows()
 
     private init(role: PayloadRole) {
         self.role = role
     }
 
+    /// What a configuration payload or push is read into. Kept apart, behind one reference: every
+    /// scan is built, moved and destroyed whole, and item values and replies, by far the most
+    /// frequent payloads, have no configuration. Only the scan being read mutates it, so the
+    /// reference is never shared while it changes.
+    private final class ConfigReaders {
+        /// The payload as a configuration (``PayloadRole/proxyConfigPayload``).
+        var config = ProxyConfigReader()
+        /// The `data` object of a ≤ 6.2 push, and its member count.
+        var pushed: (reader: ProxyConfigReader, memberCount: Int)?
+    }
+
+    /// The configuration readers, made on first use.
+    private mutating func readers() -> ConfigReaders {
+        if let readers = self.configReaders { return readers }
+        let readers = ConfigReaders()
+        self.configReaders = readers
+        return readers
+    }
+
     /// Whether a member of this name was present (any value, `null` included).
     func has(_ member: TopLevelMember) -> Bool { self.seen & (1 << member.rawValue) != 0 }
 
     /// `config_revision`, wherever the configuration reader took it.
-    var configRevision: UInt64? { self.topLevelConfigRevision ?? self.config.configRevision }
+    var configRevision: UInt64? { self.topLevelConfigRevision ?? self.configReaders?.config.configRevision }
 
     /// The payload as a configuration payload.
     func proxyConfig(proxyHost: String?) -> ProxyConfig {
-        self.config.config(proxyHost: proxyHost, memberCount: self.memberCount)
+        (self.configReaders?.config ?? ProxyConfigReader()).config(proxyHost: proxyHost, memberCount: self.memberCount)
     }
 
     /// The configuration pushed in a ≤ 6.2 `proxy config` request's `data` object.
     var pushedConfig: ProxyConfig? {
-        self.pushed.map { $0.reader.config(proxyHost: nil, memberCount: $0.memberCount) }
+        self.configReaders?.pushed.map { $0.reader.config(proxyHost: nil, memberCount: $0.memberCount) }
     }
 
     /// The payload as a trapper reply.
@@ -191,29 +208,33 @@ struct PayloadScan {
     }
 
     /// Reads the object in `bytes` (the caller checked that it starts with `{`).
-    static func read(
-        _ bytes: UnsafeRawBufferPointer,
+    ///
+    /// An initializer, not a function returning a scan: the scan is built where the caller keeps
+    /// it, where a returned one was copied whole (hundreds of bytes, its strings retained) once
+    /// per payload.
+    init(
+        reading bytes: UnsafeRawBufferPointer,
         role: PayloadRole,
         budget: Int,
         maximumDepth: Int
-    ) throws(JSONParseError) -> PayloadScan {
+    ) throws(JSONParseError) {
         var reader = JSONReader(bytes, maximumDepth: maximumDepth, budget: budget)
-        var scan = PayloadScan(role: role)
+        self.init(role: role)
         // Where `data` and `history data` start, and the role they were read for (nil: passed over).
         var data: (offset: Int, readAs: PayloadRole?)?
         var history: (offset: Int, readAs: PayloadRole?)?
         try reader.beginObject()
         while let name = try reader.nextName() {
-            scan.memberCount += 1
+            self.memberCount += 1
             guard let member = reader.withName(name, TopLevelMember.init) else {
                 try reader.skipValue()
                 continue
             }
-            let first = !scan.has(member)
-            scan.seen |= 1 << member.rawValue
-            if scan.role == .proxyConfigPayload, let configMember = member.configMember {
+            let first = !self.has(member)
+            self.seen |= 1 << member.rawValue
+            if self.role == .proxyConfigPayload, let configMember = member.configMember {
                 if member == .data, first { data = (reader.index, .proxyConfigPayload) }
-                try scan.config.read(configMember, &reader)
+                try self.readers().config.read(configMember, &reader)
                 continue
             }
             guard first else {
@@ -223,30 +244,31 @@ struct PayloadScan {
             switch member {
             case .data:
                 let offset = reader.index
-                data = (offset, try scan.readData(&reader) ? scan.role : nil)
+                data = (offset, try self.readData(&reader) ? self.role : nil)
             case .historyData:
                 let offset = reader.index
-                history = (offset, try scan.readHistory(&reader) ? scan.role : nil)
+                history = (offset, try self.readHistory(&reader) ? self.role : nil)
             default:
-                try scan.readScalar(member, &reader)
+                try self.readScalar(member, &reader)
             }
         }
         try reader.finish()
 
         // Containers met before the `request` that says what they are.
-        if let offset = data?.offset, data?.readAs != scan.role, scan.role.readsData {
+        if let offset = data?.offset, data?.readAs != self.role, self.role.readsData {
             var again = reader.rewound(to: offset, depth: 1, budget: reader.budget)
-            _ = try scan.readData(&again)
+            _ = try self.readData(&again)
             try reader.charge(reader.budget - again.budget)
         }
-        if let offset = history?.offset, history?.readAs != scan.role, scan.role == .proxyData {
+        if let offset = history?.offset, history?.readAs != self.role, self.role == .proxyData {
             var again = reader.rewound(to: offset, depth: 1, budget: reader.budget)
-            _ = try scan.readHistory(&again)
+            _ = try self.readHistory(&again)
             try reader.charge(reader.budget - again.budget)
         }
-        scan.dropped += scan.config.dropped
-        if let pushed = scan.pushed { scan.dropped += pushed.reader.dropped }
-        return scan
+        if let readers = self.configReaders {
+            self.dropped += readers.config.dropped
+            if let pushed = readers.pushed { self.dropped += pushed.reader.dropped }
+        }
     }
 
     /// Reads `data` as the current role says; `false` when it was passed over.
@@ -267,7 +289,7 @@ struct PayloadScan {
             }
             var config = ProxyConfigReader()
             let count = try config.readObject(&reader)
-            self.pushed = (config, count)
+            self.readers().pushed = (config, count)
         case .passiveChecks:
             self.passiveKeys = try PassiveCheckRequest.readKeys(&reader, dropped: &self.dropped)
         case .activeChecksReply:
@@ -275,7 +297,7 @@ struct PayloadScan {
         case .passiveCheckReply:
             self.passiveResults = try PassiveCheckResponse.readResults(&reader)
         case .proxyConfigPayload:
-            try self.config.read(.data, &reader)
+            try self.readers().config.read(.data, &reader)
         case .none, .proxyData:
             try reader.skipValue()
             return false
