@@ -53,7 +53,7 @@ struct AcceptanceGate {
 
     /// Holds `batch` until its reply. A batch still held (a request that got no reply before the
     /// next one) is settled as unanswered.
-    mutating func hold(_ batch: Batch) -> Settlement? {
+    mutating func hold(_ batch: consuming Batch) -> Settlement? {
         let previous = self.end(.noReply)
         self.held = batch
         return previous
@@ -62,16 +62,14 @@ struct AcceptanceGate {
     /// A reply `response` from `peer`. Settles the held batch when `peer` is the one that must
     /// answer it; otherwise (nothing held, or a frame from the requesting side) changes nothing.
     mutating func reply(_ response: ServerResponse, from peer: ZabbixPeer) -> Settlement? {
-        guard let batch = self.held, batch.from == peer.other else { return nil }
-        self.held = nil
+        guard self.held?.from == peer.other, let batch = self.held.take() else { return nil }
         return Self.settle(batch, response.acceptance)
     }
 
     /// The batch held cannot get a (readable) reply any more: the connection ended, or a frame was
     /// lost on the side and might have been the reply.
     mutating func end(_ reason: ValueRejection) -> Settlement? {
-        guard let batch = self.held else { return nil }
-        self.held = nil
+        guard let batch = self.held.take() else { return nil }
         return Self.settle(batch, .none(reason))
     }
 
