@@ -100,8 +100,7 @@ public struct ZabbixConversation: Sendable {
         bytes: UnsafeRawBufferPointer,
         from peer: ZabbixPeer
     ) throws(ZabbixMessageError) -> ZabbixMessage {
-        let expectation = self.expectation
-        self.expectation = nil
+        let expectation = self.expectation.take()
         let startsWithBrace = Self.firstNonWhitespace(bytes) == UInt8(ascii: "{")
 
         if let expectation, expectation.peer == peer, case .passiveCheckReply(let request) = expectation.expected,
