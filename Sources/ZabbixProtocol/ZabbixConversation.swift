@@ -39,7 +39,9 @@ public enum ZabbixPeer: Sendable, Hashable {
 /// key longer than Zabbix allows) are counted (``takeDroppedRows()``).
 public struct ZabbixConversation: Sendable {
     private enum Expected: Sendable {
-        case activeChecksReply(ActiveChecksRequest)
+        /// Indirect: the request is large and rare; inline it made every expectation (one per
+        /// frame) costly to move and destroy.
+        indirect case activeChecksReply(ActiveChecksRequest)
         case response
         case historyPushReply
         case proxyDataReply
