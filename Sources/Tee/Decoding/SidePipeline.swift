@@ -256,8 +256,9 @@ private final class SideWorker: @unchecked Sendable {
             // The queue's byte budget goes back in steps, not per frame: each release takes the
             // lock the event loops offer under.
             var consumed = (frames: 0, bytes: 0)
-            for work in batch {
-                if let bytes = self.process(work) {
+            // By index: each item is read in place, not copied out of the batch first.
+            for index in batch.indices {
+                if let bytes = self.process(batch[index]) {
                     consumed.frames += 1
                     consumed.bytes += bytes
                 }
