@@ -54,21 +54,21 @@ enum ZabbixValueParsing {
     /// are both exact doubles, so their quotient, rounded once by the division, is the correctly
     /// rounded value `Double(_:)` gives (Clinger's fast path). No string parse, no C call.
     static func shortDecimal(_ utf8: String.UTF8View) -> Double? {
+        utf8.withContiguousStorageIfAvailable { Self.shortDecimal(bytes: $0) } ?? nil
+    }
+
+    private static func shortDecimal(bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard let first = bytes.first else { return nil }
+        let negative = first == UInt8(ascii: "-")
+        var index = negative || first == UInt8(ascii: "+") ? 1 : 0
         var mantissa: UInt64 = 0
         var digits = 0
+        var integerDigits = 0
         var fractionDigits = 0
         var sawPoint = false
-        var negative = false
-        var index = utf8.startIndex
-        guard let first = utf8.first else { return nil }
-        if first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
-            negative = first == UInt8(ascii: "-")
-            index = utf8.index(after: index)
-        }
-        var integerDigits = 0
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            index = utf8.index(after: index)
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
             if byte == UInt8(ascii: ".") {
                 guard !sawPoint else { return nil }
                 sawPoint = true
