@@ -121,13 +121,23 @@ public struct DuplicateFilter: Sendable {
     }
 
     private mutating func rememberAtLeast(_ session: String, _ id: UInt64) {
-        // A session of the current generation (an agent uploading again) is raised in place: one
-        // lookup (hashing the session) instead of three.
-        if let index = self.current.index(forKey: session) {
-            if self.current.values[index] < id { self.current.values[index] = id }
+        if self.current.count >= self.maximumSessions / 2 {
+            // A full generation: a new session starts the next one (``remember(_:_:)``).
+            if let index = self.current.index(forKey: session) {
+                if self.current.values[index] < id { self.current.values[index] = id }
+                return
+            }
+            self.remember(session, max(self.takePrevious(session) ?? 0, id))
             return
         }
-        self.remember(session, max(self.takePrevious(session) ?? 0, id))
+        // One lookup (hashing the session) for a session already in this generation and for a
+        // new one: written, then put back if it was higher.
+        if let old = self.current.updateValue(id, forKey: session) {
+            if old > id { self.current[session] = old }
+            return
+        }
+        // New in this generation: what the previous one remembered, if higher.
+        if let last = self.takePrevious(session), last > id { self.current[session] = last }
     }
 
     /// Remembers `id` as seen in `session` (never lowering what is remembered): for callers that
