@@ -21,17 +21,6 @@ enum PayloadRole: Sendable, Equatable {
     case passiveCheckReply
     /// A configuration payload: the object itself holds the tables.
     case proxyConfigPayload
-
-    init(request: String) {
-        switch request {
-        case "agent data", "sender data": self = .valueUpload
-        case "history.push": self = .historyPush
-        case "proxy data": self = .proxyData
-        case "proxy config": self = .proxyConfigPush
-        case "passive checks": self = .passiveChecks
-        default: self = .none
-        }
-    }
 }
 
 /// The members of a message's top-level object that the decoders read.
@@ -328,9 +317,15 @@ struct PayloadScan {
         case .request:
             // A `request` that is not a string is no request (the payload is read as a reply).
             guard case .string(let token) = value else { return }
-            let request = try reader.string(token)
-            self.request = request
-            self.role = PayloadRole(request: request)
+            if let known = KnownRequest(token, in: &reader) {
+                try reader.charge(JSONReader.cost(ofStringBytes: token.rawCount))
+                self.request = known.name
+                self.role = known.role
+                return
+            }
+            // Any other request: its containers mean nothing to the tee.
+            self.request = try reader.string(token)
+            self.role = .none
         case .host: self.host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
         case .session: self.session = try reader.text(value, maximumCharacters: ZabbixLimits.maximumSessionLength)
         case .version: self.version = try reader.text(value)
@@ -351,6 +346,36 @@ struct PayloadScan {
         case .configRevision: self.topLevelConfigRevision = reader.uint64(value)
         case .data, .historyData, .redirect, .hosts, .items, .deletedHostIDs, .fullSync: break
         }
+    }
+}
+
+/// The requests whose containers the tee reads, with the role that gives them (any other request
+/// has role ``PayloadRole/none``). Recognized from the raw bytes: the name is then a literal, not a
+/// string built and validated for each frame.
+struct KnownRequest {
+    let name: String
+    let role: PayloadRole
+
+    init?(_ token: JSONReader.StringToken, in reader: inout JSONReader) {
+        let known: (String, PayloadRole)? = reader.withName(token) { bytes in
+            func is_(_ literal: StaticString) -> Bool { JSONReader.equal(bytes, literal) }
+            switch bytes.count {
+            case 10:
+                if is_("agent data") { return ("agent data", .valueUpload) }
+                if is_("proxy data") { return ("proxy data", .proxyData) }
+            case 11: if is_("sender data") { return ("sender data", .valueUpload) }
+            case 12:
+                if is_("history.push") { return ("history.push", .historyPush) }
+                if is_("proxy config") { return ("proxy config", .proxyConfigPush) }
+            case 13: if is_("active checks") { return ("active checks", .none) }
+            case 14: if is_("passive checks") { return ("passive checks", .passiveChecks) }
+            default: break
+            }
+            return nil
+        }
+        guard let (name, role) = known else { return nil }
+        self.name = name
+        self.role = role
     }
 }
 
