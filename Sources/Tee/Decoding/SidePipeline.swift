@@ -258,15 +258,18 @@ private final class SideWorker: @unchecked Sendable {
             // The queue's byte budget goes back in steps, not per frame: each release takes the
             // lock the event loops offer under.
             var consumed = (frames: 0, bytes: 0)
-            // By index: each item is read in place, not copied out of the batch first.
-            for index in batch.indices {
-                if let bytes = self.process(batch[index], connections: &connections) {
-                    consumed.frames += 1
-                    consumed.bytes += bytes
-                }
-                if consumed.bytes >= Self.releaseStep {
-                    self.release(consumed)
-                    consumed = (0, 0)
+            // Through the buffer: each item is read in place, not copied out of the batch first
+            // (an array's subscript hands out a copy).
+            batch.withUnsafeBufferPointer { items in
+                for index in items.indices {
+                    if let bytes = self.process(items[index], connections: &connections) {
+                        consumed.frames += 1
+                        consumed.bytes += bytes
+                    }
+                    if consumed.bytes >= Self.releaseStep {
+                        self.release(consumed)
+                        consumed = (0, 0)
+                    }
                 }
             }
             if consumed.frames > 0 { self.release(consumed) }

@@ -47,15 +47,18 @@ public final class RiemannSink: ItemValueSink {
         let current = self.currentMapper.withLock { $0 }
         var events: [RiemannEvent] = []
         events.reserveCapacity(values.count)
-        // By index: the values are read in place, not copied one by one.
-        for index in values.indices {
-            switch current.mapper.event(for: values[index]) {
-            case .success(let event): events.append(event)
-            case .failure(let skip):
-                switch skip.reason {
-                case .filtered: self.filtered.add(1, ordering: .relaxed)
-                case .notSupported: self.notSupportedDropped.add(1, ordering: .relaxed)
-                case .partialBatch: self.partialDropped.add(1, ordering: .relaxed)
+        // Through the buffer: the values are read in place, not copied one by one (an array's
+        // subscript hands out a copy).
+        values.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                switch current.mapper.event(for: values[index]) {
+                case .success(let event): events.append(event)
+                case .failure(let skip):
+                    switch skip.reason {
+                    case .filtered: self.filtered.add(1, ordering: .relaxed)
+                    case .notSupported: self.notSupportedDropped.add(1, ordering: .relaxed)
+                    case .partialBatch: self.partialDropped.add(1, ordering: .relaxed)
+                    }
                 }
             }
         }
