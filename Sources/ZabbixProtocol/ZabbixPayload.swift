@@ -329,7 +329,12 @@ struct PayloadScan {
         case .host: self.host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
         case .session: self.session = try reader.text(value, maximumCharacters: ZabbixLimits.maximumSessionLength)
         case .version: self.version = try reader.text(value)
-        case .response: self.response = try reader.text(value)
+        case .response:
+            if let known = try Self.knownResponse(value, &reader) {
+                self.response = known
+            } else {
+                self.response = try reader.text(value)
+            }
         case .info: self.info = try reader.text(value)
         case .upload: self.upload = try reader.text(value)
         case .error: self.error = try reader.text(value)
@@ -346,6 +351,25 @@ struct PayloadScan {
         case .configRevision: self.topLevelConfigRevision = reader.uint64(value)
         case .data, .historyData, .redirect, .hosts, .items, .deletedHostIDs, .fullSync: break
         }
+    }
+}
+
+extension PayloadScan {
+    /// `success` or `failed`, the `response` of nearly every reply, as a literal (charged as the
+    /// string would be); `nil` for anything else, read as text.
+    fileprivate static func knownResponse(
+        _ value: JSONReader.Scalar,
+        _ reader: inout JSONReader
+    ) throws(JSONParseError) -> String? {
+        guard case .string(let token) = value else { return nil }
+        let known: String? = reader.withName(token) { bytes in
+            if JSONReader.equal(bytes, "success") { return "success" }
+            if JSONReader.equal(bytes, "failed") { return "failed" }
+            return nil
+        }
+        guard let known else { return nil }
+        try reader.charge(JSONReader.cost(ofStringBytes: token.rawCount))
+        return known
     }
 }
 
