@@ -326,7 +326,12 @@ struct PayloadScan {
             // Any other request: its containers mean nothing to the tee.
             self.request = try reader.string(token)
             self.role = .none
-        case .host: self.host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
+        case .host:
+            if let shared = try self.rowHost(equalTo: value, &reader) {
+                self.host = shared
+            } else {
+                self.host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
+            }
         case .session: self.session = try reader.text(value, maximumCharacters: ZabbixLimits.maximumSessionLength)
         case .version: self.version = try reader.text(value)
         case .response:
@@ -355,6 +360,22 @@ struct PayloadScan {
 }
 
 extension PayloadScan {
+    /// The last row's host when `value` spells it (an agent names its host in its rows and again
+    /// at the top level, after them): the string is shared, not built again. Charged as a new one
+    /// would be, so that the budget reads the payload the same either way.
+    fileprivate func rowHost(
+        equalTo value: JSONReader.Scalar,
+        _ reader: inout JSONReader
+    ) throws(JSONParseError) -> String? {
+        guard case .string(let token) = value, !token.hasEscapes, var host = self.dataRows.last?.host,
+            host.utf8.count == token.rawCount
+        else { return nil }
+        let same = host.withUTF8 { JSONReader.equal(UnsafeRawBufferPointer($0), reader.raw(token.start, token.end)) }
+        guard same else { return nil }
+        try reader.charge(JSONReader.cost(ofStringBytes: token.rawCount))
+        return host
+    }
+
     /// `success` or `failed`, the `response` of nearly every reply, as a literal (charged as the
     /// string would be); `nil` for anything else, read as text.
     fileprivate static func knownResponse(
