@@ -119,21 +119,19 @@ public struct ServerResponse: Sendable, Hashable {
         redirect: ZabbixRedirect?,
         rowResults: [HistoryPushRowResult]?
     ) -> ServerResponse {
-        var reply = ServerResponse(
+        // Read first and built once: a reply filled in afterwards was copied field by field.
+        let fields: Statistics = info.map(Self.statistics) ?? (nil, nil, nil, nil)
+        return ServerResponse(
             response: response,
             info: info,
+            processed: fields.processed,
+            failed: fields.failed,
+            total: fields.total,
+            secondsSpent: fields.secondsSpent,
             upload: upload,
             redirect: redirect,
             rowResults: rowResults
         )
-        if let info {
-            let fields = Self.statistics(info)
-            reply.processed = fields.processed
-            reply.failed = fields.failed
-            reply.total = fields.total
-            reply.secondsSpent = fields.secondsSpent
-        }
-        return reply
     }
 
     /// The fields of a reply's `info`.
@@ -145,7 +143,9 @@ public struct ServerResponse: Sendable, Hashable {
     /// writes) is read as bytes, without substrings; anything else takes the `Character` path,
     /// whose answer the byte path gives for every ASCII text.
     static func statistics(_ info: String) -> Statistics {
-        if let result = info.utf8.withContiguousStorageIfAvailable({ Self.asciiStatistics($0) }), let result {
+        if let result = info.utf8.withContiguousStorageIfAvailable({
+            Self.canonicalStatistics($0) ?? Self.asciiStatistics($0)
+        }), let result {
             return result
         }
         return Self.characterStatistics(info)
@@ -170,27 +170,39 @@ public struct ServerResponse: Sendable, Hashable {
     }
 
     /// ``statistics(_:)`` over ASCII bytes; `nil` when `info` is not all ASCII.
+    ///
+    /// One pass over the bytes by index, each part's bounds kept as integers: a part's name and
+    /// value are compared and read in place, without slices (their generic indexing cost more than
+    /// the reading itself, once per upload).
     static func asciiStatistics(_ info: UnsafeBufferPointer<UInt8>) -> Statistics? {
         var result: Statistics = (nil, nil, nil, nil)
+        let count = info.count
         var start = 0
-        while start <= info.count {
+        while start <= count {
+            // One `name: value` part, between `start` and `end`; `colon` is its first colon.
             var end = start
-            while end < info.count, info[end] != UInt8(ascii: ";") {
-                guard info[end] < 0x80 else { return nil }
+            var colon = -1
+            while end < count {
+                let byte = info[end]
+                if byte == UInt8(ascii: ";") { break }
+                guard byte < 0x80 else { return nil }
+                if byte == UInt8(ascii: ":"), colon < 0 { colon = end }
                 end += 1
             }
-            // One `name: value` part, between `start` and `end`.
-            if let colon = info[start..<end].firstIndex(of: UInt8(ascii: ":")) {
-                let name = Self.trimmingSpaces(info[start..<colon])
-                let value = Self.trimmingSpaces(info[(colon + 1)..<end])
-                if Self.equals(name, "processed") {
-                    result.processed = Self.integer(value)
-                } else if Self.equals(name, "failed") {
-                    result.failed = Self.integer(value)
-                } else if Self.equals(name, "total") {
-                    result.total = Self.integer(value)
-                } else if Self.equals(name, "seconds spent") {
-                    result.secondsSpent = String(decoding: value, as: UTF8.self)
+            if colon >= 0 {
+                let name = Self.trimmingSpaces(info, start, colon)
+                let value = Self.trimmingSpaces(info, colon + 1, end)
+                if Self.equals(info, name, "processed") {
+                    result.processed = Self.integer(info, value)
+                } else if Self.equals(info, name, "failed") {
+                    result.failed = Self.integer(info, value)
+                } else if Self.equals(info, name, "total") {
+                    result.total = Self.integer(info, value)
+                } else if Self.equals(info, name, "seconds spent") {
+                    result.secondsSpent = String(
+                        decoding: UnsafeBufferPointer(rebasing: info[value]),
+                        as: UTF8.self
+                    )
                 }
             }
             start = end + 1
@@ -198,40 +210,93 @@ public struct ServerResponse: Sendable, Hashable {
         return result
     }
 
-    private static func equals(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ name: StaticString) -> Bool {
-        guard bytes.count == name.utf8CodeUnitCount else { return false }
+    /// ``asciiStatistics(_:)`` for the text Zabbix writes, `processed: P; failed: F; total: T;
+    /// seconds spent: S`, read straight through; `nil` for any other text (the general reading then
+    /// decides). The same answer where it answers: counts of 1 to 18 digits, and a time with no
+    /// space at either end, no `;` and no byte past ASCII.
+    static func canonicalStatistics(_ info: UnsafeBufferPointer<UInt8>) -> Statistics? {
+        var index = 0
+        guard Self.skip("processed: ", info, &index), let processed = Self.count(info, &index),
+            Self.skip("; failed: ", info, &index), let failed = Self.count(info, &index),
+            Self.skip("; total: ", info, &index), let total = Self.count(info, &index),
+            Self.skip("; seconds spent: ", info, &index), index < info.count,
+            info[index] != UInt8(ascii: " "), info[info.count - 1] != UInt8(ascii: " ")
+        else { return nil }
+        let start = index
+        while index < info.count {
+            guard info[index] < 0x80, info[index] != UInt8(ascii: ";") else { return nil }
+            index += 1
+        }
+        let seconds = String(decoding: UnsafeBufferPointer(rebasing: info[start...]), as: UTF8.self)
+        return (processed, failed, total, seconds)
+    }
+
+    /// Passes over `literal` at `index`; `false` when the bytes there differ.
+    @inline(__always)
+    private static func skip(_ literal: StaticString, _ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard bytes.count - index >= count else { return false }
+        let expected = literal.utf8Start
+        for offset in 0..<count where bytes[index + offset] != expected[offset] { return false }
+        index += count
+        return true
+    }
+
+    /// 1 to 18 decimal digits at `index` (always in range of Int64), passed over; `nil` otherwise.
+    @inline(__always)
+    private static func count(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) -> Int64? {
+        let start = index
+        var value: Int64 = 0
+        while index < bytes.count, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+            guard index - start < 18 else { return nil }
+            value = value * 10 + Int64(bytes[index] &- UInt8(ascii: "0"))
+            index += 1
+        }
+        return index > start ? value : nil
+    }
+
+    /// Whether `bytes[range]` spells `name`.
+    @inline(__always)
+    private static func equals(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ name: StaticString) -> Bool {
+        guard range.count == name.utf8CodeUnitCount else { return false }
         var other = name.utf8Start
-        for byte in bytes {
-            guard byte == other.pointee else { return false }
+        for index in range {
+            guard bytes[index] == other.pointee else { return false }
             other += 1
         }
         return true
     }
 
-    private static func trimmingSpaces(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Slice<UnsafeBufferPointer<UInt8>>
-    {
-        var bytes = bytes
-        while bytes.first == UInt8(ascii: " ") { bytes = bytes.dropFirst() }
-        while bytes.last == UInt8(ascii: " ") { bytes = bytes.dropLast() }
-        return bytes
+    /// `start..<end` without its leading and trailing spaces.
+    @inline(__always)
+    private static func trimmingSpaces(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Range<Int> {
+        var start = start
+        var end = end
+        while start < end, bytes[start] == UInt8(ascii: " ") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") { end -= 1 }
+        return start..<end
     }
 
-    /// `Int64(text)` for ASCII bytes: an optional sign, then one or more decimal digits, in range.
-    private static func integer(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
-        var digits = bytes
-        let negative = digits.first == UInt8(ascii: "-")
-        if negative || digits.first == UInt8(ascii: "+") { digits = digits.dropFirst() }
-        guard !digits.isEmpty else { return nil }
+    /// `Int64(text)` for the ASCII bytes in `range`: an optional sign, then one or more decimal
+    /// digits, in range.
+    private static func integer(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int64? {
+        var index = range.lowerBound
+        guard index < range.upperBound else { return nil }
+        let negative = bytes[index] == UInt8(ascii: "-")
+        if negative || bytes[index] == UInt8(ascii: "+") { index += 1 }
+        guard index < range.upperBound else { return nil }
         var value: Int64 = 0
-        for byte in digits {
+        while index < range.upperBound {
+            let byte = bytes[index]
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            let digit = Int64(byte - UInt8(ascii: "0"))
+            let digit = Int64(byte &- UInt8(ascii: "0"))
             // Accumulated negatively so that Int64.min parses, as `Int64(_:)` does.
             let (shifted, overflow) = value.multipliedReportingOverflow(by: 10)
             let (next, overflow2) =
                 negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
             guard !overflow, !overflow2 else { return nil }
             value = next
+            index += 1
         }
         return value
     }

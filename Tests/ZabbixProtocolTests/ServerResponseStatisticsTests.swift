@@ -47,6 +47,30 @@ struct ServerResponseStatisticsTests {
         }
     }
 
+    @Test(arguments: [
+        "processed: 1; failed: 0; total: 1; seconds spent: 0.000050",
+        "processed: 0; failed: 12; total: 12; seconds spent: 1.5: more",
+        "processed: 999999999999999999; failed: 0; total: 1; seconds spent: x",
+        "processed: 1000000000000000000; failed: 0; total: 1; seconds spent: 0.1",
+        "processed: 1; failed: 0; total: 1; seconds spent:  0.1",
+        "processed: 1; failed: 0; total: 1; seconds spent: 0.1 ",
+        "processed: 1; failed: 0; total: 1; seconds spent: ", "processed: 1; failed: 0; total: 1; seconds spent: 1;2",
+        "processed: +1; failed: 0; total: 1; seconds spent: 0.1",
+        "processed: 1 ; failed: 0; total: 1; seconds spent: 0",
+        "processed: 1; failed: 0; total: 1", "processed: 1; failed: 0; total: 1; seconds spent: 0.1\u{0}",
+    ])
+    func theTextZabbixWritesReadsAsTheCharacterReadingDoes(_ info: String) {
+        let canonical = Array(info.utf8).withUnsafeBufferPointer { ServerResponse.canonicalStatistics($0) }
+        if let canonical { #expect(Self.same(canonical, ServerResponse.characterStatistics(info))) }
+        #expect(Self.same(ServerResponse.statistics(info), ServerResponse.characterStatistics(info)))
+    }
+
+    @Test func theTextZabbixWritesTakesTheStraightReading() {
+        let info = "processed: 3; failed: 1; total: 4; seconds spent: 0.000050"
+        let canonical = Array(info.utf8).withUnsafeBufferPointer { ServerResponse.canonicalStatistics($0) }
+        #expect(canonical.map { Self.same($0, (3, 1, 4, "0.000050")) } == true)
+    }
+
     @Test func nonAsciiInfoTakesTheCharacterReading() {
         let info = "processed: 1;\u{301} failed: 0; total: 1; seconds spent: 0.5 é"
         #expect(Array(info.utf8).withUnsafeBufferPointer { ServerResponse.asciiStatistics($0) == nil })
