@@ -48,4 +48,25 @@ struct ZabbixValueParsingTests {
             #expect(ZabbixValueParsing.numeric(input, valueType: nil) == nil, "\(input)")
         }
     }
+
+    /// The integer reading in place answers as `Int64(_:)` (then `UInt64(_:)` as a double) does:
+    /// signs, leading zeros, 18 digits and more, the bounds and one past them.
+    @Test func integersParseAsTheStandardLibraryDoes() {
+        var generator = Generator(state: 0x1D)
+        var inputs = [
+            "0", "-0", "+0", "007", "-", "+", "+-1", "1-", "9223372036854775807", "-9223372036854775808",
+            "9223372036854775808", "-9223372036854775809", "18446744073709551615", "18446744073709551616",
+            "999999999999999999", "1000000000000000000", "-999999999999999999", "0000000000000000000001",
+        ]
+        for _ in 0..<20_000 {
+            let sign = ["", "-", "+"][Int(generator.next(3))]
+            inputs.append(sign + generator.digits(Int(generator.next(24)) + 1))
+        }
+        for input in inputs {
+            let expected: ZabbixValueParsing.Numeric? =
+                input.utf8.count > 64
+                ? nil : Int64(input).map { .integer($0) } ?? UInt64(input).map { .double(Double($0)) }
+            #expect(ZabbixValueParsing.numeric(input, valueType: nil) == expected, "\(input)")
+        }
+    }
 }

@@ -14,38 +14,69 @@ enum ZabbixValueParsing {
     /// 4 text, 5 binary); character/log/text/binary items are never numbers, whatever they look like.
     static func numeric(_ text: String, valueType: Int64?) -> Numeric? {
         if let valueType, valueType != 0, valueType != 3 { return nil }
-        let utf8 = text.utf8
-        guard let first = utf8.first, first != UInt8(ascii: " "), utf8.count <= 64 else { return nil }
-        var digitsOnly = true
-        var index = utf8.startIndex
-        if first == UInt8(ascii: "-") || first == UInt8(ascii: "+") { index = utf8.index(after: index) }
-        if index == utf8.endIndex { return nil }
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte < UInt8(ascii: "0") || byte > UInt8(ascii: "9") {
-                digitsOnly = false
-                break
-            }
-            index = utf8.index(after: index)
-        }
-        if digitsOnly {
+        // Classified over the contiguous bytes (a small string's too): walking a `String.UTF8View`
+        // by index cost more than the parse.
+        let shape =
+            text.utf8.withContiguousStorageIfAvailable { Self.shape(of: $0) }
+            ?? Array(text.utf8).withUnsafeBufferPointer { Self.shape(of: $0) }
+        switch shape {
+        case .text: return nil
+        case .integer(let value): return .integer(value)
+        case .digits:
             if let value = Int64(text) { return .integer(value) }
             if let value = UInt64(text) { return .double(Double(value)) }
             return nil
+        case .shortDecimal(let value): return .double(value)
+        case .decimal:
+            guard let value = Double(text), value.isFinite else { return nil }
+            return .double(value)
+        }
+    }
+
+    /// What ``numeric(_:valueType:)`` reads in a value's bytes.
+    private enum Shape {
+        /// Not a number.
+        case text
+        /// An optional sign and digits, read exactly.
+        case integer(Int64)
+        /// An optional sign and too many digits for ``integer(_:)``: `Int64(_:)`/`UInt64(_:)` decide.
+        case digits
+        /// A decimal ``shortDecimal(bytes:)`` read exactly.
+        case shortDecimal(Double)
+        /// Decimal characters only: `Double(_:)` decides.
+        case decimal
+    }
+
+    private static func shape(of bytes: UnsafeBufferPointer<UInt8>) -> Shape {
+        guard let first = bytes.first, first != UInt8(ascii: " "), bytes.count <= 64 else { return .text }
+        let negative = first == UInt8(ascii: "-")
+        var index = negative || first == UInt8(ascii: "+") ? 1 : 0
+        if index == bytes.count { return .text }
+        // Up to 18 digits always fit an Int64, accumulated negatively like `Int64(_:)` would.
+        let digitsStart = index
+        var value: Int64 = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
+            if index - digitsStart < 18 { value = value * 10 - Int64(byte - UInt8(ascii: "0")) }
+            index += 1
+        }
+        if index == bytes.count {
+            guard index - digitsStart <= 18 else { return .digits }
+            return .integer(negative ? value : -value)
         }
         // Decimals as Zabbix writes them ("0.322266", "-1.5e-3"); no "nan", "inf" or hex.
-        for byte in utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
                 UInt8(ascii: "+"), UInt8(ascii: "-"):
                 continue
             default:
-                return nil
+                return .text
             }
         }
-        if let value = Self.shortDecimal(utf8) { return .double(value) }
-        guard let value = Double(text), value.isFinite else { return nil }
-        return .double(value)
+        if let value = Self.shortDecimal(bytes: bytes) { return .shortDecimal(value) }
+        return .decimal
     }
 
     /// `Double(text)` for the decimals Zabbix writes most (`0.322266`, `-12.5`): digits, a point,
