@@ -260,22 +260,22 @@ public final class DecodeStatistics: Sendable {
 
     /// Adds to the summary rows of `values` (grouped by request type and version) with `update`.
     /// The values of one message share request type and version: a run costs two comparisons per
-    /// value, a key per run, one lock per call.
+    /// value, a key per run, one lock per call. The runs are counted under the lock, one at a time,
+    /// rather than gathered first into an array (one allocation per call, twice per upload).
     func summarize(_ values: [DecodedValue], _ update: (inout SummaryCounts, Int) -> Void) {
-        guard !values.isEmpty else { return }
-        var runs: [(request: ItemValue.RequestType, version: String?, count: Int)] = []
-        for value in values {
-            if let last = runs.last, last.request == value.value.requestType, last.version == value.zabbixVersion {
-                runs[runs.count - 1].count += 1
-            } else {
-                runs.append((value.value.requestType, value.zabbixVersion, 1))
-            }
-        }
-        guard !runs.isEmpty else { return }
+        guard let first = values.first else { return }
         self.verdicts.withLock { verdicts in
-            for run in runs {
-                Self.summarize(SummaryKey(request: run.request, version: run.version), run.count, update, in: &verdicts)
+            var run = (request: first.value.requestType, version: first.zabbixVersion, count: 0)
+            for value in values {
+                if run.request == value.value.requestType, run.version == value.zabbixVersion {
+                    run.count += 1
+                } else {
+                    let key = SummaryKey(request: run.request, version: run.version)
+                    Self.summarize(key, run.count, update, in: &verdicts)
+                    run = (value.value.requestType, value.zabbixVersion, 1)
+                }
             }
+            Self.summarize(SummaryKey(request: run.request, version: run.version), run.count, update, in: &verdicts)
         }
     }
 
