@@ -119,7 +119,14 @@ public final class DecodeStatistics: Sendable {
         var rejected: [ValueRejection: Int] = [:]
         var redirects: [RedirectKey: Int] = [:]
         var catalogIgnored: [CatalogUpdateIgnored: Int] = [:]
-        var summary: [SummaryKey: SummaryCounts] = [:]
+        /// The summary rows, in the order first counted (never removed), and where each key's is.
+        var summaryRows: [SummaryCounts] = []
+        var summaryRowIndex: [SummaryKey: Int] = [:]
+        /// The key counted last and its row: the next values, nearly always of the same request
+        /// type and version, find it by one comparison instead of hashing the key.
+        var lastSummaryRow: (key: SummaryKey, row: Int)?
+
+        var summary: [SummaryKey: SummaryCounts] { self.summaryRowIndex.mapValues { self.summaryRows[$0] } }
     }
 
     private let labelled = Mutex<(frames: [FrameKind: Int], failures: [Failure: Int])>(([:], [:]))
@@ -291,14 +298,27 @@ public final class DecodeStatistics: Sendable {
         _ update: (inout SummaryCounts, Int) -> Void,
         in verdicts: inout Verdicts
     ) {
-        // The row exists once its first value is counted: updated in place, one lookup.
-        if let index = verdicts.summary.index(forKey: key) {
-            update(&verdicts.summary.values[index], count)
+        if let last = verdicts.lastSummaryRow, last.key == key {
+            update(&verdicts.summaryRows[last.row], count)
             return
         }
+        let row = Self.summaryRow(of: key, in: &verdicts)
+        update(&verdicts.summaryRows[row], count)
+        verdicts.lastSummaryRow = (key, row)
+    }
+
+    /// The row `key` is counted in, made on first use (past ``maximumSummaryRows``, the row of
+    /// version `other`).
+    private static func summaryRow(of key: SummaryKey, in verdicts: inout Verdicts) -> Int {
+        if let row = verdicts.summaryRowIndex[key] { return row }
         var key = key
-        if verdicts.summary.count >= Self.maximumSummaryRows { key.version = "other" }
-        update(&verdicts.summary[key, default: SummaryCounts()], count)
+        if verdicts.summaryRowIndex.count >= Self.maximumSummaryRows {
+            key.version = "other"
+            if let row = verdicts.summaryRowIndex[key] { return row }
+        }
+        verdicts.summaryRows.append(SummaryCounts())
+        verdicts.summaryRowIndex[key] = verdicts.summaryRows.count - 1
+        return verdicts.summaryRows.count - 1
     }
 
     func queued(bytes: Int) {
