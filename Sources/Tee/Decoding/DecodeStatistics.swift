@@ -129,7 +129,40 @@ public final class DecodeStatistics: Sendable {
         var summary: [SummaryKey: SummaryCounts] { self.summaryRowIndex.mapValues { self.summaryRows[$0] } }
     }
 
-    private let labelled = Mutex<(frames: [FrameKind: Int], failures: [Failure: Int])>(([:], [:]))
+    private struct Labelled {
+        /// Frames counted by kind, in the order first seen, and where each kind's count is.
+        var frameCounts: [Int] = []
+        var frameRows: [FrameKind: Int] = [:]
+        /// The two kinds counted last and their rows: a connection's frames alternate between a
+        /// request and its reply, so each finds its row by comparing the kind instead of hashing it.
+        var lastFrame: (kind: FrameKind, row: Int)?
+        var frameBefore: (kind: FrameKind, row: Int)?
+        var failures: [Failure: Int] = [:]
+
+        var frames: [FrameKind: Int] { self.frameRows.mapValues { self.frameCounts[$0] } }
+
+        mutating func count(_ kind: FrameKind) {
+            if let last = self.lastFrame, last.kind == kind {
+                self.frameCounts[last.row] += 1
+                return
+            }
+            let row: Int
+            if let before = self.frameBefore, before.kind == kind {
+                row = before.row
+            } else if let known = self.frameRows[kind] {
+                row = known
+            } else {
+                self.frameCounts.append(0)
+                row = self.frameCounts.count - 1
+                self.frameRows[kind] = row
+            }
+            self.frameCounts[row] += 1
+            self.frameBefore = self.lastFrame
+            self.lastFrame = (kind, row)
+        }
+    }
+
+    private let labelled = Mutex(Labelled())
     private let tlsConnections = Atomic<Int>(0)
     private let values = Atomic<Int>(0)
     private let duplicates = Atomic<Int>(0)
@@ -217,7 +250,7 @@ public final class DecodeStatistics: Sendable {
     // MARK: Recording
 
     func frameDecoded(message: String, flags: UInt8) {
-        self.labelled.withLock { $0.frames[FrameKind(message: message, flags: flags), default: 0] += 1 }
+        self.labelled.withLock { $0.count(FrameKind(message: message, flags: flags)) }
     }
 
     func failed(_ reason: Failure, count: Int = 1) {
