@@ -208,7 +208,7 @@ extension RelayEventLoop {
             local: record.pointee.local,
             target: shared.targetPool.targets[target]
         )
-        if let tap = factory.makeTap(for: info) {
+        if let tap = factory.makeTap(for: info, on: self.tapLoop) {
             record.pointee.tap = tap
             record.pointee.machine.tapAttached()
         }

@@ -68,6 +68,8 @@ final class RelayEventLoop: @unchecked Sendable {
     var nextTag: UInt32 = 1
     var now: NIODeadline
     var acceptPausedUntil: NIODeadline?
+    /// The taps' view of the loop: its time and their batches, flushed once per iteration.
+    let tapLoop: RelayTapLoop
     private var running = true
     private let events: UnsafeMutablePointer<epoll_event>
 
@@ -90,6 +92,7 @@ final class RelayEventLoop: @unchecked Sendable {
         self.epollFD = epollFD
         self.wakeFD = wakeFD
         self.now = .now()
+        self.tapLoop = RelayTapLoop(now: self.now)
         self.wheel = TimerWheel(now: self.now)
         self.scratch = .allocate(byteCount: Self.scratchSize, alignment: 64)
         self.events = .allocate(capacity: Self.maximumEvents)
@@ -125,6 +128,7 @@ final class RelayEventLoop: @unchecked Sendable {
         while self.running {
             let count = epoll_wait(self.epollFD, self.events, Int32(Self.maximumEvents), self.waitMilliseconds())
             self.now = .now()
+            self.tapLoop.now = self.now
             if count < 0 && errno != EINTR { break }
             for position in 0..<max(0, Int(count)) {
                 let event = self.events + position
@@ -135,8 +139,11 @@ final class RelayEventLoop: @unchecked Sendable {
             for index in self.due { self.timerFired(index) }
             self.due.removeAll(keepingCapacity: true)
             if let until = self.acceptPausedUntil, until <= self.now { self.resumeAccepting() }
+            // Before waiting again: what the taps gathered is handed on now, not with more traffic.
+            self.tapLoop.iterationEnded()
         }
         self.closeEverything()
+        self.tapLoop.iterationEnded()
     }
 
     /// How long `epoll_wait` may sleep: until the next timer slot, at once when connections

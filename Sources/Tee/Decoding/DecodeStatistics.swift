@@ -301,8 +301,8 @@ public final class DecodeStatistics: Sendable {
         update(&verdicts.summary[key, default: SummaryCounts()], count)
     }
 
-    func queued(bytes: Int) {
-        self.queuedFrames.add(1, ordering: .relaxed)
+    func queued(frames: Int, bytes: Int) {
+        self.queuedFrames.add(frames, ordering: .relaxed)
         self.queuedBytes.add(bytes, ordering: .relaxed)
     }
 
