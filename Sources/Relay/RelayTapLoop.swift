@@ -18,6 +18,8 @@ public protocol RelayTapBatch: AnyObject {
 /// it from their methods, which run on that thread.
 public final class RelayTapLoop {
     private struct Entry {
+        /// `owner`'s identity, compared first (no weak reference loaded for other owners).
+        let id: ObjectIdentifier
         /// What the batch belongs to (a tap factory's pipeline, say); the batch goes with it.
         weak var owner: AnyObject?
         let batch: any RelayTapBatch
@@ -36,11 +38,14 @@ public final class RelayTapLoop {
     /// The batch `owner` keeps on this loop, made by `make` on first use; flushed at the end of
     /// every iteration of the loop while `owner` lives (once more after it is gone, then dropped).
     public func batch<Batch: RelayTapBatch>(for owner: AnyObject, make: () -> Batch) -> Batch {
-        for entry in self.entries where type(of: entry.batch) == Batch.self && entry.owner === owner {
-            return unsafeDowncast(entry.batch as AnyObject, to: Batch.self)
+        let id = ObjectIdentifier(owner)
+        for index in self.entries.indices where self.entries[index].id == id {
+            // Another object at the address of one that is gone is not its owner.
+            guard self.entries[index].owner != nil, let batch = self.entries[index].batch as? Batch else { continue }
+            return batch
         }
         let batch = make()
-        self.entries.append(Entry(owner: owner, batch: batch))
+        self.entries.append(Entry(id: id, owner: owner, batch: batch))
         return batch
     }
 
