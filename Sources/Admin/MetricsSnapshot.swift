@@ -32,11 +32,16 @@ public struct MetricsSnapshot: Sendable {
         public var sum: Double
         public var count: UInt64 { self.cumulativeCounts.last ?? 0 }
 
-        /// - Precondition: `cumulativeCounts.count == upperBounds.count + 1`.
+        /// Expects one cumulative count per upper bound, then the `+Inf` one. A source that gives
+        /// another number still makes a well-formed histogram rather than stopping the process:
+        /// extra counts are dropped and missing ones repeat the last (cumulative counts never fall).
         public init(upperBounds: [Double], cumulativeCounts: [UInt64], sum: Double) {
-            precondition(cumulativeCounts.count == upperBounds.count + 1, "one count per bound plus +Inf")
+            let wanted = upperBounds.count + 1
+            var counts = Array(cumulativeCounts.prefix(wanted))
+            let last = counts.last ?? 0
+            while counts.count < wanted { counts.append(last) }
             self.upperBounds = upperBounds
-            self.cumulativeCounts = cumulativeCounts
+            self.cumulativeCounts = counts
             self.sum = sum
         }
     }

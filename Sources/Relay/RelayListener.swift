@@ -182,10 +182,13 @@ public final class RelayListener: Sendable {
     /// keep counting against them); returns
     /// whether it did. `listen` and `backlog` take effect through ``closeRemovedAddresses()`` and
     /// ``bindAddedAddresses()`` (`backlog` only for addresses bound from then on).
-    /// - Precondition: `configuration.name` is this listener's name.
+    ///
+    /// A listener keeps its name (metrics, logs and taps are keyed by it): settings given under
+    /// another name are applied under this one.
     @discardableResult
     public func replaceSettings(configuration: RelayListenerConfiguration, tapFactory: (any RelayTapFactory)?) -> Bool {
-        precondition(configuration.name == self.name, "a listener keeps its name")
+        var configuration = configuration
+        configuration.name = self.name
         return self.state.withLock { state in
             let shared = state.shared!
             let old = shared.configuration

@@ -30,7 +30,6 @@ public final class TargetPool: Sendable {
         coolDown: TimeAmount,
         carryingOver previous: TargetPool? = nil
     ) {
-        precondition(!targets.isEmpty, "a target pool needs at least one target")
         self.targets = targets
         self.strategy = strategy
         self.coolDown = coolDown
@@ -57,7 +56,9 @@ public final class TargetPool: Sendable {
     /// healthy targets in strategy order, then cooling ones, least recently failed first.
     public func candidates(now: NIODeadline = .now()) -> [Int] {
         // A single target is tried whatever its health: no order to work out, no lock, no allocation.
-        if self.targets.count == 1 { return self.allIndices }
+        // No target (configuration refuses that, a library user may not): no candidates, and
+        // the connection ends as one that no target accepted.
+        if self.targets.count <= 1 { return self.allIndices }
         return self.state.withLock { state in
             var order = Array(self.targets.indices)
             switch self.strategy {

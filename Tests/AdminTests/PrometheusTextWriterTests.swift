@@ -69,6 +69,16 @@ import Testing
         )
     }
 
+    @Test func aHistogramGivenTheWrongNumberOfCountsIsMadeWellFormedInsteadOfStopping() {
+        let short = MetricsSnapshot.HistogramValue(upperBounds: [0.1, 1], cumulativeCounts: [2], sum: 1)
+        #expect(short.cumulativeCounts == [2, 2, 2])
+        #expect(short.count == 2)
+        let long = MetricsSnapshot.HistogramValue(upperBounds: [0.1], cumulativeCounts: [1, 3, 9], sum: 1)
+        #expect(long.cumulativeCounts == [1, 3])
+        let empty = MetricsSnapshot.HistogramValue(upperBounds: [], cumulativeCounts: [], sum: 0)
+        #expect(empty.cumulativeCounts == [0])
+    }
+
     @Test func namesAreCheckedAgainstThePrometheusRules() {
         #expect(MetricName.isValid("zabbix_tee_connections_total"))
         #expect(MetricName.isValid("ns:rule_total"))

@@ -83,6 +83,21 @@ import Testing
         b.stop()
     }
 
+    @Test func settingsGivenUnderAnotherNameKeepTheListenersName() async throws {
+        let a = try EchoTarget("A")
+        let relay = try await RelayHarness(targets: [a.port])
+        let name = relay.listener.name
+        var settings = relay.listener.configuration
+        settings.name = name + "-renamed"
+        relay.listener.replaceSettings(configuration: settings, tapFactory: nil)
+        #expect(relay.listener.configuration.name == name)
+        let client = try await Client(port: relay.port)
+        #expect(client.greeting == "A")
+        client.close()
+        #expect(try await relay.shutdown())
+        a.stop()
+    }
+
     @Test func aTargetThatStaysKeepsItsCountersAndCoolDown() async throws {
         let refusing = try BlockingListener.refusingPort()
         let a = try EchoTarget("A")

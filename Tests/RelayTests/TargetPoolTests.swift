@@ -14,6 +14,13 @@ struct TargetPoolTests {
         #expect(pool.candidates() == [0, 1, 2])
     }
 
+    @Test(arguments: [BalanceStrategy.failover, .roundRobin, .random])
+    func aPoolWithoutTargetsOffersNoCandidatesInsteadOfStopping(strategy: BalanceStrategy) {
+        let pool = TargetPool(targets: [], strategy: strategy, coolDown: .seconds(30))
+        #expect(pool.candidates().isEmpty)
+        #expect(pool.candidates().isEmpty)
+    }
+
     @Test func failedTargetIsTriedLastUntilItsCoolDownEnds() {
         let pool = TargetPool(targets: [a, b, c], strategy: .failover, coolDown: .seconds(30))
         let now = NIODeadline.now()

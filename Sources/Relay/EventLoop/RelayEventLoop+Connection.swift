@@ -41,6 +41,7 @@ extension RelayEventLoop {
         case .connect(let attempt):
             self.connect(attempt: attempt, index: index, record)
         case .connectFailed(let attempt, let timedOut):
+            guard attempt < record.pointee.candidates.count else { return }
             let target = record.pointee.candidates[attempt]
             shared.targetPool.recordFailure(target, now: self.now)
             let error = timedOut ? "no answer within the connect timeout" : Self.connectErrorText(record.pointee)
@@ -140,7 +141,9 @@ extension RelayEventLoop {
 
     private func connect(attempt: Int, index: Int, _ record: UnsafeMutablePointer<RelayConnectionRecord>) {
         let shared = record.pointee.shared
-        guard let address = shared.address(ofTarget: record.pointee.candidates[attempt]) else {
+        guard attempt < record.pointee.candidates.count,
+            let address = shared.address(ofTarget: record.pointee.candidates[attempt])
+        else {
             record.pointee.connectError = EADDRNOTAVAIL
             record.pointee.machine.connectResult(.failed(socketOpened: false), now: self.now)
             return
