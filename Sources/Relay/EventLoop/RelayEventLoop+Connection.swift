@@ -207,7 +207,7 @@ extension RelayEventLoop {
         let info = RelayConnectionInfo(
             id: record.pointee.id,
             listener: shared.configuration.name,
-            client: record.pointee.peer.socketAddress,
+            client: record.pointee.peer,
             local: record.pointee.local,
             target: shared.targetPool.targets[target]
         )
