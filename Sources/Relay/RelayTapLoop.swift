@@ -25,7 +25,8 @@ public final class RelayTapLoop {
         let batch: any RelayTapBatch
     }
 
-    private var entries: [Entry] = []
+    /// Confined to the loop's thread and read for every connection: no run-time exclusivity check.
+    @exclusivity(unchecked) private var entries: [Entry] = []
 
     /// When the loop's current iteration started (the loop's clock, read once per iteration): a
     /// time for taps that need one and not a clock read of their own.
