@@ -55,22 +55,24 @@ final class RelayEventLoop: @unchecked Sendable {
     private let commands = Mutex<[Command]>([])
     private(set) var thread: pthread_t?
 
-    // Confined to the loop's thread from here on.
-    var slab = ConnectionSlab()
-    var wheel: TimerWheel
+    // Confined to the loop's thread from here on, and touched for every event: no run-time
+    // exclusivity check (about 100 instructions for every access spanning a call, some fifteen
+    // per churn connection).
+    @exclusivity(unchecked) var slab = ConnectionSlab()
+    @exclusivity(unchecked) var wheel: TimerWheel
     let scratch: UnsafeMutableRawBufferPointer
-    var spills = SpillPool(bufferSize: RelayEventLoop.scratchSize)
-    var listeners: [LoopListener?] = []
-    var runQueue: [Int] = []
-    var draining: [Int] = []
+    @exclusivity(unchecked) var spills = SpillPool(bufferSize: RelayEventLoop.scratchSize)
+    @exclusivity(unchecked) var listeners: [LoopListener?] = []
+    @exclusivity(unchecked) var runQueue: [Int] = []
+    @exclusivity(unchecked) var draining: [Int] = []
     /// Connections whose deadline came (reused, so expiring allocates nothing).
-    var due: [Int] = []
-    var nextTag: UInt32 = 1
-    var now: NIODeadline
-    var acceptPausedUntil: NIODeadline?
+    @exclusivity(unchecked) var due: [Int] = []
+    @exclusivity(unchecked) var nextTag: UInt32 = 1
+    @exclusivity(unchecked) var now: NIODeadline
+    @exclusivity(unchecked) var acceptPausedUntil: NIODeadline?
     /// The taps' view of the loop: its time and their batches, flushed once per iteration.
     let tapLoop: RelayTapLoop
-    private var running = true
+    @exclusivity(unchecked) private var running = true
     private let events: UnsafeMutablePointer<epoll_event>
 
     init(engine: RelayEngine, index: Int) throws {
