@@ -19,6 +19,8 @@ final class RiemannConnectionController {
     private let connector: RiemannConnector
     let wireFormat: EventWireFormat
     private var machine: Machine
+    /// Packs the batches; its scratch memory is reused from batch to batch.
+    private var frameEncoder = RiemannFrameEncoder()
     private var channels: [Machine.ConnectionID: any Channel] = [:]
     private var timers: [Machine.Timer: Scheduled<Void>] = [:]
     private var shutdownPromises: [EventLoopPromise<Void>] = []
@@ -196,7 +198,7 @@ final class RiemannConnectionController {
         case .riemann:
             do {
                 // Cannot fail for size: the machine cuts batches to maximumBatchBytes.
-                try RiemannMessageCodec.encodeFrame(events: entries.lazy.map(\.event), into: &frame)
+                try self.frameEncoder.encodeFrame(entries, into: &frame)
             } catch {
                 self.feed { $0.writeFailed(connection: connection, error: error, now: $1) }
                 return

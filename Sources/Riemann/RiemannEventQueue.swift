@@ -69,7 +69,9 @@ public final class RiemannEventQueue: Sendable {
     /// A queued event, its encoded size and how many times it has been written without being
     /// acknowledged.
     public struct Entry: Sendable, Equatable {
-        public var event: RiemannEvent
+        /// Never changes once queued, so that ``byteCount`` stays its size: the encoder reserves
+        /// the wire bytes of a batch from the byte counts.
+        public let event: RiemannEvent
         public var deliveryAttempts: Int
         /// ``RiemannEvent/encodedSizeInMessage`` of `event`, computed once when the entry is made.
         public let byteCount: Int
@@ -292,16 +294,18 @@ public final class RiemannEventQueue: Sendable {
             batch.reserveCapacity(min(maximumCount, state.entries.count))
             var bytes = 0
             var tooLarge = 0
-            while batch.count < maximumCount, let first = state.entries.first {
+            // Entries are moved out and, for the one that does not fit, back: never copied.
+            while batch.count < maximumCount, let first = state.popFirst() {
                 if first.byteCount > state.limits.eventBytes {
-                    _ = state.popFirst()
                     tooLarge += 1
                     continue
                 }
-                guard batch.isEmpty || first.byteCount <= maximumBytes - bytes else { break }
+                guard batch.isEmpty || first.byteCount <= maximumBytes - bytes else {
+                    state.prepend(first)
+                    break
+                }
                 bytes += first.byteCount
                 batch.append(first)
-                _ = state.popFirst()
             }
             state.countDrop(tooLarge, .eventTooLarge)
             return batch

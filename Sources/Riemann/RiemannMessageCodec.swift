@@ -16,10 +16,11 @@ public enum RiemannCodecError: Error, Sendable, Equatable {
 /// Encodes ``RiemannMessage``s to Riemann's protobuf wire format and decodes them back,
 /// through the protoc-c generated code in `CRiemannProto`.
 ///
-/// Encoding builds the C structs in a ``ProtobufArena`` (a constant number of allocations per
-/// message, independent of the number of events), packs straight into the destination
-/// `ByteBuffer`, and frees the arena. Decoding copies everything into Swift values and frees
-/// the unpacked C message before returning.
+/// A message of events alone is packed one `Event` at a time straight into the destination
+/// `ByteBuffer` (``RiemannFrameEncoder``); one with `ok`, `error` or `query` is built as a whole
+/// C `Msg` in a ``ProtobufArena`` and packed at once — the two give the same bytes for the same
+/// events. Decoding copies everything into Swift values and frees the unpacked C message before
+/// returning.
 public enum RiemannMessageCodec {
     /// Length of the TCP frame header: a 4-byte big-endian body length.
     public static let frameHeaderLength = 4
@@ -118,6 +119,8 @@ public enum RiemannMessageCodec {
 
     // MARK: - Encoding internals
 
+    /// Packs a `Msg` with `ok`/`error`/`query` as one message (events alone go through
+    /// ``RiemannFrameEncoder``, which writes the same bytes).
     private static func encodeFrame<Events: Collection<RiemannEvent>>(
         ok: Bool?,
         error: String?,
@@ -125,6 +128,11 @@ public enum RiemannMessageCodec {
         events: Events,
         into buffer: inout ByteBuffer
     ) throws(RiemannCodecError) {
+        if ok == nil, error == nil, query == nil {
+            var encoder = RiemannFrameEncoder()
+            try encoder.encodeFrame(events: events, into: &buffer)
+            return
+        }
         try self.withPackedMessage(ok: ok, error: error, query: query, events: events) {
             (msg) throws(RiemannCodecError) in
             let size = riemann__msg__get_packed_size(msg)
@@ -151,74 +159,41 @@ public enum RiemannMessageCodec {
         events: Events,
         _ body: (UnsafePointer<Riemann__Msg>) throws(RiemannCodecError) -> Result
     ) throws(RiemannCodecError) -> Result {
-        var stringBytes = Self.cStringSize(error) + Self.cStringSize(query)
-        var tagCount = 0
-        var attributeCount = 0
+        var scratch = Self.cStringSize(error) + Self.cStringSize(query)
         for event in events {
-            stringBytes += event.cStringBytes
-            tagCount += event.tags.count
-            attributeCount += event.attributes.count
+            scratch += ProtobufArena.bytes(for: event, encodedSize: event.encodedSize)
         }
         let eventCount = events.count
+        scratch += eventCount * (MemoryLayout<Riemann__Event>.stride + MemoryLayout<UnsafeRawPointer>.stride) + 16
 
-        return try ProtobufArena.with(stringBytes: stringBytes) { (arena) throws(RiemannCodecError) in
-            let cEvents = try arena.allocate(Riemann__Event.self, count: eventCount)
-            let cEventPointers = try arena.allocate(UnsafeMutablePointer<Riemann__Event>?.self, count: eventCount)
-            let cAttributes = try arena.allocate(Riemann__Attribute.self, count: attributeCount)
-            let cAttributePointers = try arena.allocate(
-                UnsafeMutablePointer<Riemann__Attribute>?.self,
-                count: attributeCount
-            )
-            let cTags = try arena.allocate(UnsafeMutablePointer<CChar>?.self, count: tagCount)
-
-            var nextTag = 0
-            var nextAttribute = 0
-            for (index, event) in events.enumerated() {
-                let cEvent = cEvents + index
-                riemann__event__init(cEvent)
-                try cEvent.pointee.fill(from: event, arena: &arena)
-
-                if !event.tags.isEmpty {
-                    cEvent.pointee.n_tags = event.tags.count
-                    cEvent.pointee.tags = cTags + nextTag
-                    for tag in event.tags {
-                        cTags[nextTag] = try arena.cString(tag)
-                        nextTag += 1
-                    }
-                }
-                if !event.attributes.isEmpty {
-                    cEvent.pointee.n_attributes = event.attributes.count
-                    cEvent.pointee.attributes = cAttributePointers + nextAttribute
-                    for attribute in event.attributes {
-                        let cAttribute = cAttributes + nextAttribute
-                        riemann__attribute__init(cAttribute)
-                        cAttribute.pointee.key = try arena.cString(attribute.key)
-                        cAttribute.pointee.value = try arena.optionalCString(attribute.value)
-                        cAttributePointers[nextAttribute] = cAttribute
-                        nextAttribute += 1
-                    }
-                }
-                cEventPointers[index] = cEvent
+        var arena = ProtobufArena()
+        try arena.reset(reserving: scratch)
+        let cEvents = try arena.allocate(Riemann__Event.self, count: eventCount)
+        let cEventPointers = try arena.allocate(UnsafeMutablePointer<Riemann__Event>?.self, count: eventCount)
+        for (index, event) in events.enumerated() {
+            try withUnsafePointer(to: event) { (event) throws(RiemannCodecError) in
+                try arena.fill(&cEvents[index], from: event)
             }
+            cEventPointers[index] = cEvents + index
+        }
 
-            var msg = Riemann__Msg()
-            riemann__msg__init(&msg)
-            if let ok {
-                msg.has_ok = 1
-                msg.ok = ok ? 1 : 0
+        var msg = Riemann__Msg()
+        riemann__msg__init(&msg)
+        if let ok {
+            msg.has_ok = 1
+            msg.ok = ok ? 1 : 0
+        }
+        msg.error = try arena.optionalCString(error)
+        var cQuery = Riemann__Query()
+        riemann__query__init(&cQuery)
+        cQuery.string = try arena.optionalCString(query)
+        msg.n_events = eventCount
+        msg.events = eventCount > 0 ? cEventPointers : nil
+        return try withUnsafeMutablePointer(to: &cQuery) { (queryPointer) throws(RiemannCodecError) in
+            if query != nil {
+                msg.query = queryPointer
             }
-            msg.error = try arena.optionalCString(error)
-            var cQuery = Riemann__Query()
-            riemann__query__init(&cQuery)
-            cQuery.string = try arena.optionalCString(query)
-            msg.n_events = eventCount
-            msg.events = eventCount > 0 ? cEventPointers : nil
-            return try withUnsafeMutablePointer(to: &cQuery) { (queryPointer) throws(RiemannCodecError) in
-                if query != nil {
-                    msg.query = queryPointer
-                }
-                return try withUnsafePointer(to: &msg) { (msg) throws(RiemannCodecError) in try body(msg) }
-            }
+            return try withUnsafePointer(to: &msg) { (msg) throws(RiemannCodecError) in try body(msg) }
         }
     }
 
@@ -227,53 +202,72 @@ public enum RiemannMessageCodec {
     }
 }
 
-extension RiemannEvent {
-    /// Bytes this event's strings need as C strings (with NULs).
-    fileprivate var cStringBytes: Int {
-        var total =
-            RiemannMessageCodec.cStringSize(self.state) + RiemannMessageCodec.cStringSize(self.service)
-            + RiemannMessageCodec.cStringSize(self.host) + RiemannMessageCodec.cStringSize(self.description)
-        for tag in self.tags {
-            total += tag.utf8.count + 1
+extension ProtobufArena {
+    /// Makes `cEvent` the C `Event` of `event`: its strings, tags and attributes are copies held
+    /// by the arena, valid until the arena's next reset.
+    ///
+    /// `event` is read through a pointer: a borrowed value would be copied whole first (the
+    /// compiler cannot tell that the arena's writes leave it alone), and that copy cost more than
+    /// the rest of this function.
+    mutating func fill(
+        _ cEvent: inout Riemann__Event,
+        from event: UnsafePointer<RiemannEvent>
+    ) throws(RiemannCodecError) {
+        riemann__event__init(&cEvent)
+        if let time = event.pointee.time {
+            cEvent.has_time = 1
+            cEvent.time = time
         }
-        for attribute in self.attributes {
-            total += attribute.key.utf8.count + 1 + RiemannMessageCodec.cStringSize(attribute.value)
+        if let timeMicros = event.pointee.timeMicros {
+            cEvent.has_time_micros = 1
+            cEvent.time_micros = timeMicros
         }
-        return total
-    }
-}
-
-extension Riemann__Event {
-    /// Fills the scalar and string fields (not tags/attributes) from `event`.
-    fileprivate mutating func fill(from event: RiemannEvent, arena: inout ProtobufArena) throws(RiemannCodecError) {
-        if let time = event.time {
-            self.has_time = 1
-            self.time = time
+        cEvent.state = try self.optionalCString(event.pointee.state)
+        cEvent.service = try self.optionalCString(event.pointee.service)
+        cEvent.host = try self.optionalCString(event.pointee.host)
+        cEvent.description = try self.optionalCString(event.pointee.description)
+        if let ttl = event.pointee.ttl {
+            cEvent.has_ttl = 1
+            cEvent.ttl = ttl
         }
-        if let timeMicros = event.timeMicros {
-            self.has_time_micros = 1
-            self.time_micros = timeMicros
-        }
-        self.state = try arena.optionalCString(event.state)
-        self.service = try arena.optionalCString(event.service)
-        self.host = try arena.optionalCString(event.host)
-        self.description = try arena.optionalCString(event.description)
-        if let ttl = event.ttl {
-            self.has_ttl = 1
-            self.ttl = ttl
-        }
-        switch event.metric {
+        switch event.pointee.metric {
         case .sint64(let value):
-            self.has_metric_sint64 = 1
-            self.metric_sint64 = value
+            cEvent.has_metric_sint64 = 1
+            cEvent.metric_sint64 = value
         case .double(let value):
-            self.has_metric_d = 1
-            self.metric_d = value
+            cEvent.has_metric_d = 1
+            cEvent.metric_d = value
         case .float(let value):
-            self.has_metric_f = 1
-            self.metric_f = value
+            cEvent.has_metric_f = 1
+            cEvent.metric_f = value
         case nil:
             break
+        }
+        let tagCount = event.pointee.tags.count
+        if tagCount > 0 {
+            let cTags = try self.allocate(UnsafeMutablePointer<CChar>?.self, count: tagCount)
+            for index in 0..<tagCount {
+                cTags[index] = try self.cString(event.pointee.tags[index])
+            }
+            cEvent.n_tags = tagCount
+            cEvent.tags = cTags
+        }
+        let attributeCount = event.pointee.attributes.count
+        if attributeCount > 0 {
+            let cAttributes = try self.allocate(Riemann__Attribute.self, count: attributeCount)
+            let cAttributePointers = try self.allocate(
+                UnsafeMutablePointer<Riemann__Attribute>?.self,
+                count: attributeCount
+            )
+            for index in 0..<attributeCount {
+                let cAttribute = cAttributes + index
+                riemann__attribute__init(cAttribute)
+                cAttribute.pointee.key = try self.cString(event.pointee.attributes[index].key)
+                cAttribute.pointee.value = try self.optionalCString(event.pointee.attributes[index].value)
+                cAttributePointers[index] = cAttribute
+            }
+            cEvent.n_attributes = attributeCount
+            cEvent.attributes = cAttributePointers
         }
     }
 }

@@ -43,10 +43,10 @@ struct RingBuffer<Element> {
         self.count += 1
     }
 
+    // `take()` moves the element out of its slot: no copy, no retain and release of what it holds.
     mutating func popFirst() -> Element? {
         guard self.count > 0 else { return nil }
-        let element = self.storage[self.head]
-        self.storage[self.head] = nil
+        let element = self.storage[self.head].take()
         self.head = self.physical(1)
         self.count -= 1
         return element
@@ -55,8 +55,7 @@ struct RingBuffer<Element> {
     mutating func popLast() -> Element? {
         guard self.count > 0 else { return nil }
         let index = self.physical(self.count - 1)
-        let element = self.storage[index]
-        self.storage[index] = nil
+        let element = self.storage[index].take()
         self.count -= 1
         return element
     }

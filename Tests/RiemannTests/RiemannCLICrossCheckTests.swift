@@ -1,9 +1,12 @@
-import Riemann
+import NIOCore
 import TestSupport
 import Testing
 
+@testable import Riemann
+
 /// The reference C client (`riemann-client`, Debian riemann-c-client) against our test server:
-/// its frames decode to exactly the fields given on its command line, and our ack satisfies it.
+/// its frames decode to exactly the fields given on its command line, our ack satisfies it, and
+/// it decodes the events our client's encoder writes.
 @Suite(.tags(.integration), .tier(.integration)) struct RiemannCLICrossCheckTests {
     static let cli = "/usr/bin/riemann-client"
 
@@ -48,6 +51,39 @@ import Testing
         #expect(Set(event.attributes) == Set(Self.expectedEvent(metric: metric).attributes))
         event.attributes = Self.expectedEvent(metric: metric).attributes
         #expect(event == Self.expectedEvent(metric: metric))
+        await server.shutdown()
+    }
+
+    /// `riemann-client query` prints the events of the server's reply: the reply here is `ok`
+    /// followed by the events exactly as ``RiemannFrameEncoder`` writes a batch of them (a `Msg`'s
+    /// fields may come in any order), so riemann-c-client's own decoder reads our wire bytes.
+    @Test(.enabled(if: isExecutable(RiemannCLICrossCheckTests.cli)))
+    func referenceClientDecodesTheEventsOurEncoderWrites() async throws {
+        let events = RiemannEncodingIdentityTests.batch
+        var encoder = RiemannFrameEncoder()
+        var frame = ByteBuffer()
+        try encoder.encodeFrame(events.map { RiemannEventQueue.Entry(event: $0) }, into: &frame)
+        let body = Array(frame.readableBytesView.dropFirst(4))
+        let reply = [UInt8(0x10), 0x01] + body  // ok: true, then the events
+        let length = UInt32(reply.count)
+        let server = try await RiemannTestServer.start(
+            replyMode: .rawBytes(
+                [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
+                    + reply
+            )
+        )
+        let output = try await runProcess(Self.cli, ["query", "true", "127.0.0.1", "\(server.port)"])
+        #expect(output.exitCode == 0, "stderr: \(output.standardError)")
+        let printed = output.standardOutput
+        #expect(printed.components(separatedBy: "Event #").count - 1 == events.count)
+        for expected in [
+            "service = system.cpu.load[all,avg1]", "host = bench-agent-0001", "metric_sint64 = 42",
+            "zabbix_listener = churn", "service = cut", "tags = [ zabbix agent ]", "request = agent data",
+            "description = load average", "ttl = 60.000000", "metric_d = -1.500000",
+            "description = " + String(repeating: "x", count: 200),
+        ] {
+            #expect(printed.contains(expected), "riemann-client query printed:\n\(printed)")
+        }
         await server.shutdown()
     }
 
