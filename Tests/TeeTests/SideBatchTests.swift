@@ -123,4 +123,16 @@ struct SideBatchTests {
         loop.iterationEnded()
         #expect(queue.takeAll(timeout: .zero).map(Array.init)?.count == 2, "what was gathered is still handed over")
     }
+
+    @Test func anOfferTheQueueRefusesHoldsNoPlaceAndNoBytes() {
+        let budget = ByteBudget(limit: 100)
+        let queue = SideQueue<Int>(maximumItems: 1, bytes: budget)
+        #expect(queue.offer(1, bytes: 10))
+        #expect(!queue.offer(2, bytes: 10), "full")
+        #expect(budget.bytesInUse == 10)
+        _ = queue.takeAll(timeout: .zero)
+        queue.close()
+        #expect(!queue.offer(3, bytes: 10), "closed")
+        #expect(budget.bytesInUse == 10, "only the item taken holds bytes until the consumer releases them")
+    }
 }

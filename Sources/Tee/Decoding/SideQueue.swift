@@ -53,6 +53,7 @@ final class SideQueue<Item>: @unchecked Sendable {
         defer { self.condition.unlock() }
         guard !self.closed else {
             self.places.release(1)
+            if !control { self.bytes.release(bytes) }
             return false
         }
         if self.chunks.isEmpty {
