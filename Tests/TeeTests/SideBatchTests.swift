@@ -135,4 +135,17 @@ struct SideBatchTests {
         #expect(!queue.offer(3, bytes: 10), "closed")
         #expect(budget.bytesInUse == 10, "only the item taken holds bytes until the consumer releases them")
     }
+
+    @Test func whatReachesAClosedQueueAtTheEndOfTheIterationGivesItsBytesBack() async throws {
+        let pipeline = Self.pipeline()
+        let loop = RelayTapLoop(now: .uptimeNanoseconds(0))
+        let tap = try #require(pipeline.tapFactory.makeTap(for: Self.info(1), on: loop))
+        try Self.request.withUnsafeBytes { try tap.observe($0, direction: .clientToServer) }
+        #expect(pipeline.frameBytes.bytesInUse > 0)
+        await pipeline.shutdown()
+        loop.iterationEnded()
+        #expect(pipeline.frameBytes.bytesInUse == 0)
+        #expect(pipeline.statistics.queueFrames == 0)
+        #expect(pipeline.statistics.queueBytes == 0)
+    }
 }

@@ -15,6 +15,7 @@ import ZabbixProtocol
 final class SideBatch: RelayTapBatch {
     private let queues: [SideQueue<SideWork>]
     private let statistics: DecodeStatistics
+    private let frameBytes: ByteBudget
     /// Gathered items, per queue. Written for every item on the event loop, whose thread alone
     /// touches the batch: no run-time exclusivity check (a class's stored `var` pays one on
     /// every write otherwise).
@@ -26,6 +27,7 @@ final class SideBatch: RelayTapBatch {
     init(pipeline: SidePipeline) {
         self.queues = pipeline.queues
         self.statistics = pipeline.statistics
+        self.frameBytes = pipeline.frameBytes
         self.pending = Array(repeating: [], count: pipeline.queues.count)
     }
 
@@ -55,9 +57,24 @@ final class SideBatch: RelayTapBatch {
         }
         for index in self.pending.indices where !self.pending[index].isEmpty {
             let count = self.pending[index].count
-            self.queues[index].append(contentsOf: &self.pending[index])
+            if !self.queues[index].append(contentsOf: &self.pending[index]) {
+                self.dropped(self.pending[index])
+                self.pending[index].removeAll()
+            }
             // The next iteration gathers into storage of its own (one allocation, not one per doubling).
             self.pending[index].reserveCapacity(max(8, count))
         }
+    }
+
+    /// The queue closed (shutting down) before `items` reached it: their frames hold no bytes
+    /// and are no longer queued.
+    private func dropped(_ items: [SideWork]) {
+        var frames = (count: 0, bytes: 0)
+        for case .frame(_, _, let frame, _) in items {
+            frames.count += 1
+            frames.bytes += frame.payload.readableBytes
+        }
+        self.frameBytes.release(frames.bytes)
+        self.statistics.dequeued(frames: frames.count, bytes: frames.bytes)
     }
 }

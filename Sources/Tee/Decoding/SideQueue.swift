@@ -76,20 +76,20 @@ final class SideQueue<Item>: @unchecked Sendable {
     }
 
     /// Appends `items`, whose places were reserved, as one chunk (no copy), leaving `items`
-    /// empty; returns `false` when the queue is closed (the items are dropped). One lock, at most
-    /// one wake-up.
+    /// empty; returns `false` when the queue is closed: the items are not taken (their places
+    /// are given back, the rest is the caller's). One lock, at most one wake-up.
     @discardableResult
     func append(contentsOf items: inout [Item]) -> Bool {
         guard !items.isEmpty else { return true }
-        let count = items.count
-        var chunk: [Item] = []
-        swap(&chunk, &items)
         self.condition.lock()
         defer { self.condition.unlock() }
         guard !self.closed else {
-            self.places.release(count)
+            self.places.release(items.count)
             return false
         }
+        let count = items.count
+        var chunk: [Item] = []
+        swap(&chunk, &items)
         self.chunks.append(chunk)
         self.queued(count)
         return true
