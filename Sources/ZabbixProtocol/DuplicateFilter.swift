@@ -77,7 +77,8 @@ public struct DuplicateFilter: Sendable {
                     let last =
                         remembering
                         ? self.lastID(of: session)
-                        : earlierRuns[session] ?? self.current[session] ?? self.previous[session]
+                        : Self.lookUp(session, in: earlierRuns) ?? self.current[session]
+                            ?? Self.lookUp(session, in: self.previous)
                     run = (session, last)
                 }
                 if let last = run!.last, id <= last {
@@ -120,14 +121,23 @@ public struct DuplicateFilter: Sendable {
     }
 
     private mutating func rememberAtLeast(_ session: String, _ id: UInt64) {
-        // A session of the current generation (an agent uploading again) is raised in place: one
-        // lookup (hashing the session) instead of three.
-        if let index = self.current.index(forKey: session) {
-            if self.current.values[index] < id { self.current.values[index] = id }
+        if self.current.count >= self.maximumSessions / 2 {
+            // A full generation: a new session starts the next one (``remember(_:_:)``).
+            if let index = self.current.index(forKey: session) {
+                if self.current.values[index] < id { self.current.values[index] = id }
+                return
+            }
+            self.remember(session, max(self.takePrevious(session) ?? 0, id))
             return
         }
-        let last = self.previous.removeValue(forKey: session)
-        self.remember(session, max(last ?? 0, id))
+        // One lookup (hashing the session) for a session already in this generation and for a
+        // new one: written, then put back if it was higher.
+        if let old = self.current.updateValue(id, forKey: session) {
+            if old > id { self.current[session] = old }
+            return
+        }
+        // New in this generation: what the previous one remembered, if higher.
+        if let last = self.takePrevious(session), last > id { self.current[session] = last }
     }
 
     /// Remembers `id` as seen in `session` (never lowering what is remembered): for callers that
@@ -140,11 +150,23 @@ public struct DuplicateFilter: Sendable {
     /// it back in the current one).
     private mutating func lastID(of session: String) -> UInt64? {
         if let value = self.current[session] { return value }
-        return self.previous.removeValue(forKey: session)
+        return self.takePrevious(session)
+    }
+
+    /// `session`'s id in `ids`; an empty dictionary is not searched (no hashing of the session).
+    private static func lookUp(_ session: String, in ids: [String: UInt64]) -> UInt64? {
+        ids.isEmpty ? nil : ids[session]
+    }
+
+    /// `session`'s last id in the previous generation, taken out of it. An empty generation (the
+    /// filter's first, or after a quiet spell) is not searched: no hashing of the session.
+    private mutating func takePrevious(_ session: String) -> UInt64? {
+        self.previous.isEmpty ? nil : self.previous.removeValue(forKey: session)
     }
 
     private mutating func remember(_ session: String, _ id: UInt64) {
-        if self.current[session] == nil && self.current.count >= self.maximumSessions / 2 {
+        // The count first: only a full generation needs to know whether the session is in it.
+        if self.current.count >= self.maximumSessions / 2 && self.current[session] == nil {
             self.previous = self.current
             self.current = [:]
             self.current.reserveCapacity(self.maximumSessions / 2)

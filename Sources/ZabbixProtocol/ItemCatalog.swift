@@ -69,6 +69,9 @@ public struct ItemCatalog: Sendable, Hashable {
     public internal(set) var count: Int = 0
     /// Inserts refused because the catalog (or a proxy's quota) was full.
     public internal(set) var refusedCount: Int = 0
+    /// Update intervals held by key (``Namespace/keyedDelays``, all namespaces): while there are
+    /// none, a keyed value's delay is known to be unknown without building its namespace's name.
+    public private(set) var keyedDelayCount: Int = 0
     /// Of ``refusedCount``: inserts refused because the proxy's namespace was at its quota.
     public internal(set) var quotaRefusedCount: Int = 0
     var namespaces: [String: Namespace] = [:]
@@ -147,7 +150,8 @@ public struct ItemCatalog: Sendable, Hashable {
     /// The update interval of an agent's item that values name by key (agentd before 7.0), if an
     /// `active checks` reply on `listener` told it.
     public func delay(forKeyed value: ItemValue, listener: String) -> ZabbixUpdateInterval? {
-        guard value.requestType == .agentData, let host = value.host, let key = value.key else { return nil }
+        guard self.keyedDelayCount > 0, value.requestType == .agentData, let host = value.host, let key = value.key
+        else { return nil }
         return self.namespaces[Self.agentNamespace(listener: listener, host: host)]?.keyedDelays[key]
     }
 
@@ -197,7 +201,10 @@ public struct ItemCatalog: Sendable, Hashable {
             }
             self.count += 1
         }
-        if space.count > 0 { self.namespaces[name] = space }
+        if space.count > 0 {
+            self.keyedDelayCount += space.keyedDelays.count
+            self.namespaces[name] = space
+        }
     }
 
     /// Learns a proxy's items from a configuration payload seen on `listener`, for the proxy named
@@ -273,6 +280,7 @@ public struct ItemCatalog: Sendable, Hashable {
     public mutating func removeNamespace(_ name: String) {
         if let space = self.namespaces.removeValue(forKey: name) {
             self.count -= space.count
+            self.keyedDelayCount -= space.keyedDelays.count
         }
     }
 }

@@ -369,6 +369,13 @@ public struct JSONReader {
             // The run of plain characters (printable ASCII but quote and backslash), with the
             // position in a local: most of a Zabbix payload's text is such runs.
             var plain = self.index
+            // Eight bytes at a time while a whole word is plain (the byte loop below finds where
+            // a word that is not stops, and decides).
+            while plain &+ 8 <= count,
+                !Self.holdsNonPlainByte(bytes.loadUnaligned(fromByteOffset: plain, as: UInt64.self))
+            {
+                plain &+= 8
+            }
             while plain < count {
                 let byte = bytes[plain]
                 guard byte >= 0x20, byte < 0x80, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") else { break }
@@ -396,6 +403,20 @@ public struct JSONReader {
             }
         }
         throw self.error(.unexpectedEnd)
+    }
+
+    /// Whether any of the eight bytes of `word` is not plain string text: a control character
+    /// (< 0x20), a non-ASCII byte (≥ 0x80), a quote or a backslash. Exact about whether there is
+    /// one (no false negatives), by the classic SWAR tests ("has less than", "has zero byte").
+    @inline(__always)
+    static func holdsNonPlainByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+        let backslash = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        let quoteOrBackslash = ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash) & highs
+        return (word & highs) | control | quoteOrBackslash != 0
     }
 
     /// Validates one multi-byte UTF-8 sequence (RFC 3629: no overlongs, no surrogates, ≤ U+10FFFF).

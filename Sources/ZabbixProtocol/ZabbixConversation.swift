@@ -39,7 +39,9 @@ public enum ZabbixPeer: Sendable, Hashable {
 /// key longer than Zabbix allows) are counted (``takeDroppedRows()``).
 public struct ZabbixConversation: Sendable {
     private enum Expected: Sendable {
-        case activeChecksReply(ActiveChecksRequest)
+        /// Indirect: the request is large and rare; inline it made every expectation (one per
+        /// frame) costly to move and destroy.
+        indirect case activeChecksReply(ActiveChecksRequest)
         case response
         case historyPushReply
         case proxyDataReply
@@ -100,8 +102,7 @@ public struct ZabbixConversation: Sendable {
         bytes: UnsafeRawBufferPointer,
         from peer: ZabbixPeer
     ) throws(ZabbixMessageError) -> ZabbixMessage {
-        let expectation = self.expectation
-        self.expectation = nil
+        let expectation = self.expectation.take()
         let startsWithBrace = Self.firstNonWhitespace(bytes) == UInt8(ascii: "{")
 
         if let expectation, expectation.peer == peer, case .passiveCheckReply(let request) = expectation.expected,
@@ -140,7 +141,7 @@ public struct ZabbixConversation: Sendable {
         let role = expectation.flatMap { $0.peer == peer ? $0.expected.role : nil } ?? .none
         let scan: PayloadScan
         do {
-            scan = try PayloadScan.read(bytes, role: role, budget: self.budget, maximumDepth: self.maximumDepth)
+            scan = try PayloadScan(reading: bytes, role: role, budget: self.budget, maximumDepth: self.maximumDepth)
         } catch {
             if error.reason == .budgetExceeded { throw .budgetExceeded(limit: self.budget) }
             throw .invalidJSON(error)

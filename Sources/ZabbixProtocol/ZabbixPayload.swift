@@ -21,17 +21,6 @@ enum PayloadRole: Sendable, Equatable {
     case passiveCheckReply
     /// A configuration payload: the object itself holds the tables.
     case proxyConfigPayload
-
-    init(request: String) {
-        switch request {
-        case "agent data", "sender data": self = .valueUpload
-        case "history.push": self = .historyPush
-        case "proxy data": self = .proxyData
-        case "proxy config": self = .proxyConfigPush
-        case "passive checks": self = .passiveChecks
-        default: self = .none
-        }
-    }
 }
 
 /// The members of a message's top-level object that the decoders read.
@@ -153,30 +142,47 @@ struct PayloadScan {
     private(set) var activeCheckItems: [ActiveCheckItem]?
     private(set) var passiveKeys: [String] = []
     private(set) var passiveResults: [PassiveCheckResult] = []
-    /// The payload as a configuration (``PayloadRole/proxyConfigPayload``).
-    private var config = ProxyConfigReader()
-    /// The `data` object of a ≤ 6.2 push, and its member count.
-    private var pushed: (reader: ProxyConfigReader, memberCount: Int)?
+    /// The configuration readers, made only for a payload that holds a configuration.
+    private var configReaders: ConfigReaders?
     private(set) var dropped = DroppedRows()
 
     private init(role: PayloadRole) {
         self.role = role
     }
 
+    /// What a configuration payload or push is read into. Kept apart, behind one reference: every
+    /// scan is built, moved and destroyed whole, and item values and replies, by far the most
+    /// frequent payloads, have no configuration. Only the scan being read mutates it, so the
+    /// reference is never shared while it changes.
+    private final class ConfigReaders {
+        /// The payload as a configuration (``PayloadRole/proxyConfigPayload``).
+        var config = ProxyConfigReader()
+        /// The `data` object of a ≤ 6.2 push, and its member count.
+        var pushed: (reader: ProxyConfigReader, memberCount: Int)?
+    }
+
+    /// The configuration readers, made on first use.
+    private mutating func readers() -> ConfigReaders {
+        if let readers = self.configReaders { return readers }
+        let readers = ConfigReaders()
+        self.configReaders = readers
+        return readers
+    }
+
     /// Whether a member of this name was present (any value, `null` included).
     func has(_ member: TopLevelMember) -> Bool { self.seen & (1 << member.rawValue) != 0 }
 
     /// `config_revision`, wherever the configuration reader took it.
-    var configRevision: UInt64? { self.topLevelConfigRevision ?? self.config.configRevision }
+    var configRevision: UInt64? { self.topLevelConfigRevision ?? self.configReaders?.config.configRevision }
 
     /// The payload as a configuration payload.
     func proxyConfig(proxyHost: String?) -> ProxyConfig {
-        self.config.config(proxyHost: proxyHost, memberCount: self.memberCount)
+        (self.configReaders?.config ?? ProxyConfigReader()).config(proxyHost: proxyHost, memberCount: self.memberCount)
     }
 
     /// The configuration pushed in a ≤ 6.2 `proxy config` request's `data` object.
     var pushedConfig: ProxyConfig? {
-        self.pushed.map { $0.reader.config(proxyHost: nil, memberCount: $0.memberCount) }
+        self.configReaders?.pushed.map { $0.reader.config(proxyHost: nil, memberCount: $0.memberCount) }
     }
 
     /// The payload as a trapper reply.
@@ -191,29 +197,33 @@ struct PayloadScan {
     }
 
     /// Reads the object in `bytes` (the caller checked that it starts with `{`).
-    static func read(
-        _ bytes: UnsafeRawBufferPointer,
+    ///
+    /// An initializer, not a function returning a scan: the scan is built where the caller keeps
+    /// it, where a returned one was copied whole (hundreds of bytes, its strings retained) once
+    /// per payload.
+    init(
+        reading bytes: UnsafeRawBufferPointer,
         role: PayloadRole,
         budget: Int,
         maximumDepth: Int
-    ) throws(JSONParseError) -> PayloadScan {
+    ) throws(JSONParseError) {
         var reader = JSONReader(bytes, maximumDepth: maximumDepth, budget: budget)
-        var scan = PayloadScan(role: role)
+        self.init(role: role)
         // Where `data` and `history data` start, and the role they were read for (nil: passed over).
         var data: (offset: Int, readAs: PayloadRole?)?
         var history: (offset: Int, readAs: PayloadRole?)?
         try reader.beginObject()
         while let name = try reader.nextName() {
-            scan.memberCount += 1
+            self.memberCount += 1
             guard let member = reader.withName(name, TopLevelMember.init) else {
                 try reader.skipValue()
                 continue
             }
-            let first = !scan.has(member)
-            scan.seen |= 1 << member.rawValue
-            if scan.role == .proxyConfigPayload, let configMember = member.configMember {
+            let first = !self.has(member)
+            self.seen |= 1 << member.rawValue
+            if self.role == .proxyConfigPayload, let configMember = member.configMember {
                 if member == .data, first { data = (reader.index, .proxyConfigPayload) }
-                try scan.config.read(configMember, &reader)
+                try self.readers().config.read(configMember, &reader)
                 continue
             }
             guard first else {
@@ -223,30 +233,31 @@ struct PayloadScan {
             switch member {
             case .data:
                 let offset = reader.index
-                data = (offset, try scan.readData(&reader) ? scan.role : nil)
+                data = (offset, try self.readData(&reader) ? self.role : nil)
             case .historyData:
                 let offset = reader.index
-                history = (offset, try scan.readHistory(&reader) ? scan.role : nil)
+                history = (offset, try self.readHistory(&reader) ? self.role : nil)
             default:
-                try scan.readScalar(member, &reader)
+                try self.readScalar(member, &reader)
             }
         }
         try reader.finish()
 
         // Containers met before the `request` that says what they are.
-        if let offset = data?.offset, data?.readAs != scan.role, scan.role.readsData {
+        if let offset = data?.offset, data?.readAs != self.role, self.role.readsData {
             var again = reader.rewound(to: offset, depth: 1, budget: reader.budget)
-            _ = try scan.readData(&again)
+            _ = try self.readData(&again)
             try reader.charge(reader.budget - again.budget)
         }
-        if let offset = history?.offset, history?.readAs != scan.role, scan.role == .proxyData {
+        if let offset = history?.offset, history?.readAs != self.role, self.role == .proxyData {
             var again = reader.rewound(to: offset, depth: 1, budget: reader.budget)
-            _ = try scan.readHistory(&again)
+            _ = try self.readHistory(&again)
             try reader.charge(reader.budget - again.budget)
         }
-        scan.dropped += scan.config.dropped
-        if let pushed = scan.pushed { scan.dropped += pushed.reader.dropped }
-        return scan
+        if let readers = self.configReaders {
+            self.dropped += readers.config.dropped
+            if let pushed = readers.pushed { self.dropped += pushed.reader.dropped }
+        }
     }
 
     /// Reads `data` as the current role says; `false` when it was passed over.
@@ -267,7 +278,7 @@ struct PayloadScan {
             }
             var config = ProxyConfigReader()
             let count = try config.readObject(&reader)
-            self.pushed = (config, count)
+            self.readers().pushed = (config, count)
         case .passiveChecks:
             self.passiveKeys = try PassiveCheckRequest.readKeys(&reader, dropped: &self.dropped)
         case .activeChecksReply:
@@ -275,7 +286,7 @@ struct PayloadScan {
         case .passiveCheckReply:
             self.passiveResults = try PassiveCheckResponse.readResults(&reader)
         case .proxyConfigPayload:
-            try self.config.read(.data, &reader)
+            try self.readers().config.read(.data, &reader)
         case .none, .proxyData:
             try reader.skipValue()
             return false
@@ -306,13 +317,29 @@ struct PayloadScan {
         case .request:
             // A `request` that is not a string is no request (the payload is read as a reply).
             guard case .string(let token) = value else { return }
-            let request = try reader.string(token)
-            self.request = request
-            self.role = PayloadRole(request: request)
-        case .host: self.host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
+            if let known = KnownRequest(token, in: &reader) {
+                try reader.charge(JSONReader.cost(ofStringBytes: token.rawCount))
+                self.request = known.name
+                self.role = known.role
+                return
+            }
+            // Any other request: its containers mean nothing to the tee.
+            self.request = try reader.string(token)
+            self.role = .none
+        case .host:
+            if let shared = try self.rowHost(equalTo: value, &reader) {
+                self.host = shared
+            } else {
+                self.host = try reader.text(value, maximumCharacters: ZabbixLimits.maximumHostLength)
+            }
         case .session: self.session = try reader.text(value, maximumCharacters: ZabbixLimits.maximumSessionLength)
         case .version: self.version = try reader.text(value)
-        case .response: self.response = try reader.text(value)
+        case .response:
+            if let known = try Self.knownResponse(value, &reader) {
+                self.response = known
+            } else {
+                self.response = try reader.text(value)
+            }
         case .info: self.info = try reader.text(value)
         case .upload: self.upload = try reader.text(value)
         case .error: self.error = try reader.text(value)
@@ -329,6 +356,71 @@ struct PayloadScan {
         case .configRevision: self.topLevelConfigRevision = reader.uint64(value)
         case .data, .historyData, .redirect, .hosts, .items, .deletedHostIDs, .fullSync: break
         }
+    }
+}
+
+extension PayloadScan {
+    /// The last row's host when `value` spells it (an agent names its host in its rows and again
+    /// at the top level, after them): the string is shared, not built again. Charged as a new one
+    /// would be, so that the budget reads the payload the same either way.
+    fileprivate func rowHost(
+        equalTo value: JSONReader.Scalar,
+        _ reader: inout JSONReader
+    ) throws(JSONParseError) -> String? {
+        guard case .string(let token) = value, !token.hasEscapes, var host = self.dataRows.last?.host,
+            host.utf8.count == token.rawCount
+        else { return nil }
+        let same = host.withUTF8 { JSONReader.equal(UnsafeRawBufferPointer($0), reader.raw(token.start, token.end)) }
+        guard same else { return nil }
+        try reader.charge(JSONReader.cost(ofStringBytes: token.rawCount))
+        return host
+    }
+
+    /// `success` or `failed`, the `response` of nearly every reply, as a literal (charged as the
+    /// string would be); `nil` for anything else, read as text.
+    fileprivate static func knownResponse(
+        _ value: JSONReader.Scalar,
+        _ reader: inout JSONReader
+    ) throws(JSONParseError) -> String? {
+        guard case .string(let token) = value else { return nil }
+        let known: String? = reader.withName(token) { bytes in
+            if JSONReader.equal(bytes, "success") { return "success" }
+            if JSONReader.equal(bytes, "failed") { return "failed" }
+            return nil
+        }
+        guard let known else { return nil }
+        try reader.charge(JSONReader.cost(ofStringBytes: token.rawCount))
+        return known
+    }
+}
+
+/// The requests whose containers the tee reads, with the role that gives them (any other request
+/// has role ``PayloadRole/none``). Recognized from the raw bytes: the name is then a literal, not a
+/// string built and validated for each frame.
+struct KnownRequest {
+    let name: String
+    let role: PayloadRole
+
+    init?(_ token: JSONReader.StringToken, in reader: inout JSONReader) {
+        let known: (String, PayloadRole)? = reader.withName(token) { bytes in
+            func is_(_ literal: StaticString) -> Bool { JSONReader.equal(bytes, literal) }
+            switch bytes.count {
+            case 10:
+                if is_("agent data") { return ("agent data", .valueUpload) }
+                if is_("proxy data") { return ("proxy data", .proxyData) }
+            case 11: if is_("sender data") { return ("sender data", .valueUpload) }
+            case 12:
+                if is_("history.push") { return ("history.push", .historyPush) }
+                if is_("proxy config") { return ("proxy config", .proxyConfigPush) }
+            case 13: if is_("active checks") { return ("active checks", .none) }
+            case 14: if is_("passive checks") { return ("passive checks", .passiveChecks) }
+            default: break
+            }
+            return nil
+        }
+        guard let (name, role) = known else { return nil }
+        self.name = name
+        self.role = role
     }
 }
 

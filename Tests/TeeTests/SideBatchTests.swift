@@ -34,7 +34,7 @@ struct SideBatchTests {
     /// What the queue holds, described per item: "opened 1", "frame 1 client", "closed 1"; a
     /// frame after a loss is marked " after loss".
     static func queued(_ pipeline: SidePipeline) -> [String] {
-        (pipeline.queues[0].takeAll(timeout: .zero).map(Array.init) ?? []).map { work in
+        (pipeline.queues[0].takeAll(timeout: .zero).map { Array($0.joined()) } ?? []).map { work in
             switch work {
             case .opened(let id, _, _, _): return "opened \(id)"
             case .closed(let id): return "closed \(id)"
@@ -121,7 +121,10 @@ struct SideBatchTests {
         pipeline = nil
         #expect(gone == nil, "the loop does not keep a pipeline alive")
         loop.iterationEnded()
-        #expect(queue.takeAll(timeout: .zero).map(Array.init)?.count == 2, "what was gathered is still handed over")
+        #expect(
+            queue.takeAll(timeout: .zero).map { Array($0.joined()) }?.count == 2,
+            "what was gathered is still handed over"
+        )
     }
 
     @Test func anOfferTheQueueRefusesHoldsNoPlaceAndNoBytes() {

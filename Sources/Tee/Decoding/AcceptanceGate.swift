@@ -21,7 +21,11 @@ struct AcceptanceGate {
         /// skipped in ``values`` but still have a result in the reply).
         var rowIndexes: [Int]? = nil
         /// A configuration a client pushed to a passive proxy, learned only if the proxy accepts it.
-        var config: ProxyConfig? = nil
+        var config: ProxyConfig? {
+            get { self.heldConfig?.config }
+            set { self.heldConfig = newValue.map(HeldConfig.init) }
+        }
+        fileprivate var heldConfig: HeldConfig?
         /// Who sent the request: the reply must come from the other peer.
         var from: ZabbixPeer
         /// Rows of the request dropped as duplicates before holding. The server counts them as
@@ -29,6 +33,19 @@ struct AcceptanceGate {
         var duplicates: Int = 0
         /// Bytes charged to the side pipeline's budget for holding it.
         var bytes: Int = 0
+
+        init(config: ProxyConfig? = nil, from: ZabbixPeer) {
+            self.heldConfig = config.map(HeldConfig.init)
+            self.from = from
+        }
+    }
+
+    /// A configuration in a batch, behind a reference: nearly every batch holds item values and
+    /// no configuration, and a large optional member inline made each batch (and each settlement)
+    /// costly to move and to destroy.
+    final class HeldConfig {
+        let config: ProxyConfig
+        init(_ config: ProxyConfig) { self.config = config }
     }
 
     /// What became of a held batch.
@@ -39,7 +56,8 @@ struct AcceptanceGate {
         var rejected: [DecodedValue] = []
         var reason: ValueRejection? = nil
         /// A pushed configuration the passive proxy accepted: to be learned.
-        var acceptedConfig: ProxyConfig? = nil
+        var acceptedConfig: ProxyConfig? { self.acceptedHeld?.config }
+        fileprivate var acceptedHeld: HeldConfig? = nil
         /// A pushed configuration the proxy did not accept (or did not answer): ignored.
         var refusedConfig: Bool = false
         /// Bytes to give back to the budget.
@@ -53,7 +71,7 @@ struct AcceptanceGate {
 
     /// Holds `batch` until its reply. A batch still held (a request that got no reply before the
     /// next one) is settled as unanswered.
-    mutating func hold(_ batch: Batch) -> Settlement? {
+    mutating func hold(_ batch: consuming Batch) -> Settlement? {
         let previous = self.end(.noReply)
         self.held = batch
         return previous
@@ -62,16 +80,14 @@ struct AcceptanceGate {
     /// A reply `response` from `peer`. Settles the held batch when `peer` is the one that must
     /// answer it; otherwise (nothing held, or a frame from the requesting side) changes nothing.
     mutating func reply(_ response: ServerResponse, from peer: ZabbixPeer) -> Settlement? {
-        guard let batch = self.held, batch.from == peer.other else { return nil }
-        self.held = nil
+        guard self.held?.from == peer.other, let batch = self.held.take() else { return nil }
         return Self.settle(batch, response.acceptance)
     }
 
     /// The batch held cannot get a (readable) reply any more: the connection ended, or a frame was
     /// lost on the side and might have been the reply.
     mutating func end(_ reason: ValueRejection) -> Settlement? {
-        guard let batch = self.held else { return nil }
-        self.held = nil
+        guard let batch = self.held.take() else { return nil }
         return Self.settle(batch, .none(reason))
     }
 
@@ -85,7 +101,7 @@ struct AcceptanceGate {
         switch acceptance {
         case .all:
             settlement.accepted = batch.values
-            settlement.acceptedConfig = batch.config
+            settlement.acceptedHeld = batch.heldConfig
         case .partial(let failed):
             settlement.accepted = batch.values.map { value in
                 var value = value

@@ -76,7 +76,8 @@ public struct CaptureDecoder {
             duplicates: self.duplicates,
             statistics: statistics,
             inflater: ZabbixInflater(maximumSize: self.configuration.maximumFrameSize),
-            budget: self.budget
+            budget: self.budget,
+            keepsMessages: true
         )
         var decoder = ConnectionDecoder(
             listener: self.listener,

@@ -56,7 +56,8 @@ struct ConnectionDecoder {
 
     /// What one frame (or the end of the connection) produced.
     struct Step {
-        /// The decoded message; `nil` when the frame could not be decoded.
+        /// The decoded message, when the context keeps messages (``DecodeContext/keepsMessages``);
+        /// `nil` when the frame could not be decoded.
         var message: ZabbixMessage?
         /// Values accepted by the server and resolved: for the sink.
         var ready: [DecodedValue] = []
@@ -84,15 +85,17 @@ struct ConnectionDecoder {
         if afterLoss {
             // The lost frame may have been the reply: its verdict is unknown.
             self.conversation.forgetFrame(from: peer)
-            let settlement = self.gate.end(.replyUndecoded)
-            self.apply(settlement, to: &step, context: context, now: now)
+            if let settlement = self.gate.end(.replyUndecoded) {
+                self.apply(settlement, to: &step, context: context, now: now)
+            }
         }
         guard let message = self.decode(frame, from: peer, context: context) else {
-            let settlement = self.gate.end(.replyUndecoded)
-            self.apply(settlement, to: &step, context: context, now: now)
+            if let settlement = self.gate.end(.replyUndecoded) {
+                self.apply(settlement, to: &step, context: context, now: now)
+            }
             return step
         }
-        step.message = message
+        if context.keepsMessages { step.message = message }
         switch message {
         case .activeChecksResponse(let response):
             if peer == .server { step.redirect = response.redirect }
@@ -126,8 +129,9 @@ struct ConnectionDecoder {
         case .response(let response):
             // Only Zabbix, on the accepting side, redirects its clients.
             if peer == .server { step.redirect = response.redirect }
-            let settlement = self.gate.reply(response, from: peer)
-            self.apply(settlement, to: &step, context: context, now: now)
+            if let settlement = self.gate.reply(response, from: peer) {
+                self.apply(settlement, to: &step, context: context, now: now)
+            }
         case .passiveCheckResponse(let response):
             // The value is in the reply itself: nothing to wait for.
             var values = self.decodedValues(message.itemValues, version: response.version)
@@ -182,8 +186,9 @@ struct ConnectionDecoder {
             // Not the reply a held batch needs (text where JSON was due, JSON without a request
             // or a known shape): its verdict cannot be read.
             if let held = self.gate.held, held.from == peer.other {
-                let settlement = self.gate.end(.replyUndecoded)
-                self.apply(settlement, to: &step, context: context, now: now)
+                if let settlement = self.gate.end(.replyUndecoded) {
+                    self.apply(settlement, to: &step, context: context, now: now)
+                }
             }
         case .activeChecksRequest, .activeCheckHeartbeat, .proxyHeartbeat, .proxyDataRequest, .proxyConfigRequest,
             .proxyConfigStatus, .passiveCheckRequest, .other:
@@ -195,8 +200,9 @@ struct ConnectionDecoder {
     /// The connection ended: whatever still waits for a reply never gets one.
     mutating func finish(context: DecodeContext, now: ContinuousClock.Instant = .now) -> Step {
         var step = Step()
-        let settlement = self.gate.end(.noReply)
-        self.apply(settlement, to: &step, context: context, now: now)
+        if let settlement = self.gate.end(.noReply) {
+            self.apply(settlement, to: &step, context: context, now: now)
+        }
         return step
     }
 
@@ -274,22 +280,22 @@ struct ConnectionDecoder {
     }
 
     private mutating func hold(
-        _ batch: AcceptanceGate.Batch,
+        _ batch: consuming AcceptanceGate.Batch,
         bytes: Int,
         into step: inout Step,
         context: DecodeContext,
         now: ContinuousClock.Instant
     ) {
         // Whatever still waited gets no reply now: a new request has started.
-        let settlement = self.gate.end(.noReply)
-        self.apply(settlement, to: &step, context: context, now: now)
+        if let settlement = self.gate.end(.noReply) {
+            self.apply(settlement, to: &step, context: context, now: now)
+        }
         guard !batch.values.isEmpty || batch.config != nil else { return }
         guard context.budget.reserve(bytes) else {
             context.statistics.failed(.holdBudget)
             if batch.config != nil { context.statistics.catalogUpdateIgnored(.notAccepted) }
             return
         }
-        var batch = batch
         batch.bytes = bytes
         context.statistics.holding(values: batch.values.count, bytes: bytes)
         _ = self.gate.hold(batch)
@@ -300,12 +306,11 @@ struct ConnectionDecoder {
     /// Callers take the gate's settlement first and pass it in: `self.apply(self.gate.end(…))`
     /// would copy the whole decoder for the call, since the argument mutates `self`.
     private func apply(
-        _ settlement: AcceptanceGate.Settlement?,
+        _ settlement: AcceptanceGate.Settlement,
         to step: inout Step,
         context: DecodeContext,
         now: ContinuousClock.Instant
     ) {
-        guard let settlement else { return }
         let statistics = context.statistics
         context.budget.release(settlement.bytes)
         statistics.holding(values: -(settlement.accepted.count + settlement.rejected.count), bytes: -settlement.bytes)

@@ -16,6 +16,9 @@ struct DecodeContext {
     /// decoded, so that a value waiting for its reply and the frame it came in compete for the
     /// same bound.
     let budget: ByteBudget
+    /// Whether each ``ConnectionDecoder/Step`` carries the message it decoded: the `decode`
+    /// command lists them; the live pipeline does not, and saves a copy of every message.
+    var keepsMessages = false
 }
 
 /// A ``DuplicateFilter`` shared by the workers of a pipeline (a session's connections may land
@@ -36,18 +39,22 @@ final class SharedDuplicateFilter: Sendable {
 
     /// Remembers the rows of accepted values: each session's highest id, one lock.
     func remember(_ values: [DecodedValue]) {
-        var runs: [(session: String, highest: UInt64)] = []
-        for value in values {
-            guard let session = value.value.session, let id = value.value.id else { continue }
-            if let last = runs.last, last.session == session {
-                runs[runs.count - 1].highest = max(last.highest, id)
+        // The last run apart: an upload is one session, so no array is built for it.
+        var earlier: [(session: String, highest: UInt64)] = []
+        var last: (session: String, highest: UInt64)?
+        for index in values.indices {
+            guard let session = values[index].value.session, let id = values[index].value.id else { continue }
+            if let run = last, run.session == session {
+                last = (session, max(run.highest, id))
             } else {
-                runs.append((session, id))
+                if let run = last { earlier.append(run) }
+                last = (session, id)
             }
         }
-        guard !runs.isEmpty else { return }
+        guard let last else { return }
         self.filter.withLock { filter in
-            for run in runs { filter.remember(session: run.session, id: run.highest) }
+            for run in earlier { filter.remember(session: run.session, id: run.highest) }
+            filter.remember(session: last.session, id: last.highest)
         }
     }
 }

@@ -107,15 +107,17 @@ public final class ItemCatalogStore: Sendable {
     {
         // Senders name host and key on every row: nothing to look up, no copy, no lock. agentd
         // before 7.0 does too, but the catalog may know its items' update intervals by key.
-        guard
-            values.contains(where: {
-                $0.value.requestType == .agentData
-                    || $0.value.itemid != nil && ($0.value.key == nil || $0.value.host == nil)
-            })
-        else {
+        guard Self.any(values, { $0.value.requestType == .agentData || Self.namesOnlyItemid($0) }) else {
             return (values, [], [])
         }
         return self.state.withLock { state in
+            // No update interval known by key, no itemid to resolve: the values stay as they are
+            // (no copy of each one).
+            if state.catalog.keyedDelayCount == 0,
+                !Self.any(values, Self.namesOnlyItemid)
+            {
+                return (values, [], [])
+            }
             var resolved: [DecodedValue] = []
             var expired: [DecodedValue] = []
             var waiting: [UInt64] = []
@@ -124,7 +126,7 @@ public final class ItemCatalogStore: Sendable {
                 if decoded.value.itemid == nil {
                     decoded.delay = decoded.delay ?? state.catalog.delay(forKeyed: decoded.value, listener: listener)
                 }
-                if decoded.value.itemid != nil, decoded.value.key == nil || decoded.value.host == nil {
+                if Self.namesOnlyItemid(decoded) {
                     Self.resolve(&decoded, listener: listener, in: state.catalog)
                     if decoded.value.key == nil {
                         if state.pendingCount < self.maximumPendingValues, let namespace = Self.namespace(of: decoded) {
@@ -143,6 +145,19 @@ public final class ItemCatalogStore: Sendable {
             }
             return (resolved, expired, waiting)
         }
+    }
+
+    /// Whether any of `values` satisfies `test`, read in place (`contains(where:)` copied each one).
+    private static func any(_ values: [DecodedValue], _ test: (borrowing DecodedValue) -> Bool) -> Bool {
+        values.withUnsafeBufferPointer { values in
+            for index in values.indices where test(values[index]) { return true }
+            return false
+        }
+    }
+
+    /// Whether the catalog must name `decoded`'s host or key: it came with an itemid and without them.
+    private static func namesOnlyItemid(_ decoded: borrowing DecodedValue) -> Bool {
+        decoded.value.itemid != nil && (decoded.value.key == nil || decoded.value.host == nil)
     }
 
     /// Waiting values whose deadline passed.

@@ -232,7 +232,6 @@ private final class SideWorker: @unchecked Sendable {
     private let queue: SideQueue<SideWork>
     private let index: Int
     private let context: DecodeContext
-    private var connections: [UInt64: ConnectionDecoder] = [:]
 
     init(pipeline: SidePipeline, queue: SideQueue<SideWork>, index: Int) {
         self.pipeline = pipeline
@@ -250,18 +249,28 @@ private final class SideWorker: @unchecked Sendable {
     func run() {
         var nextHousekeeping = ContinuousClock.now + .seconds(1)
         var nextSave = ContinuousClock.now + self.pipeline.configuration.catalogSaveInterval
+        // A local, passed down `inout`: as a stored property of this class, every access (several
+        // per frame) went through the runtime's dynamic exclusivity check.
+        var connections: [UInt64: ConnectionDecoder] = [:]
         while let batch = self.queue.takeAll(timeout: .milliseconds(500)) {
             // The queue's byte budget goes back in steps, not per frame: each release takes the
             // lock the event loops offer under.
             var consumed = (frames: 0, bytes: 0)
-            for work in batch {
-                if let bytes = self.process(work) {
-                    consumed.frames += 1
-                    consumed.bytes += bytes
-                }
-                if consumed.bytes >= Self.releaseStep {
-                    self.release(consumed)
-                    consumed = (0, 0)
+            // Through the buffer: each item is read in place, not copied out of the batch first
+            // (an array's subscript hands out a copy). The batch comes in chunks, as the event
+            // loops appended them (see `SideBatch`).
+            for chunk in batch {
+                chunk.withUnsafeBufferPointer { items in
+                    for index in items.indices {
+                        if let bytes = self.process(items[index], connections: &connections) {
+                            consumed.frames += 1
+                            consumed.bytes += bytes
+                        }
+                        if consumed.bytes >= Self.releaseStep {
+                            self.release(consumed)
+                            consumed = (0, 0)
+                        }
+                    }
                 }
             }
             if consumed.frames > 0 { self.release(consumed) }
@@ -276,10 +285,10 @@ private final class SideWorker: @unchecked Sendable {
             }
         }
         // Closed at shutdown: connections whose close never reached the queue got no reply either.
-        for (id, var decoder) in self.connections {
+        for (id, var decoder) in connections {
             self.handle(decoder.finish(context: self.context), connection: id, listener: decoder.listener)
         }
-        self.connections = [:]
+        connections = [:]
         self.pipeline.workerFinished()
     }
 
@@ -292,10 +301,10 @@ private final class SideWorker: @unchecked Sendable {
     }
 
     /// Handles one item; returns the byte size of a consumed frame (its share of the queue's budget).
-    private func process(_ work: SideWork) -> Int? {
+    private func process(_ work: SideWork, connections: inout [UInt64: ConnectionDecoder]) -> Int? {
         switch work {
         case .opened(let id, let listener, let peerHost, let passiveProxy):
-            self.connections[id] = ConnectionDecoder(
+            connections[id] = ConnectionDecoder(
                 listener: listener,
                 peerHost: peerHost,
                 passiveProxy: passiveProxy,
@@ -304,7 +313,7 @@ private final class SideWorker: @unchecked Sendable {
             )
             return nil
         case .closed(let id):
-            if var decoder = self.connections.removeValue(forKey: id) {
+            if var decoder = connections.removeValue(forKey: id) {
                 self.handle(decoder.finish(context: self.context), connection: id, listener: decoder.listener)
             }
             return nil
@@ -312,14 +321,14 @@ private final class SideWorker: @unchecked Sendable {
             let bytes = frame.payload.readableBytes
             // Decoded in place: a copy taken out of the dictionary and written back would copy
             // the decoder, and its held values on write, once per frame.
-            guard let index = self.connections.index(forKey: id) else { return bytes }
-            let step = self.connections.values[index].process(
+            guard let index = connections.index(forKey: id) else { return bytes }
+            let step = connections.values[index].process(
                 frame,
                 from: peer,
                 afterLoss: afterLoss,
                 context: self.context
             )
-            self.handle(step, connection: id, listener: self.connections.values[index].listener)
+            self.handle(step, connection: id, listener: connections.values[index].listener)
             return bytes
         }
     }

@@ -17,8 +17,9 @@ import Foundation
 /// pass before taking what is queued: under load the worker then takes batches instead of being
 /// woken (two context switches, on a busy event loop's CPU) for every frame.
 final class SideQueue<Item>: @unchecked Sendable {
-    /// What a consumer takes: the items queued, in order.
-    typealias Taken = FlattenSequence<[[Item]]>
+    /// What a consumer takes: the items queued, in order, in the chunks they were appended in
+    /// (each read in place; joined they would be copied).
+    typealias Taken = [[Item]]
 
     private let condition = NSCondition()
     /// The items queued, in order, in the chunks producers appended.
@@ -124,14 +125,14 @@ final class SideQueue<Item>: @unchecked Sendable {
             }
         }
         if self.chunks.isEmpty {
-            return self.closed ? nil : [[Item]]().joined()
+            return self.closed ? nil : []
         }
         // Hand the chunks over rather than copying them while producers wait for the lock.
         let taken = self.chunks
         self.chunks = []
         self.places.release(self.count)
         self.count = 0
-        return taken.joined()
+        return taken
     }
 
     /// Gives back the byte budget of consumed items (consumers sum a batch's items: one lock, not one per item).

@@ -8,16 +8,23 @@ import Synchronization
 /// reload): each batch of values is mapped entirely by one mapper, the one current when it arrives.
 public final class RiemannSink: ItemValueSink {
     /// The mapper applied to the next batch of values.
-    public var mapper: EventMapper { self.currentMapper.withLock { $0 } }
+    public var mapper: EventMapper { self.currentMapper.withLock { $0 }.mapper }
     public let client: RiemannClient?
-    private let currentMapper: Mutex<EventMapper>
+    /// Behind a reference: each batch takes the current mapper with one retain, where copying the
+    /// mapper (its whole configuration) out of the lock cost a copy and a destroy per batch.
+    private let currentMapper: Mutex<CurrentMapper>
+
+    private final class CurrentMapper: Sendable {
+        let mapper: EventMapper
+        init(_ mapper: EventMapper) { self.mapper = mapper }
+    }
     private let mapped = Atomic<Int>(0)
     private let filtered = Atomic<Int>(0)
     private let notSupportedDropped = Atomic<Int>(0)
     private let partialDropped = Atomic<Int>(0)
 
     public init(mapper: EventMapper, client: RiemannClient?) {
-        self.currentMapper = Mutex(mapper)
+        self.currentMapper = Mutex(CurrentMapper(mapper))
         self.client = client
     }
 
@@ -32,21 +39,26 @@ public final class RiemannSink: ItemValueSink {
 
     /// Maps the values that arrive from now on with `mapper`.
     public func replaceMapper(_ mapper: EventMapper) {
-        self.currentMapper.withLock { $0 = mapper }
+        let current = CurrentMapper(mapper)
+        self.currentMapper.withLock { $0 = current }
     }
 
     public func consume(_ values: [DecodedValue]) {
-        let mapper = self.mapper
+        let current = self.currentMapper.withLock { $0 }
         var events: [RiemannEvent] = []
         events.reserveCapacity(values.count)
-        for value in values {
-            switch mapper.event(for: value) {
-            case .success(let event): events.append(event)
-            case .failure(let skip):
-                switch skip.reason {
-                case .filtered: self.filtered.add(1, ordering: .relaxed)
-                case .notSupported: self.notSupportedDropped.add(1, ordering: .relaxed)
-                case .partialBatch: self.partialDropped.add(1, ordering: .relaxed)
+        // Through the buffer: the values are read in place, not copied one by one (an array's
+        // subscript hands out a copy).
+        values.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                switch current.mapper.event(for: values[index]) {
+                case .success(let event): events.append(event)
+                case .failure(let skip):
+                    switch skip.reason {
+                    case .filtered: self.filtered.add(1, ordering: .relaxed)
+                    case .notSupported: self.notSupportedDropped.add(1, ordering: .relaxed)
+                    case .partialBatch: self.partialDropped.add(1, ordering: .relaxed)
+                    }
                 }
             }
         }
