@@ -6,6 +6,15 @@ import NIOCore
 /// Returning `nil` means "this connection is not observed".
 public protocol RelayTapFactory: Sendable {
     func makeTap(for connection: RelayConnectionInfo) -> (any RelayConnectionTap)?
+    /// The same, for a connection of the event loop `loop`: the tap may gather work in a batch of
+    /// the loop, handed on at the end of the loop's iteration (see ``RelayTapBatch``).
+    func makeTap(for connection: RelayConnectionInfo, on loop: RelayTapLoop) -> (any RelayConnectionTap)?
+}
+
+extension RelayTapFactory {
+    public func makeTap(for connection: RelayConnectionInfo, on loop: RelayTapLoop) -> (any RelayConnectionTap)? {
+        self.makeTap(for: connection)
+    }
 }
 
 /// Observes the bytes of one relayed connection, without any say over them.

@@ -102,16 +102,43 @@ public struct ZabbixFrameDecoder: Sendable {
         return true
     }
 
-    /// Decodes `buffer`, calling `emit` for every event, in stream order.
+    /// Decodes `buffer`, calling `emit` for every event, in stream order. A frame that arrived
+    /// whole in `buffer` is a slice of it (no copy).
     public mutating func feed(_ buffer: ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void) {
-        var input = buffer
-        while input.readableBytes > 0 {
+        buffer.withUnsafeReadableBytes { bytes in
+            self.feed(
+                bytes,
+                payload: { range in
+                    buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count)
+                        ?? ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]))
+                },
+                emit
+            )
+        }
+    }
+
+    /// Decodes `bytes`, valid only during the call (a relay's read buffer), calling `emit` for
+    /// every event, in stream order. A frame that arrived whole in `bytes` is copied once, into a
+    /// buffer of its own; nothing else is copied unless a frame spans reads.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ZabbixFrameEvent) -> Void) {
+        self.feed(bytes, payload: { ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[$0])) }, emit)
+    }
+
+    /// The decoder: `payload` makes the payload of a frame that arrived whole in `input` from its
+    /// range there.
+    private mutating func feed(
+        _ input: UnsafeRawBufferPointer,
+        payload: (Range<Int>) -> ByteBuffer,
+        _ emit: (ZabbixFrameEvent) -> Void
+    ) {
+        var position = 0
+        while position < input.count {
             switch self.state {
             case .stopped:
                 return
 
             case .streamStart:
-                if input.getInteger(at: input.readerIndex, as: UInt8.self) == 0x16 {
+                if input[position] == 0x16 {
                     self.state = .stopped
                     emit(.tls)
                     return
@@ -119,21 +146,20 @@ public struct ZabbixFrameDecoder: Sendable {
                 self.state = .header
 
             case .header:
-                self.readHeader(from: &input, emit)
+                position = self.readHeader(input, at: position, payload: payload, emit)
 
             case .payload(let header, var accumulated):
                 self.state = .stopped  // drop our reference so `accumulated` is not copied on write
                 let missing = Int(header.dataLength) - accumulated.readableBytes
-                let count = min(missing, input.readableBytes)
-                if var chunk = input.readSlice(length: count) {
-                    // Grows geometrically (ByteBuffer doubles to the next power of two), but
-                    // never beyond what the frame needs.
-                    let needed = accumulated.writerIndex + count
-                    if needed > accumulated.capacity {
-                        accumulated.reserveCapacity(min(max(needed, accumulated.capacity * 2), Int(header.dataLength)))
-                    }
-                    accumulated.writeBuffer(&chunk)
+                let count = min(missing, input.count - position)
+                // Grows geometrically (ByteBuffer doubles to the next power of two), but never
+                // beyond what the frame needs.
+                let needed = accumulated.writerIndex + count
+                if needed > accumulated.capacity {
+                    accumulated.reserveCapacity(min(max(needed, accumulated.capacity * 2), Int(header.dataLength)))
                 }
+                accumulated.writeBytes(UnsafeRawBufferPointer(rebasing: input[position..<(position + count)]))
+                position += count
                 if count == missing {
                     self.state = .header
                     emit(.frame(ZabbixFrame(header: header, payload: accumulated)))
@@ -142,12 +168,12 @@ public struct ZabbixFrameDecoder: Sendable {
                 }
 
             case .skipping(let header, let remaining):
-                let available = UInt64(input.readableBytes)
+                let available = UInt64(input.count - position)
                 if remaining <= available {
-                    input.moveReaderIndex(forwardBy: Int(remaining))
+                    position += Int(remaining)
                     self.state = .header
                 } else {
-                    input.moveReaderIndex(forwardBy: input.readableBytes)
+                    position = input.count
                     self.state = .skipping(header, remaining: remaining - available)
                 }
             }
@@ -187,102 +213,98 @@ public struct ZabbixFrameDecoder: Sendable {
 
     // MARK: - Header
 
-    private mutating func readHeader(from input: inout ByteBuffer, _ emit: (ZabbixFrameEvent) -> Void) {
-        if self.headerBytes.isEmpty, let header = Self.wholeHeader(in: input) {
+    /// Reads the header starting at `start` in `input` (and, when it is complete, the payload
+    /// that follows); returns the position after what was read.
+    private mutating func readHeader(
+        _ input: UnsafeRawBufferPointer,
+        at start: Int,
+        payload: (Range<Int>) -> ByteBuffer,
+        _ emit: (ZabbixFrameEvent) -> Void
+    ) -> Int {
+        if self.headerBytes.isEmpty, let header = Self.wholeHeader(in: input, at: start) {
             // The usual case: the whole header is in this read; no copy.
-            input.moveReaderIndex(forwardBy: ZabbixFrameHeader.headerLength(for: header.flags))
-            self.startPayload(of: header, from: &input, emit)
-            return
+            return self.startPayload(of: header, input, at: start + header.length, payload: payload, emit)
         }
+        var position = start
         // Magic and flags, byte by byte so that non-Zabbix input is rejected as early as possible.
         while self.headerBytes.count < 5 {
-            guard let byte = input.readInteger(as: UInt8.self) else { return }
+            guard position < input.count else { return position }
+            let byte = input[position]
+            position += 1
             let index = self.headerBytes.count
             self.headerBytes.append(byte)
             if index < 4 {
                 if byte != ZabbixFrameHeader.magic[index] {
                     self.stop(.wrongMagic(prefix: self.headerBytes), emit)
-                    return
+                    return position
                 }
             } else {
                 let flags = ZabbixFrameFlags(rawValue: byte)
                 if !flags.isDisjoint(with: .unknownBits) {
                     self.stop(.unknownFlags(flags), emit)
-                    return
+                    return position
                 }
                 if !flags.contains(.zabbixProtocol) {
                     self.stop(.missingProtocolFlag(flags), emit)
-                    return
+                    return position
                 }
             }
         }
 
         let flags = ZabbixFrameFlags(rawValue: self.headerBytes[4])
         let length = ZabbixFrameHeader.headerLength(for: flags)
-        let count = min(length - self.headerBytes.count, input.readableBytes)
-        if count > 0, let bytes = input.readBytes(length: count) {
-            self.headerBytes.append(contentsOf: bytes)
+        let count = min(length - self.headerBytes.count, input.count - position)
+        if count > 0 {
+            self.headerBytes.append(contentsOf: input[position..<(position + count)])
+            position += count
         }
         // Complete, and its magic checked above: the layout parse cannot fail here.
         guard self.headerBytes.count == length, let header = ZabbixFrameHeader(bytes: self.headerBytes) else {
-            return
+            return position
         }
         self.headerBytes.removeAll(keepingCapacity: true)
-        self.startPayload(of: header, from: &input, emit)
+        return self.startPayload(of: header, input, at: position, payload: payload, emit)
     }
 
-    /// The header at the start of `input` when it is complete and valid; `nil` otherwise (the
+    /// The header at `start` in `input` when it is complete and valid; `nil` otherwise (the
     /// byte-by-byte path then collects a split header or names what is wrong).
-    private static func wholeHeader(in input: ByteBuffer) -> ZabbixFrameHeader? {
-        let start = input.readerIndex
-        guard input.readableBytes >= ZabbixFrameHeader.normalLength,
-            input.getInteger(at: start, endianness: .big, as: UInt32.self) == 0x5A42_5844,
-            let byte = input.getInteger(at: start + 4, as: UInt8.self)
+    private static func wholeHeader(in input: UnsafeRawBufferPointer, at start: Int) -> ZabbixFrameHeader? {
+        guard let header = ZabbixFrameHeader(bytes: input, at: start),
+            header.flags.isDisjoint(with: .unknownBits), header.flags.contains(.zabbixProtocol)
         else { return nil }
-        let flags = ZabbixFrameFlags(rawValue: byte)
-        guard flags.isDisjoint(with: .unknownBits), flags.contains(.zabbixProtocol),
-            input.readableBytes >= ZabbixFrameHeader.headerLength(for: flags)
-        else { return nil }
-        let dataLength: UInt64
-        let reserved: UInt64
-        if flags.contains(.large) {
-            guard let length = input.getInteger(at: start + 5, endianness: .little, as: UInt64.self),
-                let rest = input.getInteger(at: start + 13, endianness: .little, as: UInt64.self)
-            else { return nil }
-            (dataLength, reserved) = (length, rest)
-        } else {
-            guard let length = input.getInteger(at: start + 5, endianness: .little, as: UInt32.self),
-                let rest = input.getInteger(at: start + 9, endianness: .little, as: UInt32.self)
-            else { return nil }
-            (dataLength, reserved) = (UInt64(length), UInt64(rest))
-        }
-        return ZabbixFrameHeader(flags: flags, dataLength: dataLength, reserved: reserved)
+        return header
     }
 
+    /// Starts the payload of `header` at `position` in `input`; returns the position after what
+    /// was read.
     private mutating func startPayload(
         of header: ZabbixFrameHeader,
-        from input: inout ByteBuffer,
+        _ input: UnsafeRawBufferPointer,
+        at position: Int,
+        payload: (Range<Int>) -> ByteBuffer,
         _ emit: (ZabbixFrameEvent) -> Void
-    ) {
+    ) -> Int {
         let limit = UInt64(self.maximumFrameSize)
         if header.dataLength > limit || (header.isCompressed && header.reserved > limit) {
             self.state = header.dataLength == 0 ? .header : .skipping(header, remaining: header.dataLength)
             emit(.skipped(header))
-            return
+            return position
         }
         // Safe: dataLength <= maximumFrameSize, an Int.
         let length = Int(header.dataLength)
-        if let payload = input.readSlice(length: length) {
+        let available = input.count - position
+        if length <= available {
             self.state = .header
-            emit(.frame(ZabbixFrame(header: header, payload: payload)))
-            return
+            emit(.frame(ZabbixFrame(header: header, payload: payload(position..<(position + length)))))
+            return position + length
         }
         // Reserve for what has arrived, not for what the header announces.
         var accumulated = ByteBufferAllocator().buffer(
-            capacity: min(length, max(input.readableBytes, Self.initialPayloadCapacity))
+            capacity: min(length, max(available, Self.initialPayloadCapacity))
         )
-        accumulated.writeBuffer(&input)
+        accumulated.writeBytes(UnsafeRawBufferPointer(rebasing: input[position...]))
         self.state = .payload(header, accumulated)
+        return input.count
     }
 
     private mutating func stop(_ reason: ZabbixNotZabbixReason, _ emit: (ZabbixFrameEvent) -> Void) {

@@ -63,7 +63,7 @@ public struct ZabbixFrameHeader: Sendable, Hashable {
     /// width the flags choose; `nil` when the bytes there do not start with `ZBXD` or end inside
     /// the header. Layout only: whether the flags are acceptable is the caller's question (the
     /// stream decoder refuses unknown bits, the `replay` tool cuts whatever a recording holds).
-    public init?(bytes: [UInt8], at offset: Int = 0) {
+    public init?<Bytes: RandomAccessCollection<UInt8>>(bytes: Bytes, at offset: Int = 0) where Bytes.Index == Int {
         guard offset >= 0, bytes.count - offset >= Self.normalLength,
             bytes[offset..<(offset + Self.magic.count)].elementsEqual(Self.magic)
         else { return nil }

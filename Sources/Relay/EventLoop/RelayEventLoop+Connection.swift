@@ -207,11 +207,11 @@ extension RelayEventLoop {
         let info = RelayConnectionInfo(
             id: record.pointee.id,
             listener: shared.configuration.name,
-            client: record.pointee.peer.socketAddress,
+            client: record.pointee.peer,
             local: record.pointee.local,
             target: shared.targetPool.targets[target]
         )
-        if let tap = factory.makeTap(for: info) {
+        if let tap = factory.makeTap(for: info, on: self.tapLoop) {
             record.pointee.tap = tap
             record.pointee.machine.tapAttached()
         }

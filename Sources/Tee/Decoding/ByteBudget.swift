@@ -33,6 +33,12 @@ final class ByteBudget: Sendable {
         }
     }
 
+    /// Takes `bytes` even past the limit (what must be held whatever it costs, and is bounded
+    /// otherwise).
+    func take(_ bytes: Int) {
+        self.used.add(bytes, ordering: .relaxed)
+    }
+
     func release(_ bytes: Int) {
         self.used.subtract(bytes, ordering: .relaxed)
     }

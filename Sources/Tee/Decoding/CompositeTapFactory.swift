@@ -11,8 +11,15 @@ struct CompositeTapFactory: RelayTapFactory {
     }
 
     func makeTap(for connection: RelayConnectionInfo) -> (any RelayConnectionTap)? {
-        let taps = self.factories.compactMap { $0.makeTap(for: connection) }
-        return taps.isEmpty ? nil : CompositeTap(taps: taps)
+        Self.combined(self.factories.compactMap { $0.makeTap(for: connection) })
+    }
+
+    func makeTap(for connection: RelayConnectionInfo, on loop: RelayTapLoop) -> (any RelayConnectionTap)? {
+        Self.combined(self.factories.compactMap { $0.makeTap(for: connection, on: loop) })
+    }
+
+    private static func combined(_ taps: [any RelayConnectionTap]) -> (any RelayConnectionTap)? {
+        taps.isEmpty ? nil : CompositeTap(taps: taps)
     }
 }
 

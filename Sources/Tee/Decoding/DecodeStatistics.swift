@@ -354,8 +354,8 @@ public final class DecodeStatistics: Sendable {
         return verdicts.summaryRows.count - 1
     }
 
-    func queued(bytes: Int) {
-        self.queuedFrames.add(1, ordering: .relaxed)
+    func queued(frames: Int, bytes: Int) {
+        self.queuedFrames.add(frames, ordering: .relaxed)
         self.queuedBytes.add(bytes, ordering: .relaxed)
     }
 

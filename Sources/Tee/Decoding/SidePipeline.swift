@@ -20,7 +20,8 @@ public final class SidePipeline: Sendable {
     public let catalog: ItemCatalogStore
     private let sink: any ItemValueSink
     let logger: Logger
-    private let queues: [SideQueue<SideWork>]
+    /// One per worker; the taps fill them through their event loop's ``SideBatch``.
+    let queues: [SideQueue<SideWork>]
     /// Every frame held for decoding — arriving in the taps, queued, being decoded — and every
     /// value waiting for its server's reply (`decode.queue_bytes`).
     let frameBytes: ByteBudget
@@ -134,12 +135,9 @@ public final class SidePipeline: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Hands work to the worker owning `connection`. Frames may be refused (queue full).
-    func submit(_ work: SideWork, connection: UInt64, bytes: Int = 0, control: Bool = false) -> Bool {
-        let queue = self.queues[Int(connection % UInt64(self.queues.count))]
-        guard queue.offer(work, bytes: bytes, control: control) else { return false }
-        if !control { self.statistics.queued(bytes: bytes) }
-        return true
+    /// The queue (and worker) of `connection`, among `queues`: all its items go there, in order.
+    static func queueIndex(of connection: UInt64, queues: Int) -> Int {
+        Int(connection % UInt64(queues))
     }
 
     func emit(_ values: [DecodedValue]) {
@@ -259,16 +257,19 @@ private final class SideWorker: @unchecked Sendable {
             // lock the event loops offer under.
             var consumed = (frames: 0, bytes: 0)
             // Through the buffer: each item is read in place, not copied out of the batch first
-            // (an array's subscript hands out a copy).
-            batch.withUnsafeBufferPointer { items in
-                for index in items.indices {
-                    if let bytes = self.process(items[index], connections: &connections) {
-                        consumed.frames += 1
-                        consumed.bytes += bytes
-                    }
-                    if consumed.bytes >= Self.releaseStep {
-                        self.release(consumed)
-                        consumed = (0, 0)
+            // (an array's subscript hands out a copy). The batch comes in chunks, as the event
+            // loops appended them (see `SideBatch`).
+            for chunk in batch {
+                chunk.withUnsafeBufferPointer { items in
+                    for index in items.indices {
+                        if let bytes = self.process(items[index], connections: &connections) {
+                            consumed.frames += 1
+                            consumed.bytes += bytes
+                        }
+                        if consumed.bytes >= Self.releaseStep {
+                            self.release(consumed)
+                            consumed = (0, 0)
+                        }
                     }
                 }
             }

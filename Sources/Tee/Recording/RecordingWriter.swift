@@ -128,7 +128,7 @@ final class RecordingWriter: @unchecked Sendable {
             self.logger.error("not recording: \(refusal)", metadata: ["path": "\(self.path)"])
         }
         while let records = self.queue.takeAll(timeout: .seconds(1)) {
-            for record in records {
+            for record in records.joined() {
                 self.handle(record)
             }
         }
