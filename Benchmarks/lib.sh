@@ -89,8 +89,15 @@ proxy_command() {  # proxy_command VARIANT -> PROXY_CMD (empty for direct)
         haproxy|haproxy-tuned) PROXY_CMD=(haproxy -db -f "$conf") ;;
         nginx) PROXY_CMD=(nginx -e "$WORK/nginx-error.log" -c "$conf") ;;
         epoll-floor|nio-floor) PROXY_CMD=("$FLOOR_DIR/$v" "$P_CHURN" "$T_CHURN" "$P_ECHO" "$T_ECHO" "$P_BULK" "$T_BULK") ;;
-        *) PROXY_CMD=("$TEE_BIN" run --config "$conf") ;;
+        *) PROXY_CMD=("$(tee_binary "$v")" run --config "$conf") ;;
     esac
+}
+
+# The binary a tee variant runs: TEE_BIN, or TEE_BIN_<variant> (non-alphanumerics as _), so that
+# two builds run side by side in one run (an A/B with a template copied under another name).
+tee_binary() {
+    local name="TEE_BIN_${1//[^a-zA-Z0-9]/_}"
+    echo "${!name:-$TEE_BIN}"
 }
 
 variant_packages() {  # variant_packages VARIANT... -> the Debian packages their programs come from
