@@ -77,19 +77,23 @@ struct CatalogCrashConsistencyTests {
                     """,
                 ports: [port]
             )
-            // A save is told apart by its temporary file, whatever its name: a file that was not
-            // in the directory before (a stale one, left by the previous kill, is replaced:
-            // new inode and change time).
+            // A save is told apart by its temporary file, created exclusively (a stale one, left
+            // by the previous kill, is removed first): inotify reports its creation however
+            // briefly it lives, where polling the directory missed fast saves on a loaded machine.
             let stale = Self.otherFiles(in: directory)
+            let saves = try DirectoryCreationWatch(directory: directory)
             try await Self.activeChecks(host: "crash-host-\(round)", port: port)
             if round == 0 {
                 // The first round stops gracefully: the catalog is saved whole at shutdown.
                 #expect(try await tee.stop() == 0)
             } else {
-                try await waitUntil("a catalog save under way", timeout: .seconds(10), interval: .milliseconds(1)) {
-                    !Self.otherFiles(in: directory).subtracting(stale).isEmpty
-                }
-                kill(tee.child.pid, SIGKILL)
+                let pid = tee.child.pid
+                let killedAfterSaveStarted = try await TestThreads.start { () -> Bool in
+                    let started = saves.waitForCreation(of: "catalog.jsonl.tmp", timeout: .seconds(20))
+                    kill(pid, SIGKILL)
+                    return started
+                }.value
+                #expect(killedAfterSaveStarted, "round \(round): no catalog save started within 20 s")
                 if !Self.otherFiles(in: directory).subtracting(stale).isEmpty { killedMidSave += 1 }
                 _ = try? await tee.stop()
             }
