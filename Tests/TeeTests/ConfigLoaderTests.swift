@@ -36,6 +36,7 @@ struct ConfigLoaderTests {
         #expect(listener.clientFinTimeout == .seconds(10))
         #expect(listener.serverReplyTimeout == .seconds(620))
         #expect(listener.kernel == RelayKernelOptions())
+        #expect(listener.kernel.moreBeforeEndOfStream, "the FIN shares the last data segment unless turned off")
         #expect(configuration.logLevel == .info)
         #expect(configuration.shutdownTimeout == .seconds(30))
         #expect(configuration.threads == nil, "auto")
@@ -85,7 +86,7 @@ struct ConfigLoaderTests {
                     backlog: 512
                     socket_buffer: 256KiB
                     tcp_smart_connect: true
-                    tcp_fin_with_data: true
+                    tcp_fin_with_data: false
                     tcp_defer_accept: 2s
                     max_connections_per_source: 20
                     accept_rate: { per_second: 2.5, burst: 10 }
@@ -119,7 +120,7 @@ struct ConfigLoaderTests {
             listener.kernel
                 == RelayKernelOptions(
                     quickAckOffBeforeConnect: true,
-                    moreBeforeEndOfStream: true,
+                    moreBeforeEndOfStream: false,
                     deferAccept: .seconds(2)
                 )
         )

@@ -162,7 +162,7 @@ struct ConfigurationReloadPlanTests {
             ("threads: 2", "threads: 2\nmax_connections: 500"),
             (
                 "targets: [\"agent:10050\"]",
-                "targets: [\"agent:10050\"]\n    first_byte_timeout: 5s\n    client_fin_timeout: 3s\n    server_reply_timeout: 1m\n    tcp_smart_connect: true\n    tcp_fin_with_data: true\n    tcp_defer_accept: 1s\n    max_connections_per_source: 8"
+                "targets: [\"agent:10050\"]\n    first_byte_timeout: 5s\n    client_fin_timeout: 3s\n    server_reply_timeout: 1m\n    tcp_smart_connect: true\n    tcp_fin_with_data: false\n    tcp_defer_accept: 1s\n    max_connections_per_source: 8"
             ),
         ])
         let plan = ConfigurationReloadPlan(running: running, new: new, decoderRunning: true)
