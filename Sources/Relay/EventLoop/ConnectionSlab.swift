@@ -42,9 +42,14 @@ struct RelayConnectionRecord {
         self.peer = peer
         self.local = local
     }
+}
 
-    func tag(_ side: RelaySide) -> UInt32 { side == .client ? self.clientTag : self.serverTag }
-    func fd(_ side: RelaySide) -> Int32 { side == .client ? self.clientFD : self.serverFD }
+/// A side's descriptor and tag, read through the record's pointer: a method of the record called
+/// on `record.pointee` loaded the whole record first (a copy, with a retain and release of each of
+/// its references), five times per connection.
+extension UnsafeMutablePointer where Pointee == RelayConnectionRecord {
+    func tag(_ side: RelaySide) -> UInt32 { side == .client ? self.pointee.clientTag : self.pointee.serverTag }
+    func fd(_ side: RelaySide) -> Int32 { side == .client ? self.pointee.clientFD : self.pointee.serverFD }
 }
 
 /// The connection table of one event loop: records in fixed pages that never move (so a pointer

@@ -173,7 +173,7 @@ final class RelayEventLoop: @unchecked Sendable {
         let index = Int(data & 0x7FFF_FFFF)
         let side: RelaySide = data & (1 << 31) != 0 ? .server : .client
         let tag = UInt32(truncatingIfNeeded: data >> 32)
-        guard let record = self.slab.record(index), record.pointee.tag(side) == tag else { return }
+        guard let record = self.slab.record(index), record.tag(side) == tag else { return }
         var readiness = RelayReadiness()
         if flags & UInt32(EPOLLIN.rawValue) != 0 { readiness.insert(.readable) }
         if flags & UInt32(EPOLLOUT.rawValue) != 0 { readiness.insert(.writable) }
