@@ -242,18 +242,12 @@ struct FixtureCaptureTests {
         let events = try await lab.database.query(
             "SELECT clock, ns FROM events WHERE source = 3 AND object = 4 AND objectid = \(itemid) AND value = 1 ORDER BY clock, ns;"
         )
-        if events.contains(where: { $0 == [String(wireClock), String(wireNs)] }) {
-            return FixtureItem(
-                host: host.name,
-                key: key,
-                value: error,
-                clock: wireClock,
-                ns: wireNs,
-                state: 1,
-                source:
-                    "value and state: the server's item_rtdata (error, state 1); clock/ns: the server's internal 'item became not supported' event"
-            )
-        }
+        // The clock: the server's internal "item became not supported" event when it has one at the
+        // wire's clock, else the wire row itself (the server stores no clock for such a value).
+        let clockSource =
+            events.contains(where: { $0 == [String(wireClock), String(wireNs)] })
+            ? "the server's internal 'item became not supported' event"
+            : "the wire row, read by the capture's own frame reader (the server stores no clock for an unsupported value; its internal events: \(events.map { $0.joined(separator: ".") }))"
         return FixtureItem(
             host: host.name,
             key: key,
@@ -261,8 +255,7 @@ struct FixtureCaptureTests {
             clock: wireClock,
             ns: wireNs,
             state: 1,
-            source:
-                "value and state: the server's item_rtdata (error, state 1); clock/ns: the wire row, read by the capture's own frame reader (the server stores no clock for an unsupported value; its internal events: \(events.map { $0.joined(separator: ".") }))"
+            source: "value and state: the server's item_rtdata (error, state 1); clock/ns: \(clockSource)"
         )
     }
 

@@ -19,7 +19,7 @@ public final class ZabbixDaemon: Sendable {
 
     private let child: ChildProcess
     private let outputFile: String
-    private let stopped = Mutex(false)
+    private let stopped = StopOnce()
 
     private init(
         program: String,
@@ -158,13 +158,7 @@ public final class ZabbixDaemon: Sendable {
     /// SIGTERMs the daemon's process group, SIGKILLs it after `grace`, removes the lab directory,
     /// and throws if any process survived. Calling it again does nothing.
     public func stop(grace: Duration = .seconds(15)) async throws {
-        guard
-            stopped.withLock({
-                let was = $0
-                $0 = true
-                return !was
-            })
-        else { return }
+        guard stopped.claim() else { return }
         let left = await ProcessGroup.terminate(pid, grace: grace)
         try await waitUntil("\(program) to be reaped", timeout: .seconds(5)) { !isRunning }
         ZabbixLabDirectory.remove(directory)
@@ -173,13 +167,7 @@ public final class ZabbixDaemon: Sendable {
 
     /// Blocking twin of `stop()`, for `atexit` clean-up.
     public func stopBlocking(grace: Duration = .seconds(15)) {
-        guard
-            stopped.withLock({
-                let was = $0
-                $0 = true
-                return !was
-            })
-        else { return }
+        guard stopped.claim() else { return }
         ProcessGroup.terminateBlocking(pid, grace: grace)
         ZabbixLabDirectory.remove(directory)
     }

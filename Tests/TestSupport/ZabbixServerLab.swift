@@ -21,7 +21,7 @@ public final class ZabbixServerLab: Sendable {
     public let postgres: ZabbixPostgres
     public let database: ZabbixServerDatabase
     public let server: ZabbixServer
-    private let stopped = Mutex(false)
+    private let stopped = StopOnce()
 
     /// Trapper port of the server on 127.0.0.1.
     public var port: Int { server.port }
@@ -121,13 +121,7 @@ public final class ZabbixServerLab: Sendable {
 
     /// Stops the server, then the cluster; removes their directories. Calling it again does nothing.
     public func stop() async throws {
-        guard
-            stopped.withLock({
-                let was = $0
-                $0 = true
-                return !was
-            })
-        else { return }
+        guard stopped.claim() else { return }
         var failure: Error?
         do { try await server.stop() } catch { failure = error }
         do { try await postgres.stop() } catch { failure = failure ?? error }
@@ -136,13 +130,7 @@ public final class ZabbixServerLab: Sendable {
 
     /// Blocking twin of `stop()`, for `atexit` clean-up.
     public func stopBlocking() {
-        guard
-            stopped.withLock({
-                let was = $0
-                $0 = true
-                return !was
-            })
-        else { return }
+        guard stopped.claim() else { return }
         server.daemon.stopBlocking(grace: .seconds(30))
         postgres.stopBlocking()
     }
