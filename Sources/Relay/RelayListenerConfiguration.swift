@@ -114,7 +114,7 @@ public struct RelayKernelOptions: Sendable, Hashable {
     /// The last bytes before an end of stream go out with `MSG_MORE`, so the FIN shares their
     /// segment. On by default: `MSG_MORE` is only used once the source's end of stream was read,
     /// so the `shutdown` that releases the held bytes follows at once (nothing waits for the
-    /// kernel's cork timer), and a Zabbix reply then costs one segment less on each leg.
+    /// kernel's cork timer), and a relayed Zabbix conversation takes about one segment less.
     public var moreBeforeEndOfStream: Bool
     /// `TCP_DEFER_ACCEPT` on the listening sockets: a connection is accepted only once its first
     /// bytes arrived (or this long passed); `nil`: off. Clients that never speak then never reach
