@@ -46,7 +46,15 @@ public struct ZabbixFrameDecoder: Sendable {
         case stopped
     }
 
-    private var state: State
+    private var state: State {
+        didSet {
+            if case .payload(_, let accumulated) = self.state {
+                self.bufferedCapacity = accumulated.capacity
+            } else {
+                self.bufferedCapacity = 0
+            }
+        }
+    }
     private var headerBytes: [UInt8]
 
     /// Creates a decoder for one direction of one connection.
@@ -78,11 +86,10 @@ public struct ZabbixFrameDecoder: Sendable {
 
     /// Bytes allocated for the frame being accumulated (its buffer's capacity); 0 between frames.
     /// Grows with ``bufferedByteCount`` (at most twice it, or ``initialPayloadCapacity``), not
-    /// with the announced frame length.
-    public var bufferedCapacity: Int {
-        if case .payload(_, let accumulated) = self.state { return accumulated.capacity }
-        return 0
-    }
+    /// with the announced frame length. Stored (kept by `state`), not computed: a tap reads it
+    /// after every read, and a computed property of a decoder kept in a class is read from a
+    /// copy of the whole decoder.
+    public private(set) var bufferedCapacity = 0
 
     /// Whether the decoder sits exactly between two frames (or before the first one).
     public var isAtFrameBoundary: Bool {
@@ -108,9 +115,11 @@ public struct ZabbixFrameDecoder: Sendable {
         buffer.withUnsafeReadableBytes { bytes in
             self.feed(
                 bytes,
-                payload: { range in
-                    buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count)
+                whole: { header, range in
+                    let payload =
+                        buffer.getSlice(at: buffer.readerIndex + range.lowerBound, length: range.count)
                         ?? ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[range]))
+                    emit(.frame(ZabbixFrame(header: header, payload: payload)))
                 },
                 emit
             )
@@ -121,14 +130,30 @@ public struct ZabbixFrameDecoder: Sendable {
     /// every event, in stream order. A frame that arrived whole in `bytes` is copied once, into a
     /// buffer of its own; nothing else is copied unless a frame spans reads.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (ZabbixFrameEvent) -> Void) {
-        self.feed(bytes, payload: { ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[$0])) }, emit)
+        self.feed(
+            bytes,
+            whole: { emit(.frame(ZabbixFrame(header: $0, payload: ByteBuffer(bytes: $1)))) },
+            other: emit
+        )
     }
 
-    /// The decoder: `payload` makes the payload of a frame that arrived whole in `input` from its
-    /// range there.
+    /// Decodes `bytes`, valid only during the call, handing a frame that arrived whole in them to
+    /// `whole` as its header and a view of its payload in `bytes` (no copy: the caller copies it
+    /// where it likes, several frames into one buffer, say), and every other event (a frame that
+    /// spanned reads included, in a buffer of its own) to `other`; all in stream order.
+    public mutating func feed(
+        _ bytes: UnsafeRawBufferPointer,
+        whole: (ZabbixFrameHeader, UnsafeRawBufferPointer) -> Void,
+        other emit: (ZabbixFrameEvent) -> Void
+    ) {
+        self.feed(bytes, whole: { whole($0, UnsafeRawBufferPointer(rebasing: bytes[$1])) }, emit)
+    }
+
+    /// The decoder: `whole` takes a frame that arrived whole in `input`, as its header and the
+    /// range of its payload there.
     private mutating func feed(
         _ input: UnsafeRawBufferPointer,
-        payload: (Range<Int>) -> ByteBuffer,
+        whole: (ZabbixFrameHeader, Range<Int>) -> Void,
         _ emit: (ZabbixFrameEvent) -> Void
     ) {
         var position = 0
@@ -146,7 +171,7 @@ public struct ZabbixFrameDecoder: Sendable {
                 self.state = .header
 
             case .header:
-                position = self.readHeader(input, at: position, payload: payload, emit)
+                position = self.readHeader(input, at: position, whole: whole, emit)
 
             case .payload(let header, var accumulated):
                 self.state = .stopped  // drop our reference so `accumulated` is not copied on write
@@ -218,12 +243,12 @@ public struct ZabbixFrameDecoder: Sendable {
     private mutating func readHeader(
         _ input: UnsafeRawBufferPointer,
         at start: Int,
-        payload: (Range<Int>) -> ByteBuffer,
+        whole: (ZabbixFrameHeader, Range<Int>) -> Void,
         _ emit: (ZabbixFrameEvent) -> Void
     ) -> Int {
         if self.headerBytes.isEmpty, let header = Self.wholeHeader(in: input, at: start) {
             // The usual case: the whole header is in this read; no copy.
-            return self.startPayload(of: header, input, at: start + header.length, payload: payload, emit)
+            return self.startPayload(of: header, input, at: start + header.length, whole: whole, emit)
         }
         var position = start
         // Magic and flags, byte by byte so that non-Zabbix input is rejected as early as possible.
@@ -263,7 +288,7 @@ public struct ZabbixFrameDecoder: Sendable {
             return position
         }
         self.headerBytes.removeAll(keepingCapacity: true)
-        return self.startPayload(of: header, input, at: position, payload: payload, emit)
+        return self.startPayload(of: header, input, at: position, whole: whole, emit)
     }
 
     /// The header at `start` in `input` when it is complete and valid; `nil` otherwise (the
@@ -281,7 +306,7 @@ public struct ZabbixFrameDecoder: Sendable {
         of header: ZabbixFrameHeader,
         _ input: UnsafeRawBufferPointer,
         at position: Int,
-        payload: (Range<Int>) -> ByteBuffer,
+        whole: (ZabbixFrameHeader, Range<Int>) -> Void,
         _ emit: (ZabbixFrameEvent) -> Void
     ) -> Int {
         let limit = UInt64(self.maximumFrameSize)
@@ -295,7 +320,7 @@ public struct ZabbixFrameDecoder: Sendable {
         let available = input.count - position
         if length <= available {
             self.state = .header
-            emit(.frame(ZabbixFrame(header: header, payload: payload(position..<(position + length)))))
+            whole(header, position..<(position + length))
             return position + length
         }
         // Reserve for what has arrived, not for what the header announces.

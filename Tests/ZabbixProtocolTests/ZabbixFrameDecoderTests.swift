@@ -372,4 +372,36 @@ import ZabbixProtocol
             _ = decoder.finish()
         }
     }
+
+    // MARK: Frames that arrived whole, handed over uncopied
+
+    @Test func aFrameThatArrivedWholeIsHandedToWholeAsAViewAndOneSpanningReadsToOtherInStreamOrder() {
+        let first = plainFrame("one")
+        let second = plainFrame("two, spanning")
+        let third = plainFrame("three")
+        // The first whole, the second split across the two reads, the third whole in the second.
+        let reads = [first + second.prefix(20), Array(second.dropFirst(20)) + third]
+        var decoder = ZabbixFrameDecoder()
+        var seen: [String] = []
+        var capacities: [Int] = []
+        for read in reads {
+            read.withUnsafeBytes { bytes in
+                decoder.feed(
+                    bytes,
+                    whole: { header, payload in
+                        #expect(header.dataLength == UInt64(payload.count))
+                        seen.append("whole \(String(decoding: payload, as: UTF8.self))")
+                    },
+                    other: { event in
+                        guard case .frame(let frame) = event else { return seen.append("other \(event)") }
+                        seen.append("frame \(String(buffer: frame.payload))")
+                    }
+                )
+            }
+            capacities.append(decoder.bufferedCapacity)
+        }
+        #expect(seen == ["whole one", "frame two, spanning", "whole three"])
+        #expect(capacities[0] >= second.count - 13, "the spanning frame's buffer, while it arrives")
+        #expect(capacities[1] == 0, "none once it is complete")
+    }
 }
