@@ -17,12 +17,23 @@ public protocol RelayTapBatch: AnyObject {
 /// Confined to its loop's thread (not `Sendable`): taps made for a connection of the loop reach
 /// it from their methods, which run on that thread.
 public final class RelayTapLoop {
-    private struct Entry {
+    /// A class: looked at for every connection, an entry is read through a reference, not copied
+    /// out of the array (with its weak reference and existential).
+    private final class Entry {
         /// `owner`'s identity, compared first (no weak reference loaded for other owners).
         let id: ObjectIdentifier
         /// What the batch belongs to (a tap factory's pipeline, say); the batch goes with it.
         weak var owner: AnyObject?
         let batch: any RelayTapBatch
+        /// The batch's class, compared before it is handed out as one (no dynamic cast).
+        let kind: ObjectIdentifier
+
+        init<Batch: RelayTapBatch>(id: ObjectIdentifier, owner: AnyObject, batch: Batch) {
+            self.id = id
+            self.owner = owner
+            self.batch = batch
+            self.kind = ObjectIdentifier(Batch.self)
+        }
     }
 
     /// Confined to the loop's thread and read for every connection: no run-time exclusivity check.
@@ -30,20 +41,28 @@ public final class RelayTapLoop {
 
     /// When the loop's current iteration started (the loop's clock, read once per iteration): a
     /// time for taps that need one and not a clock read of their own.
-    public internal(set) var now: NIODeadline
+    ///
+    /// A getter: taps read it for every frame from another module, where a stored property's
+    /// read pays a run-time exclusivity check whatever this module says about it.
+    public var now: NIODeadline { self.iterationStart }
+
+    /// Written by the loop once per iteration (``now``).
+    @exclusivity(unchecked) var iterationStart: NIODeadline
 
     public init(now: NIODeadline = .now()) {
-        self.now = now
+        self.iterationStart = now
     }
 
     /// The batch `owner` keeps on this loop, made by `make` on first use; flushed at the end of
     /// every iteration of the loop while `owner` lives (once more after it is gone, then dropped).
     public func batch<Batch: RelayTapBatch>(for owner: AnyObject, make: () -> Batch) -> Batch {
         let id = ObjectIdentifier(owner)
-        for index in self.entries.indices where self.entries[index].id == id {
+        let kind = ObjectIdentifier(Batch.self)
+        for entry in self.entries where entry.id == id && entry.kind == kind {
             // Another object at the address of one that is gone is not its owner.
-            guard self.entries[index].owner != nil, let batch = self.entries[index].batch as? Batch else { continue }
-            return batch
+            guard entry.owner != nil else { continue }
+            // Made by `make` as a `Batch` (its class checked above).
+            return unsafeDowncast(entry.batch as AnyObject, to: Batch.self)
         }
         let batch = make()
         self.entries.append(Entry(id: id, owner: owner, batch: batch))

@@ -130,7 +130,7 @@ final class RelayEventLoop: @unchecked Sendable {
         while self.running {
             let count = epoll_wait(self.epollFD, self.events, Int32(Self.maximumEvents), self.waitMilliseconds())
             self.now = .now()
-            self.tapLoop.now = self.now
+            self.tapLoop.iterationStart = self.now
             if count < 0 && errno != EINTR { break }
             for position in 0..<max(0, Int(count)) {
                 let event = self.events + position
