@@ -1,3 +1,4 @@
+import NIOCore
 import Relay
 import ZabbixProtocol
 
@@ -11,8 +12,18 @@ import ZabbixProtocol
 /// (``gather(frame:bytes:connection:)``), so a full queue drops it at once, as an offer would, and
 /// nothing waits here uncounted.
 ///
+/// A frame that arrived whole in a read is copied into the iteration's ``FrameArena`` of its
+/// queue, which holds the charge of its bytes in the pipeline's frame bytes (`decode.queue_bytes`)
+/// until the last of its frames is consumed. A frame the arena cannot take (its growth does not
+/// fit the budget, or the frame is larger than ``largestArenaFrame``) gets a buffer of its own,
+/// charged with its payload's size, as a frame that spanned reads has.
+///
 /// Confined to its event loop's thread, as the taps that fill it.
 final class SideBatch: RelayTapBatch {
+    /// Frames larger than this get a buffer of their own: an arena's growth moves what it holds,
+    /// and a large frame would keep the other frames' memory until it is decoded.
+    static let largestArenaFrame = 64 << 10
+
     private let queues: [SideQueue<SideWork>]
     private let statistics: DecodeStatistics
     private let frameBytes: ByteBudget
@@ -22,6 +33,8 @@ final class SideBatch: RelayTapBatch {
     @exclusivity(unchecked) private var pending: [[SideWork]]
     /// Frames gathered since the last flush, for the statistics.
     @exclusivity(unchecked) private var frames = (count: 0, bytes: 0)
+    /// This iteration's arenas, per queue: made for its first frame, let go at its end.
+    @exclusivity(unchecked) private var arenas: [FrameArena?]
 
     /// The batch does not keep `pipeline` alive: a relay loop holds it only while the pipeline lives.
     init(pipeline: SidePipeline) {
@@ -29,6 +42,7 @@ final class SideBatch: RelayTapBatch {
         self.statistics = pipeline.statistics
         self.frameBytes = pipeline.frameBytes
         self.pending = Array(repeating: [], count: pipeline.queues.count)
+        self.arenas = Array(repeating: nil, count: pipeline.queues.count)
     }
 
     /// Gathers a connection opened or closed (always accepted).
@@ -49,7 +63,51 @@ final class SideBatch: RelayTapBatch {
         return true
     }
 
+    /// Gathers a frame that arrived whole in a read, its payload `bytes` valid only during the
+    /// call, if its queue has room for it and its bytes fit the pipeline's frame bytes (copied
+    /// into the iteration's arena, or into a buffer of its own); `false`: they do not (the caller
+    /// counts the drop).
+    func gather(
+        frame header: ZabbixFrameHeader,
+        copying bytes: UnsafeRawBufferPointer,
+        from peer: ZabbixPeer,
+        connection: UInt64,
+        afterLoss: Bool
+    ) -> Bool {
+        let index = SidePipeline.queueIndex(of: connection, queues: self.queues.count)
+        guard self.queues[index].reserve(control: false) else { return false }
+        let payload: SidePayload
+        if let placed = self.place(bytes, queue: index) {
+            payload = placed
+        } else if self.frameBytes.reserve(bytes.count) {
+            payload = .own(ByteBuffer(bytes: bytes))
+        } else {
+            self.queues[index].unreserve()
+            return false
+        }
+        self.pending[index].append(
+            .frame(connection: connection, peer: peer, header: header, payload: payload, afterLoss: afterLoss)
+        )
+        self.frames.count += 1
+        self.frames.bytes += bytes.count
+        return true
+    }
+
+    /// Copies `bytes` into the arena of queue `queue` (made for the iteration's first frame);
+    /// `nil` when it is too large for an arena or the arena's growth does not fit the budget.
+    private func place(_ bytes: UnsafeRawBufferPointer, queue: Int) -> SidePayload? {
+        guard bytes.count <= Self.largestArenaFrame else { return nil }
+        if self.arenas[queue] == nil {
+            guard let arena = FrameArena(room: bytes.count, budget: self.frameBytes) else { return nil }
+            self.arenas[queue] = arena
+        }
+        guard let arena = self.arenas[queue], let offset = arena.append(bytes) else { return nil }
+        return .arena(arena, offset: offset, count: bytes.count)
+    }
+
     func flush() {
+        // What the arenas hold is handed on; the next iteration's frames go into new ones.
+        for index in self.arenas.indices where self.arenas[index] != nil { self.arenas[index] = nil }
         // Counted before a worker can take them (and count them out).
         if self.frames.count > 0 {
             self.statistics.queued(frames: self.frames.count, bytes: self.frames.bytes)
@@ -69,12 +127,13 @@ final class SideBatch: RelayTapBatch {
     /// The queue closed (shutting down) before `items` reached it: their frames hold no bytes
     /// and are no longer queued.
     private func dropped(_ items: [SideWork]) {
-        var frames = (count: 0, bytes: 0)
-        for case .frame(_, _, let frame, _) in items {
+        var frames = (count: 0, bytes: 0, charge: 0)
+        for case .frame(_, _, _, let payload, _) in items {
             frames.count += 1
-            frames.bytes += frame.payload.readableBytes
+            frames.bytes += payload.count
+            frames.charge += payload.charge
         }
-        self.frameBytes.release(frames.bytes)
+        self.frameBytes.release(frames.charge)
         self.statistics.dequeued(frames: frames.count, bytes: frames.bytes)
     }
 }

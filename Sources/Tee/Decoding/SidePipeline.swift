@@ -255,20 +255,21 @@ private final class SideWorker: @unchecked Sendable {
         while let batch = self.queue.takeAll(timeout: .milliseconds(500)) {
             // The queue's byte budget goes back in steps, not per frame: each release takes the
             // lock the event loops offer under.
-            var consumed = (frames: 0, bytes: 0)
+            var consumed = (frames: 0, bytes: 0, charge: 0)
             // Through the buffer: each item is read in place, not copied out of the batch first
             // (an array's subscript hands out a copy). The batch comes in chunks, as the event
             // loops appended them (see `SideBatch`).
             for chunk in batch {
                 chunk.withUnsafeBufferPointer { items in
                     for index in items.indices {
-                        if let bytes = self.process(items[index], connections: &connections) {
+                        if let frame = self.process(items[index], connections: &connections) {
                             consumed.frames += 1
-                            consumed.bytes += bytes
+                            consumed.bytes += frame.bytes
+                            consumed.charge += frame.charge
                         }
-                        if consumed.bytes >= Self.releaseStep {
+                        if consumed.charge >= Self.releaseStep {
                             self.release(consumed)
-                            consumed = (0, 0)
+                            consumed = (0, 0, 0)
                         }
                     }
                 }
@@ -295,13 +296,18 @@ private final class SideWorker: @unchecked Sendable {
     /// Bytes of consumed frames that are given back to the queue at once (see `run`).
     private static let releaseStep = 256 * 1024
 
-    private func release(_ consumed: (frames: Int, bytes: Int)) {
-        self.queue.release(bytes: consumed.bytes)
+    /// Gives back the frames' charges (`SideWork.frame`) and counts their payload bytes out.
+    private func release(_ consumed: (frames: Int, bytes: Int, charge: Int)) {
+        self.queue.release(bytes: consumed.charge)
         self.pipeline.statistics.dequeued(frames: consumed.frames, bytes: consumed.bytes)
     }
 
-    /// Handles one item; returns the byte size of a consumed frame (its share of the queue's budget).
-    private func process(_ work: SideWork, connections: inout [UInt64: ConnectionDecoder]) -> Int? {
+    /// Handles one item; for a consumed frame, returns its payload's size and its charge (its
+    /// share of the queue's budget).
+    private func process(
+        _ work: SideWork,
+        connections: inout [UInt64: ConnectionDecoder]
+    ) -> (bytes: Int, charge: Int)? {
         switch work {
         case .opened(let id, let listener, let peerHost, let passiveProxy):
             connections[id] = ConnectionDecoder(
@@ -317,19 +323,19 @@ private final class SideWorker: @unchecked Sendable {
                 self.handle(decoder.finish(context: self.context), connection: id, listener: decoder.listener)
             }
             return nil
-        case .frame(let id, let peer, let frame, let afterLoss):
-            let bytes = frame.payload.readableBytes
+        case .frame(let id, let peer, let header, let payload, let afterLoss):
+            let consumed = (bytes: payload.count, charge: payload.charge)
             // Decoded in place: a copy taken out of the dictionary and written back would copy
             // the decoder, and its held values on write, once per frame.
-            guard let index = connections.index(forKey: id) else { return bytes }
+            guard let index = connections.index(forKey: id) else { return consumed }
             let step = connections.values[index].process(
-                frame,
+                ZabbixFrame(header: header, payload: payload.buffer),
                 from: peer,
                 afterLoss: afterLoss,
                 context: self.context
             )
             self.handle(step, connection: id, listener: connections.values[index].listener)
-            return bytes
+            return consumed
         }
     }
 

@@ -76,6 +76,11 @@ final class SideQueue<Item>: @unchecked Sendable {
         return self.places.reserve(1)
     }
 
+    /// Gives back a place taken with ``reserve(control:)`` for an item that is not appended after all.
+    func unreserve() {
+        self.places.release(1)
+    }
+
     /// Appends `items`, whose places were reserved, as one chunk (no copy), leaving `items`
     /// empty; returns `false` when the queue is closed: the items are not taken (their places
     /// are given back, the rest is the caller's). One lock, at most one wake-up.

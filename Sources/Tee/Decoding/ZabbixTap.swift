@@ -94,12 +94,20 @@ final class ZabbixConnectionTap: RelayConnectionTap {
     func observe(_ bytes: UnsafeRawBufferPointer, direction: RelayDirection) throws {
         guard !self.finished else { return }
         // The relay's buffer is reused after this call: a frame that arrived whole in it is
-        // copied once, into a buffer of its own; a frame spanning reads into its decoder's.
+        // copied once, into the batch's arena; a frame spanning reads into its decoder's buffer.
         switch direction {
         case .clientToServer:
-            self.client.feed(bytes) { self.handle($0, from: .client) }
+            self.client.feed(
+                bytes,
+                whole: { self.arrived($0, $1, from: .client) },
+                other: { self.handle($0, from: .client) }
+            )
         case .serverToClient:
-            self.server.feed(bytes) { self.handle($0, from: .server) }
+            self.server.feed(
+                bytes,
+                whole: { self.arrived($0, $1, from: .server) },
+                other: { self.handle($0, from: .server) }
+            )
         }
         self.holdArriving(direction == .clientToServer ? .client : .server)
         self.handedOver()
@@ -153,24 +161,52 @@ final class ZabbixConnectionTap: RelayConnectionTap {
         self.handedOver()
     }
 
+    /// A frame from `peer` arrived whole in a read (`payload`, valid only during the call): the
+    /// batch copies it, into its arena.
+    private func arrived(_ header: ZabbixFrameHeader, _ payload: UnsafeRawBufferPointer, from peer: ZabbixPeer) {
+        // None of it was held as arriving: only a frame that spans reads is.
+        guard self.admit(header, from: peer) else { return }
+        guard
+            self.batch.gather(frame: header, copying: payload, from: peer, connection: self.id, afterLoss: self.lost)
+        else {
+            self.pipeline.statistics.failed(.queueFull)
+            self.lost = true
+            return
+        }
+        self.lost = false
+    }
+
+    /// Whether this connection's share of its decode worker admits a frame with `header` from
+    /// `peer`; when it does not, the frame is passed over (counted).
+    private func admit(_ header: ZabbixFrameHeader, from peer: ZabbixPeer) -> Bool {
+        guard self.share.admit(Int(clamping: header.decodedLength), now: self.loop?.now ?? .now()) else {
+            _ = self.arrived(from: peer, keeping: 0)
+            self.pipeline.statistics.failed(.connectionShare)
+            self.lost = true
+            return false
+        }
+        return true
+    }
+
     private func handle(_ event: ZabbixFrameEvent, from peer: ZabbixPeer) {
         let statistics = self.pipeline.statistics
         switch event {
         case .frame(let frame):
-            let now = self.loop?.now ?? .now()
-            guard self.share.admit(Int(clamping: frame.header.decodedLength), now: now) else {
-                _ = self.arrived(from: peer, keeping: 0)
-                statistics.failed(.connectionShare)
-                self.lost = true
-                return
-            }
+            // It spanned reads: its payload is in a buffer of its own (its decoder's).
+            guard self.admit(frame.header, from: peer) else { return }
             let bytes = frame.payload.readableBytes
             guard self.arrived(from: peer, keeping: bytes) else {
                 statistics.failed(.queueFull)
                 self.lost = true
                 return
             }
-            let work = SideWork.frame(connection: self.id, peer: peer, frame: frame, afterLoss: self.lost)
+            let work = SideWork.frame(
+                connection: self.id,
+                peer: peer,
+                header: frame.header,
+                payload: .own(frame.payload),
+                afterLoss: self.lost
+            )
             guard self.batch.gather(frame: work, bytes: bytes, connection: self.id) else {
                 self.pipeline.frameBytes.release(bytes)
                 statistics.failed(.queueFull)
