@@ -14,6 +14,10 @@ import NIOCore
 final class FrameArena: @unchecked Sendable {
     /// The smallest arena: room for a few agent requests and replies without growing.
     static let smallestCapacity = 4 << 10
+    /// The largest arena: a `ByteBuffer` traps past 4 GiB. An iteration copies what its reads
+    /// brought (far less), but the bound does not rest on that: a frame that would grow the arena
+    /// past it gets a buffer of its own.
+    static let largestCapacity = 1 << 30
 
     /// Written for every frame on the event loop's thread, read after by one worker: no
     /// run-time exclusivity check (a class's stored `var` pays one on every access otherwise).
@@ -36,13 +40,13 @@ final class FrameArena: @unchecked Sendable {
     }
 
     /// Copies `bytes` after what the arena holds, growing it (its growth charged first); returns
-    /// where they are, or `nil` when the growth does not fit the budget.
+    /// where they are, or `nil` when the growth does not fit the budget (or ``largestCapacity``).
     func append(_ bytes: UnsafeRawBufferPointer) -> Int? {
         let offset = self.buffer.writerIndex
         let needed = offset + bytes.count
         if needed > self.charged {
             let capacity = Self.capacity(for: needed)
-            guard self.budget.reserve(capacity - self.charged) else { return nil }
+            guard capacity <= Self.largestCapacity, self.budget.reserve(capacity - self.charged) else { return nil }
             self.buffer.reserveCapacity(capacity)
             self.charged = capacity
         }
