@@ -82,6 +82,21 @@ struct ConnectionDecoder {
         now: ContinuousClock.Instant = .now
     ) -> Step {
         var step = Step()
+        self.process(frame, from: peer, afterLoss: afterLoss, context: context, now: now, into: &step)
+        return step
+    }
+
+    /// ``process(_:from:afterLoss:context:now:)`` into a step the caller holds: the side
+    /// pipeline's workers use it, as a step returned from this long function was copied out once
+    /// more (its arrays and message retained and released).
+    mutating func process(
+        _ frame: ZabbixFrame,
+        from peer: ZabbixPeer,
+        afterLoss: Bool,
+        context: DecodeContext,
+        now: ContinuousClock.Instant,
+        into step: inout Step
+    ) {
         if afterLoss {
             // The lost frame may have been the reply: its verdict is unknown.
             self.conversation.forgetFrame(from: peer)
@@ -93,7 +108,7 @@ struct ConnectionDecoder {
             if let settlement = self.gate.end(.replyUndecoded) {
                 self.apply(settlement, to: &step, context: context, now: now)
             }
-            return step
+            return
         }
         // The values read first, and the message then taken apart rather than copied for each
         // case that binds its payload.
@@ -197,7 +212,6 @@ struct ConnectionDecoder {
             .proxyConfigStatus, .passiveCheckRequest, .other:
             break
         }
-        return step
     }
 
     /// The connection ended: whatever still waits for a reply never gets one.
