@@ -17,6 +17,9 @@ public struct EventMapper: Sendable {
         case partialBatch
     }
 
+    // Inlined into the sink's loop, its one hot caller: measured about 0.4k instructions fewer
+    // per value (`Benchmarks/instructions.sh`), in passing the value and the result across the call.
+    @inline(__always)
     public func event(for decoded: DecodedValue) -> Result<RiemannEvent, SkipReason> {
         // The value's fields are read where they are (`decoded.value.x`), not through a copy of
         // the whole value, and the event is built once at the end, not field by field.
