@@ -92,6 +92,13 @@ METRICS = [
     Metric("churn loadgen CPU %", "churn", get("loadgen_cpu_pct"), "info"),
     Metric("churn loadgen run-queue wait %", "churn", get("loadgen_rq_wait_pct"), "info"),
     Metric("churn proxy run-queue wait %", "churn", get("proxy_rq_wait_pct"), "info"),
+    # The same churn in short slices, the variants taking turns (run.sh --slices): medians over cycles.
+    Metric("churn slices conn/s", "churn-slice", get("conns_per_s"), "high"),
+    Metric("churn slices p50 ms", "churn-slice", ms("p50_us"), "low"),
+    Metric("churn slices p99 ms", "churn-slice", ms("p99_us"), "low"),
+    Metric("churn slices errors", "churn-slice", errors, "low", ratio=False),
+    Metric("churn slices proxy CPU us/conn", "churn-slice", per("proxy_cpu_s", "conns", 1e6), "low"),
+    Metric("churn slices noise: others on proxy CPU %", "churn-slice", get("noise_proxy_cpu_pct"), "info"),
 ] + sink_metrics("decode", "decode") + [
     Metric("churn-1 (one at a time) conn/s", "churn-1", get("conns_per_s"), "high"),
     Metric("churn-1 p50 us", "churn-1", get("p50_us"), "low"),

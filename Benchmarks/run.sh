@@ -11,7 +11,7 @@ COMMAND_LINE="$(env | grep -E '^(BENCH_|TEE_BIN=|FLOOR_DIR=|TEE_DECODE_TEMPLATE=
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-QUICK=0; ROUNDS=""; INSTALL=1; BUILD=1; WRITE_MD=1; PROFILE=0
+QUICK=0; ROUNDS=""; SLICES=""; INSTALL=1; BUILD=1; WRITE_MD=1; PROFILE=0
 DECODE=${BENCH_DECODE:-1}
 NICE=${BENCH_NICE:-0}   # e.g. --nice -10: our processes win more often against other jobs on a shared machine
 VARIANTS_ARG=${BENCH_VARIANTS:-}
@@ -22,6 +22,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --quick) QUICK=1 ;;
         --rounds) ROUNDS=$2; shift ;;
+        --slices) SLICES=$2; shift ;;
         --variants) VARIANTS_ARG=$2; shift ;;
         --with-nginx) ;;   # nginx runs by default now; kept so that older command lines still work
         --no-decode) DECODE=0 ;;
@@ -40,11 +41,13 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$QUICK" = 1 ]; then
-    : "${ROUNDS:=1}"; CHURN1_S=${BENCH_CHURN1_S:-1}; CHURN_S=${BENCH_CHURN_S:-2}; OPEN_S=${BENCH_OPEN_S:-2}; PP_S=${BENCH_PP_S:-2}; BULK_S=${BENCH_BULK_S:-1}; IDLE_N=${BENCH_IDLE_N:-2000}
+    : "${ROUNDS:=1}"; : "${SLICES:=2}"; SLICE_S=${BENCH_SLICE_S:-1}; CHURN1_S=${BENCH_CHURN1_S:-1}; CHURN_S=${BENCH_CHURN_S:-2}; OPEN_S=${BENCH_OPEN_S:-2}; PP_S=${BENCH_PP_S:-2}; BULK_S=${BENCH_BULK_S:-1}; IDLE_N=${BENCH_IDLE_N:-2000}
 else
-    : "${ROUNDS:=3}"; CHURN1_S=${BENCH_CHURN1_S:-3}; CHURN_S=${BENCH_CHURN_S:-8}; OPEN_S=${BENCH_OPEN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
+    : "${ROUNDS:=3}"; : "${SLICES:=8}"; SLICE_S=${BENCH_SLICE_S:-2}; CHURN1_S=${BENCH_CHURN1_S:-3}; CHURN_S=${BENCH_CHURN_S:-8}; OPEN_S=${BENCH_OPEN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
 fi
 INFLIGHT=${BENCH_INFLIGHT:-64}
+WARM_S=${BENCH_WARM_S:-0.5}                # churn slices: unmeasured churn on a freshly started proxy first
+[[ $SLICES =~ ^[0-9]+$ ]] || die "--slices: a whole number of cycles, got '$SLICES'"
 OPEN_MAX=${BENCH_OPEN_MAX:-1000}          # open loop: connections open at once, at most
 MAX_CONNS=${BENCH_MAX_CONNS:-2000000}     # hard bound on churn connections per measurement
 PP_SIZE=${BENCH_PP_SIZE:-200}
@@ -344,6 +347,21 @@ run_variant() {  # run_variant ROUND VARIANT
     sleep 0.5
 }
 
+# Churn again in short slices, the variants taking turns: every cycle runs each variant once (a
+# fresh process, WARM_S of unmeasured churn, then SLICE_S measured), in an order rotated every cycle.
+# A variant's slices sit seconds, not minutes, from the other variants' ones, so the drift of a
+# shared machine (HAProxy's own churn figure moves by ±15 % between runs minutes apart) hits all
+# variants alike, and the median of SLICES cycles is what the ratios compare.
+churn_slice() {  # churn_slice CYCLE VARIANT
+    local c=$1 v=$2 pc=$P_CHURN
+    start_proxy "$v" || return 0
+    [ "$v" = direct ] && pc=$T_CHURN
+    load churn 127.0.0.1 "$pc" "$WARM_S" "$INFLIGHT" "$MAX_CONNS" >/dev/null 2>>"$WORK/load.err" || true
+    measure "$c" "$v" churn-slice load churn 127.0.0.1 "$pc" "$SLICE_S" "$INFLIGHT" "$MAX_CONNS"
+    [ -n "$PROXY_PID" ] && stop_pid "$PROXY_PID"
+    PROXY_PID=""
+}
+
 # ---------------------------------------------------------------- run
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STAT_BEFORE=$(head -1 /proc/stat)
@@ -354,6 +372,13 @@ for r in $(seq 1 "$ROUNDS"); do
     n=${#VA[@]}
     for i in $(seq 0 $((n - 1))); do run_variant "$r" "${VA[$(( (i + r - 1) % n ))]}"; done  # rotate order per round
 done
+if [ "$SLICES" -gt 0 ]; then
+    log "churn in slices: $SLICES cycles, ${SLICE_S}s per variant (after ${WARM_S}s unmeasured), variants taking turns"
+    for c in $(seq 1 "$SLICES"); do
+        n=${#VA[@]}
+        for i in $(seq 0 $((n - 1))); do churn_slice "$c" "${VA[$(( (i + c - 1) % n ))]}"; done
+    done
+fi
 ELAPSED=$(( $(date +%s) - T0 ))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 STAT_AFTER=$(head -1 /proc/stat)
@@ -394,6 +419,6 @@ MACHINE="nproc=$(nproc); kernel=$(uname -r); cpu=$(grep -m1 'model name' /proc/c
 python3 "$HERE/report.py" "$RAW" \
     --date "$(date -u '+%Y-%m-%d %H:%M UTC')" --machine "$MACHINE" --command "$COMMAND_LINE" \
     --git "$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    --settings "nice=$NICE rounds=$ROUNDS churn=${CHURN_S}s inflight=$INFLIGHT churn-1=${CHURN1_S}s open=${OPEN_RATES:-off}/s,${OPEN_S}s,max-open=$OPEN_MAX pingpong=${PP_S}s/${PP_SIZE}B bulk=${BULK_S}s idle=$IDLE_N" \
+    --settings "nice=$NICE rounds=$ROUNDS churn=${CHURN_S}s inflight=$INFLIGHT churn-1=${CHURN1_S}s slices=${SLICES}x${SLICE_S}s open=${OPEN_RATES:-off}/s,${OPEN_S}s,max-open=$OPEN_MAX pingpong=${PP_S}s/${PP_SIZE}B bulk=${BULK_S}s idle=$IDLE_N" \
     --noise "loadavg before $LOAD_BEFORE, after $LOAD_AFTER" --stat "$STAT_BEFORE" "$STAT_AFTER" --elapsed "$ELAPSED" \
     --max-noise "${BENCH_MAX_NOISE:-50}" --jsonl "$HERE/results-latest.jsonl" $([ "$WRITE_MD" = 1 ] && echo --markdown "$ROOT/BENCHMARKS.md")

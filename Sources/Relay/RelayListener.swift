@@ -24,25 +24,58 @@ public final class RelayListener: Sendable {
         /// The addresses of the targets given as IP literals, in the order of the pool's targets
         /// (parsed once, not per connection); `nil` for names (``resolver`` has them).
         let literalAddresses: [RawSocketAddress?]
-        /// The listener (for its open-connection count, ids and warnings).
-        let listener: RelayListener
+        /// The listener's connection ids, open-connection registry and throttled warnings: its
+        /// own for its whole lifetime, carried from one generation to the next.
+        let connectionIDs: ConnectionIDGenerator
+        let registry: ConnectionRegistry
+        let warnings: LogThrottle<RelayWarning>
 
+        /// The first generation, made by the listener's initializer from its lifetime parts (the
+        /// listener itself is not whole yet, so it is not what a generation holds on to).
         init(
             configuration: RelayListenerConfiguration,
             targetPool: TargetPool,
             tapFactory: (any RelayTapFactory)?,
-            listener: RelayListener
+            statistics: RelayStatistics,
+            logger: Logger,
+            admission: ConnectionAdmission,
+            resolver: TargetResolver,
+            connectionIDs: ConnectionIDGenerator,
+            registry: ConnectionRegistry,
+            warnings: LogThrottle<RelayWarning>
         ) {
             self.configuration = configuration
             self.timeouts = configuration.timeouts
-            self.statistics = listener.statistics
+            self.statistics = statistics
             self.targetPool = targetPool
             self.tapFactory = tapFactory
-            self.logger = listener.logger
-            self.admission = listener.admission
-            self.resolver = listener.engine.resolver
+            self.logger = logger
+            self.admission = admission
+            self.resolver = resolver
             self.literalAddresses = targetPool.targets.map { RawSocketAddress(literal: $0) }
-            self.listener = listener
+            self.connectionIDs = connectionIDs
+            self.registry = registry
+            self.warnings = warnings
+        }
+
+        /// The next generation: new settings, the same lifetime parts.
+        func replacing(
+            configuration: RelayListenerConfiguration,
+            targetPool: TargetPool,
+            tapFactory: (any RelayTapFactory)?
+        ) -> Shared {
+            Shared(
+                configuration: configuration,
+                targetPool: targetPool,
+                tapFactory: tapFactory,
+                statistics: self.statistics,
+                logger: self.logger,
+                admission: self.admission,
+                resolver: self.resolver,
+                connectionIDs: self.connectionIDs,
+                registry: self.registry,
+                warnings: self.warnings
+            )
         }
 
         /// Where to connect for the pool's target `index`; `nil` while its name is unresolved.
@@ -64,8 +97,7 @@ public final class RelayListener: Sendable {
     private struct State {
         var listening: [(address: Endpoint, socket: ListeningSocket)] = []
         var accepting = true
-        /// Set once the first ``Shared`` exists (it refers back to the listener).
-        var shared: Shared?
+        var shared: Shared
     }
 
     /// The settings new connections use (open connections keep the ones they were accepted with).
@@ -84,10 +116,10 @@ public final class RelayListener: Sendable {
     let logger: Logger
     let connectionIDs: ConnectionIDGenerator
     /// Open connections and whoever waits for them to close.
-    let registry = ConnectionRegistry()
+    let registry: ConnectionRegistry
     /// Per-connection warnings, throttled (one listener's faults must not flood the log).
     let warnings: LogThrottle<RelayWarning>
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     /// - Parameters:
     ///   - engine: the event loops (by default the process's ``RelayEngine/shared`` one).
@@ -106,25 +138,40 @@ public final class RelayListener: Sendable {
         self.connectionIDs = connectionIDs
         let statistics = RelayStatistics()
         self.statistics = statistics
-        self.warnings = LogThrottle(interval: TimeAmount(configuration.refusalLogInterval))
-        self.admission = ConnectionAdmission(
+        let warnings = LogThrottle<RelayWarning>(interval: TimeAmount(configuration.refusalLogInterval))
+        self.warnings = warnings
+        let registry = ConnectionRegistry()
+        self.registry = registry
+        let admission = ConnectionAdmission(
             settings: ConnectionAdmission.Settings(configuration),
             statistics: statistics,
             logger: logger,
             logInterval: TimeAmount(configuration.refusalLogInterval),
             budget: engine.budget
         )
+        self.admission = admission
         let pool = TargetPool(
             targets: configuration.targets,
             strategy: configuration.balance,
             coolDown: TimeAmount(configuration.targetCoolDown)
         )
-        let shared = Shared(configuration: configuration, targetPool: pool, tapFactory: tapFactory, listener: self)
-        self.state.withLock { $0.shared = shared }
+        let shared = Shared(
+            configuration: configuration,
+            targetPool: pool,
+            tapFactory: tapFactory,
+            statistics: statistics,
+            logger: logger,
+            admission: admission,
+            resolver: engine.resolver,
+            connectionIDs: connectionIDs,
+            registry: registry,
+            warnings: warnings
+        )
+        self.state = Mutex(State(shared: shared))
     }
 
     /// The current settings generation; replaced by ``update(configuration:tapFactory:)``.
-    var currentShared: Shared { self.state.withLock { $0.shared! } }
+    var currentShared: Shared { self.state.withLock { $0.shared } }
 
     /// Binds every listen address; on failure closes what was bound and throws ``BindError``.
     public func start() async throws {
@@ -190,7 +237,7 @@ public final class RelayListener: Sendable {
         var configuration = configuration
         configuration.name = self.name
         return self.state.withLock { state in
-            let shared = state.shared!
+            let shared = state.shared
             let old = shared.configuration
             var newPool = false
             var pool = shared.targetPool
@@ -205,12 +252,7 @@ public final class RelayListener: Sendable {
                 )
                 newPool = true
             }
-            state.shared = Shared(
-                configuration: configuration,
-                targetPool: pool,
-                tapFactory: tapFactory,
-                listener: self
-            )
+            state.shared = shared.replacing(configuration: configuration, targetPool: pool, tapFactory: tapFactory)
             self.admission.update(ConnectionAdmission.Settings(configuration))
             return newPool
         }
@@ -298,8 +340,8 @@ public final class RelayListener: Sendable {
     /// Closes every open connection at once (what is queued for a peer is dropped).
     public func closeAllConnections() async {
         #if os(Linux)
-        let listener = ObjectIdentifier(self)
-        await self.engine.everyLoop { .closeConnections(listener, done: $0) }
+        let registry = self.registry
+        await self.engine.everyLoop { .closeConnections(registry, done: $0) }
         #endif
     }
 

@@ -47,7 +47,7 @@ extension RelayEventLoop {
             let target = record.pointee.candidates[attempt]
             shared.targetPool.recordFailure(target, now: self.now)
             let error = timedOut ? "no answer within the connect timeout" : Self.connectErrorText(record.pointee)
-            shared.listener.warnings.warning(
+            shared.warnings.warning(
                 .connectFailed(shared.targetPool.targets[target]),
                 "target connect failed; trying the next target",
                 logger: shared.logger,
@@ -59,7 +59,7 @@ extension RelayEventLoop {
         case .noTarget:
             let shared = record.pointee.shared
             shared.statistics.connectionWithoutTarget()
-            shared.listener.warnings.warning(
+            shared.warnings.warning(
                 .noTarget,
                 "no target accepted the connection; closing the client connection",
                 logger: shared.logger,
@@ -68,7 +68,7 @@ extension RelayEventLoop {
         case .timedOut(let reason):
             let shared = record.pointee.shared
             shared.statistics.timedOut(reason)
-            shared.listener.warnings.warning(
+            shared.warnings.warning(
                 .timedOut(reason),
                 Self.timeoutMessage(reason),
                 logger: shared.logger,
@@ -132,10 +132,10 @@ extension RelayEventLoop {
             return
         }
         record.pointee.ticket = ticket
-        record.pointee.id = shared.listener.connectionIDs.next()
+        record.pointee.id = shared.connectionIDs.next()
         record.pointee.candidates = shared.targetPool.candidates(now: self.now)
         shared.statistics.connectionAccepted()
-        shared.listener.registry.opened()
+        shared.registry.opened()
         let tag = self.makeTag()
         if self.register(record.pointee.clientFD, index: index, side: .client, tag: tag) {
             record.pointee.clientTag = tag
@@ -365,7 +365,7 @@ extension RelayEventLoop {
         } catch {
             let shared = record.pointee.shared
             shared.statistics.tapFailed()
-            shared.listener.warnings.warning(
+            shared.warnings.warning(
                 .tapFailed,
                 "tap failed; this connection is still relayed but no longer observed",
                 logger: shared.logger,
@@ -412,7 +412,7 @@ extension RelayEventLoop {
         if let ticket = record.pointee.ticket {
             shared.admission.release(ticket)
             shared.statistics.connectionClosed()
-            shared.listener.registry.closed()
+            shared.registry.closed()
         }
         self.wheel.cancel(index)
         self.slab.remove(index)

@@ -36,8 +36,8 @@ final class RelayEventLoop: @unchecked Sendable {
         case addListener(ListeningSocket, RelayListener, done: @Sendable () -> Void)
         /// Stop accepting on it (the caller closes it once every loop is done).
         case removeListener(Int32, done: @Sendable () -> Void)
-        /// Close every connection of a listener now.
-        case closeConnections(ObjectIdentifier, done: @Sendable () -> Void)
+        /// Close every connection of a listener (those counted in its registry) now.
+        case closeConnections(ConnectionRegistry, done: @Sendable () -> Void)
         /// Close everything and end the thread.
         case stop
     }
@@ -245,10 +245,9 @@ final class RelayEventLoop: @unchecked Sendable {
             case .removeListener(let fd, let done):
                 self.removeListener(fd)
                 done()
-            case .closeConnections(let listener, let done):
+            case .closeConnections(let registry, let done):
                 for index in self.slab.occupied {
-                    guard let record = self.slab.record(index),
-                        ObjectIdentifier(record.pointee.shared.listener) == listener
+                    guard let record = self.slab.record(index), record.pointee.shared.registry === registry
                     else { continue }
                     record.pointee.machine.closeRequested()
                     self.drive(index)
