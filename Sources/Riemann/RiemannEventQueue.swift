@@ -241,13 +241,9 @@ public final class RiemannEventQueue: Sendable {
     }
 
     private func push(entries: consuming [Entry]) -> PushResult {
-        var entries = consume entries
-        entries.reverse()
-        // Taken into the closure (a captured array would be shared there, and copied on the first
-        // removal).
-        var handed: [Entry]? = consume entries
+        var incoming = consume entries
+        incoming.reverse()
         return self.state.withLock { state in
-            var incoming = handed.take() ?? []
             let wasEmpty = state.entries.isEmpty
             if let reason = state.closedReason {
                 state.countDrop(incoming.count, reason)
