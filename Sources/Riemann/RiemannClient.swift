@@ -105,12 +105,20 @@ public final class RiemannClient: Sendable {
     /// Queues events for delivery. Never blocks: when the queue is full the overflow policy
     /// decides what is dropped (counted in ``statistics``); after shutdown events are dropped
     /// as ``RiemannDropReason/shutdown``.
-    // Specialized for the array the sink hands over once per batch of values: called from another
-    // module, the generic body (and the queue's push in it) otherwise runs through witness tables.
-    @_specialize(exported:false,where Events == [RiemannEvent])
     public func enqueue<Events: Sequence<RiemannEvent>>(_ events: Events) {
-        // After shutdown the queue is closed: the push counts the events as dropped (.shutdown).
-        let result = self.queue.push(events)
+        self.wakeIfDue(self.queue.push(events))
+    }
+
+    /// Queues `events`, moved into the queue (see ``RiemannEventQueue/push(_:)-([RiemannEvent])``);
+    /// otherwise as ``enqueue(_:)-(Sequence)``. The sink hands over an array once per batch of
+    /// values: not generic, so that no call from another module runs through witness tables.
+    public func enqueue(_ events: consuming [RiemannEvent]) {
+        self.wakeIfDue(self.queue.push(events))
+    }
+
+    /// Wakes the connection when a push makes a batch worth sending (the first event, or a full
+    /// batch). After shutdown the queue is closed: the push counted the events as dropped (.shutdown).
+    private func wakeIfDue(_ result: RiemannEventQueue.PushResult) {
         guard result.accepted > 0,
             result.wasEmpty || result.depth >= self.maximumBatchEvents.load(ordering: .relaxed)
                 || result.bytes >= self.maximumBatchBodyBytes.load(ordering: .relaxed)

@@ -18,6 +18,7 @@ public struct RiemannAttribute: Sendable, Hashable {
     /// The attribute value; `nil` means the field is absent on the wire.
     public var value: String?
 
+    @inlinable
     public init(key: String, value: String?) {
         self.key = key
         self.value = value
@@ -51,6 +52,9 @@ public struct RiemannEvent: Sendable, Equatable {
     /// One of the three metric fields, or `nil`.
     public var metric: RiemannMetric?
 
+    // Inlinable: built from another module (the mapper) the event was otherwise made in a
+    // temporary and copied out, retaining and releasing each string once more.
+    @inlinable
     public init(
         time: Int64? = nil,
         timeMicros: Int64? = nil,

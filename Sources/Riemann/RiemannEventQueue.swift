@@ -155,9 +155,9 @@ public final class RiemannEventQueue: Sendable {
             self.entries.count < self.limits.events && byteCount <= self.limits.bytes - self.bytes
         }
 
-        mutating func append(_ entry: Entry) {
-            self.entries.append(entry)
+        mutating func append(_ entry: consuming Entry) {
             self.bytes += entry.byteCount
+            self.entries.append(entry)
         }
 
         mutating func prepend(_ entry: Entry) {
@@ -224,7 +224,25 @@ public final class RiemannEventQueue: Sendable {
     @discardableResult
     public func push<Events: Sequence<RiemannEvent>>(_ events: Events) -> PushResult {
         // Sizes are worked out before taking the lock.
-        let incoming = events.map { Entry(event: $0) }
+        self.push(entries: events.map { Entry(event: $0) })
+    }
+
+    /// Appends events at the back, moved out of `events` into the queue: no event is copied
+    /// (each copy retains and releases every string and array it holds). See ``push(_:)``.
+    @discardableResult
+    public func push(_ events: consuming [RiemannEvent]) -> PushResult {
+        var events = consume events
+        var incoming: [Entry] = []
+        incoming.reserveCapacity(events.count)
+        // Moved out from the back, so reversed first (swaps move, they do not copy).
+        events.reverse()
+        while let event = events.popLast() { incoming.append(Entry(event: event)) }
+        return self.push(entries: consume incoming)
+    }
+
+    private func push(entries: consuming [Entry]) -> PushResult {
+        var incoming = consume entries
+        incoming.reverse()
         return self.state.withLock { state in
             let wasEmpty = state.entries.isEmpty
             if let reason = state.closedReason {
@@ -241,7 +259,8 @@ public final class RiemannEventQueue: Sendable {
             var accepted = 0  // events of this push still queued (they are the newest)
             var full = 0
             var tooLarge = 0
-            for entry in incoming {
+            // Taken from the back of the reversed entries: each is moved into the queue, not copied.
+            while let entry = incoming.popLast() {
                 guard entry.byteCount <= state.limits.eventBytes else {
                     tooLarge += 1
                     continue

@@ -30,7 +30,7 @@ struct RingBuffer<Element> {
         self.head = 0
     }
 
-    mutating func append(_ element: Element) {
+    mutating func append(_ element: consuming Element) {
         self.growIfFull()
         self.storage[self.physical(self.count)] = element
         self.count += 1

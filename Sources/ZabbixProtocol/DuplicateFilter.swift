@@ -7,8 +7,31 @@
 public struct DuplicateFilter: Sendable {
     /// Upper bound on remembered sessions.
     public let maximumSessions: Int
-    private var current: [String: UInt64] = [:]
-    private var previous: [String: UInt64] = [:]
+    private var current: [SessionKey: UInt64] = [:]
+    private var previous: [SessionKey: UInt64] = [:]
+
+    /// A session as the generations key it: its text and the text's hash, computed once. A
+    /// lookup then hashes one integer instead of the whole text, and a probe that meets another
+    /// session compares the hashes before the texts (sessions of one agent fleet may share long
+    /// prefixes). The hash is the process's seeded `hashValue`: as unpredictable to a client as
+    /// the dictionary's own.
+    private struct SessionKey: Hashable {
+        let text: String
+        let hash: Int
+
+        init(_ text: String) {
+            self.text = text
+            self.hash = text.hashValue
+        }
+
+        static func == (lhs: SessionKey, rhs: SessionKey) -> Bool {
+            lhs.hash == rhs.hash && lhs.text == rhs.text
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.hash)
+        }
+    }
 
     /// Creates a filter remembering up to `maximumSessions` sessions (at least 2).
     public init(maximumSessions: Int = 100_000) {
@@ -20,6 +43,7 @@ public struct DuplicateFilter: Sendable {
 
     /// Whether a row with `id` in `session` is new; records it when it is.
     public mutating func accept(session: String, id: UInt64) -> Bool {
+        let session = SessionKey(session)
         let last: UInt64?
         if let value = self.current[session] {
             last = value
@@ -61,12 +85,12 @@ public struct DuplicateFilter: Sendable {
     /// the runs seen so far in `values` standing in for what would have been recorded.
     private mutating func scan(_ values: [ItemValue], remembering: Bool) -> [ItemValue] {
         var kept: [ItemValue]?  // built only from the first dropped row on
-        var run: (session: String, last: UInt64?)?
-        var earlierRuns: [String: UInt64] = [:]  // unseen only, sessions interleaved within `values`
+        var run: (session: SessionKey, last: UInt64?)?
+        var earlierRuns: [SessionKey: UInt64] = [:]  // unseen only, sessions interleaved within `values`
         for index in values.indices {
             var keep = true
             if let session = values[index].session, let id = values[index].id {
-                if run?.session != session {
+                if run?.session.text != session {
                     if let finished = run, let last = finished.last {
                         if remembering {
                             self.remember(finished.session, last)
@@ -74,6 +98,7 @@ public struct DuplicateFilter: Sendable {
                             earlierRuns[finished.session] = last
                         }
                     }
+                    let session = SessionKey(session)
                     let last =
                         remembering
                         ? self.lastID(of: session)
@@ -114,13 +139,13 @@ public struct DuplicateFilter: Sendable {
                 run!.highest = max(current.highest, id)
                 continue
             }
-            if let finished = run { self.rememberAtLeast(finished.session, finished.highest) }
+            if let finished = run { self.rememberAtLeast(SessionKey(finished.session), finished.highest) }
             run = (session, id)
         }
-        if let finished = run { self.rememberAtLeast(finished.session, finished.highest) }
+        if let finished = run { self.rememberAtLeast(SessionKey(finished.session), finished.highest) }
     }
 
-    private mutating func rememberAtLeast(_ session: String, _ id: UInt64) {
+    private mutating func rememberAtLeast(_ session: SessionKey, _ id: UInt64) {
         if self.current.count >= self.maximumSessions / 2 {
             // A full generation: a new session starts the next one (``remember(_:_:)``).
             if let index = self.current.index(forKey: session) {
@@ -130,7 +155,7 @@ public struct DuplicateFilter: Sendable {
             self.remember(session, max(self.takePrevious(session) ?? 0, id))
             return
         }
-        // One lookup (hashing the session) for a session already in this generation and for a
+        // One lookup for a session already in this generation and for a
         // new one: written, then put back if it was higher.
         if let old = self.current.updateValue(id, forKey: session) {
             if old > id { self.current[session] = old }
@@ -143,28 +168,28 @@ public struct DuplicateFilter: Sendable {
     /// Remembers `id` as seen in `session` (never lowering what is remembered): for callers that
     /// hold rows of another type and pass each session's highest id once.
     public mutating func remember(session: String, id: UInt64) {
-        self.rememberAtLeast(session, id)
+        self.rememberAtLeast(SessionKey(session), id)
     }
 
     /// The last id seen in `session`, taken out of the previous generation (``remember(_:_:)`` puts
     /// it back in the current one).
-    private mutating func lastID(of session: String) -> UInt64? {
+    private mutating func lastID(of session: SessionKey) -> UInt64? {
         if let value = self.current[session] { return value }
         return self.takePrevious(session)
     }
 
     /// `session`'s id in `ids`; an empty dictionary is not searched (no hashing of the session).
-    private static func lookUp(_ session: String, in ids: [String: UInt64]) -> UInt64? {
+    private static func lookUp(_ session: SessionKey, in ids: [SessionKey: UInt64]) -> UInt64? {
         ids.isEmpty ? nil : ids[session]
     }
 
     /// `session`'s last id in the previous generation, taken out of it. An empty generation (the
     /// filter's first, or after a quiet spell) is not searched: no hashing of the session.
-    private mutating func takePrevious(_ session: String) -> UInt64? {
+    private mutating func takePrevious(_ session: SessionKey) -> UInt64? {
         self.previous.isEmpty ? nil : self.previous.removeValue(forKey: session)
     }
 
-    private mutating func remember(_ session: String, _ id: UInt64) {
+    private mutating func remember(_ session: SessionKey, _ id: UInt64) {
         // The count first: only a full generation needs to know whether the session is in it.
         if self.current.count >= self.maximumSessions / 2 && self.current[session] == nil {
             self.previous = self.current

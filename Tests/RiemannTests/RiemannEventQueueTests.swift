@@ -112,6 +112,40 @@ import Testing
         #expect(queue.statistics.dropped[.shutdown] == 7)
     }
 
+    /// An array is moved into the queue (its own overload), any other sequence copied: both must
+    /// queue, refuse and count the same events, in the same order.
+    @Test(arguments: RiemannOverflowPolicy.allCases)
+    func anArrayIsQueuedAsAnyOtherSequenceOfTheSameEvents(policy: RiemannOverflowPolicy) {
+        // Events of growing size: with an event-size bound, the larger ones are too large.
+        func events(_ range: Range<Int>) -> [RiemannEvent] {
+            range.map {
+                RiemannEvent(
+                    service: "e\($0)",
+                    description: String(repeating: "x", count: $0 * 7),
+                    tags: ["t\($0)"],
+                    attributes: [RiemannAttribute(key: "a", value: "\($0)")],
+                    metric: .sint64(Int64($0))
+                )
+            }
+        }
+        let limits = RiemannEventQueue.Limits(events: 6, bytes: 600, eventBytes: 120)
+        let asArray = RiemannEventQueue(limits: limits, overflowPolicy: policy)
+        let asSequence = RiemannEventQueue(limits: limits, overflowPolicy: policy)
+        for range in [0..<3, 3..<9, 9..<10, 10..<20, 0..<0] {
+            let moved = asArray.push(events(range))
+            let copied = asSequence.push(AnySequence(events(range)))
+            #expect(moved == copied)
+            let taken = asArray.take(upTo: 2)
+            #expect(taken == asSequence.take(upTo: 2))
+        }
+        #expect(asArray.statistics == asSequence.statistics)
+        #expect(asArray.take(upTo: 100) == asSequence.take(upTo: 100))
+        _ = asArray.close(reason: .shutdown)
+        _ = asSequence.close(reason: .shutdown)
+        #expect(asArray.push(events(0..<4)) == asSequence.push(AnySequence(events(0..<4))))
+        #expect(asArray.statistics == asSequence.statistics)
+    }
+
     @Test func concurrentProducersNeverLoseCount() async {
         let queue = RiemannEventQueue(capacity: 1_000, overflowPolicy: .dropOldest)
         await withTaskGroup(of: Void.self) { group in

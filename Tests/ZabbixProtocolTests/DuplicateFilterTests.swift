@@ -59,6 +59,27 @@ private func filtered(_ filter: inout DuplicateFilter, _ values: [ItemValue]) ->
         }
     }
 
+    /// Sessions are keyed by their text and its hash: sessions of one fleet that differ only in
+    /// their last characters (or not at all but for case) are still told apart, row by row as in
+    /// batches, as a plain table of last ids tells them apart.
+    @Test func sessionsSharingLongPrefixesAreToldApart() {
+        var generator = SystemRandomNumberGenerator()
+        let prefix = String(repeating: "1a3e9c4b2d0f5a8c", count: 4)
+        let sessions = (0..<50).map { "\(prefix)\(String($0, radix: 16))" } + ["\(prefix)A", "\(prefix)a"]
+        var filter = DuplicateFilter(maximumSessions: 1_000)
+        var batched = DuplicateFilter(maximumSessions: 1_000)
+        var last: [String: UInt64] = [:]
+        for _ in 0..<2_000 {
+            let session = sessions.randomElement(using: &generator)!
+            let id = UInt64.random(in: 1...60, using: &generator)
+            let expected = id > last[session, default: 0]
+            if expected { last[session] = id }
+            #expect(filter.accept(session: session, id: id) == expected)
+            #expect(filtered(&batched, [value(session, id)]).isEmpty == !expected)
+        }
+        #expect(filter.sessionCount == last.count)
+    }
+
     @Test func remembersAtMostMaximumSessions() {
         var filter = DuplicateFilter(maximumSessions: 100)
         for index in 0..<10_000 {

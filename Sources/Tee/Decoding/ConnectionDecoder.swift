@@ -82,6 +82,21 @@ struct ConnectionDecoder {
         now: ContinuousClock.Instant = .now
     ) -> Step {
         var step = Step()
+        self.process(frame, from: peer, afterLoss: afterLoss, context: context, now: now, into: &step)
+        return step
+    }
+
+    /// ``process(_:from:afterLoss:context:now:)`` into a step the caller holds: the side
+    /// pipeline's workers use it, as a step returned from this long function was copied out once
+    /// more (its arrays and message retained and released).
+    mutating func process(
+        _ frame: ZabbixFrame,
+        from peer: ZabbixPeer,
+        afterLoss: Bool,
+        context: DecodeContext,
+        now: ContinuousClock.Instant,
+        into step: inout Step
+    ) {
         if afterLoss {
             // The lost frame may have been the reply: its verdict is unknown.
             self.conversation.forgetFrame(from: peer)
@@ -93,10 +108,13 @@ struct ConnectionDecoder {
             if let settlement = self.gate.end(.replyUndecoded) {
                 self.apply(settlement, to: &step, context: context, now: now)
             }
-            return step
+            return
         }
+        // The values read first, and the message then taken apart rather than copied for each
+        // case that binds its payload.
+        let values = message.itemValues
         if context.keepsMessages { step.message = message }
-        switch message {
+        switch consume message {
         case .activeChecksResponse(let response):
             if peer == .server { step.redirect = response.redirect }
             guard response.items != nil else { break }
@@ -134,20 +152,20 @@ struct ConnectionDecoder {
             }
         case .passiveCheckResponse(let response):
             // The value is in the reply itself: nothing to wait for.
-            var values = self.decodedValues(message.itemValues, version: response.version)
-            for index in values.indices where values[index].value.host == nil {
-                values[index].value.host = self.peerHost
+            var decoded = self.decodedValues(values, version: response.version)
+            for index in decoded.indices where decoded[index].value.host == nil {
+                decoded[index].value.host = self.peerHost
             }
-            if let first = values.first {
-                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: values.count) {
+            if let first = decoded.first {
+                context.statistics.summarize(DecodeStatistics.SummaryKey(first), count: decoded.count) {
                     $0.decoded += $1
                     $0.accepted += $1
                 }
             }
-            step.ready.append(contentsOfOrTake: values)
+            step.ready.append(contentsOfOrTake: decoded)
         case .agentData(let data):
             self.holdValues(
-                message.itemValues,
+                values,
                 version: data.version,
                 from: peer,
                 into: &step,
@@ -156,7 +174,7 @@ struct ConnectionDecoder {
             )
         case .proxyData(let data):
             self.holdValues(
-                message.itemValues,
+                values,
                 version: data.version,
                 from: peer,
                 into: &step,
@@ -164,7 +182,7 @@ struct ConnectionDecoder {
                 now: now
             )
         case .senderData:
-            self.holdValues(message.itemValues, version: nil, from: peer, into: &step, context: context, now: now)
+            self.holdValues(values, version: nil, from: peer, into: &step, context: context, now: now)
         case .historyPush(let push):
             let rows = ItemValue.values(of: push)
             var batch = AcceptanceGate.Batch(from: peer)
@@ -194,7 +212,6 @@ struct ConnectionDecoder {
             .proxyConfigStatus, .passiveCheckRequest, .other:
             break
         }
-        return step
     }
 
     /// The connection ended: whatever still waits for a reply never gets one.
@@ -236,40 +253,56 @@ struct ConnectionDecoder {
 
     /// `values` with where they were seen. `version` is kept as the sender wrote it (shared, not
     /// copied): the summary shows it as is (`8.0.0rc1`, agent 2's long version), cut to a bound.
-    private func decodedValues(_ values: [ItemValue], version: String?) -> [DecodedValue] {
+    ///
+    /// Each value is moved out of `values` into its decoded value, not copied (a copy retains and
+    /// releases every string it holds): pass an array nothing else shares.
+    private func decodedValues(_ values: consuming [ItemValue], version: String?) -> [DecodedValue] {
         guard !values.isEmpty else { return [] }
         let seenAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
-        return values.map {
-            DecodedValue(
-                value: $0,
-                listener: self.listener,
-                connection: self.connection,
-                seenAtMicros: seenAt,
-                peerHost: self.peerHost,
-                zabbixVersion: version
+        var values = consume values
+        var decoded: [DecodedValue] = []
+        decoded.reserveCapacity(values.count)
+        // Taken from the back, so reversed first (swaps move, they do not copy).
+        values.reverse()
+        while let value = values.popLast() {
+            decoded.append(
+                DecodedValue(
+                    value: value,
+                    listener: self.listener,
+                    connection: self.connection,
+                    seenAtMicros: seenAt,
+                    peerHost: self.peerHost,
+                    zabbixVersion: version
+                )
             )
         }
+        return decoded
     }
 
     // MARK: Holding until the reply
 
     /// Holds a request's values (duplicates of rows already accepted removed) until its reply.
     private mutating func holdValues(
-        _ rows: [ItemValue],
+        _ rows: consuming [ItemValue],
         version: String?,
         from peer: ZabbixPeer,
         into step: inout Step,
         context: DecodeContext,
         now: ContinuousClock.Instant
     ) {
-        let fresh = context.duplicates.unseen(rows)
-        let values = self.decodedValues(fresh, version: version)
-        let dropped = rows.count - fresh.count
+        let total = rows.count
+        let requestType = rows.first?.requestType
+        // `rows` ends here: unseen hands back the same array when nothing was dropped, and the
+        // values are moved out of it only if nothing else shares it.
+        let fresh = context.duplicates.unseen(consume rows)
+        let decodedCount = fresh.count
+        let dropped = total - decodedCount
+        let values = self.decodedValues(consume fresh, version: version)
         if dropped > 0 { context.statistics.duplicatesDropped(dropped) }
-        if let first = rows.first {
-            let key = DecodeStatistics.SummaryKey(request: first.requestType, version: version)
-            context.statistics.summarize(key, count: rows.count) { counts, _ in
-                counts.decoded += fresh.count
+        if let requestType {
+            let key = DecodeStatistics.SummaryKey(request: requestType, version: version)
+            context.statistics.summarize(key, count: total) { counts, _ in
+                counts.decoded += decodedCount
                 counts.duplicates += dropped
             }
         }

@@ -256,13 +256,16 @@ private final class SideWorker: @unchecked Sendable {
             // The queue's byte budget goes back in steps, not per frame: each release takes the
             // lock the event loops offer under.
             var consumed = (frames: 0, bytes: 0, charge: 0)
+            // One reading of the clock per batch, not per frame: only values that wait for the
+            // catalog use it (their deadline), and a batch is decoded within milliseconds.
+            let batchStart = ContinuousClock.now
             // Through the buffer: each item is read in place, not copied out of the batch first
             // (an array's subscript hands out a copy). The batch comes in chunks, as the event
             // loops appended them (see `SideBatch`).
             for chunk in batch {
                 chunk.withUnsafeBufferPointer { items in
                     for index in items.indices {
-                        if let frame = self.process(items[index], connections: &connections) {
+                        if let frame = self.process(items[index], connections: &connections, now: batchStart) {
                             consumed.frames += 1
                             consumed.bytes += frame.bytes
                             consumed.charge += frame.charge
@@ -306,7 +309,8 @@ private final class SideWorker: @unchecked Sendable {
     /// share of the queue's budget).
     private func process(
         _ work: SideWork,
-        connections: inout [UInt64: ConnectionDecoder]
+        connections: inout [UInt64: ConnectionDecoder],
+        now: ContinuousClock.Instant
     ) -> (bytes: Int, charge: Int)? {
         switch work {
         case .opened(let id, let listener, let peerHost, let passiveProxy):
@@ -320,7 +324,7 @@ private final class SideWorker: @unchecked Sendable {
             return nil
         case .closed(let id):
             if var decoder = connections.removeValue(forKey: id) {
-                self.handle(decoder.finish(context: self.context), connection: id, listener: decoder.listener)
+                self.handle(decoder.finish(context: self.context, now: now), connection: id, listener: decoder.listener)
             }
             return nil
         case .frame(let id, let peer, let header, let payload, let afterLoss):
@@ -328,11 +332,14 @@ private final class SideWorker: @unchecked Sendable {
             // Decoded in place: a copy taken out of the dictionary and written back would copy
             // the decoder, and its held values on write, once per frame.
             guard let index = connections.index(forKey: id) else { return consumed }
-            let step = connections.values[index].process(
+            var step = ConnectionDecoder.Step()
+            connections.values[index].process(
                 ZabbixFrame(header: header, payload: payload.buffer),
                 from: peer,
                 afterLoss: afterLoss,
-                context: self.context
+                context: self.context,
+                now: now,
+                into: &step
             )
             self.handle(step, connection: id, listener: connections.values[index].listener)
             return consumed

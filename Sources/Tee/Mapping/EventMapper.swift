@@ -17,8 +17,12 @@ public struct EventMapper: Sendable {
         case partialBatch
     }
 
+    // Inlined into the sink's loop, its one hot caller: measured about 0.4k instructions fewer
+    // per value (`Benchmarks/instructions.sh`), in passing the value and the result across the call.
+    @inline(__always)
     public func event(for decoded: DecodedValue) -> Result<RiemannEvent, SkipReason> {
-        let value = decoded.value
+        // The value's fields are read where they are (`decoded.value.x`), not through a copy of
+        // the whole value, and the event is built once at the end, not field by field.
         let configuration = self.configuration
         if decoded.batchFailed != nil, configuration.partial == .drop { return .failure(SkipReason(.partialBatch)) }
         let (host, key) = Self.hostAndKey(of: decoded)
@@ -29,79 +33,83 @@ public struct EventMapper: Sendable {
             return .failure(SkipReason(.filtered))
         }
 
-        var event = RiemannEvent()
-        event.host = host
-        event.service = Self.render(configuration.service, decoded, host: host, key: key)
-        if let clock = value.clock {
-            event.time = clock
-            event.timeMicros = clock &* 1_000_000 &+ (value.ns ?? 0) / 1000
+        let time: Int64
+        let timeMicros: Int64
+        if let clock = decoded.value.clock {
+            time = clock
+            timeMicros = clock &* 1_000_000 &+ (decoded.value.ns ?? 0) / 1000
         } else {
-            event.time = decoded.seenAtMicros / 1_000_000
-            event.timeMicros = decoded.seenAtMicros
+            time = decoded.seenAtMicros / 1_000_000
+            timeMicros = decoded.seenAtMicros
         }
-        switch value.state {
+        let state: String?
+        var metric: RiemannMetric? = nil
+        var description: String? = nil
+        switch decoded.value.state {
         case .normal:
-            event.state = configuration.state
-            switch ZabbixValueParsing.numeric(value.value, valueType: decoded.valueType) {
-            case .integer(let integer): event.metric = .sint64(integer)
-            case .double(let double): event.metric = .double(double)
+            state = configuration.state
+            switch ZabbixValueParsing.numeric(decoded.value.value, valueType: decoded.valueType) {
+            case .integer(let integer): metric = .sint64(integer)
+            case .double(let double): metric = .double(double)
             case nil:
-                event.description = ZabbixValueParsing.truncated(
-                    value.value,
+                description = ZabbixValueParsing.truncated(
+                    decoded.value.value,
                     maximumBytes: configuration.descriptionMaximumLength
                 )
             }
         case .notSupported:
             switch configuration.notSupported {
             case .drop: return .failure(SkipReason(.notSupported))
-            case .state(let state): event.state = state
+            case .state(let notSupported): state = notSupported
             }
-            event.description = ZabbixValueParsing.truncated(
-                value.value,
+            description = ZabbixValueParsing.truncated(
+                decoded.value.value,
                 maximumBytes: configuration.descriptionMaximumLength
             )
         }
-        event.tags = configuration.tags
-        event.ttl = configuration.ttl(delay: decoded.delay)
-        // One allocation: the configured attributes plus every zabbix_* one a value can have.
+        return .success(
+            RiemannEvent(
+                time: time,
+                timeMicros: timeMicros,
+                state: state,
+                service: Self.render(configuration.service, decoded, host: host, key: key),
+                host: host,
+                description: description,
+                tags: configuration.tags,
+                ttl: configuration.ttl(delay: decoded.delay),
+                attributes: Self.attributes(of: decoded, configuration),
+                metric: metric
+            )
+        )
+    }
+
+    /// The configured attributes, then the `zabbix_*` ones `decoded` has (with
+    /// `mapping.zabbix_attributes`), in one allocation.
+    private static func attributes(
+        of decoded: DecodedValue,
+        _ configuration: MappingConfiguration
+    ) -> [RiemannAttribute] {
         var attributes: [RiemannAttribute] = []
         attributes.reserveCapacity(configuration.attributes.count + (configuration.zabbixAttributes ? 11 : 0))
         for attribute in configuration.attributes {
             attributes.append(RiemannAttribute(key: attribute.key, value: attribute.value))
         }
-        if configuration.zabbixAttributes {
-            attributes.append(RiemannAttribute(key: "zabbix_request", value: value.requestType.rawValue))
-            attributes.append(RiemannAttribute(key: "zabbix_listener", value: decoded.listener))
-            if let itemid = value.itemid {
-                attributes.append(RiemannAttribute(key: "zabbix_itemid", value: String(itemid)))
-            }
-            if let proxy = value.proxy {
-                attributes.append(RiemannAttribute(key: "zabbix_proxy", value: Self.cut(proxy)))
-            }
-            if let failed = decoded.batchFailed {
-                attributes.append(RiemannAttribute(key: "zabbix_batch_failed", value: String(failed)))
-            }
-            if let number = value.lastlogsize {
-                attributes.append(RiemannAttribute(key: "zabbix_lastlogsize", value: String(number)))
-            }
-            if let number = value.mtime {
-                attributes.append(RiemannAttribute(key: "zabbix_mtime", value: String(number)))
-            }
-            if let number = value.timestamp {
-                attributes.append(RiemannAttribute(key: "zabbix_log_timestamp", value: String(number)))
-            }
-            if let source = value.source {
-                attributes.append(RiemannAttribute(key: "zabbix_log_source", value: Self.cut(source)))
-            }
-            if let number = value.severity {
-                attributes.append(RiemannAttribute(key: "zabbix_log_severity", value: String(number)))
-            }
-            if let number = value.eventid {
-                attributes.append(RiemannAttribute(key: "zabbix_log_eventid", value: String(number)))
-            }
+        guard configuration.zabbixAttributes else { return attributes }
+        func add(_ key: String, _ text: String?) {
+            if let text { attributes.append(RiemannAttribute(key: key, value: text)) }
         }
-        event.attributes = attributes
-        return .success(event)
+        add("zabbix_request", decoded.value.requestType.rawValue)
+        add("zabbix_listener", decoded.listener)
+        add("zabbix_itemid", decoded.value.itemid.map { String($0) })
+        add("zabbix_proxy", decoded.value.proxy.map(Self.cut))
+        add("zabbix_batch_failed", decoded.batchFailed.map { String($0) })
+        add("zabbix_lastlogsize", decoded.value.lastlogsize.map { String($0) })
+        add("zabbix_mtime", decoded.value.mtime.map { String($0) })
+        add("zabbix_log_timestamp", decoded.value.timestamp.map { String($0) })
+        add("zabbix_log_source", decoded.value.source.map(Self.cut))
+        add("zabbix_log_severity", decoded.value.severity.map { String($0) })
+        add("zabbix_log_eventid", decoded.value.eventid.map { String($0) })
+        return attributes
     }
 
     /// The value's host and key as events carry them. Cut first: filters, template and event then

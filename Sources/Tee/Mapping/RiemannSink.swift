@@ -52,7 +52,7 @@ public final class RiemannSink: ItemValueSink {
         values.withUnsafeBufferPointer { values in
             for index in values.indices {
                 switch current.mapper.event(for: values[index]) {
-                case .success(let event): events.append(event)
+                case .success(let event): events.append(consume event)
                 case .failure(let skip):
                     switch skip.reason {
                     case .filtered: self.filtered.add(1, ordering: .relaxed)
@@ -64,6 +64,7 @@ public final class RiemannSink: ItemValueSink {
         }
         guard !events.isEmpty else { return }
         self.mapped.add(events.count, ordering: .relaxed)
-        self.client?.enqueue(events)
+        // Handed over, not shared: the queue moves the events out of the array.
+        self.client?.enqueue(consume events)
     }
 }
