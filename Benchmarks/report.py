@@ -149,12 +149,19 @@ measured = [r for r in rows if "noise_proxy_cpu_pct" in r["m"]]
 noisy_kept = [r for r in kept if "noise_proxy_cpu_pct" in r["m"] and noisy(r)]
 
 vals = defaultdict(list)
+by_round = defaultdict(dict)    # (label, variant) -> {round: value}, for the ratios of paired scenarios
 for r in kept:
     for mt in METRICS:
         if r["scenario"] != mt.scenario: continue
         try: v = mt.f(r["m"])
         except Exception: v = None
-        if isinstance(v, (int, float)): vals[(mt.label, r["variant"])].append(float(v))
+        if isinstance(v, (int, float)):
+            vals[(mt.label, r["variant"])].append(float(v))
+            by_round[(mt.label, r["variant"])][r["round"]] = float(v)
+# Scenarios whose rounds are cycles that run every variant seconds apart (run.sh --slices): their
+# ratios pair the variants cycle by cycle and take the median of those ratios, so the drift the
+# cycle shares cancels out.
+PAIRED = {"churn-slice"}
 
 # ---------------------------------------------------------------- open loop: who could not keep up
 # A variant that fell behind the offered rate ran at its own limit, so its CPU figures are not "at
@@ -216,6 +223,10 @@ for mt in METRICS:
     value_rows.append([mt.label] + [cell(mt, v) for v in order] + [f"{spread[mt.label] * 100:.0f}%" if spread[mt.label] else ""])
 
 def ratio(mt, v, ref):
+    if mt.scenario in PAIRED:
+        xs, hs = by_round.get((mt.label, v), {}), by_round.get((mt.label, ref), {})
+        pairs = [xs[c] / hs[c] for c in xs if c in hs and hs[c]]
+        return statistics.median(pairs) if pairs else None
     x, h = med[(mt.label, v)], med[(mt.label, ref)]
     return x / h if (x is not None and h) else None
 
@@ -256,6 +267,9 @@ if a.stat:
 notes = [(f"noisy measurements (other jobs > {a.max_noise:.0f}% of a CPU we use): {len(dropped)} of {len(measured)} left out"
           + (f" ({', '.join(dropped)})" if dropped else "")
           + (f"; {len(noisy_kept)} kept for want of a quieter one" if noisy_kept else ""))]
+if any(r["scenario"] in PAIRED for r in kept):
+    notes.append("churn slices: the ratios are medians of per-cycle ratios (each cycle runs every variant once, "
+                 "seconds apart), not ratios of the medians shown in the first table")
 for (rate, v), achieved in sorted(behind.items()):
     notes.append(f"open {rate}/s: {v} did not keep up with the offered rate in {len(achieved)} of {open_rounds[(rate, v)]} "
                  f"round(s) (achieved {', '.join(fmt(x) for x in achieved)} conn/s): its figures there are not at the "

@@ -43,7 +43,7 @@ done
 if [ "$QUICK" = 1 ]; then
     : "${ROUNDS:=1}"; : "${SLICES:=2}"; SLICE_S=${BENCH_SLICE_S:-1}; CHURN1_S=${BENCH_CHURN1_S:-1}; CHURN_S=${BENCH_CHURN_S:-2}; OPEN_S=${BENCH_OPEN_S:-2}; PP_S=${BENCH_PP_S:-2}; BULK_S=${BENCH_BULK_S:-1}; IDLE_N=${BENCH_IDLE_N:-2000}
 else
-    : "${ROUNDS:=3}"; : "${SLICES:=8}"; SLICE_S=${BENCH_SLICE_S:-2}; CHURN1_S=${BENCH_CHURN1_S:-3}; CHURN_S=${BENCH_CHURN_S:-8}; OPEN_S=${BENCH_OPEN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
+    : "${ROUNDS:=3}"; : "${SLICES:=12}"; SLICE_S=${BENCH_SLICE_S:-2}; CHURN1_S=${BENCH_CHURN1_S:-3}; CHURN_S=${BENCH_CHURN_S:-8}; OPEN_S=${BENCH_OPEN_S:-8}; PP_S=${BENCH_PP_S:-6}; BULK_S=${BENCH_BULK_S:-4}; IDLE_N=${BENCH_IDLE_N:-2000}
 fi
 INFLIGHT=${BENCH_INFLIGHT:-64}
 WARM_S=${BENCH_WARM_S:-0.5}                # churn slices: unmeasured churn on a freshly started proxy first
