@@ -117,12 +117,17 @@ public struct RecordedConnection: Sendable {
         for entry in entries {
             let path = "\(directory)/\(entry)"
             guard let meta = FileManager.default.contents(atPath: "\(path)/meta.json") else { continue }
-            let connection = try RecordedConnection(
-                directory: path,
-                metaJSON: meta,
-                client: FileManager.default.contents(atPath: "\(path)/client.bin").map(Array.init) ?? [],
-                server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? []
-            )
+            // The tee writes meta.json in place (created, then written; rewritten when the recording
+            // ends), so a read that races the write finds it empty or half written: that recording is
+            // not closed yet, and a later read finds it whole.
+            guard
+                let connection = try? RecordedConnection(
+                    directory: path,
+                    metaJSON: meta,
+                    client: FileManager.default.contents(atPath: "\(path)/client.bin").map(Array.init) ?? [],
+                    server: FileManager.default.contents(atPath: "\(path)/server.bin").map(Array.init) ?? []
+                )
+            else { continue }
             // meta.json is written when a recording starts; a closed connection's says finished.
             guard connection.recording.finished != false else { continue }
             connections.append(connection)
